@@ -1,0 +1,212 @@
+// Package driver defines the contract between the engine and the drivers that
+// do I/O against targets (Redis, webhooks, ...), and the registry through which
+// drivers make themselves known, in the manner of database/sql.
+//
+// Lifecycle, for every target of a plan:
+//
+//	Driver.CheckTarget (validation, no I/O)
+//	Driver.Prepare for every step (validation, no I/O)
+//	Driver.Open (connects; starts an embedded server when the target has no URL)
+//	Step.Bind (once per step, after Open)
+//	Step.Do (many times, concurrently)
+//	Cleaner.Cleanup, then Target.Close (also after a failed run)
+//
+// Nothing in this package imports a driver; drivers import this package.
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/tmpl"
+)
+
+// Driver opens targets and prepares steps for one family of systems.
+// Implementations must be safe for concurrent use.
+type Driver interface {
+	// CheckTarget validates a target's configuration without any I/O.
+	CheckTarget(t TargetSpec) error
+	// Prepare decodes and validates one step without any I/O. Templates are
+	// compiled here, through s.Templates.
+	Prepare(s StepSpec) (Step, error)
+	// Open connects to the target, starting an embedded server when the
+	// target has no URL. A failed Open must release what it acquired.
+	Open(ctx context.Context, t TargetSpec, env Env) (Target, error)
+}
+
+// Target is an open connection (pool) to one system. Close is called once,
+// after every step has finished. Implementations are safe for concurrent use.
+type Target interface {
+	// Kind says where the numbers come from: KindEmbedded, KindManaged or KindExternal.
+	Kind() string
+	// Addr describes the target for reports, with every secret redacted.
+	Addr() string
+	Close() error
+}
+
+// Target kinds, as reported.
+const (
+	KindEmbedded = "embedded"
+	KindManaged  = "managed"
+	KindExternal = "external"
+)
+
+// Step is a prepared step. Bind is called once before the run; Do is then
+// called concurrently by many virtual users and must not block beyond ctx.
+type Step interface {
+	Bind(t Target) error
+	Do(ctx context.Context, it *Iteration) Outcome
+}
+
+// Cleaner is implemented by targets that leave state behind (generated keys).
+// Cleanup runs after the run, before Close, with its own deadline.
+type Cleaner interface {
+	Cleanup(ctx context.Context) error
+}
+
+// Pinger is implemented by targets that can prove they are reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// CacheResult tells whether a cache lookup hit.
+type CacheResult uint8
+
+// Cache results.
+const (
+	CacheNone CacheResult = iota // not a cache step
+	CacheHit
+	CacheMiss
+)
+
+// Outcome is what one Do reports. The engine measures the call's duration
+// itself; drivers only say what happened.
+type Outcome struct {
+	// Err is nil on success.
+	Err error
+	// Class names the kind of failure ("timeout", "refused", "status", ...).
+	// Empty with a non-nil Err lets the engine classify the error.
+	Class string
+	// Cache tells hit or miss for cache steps.
+	Cache CacheResult
+	// Waited is time spent waiting on the client side (rate limits) that is
+	// part of the call's duration but not of the service's latency.
+	Waited time.Duration
+}
+
+// Iteration is the state of one iteration of one virtual user. It is owned by
+// one goroutine at a time and reused from one iteration to the next.
+type Iteration struct {
+	Scenario  string
+	VU        int   // 1-based virtual user number within the scenario
+	Number    int64 // 0-based iteration number within the scenario
+	VUIter    int64 // 0-based iteration number of this VU
+	Rand      *rand.Rand
+	Templates *tmpl.State
+}
+
+// TargetSpec is the configuration of one target, from the plan.
+type TargetSpec struct {
+	Name   string
+	Driver string
+	// URL is empty for an embedded target.
+	URL string
+	// Node is the target's YAML mapping, for decoding driver options with
+	// positions (keys "driver" and "url" included).
+	Node *yaml.Node
+	// RunID identifies the run; drivers derive key prefixes from it.
+	RunID string
+}
+
+// StepSpec is one step of a scenario, from the plan.
+type StepSpec struct {
+	// Name is the step's name (given, or derived from its position).
+	Name string
+	// Target is the name of the target the step runs against.
+	Target TargetSpec
+	// Node is the value under the driver's key (for `redis: [GET, k]`, the
+	// sequence node), for decoding with positions.
+	Node *yaml.Node
+	// Expect is the step's `expect:` mapping, or nil.
+	Expect *yaml.Node
+	// Templates compiles `{{ expr }}` strings.
+	Templates *tmpl.Compiler
+}
+
+// Env is what the engine offers a target at Open time.
+type Env struct {
+	// Seed is the plan's random seed.
+	Seed uint64
+	// Log receives human-readable progress notes (never secrets).
+	Log func(msg string)
+}
+
+// PosError is an error located in the plan file.
+type PosError struct {
+	Line, Col int
+	Err       error
+}
+
+func (e *PosError) Error() string { return fmt.Sprintf("%d:%d: %v", e.Line, e.Col, e.Err) }
+func (e *PosError) Unwrap() error { return e.Err }
+
+// Errorf returns an error located at node n (or unlocated when n is nil).
+func Errorf(n *yaml.Node, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	if n == nil {
+		return err
+	}
+	return &PosError{Line: n.Line, Col: n.Column, Err: err}
+}
+
+// ErrUnknownDriver is returned by Lookup for a name nobody registered.
+var ErrUnknownDriver = errors.New("driver: unknown driver")
+
+var (
+	mu      sync.RWMutex
+	drivers = map[string]Driver{}
+)
+
+// Register makes a driver available under name. It panics if d is nil or the
+// name is taken, as database/sql does. Call it from init.
+func Register(name string, d Driver) {
+	mu.Lock()
+	defer mu.Unlock()
+	if d == nil {
+		panic("driver: Register driver is nil")
+	}
+	if _, dup := drivers[name]; dup {
+		panic("driver: Register called twice for driver " + name)
+	}
+	drivers[name] = d
+}
+
+// Lookup returns the driver registered under name.
+func Lookup(name string) (Driver, error) {
+	mu.RLock()
+	defer mu.RUnlock()
+	d, ok := drivers[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownDriver, name)
+	}
+	return d, nil
+}
+
+// Drivers returns the sorted names of the registered drivers.
+func Drivers() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(drivers))
+	for n := range drivers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,303 @@
+// Package tmpl compiles the `{{ expr }}` templates found in plan strings and
+// renders them per iteration. The expressions use the same language as checks
+// (expr-lang) over a small environment: vu, iteration, scenario and the
+// generators uniform, zipf, gauss, seq, randstr and now.
+//
+// A Template is immutable and safe for concurrent use once compiled. A State is
+// owned by one virtual user (one goroutine) and reused across iterations; for a
+// given seed, scenario and VU it produces the same sequence of values.
+package tmpl
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Piece is one part of a template string: literal text, or an expression with
+// its byte offset in the original string.
+type Piece struct {
+	Text   string
+	IsExpr bool
+	Offset int
+}
+
+// ErrUnclosed reports a `{{` without its `}}`.
+var ErrUnclosed = errors.New("unclosed {{")
+
+// Split cuts s into literal and expression pieces. It fails on an unclosed
+// `{{`, giving the offset of the opening braces.
+func Split(s string) ([]Piece, error) {
+	var out []Piece
+	i := 0
+	for {
+		j := strings.Index(s[i:], "{{")
+		if j < 0 {
+			if i < len(s) {
+				out = append(out, Piece{Text: s[i:], Offset: i})
+			}
+			return out, nil
+		}
+		j += i
+		if j > i {
+			out = append(out, Piece{Text: s[i:j], Offset: i})
+		}
+		k := strings.Index(s[j+2:], "}}")
+		if k < 0 {
+			return nil, &Error{Offset: j, Err: ErrUnclosed}
+		}
+		k += j + 2
+		out = append(out, Piece{Text: strings.TrimSpace(s[j+2 : k]), IsExpr: true, Offset: j + 2})
+		i = k + 2
+	}
+}
+
+// HasTemplate reports whether s contains `{{`.
+func HasTemplate(s string) bool { return strings.Contains(s, "{{") }
+
+// Error is a template error at a byte offset of the template string.
+type Error struct {
+	Offset int
+	Err    error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Env is the environment templates see. Function fields are bound per State.
+type Env struct {
+	VU        int                            `expr:"vu"`
+	Iteration int                            `expr:"iteration"`
+	Scenario  string                         `expr:"scenario"`
+	Uniform   func(n int) int                `expr:"uniform"`
+	Zipf      func(n int, s float64) int     `expr:"zipf"`
+	Gauss     func(mean, sd float64) float64 `expr:"gauss"`
+	Seq       func(n int) int                `expr:"seq"`
+	Randstr   func(n int) string             `expr:"randstr"`
+	Now       func() int64                   `expr:"now"`
+}
+
+// Compiler compiles template strings. The zero value is ready to use.
+type Compiler struct{}
+
+// NewCompiler returns a compiler.
+func NewCompiler() *Compiler { return &Compiler{} }
+
+// Template is a compiled template string.
+type Template struct {
+	src   string
+	parts []part
+}
+
+type part struct {
+	text string
+	prog *vm.Program
+}
+
+// Compile compiles s. Errors are *Error values carrying the offset in s.
+func (c *Compiler) Compile(s string) (*Template, error) {
+	pieces, err := Split(s)
+	if err != nil {
+		return nil, err
+	}
+	t := &Template{src: s}
+	for _, p := range pieces {
+		if !p.IsExpr {
+			t.parts = append(t.parts, part{text: p.Text})
+			continue
+		}
+		if p.Text == "" {
+			return nil, &Error{Offset: p.Offset, Err: errors.New("empty {{ }}")}
+		}
+		prog, err := expr.Compile(p.Text, expr.Env(Env{}))
+		if err != nil {
+			return nil, &Error{Offset: p.Offset, Err: cleanExprError(err)}
+		}
+		t.parts = append(t.parts, part{prog: prog})
+	}
+	return t, nil
+}
+
+// cleanExprError keeps the first line of an expr error; the rest is a caret
+// drawing that does not fit a file:line:col message.
+func cleanExprError(err error) error {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return errors.New(msg)
+}
+
+// Source returns the template's original text.
+func (t *Template) Source() string { return t.src }
+
+// Static reports whether the template has no expression.
+func (t *Template) Static() bool {
+	for _, p := range t.parts {
+		if p.prog != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Single reports whether the template is exactly one expression, so that
+// Value can keep the expression's type (a number stays a number in JSON).
+func (t *Template) Single() bool { return len(t.parts) == 1 && t.parts[0].prog != nil }
+
+// Value renders the template. A single-expression template returns the
+// expression's value with its type; any other returns a string.
+func (t *Template) Value(st *State) (any, error) {
+	if t.Single() {
+		return st.run(t.parts[0].prog)
+	}
+	return t.Render(st)
+}
+
+// Render renders the template to a string.
+func (t *Template) Render(st *State) (string, error) {
+	b, err := t.AppendTo(st.buf[:0], st)
+	st.buf = b[:0]
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// AppendTo appends the rendered template to b.
+func (t *Template) AppendTo(b []byte, st *State) ([]byte, error) {
+	for _, p := range t.parts {
+		if p.prog == nil {
+			b = append(b, p.text...)
+			continue
+		}
+		v, err := st.run(p.prog)
+		if err != nil {
+			return b, err
+		}
+		b = AppendValue(b, v)
+	}
+	return b, nil
+}
+
+// AppendValue appends the textual form of a template value.
+func AppendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return append(b, x...)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'g', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case nil:
+		return b
+	default:
+		return fmt.Append(b, x)
+	}
+}
+
+// State is the per-VU rendering state: the environment, a reusable VM and the
+// random source. It is not safe for concurrent use.
+type State struct {
+	env   Env
+	vm    vm.VM
+	rng   *rand.Rand
+	zipfs map[zipfKey]*rand.Zipf
+	buf   []byte
+	err   error
+}
+
+type zipfKey struct {
+	n int
+	s float64
+}
+
+// NewState returns the state for one virtual user. rng drives every
+// generator, so the same rng seed yields the same values.
+func NewState(scenario string, vu int, rng *rand.Rand) *State {
+	st := &State{rng: rng}
+	st.env = Env{
+		VU:       vu,
+		Scenario: scenario,
+		Uniform: func(n int) int {
+			if n <= 0 {
+				st.fail(fmt.Errorf("uniform(%d): n must be positive", n))
+				return 0
+			}
+			return st.rng.IntN(n)
+		},
+		Zipf: st.zipf,
+		Gauss: func(mean, sd float64) float64 {
+			return mean + sd*st.rng.NormFloat64()
+		},
+		Seq: func(n int) int {
+			if n <= 0 {
+				st.fail(fmt.Errorf("seq(%d): n must be positive", n))
+				return 0
+			}
+			return st.env.Iteration % n
+		},
+		Randstr: func(n int) string {
+			if n < 0 || n > 1<<24 {
+				st.fail(fmt.Errorf("randstr(%d): length out of range", n))
+				return ""
+			}
+			const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alphabet[st.rng.IntN(len(alphabet))]
+			}
+			return string(b)
+		},
+		Now: func() int64 { return time.Now().UnixMilli() },
+	}
+	return st
+}
+
+// zipf returns a value in [0, n) drawn from a Zipf distribution with exponent
+// s (> 1), value 0 being the most frequent.
+func (st *State) zipf(n int, s float64) int {
+	if n <= 0 || !(s > 1) || math.IsInf(s, 0) {
+		st.fail(fmt.Errorf("zipf(%d, %g): n must be positive and s greater than 1", n, s))
+		return 0
+	}
+	k := zipfKey{n, s}
+	z := st.zipfs[k]
+	if z == nil {
+		if st.zipfs == nil {
+			st.zipfs = map[zipfKey]*rand.Zipf{}
+		}
+		z = rand.NewZipf(st.rng, s, 1, uint64(n-1))
+		st.zipfs[k] = z
+	}
+	return int(z.Uint64())
+}
+
+func (st *State) fail(err error) {
+	if st.err == nil {
+		st.err = err
+	}
+}
+
+// SetIteration sets the scenario iteration number seen as `iteration`.
+func (st *State) SetIteration(n int64) { st.env.Iteration = int(n) }
+
+func (st *State) run(p *vm.Program) (any, error) {
+	v, err := st.vm.Run(p, st.env)
+	if st.err != nil {
+		err, st.err = st.err, nil
+		return nil, err
+	}
+	return v, err
+}
