@@ -1,0 +1,297 @@
+// Package cli is runplan's command line: flags, exit codes and wiring. It
+// holds no logic that a test of engine would miss; it is a package (not
+// main) so that tests can run the commands in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/report"
+	"github.com/runplan/runplan/schema"
+)
+
+// Exit codes, documented in README.md.
+const (
+	ExitOK          = 0   // every check passed and the verdict is ready
+	ExitChecks      = 1   // the run completed but checks failed or the verdict is not ready
+	ExitUsage       = 2   // invalid plan or command line
+	ExitRuntime     = 3   // runtime error, e.g. a target unreachable at start
+	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM; the report is partial
+)
+
+const usage = `runplan — declarative scenario engine for Redis and webhooks
+
+Usage:
+  runplan PLAN [flags]             run a plan (same as runplan run)
+  runplan run PLAN [flags]         run a plan and print a scored report
+  runplan validate PLAN...         check plans without touching any target
+  runplan schema                   print the plan JSON Schema
+  runplan version                  print the version
+
+Run "runplan COMMAND --help" for a command's flags.
+
+Exit codes: 0 checks pass (verdict ready); 1 checks failed or verdict not
+ready; 2 invalid plan or command line; 3 runtime error (e.g. target
+unreachable); 130 interrupted (partial report written).
+`
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	case "run":
+		return runCmd(args[1:], stdout, stderr)
+	case "validate":
+		return validateCmd(args[1:], stdout, stderr)
+	case "schema":
+		return schemaCmd(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
+		return ExitOK
+	}
+	if strings.HasPrefix(args[0], "-") {
+		// Flags before the plan: runplan --seed 1 plan.yaml
+		return runCmd(args, stdout, stderr)
+	}
+	if _, err := os.Stat(args[0]); err != nil && !strings.ContainsAny(args[0], "./") {
+		fmt.Fprintf(stderr, "runplan: unknown command %q\n\n%s", args[0], usage)
+		return ExitUsage
+	}
+	return runCmd(args, stdout, stderr)
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+type logFlags struct {
+	level  string
+	format string
+}
+
+func (lf *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&lf.format, "log-format", "console", "log format on stderr: console or json")
+}
+
+func (lf *logFlags) logger(stderr io.Writer) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(lf.level)
+	if err != nil || lf.level == "" {
+		return zerolog.Nop(), fmt.Errorf("--log-level %q: use debug, info, warn or error", lf.level)
+	}
+	var w io.Writer
+	switch lf.format {
+	case "json":
+		w = stderr
+	case "console":
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly, NoColor: !isTerminal(stderr)}
+	default:
+		return zerolog.Nop(), fmt.Errorf("--log-format %q: use console or json", lf.format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments (runplan run plan.yaml --out r.json).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--seed N]", stderr)
+	out := fs.String("out", "", "write the JSON report to this file (atomically)")
+	var sets stringList
+	fs.Var(&sets, "set", "override a plan value, path=value (repeatable), e.g. scenarios.cache.load.duration=5s")
+	seed := fs.String("seed", "", "random seed (overrides the plan's seed)")
+	color := fs.String("color", "auto", "colour the summary: auto, always or never")
+	var lf logFlags
+	lf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "runplan run: give exactly one plan file")
+		fs.Usage()
+		return ExitUsage
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan run:", err)
+		return ExitUsage
+	}
+	opts := engine.Options{Log: log}
+	if *seed != "" {
+		n, err := strconv.ParseUint(*seed, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "runplan run: --seed %q: want a non-negative integer\n", *seed)
+			return ExitUsage
+		}
+		opts.Seed, opts.HasSeed = n, true
+	}
+	useColor := false
+	switch *color {
+	case "auto":
+		useColor = isTerminal(stdout)
+	case "always":
+		useColor = true
+	case "never":
+	default:
+		fmt.Fprintf(stderr, "runplan run: --color %q: use auto, always or never\n", *color)
+		return ExitUsage
+	}
+
+	p, err := plan.Load(pos[0], plan.Options{Sets: sets})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitUsage
+	}
+	prog, err := engine.Prepare(p, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitUsage
+	}
+	for _, d := range engine.Validate(p) {
+		if d.Warning {
+			log.Warn().Msg(d.String())
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, runErr := prog.Run(ctx)
+	interrupted := ctx.Err() != nil
+	stop()
+	if rep != nil {
+		if interrupted {
+			rep.Partial = true
+		}
+		if *out != "" {
+			if err := report.WriteFileAtomic(*out, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
+				fmt.Fprintln(stderr, "runplan:", err)
+				return ExitRuntime
+			}
+			log.Info().Str("file", *out).Msg("report written")
+		}
+		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
+	}
+	switch {
+	case interrupted:
+		return ExitInterrupted
+	case runErr != nil:
+		fmt.Fprintln(stderr, "runplan:", runErr)
+		return ExitRuntime
+	case rep.Verdict == "ready" || rep.Verdict == "unscored":
+		for _, c := range rep.Checks {
+			if !c.Passed {
+				return ExitChecks
+			}
+		}
+		return ExitOK
+	default:
+		return ExitChecks
+	}
+}
+
+func validateCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]...", stderr)
+	var sets stringList
+	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
+	quiet := fs.Bool("q", false, "print nothing for valid plans")
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(stderr, "runplan validate: give at least one plan file")
+		fs.Usage()
+		return ExitUsage
+	}
+	code := ExitOK
+	for _, path := range pos {
+		p, err := plan.Load(path, plan.Options{Sets: sets})
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = ExitUsage
+			continue
+		}
+		diags := engine.Validate(p).Sorted()
+		if len(diags) > 0 {
+			fmt.Fprintln(stderr, diags.Error())
+		}
+		if len(diags.Errors()) > 0 {
+			code = ExitUsage
+			continue
+		}
+		if !*quiet {
+			fmt.Fprintf(stdout, "%s: ok\n", path)
+		}
+	}
+	return code
+}
+
+func schemaCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("schema", "runplan schema", stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	_, _ = stdout.Write(schema.PlanJSON)
+	return ExitOK
+}

@@ -1,0 +1,450 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/tmpl"
+)
+
+// Program is a plan's compiled checks and recommendations.
+type Program struct {
+	plan   *plan.Plan
+	checks []*compiled
+	recs   []*compiledRec
+}
+
+type compiled struct {
+	check *plan.Check
+	prog  *vm.Program
+	// value is the left side of a top-level comparison, reported as the
+	// check's actual value; nil when the expression is not a comparison.
+	value *vm.Program
+}
+
+type compiledRec struct {
+	rec  *plan.Recommendation
+	when *vm.Program
+	say  []sayPart
+}
+
+type sayPart struct {
+	text string
+	prog *vm.Program
+}
+
+func options(env map[string]any, extra ...expr.Option) []expr.Option {
+	return append([]expr.Option{
+		expr.Env(env),
+		expr.Function("ms", func(p ...any) (any, error) { return durOf(p[0], 1e6), nil }, new(func(float64) Duration)),
+		expr.Function("s", func(p ...any) (any, error) { return durOf(p[0], 1e9), nil }, new(func(float64) Duration)),
+		expr.Function("us", func(p ...any) (any, error) { return durOf(p[0], 1e3), nil }, new(func(float64) Duration)),
+		expr.Function("in_ms", func(p ...any) (any, error) { return inUnit(p[0].(Duration), 1e6), nil }, new(func(Duration) float64)),
+		expr.Function("in_s", func(p ...any) (any, error) { return inUnit(p[0].(Duration), 1e9), nil }, new(func(Duration) float64)),
+		expr.Function("pct", func(p ...any) (any, error) { return pct(p[0].(float64)), nil }, new(func(float64) string)),
+		expr.Function("known", func(p ...any) (any, error) { return known(p[0]), nil }, new(func(any) bool)),
+		expr.Function("dur_lt", cmpDur(func(a, b Duration) bool { return a.D < b.D }), new(func(Duration, Duration) bool)),
+		expr.Function("dur_le", cmpDur(func(a, b Duration) bool { return a.D <= b.D }), new(func(Duration, Duration) bool)),
+		expr.Function("dur_gt", cmpDur(func(a, b Duration) bool { return a.D > b.D }), new(func(Duration, Duration) bool)),
+		expr.Function("dur_ge", cmpDur(func(a, b Duration) bool { return a.D >= b.D }), new(func(Duration, Duration) bool)),
+		expr.Function("dur_eq", cmpDur(func(a, b Duration) bool { return a.D == b.D }), new(func(Duration, Duration) bool)),
+		expr.Function("dur_ne", func(p ...any) (any, error) { return !(p[0].(Duration).OK && p[1].(Duration).OK && p[0].(Duration).D == p[1].(Duration).D), nil }, new(func(Duration, Duration) bool)),
+		expr.Function("dur_add", func(p ...any) (any, error) {
+			a, b := p[0].(Duration), p[1].(Duration)
+			return Duration{D: a.D + b.D, OK: a.OK && b.OK}, nil
+		}, new(func(Duration, Duration) Duration)),
+		expr.Function("dur_sub", func(p ...any) (any, error) {
+			a, b := p[0].(Duration), p[1].(Duration)
+			return Duration{D: a.D - b.D, OK: a.OK && b.OK}, nil
+		}, new(func(Duration, Duration) Duration)),
+		expr.Operator("<", "dur_lt"),
+		expr.Operator("<=", "dur_le"),
+		expr.Operator(">", "dur_gt"),
+		expr.Operator(">=", "dur_ge"),
+		expr.Operator("==", "dur_eq"),
+		expr.Operator("!=", "dur_ne"),
+		expr.Operator("+", "dur_add"),
+		expr.Operator("-", "dur_sub"),
+	}, extra...)
+}
+
+func durOf(v any, unit float64) Duration {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case int:
+		f = float64(x)
+	}
+	return Duration{D: timeDur(f * unit), OK: !math.IsNaN(f)}
+}
+
+func inUnit(d Duration, unit float64) float64 {
+	if !d.OK {
+		return math.NaN()
+	}
+	return float64(d.D) / unit
+}
+
+func cmpDur(f func(a, b Duration) bool) func(p ...any) (any, error) {
+	return func(p ...any) (any, error) {
+		a, b := p[0].(Duration), p[1].(Duration)
+		return a.OK && b.OK && f(a, b), nil
+	}
+}
+
+func pct(f float64) string {
+	if math.IsNaN(f) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%%", f*100)
+}
+
+func known(v any) bool {
+	switch x := v.(type) {
+	case Duration:
+		return x.OK
+	case float64:
+		return !math.IsNaN(x)
+	}
+	return v != nil
+}
+
+// Compile compiles every check and recommendation of p against the names p
+// defines, runs each once on a zero environment to catch type errors that
+// expr only finds at run time, and returns every problem found.
+func Compile(p *plan.Plan) (*Program, plan.Diagnostics) {
+	c := &compiler{plan: p, env: ZeroEnv(p), shape: shapeOf(p)}
+	prog := &Program{plan: p}
+	for _, ck := range p.Checks {
+		cc := c.check(ck)
+		if cc != nil {
+			prog.checks = append(prog.checks, cc)
+		}
+	}
+	for _, r := range p.Recommendations {
+		if cr := c.rec(r); cr != nil {
+			prog.recs = append(prog.recs, cr)
+		}
+	}
+	return prog, c.diags
+}
+
+type compiler struct {
+	plan  *plan.Plan
+	env   map[string]any
+	shape *shape
+	diags plan.Diagnostics
+}
+
+func (c *compiler) errAt(n *yaml.Node, src string, line, col int, msg string) {
+	d := plan.Diagnostic{File: c.plan.File, Msg: msg, Line: 1, Col: 1}
+	if n != nil {
+		d.Line, d.Col = exprPos(n, src, line, col)
+	}
+	c.diags = append(c.diags, d)
+}
+
+// exprPos maps a (1-based line, 0-based column) position inside an
+// expression held by scalar n to a file position.
+func exprPos(n *yaml.Node, src string, line, col int) (int, int) {
+	off := 0
+	for i := 1; i < line; i++ {
+		j := strings.IndexByte(src[off:], '\n')
+		if j < 0 {
+			break
+		}
+		off += j + 1
+	}
+	// col counts runes; convert to bytes.
+	rest := src[off:]
+	for i := 0; i < col && len(rest) > 0; i++ {
+		_, size := utf8.DecodeRuneInString(rest)
+		rest = rest[size:]
+		off += size
+	}
+	return plan.OffsetPos(n, off)
+}
+
+// compileExpr checks names, then compiles src; it reports problems located
+// at n and returns nil on failure.
+func (c *compiler) compileExpr(n *yaml.Node, what, src string, asBool bool) *vm.Program {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		c.exprErr(n, what, src, err)
+		return nil
+	}
+	if !c.checkNames(n, what, src, tree.Node) {
+		return nil
+	}
+	var extra []expr.Option
+	if asBool {
+		extra = append(extra, expr.AsBool())
+	}
+	prog, err := expr.Compile(src, options(c.env, extra...)...)
+	if err != nil {
+		c.exprErr(n, what, src, err)
+		return nil
+	}
+	if _, err := expr.Run(prog, c.env); err != nil {
+		c.exprErr(n, what, src, err)
+		return nil
+	}
+	return prog
+}
+
+func (c *compiler) exprErr(n *yaml.Node, what, src string, err error) {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		c.errAt(n, src, max(fe.Line, 1), fe.Column, what+": "+friendly(fe.Message))
+		return
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	c.errAt(n, src, 1, 0, what+": "+friendly(msg))
+}
+
+// friendly rewrites expr's Go-flavoured messages for plan authors.
+func friendly(msg string) string {
+	msg = strings.ReplaceAll(msg, "check.Duration", "duration")
+	if strings.Contains(msg, "mismatched types duration and") || strings.Contains(msg, "and duration)") {
+		msg += ": compare latencies with durations, like ms(100) or s(2)"
+	}
+	if strings.HasPrefix(msg, "expected bool, but got") {
+		msg = "must be a condition (true or false), " + strings.TrimPrefix(msg, "expected bool, ")
+	}
+	return msg
+}
+
+func (c *compiler) check(ck *plan.Check) *compiled {
+	what := fmt.Sprintf("check %s", ck.Name)
+	prog := c.compileExpr(ck.ExprNode, what, ck.Expr, true)
+	if prog == nil {
+		return nil
+	}
+	cc := &compiled{check: ck, prog: prog}
+	tree, _ := parser.Parse(ck.Expr)
+	if b, ok := tree.Node.(*ast.BinaryNode); ok {
+		switch b.Operator {
+		case "<", "<=", ">", ">=", "==", "!=":
+			if v, err := expr.Compile(b.Left.String(), options(c.env)...); err == nil {
+				cc.value = v
+			}
+		}
+	}
+	return cc
+}
+
+func (c *compiler) rec(r *plan.Recommendation) *compiledRec {
+	cr := &compiledRec{rec: r}
+	cr.when = c.compileExpr(r.WhenNode, "recommendation when", r.When, true)
+	pieces, err := tmpl.Split(r.Say)
+	if err != nil {
+		var te *tmpl.Error
+		off := 0
+		if errors.As(err, &te) {
+			off = te.Offset
+		}
+		line, col := plan.OffsetPos(r.SayNode, off)
+		c.diags = append(c.diags, plan.Diagnostic{File: c.plan.File, Line: line, Col: col, Msg: "recommendation say: " + err.Error()})
+		return nil
+	}
+	ok := cr.when != nil
+	for _, p := range pieces {
+		if !p.IsExpr {
+			cr.say = append(cr.say, sayPart{text: p.Text})
+			continue
+		}
+		// Report positions inside the template relative to the whole string.
+		prog := c.compileExpr(&yaml.Node{Line: r.SayNode.Line, Column: r.SayNode.Column, Style: r.SayNode.Style, Value: r.Say}, "recommendation say", strings.Repeat(" ", p.Offset)+p.Text, false)
+		if prog == nil {
+			ok = false
+			continue
+		}
+		cr.say = append(cr.say, sayPart{prog: prog})
+	}
+	if !ok {
+		return nil
+	}
+	return cr
+}
+
+// shape describes the names an expression may use.
+type shape struct {
+	fields map[string]*shape
+	// open shapes accept any key (errors_by.<class>).
+	open bool
+}
+
+func leafShape() *shape { return &shape{} }
+
+func statShape(withSteps map[string]*shape) *shape {
+	lat := &shape{fields: map[string]*shape{}}
+	for _, f := range []string{"min", "mean", "p50", "p90", "p95", "p99", "p999", "max"} {
+		lat.fields[f] = leafShape()
+	}
+	s := &shape{fields: map[string]*shape{
+		"latency": lat, "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
+		"success_rate": leafShape(), "error_rate": leafShape(), "rate": leafShape(),
+		"hit_ratio": leafShape(), "hits": leafShape(), "misses": leafShape(), "rate_limit_wait": leafShape(),
+	}}
+	if withSteps != nil {
+		s.fields["steps"] = &shape{fields: withSteps}
+		s.fields["dropped"] = leafShape()
+		s.fields["interrupted"] = leafShape()
+	}
+	return s
+}
+
+func shapeOf(p *plan.Plan) *shape {
+	top := &shape{fields: map[string]*shape{
+		"run": {fields: map[string]*shape{"duration": leafShape(), "partial": leafShape()}},
+	}}
+	for _, s := range p.Scenarios {
+		steps := map[string]*shape{}
+		for _, st := range s.Steps {
+			steps[st.Name] = statShape(nil)
+		}
+		top.fields[s.Name] = statShape(steps)
+	}
+	return top
+}
+
+func (s *shape) names() []string {
+	out := make([]string, 0, len(s.fields))
+	for k := range s.fields {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkNames walks the tree and reports every metric name the plan does not
+// define, with a suggestion; it returns false when it found any.
+func (c *compiler) checkNames(n *yaml.Node, what, src string, root ast.Node) bool {
+	ok := true
+	var walk func(node ast.Node)
+	walk = func(node ast.Node) {
+		switch x := node.(type) {
+		case *ast.MemberNode, *ast.IdentifierNode:
+			if segs, locs, isChain := chain(node); isChain {
+				if !c.resolve(n, what, src, segs, locs) {
+					ok = false
+				}
+				return
+			}
+			if m, isMember := x.(*ast.MemberNode); isMember {
+				walk(m.Node)
+				walk(m.Property)
+			}
+		case *ast.BinaryNode:
+			walk(x.Left)
+			walk(x.Right)
+		case *ast.UnaryNode:
+			walk(x.Node)
+		case *ast.CallNode:
+			for _, a := range x.Arguments {
+				walk(a)
+			}
+		case *ast.BuiltinNode:
+			for _, a := range x.Arguments {
+				walk(a)
+			}
+		case *ast.ConditionalNode:
+			walk(x.Cond)
+			walk(x.Exp1)
+			walk(x.Exp2)
+		case *ast.ArrayNode:
+			for _, a := range x.Nodes {
+				walk(a)
+			}
+		case *ast.ChainNode:
+			walk(x.Node)
+		}
+	}
+	walk(root)
+	return ok
+}
+
+// chain flattens a.b.c (identifier plus constant member names) into its
+// segments and their source offsets.
+func chain(node ast.Node) ([]string, []int, bool) {
+	switch x := node.(type) {
+	case *ast.IdentifierNode:
+		return []string{x.Value}, []int{x.Location().From}, true
+	case *ast.MemberNode:
+		prop, ok := x.Property.(*ast.StringNode)
+		if !ok {
+			return nil, nil, false
+		}
+		segs, locs, ok := chain(x.Node)
+		if !ok {
+			return nil, nil, false
+		}
+		return append(segs, prop.Value), append(locs, x.Property.Location().From), true
+	}
+	return nil, nil, false
+}
+
+func (c *compiler) resolve(n *yaml.Node, what, src string, segs []string, locs []int) bool {
+	cur := c.shape
+	for i, seg := range segs {
+		if cur.open {
+			return true
+		}
+		if cur.fields == nil {
+			// A leaf used with a member: let expr report the type error.
+			return true
+		}
+		next := cur.fields[seg]
+		if next == nil {
+			if i == 0 && len(segs) == 1 {
+				// A lone name may be a function or builtin: expr judges it.
+				return true
+			}
+			path := strings.Join(segs[:i+1], ".")
+			msg := fmt.Sprintf("%s: unknown name %s", what, path)
+			if s := plan.Suggest(seg, cur.names()); s != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(append(segs[:i:i], s), "."))
+			} else if len(cur.fields) <= 12 {
+				msg += " (known: " + strings.Join(cur.names(), ", ") + ")"
+			}
+			line, col := offsetLineCol(src, locs[i])
+			c.errAt(n, src, line, col, msg)
+			return false
+		}
+		cur = next
+	}
+	return true
+}
+
+// offsetLineCol converts a rune offset in src to a (1-based line, 0-based
+// column) pair.
+func offsetLineCol(src string, runeOff int) (int, int) {
+	line, col := 1, 0
+	for i, r := range []rune(src) {
+		if i >= runeOff {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 0
+			continue
+		}
+		col++
+	}
+	return line, col
+}

@@ -1,0 +1,182 @@
+// Package check compiles a plan's check expressions and recommendations
+// against the metric names the plan defines, evaluates them on a run's
+// summary, and turns the results into a score and a verdict.
+//
+// Compiled programs are immutable and safe for concurrent use.
+package check
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+)
+
+// Duration is a latency in check expressions. It compares only with other
+// durations (ms(100), s(2)), so `latency.p99 < 100` is a type error rather
+// than a silent unit mistake. OK is false when nothing was measured: every
+// comparison with an unknown duration is false.
+type Duration struct {
+	D  time.Duration
+	OK bool
+}
+
+func (d Duration) String() string {
+	if !d.OK {
+		return "n/a"
+	}
+	return FormatDuration(d.D)
+}
+
+// FormatDuration prints a duration with three significant digits: 87.3ms.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d.Nanoseconds())
+	case d < time.Millisecond:
+		return trim(float64(d)/1e3) + "µs"
+	case d < time.Second:
+		return trim(float64(d)/1e6) + "ms"
+	default:
+		return trim(d.Seconds()) + "s"
+	}
+}
+
+func trim(f float64) string {
+	switch {
+	case f >= 100:
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	case f >= 10:
+		return strconv.FormatFloat(f, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(f, 'f', 2, 64)
+	}
+}
+
+// LatencyEnv is `<scenario>.latency` and `<scenario>.steps.<step>.latency`.
+type LatencyEnv struct {
+	Min  Duration `expr:"min"`
+	Mean Duration `expr:"mean"`
+	P50  Duration `expr:"p50"`
+	P90  Duration `expr:"p90"`
+	P95  Duration `expr:"p95"`
+	P99  Duration `expr:"p99"`
+	P999 Duration `expr:"p999"`
+	Max  Duration `expr:"max"`
+}
+
+// StepEnv is `<scenario>.steps.<step>`.
+type StepEnv struct {
+	Latency     LatencyEnv     `expr:"latency"`
+	Count       int            `expr:"count"`
+	Errors      int            `expr:"errors"`
+	ErrorsBy    map[string]int `expr:"errors_by"`
+	SuccessRate float64        `expr:"success_rate"`
+	ErrorRate   float64        `expr:"error_rate"`
+	Rate        float64        `expr:"rate"`
+	HitRatio    float64        `expr:"hit_ratio"`
+	Hits        int            `expr:"hits"`
+	Misses      int            `expr:"misses"`
+	RateWait    Duration       `expr:"rate_limit_wait"`
+}
+
+// ScenarioEnv is `<scenario>`: whole iterations, plus its steps.
+type ScenarioEnv struct {
+	StepEnv
+	Dropped     int                 `expr:"dropped"`
+	Interrupted int                 `expr:"interrupted"`
+	Steps       map[string]*StepEnv `expr:"steps"`
+}
+
+// RunEnv is `run`.
+type RunEnv struct {
+	Duration Duration `expr:"duration"`
+	Partial  bool     `expr:"partial"`
+}
+
+func latencyEnv(l metrics.Latency) LatencyEnv {
+	d := func(x time.Duration) Duration { return Duration{D: x, OK: l.OK} }
+	return LatencyEnv{Min: d(l.Min), Mean: d(l.Mean), P50: d(l.P50), P90: d(l.P90), P95: d(l.P95), P99: d(l.P99), P999: d(l.P999), Max: d(l.Max)}
+}
+
+func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
+	h := st.Service
+	if st.Response != nil {
+		// Under the open model the honest latency runs from the scheduled
+		// start (coordinated omission); see docs/METRICS.md.
+		h = st.Response
+	}
+	by := make(map[string]int, len(st.ErrorsBy))
+	for k, v := range st.ErrorsBy {
+		by[k] = int(v)
+	}
+	return StepEnv{
+		Latency:     latencyEnv(metrics.Summarize(h)),
+		Count:       int(st.Count),
+		Errors:      int(st.Errors),
+		ErrorsBy:    by,
+		SuccessRate: st.SuccessRate(),
+		ErrorRate:   st.ErrorRate(),
+		Rate:        sc.Rate(st.Count),
+		HitRatio:    st.HitRatio(),
+		Hits:        int(st.Hits),
+		Misses:      int(st.Misses),
+		RateWait:    Duration{D: st.Waited, OK: true},
+	}
+}
+
+// Env builds the expression environment from a run summary. Scenarios of the
+// plan that did not run get zero counts and unknown (NaN) ratios.
+func Env(p *plan.Plan, sum *metrics.RunSummary) map[string]any {
+	env := ZeroEnv(p)
+	if sum == nil {
+		return env
+	}
+	env["run"] = &RunEnv{Duration: Duration{D: sum.Duration, OK: true}, Partial: sum.Partial}
+	for _, sc := range sum.Scenarios {
+		se, ok := env[sc.Name].(*ScenarioEnv)
+		if !ok {
+			continue
+		}
+		var hits, misses int64
+		for _, st := range sc.Steps {
+			e := stepEnv(st, sc)
+			se.Steps[st.Name] = &e
+			hits += st.Hits
+			misses += st.Misses
+		}
+		se.StepEnv = stepEnv(sc.Iteration, sc)
+		// A scenario's hit ratio is over all its cache steps.
+		se.Hits, se.Misses = int(hits), int(misses)
+		se.HitRatio = math.NaN()
+		if hits+misses > 0 {
+			se.HitRatio = float64(hits) / float64(hits+misses)
+		}
+		se.Dropped = int(sc.Dropped)
+		se.Interrupted = int(sc.Interrupted)
+	}
+	return env
+}
+
+// ZeroEnv is the environment of a run that measured nothing: every name the
+// plan defines is present, with zero counts and unknown figures. Checks are
+// compiled against it and run once on it at validation time.
+func ZeroEnv(p *plan.Plan) map[string]any {
+	nan := math.NaN()
+	zero := func() StepEnv {
+		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
+	}
+	env := map[string]any{"run": &RunEnv{}}
+	for _, s := range p.Scenarios {
+		se := &ScenarioEnv{StepEnv: zero(), Steps: map[string]*StepEnv{}}
+		for _, st := range s.Steps {
+			z := zero()
+			se.Steps[st.Name] = &z
+		}
+		env[s.Name] = se
+	}
+	return env
+}

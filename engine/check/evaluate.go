@@ -1,0 +1,151 @@
+package check
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/tmpl"
+)
+
+// Verdicts.
+const (
+	Ready    = "ready"
+	Degraded = "degraded"
+	NotReady = "not_ready"
+	// Unscored is the verdict of a plan without checks: nothing was judged.
+	Unscored = "unscored"
+)
+
+// Result is one evaluated check.
+type Result struct {
+	Name     string
+	Expr     string
+	Passed   bool
+	Weight   float64
+	Critical bool
+	// Value is the left side of a comparison (a Duration, float64, int, ...)
+	// or the expression's boolean when it is no comparison.
+	Value any
+	// Error is set when the expression failed to evaluate; the check fails.
+	Error string
+}
+
+// Outcome is the evaluation of a whole plan.
+type Outcome struct {
+	Checks []Result
+	// Score is 0..100, NaN when the plan has no checks (or no weight).
+	Score           float64
+	Verdict         string
+	Recommendations []string
+	// Capped is true when a failed critical check capped the verdict.
+	Capped bool
+}
+
+// AllPassed reports whether every check passed.
+func (o *Outcome) AllPassed() bool {
+	for _, r := range o.Checks {
+		if !r.Passed {
+			return false
+		}
+	}
+	return true
+}
+
+// Evaluate runs the checks and recommendations on a run's summary and
+// scores the result; see docs/SCORING.md for the rule.
+func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
+	env := Env(p.plan, sum)
+	out := &Outcome{}
+	var total, passed float64
+	criticalFailed := false
+	for _, c := range p.checks {
+		r := Result{Name: c.check.Name, Expr: c.check.Expr, Weight: c.check.Weight, Critical: c.check.Critical}
+		v, err := expr.Run(c.prog, env)
+		switch {
+		case err != nil:
+			r.Error = firstLine(err.Error())
+		default:
+			r.Passed, _ = v.(bool)
+			r.Value = v
+		}
+		if c.value != nil {
+			if vv, err := expr.Run(c.value, env); err == nil {
+				r.Value = vv
+			}
+		}
+		total += r.Weight
+		if r.Passed {
+			passed += r.Weight
+		} else if r.Critical {
+			criticalFailed = true
+		}
+		out.Checks = append(out.Checks, r)
+	}
+	out.Score = math.NaN()
+	out.Verdict = Unscored
+	if total > 0 {
+		out.Score = 100 * passed / total
+		rd := p.plan.Readiness
+		switch {
+		case out.Score >= rd.Ready:
+			out.Verdict = Ready
+		case out.Score >= rd.Degraded:
+			out.Verdict = Degraded
+		default:
+			out.Verdict = NotReady
+		}
+	}
+	if criticalFailed && out.Verdict != NotReady {
+		out.Verdict, out.Capped = NotReady, true
+	}
+	for _, r := range p.recs {
+		v, err := expr.Run(r.when, env)
+		if err != nil || v != true {
+			continue
+		}
+		var b strings.Builder
+		for _, part := range r.say {
+			if part.prog == nil {
+				b.WriteString(part.text)
+				continue
+			}
+			val, err := expr.Run(part.prog, env)
+			if err != nil {
+				b.WriteString("<" + firstLine(err.Error()) + ">")
+				continue
+			}
+			b.WriteString(FormatValue(val))
+		}
+		out.Recommendations = append(out.Recommendations, b.String())
+	}
+	return out
+}
+
+// FormatValue prints a check value for people: durations with units, ratios
+// with four significant digits, unknown figures as n/a.
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case Duration:
+		return x.String()
+	case float64:
+		if math.IsNaN(x) {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.4g", x)
+	case nil:
+		return "n/a"
+	default:
+		return string(tmpl.AppendValue(nil, x))
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

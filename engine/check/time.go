@@ -1,0 +1,5 @@
+package check
+
+import "time"
+
+func timeDur(f float64) time.Duration { return time.Duration(f) }

@@ -1,0 +1,457 @@
+// Package engine orchestrates a run: it prepares a validated plan (drivers,
+// steps, checks), opens its targets, drives every scenario concurrently from
+// its start offset, cleans up, evaluates the checks and builds the report.
+//
+// Data flows forward only: plan → prepare → execute → evaluate → report.
+// Nothing here imports a driver: drivers register themselves with
+// engine/driver, and the binary links the ones it wants.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/runplan/runplan/engine/check"
+	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/load"
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/report"
+	"github.com/runplan/runplan/engine/tmpl"
+)
+
+// Version is runplan's version, set at link time.
+var Version = "0.1.0-dev"
+
+// DefaultGracefulStop bounds how long iterations in flight at a scenario's
+// end may finish before they are cancelled and counted as interrupted.
+const DefaultGracefulStop = 30 * time.Second
+
+// ErrTarget wraps failures to open or reach a target (exit code 3).
+var ErrTarget = errors.New("engine: target unavailable")
+
+// Options tune a run.
+type Options struct {
+	// Seed overrides the plan's seed when HasSeed.
+	Seed    uint64
+	HasSeed bool
+	// RunID names the run (key prefixes, report); random when empty.
+	RunID string
+	// Log receives progress; the zero logger discards.
+	Log zerolog.Logger
+	// GracefulStop overrides DefaultGracefulStop when positive.
+	GracefulStop time.Duration
+	// OpenTimeout bounds opening each target (default 15s).
+	OpenTimeout time.Duration
+}
+
+// Program is a prepared plan: drivers resolved, steps prepared, checks
+// compiled. It performs no I/O until Run. A Program runs once.
+type Program struct {
+	plan    *plan.Plan
+	opts    Options
+	seed    uint64
+	runID   string
+	drivers map[string]driver.Driver
+	specs   map[string]driver.TargetSpec
+	steps   map[*plan.Step]driver.Step
+	checks  *check.Program
+}
+
+// Validate prepares p without any I/O and returns every problem found;
+// warnings included. It is what `runplan validate` runs.
+func Validate(p *plan.Plan) plan.Diagnostics {
+	_, diags := prepare(p, Options{RunID: "validate"})
+	return diags
+}
+
+// Prepare prepares p for a run. Problems are returned as plan.Diagnostics.
+func Prepare(p *plan.Plan, opts Options) (*Program, error) {
+	prog, diags := prepare(p, opts)
+	if len(diags.Errors()) > 0 {
+		return nil, diags.Sorted()
+	}
+	return prog, nil
+}
+
+func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
+	prog := &Program{
+		plan:    p,
+		opts:    opts,
+		runID:   opts.RunID,
+		drivers: map[string]driver.Driver{},
+		specs:   map[string]driver.TargetSpec{},
+		steps:   map[*plan.Step]driver.Step{},
+	}
+	if prog.runID == "" {
+		prog.runID = newRunID()
+	}
+	prog.seed = p.Seed
+	if opts.HasSeed {
+		prog.seed = opts.Seed
+	} else if !p.HasSeed {
+		prog.seed = mrand.Uint64()
+	}
+	var diags plan.Diagnostics
+	at := func(pos plan.Pos, err error) {
+		d := plan.Diagnostic{File: p.File, Line: pos.Line, Col: pos.Col, Msg: err.Error()}
+		var pe *driver.PosError
+		if errors.As(err, &pe) {
+			d.Line, d.Col, d.Msg = pe.Line, pe.Col, pe.Err.Error()
+		}
+		if d.Line == 0 {
+			d.Line, d.Col = 1, 1
+		}
+		diags = append(diags, d)
+	}
+	for _, t := range p.Targets {
+		d, err := driver.Lookup(t.Driver)
+		if err != nil {
+			at(t.Pos, fmt.Errorf("target %s: %w (known: %s)", t.Name, err, strings.Join(driver.Drivers(), ", ")))
+			continue
+		}
+		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID}
+		if err := d.CheckTarget(spec); err != nil {
+			at(t.Pos, err)
+			continue
+		}
+		prog.drivers[t.Name] = d
+		prog.specs[t.Name] = spec
+	}
+	compiler := tmpl.NewCompiler()
+	for _, s := range p.Scenarios {
+		for _, st := range s.Steps {
+			if st.Kind == "sleep" {
+				continue
+			}
+			d, ok := prog.drivers[st.Target]
+			if !ok {
+				continue // reported with the target
+			}
+			spec := driver.StepSpec{Name: st.Name, Target: prog.specs[st.Target], Node: st.Node, Expect: st.Expect, Templates: compiler}
+			ds, err := d.Prepare(spec)
+			if err != nil {
+				at(st.Pos, err)
+				continue
+			}
+			prog.steps[st] = ds
+		}
+	}
+	checks, cdiags := check.Compile(p)
+	diags = append(diags, cdiags...)
+	prog.checks = checks
+	return prog, diags
+}
+
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// RunID returns the run's identifier.
+func (prog *Program) RunID() string { return prog.runID }
+
+// Seed returns the seed in force.
+func (prog *Program) Seed() uint64 { return prog.seed }
+
+type openTarget struct {
+	name   string
+	driver string
+	target driver.Target
+}
+
+// Run opens the targets, runs every scenario and returns the report. When a
+// target cannot be opened the error wraps ErrTarget and the report, still
+// returned, is marked partial. Targets are cleaned up and closed in every
+// case.
+func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
+	log := prog.opts.Log
+	started := time.Now()
+	targets, openErr := prog.open(ctx)
+	defer prog.closeAll(targets)
+
+	sum := &metrics.RunSummary{Started: started}
+	var runErr error
+	if openErr != nil {
+		runErr = openErr
+		sum.Partial = true
+	} else {
+		byName := map[string]driver.Target{}
+		for _, t := range targets {
+			byName[t.name] = t.target
+		}
+		for st, ds := range prog.steps {
+			if err := ds.Bind(byName[st.Target]); err != nil {
+				runErr = fmt.Errorf("engine: bind step %s: %w", st.Name, err)
+			}
+		}
+		if runErr == nil {
+			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
+			sum.Scenarios = prog.execute(ctx)
+			if ctx.Err() != nil {
+				sum.Partial = true
+			}
+		}
+	}
+	sum.Duration = time.Since(started)
+	prog.cleanup(targets)
+
+	outcome := prog.checks.Evaluate(sum)
+	rep := report.Build(report.Input{
+		Plan:    prog.plan,
+		Summary: sum,
+		Outcome: outcome,
+		RunID:   prog.runID,
+		Seed:    prog.seed,
+		Version: Version,
+		Targets: prog.targetInfo(targets),
+	})
+	if runErr != nil {
+		rep.Error = runErr.Error()
+		rep.Partial = true
+	}
+	return rep, runErr
+}
+
+func (prog *Program) targetInfo(open []openTarget) []report.Target {
+	var out []report.Target
+	for _, t := range prog.plan.Targets {
+		rt := report.Target{Name: t.Name, Driver: t.Driver, Kind: "not opened"}
+		for _, o := range open {
+			if o.name == t.Name {
+				rt.Kind, rt.Addr = o.target.Kind(), o.target.Addr()
+			}
+		}
+		out = append(out, rt)
+	}
+	return out
+}
+
+// open opens every target a step uses (all targets, in plan order).
+func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
+	timeout := prog.opts.OpenTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	var out []openTarget
+	for _, t := range prog.plan.Targets {
+		d := prog.drivers[t.Name]
+		octx, cancel := context.WithTimeout(ctx, timeout)
+		env := driver.Env{Seed: prog.seed, Log: func(msg string) { prog.opts.Log.Info().Str("target", t.Name).Msg(msg) }}
+		tg, err := d.Open(octx, prog.specs[t.Name], env)
+		if err == nil {
+			if p, ok := tg.(driver.Pinger); ok {
+				if perr := p.Ping(octx); perr != nil {
+					_ = tg.Close()
+					err = perr
+				}
+			}
+		}
+		cancel()
+		if err != nil {
+			return out, fmt.Errorf("%w: %s: %w", ErrTarget, t.Name, err)
+		}
+		prog.opts.Log.Info().Str("target", t.Name).Str("kind", tg.Kind()).Str("addr", tg.Addr()).Msg("target open")
+		out = append(out, openTarget{name: t.Name, driver: t.Driver, target: tg})
+	}
+	return out, nil
+}
+
+func (prog *Program) cleanup(targets []openTarget) {
+	for _, t := range targets {
+		c, ok := t.target.(driver.Cleaner)
+		if !ok {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := c.Cleanup(ctx); err != nil {
+			prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("cleanup failed")
+		}
+		cancel()
+	}
+}
+
+func (prog *Program) closeAll(targets []openTarget) {
+	for _, t := range targets {
+		if err := t.target.Close(); err != nil {
+			prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("close failed")
+		}
+	}
+}
+
+// execute runs all scenarios concurrently, each from its start offset.
+func (prog *Program) execute(ctx context.Context) []*metrics.ScenarioSummary {
+	out := make([]*metrics.ScenarioSummary, len(prog.plan.Scenarios))
+	var wg sync.WaitGroup
+	for i, s := range prog.plan.Scenarios {
+		wg.Go(func() { out[i] = prog.runScenario(ctx, s) })
+	}
+	wg.Wait()
+	return out
+}
+
+type vuState struct {
+	it driver.Iteration
+}
+
+type scenarioRun struct {
+	prog   *Program
+	sc     *plan.Scenario
+	steps  []driver.Step // nil entry for sleep steps
+	series []*metrics.Series
+	iter   *metrics.Series
+	vus    []*vuState
+}
+
+func (prog *Program) runScenario(ctx context.Context, s *plan.Scenario) *metrics.ScenarioSummary {
+	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.Name)}
+	for _, st := range s.Steps {
+		sr.steps = append(sr.steps, prog.steps[st])
+		sr.series = append(sr.series, metrics.NewSeries(st.Name))
+	}
+	nvus := s.Load.VUs
+	if s.Load.Model == plan.Open {
+		nvus = s.Load.MaxVUs
+	}
+	h := fnv.New64a()
+	h.Write([]byte(s.Name))
+	salt := h.Sum64()
+	for vu := 1; vu <= nvus; vu++ {
+		rng := mrand.New(mrand.NewPCG(prog.seed, salt^uint64(vu)*0x9e3779b97f4a7c15))
+		sr.vus = append(sr.vus, &vuState{it: driver.Iteration{
+			Scenario: s.Name, VU: vu, Rand: rng, Templates: tmpl.NewState(s.Name, vu, rng),
+		}})
+	}
+	sum := &metrics.ScenarioSummary{Name: s.Name, Model: string(s.Load.Model)}
+	if s.Start > 0 {
+		t := time.NewTimer(s.Start)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			sum.Iteration = sr.iter.Stats()
+			for _, se := range sr.series {
+				sum.Steps = append(sum.Steps, se.Stats())
+			}
+			return sum
+		}
+	}
+	grace := prog.opts.GracefulStop
+	if grace <= 0 {
+		grace = DefaultGracefulStop
+	}
+	prog.opts.Log.Info().Str("scenario", s.Name).Str("model", string(s.Load.Model)).Msg("scenario started")
+	var res load.Result
+	switch s.Load.Model {
+	case plan.Open:
+		res = load.Open{
+			Pacer:        load.ConstantPacer{Rate: s.Load.Rate, Duration: s.Load.Duration},
+			MaxVUs:       s.Load.MaxVUs,
+			GracefulStop: grace,
+		}.Run(ctx, sr.iterate)
+	default:
+		res = load.Closed{VUs: s.Load.VUs, Iterations: s.Load.Iterations, Duration: s.Load.Duration, GracefulStop: grace}.Run(ctx, sr.iterate)
+	}
+	sum.Dropped, sum.Interrupted, sum.Elapsed = res.Dropped, res.Interrupted, res.Elapsed
+	if s.Load.Model == plan.Open && ctx.Err() == nil {
+		// The open model's rate is over its planned window, which ends
+		// after the last scheduled start.
+		sum.Elapsed = max(sum.Elapsed, s.Load.Duration)
+	}
+	sum.Iteration = sr.iter.Stats()
+	for _, se := range sr.series {
+		sum.Steps = append(sum.Steps, se.Stats())
+	}
+	prog.opts.Log.Info().Str("scenario", s.Name).Int64("iterations", res.Iterations).Int64("dropped", res.Dropped).Msg("scenario done")
+	return sum
+}
+
+// iterate runs one iteration: the steps in order, stopping at the first
+// failed step.
+func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled time.Time) bool {
+	st := sr.vus[vu-1]
+	st.it.Number = n
+	st.it.Templates.SetIteration(n)
+	begin := time.Now()
+	failed := ""
+	for i, step := range sr.steps {
+		t0 := time.Now()
+		var out driver.Outcome
+		if step == nil {
+			out = sleep(ctx, sr.sc.Steps[i].Sleep)
+		} else {
+			out = step.Do(ctx, &st.it)
+		}
+		t1 := time.Now()
+		if ctx.Err() != nil && out.Err != nil {
+			st.it.VUIter++
+			return false // cut short at the end of the run: counted as interrupted
+		}
+		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited,
+			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
+		if i == 0 && !scheduled.IsZero() {
+			x.Response = t1.Sub(scheduled)
+		}
+		sr.series[i].Record(vu, x)
+		if x.ErrClass != "" {
+			failed = x.ErrClass
+			sr.prog.opts.Log.Debug().Str("scenario", sr.sc.Name).Str("step", sr.sc.Steps[i].Name).Str("class", x.ErrClass).Err(out.Err).Msg("step failed")
+			break
+		}
+	}
+	end := time.Now()
+	x := metrics.Sample{Service: end.Sub(begin), ErrClass: failed}
+	if !scheduled.IsZero() {
+		x.Response = end.Sub(scheduled)
+	}
+	sr.iter.Record(vu, x)
+	st.it.VUIter++
+	return true
+}
+
+func sleep(ctx context.Context, d time.Duration) driver.Outcome {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return driver.Outcome{}
+	case <-ctx.Done():
+		return driver.Outcome{Err: ctx.Err(), Class: "interrupted"}
+	}
+}
+
+// classify names an error's class when the driver did not.
+func classify(out driver.Outcome) string {
+	if out.Err == nil {
+		return ""
+	}
+	if out.Class != "" {
+		return out.Class
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(out.Err, context.DeadlineExceeded), errors.As(out.Err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(out.Err, context.Canceled):
+		return "interrupted"
+	case errors.Is(out.Err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(out.Err, syscall.ECONNRESET), errors.Is(out.Err, os.ErrDeadlineExceeded):
+		return "connection"
+	}
+	return "error"
+}

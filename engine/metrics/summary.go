@@ -1,0 +1,46 @@
+package metrics
+
+import "time"
+
+// RunSummary is everything a run measured, ready for evaluation.
+type RunSummary struct {
+	Started  time.Time
+	Duration time.Duration
+	// Partial is true when the run was interrupted or failed part-way.
+	Partial   bool
+	Scenarios []*ScenarioSummary
+}
+
+// ScenarioSummary is one scenario's measurements.
+type ScenarioSummary struct {
+	Name  string
+	Model string
+	// Iteration measures whole iterations; Steps each step, in plan order.
+	Iteration *Stats
+	Steps     []*Stats
+	// Dropped counts open-model iterations that found no free VU;
+	// Interrupted those cancelled at the end of the run.
+	Dropped     int64
+	Interrupted int64
+	// Elapsed is how long the scenario ran, for rates.
+	Elapsed time.Duration
+}
+
+// Rate is iterations (or step operations) per second over the scenario's
+// elapsed time, NaN-free: zero when nothing ran.
+func (s *ScenarioSummary) Rate(count int64) float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(count) / s.Elapsed.Seconds()
+}
+
+// Scenario returns the named scenario's summary or nil.
+func (r *RunSummary) Scenario(name string) *ScenarioSummary {
+	for _, s := range r.Scenarios {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}

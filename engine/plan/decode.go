@@ -1,0 +1,367 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/schema"
+)
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reserved names cannot name a scenario or a target: they are top-level
+// names of the check environment.
+var reserved = map[string]bool{"run": true, "faults": true, "ms": true, "s": true, "pct": true, "true": true, "false": true, "nil": true}
+
+// Defaults, documented in docs/PLAN-FORMAT.md.
+const (
+	DefaultReady    = 90
+	DefaultDegraded = 70
+	DefaultMaxVUs   = 100
+)
+
+// StepKinds are the keys that name a step's kind: every driver key plus sleep.
+var StepKinds = []string{"redis", "webhook", "sleep"}
+
+// mapping iterates over a mapping node's entries.
+func mapping(n *yaml.Node, f func(k, v *yaml.Node)) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		v := n.Content[i+1]
+		if v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		f(n.Content[i], v)
+	}
+}
+
+func get(n *yaml.Node, key string) (k, v *yaml.Node) {
+	mapping(n, func(kk, vv *yaml.Node) {
+		if kk.Value == key {
+			k, v = kk, vv
+		}
+	})
+	return k, v
+}
+
+func str(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func num(n *yaml.Node) (float64, bool) {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return 0, false
+	}
+	switch v := scalarValue(n).(type) {
+	case int64:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+func dur(n *yaml.Node) (time.Duration, bool) {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return 0, false
+	}
+	d, err := schema.ParseDuration(n.Value)
+	return d, err == nil
+}
+
+func posOf(n *yaml.Node) Pos {
+	if n == nil {
+		return Pos{}
+	}
+	return Pos{n.Line, n.Column}
+}
+
+func (l *loader) decode(p *Plan, root *yaml.Node) {
+	if _, v := get(root, "version"); v != nil {
+		if f, ok := num(v); ok {
+			p.Version = int(f)
+		}
+	}
+	_, v := get(root, "name")
+	p.Name = str(v)
+	_, v = get(root, "description")
+	p.Description = str(v)
+	if _, v := get(root, "seed"); v != nil {
+		if f, ok := num(v); ok && f >= 0 && f <= math.MaxUint64 {
+			var s uint64
+			if v.Decode(&s) == nil {
+				p.Seed, p.HasSeed = s, true
+			}
+		}
+	}
+	names := map[string]*yaml.Node{}
+	_, targets := get(root, "targets")
+	mapping(targets, func(k, v *yaml.Node) {
+		l.checkName(k, "target", names)
+		t := &Target{Name: k.Value, Node: v, Pos: posOf(k)}
+		_, d := get(v, "driver")
+		t.Driver = str(d)
+		_, u := get(v, "url")
+		t.URL = str(u)
+		p.Targets = append(p.Targets, t)
+	})
+	_, scenarios := get(root, "scenarios")
+	mapping(scenarios, func(k, v *yaml.Node) {
+		l.checkName(k, "scenario", names)
+		p.Scenarios = append(p.Scenarios, l.scenario(p, k, v))
+	})
+	_, checks := get(root, "checks")
+	if checks != nil && checks.Kind == yaml.SequenceNode {
+		seen := map[string]*yaml.Node{}
+		for _, c := range checks.Content {
+			ck := &Check{Weight: 1, Pos: posOf(c)}
+			nk, nv := get(c, "name")
+			ck.Name = str(nv)
+			if nv != nil && nv.Kind == yaml.ScalarNode {
+				if !identRE.MatchString(ck.Name) {
+					l.addf(nv, "check name %q must be an identifier (letters, digits, _; not starting with a digit)", ck.Name)
+				} else if first, dup := seen[ck.Name]; dup {
+					l.addf(nv, "duplicate check name %q (first at line %d)", ck.Name, first.Line)
+				} else {
+					seen[ck.Name] = nk
+				}
+			}
+			_, ev := get(c, "expr")
+			ck.Expr, ck.ExprNode = str(ev), ev
+			if _, wv := get(c, "weight"); wv != nil {
+				if f, ok := num(wv); ok {
+					ck.Weight = f
+				}
+			}
+			if _, cv := get(c, "critical"); cv != nil {
+				_ = cv.Decode(&ck.Critical)
+			}
+			p.Checks = append(p.Checks, ck)
+		}
+	}
+	p.Readiness = Readiness{Ready: DefaultReady, Degraded: DefaultDegraded}
+	_, rd := get(root, "readiness")
+	if _, v := get(rd, "ready"); v != nil {
+		if f, ok := num(v); ok {
+			p.Readiness.Ready = f
+		}
+	}
+	if _, v := get(rd, "degraded"); v != nil {
+		if f, ok := num(v); ok {
+			p.Readiness.Degraded = f
+		}
+	}
+	if p.Readiness.Degraded > p.Readiness.Ready && !l.bad("/readiness") {
+		l.addf(rd, "readiness: degraded (%g) must not be above ready (%g)", p.Readiness.Degraded, p.Readiness.Ready)
+	}
+	_, recs := get(root, "recommendations")
+	if recs != nil && recs.Kind == yaml.SequenceNode {
+		for _, r := range recs.Content {
+			_, w := get(r, "when")
+			_, s := get(r, "say")
+			p.Recommendations = append(p.Recommendations, &Recommendation{When: str(w), WhenNode: w, Say: str(s), SayNode: s})
+		}
+	}
+}
+
+func (l *loader) checkName(k *yaml.Node, what string, names map[string]*yaml.Node) {
+	name := k.Value
+	switch {
+	case !identRE.MatchString(name):
+		l.addf(k, "%s name %q must be an identifier (letters, digits, _; not starting with a digit): it becomes a name in check expressions", what, name)
+	case reserved[name]:
+		l.addf(k, "%s name %q is reserved in check expressions; choose another", what, name)
+	case names[name] != nil:
+		l.addf(k, "%s name %q is already used at line %d: targets and scenarios share one namespace in check expressions", what, name, names[name].Line)
+	default:
+		names[name] = k
+	}
+}
+
+func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
+	ptr := "/scenarios/" + escapePtr(k.Value)
+	s := &Scenario{Name: k.Value, Pos: posOf(k)}
+	if _, sv := get(v, "start"); sv != nil {
+		s.Start, _ = dur(sv)
+	}
+	lk, lv := get(v, "load")
+	if lv != nil && !l.bad(ptr+"/load") {
+		s.Load = l.load1(lk, lv)
+	}
+	_, steps := get(v, "steps")
+	if steps == nil || steps.Kind != yaml.SequenceNode {
+		return s
+	}
+	seen := map[string]*yaml.Node{}
+	count := map[string]int{}
+	for i, sn := range steps.Content {
+		st := l.step(p, sn, fmt.Sprintf("%s/steps/%d", ptr, i))
+		if st == nil {
+			continue
+		}
+		nk, nv := get(sn, "name")
+		if nv != nil {
+			st.Name = str(nv)
+			if !identRE.MatchString(st.Name) {
+				l.addf(nv, "step name %q must be an identifier (letters, digits, _; not starting with a digit)", st.Name)
+			}
+		} else {
+			count[st.Kind]++
+			st.Name = st.Kind
+			if count[st.Kind] > 1 {
+				st.Name = fmt.Sprintf("%s_%d", st.Kind, count[st.Kind])
+			}
+			nk = sn
+		}
+		if first, dup := seen[st.Name]; dup {
+			l.addf(nk, "duplicate step name %q in scenario %s (first at line %d)", st.Name, s.Name, first.Line)
+		} else {
+			seen[st.Name] = nk
+		}
+		s.Steps = append(s.Steps, st)
+	}
+	return s
+}
+
+func (l *loader) load1(k, n *yaml.Node) LoadSpec {
+	var ld LoadSpec
+	_, vus := get(n, "vus")
+	_, its := get(n, "iterations")
+	dk, dv := get(n, "duration")
+	rk, rv := get(n, "rate")
+	mk, mv := get(n, "max_vus")
+	if f, ok := num(vus); ok {
+		ld.VUs = int(f)
+	}
+	if f, ok := num(its); ok {
+		ld.Iterations = int64(f)
+	}
+	if dv != nil {
+		ld.Duration, _ = dur(dv)
+		if ld.Duration <= 0 {
+			l.addf(dv, "load.duration must be positive")
+		}
+	}
+	if f, ok := num(mv); ok {
+		ld.MaxVUs = int(f)
+	}
+	if rv != nil {
+		ld.Model = Open
+		if f, ok := num(rv); ok {
+			ld.Rate = f
+		} else {
+			ld.Rate, _ = schema.ParseRate(rv.Value)
+		}
+		if vus != nil {
+			l.addf(vus, "load: vus (closed model) and rate (open model) exclude each other; cap the open model's concurrency with max_vus")
+		}
+		if its != nil {
+			l.addf(its, "load: iterations belongs to the closed model (vus); the open model (rate) runs for a duration")
+		}
+		if dv == nil {
+			l.addf(rk, "load: the open model (rate) needs a duration")
+		}
+		if ld.MaxVUs == 0 {
+			ld.MaxVUs = DefaultMaxVUs
+		}
+		return ld
+	}
+	ld.Model = Closed
+	if mv != nil {
+		l.addf(mk, "load: max_vus belongs to the open model (rate); the closed model sets vus")
+	}
+	if ld.VUs == 0 {
+		ld.VUs = 1
+	}
+	if dv == nil && its == nil {
+		l.addf(k, "load: say how long to run: duration (e.g. {vus: 10, duration: 30s}), iterations, or an open model rate (e.g. {rate: 50/s, duration: 30s})")
+	}
+	_ = dk
+	return ld
+}
+
+func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	st := &Step{Pos: posOf(n)}
+	var kinds []*yaml.Node
+	mapping(n, func(k, v *yaml.Node) {
+		for _, kind := range StepKinds {
+			if k.Value == kind {
+				kinds = append(kinds, k)
+				st.Kind, st.Node = kind, v
+			}
+		}
+	})
+	switch len(kinds) {
+	case 0:
+		if !l.bad(ptr) {
+			l.addf(n, "step: give it one kind: %s", strings.Join(StepKinds, ", "))
+		}
+		return nil
+	case 1:
+	default:
+		l.addf(kinds[1], "step: one kind per step; this step has both %s and %s", kinds[0].Value, kinds[1].Value)
+		return nil
+	}
+	tk, tv := get(n, "target")
+	_, st.Expect = get(n, "expect")
+	if st.Kind == "sleep" {
+		st.Sleep, _ = dur(st.Node)
+		if tv != nil {
+			l.addf(tk, "step: a sleep step has no target")
+		}
+		if st.Expect != nil {
+			l.addf(st.Expect, "step: a sleep step has nothing to expect")
+		}
+		return st
+	}
+	if tv != nil {
+		name := str(tv)
+		t := p.TargetByName(name)
+		switch {
+		case t == nil:
+			var known []string
+			for _, t := range p.Targets {
+				known = append(known, t.Name)
+			}
+			msg := fmt.Sprintf("step: unknown target %q", name)
+			if s := suggest(name, known); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			} else if len(known) > 0 {
+				msg += " (targets: " + strings.Join(known, ", ") + ")"
+			}
+			l.add(tv, msg)
+		case t.Driver != st.Kind:
+			l.addf(tv, "step: target %q uses driver %s, but this is a %s step", name, t.Driver, st.Kind)
+		}
+		st.Target = name
+		return st
+	}
+	var match []string
+	for _, t := range p.Targets {
+		if t.Driver == st.Kind {
+			match = append(match, t.Name)
+		}
+	}
+	switch len(match) {
+	case 1:
+		st.Target = match[0]
+	case 0:
+		l.addf(kinds[0], "step: no target uses driver %s; add one under targets (for example `cache: {driver: %s}`)", st.Kind, st.Kind)
+	default:
+		l.addf(kinds[0], "step: several %s targets (%s): say which with target:", st.Kind, strings.Join(match, ", "))
+	}
+	return st
+}

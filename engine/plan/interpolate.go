@@ -1,0 +1,105 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// LookupEnv finds an environment variable; os.LookupEnv in production.
+type LookupEnv func(name string) (string, bool)
+
+var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// interpolate replaces ${NAME} and ${NAME:-default} in every scalar below n.
+// "$${" escapes a literal "${". Problems are appended to diags.
+func (l *loader) interpolate(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			l.interpolate(c)
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			l.interpolate(n.Content[i])
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		out, changed := l.expand(n)
+		if changed {
+			n.Value = out
+			switch {
+			case out == "":
+				n.Tag = "!!str" // an empty value is an empty string, not null
+			case n.Style == 0 || n.Style == yaml.TaggedStyle:
+				n.Tag = "" // re-resolve: "${POOL:-64}" becomes the integer 64
+			}
+		}
+	}
+}
+
+func (l *loader) expand(n *yaml.Node) (string, bool) {
+	s := n.Value
+	var b strings.Builder
+	last := 0
+	for _, m := range envRef.FindAllStringSubmatchIndex(s, -1) {
+		start, end := m[0], m[1]
+		if start > 0 && s[start-1] == '$' { // $${ escape
+			b.WriteString(s[last : start-1])
+			b.WriteString(s[start:end])
+			last = end
+			continue
+		}
+		b.WriteString(s[last:start])
+		last = end
+		inner := s[m[2]:m[3]]
+		name, def, hasDef := strings.Cut(inner, ":-")
+		if !envName.MatchString(name) {
+			l.errAtOffset(n, start, fmt.Sprintf("invalid variable reference ${%s}: use ${NAME} or ${NAME:-default}", inner))
+			continue
+		}
+		if v, ok := l.env(name); ok && (v != "" || !hasDef) {
+			b.WriteString(v)
+			continue
+		}
+		if hasDef {
+			b.WriteString(def)
+			continue
+		}
+		l.errAtOffset(n, start, fmt.Sprintf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name))
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
+}
+
+// errAtOffset reports a problem at byte offset off of scalar n's value,
+// exact for single-line plain and quoted scalars.
+func (l *loader) errAtOffset(n *yaml.Node, off int, msg string) {
+	line, col := offsetPos(n, off)
+	l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: col, Msg: msg})
+}
+
+// offsetPos maps an offset inside a scalar's value to a file position.
+func offsetPos(n *yaml.Node, off int) (int, int) {
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		// Block scalars start on the next line; count lines in the value.
+		before := n.Value[:min(off, len(n.Value))]
+		lines := strings.Count(before, "\n")
+		col := off - (strings.LastIndexByte(before, '\n') + 1)
+		return n.Line + 1 + lines, n.Column + col
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		return n.Line, n.Column + 1 + off
+	default:
+		return n.Line, n.Column + off
+	}
+}
+
+// OffsetPos maps an offset inside scalar n's value to a file position
+// (line, column); exact for single-line plain and quoted scalars.
+func OffsetPos(n *yaml.Node, off int) (int, int) { return offsetPos(n, off) }

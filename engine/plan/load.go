@@ -1,0 +1,273 @@
+package plan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Options tune loading.
+type Options struct {
+	// Env looks up ${NAME} references; nil means os.LookupEnv.
+	Env LookupEnv
+	// Sets are --set overrides, "path=value", applied after interpolation.
+	Sets []string
+}
+
+// Load reads, interpolates, overrides and validates the plan file at path.
+// On problems it returns a Diagnostics error listing all of them.
+func Load(path string, opts Options) (*Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", errors.Unwrap(err))}}
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse is Load for a plan already in memory; file names it in diagnostics.
+func Parse(file string, data []byte, opts Options) (*Plan, error) {
+	if opts.Env == nil {
+		opts.Env = os.LookupEnv
+	}
+	l := &loader{file: file, env: opts.Env, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	p := l.load(data, opts.Sets)
+	if errs := l.diags.Errors(); len(errs) > 0 {
+		return nil, l.diags.Sorted()
+	}
+	sum := sha256.Sum256(data)
+	p.Digest = hex.EncodeToString(sum[:])
+	return p, nil
+}
+
+type loader struct {
+	file  string
+	env   LookupEnv
+	diags Diagnostics
+	// nodes maps a JSON pointer of the instance to its value node; keys maps
+	// it to the key node of a mapping entry.
+	nodes map[string]*yaml.Node
+	keys  map[string]*yaml.Node
+	// badPtrs are locations with schema errors, so that semantic checks do
+	// not report the same problem twice.
+	badPtrs []string
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (l *loader) load(data []byte, sets []string) *Plan {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		l.yamlError(err)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.add(&extra, "a plan file holds one YAML document; remove the second one (after ---)")
+		return nil
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		n := &doc
+		if len(doc.Content) > 0 {
+			n = doc.Content[0]
+		}
+		l.add(n, "a plan is a YAML mapping with version, targets and scenarios")
+		return nil
+	}
+	root := doc.Content[0]
+	l.interpolate(root)
+	l.checkDuplicates(root)
+	for _, s := range sets {
+		l.applySet(root, s)
+	}
+	if len(l.diags.Errors()) > 0 {
+		return nil
+	}
+	inst := l.toJSON(root, "")
+	l.validateSchema(inst)
+	p := &Plan{File: l.file, Root: root}
+	l.decode(p, root)
+	return p
+}
+
+func (l *loader) yamlError(err error) {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		for _, e := range te.Errors {
+			l.yamlLine(e)
+		}
+		return
+	}
+	l.yamlLine(err.Error())
+}
+
+func (l *loader) yamlLine(msg string) {
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: 1, Msg: "YAML syntax: " + m[2]})
+		return
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	l.diags = append(l.diags, Diagnostic{File: l.file, Line: 1, Col: 1, Msg: "YAML syntax: " + msg})
+}
+
+// add records a problem at node n.
+func (l *loader) add(n *yaml.Node, msg string) {
+	d := Diagnostic{File: l.file, Msg: msg, Line: 1, Col: 1}
+	if n != nil && n.Line > 0 {
+		d.Line, d.Col = n.Line, n.Column
+	}
+	l.diags = append(l.diags, d)
+}
+
+func (l *loader) addf(n *yaml.Node, format string, args ...any) {
+	l.add(n, fmt.Sprintf(format, args...))
+}
+
+func (l *loader) checkDuplicates(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			l.checkDuplicates(c)
+		}
+	case yaml.MappingNode:
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if first, dup := seen[k.Value]; dup {
+				l.addf(k, "duplicate key %q (first at line %d)", k.Value, first.Line)
+			} else {
+				seen[k.Value] = k
+			}
+			l.checkDuplicates(n.Content[i+1])
+		}
+	}
+}
+
+// toJSON converts a YAML node to JSON-compatible values for the schema
+// validator, recording each location's nodes.
+func (l *loader) toJSON(n *yaml.Node, ptr string) any {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	l.nodes[ptr] = n
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			cp := ptr + "/" + escapePtr(k.Value)
+			l.keys[cp] = k
+			m[k.Value] = l.toJSON(n.Content[i+1], cp)
+		}
+		return m
+	case yaml.SequenceNode:
+		a := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			a[i] = l.toJSON(c, ptr+"/"+strconv.Itoa(i))
+		}
+		return a
+	case yaml.ScalarNode:
+		return scalarValue(n)
+	}
+	return nil
+}
+
+// scalarValue resolves a scalar the way YAML 1.2's core schema does.
+func scalarValue(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	case "!!int":
+		var i int64
+		if n.Decode(&i) == nil {
+			return i
+		}
+		var f float64
+		if n.Decode(&f) == nil {
+			return f
+		}
+	case "!!float":
+		var f float64
+		if n.Decode(&f) == nil {
+			return f
+		}
+	}
+	return n.Value
+}
+
+func escapePtr(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// applySet applies one --set path=value override.
+func (l *loader) applySet(root *yaml.Node, set string) {
+	path, value, ok := strings.Cut(set, "=")
+	if !ok || path == "" {
+		l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%q: use --set path=value, like --set scenarios.cache.load.duration=5s", set)})
+		return
+	}
+	segs := strings.Split(path, ".")
+	n := root
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == seg {
+					next = n.Content[j+1]
+				}
+			}
+			if next == nil {
+				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+				if last {
+					next = &yaml.Node{Kind: yaml.ScalarNode}
+				}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: seg, Line: n.Line, Column: n.Column}, next)
+			}
+			n = next
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(seg)
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%s: %q is not an index of the list at %s (it has %d items)", path, seg, strings.Join(segs[:i], "."), len(n.Content))})
+				return
+			}
+			n = n.Content[idx]
+		default:
+			l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%s: %s is a value, not a mapping or list", path, strings.Join(segs[:i], "."))})
+			return
+		}
+	}
+	// The override is a YAML value: "5s" stays a string, "10" an integer,
+	// "[a, b]" a list.
+	var v yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &v); err != nil || len(v.Content) == 0 {
+		v = yaml.Node{Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}}}
+	}
+	line, col := n.Line, n.Column
+	*n = *v.Content[0]
+	setPos(n, line, col)
+}
+
+// setPos places an overriding value where the value it replaced was, so that
+// diagnostics about it point somewhere useful.
+func setPos(n *yaml.Node, line, col int) {
+	n.Line, n.Column = line, col
+	for _, c := range n.Content {
+		setPos(c, line, col)
+	}
+}

@@ -1,0 +1,128 @@
+// Package plan loads runplan plans: YAML with positions, ${ENV}
+// interpolation, --set overrides, JSON Schema validation, and the semantic
+// checks that need no driver and no I/O. Every problem is reported, each as a
+// file:line:col diagnostic, never only the first.
+//
+// A loaded Plan is read-only afterwards and safe to share between goroutines.
+package plan
+
+import (
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Plan is a validated plan.
+type Plan struct {
+	File        string
+	Version     int
+	Name        string
+	Description string
+	// Seed drives every random choice; HasSeed is false when the plan gives none.
+	Seed    uint64
+	HasSeed bool
+
+	Targets         []*Target
+	Scenarios       []*Scenario
+	Checks          []*Check
+	Readiness       Readiness
+	Recommendations []*Recommendation
+
+	// Root is the plan's YAML mapping after interpolation and overrides.
+	Root *yaml.Node
+	// Digest is the SHA-256 of the plan file's bytes.
+	Digest string
+}
+
+// Target is a named connection.
+type Target struct {
+	Name   string
+	Driver string
+	URL    string
+	Node   *yaml.Node
+	Pos    Pos
+}
+
+// Scenario is a named workload: a load model and the steps of one iteration.
+type Scenario struct {
+	Name  string
+	Start time.Duration
+	Load  LoadSpec
+	Steps []*Step
+	Pos   Pos
+}
+
+// Model is a load model.
+type Model string
+
+// Load models.
+const (
+	Closed Model = "closed" // a fixed number of VUs loop over the steps
+	Open   Model = "open"   // iterations start at a fixed arrival rate
+)
+
+// LoadSpec is a scenario's load shape.
+type LoadSpec struct {
+	Model      Model
+	VUs        int
+	Iterations int64
+	Duration   time.Duration
+	Rate       float64 // iterations per second, open model
+	MaxVUs     int
+}
+
+// Step is one step of a scenario.
+type Step struct {
+	Name string
+	// Kind is the driver's key ("redis", "webhook") or "sleep".
+	Kind   string
+	Target string // target name; empty for sleep
+	Sleep  time.Duration
+	Node   *yaml.Node // value under the kind key
+	Expect *yaml.Node
+	Pos    Pos
+}
+
+// Check is a pass/fail expression with its weight.
+type Check struct {
+	Name     string
+	Expr     string
+	ExprNode *yaml.Node
+	Weight   float64
+	Critical bool
+	Pos      Pos
+}
+
+// Readiness holds the score bands of the verdicts.
+type Readiness struct {
+	Ready    float64 // score at or above: ready
+	Degraded float64 // score at or above: degraded; below: not_ready
+}
+
+// Recommendation is a plan-defined advice, given when its condition holds.
+type Recommendation struct {
+	When     string
+	WhenNode *yaml.Node
+	Say      string
+	SayNode  *yaml.Node
+}
+
+// TargetByName returns the named target or nil.
+func (p *Plan) TargetByName(name string) *Target {
+	for _, t := range p.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// MaxEnd returns the latest planned end of any scenario (start + duration),
+// zero when a scenario runs by iteration count only.
+func (p *Plan) MaxEnd() time.Duration {
+	var end time.Duration
+	for _, s := range p.Scenarios {
+		end = max(end, s.Start+s.Load.Duration)
+	}
+	return end
+}

@@ -1,0 +1,165 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ConsoleOptions tune the console summary.
+type ConsoleOptions struct {
+	// Color enables ANSI colours; use it only on a terminal.
+	Color bool
+}
+
+type painter bool
+
+func (p painter) paint(code, s string) string {
+	if !p {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// WriteConsole writes the human summary, readable at 80 columns.
+func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
+	p := painter(opts.Color)
+	var b strings.Builder
+	title := r.Plan.Name
+	if title == "" {
+		title = r.Plan.Path
+	}
+	fmt.Fprintf(&b, "%s  %s\n", p.paint("1", "runplan · "+title), fmt.Sprintf("%.1fs · seed %d · run %s", r.Duration, r.Seed, r.RunID))
+	if r.Partial {
+		fmt.Fprintln(&b, p.paint("33", "PARTIAL: the run did not complete; figures cover what ran."))
+	}
+	if r.Error != "" {
+		fmt.Fprintln(&b, p.paint("31", "error: "+r.Error))
+	}
+	for _, t := range r.Targets {
+		fmt.Fprintf(&b, "target %s: %s, %s %s\n", t.Name, t.Driver, t.Kind, t.Addr)
+	}
+	fmt.Fprintln(&b)
+	fmt.Fprintf(&b, "%-22s %8s %8s %7s %7s %7s %7s %7s\n", "SCENARIO / STEP", "COUNT", "RATE/s", "ERRORS", "P50", "P95", "P99", "MAX")
+	for _, s := range r.Scenarios {
+		scen := s.Stats
+		if len(s.Steps) == 1 {
+			scen.HitRatio = nil // shown on the step
+		}
+		row(&b, s.Name, scen, "")
+		for _, st := range s.Steps {
+			row(&b, "  "+st.Name, st.Stats, "  ")
+		}
+		notes := []string{s.Model + " model"}
+		if s.Dropped > 0 {
+			notes = append(notes, fmt.Sprintf("dropped %d", s.Dropped))
+		}
+		if s.Interrupted > 0 {
+			notes = append(notes, fmt.Sprintf("interrupted %d", s.Interrupted))
+		}
+		if s.LatencyBasis == "response" {
+			notes = append(notes, "latency from scheduled start")
+		}
+		fmt.Fprintf(&b, "  (%s)\n", strings.Join(notes, ", "))
+	}
+	fmt.Fprintln(&b)
+	if len(r.Checks) > 0 {
+		fmt.Fprintln(&b, p.paint("1", "CHECKS"))
+		for _, c := range r.Checks {
+			mark := p.paint("32", "✓")
+			if !c.Passed {
+				mark = p.paint("31", "✗")
+			}
+			extra := ""
+			if c.Critical {
+				extra = " critical"
+			}
+			val := c.Display
+			if c.Error != "" {
+				val = "error: " + c.Error
+			}
+			fmt.Fprintf(&b, " %s %-28s %12s  weight %g%s\n", mark, cut(c.Name, 28), val, c.Weight, extra)
+			fmt.Fprintf(&b, "     %s\n", cut(c.Expr, 74))
+		}
+		fmt.Fprintln(&b)
+	}
+	score := "n/a (no checks)"
+	if r.Score != nil {
+		score = fmt.Sprintf("%.1f/100", *r.Score)
+	}
+	verdictColor := map[string]string{"ready": "32", "degraded": "33", "not_ready": "31"}[r.Verdict]
+	v := r.Verdict
+	if r.VerdictCapped {
+		v += " (a critical check failed)"
+	}
+	fmt.Fprintf(&b, "SCORE %s   VERDICT %s\n", score, p.paint("1;"+verdictColor, v))
+	if len(r.Recommendations) > 0 {
+		fmt.Fprintln(&b, "\n"+p.paint("1", "RECOMMENDATIONS"))
+		for _, rec := range r.Recommendations {
+			fmt.Fprintf(&b, " - %s\n", rec)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func row(b *strings.Builder, name string, s Stats, indent string) {
+	lat := func(f func(*Latency) float64) string {
+		if s.Latency == nil {
+			return "-"
+		}
+		return short(f(s.Latency))
+	}
+	errs := fmt.Sprintf("%d", s.Errors)
+	fmt.Fprintf(b, "%-22s %8d %8.1f %7s %7s %7s %7s %7s\n", cut(name, 22), s.Count, s.Rate, errs,
+		lat(func(l *Latency) float64 { return l.P50 }), lat(func(l *Latency) float64 { return l.P95 }),
+		lat(func(l *Latency) float64 { return l.P99 }), lat(func(l *Latency) float64 { return l.Max }))
+	var notes []string
+	if s.HitRatio != nil {
+		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses))
+	}
+	if len(s.ErrorsBy) > 0 {
+		classes := make([]string, 0, len(s.ErrorsBy))
+		for k := range s.ErrorsBy {
+			classes = append(classes, k)
+		}
+		sort.Strings(classes)
+		var parts []string
+		for _, k := range classes {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.ErrorsBy[k]))
+		}
+		notes = append(notes, "errors: "+strings.Join(parts, ", "))
+	}
+	for _, n := range notes {
+		fmt.Fprintf(b, "%s  %s\n", indent, n)
+	}
+}
+
+// short prints milliseconds compactly in at most 7 characters.
+func short(msf float64) string {
+	d := time.Duration(msf * 1e6)
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", msf*1000)
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", msf)
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.1fms", msf)
+	case d < time.Second:
+		return fmt.Sprintf("%.0fms", msf)
+	case d < 100*time.Second:
+		return fmt.Sprintf("%.2fs", msf/1000)
+	default:
+		return fmt.Sprintf("%.0fs", msf/1000)
+	}
+}
+
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

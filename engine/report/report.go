@@ -1,0 +1,237 @@
+// Package report holds the report model, built from a run's summary and its
+// evaluated checks, and renders it: a console summary for people and a JSON
+// document for machines, written atomically.
+//
+// A Report is plain data; building and rendering are safe for concurrent use
+// on distinct reports.
+package report
+
+import (
+	"math"
+	"time"
+
+	"github.com/runplan/runplan/engine/check"
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+)
+
+// FormatVersion is the JSON report's format version.
+const FormatVersion = 1
+
+// Report is the result of a run.
+type Report struct {
+	FormatVersion  int        `json:"report_version"`
+	RunplanVersion string     `json:"runplan_version"`
+	Plan           PlanInfo   `json:"plan"`
+	RunID          string     `json:"run_id"`
+	Seed           uint64     `json:"seed"`
+	StartedAt      time.Time  `json:"started_at"`
+	EndedAt        time.Time  `json:"ended_at"`
+	Duration       float64    `json:"duration"` // seconds
+	Partial        bool       `json:"partial"`
+	Error          string     `json:"error,omitempty"`
+	Targets        []Target   `json:"targets"`
+	Scenarios      []Scenario `json:"scenarios"`
+	Checks         []Check    `json:"checks"`
+	// Score is 0..100, null when the plan has no checks.
+	Score           *float64 `json:"score"`
+	Verdict         string   `json:"verdict"`
+	VerdictCapped   bool     `json:"verdict_capped_by_critical,omitempty"`
+	Recommendations []string `json:"recommendations"`
+}
+
+// PlanInfo identifies the plan that produced a report.
+type PlanInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Path        string `json:"path"`
+	Digest      string `json:"digest"` // sha256 of the plan file
+}
+
+// Target says where numbers came from.
+type Target struct {
+	Name   string `json:"name"`
+	Driver string `json:"driver"`
+	// Kind is embedded, managed or external ("not opened" after a failure).
+	Kind string `json:"kind"`
+	Addr string `json:"addr,omitempty"`
+}
+
+// Stats are the figures of a step or of whole iterations.
+type Stats struct {
+	Count       int64            `json:"count"`
+	Errors      int64            `json:"errors"`
+	ErrorsBy    map[string]int64 `json:"errors_by"`
+	SuccessRate *float64         `json:"success_rate"`
+	ErrorRate   *float64         `json:"error_rate"`
+	Rate        float64          `json:"rate"` // per second
+	Hits        int64            `json:"hits,omitempty"`
+	Misses      int64            `json:"misses,omitempty"`
+	HitRatio    *float64         `json:"hit_ratio,omitempty"`
+	// Latency is in milliseconds; LatencyBasis says whether it runs from the
+	// actual start ("service") or the scheduled start ("response").
+	Latency      *Latency `json:"latency_ms"`
+	LatencyBasis string   `json:"latency_basis"`
+	// ServiceLatency is given beside a response-time Latency.
+	ServiceLatency *Latency `json:"service_latency_ms,omitempty"`
+	// Histogram is the latency histogram in HdrHistogram's compressed,
+	// base64 form (nanoseconds), for exact merging and comparison.
+	Histogram        string `json:"histogram,omitempty"`
+	ServiceHistogram string `json:"service_histogram,omitempty"`
+}
+
+// Latency holds percentiles in milliseconds.
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// Step is one step's figures.
+type Step struct {
+	Name string `json:"name"`
+	Stats
+}
+
+// Scenario is one scenario's figures: whole iterations and steps.
+type Scenario struct {
+	Name        string  `json:"name"`
+	Model       string  `json:"model"`
+	Elapsed     float64 `json:"elapsed"` // seconds
+	Dropped     int64   `json:"dropped"`
+	Interrupted int64   `json:"interrupted"`
+	Stats
+	Steps []Step `json:"steps"`
+}
+
+// Check is one evaluated check.
+type Check struct {
+	Name     string  `json:"name"`
+	Expr     string  `json:"expr"`
+	Passed   bool    `json:"passed"`
+	Value    any     `json:"value"`
+	Display  string  `json:"value_text"`
+	Unit     string  `json:"unit,omitempty"`
+	Weight   float64 `json:"weight"`
+	Critical bool    `json:"critical"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// Input is what Build needs.
+type Input struct {
+	Plan    *plan.Plan
+	Summary *metrics.RunSummary
+	Outcome *check.Outcome
+	RunID   string
+	Seed    uint64
+	Version string
+	Targets []Target
+}
+
+// Build assembles the report.
+func Build(in Input) *Report {
+	r := &Report{
+		FormatVersion:  FormatVersion,
+		RunplanVersion: in.Version,
+		Plan:           PlanInfo{Name: in.Plan.Name, Description: in.Plan.Description, Path: in.Plan.File, Digest: in.Plan.Digest},
+		RunID:          in.RunID,
+		Seed:           in.Seed,
+		StartedAt:      in.Summary.Started.UTC(),
+		EndedAt:        in.Summary.Started.Add(in.Summary.Duration).UTC(),
+		Duration:       in.Summary.Duration.Seconds(),
+		Partial:        in.Summary.Partial,
+		Targets:        in.Targets,
+		Scenarios:      []Scenario{},
+		Checks:         []Check{},
+		Verdict:        in.Outcome.Verdict,
+		VerdictCapped:  in.Outcome.Capped,
+	}
+	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
+	if !math.IsNaN(in.Outcome.Score) {
+		s := math.Round(in.Outcome.Score*10) / 10
+		r.Score = &s
+	}
+	for _, sc := range in.Summary.Scenarios {
+		if sc == nil {
+			continue
+		}
+		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Dropped: sc.Dropped, Interrupted: sc.Interrupted, Steps: []Step{}}
+		rs.Stats = stats(sc.Iteration, sc)
+		var hits, misses int64
+		for _, st := range sc.Steps {
+			rs.Steps = append(rs.Steps, Step{Name: st.Name, Stats: stats(st, sc)})
+			hits += st.Hits
+			misses += st.Misses
+		}
+		rs.Hits, rs.Misses = hits, misses
+		if hits+misses > 0 {
+			rs.HitRatio = ptr(float64(hits) / float64(hits+misses))
+		}
+		r.Scenarios = append(r.Scenarios, rs)
+	}
+	for _, c := range in.Outcome.Checks {
+		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
+			Display: check.FormatValue(c.Value)}
+		switch v := c.Value.(type) {
+		case check.Duration:
+			if v.OK {
+				rc.Value = ms(v.D)
+			}
+			rc.Unit = "ms"
+		case float64:
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				rc.Value = v
+			}
+		default:
+			rc.Value = v
+		}
+		r.Checks = append(r.Checks, rc)
+	}
+	return r
+}
+
+func stats(st *metrics.Stats, sc *metrics.ScenarioSummary) Stats {
+	out := Stats{Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
+		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), Hits: st.Hits, Misses: st.Misses,
+		HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
+	if out.ErrorsBy == nil {
+		out.ErrorsBy = map[string]int64{}
+	}
+	h := st.Service
+	if st.Response != nil {
+		h = st.Response
+		out.LatencyBasis = "response"
+		out.ServiceLatency = latency(metrics.Summarize(st.Service))
+		out.ServiceHistogram, _ = metrics.Encode(st.Service)
+	}
+	out.Latency = latency(metrics.Summarize(h))
+	if h.TotalCount() > 0 {
+		out.Histogram, _ = metrics.Encode(h)
+	}
+	return out
+}
+
+func latency(l metrics.Latency) *Latency {
+	if !l.OK {
+		return nil
+	}
+	return &Latency{Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
+}
+
+func ms(d time.Duration) float64 { return round3(float64(d) / 1e6) }
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+func ptr(f float64) *float64 { return &f }
+
+func nanPtr(f float64) *float64 {
+	if math.IsNaN(f) {
+		return nil
+	}
+	return &f
+}
