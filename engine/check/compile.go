@@ -60,7 +60,9 @@ func options(env map[string]any, extra ...expr.Option) []expr.Option {
 		expr.Function("dur_gt", cmpDur(func(a, b Duration) bool { return a.D > b.D }), new(func(Duration, Duration) bool)),
 		expr.Function("dur_ge", cmpDur(func(a, b Duration) bool { return a.D >= b.D }), new(func(Duration, Duration) bool)),
 		expr.Function("dur_eq", cmpDur(func(a, b Duration) bool { return a.D == b.D }), new(func(Duration, Duration) bool)),
-		expr.Function("dur_ne", func(p ...any) (any, error) { return !(p[0].(Duration).OK && p[1].(Duration).OK && p[0].(Duration).D == p[1].(Duration).D), nil }, new(func(Duration, Duration) bool)),
+		expr.Function("dur_ne", func(p ...any) (any, error) {
+			return !(p[0].(Duration).OK && p[1].(Duration).OK && p[0].(Duration).D == p[1].(Duration).D), nil
+		}, new(func(Duration, Duration) bool)),
 		expr.Function("dur_add", func(p ...any) (any, error) {
 			a, b := p[0].(Duration), p[1].(Duration)
 			return Duration{D: a.D + b.D, OK: a.OK && b.OK}, nil
