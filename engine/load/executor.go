@@ -81,6 +81,9 @@ func (c Closed) Run(ctx context.Context, fn IterFunc) Result {
 	for vu := 1; vu <= max(c.VUs, 1); vu++ {
 		wg.Go(func() {
 			for stop.Err() == nil {
+				if c.Duration > 0 && time.Since(res.Started) >= c.Duration {
+					return
+				}
 				n := next.Add(1) - 1
 				if c.Iterations > 0 && n >= c.Iterations {
 					return

@@ -235,8 +235,8 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 
 func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	var ld LoadSpec
-	_, vus := get(n, "vus")
-	_, its := get(n, "iterations")
+	vk, vus := get(n, "vus")
+	ik, its := get(n, "iterations")
 	dk, dv := get(n, "duration")
 	rk, rv := get(n, "rate")
 	mk, mv := get(n, "max_vus")
@@ -263,10 +263,10 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 			ld.Rate, _ = schema.ParseRate(rv.Value)
 		}
 		if vus != nil {
-			l.addf(vus, "load: vus (closed model) and rate (open model) exclude each other; cap the open model's concurrency with max_vus")
+			l.addf(vk, "load: vus (closed model) and rate (open model) exclude each other; cap the open model's concurrency with max_vus")
 		}
 		if its != nil {
-			l.addf(its, "load: iterations belongs to the closed model (vus); the open model (rate) runs for a duration")
+			l.addf(ik, "load: iterations belongs to the closed model (vus); the open model (rate) runs for a duration")
 		}
 		if dv == nil {
 			l.addf(rk, "load: the open model (rate) needs a duration")

@@ -1,0 +1,146 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const base = `version: 1
+name: t
+targets:
+  cache:
+    driver: redis
+    url: "${RP_URL:-}"
+    pool_size: ${RP_POOL:-8}
+scenarios:
+  s1:
+    load: {vus: 2, duration: 5s}
+    steps:
+      - redis: [GET, k]
+`
+
+func env(m map[string]string) LookupEnv {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseValid(t *testing.T) {
+	t.Parallel()
+	p, err := Parse("p.yaml", []byte(base), Options{Env: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Targets) != 1 || p.Targets[0].URL != "" || p.Targets[0].Driver != "redis" {
+		t.Fatalf("targets: %+v", p.Targets[0])
+	}
+	s := p.Scenarios[0]
+	if s.Load.Model != Closed || s.Load.VUs != 2 || s.Load.Duration != 5*time.Second {
+		t.Fatalf("load: %+v", s.Load)
+	}
+	if s.Steps[0].Name != "redis" || s.Steps[0].Target != "cache" {
+		t.Fatalf("step: %+v", s.Steps[0])
+	}
+	if p.Readiness.Ready != DefaultReady || p.Digest == "" {
+		t.Fatalf("defaults: %+v %q", p.Readiness, p.Digest)
+	}
+}
+
+func TestInterpolationAndSet(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		sets    []string
+		url     string
+		pool    string
+		dur     time.Duration
+		wantErr string
+	}{
+		{name: "defaults", url: "", pool: "8", dur: 5 * time.Second},
+		{name: "from env", env: map[string]string{"RP_URL": "redis://x:1", "RP_POOL": "64"}, url: "redis://x:1", pool: "64", dur: 5 * time.Second},
+		{name: "set overrides", sets: []string{"scenarios.s1.load.duration=2s", "targets.cache.url=redis://y:2"}, url: "redis://y:2", pool: "8", dur: 2 * time.Second},
+		{name: "set bad value is a schema error", sets: []string{"scenarios.s1.load.duration=soon"}, wantErr: `p.yaml:10:30: scenarios.s1.load.duration: invalid duration "soon"`},
+		{name: "set into a scalar", sets: []string{"version.x=1"}, wantErr: "--set: version.x: version is a value"},
+		{name: "set without =", sets: []string{"version"}, wantErr: "--set: \"version\": use --set path=value"},
+		{name: "env var with a number becomes a number", env: map[string]string{"RP_POOL": "ten"}, wantErr: "pool_size: got string, want integer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := Parse("p.yaml", []byte(base), Options{Env: env(tt.env), Sets: tt.sets})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v; want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Targets[0].URL != tt.url {
+				t.Errorf("url %q, want %q", p.Targets[0].URL, tt.url)
+			}
+			if _, v := get(p.Targets[0].Node, "pool_size"); v.Value != tt.pool {
+				t.Errorf("pool %q, want %q", v.Value, tt.pool)
+			}
+			if p.Scenarios[0].Load.Duration != tt.dur {
+				t.Errorf("duration %v, want %v", p.Scenarios[0].Load.Duration, tt.dur)
+			}
+		})
+	}
+}
+
+func TestDiagnostics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"unset variable is located", "version: 1\ntargets:\n  c: {driver: redis, url: \"redis://${RP_NOPE}\"}\nscenarios: {}\n",
+			[]string{`p.yaml:3:36: environment variable RP_NOPE is not set`}},
+		{"unknown key with suggestion", strings.Replace(base, "load: {vus: 2, duration: 5s}", "load: {vus: 2, durration: 5s}", 1),
+			[]string{`p.yaml:10:20: unknown key "durration" in scenarios.s1.load (did you mean "duration"?)`}},
+		{"open and closed mixed", strings.Replace(base, "vus: 2, duration: 5s", "vus: 2, rate: 5/s, duration: 5s", 1),
+			[]string{`p.yaml:10:12: load: vus (closed model) and rate (open model) exclude each other`}},
+		{"every problem at once", "version: 2\ntargets: {c: {driver: redis, pool_sise: 3}}\nscenarios:\n  sc: {load: {vus: x, duration: 5}, steps: [{redis: [GET, k]}]}\n",
+			[]string{
+				`p.yaml:1:10: version: unsupported plan version 2`,
+				`p.yaml:2:30: unknown key "pool_sise" in targets.c (did you mean "pool_size"?)`,
+				`p.yaml:4:20: scenarios.sc.load.vus: got string, want integer`,
+				`p.yaml:4:33: scenarios.sc.load.duration: got number, want string`,
+			}},
+		{"duplicate key", "version: 1\nversion: 1\ntargets: {}\nscenarios: {}\n", []string{`p.yaml:2:1: duplicate key "version" (first at line 1)`}},
+		{"syntax error", "version: 1\ntargets: [\n", []string{"p.yaml:2:1: YAML syntax:"}},
+		{"bad names", "version: 1\ntargets: {run: {driver: redis}}\nscenarios:\n  my-s: {load: {vus: 1, iterations: 1}, steps: [{sleep: 1s}]}\n",
+			[]string{`p.yaml:2:11: target name "run" is reserved`, `p.yaml:4:3: scenario name "my-s" must be an identifier`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("p.yaml", []byte(tt.src), Options{Env: env(nil)})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			got := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in:\n%s", w, got)
+				}
+			}
+			if n := strings.Count(got, "\n") + 1; n != len(tt.want) {
+				t.Errorf("%d diagnostics, want %d:\n%s", n, len(tt.want), got)
+			}
+		})
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	t.Parallel()
+	known := []string{"duration", "vus", "iterations", "rate", "max_vus"}
+	for in, want := range map[string]string{"durration": "duration", "vu": "vus", "iteration": "iterations", "ratee": "rate", "xyz": "", "maxvus": "max_vus"} {
+		if got := suggest(in, known); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
