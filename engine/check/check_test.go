@@ -1,0 +1,134 @@
+package check
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+)
+
+const src = `version: 1
+targets: {cache: {driver: redis}}
+scenarios:
+  sc:
+    load: {vus: 1, duration: 1s}
+    steps:
+      - name: lookup
+        redis: {cache_get: {key: k}}
+checks:
+%s
+`
+
+func load(t *testing.T, checks string) *plan.Plan {
+	t.Helper()
+	p, err := plan.Parse("p.yaml", []byte(strings.Replace(src, "%s", checks, 1)), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCompileErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, expr, want string
+	}{
+		{"type mismatch", "sc.latency.p99 < 100", "p.yaml:10:37: check c: invalid operation: < (mismatched types duration and int): compare latencies with durations, like ms(100) or s(2)"},
+		{"unknown step", "sc.steps.lokup.count > 1", `p.yaml:10:31: check c: unknown name sc.steps.lokup (did you mean sc.steps.lookup?)`},
+		{"unknown scenario", "scx.count > 1", `p.yaml:10:22: check c: unknown name scx (did you mean sc?)`},
+		{"unknown field", "sc.latency.p98 < ms(1)", `p.yaml:10:33: check c: unknown name sc.latency.p98 (did you mean sc.latency.p90?)`},
+		{"not a condition", "sc.hit_ratio", "p.yaml:10:22: check c: must be a condition (true or false), but got float64"},
+		{"syntax", "sc.count >", "p.yaml:10:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := load(t, "  - {name: c, expr: \""+tt.expr+"\"}")
+			_, diags := Compile(p)
+			if len(diags) != 1 || !strings.HasPrefix(diags[0].String(), tt.want) {
+				t.Fatalf("diags = %v\nwant prefix %q", diags, tt.want)
+			}
+		})
+	}
+}
+
+func summary(count, errs, hits, misses int64, lat time.Duration) *metrics.RunSummary {
+	mk := func(name string) *metrics.Stats {
+		s := metrics.NewSeries(name)
+		for i := int64(0); i < count; i++ {
+			x := metrics.Sample{Service: lat}
+			if i < errs {
+				x.ErrClass = "timeout"
+			}
+			x.Hit, x.Miss = i < hits, i >= hits && i < hits+misses
+			s.Record(int(i), x)
+		}
+		return s.Stats()
+	}
+	return &metrics.RunSummary{Duration: time.Second, Scenarios: []*metrics.ScenarioSummary{{
+		Name: "sc", Model: "closed", Iteration: mk("sc"), Steps: []*metrics.Stats{mk("lookup")}, Elapsed: time.Second,
+	}}}
+}
+
+func TestEvaluateScoreAndVerdict(t *testing.T) {
+	t.Parallel()
+	checks := `  - {name: lat, expr: "sc.steps.lookup.latency.p99 < ms(100)", weight: 50}
+  - {name: hits, expr: "sc.hit_ratio > 0.9", weight: 30}
+  - {name: ok, expr: "sc.success_rate > 0.95", weight: 20, critical: true}
+  - {name: timeouts, expr: "sc.errors_by.timeout == 0", weight: 0}
+recommendations:
+  - {when: "sc.hit_ratio < 0.9", say: "hit ratio {{ pct(sc.hit_ratio) }} at p99 {{ sc.latency.p99 }}"}`
+	tests := []struct {
+		name    string
+		sum     *metrics.RunSummary
+		score   float64
+		verdict string
+		recs    int
+		values  []string
+	}{
+		{"all pass", summary(100, 0, 95, 5, 5*time.Millisecond), 100, Ready, 0, []string{"5.00ms", "0.95", "1", "0"}},
+		{"slow", summary(100, 0, 95, 5, 200*time.Millisecond), 50, NotReady, 0, []string{"200ms", "0.95", "1", "0"}},
+		{"hit ratio low", summary(100, 0, 80, 20, time.Millisecond), 70, Degraded, 1, []string{"1.00ms", "0.8", "1", "0"}},
+		{"critical fails caps verdict", summary(100, 10, 95, 5, time.Millisecond), 80, NotReady, 0, []string{"1.00ms", "0.95", "0.9", "10"}},
+		{"nothing measured is not a pass", &metrics.RunSummary{}, 0, NotReady, 0, []string{"n/a", "n/a", "n/a", "0"}},
+	}
+	p := load(t, checks)
+	prog, diags := Compile(p)
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := prog.Evaluate(tt.sum)
+			if math.Abs(out.Score-tt.score) > 1e-9 || out.Verdict != tt.verdict {
+				t.Fatalf("score %v verdict %s; want %v %s", out.Score, out.Verdict, tt.score, tt.verdict)
+			}
+			if len(out.Recommendations) != tt.recs {
+				t.Fatalf("recommendations %q", out.Recommendations)
+			}
+			for i, r := range out.Checks {
+				if got := FormatValue(r.Value); got != tt.values[i] {
+					t.Errorf("check %s value %q, want %q", r.Name, got, tt.values[i])
+				}
+			}
+		})
+	}
+	out := prog.Evaluate(summary(100, 0, 80, 20, time.Millisecond))
+	if want := "hit ratio 80.0% at p99 1.00ms"; out.Recommendations[0] != want {
+		t.Fatalf("recommendation %q, want %q", out.Recommendations[0], want)
+	}
+}
+
+func TestNoChecksIsUnscored(t *testing.T) {
+	t.Parallel()
+	p := load(t, "  []")
+	prog, _ := Compile(p)
+	out := prog.Evaluate(summary(1, 0, 0, 0, time.Millisecond))
+	if out.Verdict != Unscored || !math.IsNaN(out.Score) {
+		t.Fatalf("got %v %v", out.Score, out.Verdict)
+	}
+}

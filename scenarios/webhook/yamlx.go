@@ -1,0 +1,158 @@
+package webhook
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/driver"
+)
+
+// field is one key/value pair of a YAML mapping.
+type field struct{ key, val *yaml.Node }
+
+// deref follows aliases so that anchors in plans behave like their targets.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		return deref(n.Content[0])
+	}
+	return n
+}
+
+// fields returns the pairs of mapping n, reporting (not stopping at) non-string
+// and duplicate keys. what names the mapping in messages.
+func fields(n *yaml.Node, what string, errs *[]error) []field {
+	n = deref(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be a mapping, not %s", what, kindName(n)))
+		return nil
+	}
+	out := make([]field, 0, len(n.Content)/2)
+	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			*errs = append(*errs, driver.Errorf(k, "webhook: %s: keys must be strings", what))
+			continue
+		}
+		if prev, dup := seen[k.Value]; dup {
+			*errs = append(*errs, driver.Errorf(k, "webhook: %s: duplicate key %q (first at line %d)", what, k.Value, prev.Line))
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, field{k, v})
+	}
+	return out
+}
+
+// unknownKey reports key k, unknown in what, suggesting the nearest known key.
+func unknownKey(k *yaml.Node, what string, known []string) error {
+	msg := fmt.Sprintf("webhook: unknown key %q in %s", k.Value, what)
+	if s := suggest(k.Value, known); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	} else {
+		msg += " (known: " + strings.Join(known, ", ") + ")"
+	}
+	return driver.Errorf(k, "%s", msg)
+}
+
+// suggest returns the known word within edit distance 2 of s, the nearest
+// first, or "".
+func suggest(s string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(s), k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, over bytes
+// (keys are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// kindName names a node's kind for messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a sequence"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	default:
+		return "this"
+	}
+}
+
+// isNull reports whether n is absent or an explicit null.
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// scalarString returns the text of a scalar node, reporting other kinds.
+func scalarString(n *yaml.Node, what string, errs *[]error) (string, bool) {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be a string", what))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue refuses the bytes that would split or corrupt a header.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
