@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/driver"
@@ -56,6 +57,10 @@ type Options struct {
 	GracefulStop time.Duration
 	// OpenTimeout bounds opening each target (default 15s).
 	OpenTimeout time.Duration
+	// AllowDestructive is the command line's --allow-destructive. A target
+	// gets destructive operations only when its plan entry also says
+	// allow_destructive: true.
+	AllowDestructive bool
 }
 
 // Program is a prepared plan: drivers resolved, steps prepared, checks
@@ -123,7 +128,8 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			at(t.Pos, fmt.Errorf("target %s: %w (known: %s)", t.Name, err, strings.Join(driver.Drivers(), ", ")))
 			continue
 		}
-		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID}
+		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
+			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
 		if err := d.CheckTarget(spec); err != nil {
 			at(t.Pos, err)
 			continue
@@ -141,7 +147,15 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			if !ok {
 				continue // reported with the target
 			}
-			spec := driver.StepSpec{Name: st.Name, Target: prog.specs[st.Target], Node: st.Node, Expect: st.Expect, Templates: compiler}
+			spec := driver.StepSpec{Name: st.Name, Target: prog.specs[st.Target], Node: st.Node, Expect: st.Expect, Templates: compiler,
+				Load: loadInfo(s.Load),
+				Warn: func(n *yaml.Node, msg string) {
+					d := plan.Diagnostic{File: p.File, Line: st.Pos.Line, Col: st.Pos.Col, Msg: msg, Warning: true}
+					if n != nil {
+						d.Line, d.Col = n.Line, n.Column
+					}
+					diags = append(diags, d)
+				}}
 			ds, err := d.Prepare(spec)
 			if err != nil {
 				at(st.Pos, err)
@@ -154,6 +168,14 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 	diags = append(diags, cdiags...)
 	prog.checks = checks
 	return prog, diags
+}
+
+func loadInfo(l plan.LoadSpec) driver.LoadInfo {
+	li := driver.LoadInfo{Model: string(l.Model), VUs: l.VUs, Rate: l.Rate, Duration: l.Duration}
+	if l.Model == plan.Open {
+		li.VUs = l.MaxVUs
+	}
+	return li
 }
 
 func newRunID() string {

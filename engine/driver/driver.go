@@ -123,6 +123,10 @@ type TargetSpec struct {
 	Node *yaml.Node
 	// RunID identifies the run; drivers derive key prefixes from it.
 	RunID string
+	// AllowDestructive is true only when both the plan's target
+	// (allow_destructive: true) and the command line (--allow-destructive)
+	// allow destructive operations on a target runplan did not start.
+	AllowDestructive bool
 }
 
 // StepSpec is one step of a scenario, from the plan.
@@ -138,6 +142,58 @@ type StepSpec struct {
 	Expect *yaml.Node
 	// Templates compiles `{{ expr }}` strings.
 	Templates *tmpl.Compiler
+	// Load describes the scenario's load, for drivers that warn when a plan
+	// aims more load at a service than its documented limits allow.
+	Load LoadInfo
+	// Warn records a validation warning located at node n (nil: the step).
+	// It never fails validation. Never nil.
+	Warn func(n *yaml.Node, msg string)
+}
+
+// LoadInfo summarises a scenario's load for drivers.
+type LoadInfo struct {
+	// Model is "closed" or "open".
+	Model string
+	// VUs is the closed model's VUs or the open model's max_vus.
+	VUs int
+	// Rate is the open model's peak arrival rate per second (0 for closed).
+	Rate float64
+	// Duration is the scenario's planned duration (0 when unbounded).
+	Duration time.Duration
+}
+
+// ServerStatser is implemented by targets that can read the server's own
+// statistics (Redis INFO). The engine samples it at the start, every
+// interval and at the end of the run. Values are raw counters and gauges
+// named as the driver's ServerMetrics documents; a figure the server does
+// not provide is absent from the map, never zero.
+type ServerStatser interface {
+	ServerStats(ctx context.Context) (map[string]float64, error)
+}
+
+// ServerMetricser is implemented by drivers whose targets are
+// ServerStatsers: it lists the names visible to checks as
+// `<target>.server.<name>` and how each is derived from the samples.
+type ServerMetricser interface {
+	ServerMetrics() []ServerMetric
+}
+
+// ServerMetric is one figure of `<target>.server.*`.
+type ServerMetric struct {
+	Name string
+	// Help says what it means, for docs and reports.
+	Help string
+	// Compute derives the figure from the first and last samples and the
+	// peak of every sample (per raw name). ok is false when the samples lack
+	// what it needs: the figure is then reported as unavailable.
+	Compute func(first, last, peak map[string]float64, elapsed time.Duration) (v float64, ok bool)
+}
+
+// Prefiller is implemented by targets that load data before the run is
+// measured (a keyspace prefill). The engine calls Prefill after Open and
+// before any scenario starts.
+type Prefiller interface {
+	Prefill(ctx context.Context) error
 }
 
 // Env is what the engine offers a target at Open time.

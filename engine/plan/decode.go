@@ -113,6 +113,9 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		t.Driver = str(d)
 		_, u := get(v, "url")
 		t.URL = str(u)
+		if _, ad := get(v, "allow_destructive"); ad != nil {
+			_ = ad.Decode(&t.AllowDestructive)
+		}
 		p.Targets = append(p.Targets, t)
 	})
 	_, scenarios := get(root, "scenarios")

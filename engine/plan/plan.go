@@ -39,8 +39,10 @@ type Target struct {
 	Name   string
 	Driver string
 	URL    string
-	Node   *yaml.Node
-	Pos    Pos
+	// AllowDestructive is the target's allow_destructive: true.
+	AllowDestructive bool
+	Node             *yaml.Node
+	Pos              Pos
 }
 
 // Scenario is a named workload: a load model and the steps of one iteration.
