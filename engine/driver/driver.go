@@ -222,6 +222,12 @@ func Errorf(n *yaml.Node, format string, args ...any) error {
 	return &PosError{Line: n.Line, Col: n.Column, Err: err}
 }
 
+// ErrAbortScenario, wrapped in an Outcome's Err, asks the engine to stop
+// the scenario at once: no new iterations start, and the report says why
+// (for example an invalid-request budget spent, before a real service bans
+// the user's address). The outcome itself is recorded as a failure.
+var ErrAbortScenario = errors.New("driver: scenario aborted")
+
 // ErrUnknownDriver is returned by Lookup for a name nobody registered.
 var ErrUnknownDriver = errors.New("driver: unknown driver")
 
