@@ -57,6 +57,8 @@ type Options struct {
 	GracefulStop time.Duration
 	// OpenTimeout bounds opening each target (default 15s).
 	OpenTimeout time.Duration
+	// ServerInterval is how often server statistics are sampled (default 1s).
+	ServerInterval time.Duration
 	// AllowDestructive is the command line's --allow-destructive. A target
 	// gets destructive operations only when its plan entry also says
 	// allow_destructive: true.
@@ -74,6 +76,7 @@ type Program struct {
 	specs   map[string]driver.TargetSpec
 	steps   map[*plan.Step]driver.Step
 	checks  *check.Program
+	names   check.Names
 }
 
 // Validate prepares p without any I/O and returns every problem found;
@@ -164,7 +167,15 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			prog.steps[st] = ds
 		}
 	}
-	checks, cdiags := check.Compile(p)
+	prog.names = check.Names{Server: map[string][]string{}}
+	for _, t := range p.Targets {
+		if sm, ok := prog.drivers[t.Name].(driver.ServerMetricser); ok {
+			for _, m := range sm.ServerMetrics() {
+				prog.names.Server[t.Name] = append(prog.names.Server[t.Name], m.Name)
+			}
+		}
+	}
+	checks, cdiags := check.Compile(p, prog.names)
 	diags = append(diags, cdiags...)
 	prog.checks = checks
 	return prog, diags
@@ -222,8 +233,13 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 			}
 		}
 		if runErr == nil {
+			runErr = prog.prefill(ctx, targets)
+		}
+		if runErr == nil {
+			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
 			sum.Scenarios = prog.execute(ctx)
+			sum.Targets = sampler.stop()
 			if ctx.Err() != nil {
 				sum.Partial = true
 			}
@@ -293,6 +309,22 @@ func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 	return out, nil
 }
 
+// prefill runs every target's prefill before anything is measured.
+func (prog *Program) prefill(ctx context.Context, targets []openTarget) error {
+	for _, t := range targets {
+		pf, ok := t.target.(driver.Prefiller)
+		if !ok {
+			continue
+		}
+		start := time.Now()
+		if err := pf.Prefill(ctx); err != nil {
+			return fmt.Errorf("engine: prefill %s: %w", t.name, err)
+		}
+		prog.opts.Log.Info().Str("target", t.name).Dur("took", time.Since(start)).Msg("prefill done")
+	}
+	return nil
+}
+
 func (prog *Program) cleanup(targets []openTarget) {
 	for _, t := range targets {
 		c, ok := t.target.(driver.Cleaner)
@@ -331,6 +363,7 @@ type vuState struct {
 }
 
 type scenarioRun struct {
+	abort  context.CancelCauseFunc
 	prog   *Program
 	sc     *plan.Scenario
 	steps  []driver.Step // nil entry for sleep steps
@@ -377,6 +410,11 @@ func (prog *Program) runScenario(ctx context.Context, s *plan.Scenario) *metrics
 		grace = DefaultGracefulStop
 	}
 	prog.opts.Log.Info().Str("scenario", s.Name).Str("model", string(s.Load.Model)).Msg("scenario started")
+	// A driver may abort the scenario (driver.ErrAbortScenario): that stops
+	// the starting of iterations like the end of the run does.
+	sctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	sr.abort = abort
 	var res load.Result
 	switch s.Load.Model {
 	case plan.Open:
@@ -384,12 +422,16 @@ func (prog *Program) runScenario(ctx context.Context, s *plan.Scenario) *metrics
 			Pacer:        load.ConstantPacer{Rate: s.Load.Rate, Duration: s.Load.Duration},
 			MaxVUs:       s.Load.MaxVUs,
 			GracefulStop: grace,
-		}.Run(ctx, sr.iterate)
+		}.Run(sctx, sr.iterate)
 	default:
-		res = load.Closed{VUs: s.Load.VUs, Iterations: s.Load.Iterations, Duration: s.Load.Duration, GracefulStop: grace}.Run(ctx, sr.iterate)
+		res = load.Closed{VUs: s.Load.VUs, Iterations: s.Load.Iterations, Duration: s.Load.Duration, GracefulStop: grace}.Run(sctx, sr.iterate)
+	}
+	if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
+		sum.Aborted = cause.Error()
+		prog.opts.Log.Warn().Str("scenario", s.Name).Str("reason", sum.Aborted).Msg("scenario aborted")
 	}
 	sum.Dropped, sum.Interrupted, sum.Elapsed = res.Dropped, res.Interrupted, res.Elapsed
-	if s.Load.Model == plan.Open && ctx.Err() == nil {
+	if s.Load.Model == plan.Open && sctx.Err() == nil {
 		// The open model's rate is over its planned window, which ends
 		// after the last scheduled start.
 		sum.Elapsed = max(sum.Elapsed, s.Load.Duration)
@@ -430,6 +472,9 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 		}
 		sr.series[i].Record(vu, x)
 		if x.ErrClass != "" {
+			if errors.Is(out.Err, driver.ErrAbortScenario) {
+				sr.abort(out.Err)
+			}
 			failed = x.ErrClass
 			sr.prog.opts.Log.Debug().Str("scenario", sr.sc.Name).Str("step", sr.sc.Steps[i].Name).Str("class", x.ErrClass).Err(out.Err).Msg("step failed")
 			break

@@ -47,7 +47,7 @@ func TestCompileErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := load(t, "  - {name: c, expr: \""+tt.expr+"\"}")
-			_, diags := Compile(p)
+			_, diags := Compile(p, Names{})
 			if len(diags) != 1 || !strings.HasPrefix(diags[0].String(), tt.want) {
 				t.Fatalf("diags = %v\nwant prefix %q", diags, tt.want)
 			}
@@ -96,7 +96,7 @@ recommendations:
 		{"nothing measured is not a pass", &metrics.RunSummary{}, 0, NotReady, 0, []string{"n/a", "n/a", "n/a", "0"}},
 	}
 	p := load(t, checks)
-	prog, diags := Compile(p)
+	prog, diags := Compile(p, Names{})
 	if len(diags) > 0 {
 		t.Fatal(diags)
 	}
@@ -126,7 +126,7 @@ recommendations:
 func TestNoChecksIsUnscored(t *testing.T) {
 	t.Parallel()
 	p := load(t, "  []")
-	prog, _ := Compile(p)
+	prog, _ := Compile(p, Names{})
 	out := prog.Evaluate(summary(1, 0, 0, 0, time.Millisecond))
 	if out.Verdict != Unscored || !math.IsNaN(out.Score) {
 		t.Fatalf("got %v %v", out.Score, out.Verdict)

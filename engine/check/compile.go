@@ -22,6 +22,7 @@ import (
 // Program is a plan's compiled checks and recommendations.
 type Program struct {
 	plan   *plan.Plan
+	names  Names
 	checks []*compiled
 	recs   []*compiledRec
 }
@@ -127,9 +128,9 @@ func known(v any) bool {
 // Compile compiles every check and recommendation of p against the names p
 // defines, runs each once on a zero environment to catch type errors that
 // expr only finds at run time, and returns every problem found.
-func Compile(p *plan.Plan) (*Program, plan.Diagnostics) {
-	c := &compiler{plan: p, env: ZeroEnv(p), shape: shapeOf(p)}
-	prog := &Program{plan: p}
+func Compile(p *plan.Plan, names Names) (*Program, plan.Diagnostics) {
+	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names)}
+	prog := &Program{plan: p, names: names}
 	for _, ck := range p.Checks {
 		cc := c.check(ck)
 		if cc != nil {
@@ -312,10 +313,17 @@ func statShape(withSteps map[string]*shape) *shape {
 	return s
 }
 
-func shapeOf(p *plan.Plan) *shape {
+func shapeOf(p *plan.Plan, names Names) *shape {
 	top := &shape{fields: map[string]*shape{
 		"run": {fields: map[string]*shape{"duration": leafShape(), "partial": leafShape()}},
 	}}
+	for target, metrics := range names.Server {
+		server := &shape{fields: map[string]*shape{}}
+		for _, m := range metrics {
+			server.fields[m] = leafShape()
+		}
+		top.fields[target] = &shape{fields: map[string]*shape{"server": server}}
+	}
 	for _, s := range p.Scenarios {
 		steps := map[string]*shape{}
 		for _, st := range s.Steps {

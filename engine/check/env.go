@@ -91,6 +91,19 @@ type ScenarioEnv struct {
 	Steps       map[string]*StepEnv `expr:"steps"`
 }
 
+// TargetEnv is `<target>`: the server's own view of the run.
+type TargetEnv struct {
+	// Server holds the driver's server metrics; NaN when unavailable.
+	Server map[string]float64 `expr:"server"`
+}
+
+// Names lists the names that come from drivers rather than from the plan.
+type Names struct {
+	// Server maps a target's name to the names of its server metrics
+	// (`<target>.server.<name>`), for targets whose driver reports them.
+	Server map[string][]string
+}
+
 // RunEnv is `run`.
 type RunEnv struct {
 	Duration Duration `expr:"duration"`
@@ -130,10 +143,21 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 
 // Env builds the expression environment from a run summary. Scenarios of the
 // plan that did not run get zero counts and unknown (NaN) ratios.
-func Env(p *plan.Plan, sum *metrics.RunSummary) map[string]any {
-	env := ZeroEnv(p)
+func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
+	env := ZeroEnv(p, names)
 	if sum == nil {
 		return env
+	}
+	for _, t := range sum.Targets {
+		te, ok := env[t.Name].(*TargetEnv)
+		if !ok {
+			continue
+		}
+		for k, v := range t.Server {
+			if _, known := te.Server[k]; known {
+				te.Server[k] = v
+			}
+		}
 	}
 	env["run"] = &RunEnv{Duration: Duration{D: sum.Duration, OK: true}, Partial: sum.Partial}
 	for _, sc := range sum.Scenarios {
@@ -164,12 +188,19 @@ func Env(p *plan.Plan, sum *metrics.RunSummary) map[string]any {
 // ZeroEnv is the environment of a run that measured nothing: every name the
 // plan defines is present, with zero counts and unknown figures. Checks are
 // compiled against it and run once on it at validation time.
-func ZeroEnv(p *plan.Plan) map[string]any {
+func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 	nan := math.NaN()
 	zero := func() StepEnv {
 		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
 	}
 	env := map[string]any{"run": &RunEnv{}}
+	for target, ms := range names.Server {
+		te := &TargetEnv{Server: map[string]float64{}}
+		for _, m := range ms {
+			te.Server[m] = nan
+		}
+		env[target] = te
+	}
 	for _, s := range p.Scenarios {
 		se := &ScenarioEnv{StepEnv: zero(), Steps: map[string]*StepEnv{}}
 		for _, st := range s.Steps {

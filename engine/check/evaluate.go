@@ -58,7 +58,7 @@ func (o *Outcome) AllPassed() bool {
 // Evaluate runs the checks and recommendations on a run's summary and
 // scores the result; see docs/SCORING.md for the rule.
 func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
-	env := Env(p.plan, sum)
+	env := Env(p.plan, p.names, sum)
 	out := &Outcome{}
 	var total, passed float64
 	criticalFailed := false

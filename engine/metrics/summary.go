@@ -9,6 +9,22 @@ type RunSummary struct {
 	// Partial is true when the run was interrupted or failed part-way.
 	Partial   bool
 	Scenarios []*ScenarioSummary
+	Targets   []*TargetSummary
+}
+
+// TargetSummary is a target's own view of the run (server statistics).
+type TargetSummary struct {
+	Name string
+	// Server holds derived server figures by name; NaN marks a figure the
+	// server did not provide (unavailable, not zero).
+	Server map[string]float64
+	// Order lists Server's names in the driver's order; Help explains them.
+	Order []string
+	Help  map[string]string
+	// Samples counts the statistics samples taken; SampleErr is the last
+	// sampling error, if any.
+	Samples   int
+	SampleErr string
 }
 
 // ScenarioSummary is one scenario's measurements.
@@ -24,6 +40,8 @@ type ScenarioSummary struct {
 	Interrupted int64
 	// Elapsed is how long the scenario ran, for rates.
 	Elapsed time.Duration
+	// Aborted says why a driver stopped the scenario early, if one did.
+	Aborted string
 }
 
 // Rate is iterations (or step operations) per second over the scenario's

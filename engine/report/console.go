@@ -41,6 +41,7 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "target %s: %s, %s %s\n", t.Name, t.Driver, t.Kind, t.Addr)
 	}
+	serverView(&b, r.Targets)
 	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "%-22s %8s %8s %7s %7s %7s %7s %7s\n", "SCENARIO / STEP", "COUNT", "RATE/s", "ERRORS", "P50", "P95", "P99", "MAX")
 	for _, s := range r.Scenarios {
@@ -58,6 +59,9 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		}
 		if s.Interrupted > 0 {
 			notes = append(notes, fmt.Sprintf("interrupted %d", s.Interrupted))
+		}
+		if s.Aborted != "" {
+			notes = append(notes, "aborted: "+s.Aborted)
 		}
 		if s.LatencyBasis == "response" {
 			notes = append(notes, "latency from scheduled start")
@@ -162,4 +166,64 @@ func cut(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// serverView prints each target's own figures, and names those its server
+// did not provide.
+func serverView(b *strings.Builder, targets []Target) {
+	for _, t := range targets {
+		if len(t.Server) == 0 {
+			continue
+		}
+		var have, missing []string
+		for _, f := range t.Server {
+			if f.Value == nil {
+				missing = append(missing, f.Name)
+				continue
+			}
+			have = append(have, fmt.Sprintf("%s %s", f.Name, figure(*f.Value)))
+		}
+		line := "  server view of " + t.Name + ": "
+		if len(have) == 0 {
+			line += "no figures"
+		}
+		fmt.Fprintln(b, wrap(line, have, 80))
+		if len(missing) > 0 {
+			fmt.Fprintln(b, wrap("    unavailable from this server: ", missing, 80))
+		}
+		if t.ServerError != "" {
+			fmt.Fprintf(b, "    last sampling error: %s\n", t.ServerError)
+		}
+	}
+}
+
+func figure(v float64) string {
+	switch {
+	case v == float64(int64(v)) && v < 1e15 && v > -1e15:
+		return fmt.Sprintf("%d", int64(v))
+	default:
+		return fmt.Sprintf("%.4g", v)
+	}
+}
+
+// wrap joins items after prefix, breaking lines before width.
+func wrap(prefix string, items []string, width int) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	col := len([]rune(prefix))
+	indent := strings.Repeat(" ", 6)
+	for i, it := range items {
+		sep := ""
+		if i > 0 {
+			sep = ", "
+		}
+		if i > 0 && col+len(sep)+len([]rune(it)) > width {
+			b.WriteString(",\n" + indent)
+			col = len(indent)
+			sep = ""
+		}
+		b.WriteString(sep + it)
+		col += len(sep) + len([]rune(it))
+	}
+	return b.String()
 }

@@ -55,6 +55,18 @@ type Target struct {
 	// Kind is embedded, managed or external ("not opened" after a failure).
 	Kind string `json:"kind"`
 	Addr string `json:"addr,omitempty"`
+	// Server is the server's own view of the run, when its driver reads
+	// one; a null value is a figure the server did not provide.
+	Server        []ServerFigure `json:"server,omitempty"`
+	ServerSamples int            `json:"server_samples,omitempty"`
+	ServerError   string         `json:"server_error,omitempty"`
+}
+
+// ServerFigure is one figure of a target's server statistics.
+type ServerFigure struct {
+	Name  string   `json:"name"`
+	Value *float64 `json:"value"`
+	Help  string   `json:"help,omitempty"`
 }
 
 // Stats are the figures of a step or of whole iterations.
@@ -103,6 +115,7 @@ type Scenario struct {
 	Name        string  `json:"name"`
 	Model       string  `json:"model"`
 	Elapsed     float64 `json:"elapsed"` // seconds
+	Aborted     string  `json:"aborted,omitempty"`
 	Dropped     int64   `json:"dropped"`
 	Interrupted int64   `json:"interrupted"`
 	Stats
@@ -156,11 +169,23 @@ func Build(in Input) *Report {
 		s := math.Round(in.Outcome.Score*10) / 10
 		r.Score = &s
 	}
+	for i := range r.Targets {
+		for _, ts := range in.Summary.Targets {
+			if ts.Name != r.Targets[i].Name {
+				continue
+			}
+			t := &r.Targets[i]
+			t.ServerSamples, t.ServerError = ts.Samples, ts.SampleErr
+			for _, name := range ts.Order {
+				t.Server = append(t.Server, ServerFigure{Name: name, Value: nanPtr(ts.Server[name]), Help: ts.Help[name]})
+			}
+		}
+	}
 	for _, sc := range in.Summary.Scenarios {
 		if sc == nil {
 			continue
 		}
-		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Dropped: sc.Dropped, Interrupted: sc.Interrupted, Steps: []Step{}}
+		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Aborted: sc.Aborted, Dropped: sc.Dropped, Interrupted: sc.Interrupted, Steps: []Step{}}
 		rs.Stats = stats(sc.Iteration, sc)
 		var hits, misses int64
 		for _, st := range sc.Steps {
