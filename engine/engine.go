@@ -80,10 +80,26 @@ type Program struct {
 }
 
 // Validate prepares p without any I/O and returns every problem found;
-// warnings included. It is what `runplan validate` runs.
+// warnings included.
 func Validate(p *plan.Plan) plan.Diagnostics {
 	_, diags := prepare(p, Options{RunID: "validate"})
 	return diags
+}
+
+// Check loads the plan at path and validates it as far as it can: problems
+// of loading and of every later stage (drivers, checks), all at once,
+// sorted. The plan is nil when it has errors. It is what `runplan validate`
+// runs, and what `runplan run` runs before anything else.
+func Check(path string, lo plan.Options) (*plan.Plan, plan.Diagnostics) {
+	p, diags := plan.LoadAll(path, lo)
+	if p != nil {
+		diags = append(diags, Validate(p)...)
+	}
+	diags = diags.Sorted()
+	if len(diags.Errors()) > 0 {
+		return nil, diags
+	}
+	return p, diags
 }
 
 // Prepare prepares p for a run. Problems are returned as plan.Diagnostics.
@@ -114,7 +130,15 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 		prog.seed = mrand.Uint64()
 	}
 	var diags plan.Diagnostics
-	at := func(pos plan.Pos, err error) {
+	var at func(pos plan.Pos, err error)
+	at = func(pos plan.Pos, err error) {
+		// A driver may join several problems (errors.Join): one line each.
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				at(pos, e)
+			}
+			return
+		}
 		d := plan.Diagnostic{File: p.File, Line: pos.Line, Col: pos.Col, Msg: err.Error()}
 		var pe *driver.PosError
 		if errors.As(err, &pe) {
@@ -128,14 +152,18 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 	for _, t := range p.Targets {
 		d, err := driver.Lookup(t.Driver)
 		if err != nil {
-			at(t.Pos, fmt.Errorf("target %s: %w (known: %s)", t.Name, err, strings.Join(driver.Drivers(), ", ")))
+			if !t.Invalid { // the schema names the known drivers already
+				at(t.Pos, fmt.Errorf("target %s: %w (known: %s)", t.Name, err, strings.Join(driver.Drivers(), ", ")))
+			}
 			continue
 		}
 		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
 			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
-		if err := d.CheckTarget(spec); err != nil {
-			at(t.Pos, err)
-			continue
+		if !t.Invalid { // an invalid target's problems are reported already
+			if err := d.CheckTarget(spec); err != nil {
+				at(t.Pos, err)
+				continue
+			}
 		}
 		prog.drivers[t.Name] = d
 		prog.specs[t.Name] = spec
@@ -143,7 +171,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 	compiler := tmpl.NewCompiler()
 	for _, s := range p.Scenarios {
 		for _, st := range s.Steps {
-			if st.Kind == "sleep" {
+			if st.Kind == "sleep" || st.Invalid {
 				continue
 			}
 			d, ok := prog.drivers[st.Target]

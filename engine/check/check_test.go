@@ -40,7 +40,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown step", "sc.steps.lokup.count > 1", `p.yaml:10:31: check c: unknown name sc.steps.lokup (did you mean sc.steps.lookup?)`},
 		{"unknown scenario", "scx.count > 1", `p.yaml:10:22: check c: unknown name scx (did you mean sc?)`},
 		{"unknown field", "sc.latency.p98 < ms(1)", `p.yaml:10:33: check c: unknown name sc.latency.p98 (did you mean sc.latency.p90?)`},
-		{"not a condition", "sc.hit_ratio", "p.yaml:10:22: check c: must be a condition (true or false), but got float64"},
+		{"not a condition", "sc.hit_ratio", "p.yaml:10:22: check c: must be a condition (true or false), but this is a number; compare it"},
 		{"syntax", "sc.count >", "p.yaml:10:"},
 	}
 	for _, tt := range tests {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
@@ -132,12 +131,18 @@ func Compile(p *plan.Plan, names Names) (*Program, plan.Diagnostics) {
 	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names)}
 	prog := &Program{plan: p, names: names}
 	for _, ck := range p.Checks {
+		if ck.Invalid {
+			continue
+		}
 		cc := c.check(ck)
 		if cc != nil {
 			prog.checks = append(prog.checks, cc)
 		}
 	}
 	for _, r := range p.Recommendations {
+		if r.Invalid {
+			continue
+		}
 		if cr := c.rec(r); cr != nil {
 			prog.recs = append(prog.recs, cr)
 		}
@@ -150,35 +155,6 @@ type compiler struct {
 	env   map[string]any
 	shape *shape
 	diags plan.Diagnostics
-}
-
-func (c *compiler) errAt(n *yaml.Node, src string, line, col int, msg string) {
-	d := plan.Diagnostic{File: c.plan.File, Msg: msg, Line: 1, Col: 1}
-	if n != nil {
-		d.Line, d.Col = exprPos(n, src, line, col)
-	}
-	c.diags = append(c.diags, d)
-}
-
-// exprPos maps a (1-based line, 0-based column) position inside an
-// expression held by scalar n to a file position.
-func exprPos(n *yaml.Node, src string, line, col int) (int, int) {
-	off := 0
-	for i := 1; i < line; i++ {
-		j := strings.IndexByte(src[off:], '\n')
-		if j < 0 {
-			break
-		}
-		off += j + 1
-	}
-	// col counts runes; convert to bytes.
-	rest := src[off:]
-	for i := 0; i < col && len(rest) > 0; i++ {
-		_, size := utf8.DecodeRuneInString(rest)
-		rest = rest[size:]
-		off += size
-	}
-	return plan.OffsetPos(n, off)
 }
 
 // compileExpr checks names, then compiles src; it reports problems located
@@ -209,26 +185,27 @@ func (c *compiler) compileExpr(n *yaml.Node, what, src string, asBool bool) *vm.
 }
 
 func (c *compiler) exprErr(n *yaml.Node, what, src string, err error) {
-	var fe *file.Error
-	if errors.As(err, &fe) {
-		c.errAt(n, src, max(fe.Line, 1), fe.Column, what+": "+friendly(fe.Message))
-		return
-	}
-	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	c.errAt(n, src, 1, 0, what+": "+friendly(msg))
+	off, msg := tmpl.ExprError(src, err)
+	c.errOff(n, off, what+": "+friendly(msg))
 }
 
-// friendly rewrites expr's Go-flavoured messages for plan authors.
+// errOff reports a problem at byte offset off of the expression held by n.
+func (c *compiler) errOff(n *yaml.Node, off int, msg string) {
+	d := plan.Diagnostic{File: c.plan.File, Msg: msg, Line: 1, Col: 1}
+	if n != nil {
+		d.Line, d.Col = plan.OffsetPos(n, off)
+	}
+	c.diags = append(c.diags, d)
+}
+
+// friendly adds advice to expr's messages for plan authors.
 func friendly(msg string) string {
-	msg = strings.ReplaceAll(msg, "check.Duration", "duration")
 	if strings.Contains(msg, "mismatched types duration and") || strings.Contains(msg, "and duration)") {
 		msg += ": compare latencies with durations, like ms(100) or s(2)"
 	}
-	if strings.HasPrefix(msg, "expected bool, but got") {
-		msg = "must be a condition (true or false), " + strings.TrimPrefix(msg, "expected bool, ")
+	if strings.HasPrefix(msg, "expected bool, but got ") {
+		got := strings.TrimPrefix(msg, "expected bool, but got ")
+		msg = "must be a condition (true or false), but this is a " + got + "; compare it, like `x > 0.9` or `p99 < ms(100)`"
 	}
 	return msg
 }
@@ -262,8 +239,7 @@ func (c *compiler) rec(r *plan.Recommendation) *compiledRec {
 		if errors.As(err, &te) {
 			off = te.Offset
 		}
-		line, col := plan.OffsetPos(r.SayNode, off)
-		c.diags = append(c.diags, plan.Diagnostic{File: c.plan.File, Line: line, Col: col, Msg: "recommendation say: " + err.Error()})
+		c.errOff(r.SayNode, off, "recommendation say: "+err.Error())
 		return nil
 	}
 	ok := cr.when != nil
@@ -273,7 +249,9 @@ func (c *compiler) rec(r *plan.Recommendation) *compiledRec {
 			continue
 		}
 		// Report positions inside the template relative to the whole string.
-		prog := c.compileExpr(&yaml.Node{Line: r.SayNode.Line, Column: r.SayNode.Column, Style: r.SayNode.Style, Value: r.Say}, "recommendation say", strings.Repeat(" ", p.Offset)+p.Text, false)
+		// Pad the expression to its place in the string so that positions
+		// inside it land in the right column.
+		prog := c.compileExpr(r.SayNode, "recommendation say", strings.Repeat(" ", p.Offset)+p.Text, false)
 		if prog == nil {
 			ok = false
 			continue
@@ -433,8 +411,7 @@ func (c *compiler) resolve(n *yaml.Node, what, src string, segs []string, locs [
 			} else if len(cur.fields) <= 12 {
 				msg += " (known: " + strings.Join(cur.names(), ", ") + ")"
 			}
-			line, col := offsetLineCol(src, locs[i])
-			c.errAt(n, src, line, col, msg)
+			c.errOff(n, runeToByte(src, locs[i]), msg)
 			return false
 		}
 		cur = next
@@ -442,19 +419,12 @@ func (c *compiler) resolve(n *yaml.Node, what, src string, segs []string, locs [
 	return true
 }
 
-// offsetLineCol converts a rune offset in src to a (1-based line, 0-based
-// column) pair.
-func offsetLineCol(src string, runeOff int) (int, int) {
-	line, col := 1, 0
-	for i, r := range []rune(src) {
-		if i >= runeOff {
-			break
-		}
-		if r == '\n' {
-			line, col = line+1, 0
-			continue
-		}
-		col++
+// runeToByte converts a rune offset in src (expr's locations) to bytes.
+func runeToByte(src string, runes int) int {
+	off := 0
+	for i := 0; i < runes && off < len(src); i++ {
+		_, size := utf8.DecodeRuneInString(src[off:])
+		off += size
 	}
-	return line, col
+	return off
 }

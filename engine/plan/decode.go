@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,7 +109,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	_, targets := get(root, "targets")
 	mapping(targets, func(k, v *yaml.Node) {
 		l.checkName(k, "target", names)
-		t := &Target{Name: k.Value, Node: v, Pos: posOf(k)}
+		t := &Target{Name: k.Value, Node: v, Pos: posOf(k), Invalid: l.bad("/targets/" + escapePtr(k.Value))}
 		_, d := get(v, "driver")
 		t.Driver = str(d)
 		_, u := get(v, "url")
@@ -126,8 +127,8 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	_, checks := get(root, "checks")
 	if checks != nil && checks.Kind == yaml.SequenceNode {
 		seen := map[string]*yaml.Node{}
-		for _, c := range checks.Content {
-			ck := &Check{Weight: 1, Pos: posOf(c)}
+		for i, c := range checks.Content {
+			ck := &Check{Weight: 1, Pos: posOf(c), Invalid: l.bad(fmt.Sprintf("/checks/%d", i))}
 			nk, nv := get(c, "name")
 			ck.Name = str(nv)
 			if nv != nil && nv.Kind == yaml.ScalarNode {
@@ -165,14 +166,16 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		}
 	}
 	if p.Readiness.Degraded > p.Readiness.Ready && !l.bad("/readiness") {
-		l.addf(rd, "readiness: degraded (%g) must not be above ready (%g)", p.Readiness.Degraded, p.Readiness.Ready)
+		_, dv := get(rd, "degraded")
+		l.addf(dv, "readiness: degraded (%g) must not be above ready (%g)", p.Readiness.Degraded, p.Readiness.Ready)
 	}
 	_, recs := get(root, "recommendations")
 	if recs != nil && recs.Kind == yaml.SequenceNode {
-		for _, r := range recs.Content {
+		for i, r := range recs.Content {
 			_, w := get(r, "when")
 			_, s := get(r, "say")
-			p.Recommendations = append(p.Recommendations, &Recommendation{When: str(w), WhenNode: w, Say: str(s), SayNode: s})
+			p.Recommendations = append(p.Recommendations, &Recommendation{When: str(w), WhenNode: w, Say: str(s), SayNode: s,
+				Invalid: l.bad(fmt.Sprintf("/recommendations/%d", i))})
 		}
 	}
 }
@@ -208,11 +211,16 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	seen := map[string]*yaml.Node{}
 	count := map[string]int{}
 	for i, sn := range steps.Content {
-		st := l.step(p, sn, fmt.Sprintf("%s/steps/%d", ptr, i))
+		sptr := fmt.Sprintf("%s/steps/%d", ptr, i)
+		st := l.step(p, sn, sptr)
 		if st == nil {
 			continue
 		}
-		nk, nv := get(sn, "name")
+		// The driver validates what is under its key and expect: skip it
+		// where the schema already found problems there.
+		st.Invalid = st.Invalid || l.bad(sptr+"/"+st.Kind) || l.bad(sptr+"/expect")
+		_, nv := get(sn, "name")
+		nk := nv
 		if nv != nil {
 			st.Name = str(nv)
 			if !identRE.MatchString(st.Name) {
@@ -335,6 +343,7 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 		t := p.TargetByName(name)
 		switch {
 		case t == nil:
+			st.Invalid = true
 			var known []string
 			for _, t := range p.Targets {
 				known = append(known, t.Name)
@@ -347,6 +356,7 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 			}
 			l.add(tv, msg)
 		case t.Driver != st.Kind:
+			st.Invalid = true
 			l.addf(tv, "step: target %q uses driver %s, but this is a %s step", name, t.Driver, st.Kind)
 		}
 		st.Target = name
@@ -358,12 +368,23 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 			match = append(match, t.Name)
 		}
 	}
+	unknownDriver := false
+	for _, t := range p.Targets {
+		if !slices.Contains(StepKinds, t.Driver) || t.Driver == "sleep" {
+			unknownDriver = true // reported at the target; its driver may be this one
+		}
+	}
 	switch len(match) {
 	case 1:
 		st.Target = match[0]
 	case 0:
+		st.Invalid = true
+		if unknownDriver {
+			break
+		}
 		l.addf(kinds[0], "step: no target uses driver %s; add one under targets (for example `cache: {driver: %s}`)", st.Kind, st.Kind)
 	default:
+		st.Invalid = true
 		l.addf(kinds[0], "step: several %s targets (%s): say which with target:", st.Kind, strings.Join(match, ", "))
 	}
 	return st

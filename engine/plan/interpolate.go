@@ -4,9 +4,15 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
+
+// blockIndents records the content column of block scalars (| and >),
+// which yaml.v3 does not give: their Column is the indicator's.
+var blockIndents sync.Map // *yaml.Node -> int
 
 // LookupEnv finds an environment variable; os.LookupEnv in production.
 type LookupEnv func(name string) (string, bool)
@@ -84,20 +90,33 @@ func (l *loader) errAtOffset(n *yaml.Node, off int, msg string) {
 	l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: col, Msg: msg})
 }
 
-// offsetPos maps an offset inside a scalar's value to a file position.
+// offsetPos maps a byte offset inside a scalar's value to a file position.
+// Columns count runes, as YAML positions do. Exact for single-line plain and
+// quoted scalars without escapes; block scalars are assumed indented two
+// columns past their key.
 func offsetPos(n *yaml.Node, off int) (int, int) {
+	before := n.Value[:min(max(off, 0), len(n.Value))]
 	switch n.Style {
 	case yaml.LiteralStyle, yaml.FoldedStyle:
 		// Block scalars start on the next line; count lines in the value.
-		before := n.Value[:min(off, len(n.Value))]
 		lines := strings.Count(before, "\n")
-		col := off - (strings.LastIndexByte(before, '\n') + 1)
-		return n.Line + 1 + lines, n.Column + col
+		col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
+		return n.Line + 1 + lines, blockIndent(n) + col
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-		return n.Line, n.Column + 1 + off
+		return n.Line, n.Column + 1 + utf8.RuneCountInString(before)
 	default:
-		return n.Line, n.Column + off
+		return n.Line, n.Column + utf8.RuneCountInString(before)
 	}
+}
+
+// blockIndent is the column where a block scalar's content starts. The
+// loader records it from the source (see loader.indents); without it, two
+// past the key's column is YAML's usual style.
+func blockIndent(n *yaml.Node) int {
+	if c, ok := blockIndents.Load(n); ok {
+		return c.(int)
+	}
+	return n.Column
 }
 
 // OffsetPos maps an offset inside scalar n's value to a file position

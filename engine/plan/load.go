@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -34,17 +35,38 @@ func Load(path string, opts Options) (*Plan, error) {
 
 // Parse is Load for a plan already in memory; file names it in diagnostics.
 func Parse(file string, data []byte, opts Options) (*Plan, error) {
+	p, diags := ParseAll(file, data, opts)
+	if len(diags.Errors()) > 0 {
+		return nil, diags.Sorted()
+	}
+	return p, nil
+}
+
+// LoadAll is Load that keeps going: it returns the plan as far as it could
+// be decoded together with every problem found, so that later stages
+// (drivers, checks) can report theirs too. Parts with problems are marked
+// Invalid and should be skipped by later stages. The plan is nil only when
+// the file could not be read or parsed as YAML at all.
+func LoadAll(path string, opts Options) (*Plan, Diagnostics) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", errors.Unwrap(err))}}
+	}
+	return ParseAll(path, data, opts)
+}
+
+// ParseAll is LoadAll for a plan already in memory.
+func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
 	if opts.Env == nil {
 		opts.Env = os.LookupEnv
 	}
 	l := &loader{file: file, env: opts.Env, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	p := l.load(data, opts.Sets)
-	if errs := l.diags.Errors(); len(errs) > 0 {
-		return nil, l.diags.Sorted()
+	if p != nil {
+		sum := sha256.Sum256(data)
+		p.Digest = hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256(data)
-	p.Digest = hex.EncodeToString(sum[:])
-	return p, nil
+	return p, l.diags
 }
 
 type loader struct {
@@ -66,7 +88,11 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		l.yamlError(err)
+		if errors.Is(err, io.EOF) {
+			l.diags = append(l.diags, Diagnostic{File: l.file, Line: 1, Col: 1, Msg: "the plan is empty: write at least version, targets and scenarios (see docs/PLAN-FORMAT.md)"})
+			return nil
+		}
+		l.yamlError(err, data)
 		return nil
 	}
 	var extra yaml.Node
@@ -83,13 +109,13 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 		return nil
 	}
 	root := doc.Content[0]
+	l.recordBlockIndents(root, bytes.Split(data, []byte("\n")))
+	// Problems found here do not stop loading: the schema and the semantic
+	// checks still run, so that every problem is reported at once.
 	l.interpolate(root)
 	l.checkDuplicates(root)
 	for _, s := range sets {
 		l.applySet(root, s)
-	}
-	if len(l.diags.Errors()) > 0 {
-		return nil
 	}
 	inst := l.toJSON(root, "")
 	l.validateSchema(inst)
@@ -98,25 +124,59 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 	return p
 }
 
-func (l *loader) yamlError(err error) {
+func (l *loader) yamlError(err error, data []byte) {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, e := range te.Errors {
-			l.yamlLine(e)
+			l.yamlLine(e, data)
 		}
 		return
 	}
-	l.yamlLine(err.Error())
+	l.yamlLine(err.Error(), data)
 }
 
-func (l *loader) yamlLine(msg string) {
+// yamlLine turns a yaml.v3 syntax error, which has a line but no column,
+// into a diagnostic with advice for the usual mistakes.
+func (l *loader) yamlLine(msg string, data []byte) {
+	line, col := 1, 1
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: 1, Msg: "YAML syntax: " + m[2]})
-		return
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	l.diags = append(l.diags, Diagnostic{File: l.file, Line: 1, Col: 1, Msg: "YAML syntax: " + msg})
+	lines := strings.Split(string(data), "\n")
+	// yaml.v3 reports some errors at the line before the offending one;
+	// look at both for a tab.
+	for _, ln := range []int{line, line + 1} {
+		if ln-1 < len(lines) {
+			if i := strings.IndexByte(lines[ln-1], '\t'); i >= 0 && strings.TrimSpace(lines[ln-1][:i]) == "" || i >= 0 && strings.Contains(msg, "cannot start any token") {
+				line, col = ln, i+1
+				msg += " (a tab: YAML is indented with spaces only)"
+				break
+			}
+		}
+	}
+	switch {
+	case strings.Contains(msg, "found unexpected end of stream"):
+		msg += " (an unclosed quote or bracket?)"
+	case strings.Contains(msg, "did not find expected ',' or '}'") || strings.Contains(msg, "did not find expected ',' or ']'"):
+		msg += " (an unclosed { or [?)"
+	}
+	l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: col, Msg: "YAML syntax: " + msg})
+}
+
+// recordBlockIndents notes the content column of every block scalar, which
+// yaml.v3 does not give, from the source lines.
+func (l *loader) recordBlockIndents(n *yaml.Node, lines [][]byte) {
+	if n.Kind == yaml.ScalarNode && (n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle) {
+		if n.Line < len(lines) { // the content starts on the next line
+			src := lines[n.Line]
+			blockIndents.Store(n, len(src)-len(bytes.TrimLeft(src, " "))+1)
+		}
+	}
+	for _, c := range n.Content {
+		l.recordBlockIndents(c, lines)
+	}
 }
 
 // add records a problem at node n.

@@ -41,8 +41,10 @@ type Target struct {
 	URL    string
 	// AllowDestructive is the target's allow_destructive: true.
 	AllowDestructive bool
-	Node             *yaml.Node
-	Pos              Pos
+	// Invalid marks a target with problems already reported.
+	Invalid bool
+	Node    *yaml.Node
+	Pos     Pos
 }
 
 // Scenario is a named workload: a load model and the steps of one iteration.
@@ -83,6 +85,9 @@ type Step struct {
 	Node   *yaml.Node // value under the kind key
 	Expect *yaml.Node
 	Pos    Pos
+	// Invalid marks a step with problems already reported; later stages
+	// skip it so that no problem is reported twice.
+	Invalid bool
 }
 
 // Check is a pass/fail expression with its weight.
@@ -93,6 +98,7 @@ type Check struct {
 	Weight   float64
 	Critical bool
 	Pos      Pos
+	Invalid  bool // problems already reported
 }
 
 // Readiness holds the score bands of the verdicts.
@@ -107,6 +113,7 @@ type Recommendation struct {
 	WhenNode *yaml.Node
 	Say      string
 	SayNode  *yaml.Node
+	Invalid  bool // problems already reported
 }
 
 // TargetByName returns the named target or nil.

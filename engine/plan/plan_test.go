@@ -97,7 +97,7 @@ func TestDiagnostics(t *testing.T) {
 		src  string
 		want []string
 	}{
-		{"unset variable is located", "version: 1\ntargets:\n  c: {driver: redis, url: \"redis://${RP_NOPE}\"}\nscenarios: {}\n",
+		{"unset variable is located", "version: 1\ntargets:\n  c: {driver: redis, url: \"redis://${RP_NOPE}\"}\nscenarios: {s1: {load: {iterations: 1}, steps: [{sleep: 1s}]}}\n",
 			[]string{`p.yaml:3:36: environment variable RP_NOPE is not set`}},
 		{"unknown key with suggestion", strings.Replace(base, "load: {vus: 2, duration: 5s}", "load: {vus: 2, durration: 5s}", 1),
 			[]string{`p.yaml:10:20: unknown key "durration" in scenarios.s1.load (did you mean "duration"?)`}},
@@ -108,9 +108,9 @@ func TestDiagnostics(t *testing.T) {
 				`p.yaml:1:10: version: unsupported plan version 2`,
 				`p.yaml:2:30: unknown key "pool_sise" in targets.c (did you mean "pool_size"?)`,
 				`p.yaml:4:20: scenarios.sc.load.vus: got string, want integer`,
-				`p.yaml:4:33: scenarios.sc.load.duration: got number, want string`,
+				`p.yaml:4:33: scenarios.sc.load.duration: a duration needs a unit, like 500ms, 20s or 1m30s (got 5)`,
 			}},
-		{"duplicate key", "version: 1\nversion: 1\ntargets: {}\nscenarios: {}\n", []string{`p.yaml:2:1: duplicate key "version" (first at line 1)`}},
+		{"duplicate key", "version: 1\nversion: 1\ntargets: {c: {driver: redis}}\nscenarios: {s1: {load: {iterations: 1}, steps: [{sleep: 1s}]}}\n", []string{`p.yaml:2:1: duplicate key "version" (first at line 1)`}},
 		{"syntax error", "version: 1\ntargets: [\n", []string{"p.yaml:2:1: YAML syntax:"}},
 		{"bad names", "version: 1\ntargets: {run: {driver: redis}}\nscenarios:\n  my-s: {load: {vus: 1, iterations: 1}, steps: [{sleep: 1s}]}\n",
 			[]string{`p.yaml:2:11: target name "run" is reserved`, `p.yaml:4:3: scenario name "my-s" must be an identifier`}},

@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
@@ -76,17 +78,27 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 	return out
 }
 
-// typeMismatch reports whether e is only a type error at location loc.
+// typeMismatch reports whether e is only a type error at location loc
+// (directly, or every branch of a nested oneOf/anyOf is one).
 func typeMismatch(e *jsonschema.ValidationError, loc []string) (*kind.Type, bool) {
-	for {
-		if t, ok := e.ErrorKind.(*kind.Type); ok && slices.Equal(e.InstanceLocation, loc) {
-			return t, true
-		}
-		if len(e.Causes) != 1 {
+	if t, ok := e.ErrorKind.(*kind.Type); ok && slices.Equal(e.InstanceLocation, loc) {
+		return t, true
+	}
+	if len(e.Causes) == 0 {
+		return nil, false
+	}
+	var merged *kind.Type
+	for _, c := range e.Causes {
+		t, ok := typeMismatch(c, loc)
+		if !ok {
 			return nil, false
 		}
-		e = e.Causes[0]
+		if merged == nil {
+			merged = &kind.Type{Got: t.Got}
+		}
+		merged.Want = append(merged.Want, t.Want...)
 	}
+	return merged, true
 }
 
 func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
@@ -95,7 +107,7 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 		ptr += "/" + escapePtr(tok)
 	}
 	l.badPtrs = append(l.badPtrs, ptr)
-	where := dotted(e.InstanceLocation)
+	where := l.where(e.InstanceLocation)
 	node := l.nodes[ptr]
 	switch k := e.ErrorKind.(type) {
 	case *kind.AdditionalProperties:
@@ -117,6 +129,9 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 		return
 	case *kind.Required:
 		for _, m := range k.Missing {
+			if l.misspelled(node, m) {
+				continue // reported as an unknown key with "did you mean"
+			}
 			if where == "" {
 				l.addf(node, "missing required key %q", m)
 			} else {
@@ -136,6 +151,51 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			l.addf(node, "version: unsupported plan version %s; this runplan reads version 1", display(k.Got))
 			return
 		}
+	case *kind.Type:
+		if strings.Contains(e.SchemaURL, "/$defs/duration") {
+			l.addf(node, "%s: a duration needs a unit, like 500ms, 20s or 1m30s (got %s)", where, display(scalarOf(node)))
+			return
+		}
+		if strings.Contains(e.SchemaURL, "/$defs/rate") {
+			l.addf(node, "%s: a rate is a count per unit, like 4/s, 120/m or 2/h, or a number per second", where)
+			return
+		}
+		l.addf(node, "%s: got %s, want %s", where, k.Got, strings.Join(k.Want, " or "))
+		return
+	case *kind.Enum:
+		var want []string
+		for _, w := range k.Want {
+			want = append(want, display(w))
+		}
+		msg := fmt.Sprintf("%s: %s is not one of %s", where, display(k.Got), strings.Join(want, ", "))
+		if got, ok := k.Got.(string); ok {
+			var ws []string
+			for _, w := range k.Want {
+				if s, ok := w.(string); ok {
+					ws = append(ws, s)
+				}
+			}
+			if s := suggest(got, ws); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+		}
+		l.add(node, msg)
+		return
+	case *kind.Minimum:
+		l.addf(node, "%s: must be at least %s (got %s)", where, ratString(k.Want), ratString(k.Got))
+		return
+	case *kind.Maximum:
+		l.addf(node, "%s: must be at most %s (got %s)", where, ratString(k.Want), ratString(k.Got))
+		return
+	case *kind.ExclusiveMinimum:
+		l.addf(node, "%s: must be more than %s (got %s)", where, ratString(k.Want), ratString(k.Got))
+		return
+	case *kind.MinLength:
+		l.addf(node, "%s: must not be empty", where)
+		return
+	case *kind.Pattern:
+		l.addf(node, "%s: %q does not have the expected form (%s)", where, k.Got, k.Want)
+		return
 	case *kind.MinProperties:
 		l.addf(node, "%s: must not be empty", where)
 		return
@@ -185,6 +245,59 @@ func (l *loader) allowedKeys(schemaURL string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// misspelled reports whether the mapping n has a key that is a likely typo
+// of want (and so was reported as an unknown key with a suggestion).
+func (l *loader) misspelled(n *yaml.Node, want string) bool {
+	found := false
+	mapping(n, func(k, _ *yaml.Node) {
+		if k.Value != want && suggest(k.Value, []string{want}) == want {
+			found = true
+		}
+	})
+	return found
+}
+
+// where names a location for messages: the path, with checks named by
+// their name rather than their index.
+func (l *loader) where(loc []string) string {
+	if len(loc) >= 2 && (loc[0] == "checks" || loc[0] == "recommendations") {
+		if loc[0] == "checks" {
+			if n := l.nodes["/checks/"+loc[1]+"/name"]; n != nil && n.Kind == yaml.ScalarNode && n.Value != "" {
+				rest := dotted(loc[2:])
+				if rest == "" {
+					return fmt.Sprintf("check %s", n.Value)
+				}
+				return fmt.Sprintf("check %s: %s", n.Value, rest)
+			}
+		}
+		i, _ := strconv.Atoi(loc[1])
+		what := strings.TrimSuffix(loc[0], "s")
+		if rest := dotted(loc[2:]); rest != "" {
+			return fmt.Sprintf("%s %d: %s", what, i+1, rest)
+		}
+		return fmt.Sprintf("%s %d", what, i+1)
+	}
+	return dotted(loc)
+}
+
+func scalarOf(n *yaml.Node) any {
+	if n == nil {
+		return nil
+	}
+	return scalarValue(n)
+}
+
+func ratString(r *big.Rat) string {
+	if r == nil {
+		return "?"
+	}
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	f, _ := r.Float64()
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // dotted renders an instance location as a path: scenarios.cache.steps[0].redis.

@@ -16,8 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -54,7 +56,9 @@ func Split(s string) ([]Piece, error) {
 			return nil, &Error{Offset: j, Err: ErrUnclosed}
 		}
 		k += j + 2
-		out = append(out, Piece{Text: strings.TrimSpace(s[j+2 : k]), IsExpr: true, Offset: j + 2})
+		inner := s[j+2 : k]
+		lead := len(inner) - len(strings.TrimLeft(inner, " \t\n"))
+		out = append(out, Piece{Text: strings.TrimSpace(inner), IsExpr: true, Offset: j + 2 + lead})
 		i = k + 2
 	}
 }
@@ -118,21 +122,52 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 		}
 		prog, err := expr.Compile(p.Text, expr.Env(Env{}))
 		if err != nil {
-			return nil, &Error{Offset: p.Offset, Err: cleanExprError(err)}
+			off, msg := ExprError(p.Text, err)
+			return nil, &Error{Offset: p.Offset + off, Err: errors.New(msg)}
 		}
 		t.parts = append(t.parts, part{prog: prog})
 	}
 	return t, nil
 }
 
-// cleanExprError keeps the first line of an expr error; the rest is a caret
-// drawing that does not fit a file:line:col message.
-func cleanExprError(err error) error {
-	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
+// ExprError turns an expr-lang error about src into a byte offset in src
+// and a message for plan authors: one line, no "(1:5)" suffix and no caret
+// drawing, Go type names replaced by plain words.
+func ExprError(src string, err error) (int, string) {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		msg := err.Error()
+		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+			msg = msg[:i]
+		}
+		return 0, Friendly(msg)
 	}
-	return errors.New(msg)
+	// Line is 1-based, Column 0-based and counted in runes.
+	off := 0
+	for l := 1; l < fe.Line; l++ {
+		j := strings.IndexByte(src[off:], '\n')
+		if j < 0 {
+			break
+		}
+		off += j + 1
+	}
+	for c := 0; c < fe.Column && off < len(src); c++ {
+		_, size := utf8.DecodeRuneInString(src[off:])
+		off += size
+	}
+	return off, Friendly(fe.Message)
+}
+
+// Friendly rewrites expr-lang's messages in the words of a plan author.
+func Friendly(msg string) string {
+	switch {
+	case msg == "unexpected token EOF":
+		return "incomplete expression: something is missing at the end"
+	case strings.HasPrefix(msg, "unexpected token EOF"):
+		return "incomplete expression" + strings.TrimPrefix(msg, "unexpected token EOF")
+	}
+	r := strings.NewReplacer("float64", "number", "int64", "integer", "check.Duration", "duration", "tmpl.Env", "template")
+	return r.Replace(msg)
 }
 
 // Source returns the template's original text.

@@ -151,6 +151,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	var sets stringList
 	fs.Var(&sets, "set", "override a plan value, path=value (repeatable), e.g. scenarios.cache.load.duration=5s")
 	seed := fs.String("seed", "", "random seed (overrides the plan's seed)")
+	allowDestructive := fs.Bool("allow-destructive", false, "allow destructive operations on targets runplan did not start, where the plan's target also sets allow_destructive: true")
 	color := fs.String("color", "auto", "colour the summary: auto, always or never")
 	var lf logFlags
 	lf.register(fs)
@@ -192,20 +193,19 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	p, err := plan.Load(pos[0], plan.Options{Sets: sets})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	p, diags := engine.Check(pos[0], plan.Options{Sets: sets})
+	if p == nil {
+		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
 	}
+	for _, d := range diags {
+		log.Warn().Msg(d.String())
+	}
+	opts.AllowDestructive = *allowDestructive
 	prog, err := engine.Prepare(p, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
-	}
-	for _, d := range engine.Validate(p) {
-		if d.Warning {
-			log.Warn().Msg(d.String())
-		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -263,17 +263,11 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	code := ExitOK
 	for _, path := range pos {
-		p, err := plan.Load(path, plan.Options{Sets: sets})
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			code = ExitUsage
-			continue
-		}
-		diags := engine.Validate(p).Sorted()
+		p, diags := engine.Check(path, plan.Options{Sets: sets})
 		if len(diags) > 0 {
 			fmt.Fprintln(stderr, diags.Error())
 		}
-		if len(diags.Errors()) > 0 {
+		if p == nil {
 			code = ExitUsage
 			continue
 		}
