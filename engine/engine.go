@@ -13,13 +13,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	mrand "math/rand/v2"
-	"net"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,7 +23,6 @@ import (
 
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/driver"
-	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
@@ -59,6 +54,11 @@ type Options struct {
 	OpenTimeout time.Duration
 	// ServerInterval is how often server statistics are sampled (default 1s).
 	ServerInterval time.Duration
+	// Kill, when done, cancels iterations in flight at once instead of
+	// giving them their graceful stop (a second Ctrl-C).
+	Kill context.Context
+	// LateTolerance overrides load.DefaultLateTolerance when positive.
+	LateTolerance time.Duration
 	// AllowDestructive is the command line's --allow-destructive. A target
 	// gets destructive operations only when its plan entry also says
 	// allow_destructive: true.
@@ -77,6 +77,11 @@ type Program struct {
 	steps   map[*plan.Step]driver.Step
 	checks  *check.Program
 	names   check.Names
+
+	// Set when the run starts; read by Progress.
+	mu       sync.Mutex
+	runs     []*scenarioRun
+	runStart time.Time
 }
 
 // Validate prepares p without any I/O and returns every problem found;
@@ -152,8 +157,17 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 	for _, t := range p.Targets {
 		d, err := driver.Lookup(t.Driver)
 		if err != nil {
-			if !t.Invalid { // the schema names the known drivers already
-				at(t.Pos, fmt.Errorf("target %s: %w (known: %s)", t.Name, err, strings.Join(driver.Drivers(), ", ")))
+			if !t.Invalid {
+				msg := fmt.Sprintf("target %s: unknown driver %q", t.Name, t.Driver)
+				if s := plan.Suggest(t.Driver, driver.Drivers()); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				msg += " (registered: " + strings.Join(driver.Drivers(), ", ") + ")"
+				d := plan.Diagnostic{File: p.File, Line: t.Pos.Line, Col: t.Pos.Col, Msg: msg}
+				if _, dn := driverNode(t); dn != nil {
+					d.Line, d.Col = dn.Line, dn.Column
+				}
+				diags = append(diags, d)
 			}
 			continue
 		}
@@ -207,6 +221,18 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 	diags = append(diags, cdiags...)
 	prog.checks = checks
 	return prog, diags
+}
+
+func driverNode(t *plan.Target) (*yaml.Node, *yaml.Node) {
+	if t.Node == nil || t.Node.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(t.Node.Content); i += 2 {
+		if t.Node.Content[i].Value == "driver" {
+			return t.Node.Content[i], t.Node.Content[i+1]
+		}
+	}
+	return nil, nil
 }
 
 func loadInfo(l plan.LoadSpec) driver.LoadInfo {
@@ -266,7 +292,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 		if runErr == nil {
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
-			sum.Scenarios = prog.execute(ctx)
+			prog.execute(ctx, sum)
 			sum.Targets = sampler.stop()
 			if ctx.Err() != nil {
 				sum.Partial = true
@@ -373,180 +399,4 @@ func (prog *Program) closeAll(targets []openTarget) {
 			prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("close failed")
 		}
 	}
-}
-
-// execute runs all scenarios concurrently, each from its start offset.
-func (prog *Program) execute(ctx context.Context) []*metrics.ScenarioSummary {
-	out := make([]*metrics.ScenarioSummary, len(prog.plan.Scenarios))
-	var wg sync.WaitGroup
-	for i, s := range prog.plan.Scenarios {
-		wg.Go(func() { out[i] = prog.runScenario(ctx, s) })
-	}
-	wg.Wait()
-	return out
-}
-
-type vuState struct {
-	it driver.Iteration
-}
-
-type scenarioRun struct {
-	abort  context.CancelCauseFunc
-	prog   *Program
-	sc     *plan.Scenario
-	steps  []driver.Step // nil entry for sleep steps
-	series []*metrics.Series
-	iter   *metrics.Series
-	vus    []*vuState
-}
-
-func (prog *Program) runScenario(ctx context.Context, s *plan.Scenario) *metrics.ScenarioSummary {
-	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.Name)}
-	for _, st := range s.Steps {
-		sr.steps = append(sr.steps, prog.steps[st])
-		sr.series = append(sr.series, metrics.NewSeries(st.Name))
-	}
-	nvus := s.Load.VUs
-	if s.Load.Model == plan.Open {
-		nvus = s.Load.MaxVUs
-	}
-	h := fnv.New64a()
-	h.Write([]byte(s.Name))
-	salt := h.Sum64()
-	for vu := 1; vu <= nvus; vu++ {
-		rng := mrand.New(mrand.NewPCG(prog.seed, salt^uint64(vu)*0x9e3779b97f4a7c15))
-		sr.vus = append(sr.vus, &vuState{it: driver.Iteration{
-			Scenario: s.Name, VU: vu, Rand: rng, Templates: tmpl.NewState(s.Name, vu, rng),
-		}})
-	}
-	sum := &metrics.ScenarioSummary{Name: s.Name, Model: string(s.Load.Model)}
-	if s.Start > 0 {
-		t := time.NewTimer(s.Start)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			sum.Iteration = sr.iter.Stats()
-			for _, se := range sr.series {
-				sum.Steps = append(sum.Steps, se.Stats())
-			}
-			return sum
-		}
-	}
-	grace := prog.opts.GracefulStop
-	if grace <= 0 {
-		grace = DefaultGracefulStop
-	}
-	prog.opts.Log.Info().Str("scenario", s.Name).Str("model", string(s.Load.Model)).Msg("scenario started")
-	// A driver may abort the scenario (driver.ErrAbortScenario): that stops
-	// the starting of iterations like the end of the run does.
-	sctx, abort := context.WithCancelCause(ctx)
-	defer abort(nil)
-	sr.abort = abort
-	var res load.Result
-	switch s.Load.Model {
-	case plan.Open:
-		res = load.Open{
-			Pacer:        load.ConstantPacer{Rate: s.Load.Rate, Duration: s.Load.Duration},
-			MaxVUs:       s.Load.MaxVUs,
-			GracefulStop: grace,
-		}.Run(sctx, sr.iterate)
-	default:
-		res = load.Closed{VUs: s.Load.VUs, Iterations: s.Load.Iterations, Duration: s.Load.Duration, GracefulStop: grace}.Run(sctx, sr.iterate)
-	}
-	if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
-		sum.Aborted = cause.Error()
-		prog.opts.Log.Warn().Str("scenario", s.Name).Str("reason", sum.Aborted).Msg("scenario aborted")
-	}
-	sum.Dropped, sum.Interrupted, sum.Elapsed = res.Dropped, res.Interrupted, res.Elapsed
-	if s.Load.Model == plan.Open && sctx.Err() == nil {
-		// The open model's rate is over its planned window, which ends
-		// after the last scheduled start.
-		sum.Elapsed = max(sum.Elapsed, s.Load.Duration)
-	}
-	sum.Iteration = sr.iter.Stats()
-	for _, se := range sr.series {
-		sum.Steps = append(sum.Steps, se.Stats())
-	}
-	prog.opts.Log.Info().Str("scenario", s.Name).Int64("iterations", res.Iterations).Int64("dropped", res.Dropped).Msg("scenario done")
-	return sum
-}
-
-// iterate runs one iteration: the steps in order, stopping at the first
-// failed step.
-func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled time.Time) bool {
-	st := sr.vus[vu-1]
-	st.it.Number = n
-	st.it.Templates.SetIteration(n)
-	begin := time.Now()
-	failed := ""
-	for i, step := range sr.steps {
-		t0 := time.Now()
-		var out driver.Outcome
-		if step == nil {
-			out = sleep(ctx, sr.sc.Steps[i].Sleep)
-		} else {
-			out = step.Do(ctx, &st.it)
-		}
-		t1 := time.Now()
-		if ctx.Err() != nil && out.Err != nil {
-			st.it.VUIter++
-			return false // cut short at the end of the run: counted as interrupted
-		}
-		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited,
-			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
-		if i == 0 && !scheduled.IsZero() {
-			x.Response = t1.Sub(scheduled)
-		}
-		sr.series[i].Record(vu, x)
-		if x.ErrClass != "" {
-			if errors.Is(out.Err, driver.ErrAbortScenario) {
-				sr.abort(out.Err)
-			}
-			failed = x.ErrClass
-			sr.prog.opts.Log.Debug().Str("scenario", sr.sc.Name).Str("step", sr.sc.Steps[i].Name).Str("class", x.ErrClass).Err(out.Err).Msg("step failed")
-			break
-		}
-	}
-	end := time.Now()
-	x := metrics.Sample{Service: end.Sub(begin), ErrClass: failed}
-	if !scheduled.IsZero() {
-		x.Response = end.Sub(scheduled)
-	}
-	sr.iter.Record(vu, x)
-	st.it.VUIter++
-	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) driver.Outcome {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return driver.Outcome{}
-	case <-ctx.Done():
-		return driver.Outcome{Err: ctx.Err(), Class: "interrupted"}
-	}
-}
-
-// classify names an error's class when the driver did not.
-func classify(out driver.Outcome) string {
-	if out.Err == nil {
-		return ""
-	}
-	if out.Class != "" {
-		return out.Class
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(out.Err, context.DeadlineExceeded), errors.As(out.Err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.Is(out.Err, context.Canceled):
-		return "interrupted"
-	case errors.Is(out.Err, syscall.ECONNREFUSED):
-		return "refused"
-	case errors.Is(out.Err, syscall.ECONNRESET), errors.Is(out.Err, os.ErrDeadlineExceeded):
-		return "connection"
-	}
-	return "error"
 }

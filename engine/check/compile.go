@@ -71,6 +71,9 @@ func options(env map[string]any, extra ...expr.Option) []expr.Option {
 			a, b := p[0].(Duration), p[1].(Duration)
 			return Duration{D: a.D - b.D, OK: a.OK && b.OK}, nil
 		}, new(func(Duration, Duration) Duration)),
+		expr.Function("worst", worstFn,
+			new(func(*StepEnv, Duration) *WindowEnv),
+			new(func(*ScenarioEnv, Duration) *WindowEnv)),
 		expr.Operator("<", "dur_lt"),
 		expr.Operator("<=", "dur_le"),
 		expr.Operator(">", "dur_gt"),
@@ -279,7 +282,7 @@ func statShape(withSteps map[string]*shape) *shape {
 		lat.fields[f] = leafShape()
 	}
 	s := &shape{fields: map[string]*shape{
-		"latency": lat, "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
+		"latency": lat, "service_latency": lat, "response_latency": lat, "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
 		"success_rate": leafShape(), "error_rate": leafShape(), "rate": leafShape(),
 		"hit_ratio": leafShape(), "hits": leafShape(), "misses": leafShape(), "rate_limit_wait": leafShape(),
 	}}
@@ -292,8 +295,11 @@ func statShape(withSteps map[string]*shape) *shape {
 }
 
 func shapeOf(p *plan.Plan, names Names) *shape {
+	lat := statShape(nil).fields["latency"]
 	top := &shape{fields: map[string]*shape{
-		"run": {fields: map[string]*shape{"duration": leafShape(), "partial": leafShape()}},
+		"run": {fields: map[string]*shape{"duration": leafShape(), "partial": leafShape(), "valid": leafShape(),
+			"generator": {fields: map[string]*shape{"lag": lat, "cpu": leafShape(), "scheduled": leafShape(),
+				"late": leafShape(), "dropped": leafShape()}}}},
 	}}
 	for target, metrics := range names.Server {
 		server := &shape{fields: map[string]*shape{}}

@@ -70,17 +70,25 @@ type LatencyEnv struct {
 
 // StepEnv is `<scenario>.steps.<step>`.
 type StepEnv struct {
-	Latency     LatencyEnv     `expr:"latency"`
-	Count       int            `expr:"count"`
-	Errors      int            `expr:"errors"`
-	ErrorsBy    map[string]int `expr:"errors_by"`
-	SuccessRate float64        `expr:"success_rate"`
-	ErrorRate   float64        `expr:"error_rate"`
-	Rate        float64        `expr:"rate"`
-	HitRatio    float64        `expr:"hit_ratio"`
-	Hits        int            `expr:"hits"`
-	Misses      int            `expr:"misses"`
-	RateWait    Duration       `expr:"rate_limit_wait"`
+	// Latency is on the scenario's basis: response time under the open
+	// model, service time otherwise. Both are also given by name.
+	Latency         LatencyEnv     `expr:"latency"`
+	ServiceLatency  LatencyEnv     `expr:"service_latency"`
+	ResponseLatency LatencyEnv     `expr:"response_latency"`
+	Count           int            `expr:"count"`
+	Errors          int            `expr:"errors"`
+	ErrorsBy        map[string]int `expr:"errors_by"`
+	SuccessRate     float64        `expr:"success_rate"`
+	ErrorRate       float64        `expr:"error_rate"`
+	Rate            float64        `expr:"rate"`
+	HitRatio        float64        `expr:"hit_ratio"`
+	Hits            int            `expr:"hits"`
+	Misses          int            `expr:"misses"`
+	RateWait        Duration       `expr:"rate_limit_wait"`
+
+	// points and interval feed worst().
+	points   []metrics.Point
+	interval time.Duration
 }
 
 // ScenarioEnv is `<scenario>`: whole iterations, plus its steps.
@@ -108,6 +116,18 @@ type Names struct {
 type RunEnv struct {
 	Duration Duration `expr:"duration"`
 	Partial  bool     `expr:"partial"`
+	// Valid is false when the generator could not hold the requested load.
+	Valid     bool         `expr:"valid"`
+	Generator GeneratorEnv `expr:"generator"`
+}
+
+// GeneratorEnv is `run.generator`: the load generator's own health.
+type GeneratorEnv struct {
+	Lag       LatencyEnv `expr:"lag"`
+	CPU       float64    `expr:"cpu"`
+	Scheduled int        `expr:"scheduled"`
+	Late      int        `expr:"late"`
+	Dropped   int        `expr:"dropped"`
 }
 
 func latencyEnv(l metrics.Latency) LatencyEnv {
@@ -126,18 +146,25 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 	for k, v := range st.ErrorsBy {
 		by[k] = int(v)
 	}
+	resp := LatencyEnv{}
+	if st.Response != nil {
+		resp = latencyEnv(metrics.Summarize(st.Response))
+	}
 	return StepEnv{
-		Latency:     latencyEnv(metrics.Summarize(h)),
-		Count:       int(st.Count),
-		Errors:      int(st.Errors),
-		ErrorsBy:    by,
-		SuccessRate: st.SuccessRate(),
-		ErrorRate:   st.ErrorRate(),
-		Rate:        sc.Rate(st.Count),
-		HitRatio:    st.HitRatio(),
-		Hits:        int(st.Hits),
-		Misses:      int(st.Misses),
-		RateWait:    Duration{D: st.Waited, OK: true},
+		Latency:         latencyEnv(metrics.Summarize(h)),
+		ServiceLatency:  latencyEnv(metrics.Summarize(st.Service)),
+		ResponseLatency: resp,
+		points:          st.Points,
+		Count:           int(st.Count),
+		Errors:          int(st.Errors),
+		ErrorsBy:        by,
+		SuccessRate:     st.SuccessRate(),
+		ErrorRate:       st.ErrorRate(),
+		Rate:            sc.Rate(st.Count),
+		HitRatio:        st.HitRatio(),
+		Hits:            int(st.Hits),
+		Misses:          int(st.Misses),
+		RateWait:        Duration{D: st.Waited, OK: true},
 	}
 }
 
@@ -159,7 +186,10 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 			}
 		}
 	}
-	env["run"] = &RunEnv{Duration: Duration{D: sum.Duration, OK: true}, Partial: sum.Partial}
+	g := sum.Generator
+	env["run"] = &RunEnv{Duration: Duration{D: sum.Duration, OK: true}, Partial: sum.Partial, Valid: g.Valid,
+		Generator: GeneratorEnv{Lag: latencyEnv(metrics.Summarize(g.Lag)), CPU: g.CPU,
+			Scheduled: int(g.Scheduled), Late: int(g.Late), Dropped: int(g.Dropped)}}
 	for _, sc := range sum.Scenarios {
 		se, ok := env[sc.Name].(*ScenarioEnv)
 		if !ok {
@@ -173,6 +203,10 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 			misses += st.Misses
 		}
 		se.StepEnv = stepEnv(sc.Iteration, sc)
+		for _, st := range se.Steps {
+			st.interval = sum.Interval
+		}
+		se.interval = sum.Interval
 		// A scenario's hit ratio is over all its cache steps.
 		se.Hits, se.Misses = int(hits), int(misses)
 		se.HitRatio = math.NaN()
@@ -193,7 +227,7 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 	zero := func() StepEnv {
 		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
 	}
-	env := map[string]any{"run": &RunEnv{}}
+	env := map[string]any{"run": &RunEnv{Valid: true}}
 	for target, ms := range names.Server {
 		te := &TargetEnv{Server: map[string]float64{}}
 		for _, m := range ms {

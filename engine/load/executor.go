@@ -2,9 +2,14 @@ package load
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/runplan/runplan/engine/metrics"
 )
 
 // IterFunc runs one iteration for virtual user vu (1-based) as iteration
@@ -17,77 +22,151 @@ type IterFunc func(ctx context.Context, vu int, n int64, scheduled time.Time) bo
 type Result struct {
 	Started     time.Time
 	Elapsed     time.Duration
-	Iterations  int64
-	Dropped     int64 // open model: due iterations that found no free VU
-	Interrupted int64 // iterations cut short at the end
+	Iterations  int64 // started
+	Interrupted int64 // cut short at the end (graceful stop) or by a kill
+	// Open model only:
+	Scheduled int64 // hits the pacer made due
+	Dropped   int64 // due while every VU was busy (the target's saturation)
+	Late      int64 // dispatched too late (the generator's own lag), skipped
+	// Lag is the scheduling lag of every due hit: dispatch time minus due
+	// time (nanoseconds). Nil in the closed model.
+	Lag *hdrhistogram.Histogram
+	// MaxVUs is the most VUs that existed.
+	MaxVUs int
 }
 
-// Closed is the closed model: VUs loop over iterations until Duration has
-// passed or, when Iterations > 0, until that many iterations (shared by all
-// VUs) have started.
-type Closed struct {
-	VUs          int
-	Iterations   int64
-	Duration     time.Duration
+// DefaultLateTolerance is how far behind its due time a hit may be
+// dispatched. A later hit is skipped and counted as late rather than sent
+// in a catch-up burst.
+const DefaultLateTolerance = 10 * time.Millisecond
+
+// Stop controls the end of a run.
+type Stop struct {
+	// GracefulStop bounds how long iterations in flight at the end may
+	// finish before they are cancelled.
 	GracefulStop time.Duration
+	// Kill, when done, cancels iterations in flight at once (a second
+	// Ctrl-C). Nil never fires.
+	Kill context.Context
+}
+
+// Closed is the closed model: VUs loop over iterations.
+//
+//   - {VUs, Duration}: VUs loop until Duration has passed;
+//   - Iterations > 0: the VUs share that many iterations;
+//   - PerVUIterations > 0: each VU runs that many;
+//   - Stages: the number of active VUs ramps from VUs through the stages;
+//     VUs above the target finish their iteration and wait.
+type Closed struct {
+	VUs             int
+	Iterations      int64
+	PerVUIterations int64
+	Duration        time.Duration
+	Stages          []Stage
+	Stop
 }
 
 // Open is the open model: Pacer says when iterations start; at most MaxVUs
-// run at once, and an iteration due while all are busy is dropped, never
-// queued, so a slow target cannot slow the schedule (no coordinated
-// omission).
+// run at once (all allocated before the clock starts), and an iteration due
+// while all are busy is dropped, never queued, so a slow target cannot slow
+// the schedule (no coordinated omission). A hit the generator itself could
+// not dispatch within LateTolerance of its due time is skipped as late, so
+// the schedule never catches up in bursts.
 type Open struct {
-	Pacer        Pacer
-	MaxVUs       int
-	GracefulStop time.Duration
+	Pacer         Pacer
+	MaxVUs        int
+	LateTolerance time.Duration
+	Stop
 }
 
 // stopper gives the two contexts of an executor: stop ends the starting of
-// new iterations; hard cancels those in flight GracefulStop later.
-func stopper(ctx context.Context, d, grace time.Duration) (stop, hard context.Context, cancel func()) {
+// new iterations (the caller's ctx, or a deadline d); hard cancels those in
+// flight GracefulStop after stop, or at once when Kill fires.
+func (s Stop) stopper(ctx context.Context, d time.Duration) (stop, hard context.Context, graceNow func(), cancel func()) {
 	var cancelStop context.CancelFunc
 	if d > 0 {
 		stop, cancelStop = context.WithTimeout(ctx, d)
 	} else {
 		stop, cancelStop = context.WithCancel(ctx)
 	}
-	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	hard, cancelHard := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	kill := s.Kill
+	if kill == nil {
+		kill = context.Background()
+	}
+	startGrace := make(chan struct{})
+	var graceOnce sync.Once
+	graceNow = func() { graceOnce.Do(func() { close(startGrace) }) }
 	go func() {
 		select {
 		case <-stop.Done():
+		case <-startGrace:
+		case <-kill.Done():
+			cancelHard()
+			return
 		case <-done:
 			return
 		}
-		t := time.NewTimer(grace)
+		t := time.NewTimer(s.GracefulStop)
 		defer t.Stop()
 		select {
 		case <-t.C:
+			cancelHard()
+		case <-kill.Done():
 			cancelHard()
 		case <-done:
 		}
 	}()
 	var once sync.Once
-	return stop, hard, func() { once.Do(func() { close(done); cancelStop(); cancelHard() }) }
+	return stop, hard, graceNow, func() { once.Do(func() { close(done); cancelStop(); cancelHard() }) }
 }
 
 // Run runs the closed model.
 func (c Closed) Run(ctx context.Context, fn IterFunc) Result {
-	res := Result{Started: time.Now()}
-	stop, hard, cancel := stopper(ctx, c.Duration, c.GracefulStop)
+	res := Result{}
+	stop, hard, _, cancel := c.stopper(ctx, c.Duration)
 	defer cancel()
+	nvus := max(c.VUs, 1)
+	if len(c.Stages) > 0 {
+		nvus = max(int(math.Ceil(maxTarget(float64(c.VUs), c.Stages))), 1)
+	}
+	res.MaxVUs = nvus
 	var next, started, interrupted atomic.Int64
 	var wg sync.WaitGroup
-	for vu := 1; vu <= max(c.VUs, 1); vu++ {
+	res.Started = time.Now()
+	for vu := 1; vu <= nvus; vu++ {
 		wg.Go(func() {
+			var mine int64
 			for stop.Err() == nil {
-				if c.Duration > 0 && time.Since(res.Started) >= c.Duration {
+				el := time.Since(res.Started)
+				if c.Duration > 0 && el >= c.Duration {
+					return
+				}
+				if len(c.Stages) > 0 {
+					active, done := VUsAt(float64(c.VUs), c.Stages, el)
+					if done {
+						return
+					}
+					if vu > active {
+						// Not wanted now: wait a little, then look again.
+						t := time.NewTimer(10 * time.Millisecond)
+						select {
+						case <-t.C:
+						case <-stop.Done():
+							t.Stop()
+						}
+						continue
+					}
+				}
+				if c.PerVUIterations > 0 && mine >= c.PerVUIterations {
 					return
 				}
 				n := next.Add(1) - 1
 				if c.Iterations > 0 && n >= c.Iterations {
 					return
 				}
+				mine++
 				started.Add(1)
 				if !fn(hard, vu, n, time.Time{}) {
 					interrupted.Add(1)
@@ -102,6 +181,14 @@ func (c Closed) Run(ctx context.Context, fn IterFunc) Result {
 	return res
 }
 
+func maxTarget(start float64, stages []Stage) float64 {
+	m := start
+	for _, s := range stages {
+		m = max(m, s.Target)
+	}
+	return m
+}
+
 type job struct {
 	n         int64
 	scheduled time.Time
@@ -109,12 +196,18 @@ type job struct {
 
 // Run runs the open model.
 func (o Open) Run(ctx context.Context, fn IterFunc) Result {
-	res := Result{Started: time.Now()}
-	stop, hard, cancel := stopper(ctx, 0, o.GracefulStop)
+	res := Result{Lag: metrics.NewHistogram()}
+	stop, hard, graceNow, cancel := o.stopper(ctx, 0)
 	defer cancel()
+	tolerance := o.LateTolerance
+	if tolerance <= 0 {
+		tolerance = DefaultLateTolerance
+	}
 	// Every VU has its own mailbox; free holds the VUs waiting for work, so
-	// the dispatcher knows without blocking whether one is free.
+	// the dispatcher knows without blocking whether one is free. All VUs
+	// exist before the clock starts.
 	n := max(o.MaxVUs, 1)
+	res.MaxVUs = n
 	free := make(chan int, n)
 	mail := make([]chan job, n+1)
 	var interrupted atomic.Int64
@@ -134,6 +227,7 @@ func (o Open) Run(ctx context.Context, fn IterFunc) Result {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var hits uint64
+	res.Started = time.Now()
 loop:
 	for stop.Err() == nil {
 		wait, done := o.Pacer.Pace(time.Since(res.Started), hits)
@@ -149,37 +243,32 @@ loop:
 				break loop
 			}
 		}
-		scheduled := res.Started.Add(o.Pacer.Due(hits))
+		due := o.Pacer.Due(hits)
+		scheduled := res.Started.Add(due)
+		lag := time.Since(scheduled)
+		_ = res.Lag.RecordValue(max(int64(lag), 1))
+		res.Scheduled++
+		hits++
+		if lag > tolerance {
+			res.Late++
+			continue
+		}
 		select {
 		case vu := <-free:
-			mail[vu] <- job{n: int64(hits), scheduled: scheduled}
+			mail[vu] <- job{n: int64(hits - 1), scheduled: scheduled}
 		default:
 			res.Dropped++
 		}
-		hits++
 	}
-	// The pacer's end is the scenario's end: stop, then give in-flight
-	// iterations their graceful stop.
+	// The pacer's end is the scenario's end: in-flight iterations get their
+	// graceful stop from now on.
+	graceNow()
 	for vu := 1; vu <= n; vu++ {
 		close(mail[vu])
 	}
-	stopDone := make(chan struct{})
-	go func() { wg.Wait(); close(stopDone) }()
-	select {
-	case <-stopDone:
-	default:
-		// Start the graceful-stop clock now.
-		graceCtx, c2 := context.WithTimeout(context.Background(), o.GracefulStop)
-		select {
-		case <-stopDone:
-		case <-graceCtx.Done():
-			cancel()
-			<-stopDone
-		}
-		c2()
-	}
+	wg.Wait()
 	res.Elapsed = time.Since(res.Started)
-	res.Iterations = int64(hits) - res.Dropped
+	res.Iterations = res.Scheduled - res.Dropped - res.Late
 	res.Interrupted = interrupted.Load()
 	return res
 }

@@ -51,9 +51,11 @@ func TestClosedDurationAndIterations(t *testing.T) {
 		wantElapse time.Duration
 	}{
 		// 2 VUs, 100ms per iteration, 1s: 10 iterations each.
-		{"duration", Closed{VUs: 2, Duration: time.Second, GracefulStop: time.Second}, 100 * time.Millisecond, 20, time.Second},
+		// 3 VUs with 4 iterations each.
+		{"per-VU iterations", Closed{VUs: 3, PerVUIterations: 4, Stop: Stop{GracefulStop: time.Second}}, 100 * time.Millisecond, 12, 400 * time.Millisecond},
+		{"duration", Closed{VUs: 2, Duration: time.Second, Stop: Stop{GracefulStop: time.Second}}, 100 * time.Millisecond, 20, time.Second},
 		// Shared iterations stop early: 5 iterations over 2 VUs take 3 rounds.
-		{"iterations", Closed{VUs: 2, Iterations: 5, GracefulStop: time.Second}, 100 * time.Millisecond, 5, 300 * time.Millisecond},
+		{"iterations", Closed{VUs: 2, Iterations: 5, Stop: Stop{GracefulStop: time.Second}}, 100 * time.Millisecond, 5, 300 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +81,7 @@ func TestClosedDurationAndIterations(t *testing.T) {
 func TestClosedGracefulStopInterrupts(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		res := Closed{VUs: 1, Duration: time.Second, GracefulStop: 500 * time.Millisecond}.Run(context.Background(),
+		res := Closed{VUs: 1, Duration: time.Second, Stop: Stop{GracefulStop: 500 * time.Millisecond}}.Run(context.Background(),
 			func(ctx context.Context, vu int, n int64, _ time.Time) bool {
 				select {
 				case <-time.After(10 * time.Second):
@@ -105,7 +107,7 @@ func TestOpenKeepsScheduleAndDrops(t *testing.T) {
 		// 10/s for 1s with one VU whose iterations take 250ms: the schedule
 		// does not slow down; due iterations that find the VU busy are
 		// dropped, and those that run start exactly on schedule.
-		res := Open{Pacer: ConstantPacer{Rate: 10, Duration: time.Second}, MaxVUs: 1, GracefulStop: time.Second}.Run(context.Background(),
+		res := Open{Pacer: ConstantPacer{Rate: 10, Duration: time.Second}, MaxVUs: 1, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
 			func(ctx context.Context, vu int, n int64, scheduled time.Time) bool {
 				if want := start.Add(time.Duration(n) * 100 * time.Millisecond); !scheduled.Equal(want) {
 					t.Errorf("iteration %d scheduled at %v, want %v", n, scheduled.Sub(start), want.Sub(start))
@@ -131,10 +133,154 @@ func TestOpenStopsOnCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(350*time.Millisecond, cancel)
-		res := Open{Pacer: ConstantPacer{Rate: 10, Duration: 10 * time.Second}, MaxVUs: 5, GracefulStop: time.Second}.Run(ctx,
+		res := Open{Pacer: ConstantPacer{Rate: 10, Duration: 10 * time.Second}, MaxVUs: 5, Stop: Stop{GracefulStop: time.Second}}.Run(ctx,
 			func(ctx context.Context, vu int, n int64, scheduled time.Time) bool { return true })
 		if res.Iterations != 4 {
 			t.Fatalf("got %d iterations; want 4 (0, 100, 200, 300ms)", res.Iterations)
+		}
+	})
+}
+
+func TestRampPacer(t *testing.T) {
+	t.Parallel()
+	// 0 → 10/s over 2s (10 hits), then 10/s for 1s (10 more).
+	p := RampPacer{Start: 0, Stages: []Stage{{2 * time.Second, 10}, {time.Second, 10}}}
+	tests := []struct {
+		hits uint64
+		due  time.Duration
+	}{
+		{0, 0},
+		{1, 632455532},  // 2.5·t² = 1 → t = √0.4 s
+		{5, 1414213562}, // 2.5·t² = 5 → t = √2 s
+		{10, 2 * time.Second},
+		{15, 2500 * time.Millisecond},
+		{19, 2900 * time.Millisecond},
+		{20, Never},
+	}
+	for _, tt := range tests {
+		if got := p.Due(tt.hits); (got - tt.due).Abs() > time.Microsecond {
+			t.Errorf("Due(%d) = %v, want %v", tt.hits, got, tt.due)
+		}
+	}
+	// A constant stage equals the constant pacer.
+	c := ConstantPacer{Rate: 50, Duration: time.Second}
+	r := RampPacer{Start: 50, Stages: []Stage{{time.Second, 50}}}
+	for n := uint64(0); n <= 50; n++ {
+		if a, b := c.Due(n), r.Due(n); (a - b).Abs() > time.Microsecond {
+			t.Fatalf("hit %d: constant %v, ramp %v", n, a, b)
+		}
+	}
+}
+
+func TestBurstPacer(t *testing.T) {
+	t.Parallel()
+	p := BurstPacer{Size: 3, Every: 2 * time.Second, Count: 2}
+	want := []time.Duration{0, 0, 0, 2 * time.Second, 2 * time.Second, 2 * time.Second, Never}
+	for n, w := range want {
+		if got := p.Due(uint64(n)); got != w {
+			t.Errorf("Due(%d) = %v, want %v", n, got, w)
+		}
+	}
+	if wait, stop := p.Pace(500*time.Millisecond, 3); wait != 1500*time.Millisecond || stop {
+		t.Errorf("Pace = %v %v", wait, stop)
+	}
+}
+
+func TestVUsAt(t *testing.T) {
+	t.Parallel()
+	stages := []Stage{{10 * time.Second, 10}, {10 * time.Second, 10}, {5 * time.Second, 0}}
+	tests := []struct {
+		at   time.Duration
+		want int
+		done bool
+	}{
+		{0, 0, false}, {5 * time.Second, 5, false}, {10 * time.Second, 10, false},
+		{15 * time.Second, 10, false}, {22500 * time.Millisecond, 5, false}, {25 * time.Second, 0, true},
+	}
+	for _, tt := range tests {
+		if n, done := VUsAt(0, stages, tt.at); n != tt.want || done != tt.done {
+			t.Errorf("VUsAt(%v) = %d %v, want %d %v", tt.at, n, done, tt.want, tt.done)
+		}
+	}
+}
+
+func TestClosedRamp(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		// Ramp 0 → 4 VUs over 2s, hold 1s; iterations take 100ms.
+		var most, now atomic.Int64
+		res := Closed{Stages: []Stage{{2 * time.Second, 4}, {time.Second, 4}}, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
+			func(ctx context.Context, vu int, n int64, _ time.Time) bool {
+				c := now.Add(1)
+				for m := most.Load(); c > m && !most.CompareAndSwap(m, c); m = most.Load() {
+				}
+				time.Sleep(100 * time.Millisecond)
+				now.Add(-1)
+				return true
+			})
+		if most.Load() != 4 || res.MaxVUs != 4 {
+			t.Fatalf("at most %d VUs ran (max %d), want 4", most.Load(), res.MaxVUs)
+		}
+		// VU k joins when round(2t) reaches k: at 0.25, 0.75, 1.25 and
+		// 1.75s; all run until 3s: 8 VU-seconds, 80 iterations, give or
+		// take the 10ms join granularity and iterations begun before 3s.
+		if res.Iterations < 78 || res.Iterations > 86 {
+			t.Fatalf("%d iterations", res.Iterations)
+		}
+	})
+}
+
+// lyingPacer says to wait, but reports the hit as due long before: the
+// dispatcher is then "late", as after a stall of the generator itself.
+type lyingPacer struct{}
+
+func (lyingPacer) Due(n uint64) time.Duration {
+	if n >= 3 {
+		return Never
+	}
+	return 0
+}
+func (lyingPacer) Pace(elapsed time.Duration, n uint64) (time.Duration, bool) {
+	if n >= 3 {
+		return 0, true
+	}
+	return time.Duration(n) * 50 * time.Millisecond, false
+}
+
+func TestOpenSkipsLateHitsInsteadOfBursting(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var ran atomic.Int64
+		res := Open{Pacer: lyingPacer{}, MaxVUs: 5, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
+			func(ctx context.Context, vu int, n int64, s time.Time) bool { ran.Add(1); return true })
+		if res.Late != 2 || ran.Load() != 1 || res.Scheduled != 3 {
+			t.Fatalf("late %d ran %d scheduled %d; want 2, 1, 3", res.Late, ran.Load(), res.Scheduled)
+		}
+		if res.Lag.Max() < int64(90*time.Millisecond) {
+			t.Fatalf("lag max %v", time.Duration(res.Lag.Max()))
+		}
+	})
+}
+
+func TestKillCancelsAtOnce(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		kill, fire := context.WithCancel(context.Background())
+		ctx, stop := context.WithCancel(context.Background())
+		time.AfterFunc(time.Second, stop)
+		time.AfterFunc(1500*time.Millisecond, fire)
+		start := time.Now()
+		res := Closed{VUs: 2, Duration: time.Hour, Stop: Stop{GracefulStop: time.Minute, Kill: kill}}.Run(ctx,
+			func(ctx context.Context, vu int, n int64, _ time.Time) bool {
+				select {
+				case <-time.After(10 * time.Second):
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			})
+		if time.Since(start) != 1500*time.Millisecond || res.Interrupted != 2 {
+			t.Fatalf("ended after %v with %d interrupted; want 1.5s and 2", time.Since(start), res.Interrupted)
 		}
 	})
 }

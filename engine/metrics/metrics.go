@@ -36,6 +36,9 @@ func NewHistogram() *hdrhistogram.Histogram {
 type Series struct {
 	Name   string
 	shards []shard
+
+	pmu    sync.Mutex
+	points []Point
 }
 
 type shard struct {
@@ -48,7 +51,11 @@ type shard struct {
 	hits     int64
 	misses   int64
 	waited   int64 // ns
-	_        [64]byte
+	// The current interval, rolled into a Point by Roll.
+	cur       *hdrhistogram.Histogram
+	curCount  int64
+	curErrors int64
+	_         [64]byte
 }
 
 // NewSeries returns a series with one shard per available CPU.
@@ -57,6 +64,7 @@ func NewSeries(name string) *Series {
 	s := &Series{Name: name, shards: make([]shard, n)}
 	for i := range s.shards {
 		s.shards[i].service = NewHistogram()
+		s.shards[i].cur = NewHistogram()
 		s.shards[i].errorsBy = map[string]int64{}
 	}
 	return s
@@ -88,9 +96,16 @@ func (s *Series) Record(vu int, x Sample) {
 		}
 		_ = sh.response.RecordValue(clamp(x.Response))
 	}
+	basis := x.Service
+	if x.Response > 0 {
+		basis = x.Response
+	}
+	_ = sh.cur.RecordValue(clamp(basis))
 	sh.count++
+	sh.curCount++
 	if x.ErrClass != "" {
 		sh.errors++
+		sh.curErrors++
 		sh.errorsBy[x.ErrClass]++
 	}
 	if x.Hit {
@@ -120,6 +135,8 @@ type Stats struct {
 	// scheduled start, nil when nothing was scheduled.
 	Service  *hdrhistogram.Histogram
 	Response *hdrhistogram.Histogram
+	// Points is the time series, one per interval.
+	Points []Point
 }
 
 // Stats merges the shards into a summary.
@@ -145,6 +162,7 @@ func (s *Series) Stats() *Stats {
 		st.Waited += time.Duration(sh.waited)
 		sh.mu.Unlock()
 	}
+	st.Points = s.Points()
 	return st
 }
 

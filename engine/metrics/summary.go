@@ -1,6 +1,10 @@
 package metrics
 
-import "time"
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
 
 // RunSummary is everything a run measured, ready for evaluation.
 type RunSummary struct {
@@ -10,6 +14,26 @@ type RunSummary struct {
 	Partial   bool
 	Scenarios []*ScenarioSummary
 	Targets   []*TargetSummary
+	// Interval is the time series' interval.
+	Interval time.Duration
+	// Generator is the load generator's view of itself.
+	Generator Generator
+}
+
+// Generator is how well the load generator held the requested load.
+type Generator struct {
+	// Lag merges every open-model scenario's scheduling lag (ns); nil when
+	// no scenario used the open model.
+	Lag *hdrhistogram.Histogram
+	// Scheduled, Late and Dropped sum the open-model scenarios' figures.
+	Scheduled, Late, Dropped int64
+	// CPU is runplan's own CPU use over the run, as a share of the CPUs
+	// available to it (0..1).
+	CPU float64
+	// Valid is false when the generator could not hold the requested load;
+	// Reasons says why, with the figures.
+	Valid   bool
+	Reasons []string
 }
 
 // TargetSummary is a target's own view of the run (server statistics).
@@ -42,6 +66,14 @@ type ScenarioSummary struct {
 	Elapsed time.Duration
 	// Aborted says why a driver stopped the scenario early, if one did.
 	Aborted string
+	// Offset is when the scenario started, from the run's start; Warmup
+	// the unmeasured lead-in.
+	Offset, Warmup time.Duration
+	// Open model: hits due, skipped as late, and the scheduling lag.
+	Scheduled, Late int64
+	Lag             *hdrhistogram.Histogram
+	// MaxVUs is the most VUs the scenario had.
+	MaxVUs int
 }
 
 // Rate is iterations (or step operations) per second over the scenario's

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/schema"
 )
 
@@ -26,8 +27,12 @@ const (
 	DefaultMaxVUs   = 100
 )
 
-// StepKinds are the keys that name a step's kind: every driver key plus sleep.
-var StepKinds = []string{"redis", "webhook", "sleep"}
+// stepFields are the keys of a step that are not its kind.
+var stepFields = []string{"name", "target", "expect"}
+
+// StepKinds are the keys that name a step's kind: every registered driver
+// plus sleep.
+func StepKinds() []string { return append(driver.Drivers(), "sleep") }
 
 // mapping iterates over a mapping node's entries.
 func mapping(n *yaml.Node, f func(k, v *yaml.Node)) {
@@ -169,6 +174,12 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		_, dv := get(rd, "degraded")
 		l.addf(dv, "readiness: degraded (%g) must not be above ready (%g)", p.Readiness.Degraded, p.Readiness.Ready)
 	}
+	p.Interval = time.Second
+	if _, iv := get(root, "interval"); iv != nil {
+		if d, ok := dur(iv); ok && d > 0 {
+			p.Interval = d
+		}
+	}
 	_, recs := get(root, "recommendations")
 	if recs != nil && recs.Kind == yaml.SequenceNode {
 		for i, r := range recs.Content {
@@ -246,16 +257,23 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 
 func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	var ld LoadSpec
-	vk, vus := get(n, "vus")
-	ik, its := get(n, "iterations")
-	dk, dv := get(n, "duration")
-	rk, rv := get(n, "rate")
-	mk, mv := get(n, "max_vus")
+	key := func(name string) (*yaml.Node, *yaml.Node) { return get(n, name) }
+	vk, vus := key("vus")
+	ik, its := key("iterations")
+	pk, pvi := key("per_vu_iterations")
+	dk, dv := key("duration")
+	rk, rv := key("rate")
+	mk, mv := key("max_vus")
+	sk, stages := key("stages")
+	bk, burst := key("burst")
 	if f, ok := num(vus); ok {
 		ld.VUs = int(f)
 	}
 	if f, ok := num(its); ok {
 		ld.Iterations = int64(f)
+	}
+	if f, ok := num(pvi); ok {
+		ld.PerVUIterations = int64(f)
 	}
 	if dv != nil {
 		ld.Duration, _ = dur(dv)
@@ -266,40 +284,114 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	if f, ok := num(mv); ok {
 		ld.MaxVUs = int(f)
 	}
+	if _, wv := key("warmup"); wv != nil {
+		ld.Warmup, _ = dur(wv)
+	}
+	if _, gv := key("graceful_stop"); gv != nil {
+		ld.GracefulStop, _ = dur(gv)
+	}
 	if rv != nil {
-		ld.Model = Open
 		if f, ok := num(rv); ok {
 			ld.Rate = f
 		} else {
 			ld.Rate, _ = schema.ParseRate(rv.Value)
 		}
-		if vus != nil {
-			l.addf(vk, "load: vus (closed model) and rate (open model) exclude each other; cap the open model's concurrency with max_vus")
+	}
+	// Stages: a rate target ("50/s") makes an open ramp; a number ramps VUs,
+	// unless the load names the open model with rate or max_vus.
+	rateStages := rv != nil || mv != nil
+	if stages != nil && stages.Kind == yaml.SequenceNode {
+		for _, st := range stages.Content {
+			_, sd := get(st, "duration")
+			_, tv := get(st, "target")
+			stage := Stage{}
+			stage.Duration, _ = dur(sd)
+			if f, ok := num(tv); ok {
+				stage.Target = f
+			} else if tv != nil {
+				stage.Target, _ = schema.ParseRate(tv.Value)
+				rateStages = true
+			}
+			ld.Stages = append(ld.Stages, stage)
+			ld.Duration += stage.Duration
 		}
-		if its != nil {
-			l.addf(ik, "load: iterations belongs to the closed model (vus); the open model (rate) runs for a duration")
+		if dv != nil {
+			l.addf(dk, "load: with stages the duration is the sum of the stages; remove duration")
 		}
-		if dv == nil {
+	}
+	label := map[string]string{"vus": "vus (closed model)", "iterations": "iterations (closed model)",
+		"per_vu_iterations": "per_vu_iterations (closed model)", "rate": "rate (open model)",
+		"burst": "burst (open model)", "stages": "stages", "duration": "duration"}
+	conflict := func(a, b *yaml.Node, why string) {
+		if a != nil && b != nil {
+			l.addf(b, "load: %s and %s exclude each other%s", label[a.Value], label[b.Value], why)
+		}
+	}
+	switch {
+	case burst != nil:
+		ld.Model = Open
+		b := &Burst{}
+		if f, ok := num(pick(get(burst, "size"))); ok {
+			b.Size = int(f)
+		}
+		if f, ok := num(pick(get(burst, "count"))); ok {
+			b.Count = int(f)
+		}
+		b.Every, _ = dur(pick(get(burst, "every")))
+		ld.Burst = b
+		if b.Count > 0 && b.Every > 0 {
+			// The last burst is released at (count-1)*every; the scenario
+			// lasts one more interval for it to be served.
+			ld.Duration = time.Duration(b.Count) * b.Every
+		}
+		for _, other := range []*yaml.Node{vk, ik, pk, dk, rk, sk} {
+			conflict(bk, other, ": a burst sets its own pace")
+		}
+		if ld.MaxVUs == 0 {
+			ld.MaxVUs = max(b.Size, 1)
+		}
+	case rateStages:
+		ld.Model = Open
+		conflict(rk, vk, "; cap the open model's concurrency with max_vus")
+		conflict(rk, ik, ": the open model runs for a duration")
+		conflict(rk, pk, ": the open model runs for a duration")
+		if rv == nil && len(ld.Stages) == 0 {
+			l.addf(mk, "load: max_vus belongs to the open model; give a rate (e.g. rate: 50/s) or stages of rates")
+		}
+		if dv == nil && len(ld.Stages) == 0 && rk != nil {
 			l.addf(rk, "load: the open model (rate) needs a duration")
+		}
+		if vus != nil && rv == nil {
+			l.addf(vk, "load: vus (closed model) and rate stages (open model) exclude each other; cap the open model's concurrency with max_vus")
 		}
 		if ld.MaxVUs == 0 {
 			ld.MaxVUs = DefaultMaxVUs
 		}
-		return ld
+	default:
+		ld.Model = Closed
+		conflict(ik, pk, ": say either the shared or the per-VU count")
+		if ld.VUs == 0 {
+			ld.VUs = 1
+			if len(ld.Stages) > 0 {
+				ld.VUs = 0 // a ramp starts from zero unless vus says otherwise
+			}
+		}
+		if dv == nil && its == nil && pvi == nil && len(ld.Stages) == 0 {
+			l.addf(k, "load: say how long to run: duration (e.g. {vus: 10, duration: 30s}), iterations, stages, or an open model rate (e.g. {rate: 50/s, duration: 30s})")
+		}
+		if len(ld.Stages) > 0 && ld.MaxStageTarget(float64(ld.VUs)) < 1 {
+			l.addf(sk, "load: the stages never reach one VU")
+		}
 	}
-	ld.Model = Closed
-	if mv != nil {
-		l.addf(mk, "load: max_vus belongs to the open model (rate); the closed model sets vus")
+	if ld.Warmup > 0 && ld.Duration > 0 && ld.Warmup >= ld.Duration {
+		_, wv := key("warmup")
+		l.addf(wv, "load: warmup (%v) must be shorter than the scenario (%v)", ld.Warmup, ld.Duration)
 	}
-	if ld.VUs == 0 {
-		ld.VUs = 1
-	}
-	if dv == nil && its == nil {
-		l.addf(k, "load: say how long to run: duration (e.g. {vus: 10, duration: 30s}), iterations, or an open model rate (e.g. {rate: 50/s, duration: 30s})")
-	}
-	_ = dk
 	return ld
 }
+
+// pick returns the value node of a get.
+func pick(_, v *yaml.Node) *yaml.Node { return v }
 
 func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 	if n.Kind != yaml.MappingNode {
@@ -307,18 +399,33 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 	}
 	st := &Step{Pos: posOf(n)}
 	var kinds []*yaml.Node
+	known := StepKinds()
+	unknown := false
 	mapping(n, func(k, v *yaml.Node) {
-		for _, kind := range StepKinds {
-			if k.Value == kind {
-				kinds = append(kinds, k)
-				st.Kind, st.Node = kind, v
-			}
+		if slices.Contains(known, k.Value) {
+			kinds = append(kinds, k)
+			st.Kind, st.Node = k.Value, v
+			return
 		}
+		if slices.Contains(stepFields, k.Value) {
+			return
+		}
+		// The schema allows any lower-case key, for drivers registered by
+		// other packages; here the registry says which exist.
+		unknown = true
+		msg := fmt.Sprintf("unknown key %q in step", k.Value)
+		all := append(append([]string{}, stepFields...), known...)
+		if s := suggest(k.Value, all); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else {
+			msg += " (a step has name, target, expect and one kind: " + strings.Join(known, ", ") + ")"
+		}
+		l.add(k, msg)
 	})
 	switch len(kinds) {
 	case 0:
-		if !l.bad(ptr) {
-			l.addf(n, "step: give it one kind: %s", strings.Join(StepKinds, ", "))
+		if !l.bad(ptr) && !unknown {
+			l.addf(n, "step: give it one kind: %s", strings.Join(known, ", "))
 		}
 		return nil
 	case 1:
@@ -370,7 +477,7 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 	}
 	unknownDriver := false
 	for _, t := range p.Targets {
-		if !slices.Contains(StepKinds, t.Driver) || t.Driver == "sleep" {
+		if !slices.Contains(known, t.Driver) || t.Driver == "sleep" {
 			unknownDriver = true // reported at the target; its driver may be this one
 		}
 	}

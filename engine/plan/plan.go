@@ -27,6 +27,8 @@ type Plan struct {
 	Checks          []*Check
 	Readiness       Readiness
 	Recommendations []*Recommendation
+	// Interval is the report's time-series interval (default 1s).
+	Interval time.Duration
 
 	// Root is the plan's YAML mapping after interpolation and overrides.
 	Root *yaml.Node
@@ -61,18 +63,55 @@ type Model string
 
 // Load models.
 const (
-	Closed Model = "closed" // a fixed number of VUs loop over the steps
-	Open   Model = "open"   // iterations start at a fixed arrival rate
+	Closed Model = "closed" // VUs loop over the steps (a fixed or ramping count)
+	Open   Model = "open"   // iterations start at an arrival rate (constant, ramping or in bursts)
 )
 
-// LoadSpec is a scenario's load shape.
+// LoadSpec is a scenario's load shape; see docs/LOAD.md.
 type LoadSpec struct {
-	Model      Model
-	VUs        int
-	Iterations int64
-	Duration   time.Duration
-	Rate       float64 // iterations per second, open model
-	MaxVUs     int
+	Model Model
+	// VUs is the closed model's VU count (with stages: the start).
+	VUs int
+	// Iterations is shared by all VUs; PerVUIterations is for each.
+	Iterations      int64
+	PerVUIterations int64
+	// Duration is the planned length: given, or the sum of the stages, or
+	// the span of the bursts.
+	Duration time.Duration
+	// Rate is the open model's iterations per second (with stages: the
+	// start).
+	Rate   float64
+	MaxVUs int
+	// Stages ramp VUs (closed) or the rate (open) linearly.
+	Stages []Stage
+	Burst  *Burst
+	// Warmup is a leading period that runs but is not measured.
+	Warmup time.Duration
+	// GracefulStop bounds how long iterations in flight at the end may
+	// finish; zero means the default.
+	GracefulStop time.Duration
+}
+
+// Stage moves the VU count or the rate linearly to Target over Duration.
+type Stage struct {
+	Duration time.Duration
+	Target   float64 // VUs (closed) or iterations per second (open)
+}
+
+// Burst releases Size iterations at once, Every interval, Count times.
+type Burst struct {
+	Size  int
+	Every time.Duration
+	Count int
+}
+
+// MaxStageTarget is the highest target of the stages and the start value.
+func (l LoadSpec) MaxStageTarget(start float64) float64 {
+	m := start
+	for _, s := range l.Stages {
+		m = max(m, s.Target)
+	}
+	return m
 }
 
 // Step is one step of a scenario.

@@ -102,7 +102,7 @@ func TestDiagnostics(t *testing.T) {
 		{"unknown key with suggestion", strings.Replace(base, "load: {vus: 2, duration: 5s}", "load: {vus: 2, durration: 5s}", 1),
 			[]string{`p.yaml:10:20: unknown key "durration" in scenarios.s1.load (did you mean "duration"?)`}},
 		{"open and closed mixed", strings.Replace(base, "vus: 2, duration: 5s", "vus: 2, rate: 5/s, duration: 5s", 1),
-			[]string{`p.yaml:10:12: load: vus (closed model) and rate (open model) exclude each other`}},
+			[]string{`p.yaml:10:12: load: rate (open model) and vus (closed model) exclude each other`}},
 		{"every problem at once", "version: 2\ntargets: {c: {driver: redis, pool_sise: 3}}\nscenarios:\n  sc: {load: {vus: x, duration: 5}, steps: [{redis: [GET, k]}]}\n",
 			[]string{
 				`p.yaml:1:10: version: unsupported plan version 2`,

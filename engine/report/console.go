@@ -38,6 +38,12 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if r.Error != "" {
 		fmt.Fprintln(&b, p.paint("31", "error: "+r.Error))
 	}
+	if !r.Valid {
+		fmt.Fprintln(&b, p.paint("1;31", "INVALID MEASUREMENT: the load generator could not hold the requested load."))
+		for _, reason := range r.Generator.Reasons {
+			fmt.Fprintln(&b, p.paint("31", "  - "+reason))
+		}
+	}
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "target %s: %s, %s %s\n", t.Name, t.Driver, t.Kind, t.Addr)
 	}
@@ -54,6 +60,12 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			row(&b, "  "+st.Name, st.Stats, "  ")
 		}
 		notes := []string{s.Model + " model"}
+		if s.Warmup > 0 {
+			notes = append(notes, fmt.Sprintf("warmup %gs not measured", s.Warmup))
+		}
+		if s.Late > 0 {
+			notes = append(notes, fmt.Sprintf("late %d", s.Late))
+		}
 		if s.Dropped > 0 {
 			notes = append(notes, fmt.Sprintf("dropped %d", s.Dropped))
 		}
@@ -68,6 +80,14 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		}
 		fmt.Fprintf(&b, "  (%s)\n", strings.Join(notes, ", "))
 	}
+	gen := fmt.Sprintf("generator: cpu %.0f%%", r.Generator.CPU*100)
+	if r.Generator.Lag != nil {
+		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
+	}
+	if r.Valid {
+		gen += " — measurement valid"
+	}
+	fmt.Fprintln(&b, gen)
 	fmt.Fprintln(&b)
 	if len(r.Checks) > 0 {
 		fmt.Fprintln(&b, p.paint("1", "CHECKS"))

@@ -20,24 +20,59 @@ const FormatVersion = 1
 
 // Report is the result of a run.
 type Report struct {
-	FormatVersion  int        `json:"report_version"`
-	RunplanVersion string     `json:"runplan_version"`
-	Plan           PlanInfo   `json:"plan"`
-	RunID          string     `json:"run_id"`
-	Seed           uint64     `json:"seed"`
-	StartedAt      time.Time  `json:"started_at"`
-	EndedAt        time.Time  `json:"ended_at"`
-	Duration       float64    `json:"duration"` // seconds
-	Partial        bool       `json:"partial"`
-	Error          string     `json:"error,omitempty"`
-	Targets        []Target   `json:"targets"`
-	Scenarios      []Scenario `json:"scenarios"`
-	Checks         []Check    `json:"checks"`
+	FormatVersion  int       `json:"report_version"`
+	RunplanVersion string    `json:"runplan_version"`
+	Plan           PlanInfo  `json:"plan"`
+	RunID          string    `json:"run_id"`
+	Seed           uint64    `json:"seed"`
+	StartedAt      time.Time `json:"started_at"`
+	EndedAt        time.Time `json:"ended_at"`
+	Duration       float64   `json:"duration"` // seconds
+	Partial        bool      `json:"partial"`
+	Error          string    `json:"error,omitempty"`
+	// Valid is false when the generator could not hold the requested load:
+	// the figures then describe the generator as much as the target.
+	Valid     bool      `json:"valid"`
+	Generator Generator `json:"generator"`
+	// Interval is the time series' interval in seconds.
+	Interval  float64    `json:"interval"`
+	Targets   []Target   `json:"targets"`
+	Scenarios []Scenario `json:"scenarios"`
+	Checks    []Check    `json:"checks"`
 	// Score is 0..100, null when the plan has no checks.
 	Score           *float64 `json:"score"`
 	Verdict         string   `json:"verdict"`
 	VerdictCapped   bool     `json:"verdict_capped_by_critical,omitempty"`
 	Recommendations []string `json:"recommendations"`
+}
+
+// Generator is the load generator's view of itself.
+type Generator struct {
+	// Lag is the open model's scheduling lag in ms (null without one).
+	Lag       *Latency `json:"lag_ms"`
+	CPU       float64  `json:"cpu"` // share of the available CPUs, 0..1
+	Scheduled int64    `json:"scheduled"`
+	Late      int64    `json:"late"`
+	Dropped   int64    `json:"dropped"`
+	Reasons   []string `json:"invalid_reasons,omitempty"`
+}
+
+// Point is one interval of a time series. T is its start in seconds from
+// the run's start; Latency (ms) is null when nothing completed in it.
+type Point struct {
+	T       float64       `json:"t"`
+	Count   int64         `json:"count"`
+	Errors  int64         `json:"errors"`
+	Rate    float64       `json:"rate"`
+	Latency *PointLatency `json:"latency_ms"`
+}
+
+// PointLatency holds an interval's percentiles in milliseconds.
+type PointLatency struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
 }
 
 // PlanInfo identifies the plan that produced a report.
@@ -90,6 +125,8 @@ type Stats struct {
 	// base64 form (nanoseconds), for exact merging and comparison.
 	Histogram        string `json:"histogram,omitempty"`
 	ServiceHistogram string `json:"service_histogram,omitempty"`
+	// Series is the time series, one point per interval.
+	Series []Point `json:"series"`
 }
 
 // Latency holds percentiles in milliseconds.
@@ -114,9 +151,14 @@ type Step struct {
 type Scenario struct {
 	Name        string  `json:"name"`
 	Model       string  `json:"model"`
-	Elapsed     float64 `json:"elapsed"` // seconds
+	Elapsed     float64 `json:"elapsed"` // seconds measured (after the warmup)
+	Start       float64 `json:"start"`   // seconds from the run's start
+	Warmup      float64 `json:"warmup"`  // seconds run but not measured
+	MaxVUs      int     `json:"max_vus"`
 	Aborted     string  `json:"aborted,omitempty"`
+	Scheduled   int64   `json:"scheduled,omitempty"`
 	Dropped     int64   `json:"dropped"`
+	Late        int64   `json:"late,omitempty"`
 	Interrupted int64   `json:"interrupted"`
 	Stats
 	Steps []Step `json:"steps"`
@@ -163,7 +205,12 @@ func Build(in Input) *Report {
 		Checks:         []Check{},
 		Verdict:        in.Outcome.Verdict,
 		VerdictCapped:  in.Outcome.Capped,
+		Valid:          in.Summary.Generator.Valid,
+		Interval:       in.Summary.Interval.Seconds(),
 	}
+	g := in.Summary.Generator
+	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000,
+		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
 		s := math.Round(in.Outcome.Score*10) / 10
@@ -185,11 +232,18 @@ func Build(in Input) *Report {
 		if sc == nil {
 			continue
 		}
-		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Aborted: sc.Aborted, Dropped: sc.Dropped, Interrupted: sc.Interrupted, Steps: []Step{}}
-		rs.Stats = stats(sc.Iteration, sc)
+		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Aborted: sc.Aborted,
+			Start: sc.Offset.Seconds(), Warmup: sc.Warmup.Seconds(), MaxVUs: sc.MaxVUs,
+			Scheduled: sc.Scheduled, Dropped: sc.Dropped, Late: sc.Late, Interrupted: sc.Interrupted, Steps: []Step{}}
+		if sc.Iteration == nil { // never started
+			rs.Stats = Stats{ErrorsBy: map[string]int64{}, LatencyBasis: "service", Series: []Point{}}
+			r.Scenarios = append(r.Scenarios, rs)
+			continue
+		}
+		rs.Stats = stats(sc.Iteration, sc, in.Summary.Interval)
 		var hits, misses int64
 		for _, st := range sc.Steps {
-			rs.Steps = append(rs.Steps, Step{Name: st.Name, Stats: stats(st, sc)})
+			rs.Steps = append(rs.Steps, Step{Name: st.Name, Stats: stats(st, sc, in.Summary.Interval)})
 			hits += st.Hits
 			misses += st.Misses
 		}
@@ -220,8 +274,8 @@ func Build(in Input) *Report {
 	return r
 }
 
-func stats(st *metrics.Stats, sc *metrics.ScenarioSummary) Stats {
-	out := Stats{Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
+func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duration) Stats {
+	out := Stats{Series: series(st.Points, interval), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
 		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), Hits: st.Hits, Misses: st.Misses,
 		HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
 	if out.ErrorsBy == nil {
@@ -237,6 +291,21 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary) Stats {
 	out.Latency = latency(metrics.Summarize(h))
 	if h.TotalCount() > 0 {
 		out.Histogram, _ = metrics.Encode(h)
+	}
+	return out
+}
+
+func series(points []metrics.Point, interval time.Duration) []Point {
+	out := make([]Point, 0, len(points))
+	for _, p := range points {
+		rp := Point{T: round3(p.Start.Seconds()), Count: p.Count, Errors: p.Errors}
+		if interval > 0 {
+			rp.Rate = round3(float64(p.Count) / interval.Seconds())
+		}
+		if p.Latency.OK {
+			rp.Latency = &PointLatency{P50: ms(p.Latency.P50), P90: ms(p.Latency.P90), P99: ms(p.Latency.P99), Max: ms(p.Latency.Max)}
+		}
+		out = append(out, rp)
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ const (
 	ExitChecks      = 1   // the run completed but checks failed or the verdict is not ready
 	ExitUsage       = 2   // invalid plan or command line
 	ExitRuntime     = 3   // runtime error, e.g. a target unreachable at start
+	ExitInvalid     = 4   // the generator could not hold the load: the measurement is invalid
 	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM; the report is partial
 )
 
@@ -47,7 +49,8 @@ Run "runplan COMMAND --help" for a command's flags.
 
 Exit codes: 0 checks pass (verdict ready); 1 checks failed or verdict not
 ready; 2 invalid plan or command line; 3 runtime error (e.g. target
-unreachable); 130 interrupted (partial report written).
+unreachable); 4 invalid measurement (the generator could not hold the
+load); 130 interrupted (partial report written).
 `
 
 // Main runs the command line and returns the exit code.
@@ -202,19 +205,41 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		log.Warn().Msg(d.String())
 	}
 	opts.AllowDestructive = *allowDestructive
-	prog, err := engine.Prepare(p, opts)
+	var prog *engine.Program
+
+	// The first signal stops the run gracefully (in-flight iterations get
+	// their graceful stop); a second one cancels them at once. Either way
+	// the targets are cleaned up and the report is written.
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	kill, killNow := context.WithCancel(context.Background())
+	defer killNow()
+	opts.Kill = kill
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var interrupted atomic.Bool
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		interrupted.Store(true)
+		log.Warn().Msg("stopping: iterations in flight get their graceful stop; signal again to stop at once")
+		stop()
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		log.Warn().Msg("stopping at once")
+		killNow()
+	}()
+	prog, err = engine.Prepare(p, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	rep, runErr := prog.Run(ctx)
-	interrupted := ctx.Err() != nil
-	stop()
 	if rep != nil {
-		if interrupted {
+		if interrupted.Load() {
 			rep.Partial = true
 		}
 		if *out != "" {
@@ -227,11 +252,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
 	}
 	switch {
-	case interrupted:
+	case interrupted.Load():
 		return ExitInterrupted
 	case runErr != nil:
 		fmt.Fprintln(stderr, "runplan:", runErr)
 		return ExitRuntime
+	case !rep.Valid:
+		return ExitInvalid
 	case rep.Verdict == "ready" || rep.Verdict == "unscored":
 		for _, c := range rep.Checks {
 			if !c.Passed {

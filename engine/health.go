@@ -1,0 +1,52 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/runplan/runplan/engine/metrics"
+)
+
+// Validity thresholds of a measurement, documented in docs/LOAD.md: past
+// them the generator did not hold the requested load, and the figures
+// describe the generator as much as the target.
+const (
+	// MaxLateShare is the largest share of due open-model iterations the
+	// generator may skip for being late.
+	MaxLateShare = 0.001
+	// MaxLagP99 is the largest p99 scheduling lag of the open model.
+	MaxLagP99 = 10 * time.Millisecond
+)
+
+// generatorHealth judges whether the generator held the requested load.
+func generatorHealth(scenarios []*metrics.ScenarioSummary, cpu, wall time.Duration) metrics.Generator {
+	g := metrics.Generator{Valid: true}
+	for _, s := range scenarios {
+		if s == nil || s.Lag == nil {
+			continue
+		}
+		if g.Lag == nil {
+			g.Lag = metrics.NewHistogram()
+		}
+		g.Lag.Merge(s.Lag)
+		g.Scheduled += s.Scheduled
+		g.Late += s.Late
+		g.Dropped += s.Dropped
+	}
+	if wall > 0 {
+		g.CPU = cpu.Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
+	}
+	if g.Scheduled > 0 {
+		if share := float64(g.Late) / float64(g.Scheduled); share > MaxLateShare {
+			g.Valid = false
+			g.Reasons = append(g.Reasons, fmt.Sprintf("the generator skipped %d of %d due iterations (%.2f%%) because it was late (limit %.1f%%)",
+				g.Late, g.Scheduled, share*100, MaxLateShare*100))
+		}
+		if p99 := time.Duration(g.Lag.ValueAtQuantile(99)); p99 > MaxLagP99 {
+			g.Valid = false
+			g.Reasons = append(g.Reasons, fmt.Sprintf("scheduling lag p99 %v is above %v", p99.Round(time.Microsecond), MaxLagP99))
+		}
+	}
+	return g
+}

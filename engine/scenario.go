@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/load"
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/tmpl"
+)
+
+// execute runs all scenarios concurrently, each from its start offset, and
+// rolls their time series every interval.
+func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary) {
+	runs := make([]*scenarioRun, len(prog.plan.Scenarios))
+	for i, s := range prog.plan.Scenarios {
+		runs[i] = prog.newScenarioRun(s)
+	}
+	prog.mu.Lock()
+	prog.runs = runs
+	prog.runStart = time.Now()
+	prog.mu.Unlock()
+	start := prog.runStart
+	interval := prog.plan.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	sum.Interval = interval
+	rusage0 := cpuTime()
+
+	collectorDone := make(chan struct{})
+	stopCollector := make(chan struct{})
+	go func() {
+		defer close(collectorDone)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for k := 0; ; k++ {
+			select {
+			case <-stopCollector:
+				for _, r := range runs {
+					r.roll(time.Duration(k) * interval)
+				}
+				return
+			case <-tick.C:
+				for _, r := range runs {
+					r.roll(time.Duration(k) * interval)
+				}
+			}
+		}
+	}()
+
+	out := make([]*metrics.ScenarioSummary, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Go(func() { out[i] = r.run(ctx, start) })
+	}
+	wg.Wait()
+	close(stopCollector)
+	<-collectorDone
+	for i, r := range runs {
+		r.finish(out[i])
+	}
+	sum.Scenarios = out
+	wall := time.Since(start)
+	sum.Generator = generatorHealth(out, cpuTime()-rusage0, wall)
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type vuState struct {
+	it driver.Iteration
+}
+
+// scenarioRun is one scenario in flight. Its fields are set before the run
+// starts; iterate is called concurrently by the executor's VUs.
+type scenarioRun struct {
+	prog   *Program
+	sc     *plan.Scenario
+	steps  []driver.Step // nil entry for sleep steps
+	series []*metrics.Series
+	iter   *metrics.Series
+	vus    []*vuState
+	abort  context.CancelCauseFunc
+
+	// started is the scenario's own start (after its offset), in unix ns;
+	// measureFrom is when the warmup ends. Zero until the scenario starts.
+	started     atomic.Int64
+	measureFrom atomic.Int64
+	done        atomic.Bool
+	errors      atomic.Int64
+}
+
+func (prog *Program) newScenarioRun(s *plan.Scenario) *scenarioRun {
+	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.Name)}
+	for _, st := range s.Steps {
+		sr.steps = append(sr.steps, prog.steps[st])
+		sr.series = append(sr.series, metrics.NewSeries(st.Name))
+	}
+	nvus := s.Load.VUs
+	switch {
+	case s.Load.Model == plan.Open:
+		nvus = s.Load.MaxVUs
+	case len(s.Load.Stages) > 0:
+		nvus = max(int(s.Load.MaxStageTarget(float64(s.Load.VUs))+0.999999), 1)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(s.Name))
+	salt := h.Sum64()
+	for vu := 1; vu <= max(nvus, 1); vu++ {
+		rng := mrand.New(mrand.NewPCG(prog.seed, salt^uint64(vu)*0x9e3779b97f4a7c15))
+		sr.vus = append(sr.vus, &vuState{it: driver.Iteration{
+			Scenario: s.Name, VU: vu, Rand: rng, Templates: tmpl.NewState(s.Name, vu, rng),
+		}})
+	}
+	return sr
+}
+
+func (sr *scenarioRun) roll(at time.Duration) {
+	sr.iter.Roll(at)
+	for _, se := range sr.series {
+		se.Roll(at)
+	}
+}
+
+// executor builds the load package's executor for the scenario's load.
+func (sr *scenarioRun) executor() interface {
+	Run(context.Context, load.IterFunc) load.Result
+} {
+	l := sr.sc.Load
+	stop := load.Stop{GracefulStop: sr.prog.opts.GracefulStop, Kill: sr.prog.opts.Kill}
+	if l.GracefulStop > 0 {
+		stop.GracefulStop = l.GracefulStop
+	}
+	if stop.GracefulStop <= 0 {
+		stop.GracefulStop = DefaultGracefulStop
+	}
+	stages := make([]load.Stage, len(l.Stages))
+	for i, s := range l.Stages {
+		stages[i] = load.Stage{Duration: s.Duration, Target: s.Target}
+	}
+	if l.Model == plan.Closed {
+		return load.Closed{VUs: l.VUs, Iterations: l.Iterations, PerVUIterations: l.PerVUIterations,
+			Duration: l.Duration, Stages: stages, Stop: stop}
+	}
+	var pacer load.Pacer
+	switch {
+	case l.Burst != nil:
+		pacer = load.BurstPacer{Size: l.Burst.Size, Every: l.Burst.Every, Count: l.Burst.Count}
+	case len(stages) > 0:
+		pacer = load.RampPacer{Start: l.Rate, Stages: stages}
+	default:
+		pacer = load.ConstantPacer{Rate: l.Rate, Duration: l.Duration}
+	}
+	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: sr.prog.opts.LateTolerance, Stop: stop}
+}
+
+func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.ScenarioSummary {
+	s := sr.sc
+	prog := sr.prog
+	sum := &metrics.ScenarioSummary{Name: s.Name, Model: string(s.Load.Model), Warmup: s.Load.Warmup}
+	defer sr.done.Store(true)
+	if wait := time.Until(runStart.Add(s.Start)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return sum
+		}
+	}
+	now := time.Now()
+	sr.started.Store(now.UnixNano())
+	sr.measureFrom.Store(now.Add(s.Load.Warmup).UnixNano())
+	sum.Offset = now.Sub(runStart)
+	prog.opts.Log.Info().Str("scenario", s.Name).Str("model", string(s.Load.Model)).Msg("scenario started")
+	// A driver may abort the scenario (driver.ErrAbortScenario): that stops
+	// the starting of iterations like the end of the run does.
+	sctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	sr.abort = abort
+	res := sr.executor().Run(sctx, sr.iterate)
+	if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
+		sum.Aborted = cause.Error()
+		prog.opts.Log.Warn().Str("scenario", s.Name).Str("reason", sum.Aborted).Msg("scenario aborted")
+	}
+	sum.Dropped, sum.Interrupted, sum.Elapsed = res.Dropped, res.Interrupted, res.Elapsed
+	sum.Scheduled, sum.Late, sum.Lag, sum.MaxVUs = res.Scheduled, res.Late, res.Lag, res.MaxVUs
+	if s.Load.Model == plan.Open && sctx.Err() == nil {
+		// The open model's rate is over its planned window, which ends
+		// after the last scheduled start.
+		sum.Elapsed = max(sum.Elapsed, s.Load.Duration)
+	}
+	sum.Elapsed = max(sum.Elapsed-s.Load.Warmup, 0) // rates cover the measured part
+	prog.opts.Log.Info().Str("scenario", s.Name).Int64("iterations", res.Iterations).Int64("dropped", res.Dropped).Msg("scenario done")
+	return sum
+}
+
+// finish fills the summary's figures once the time series are closed.
+func (sr *scenarioRun) finish(sum *metrics.ScenarioSummary) {
+	sum.Iteration = sr.iter.Stats()
+	sum.Steps = sum.Steps[:0]
+	for _, se := range sr.series {
+		sum.Steps = append(sum.Steps, se.Stats())
+	}
+}
+
+// iterate runs one iteration: the steps in order, stopping at the first
+// failed step. During the warmup nothing is recorded.
+func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled time.Time) bool {
+	st := sr.vus[vu-1]
+	st.it.Number = n
+	st.it.Templates.SetIteration(n)
+	begin := time.Now()
+	measure := begin.UnixNano() >= sr.measureFrom.Load()
+	failed := ""
+	for i, step := range sr.steps {
+		t0 := time.Now()
+		var out driver.Outcome
+		if step == nil {
+			out = sleep(ctx, sr.sc.Steps[i].Sleep)
+		} else {
+			out = step.Do(ctx, &st.it)
+		}
+		t1 := time.Now()
+		if ctx.Err() != nil && out.Err != nil {
+			st.it.VUIter++
+			return false // cut short at the end of the run: counted as interrupted
+		}
+		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited,
+			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
+		if i == 0 && !scheduled.IsZero() {
+			x.Response = t1.Sub(scheduled)
+		}
+		if measure {
+			sr.series[i].Record(vu, x)
+		}
+		if x.ErrClass != "" {
+			if errors.Is(out.Err, driver.ErrAbortScenario) {
+				sr.abort(out.Err)
+			}
+			failed = x.ErrClass
+			sr.prog.opts.Log.Debug().Str("scenario", sr.sc.Name).Str("step", sr.sc.Steps[i].Name).Str("class", x.ErrClass).Err(out.Err).Msg("step failed")
+			break
+		}
+	}
+	end := time.Now()
+	x := metrics.Sample{Service: end.Sub(begin), ErrClass: failed}
+	if !scheduled.IsZero() {
+		x.Response = end.Sub(scheduled)
+	}
+	if measure {
+		sr.iter.Record(vu, x)
+		if failed != "" {
+			sr.errors.Add(1)
+		}
+	}
+	st.it.VUIter++
+	return true
+}
+
+func sleep(ctx context.Context, d time.Duration) driver.Outcome {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return driver.Outcome{}
+	case <-ctx.Done():
+		return driver.Outcome{Err: ctx.Err(), Class: "interrupted"}
+	}
+}
+
+// classify names an error's class when the driver did not.
+func classify(out driver.Outcome) string {
+	if out.Err == nil {
+		return ""
+	}
+	if out.Class != "" {
+		return out.Class
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(out.Err, context.DeadlineExceeded), errors.As(out.Err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(out.Err, context.Canceled):
+		return "interrupted"
+	case errors.Is(out.Err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(out.Err, syscall.ECONNRESET), errors.Is(out.Err, os.ErrDeadlineExceeded):
+		return "connection"
+	}
+	return "error"
+}
