@@ -115,8 +115,8 @@ func ParseRate(s string) (float64, error) {
 		return 0, ErrBadRate
 	}
 	n, err := strconv.ParseFloat(m[1], 64)
-	if err != nil || n <= 0 {
-		return 0, errors.New("rate must be positive")
+	if err != nil || n < 0 {
+		return 0, errors.New("rate must not be negative")
 	}
 	switch m[2] {
 	case "m", "min":

@@ -361,6 +361,9 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 		if dv == nil && len(ld.Stages) == 0 && rk != nil {
 			l.addf(rk, "load: the open model (rate) needs a duration")
 		}
+		if rv != nil && len(ld.Stages) == 0 && ld.Rate <= 0 && !l.bad(ptrOf(rv)) {
+			l.addf(rv, "load: the rate must be positive (a rate of zero only makes sense as the start of stages)")
+		}
 		if vus != nil && rv == nil {
 			l.addf(vk, "load: vus (closed model) and rate stages (open model) exclude each other; cap the open model's concurrency with max_vus")
 		}
@@ -389,6 +392,10 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	}
 	return ld
 }
+
+// ptrOf is a placeholder location for nodes whose pointer is not tracked;
+// it matches no schema error.
+func ptrOf(*yaml.Node) string { return "\x00" }
 
 // pick returns the value node of a get.
 func pick(_, v *yaml.Node) *yaml.Node { return v }

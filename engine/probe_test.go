@@ -1,0 +1,126 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/runplan/runplan/engine/driver"
+)
+
+// probe is an in-process driver for the engine's own tests: its steps take
+// a fixed time, stall during a window of the run, fail on request, and its
+// target reports server statistics. It lets the engine's timing be tested
+// under testing/synctest's virtual clock, where real sockets cannot go.
+//
+//	targets: {p: {driver: probe}}
+//	steps: [{probe: {delay: 1ms, stall_at: 3s, stall_for: 1s, fail_every: 0, abort_after: 0}}]
+type probe struct{}
+
+type probeTarget struct {
+	opened time.Time
+	calls  atomic.Int64
+}
+
+type probeStep struct {
+	delay, stallAt, stallFor time.Duration
+	failEvery, abortAfter    int64
+	t                        *probeTarget
+}
+
+var errProbe = errors.New("probe: failure on request")
+
+func (probe) CheckTarget(driver.TargetSpec) error { return nil }
+
+func (probe) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (driver.Target, error) {
+	return &probeTarget{opened: time.Now()}, nil
+}
+
+func (probe) Prepare(s driver.StepSpec) (driver.Step, error) {
+	var cfg struct {
+		Delay      string `yaml:"delay"`
+		StallAt    string `yaml:"stall_at"`
+		StallFor   string `yaml:"stall_for"`
+		FailEvery  int64  `yaml:"fail_every"`
+		AbortAfter int64  `yaml:"abort_after"`
+	}
+	if err := s.Node.Decode(&cfg); err != nil {
+		return nil, driver.Errorf(s.Node, "probe: %v", err)
+	}
+	st := &probeStep{failEvery: cfg.FailEvery, abortAfter: cfg.AbortAfter}
+	for _, f := range []struct {
+		src string
+		dst *time.Duration
+	}{{cfg.Delay, &st.delay}, {cfg.StallAt, &st.stallAt}, {cfg.StallFor, &st.stallFor}} {
+		if f.src == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.src)
+		if err != nil {
+			return nil, driver.Errorf(s.Node, "probe: %v", err)
+		}
+		*f.dst = d
+	}
+	return st, nil
+}
+
+func (t *probeTarget) Kind() string { return driver.KindEmbedded }
+func (t *probeTarget) Addr() string { return "probe" }
+func (t *probeTarget) Close() error { return nil }
+func (s *probeStep) Bind(t driver.Target) error {
+	pt, ok := t.(*probeTarget)
+	if !ok {
+		return fmt.Errorf("probe: target is %T", t)
+	}
+	s.t = pt
+	return nil
+}
+
+// ServerStats reports how many calls the target served.
+func (t *probeTarget) ServerStats(context.Context) (map[string]float64, error) {
+	return map[string]float64{"calls": float64(t.calls.Load())}, nil
+}
+
+func (probe) ServerMetrics() []driver.ServerMetric {
+	return []driver.ServerMetric{
+		{Name: "calls", Help: "calls served during the run", Compute: func(first, last, peak map[string]float64, _ time.Duration) (float64, bool) {
+			return last["calls"] - first["calls"], true
+		}},
+		{Name: "missing", Help: "a figure this server never provides", Compute: func(first, last, _ map[string]float64, _ time.Duration) (float64, bool) {
+			v, ok := last["missing"]
+			return v, ok
+		}},
+	}
+}
+
+func (s *probeStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
+	n := s.t.calls.Add(1)
+	d := s.delay
+	if s.stallFor > 0 {
+		// Inside the stall window, a call waits until the window ends.
+		el := time.Since(s.t.opened)
+		if el >= s.stallAt && el < s.stallAt+s.stallFor {
+			d += s.stallAt + s.stallFor - el
+		}
+	}
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return driver.Outcome{Err: ctx.Err()}
+		}
+	}
+	if s.abortAfter > 0 && n >= s.abortAfter {
+		return driver.Outcome{Err: fmt.Errorf("probe: budget spent: %w", driver.ErrAbortScenario), Class: "budget"}
+	}
+	if s.failEvery > 0 && n%s.failEvery == 0 {
+		return driver.Outcome{Err: errProbe, Class: "probe"}
+	}
+	return driver.Outcome{}
+}
+
+func init() { driver.Register("probe", probe{}) }
