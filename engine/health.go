@@ -2,7 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/runplan/runplan/engine/metrics"
@@ -37,6 +40,7 @@ func generatorHealth(scenarios []*metrics.ScenarioSummary, cpu, wall time.Durati
 	if wall > 0 {
 		g.CPU = cpu.Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
 	}
+	g.PeakRSS = peakRSS()
 	if g.Scheduled > 0 {
 		if share := float64(g.Late) / float64(g.Scheduled); share > MaxLateShare {
 			g.Valid = false
@@ -49,4 +53,25 @@ func generatorHealth(scenarios []*metrics.ScenarioSummary, cpu, wall time.Durati
 		}
 	}
 	return g
+}
+
+// peakRSS reads the process's peak resident set size from /proc (Linux);
+// it returns 0 elsewhere.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				if err == nil {
+					return kb * 1024
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -104,6 +104,7 @@ type scenarioRun struct {
 	started     atomic.Int64
 	measureFrom atomic.Int64
 	done        atomic.Bool
+	completed   atomic.Int64
 	errors      atomic.Int64
 }
 
@@ -267,6 +268,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	}
 	if measure {
 		sr.iter.Record(vu, x)
+		sr.completed.Add(1)
 		if failed != "" {
 			sr.errors.Add(1)
 		}

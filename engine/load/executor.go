@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,13 @@ type Result struct {
 // dispatched. A later hit is skipped and counted as late rather than sent
 // in a catch-up burst.
 const DefaultLateTolerance = 10 * time.Millisecond
+
+// spinWindow is how long before a hit's due time the open model stops
+// sleeping and yields the processor until the hit is due.
+const spinWindow = 200 * time.Microsecond
+
+// maxSpins bounds the yielding, after which the open model sleeps again.
+const maxSpins = 20000
 
 // Stop controls the end of a run.
 type Stop struct {
@@ -234,16 +242,37 @@ loop:
 		if done {
 			break
 		}
+		due := o.Pacer.Due(hits)
 		if wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-stop.Done():
-				timer.Stop()
-				break loop
+			// Sleep until just before the hit is due, then yield until it
+			// is: timer wake-ups alone are late by up to a millisecond.
+			if wait > spinWindow {
+				timer.Reset(wait - spinWindow)
+				select {
+				case <-timer.C:
+				case <-stop.Done():
+					timer.Stop()
+					break loop
+				}
+			}
+			for spins := 0; time.Since(res.Started) < due; spins++ {
+				if spins == maxSpins {
+					// Still not due (a fake clock, or a starved
+					// process): sleep for the rest.
+					if rest := due - time.Since(res.Started); rest > 0 {
+						timer.Reset(rest)
+						select {
+						case <-timer.C:
+						case <-stop.Done():
+							timer.Stop()
+							break loop
+						}
+					}
+					break
+				}
+				runtime.Gosched()
 			}
 		}
-		due := o.Pacer.Due(hits)
 		scheduled := res.Started.Add(due)
 		lag := time.Since(scheduled)
 		_ = res.Lag.RecordValue(max(int64(lag), 1))

@@ -30,6 +30,9 @@ type Generator struct {
 	// CPU is runplan's own CPU use over the run, as a share of the CPUs
 	// available to it (0..1).
 	CPU float64
+	// PeakRSS is the process's peak resident memory in bytes (Linux's
+	// VmHWM); zero where the system does not say.
+	PeakRSS int64
 	// Valid is false when the generator could not hold the requested load;
 	// Reasons says why, with the figures.
 	Valid   bool

@@ -51,6 +51,7 @@ type Generator struct {
 	// Lag is the open model's scheduling lag in ms (null without one).
 	Lag       *Latency `json:"lag_ms"`
 	CPU       float64  `json:"cpu"` // share of the available CPUs, 0..1
+	PeakRSS   int64    `json:"peak_rss_bytes,omitempty"`
 	Scheduled int64    `json:"scheduled"`
 	Late      int64    `json:"late"`
 	Dropped   int64    `json:"dropped"`
@@ -209,7 +210,7 @@ func Build(in Input) *Report {
 		Interval:       in.Summary.Interval.Seconds(),
 	}
 	g := in.Summary.Generator
-	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000,
+	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000, PeakRSS: g.PeakRSS,
 		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {

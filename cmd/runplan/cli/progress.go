@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/runplan/runplan/engine"
+)
+
+// progressSource is what the display reads; engine.Program implements it.
+type progressSource interface {
+	Progress() []engine.ScenarioProgress
+}
+
+// showProgress displays the run's progress until ctx ends: live bars on a
+// terminal, a structured log line every few seconds otherwise (CI). The
+// returned function stops the display and waits for it to finish.
+func showProgress(ctx context.Context, src progressSource, w io.Writer, terminal bool, log zerolog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	if terminal {
+		go func() { defer close(done); bars(ctx, src, w) }()
+	} else {
+		go func() { defer close(done); logLines(ctx, src, log, 5*time.Second) }()
+	}
+	return func() { cancel(); <-done }
+}
+
+func describe(p engine.ScenarioProgress) string {
+	p99 := "-"
+	if p.P99OK {
+		p99 = p.P99.Round(10 * time.Microsecond).String()
+	}
+	return fmt.Sprintf("%7.1f/s  p99 %-9s errors %d", p.Rate, p99, p.Errors)
+}
+
+// bars draws one bar per scenario: elapsed of planned time (or iterations),
+// the last interval's rate and p99, and the errors so far.
+func bars(ctx context.Context, src progressSource, w io.Writer) {
+	pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(24), mpb.WithRefreshRate(200*time.Millisecond))
+	type entry struct {
+		bar   *mpb.Bar
+		total int64
+		last  engine.ScenarioProgress
+	}
+	var entries []*entry
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ps := src.Progress()
+		if entries == nil && len(ps) > 0 {
+			for _, p := range ps {
+				e := &entry{last: p}
+				total := int64(max(p.Planned.Milliseconds(), 1))
+				if p.PlannedIterations > 0 {
+					total = p.PlannedIterations
+				}
+				e.total = total
+				e.bar = pb.AddBar(total,
+					mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-16.16s", p.Name))),
+					mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return describe(e.last) })),
+				)
+				entries = append(entries, e)
+			}
+		}
+		for i, e := range entries {
+			if i >= len(ps) {
+				break
+			}
+			e.last = ps[i]
+			cur := e.last.Elapsed.Milliseconds()
+			if e.last.PlannedIterations > 0 {
+				cur = e.last.Completed
+			}
+			if e.last.Done {
+				e.bar.SetTotal(-1, true)
+				continue
+			}
+			e.bar.SetCurrent(min(cur, e.total))
+		}
+		select {
+		case <-ctx.Done():
+			for _, e := range entries {
+				if !e.bar.Completed() {
+					e.bar.Abort(false)
+				}
+			}
+			pb.Wait()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// logLines logs each running scenario's progress every period.
+func logLines(ctx context.Context, src progressSource, log zerolog.Logger, period time.Duration) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, p := range src.Progress() {
+			if !p.Started || p.Done {
+				continue
+			}
+			ev := log.Info().Str("scenario", p.Name).Dur("elapsed", p.Elapsed.Round(time.Second)).
+				Int64("completed", p.Completed).Int64("errors", p.Errors).Float64("rate", p.Rate)
+			if p.Planned > 0 {
+				ev = ev.Dur("planned", p.Planned)
+			}
+			if p.P99OK {
+				ev = ev.Dur("p99", p.P99)
+			}
+			ev.Msg("progress")
+		}
+	}
+}

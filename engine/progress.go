@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"time"
+)
+
+// ScenarioProgress is a scenario's state during the run, for live display.
+type ScenarioProgress struct {
+	Name    string
+	Started bool
+	Done    bool
+	// Elapsed since the scenario started; Planned its planned length (zero
+	// when it runs by iteration count).
+	Elapsed, Planned time.Duration
+	// Iterations planned (zero when it runs for a duration).
+	PlannedIterations int64
+	// Completed iterations and failed ones so far (after the warmup).
+	Completed, Errors int64
+	// Rate and P99 describe the last closed interval (P99OK false when it
+	// held nothing).
+	Rate  float64
+	P99   time.Duration
+	P99OK bool
+}
+
+// Progress returns every scenario's progress. It is safe to call from
+// another goroutine while Run runs; before the run it returns nil.
+func (prog *Program) Progress() []ScenarioProgress {
+	prog.mu.Lock()
+	runs := prog.runs
+	interval := prog.plan.Interval
+	prog.mu.Unlock()
+	if interval <= 0 {
+		interval = time.Second
+	}
+	out := make([]ScenarioProgress, 0, len(runs))
+	for _, r := range runs {
+		p := ScenarioProgress{Name: r.sc.Name, Planned: r.sc.Load.Duration, Done: r.done.Load(),
+			Completed: r.completed.Load(), Errors: r.errors.Load()}
+		switch {
+		case r.sc.Load.Iterations > 0:
+			p.PlannedIterations = r.sc.Load.Iterations
+		case r.sc.Load.PerVUIterations > 0:
+			p.PlannedIterations = r.sc.Load.PerVUIterations * int64(max(r.sc.Load.VUs, 1))
+		}
+		if ns := r.started.Load(); ns != 0 {
+			p.Started = true
+			p.Elapsed = time.Since(time.Unix(0, ns))
+		}
+		if pt, ok := r.iter.Last(); ok {
+			p.Rate = float64(pt.Count) / interval.Seconds()
+			p.P99, p.P99OK = pt.Latency.P99, pt.Latency.OK
+		}
+		out = append(out, p)
+	}
+	return out
+}
