@@ -156,6 +156,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	seed := fs.String("seed", "", "random seed (overrides the plan's seed)")
 	allowDestructive := fs.Bool("allow-destructive", false, "allow destructive operations on targets runplan did not start, where the plan's target also sets allow_destructive: true")
 	color := fs.String("color", "auto", "colour the summary: auto, always or never")
+	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
 	var lf logFlags
 	lf.register(fs)
 	pos, err := parseInterleaved(fs, args)
@@ -237,7 +238,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	}
+	stopProgress := func() {}
+	if !*quietProgress {
+		stopProgress = showProgress(ctx, prog, stderr, isTerminal(stderr), log)
+	}
 	rep, runErr := prog.Run(ctx)
+	stopProgress()
 	if rep != nil {
 		if interrupted.Load() {
 			rep.Partial = true
