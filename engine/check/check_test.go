@@ -68,7 +68,7 @@ func summary(count, errs, hits, misses int64, lat time.Duration) *metrics.RunSum
 		}
 		return s.Stats()
 	}
-	return &metrics.RunSummary{Duration: time.Second, Scenarios: []*metrics.ScenarioSummary{{
+	return &metrics.RunSummary{Duration: time.Second, Generator: metrics.Generator{Valid: true}, Scenarios: []*metrics.ScenarioSummary{{
 		Name: "sc", Model: "closed", Iteration: mk("sc"), Steps: []*metrics.Stats{mk("lookup")}, Elapsed: time.Second,
 	}}}
 }
@@ -92,7 +92,8 @@ recommendations:
 		{"all pass", summary(100, 0, 95, 5, 5*time.Millisecond), 100, Ready, 0, []string{"5.00ms", "0.95", "1", "0"}},
 		{"slow", summary(100, 0, 95, 5, 200*time.Millisecond), 50, NotReady, 0, []string{"200ms", "0.95", "1", "0"}},
 		{"hit ratio low", summary(100, 0, 80, 20, time.Millisecond), 70, Degraded, 1, []string{"1.00ms", "0.8", "1", "0"}},
-		{"critical fails caps verdict", summary(100, 10, 95, 5, time.Millisecond), 80, NotReady, 0, []string{"1.00ms", "0.95", "0.9", "10"}},
+		// The timeouts also bring a built-in recommendation.
+		{"critical fails caps verdict", summary(100, 10, 95, 5, time.Millisecond), 80, NotReady, 1, []string{"1.00ms", "0.95", "0.9", "10"}},
 		{"nothing measured is not a pass", &metrics.RunSummary{}, 0, NotReady, 0, []string{"n/a", "n/a", "n/a", "0"}},
 	}
 	p := load(t, checks)
@@ -130,5 +131,77 @@ func TestNoChecksIsUnscored(t *testing.T) {
 	out := prog.Evaluate(summary(1, 0, 0, 0, time.Millisecond))
 	if out.Verdict != Unscored || !math.IsNaN(out.Score) {
 		t.Fatalf("got %v %v", out.Score, out.Verdict)
+	}
+}
+
+func TestPartialCredit(t *testing.T) {
+	t.Parallel()
+	checks := `  - {name: lat, expr: "sc.steps.lookup.latency.p99 < ms(100)", weight: 50, good: 50ms, bad: 150ms}
+  - {name: hits, expr: "sc.hit_ratio > 0.9", weight: 50, good: 0.95, bad: 0.75}`
+	p := load(t, checks)
+	prog, diags := Compile(p, Names{})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	tests := []struct {
+		name      string
+		sum       *metrics.RunSummary
+		lat, hits float64
+		score     float64
+	}{
+		{"both at good", summary(100, 0, 95, 5, 50*time.Millisecond), 1, 1, 100},
+		// p99 100ms is half-way from 150 (bad) to 50 (good); 0.85 half-way from 0.75 to 0.95.
+		{"both half-way", summary(100, 0, 85, 15, 100*time.Millisecond), 0.5, 0.5, 50},
+		{"beyond bad", summary(100, 0, 50, 50, time.Second), 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := prog.Evaluate(tt.sum)
+			// Latencies land on HDR bucket edges: allow a little.
+			if math.Abs(out.Checks[0].Credit-tt.lat) > 0.01 || math.Abs(out.Checks[1].Credit-tt.hits) > 0.01 || math.Abs(out.Score-tt.score) > 1 {
+				t.Fatalf("credits %v %v score %v; want %v %v %v", out.Checks[0].Credit, out.Checks[1].Credit, out.Score, tt.lat, tt.hits, tt.score)
+			}
+		})
+	}
+	bad := load(t, `  - {name: x, expr: "sc.hit_ratio > 0.9", good: 10ms, bad: 50ms}`)
+	if _, diags := Compile(bad, Names{}); len(diags) != 1 || !strings.Contains(diags[0].Msg, "must be numbers") {
+		t.Fatalf("diags %v", diags)
+	}
+}
+
+func TestBuiltinAdvice(t *testing.T) {
+	t.Parallel()
+	low := summary(200, 0, 100, 100, time.Millisecond)
+	dropped := summary(10, 0, 0, 0, time.Millisecond)
+	dropped.Scenarios[0].Dropped, dropped.Scenarios[0].Scheduled, dropped.Scenarios[0].MaxVUs = 5, 15, 2
+	evicted := summary(10, 0, 0, 0, time.Millisecond)
+	evicted.Targets = []*metrics.TargetSummary{{Name: "cache", Order: []string{"evicted_keys"}, Server: map[string]float64{"evicted_keys": 42}}}
+	invalid := summary(10, 0, 0, 0, time.Millisecond)
+	invalid.Generator = metrics.Generator{Valid: false, Reasons: []string{"scheduling lag p99 12ms is above 10ms"}, CPU: 0.97}
+	tests := []struct {
+		name string
+		sum  *metrics.RunSummary
+		want []string
+	}{
+		{"healthy", summary(200, 0, 190, 10, time.Millisecond), nil},
+		{"low hit ratio", low, []string{"sc: cache hit ratio 50.0% (100 hits of 200 lookups)"}},
+		{"dropped", dropped, []string{"sc: 5 of 15 due iterations were dropped because all 2 VUs were busy"}},
+		{"evictions", evicted, []string{"cache: the server evicted 42 keys"}},
+		{"invalid generator", invalid, []string{"The measurement is invalid: scheduling lag p99 12ms is above 10ms", "runplan used 97% of its CPUs"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := builtinAdvice(tt.sum)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %q, want %d", got, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("advice %d = %q, want prefix %q", i, got[i], w)
+				}
+			}
+		})
 	}
 }

@@ -229,6 +229,22 @@ func (c *compiler) check(ck *plan.Check) *compiled {
 			}
 		}
 	}
+	if ck.HasBounds {
+		if cc.value == nil {
+			c.errOff(ck.BoundsNode, 0, fmt.Sprintf("check %s: partial credit (good, bad) scores the left side of a comparison; write the check as a comparison like `x.hit_ratio > 0.9`", ck.Name))
+			return nil
+		}
+		v, _ := expr.Run(cc.value, c.env)
+		_, isDur := v.(Duration)
+		switch {
+		case isDur && !ck.BoundsAreDurations:
+			c.errOff(ck.BoundsNode, 0, fmt.Sprintf("check %s: the value is a duration, so good and bad must be durations like 50ms", ck.Name))
+			return nil
+		case !isDur && ck.BoundsAreDurations:
+			c.errOff(ck.BoundsNode, 0, fmt.Sprintf("check %s: the value is a number, so good and bad must be numbers", ck.Name))
+			return nil
+		}
+	}
 	return cc
 }
 

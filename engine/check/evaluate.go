@@ -32,6 +32,11 @@ type Result struct {
 	Value any
 	// Error is set when the expression failed to evaluate; the check fails.
 	Error string
+	// Credit is the share of Weight the check earns in the score: 1 or 0,
+	// or in between for a check with good and bad bounds.
+	Credit float64
+	// Partial is true for a check scored with good and bad bounds.
+	Partial bool
 }
 
 // Outcome is the evaluation of a whole plan.
@@ -77,10 +82,17 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 				r.Value = vv
 			}
 		}
-		total += r.Weight
+		r.Credit = 0
 		if r.Passed {
-			passed += r.Weight
-		} else if r.Critical {
+			r.Credit = 1
+		}
+		if c.check.HasBounds {
+			r.Partial = true
+			r.Credit = credit(r.Value, c.check.Good, c.check.Bad)
+		}
+		total += r.Weight
+		passed += r.Weight * r.Credit
+		if !r.Passed && r.Critical {
 			criticalFailed = true
 		}
 		out.Checks = append(out.Checks, r)
@@ -122,7 +134,32 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		}
 		out.Recommendations = append(out.Recommendations, b.String())
 	}
+	out.Recommendations = append(out.Recommendations, builtinAdvice(sum)...)
 	return out
+}
+
+// credit scores a value between good (1) and bad (0), linearly; an unknown
+// value earns nothing.
+func credit(v any, good, bad float64) float64 {
+	var x float64
+	switch t := v.(type) {
+	case Duration:
+		if !t.OK {
+			return 0
+		}
+		x = float64(t.D)
+	case float64:
+		x = t
+	case int:
+		x = float64(t)
+	default:
+		return 0
+	}
+	if math.IsNaN(x) {
+		return 0
+	}
+	c := (x - bad) / (good - bad)
+	return math.Round(min(max(c, 0), 1)*1000) / 1000
 }
 
 // FormatValue prints a check value for people: durations with units, ratios

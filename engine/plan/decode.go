@@ -155,6 +155,22 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 			if _, cv := get(c, "critical"); cv != nil {
 				_ = cv.Decode(&ck.Critical)
 			}
+			_, gv := get(c, "good")
+			_, bv := get(c, "bad")
+			if gv != nil && bv != nil {
+				g, gd, gok := bound(gv)
+				b, bd, bok := bound(bv)
+				switch {
+				case !gok || !bok:
+					// the schema reported it
+				case gd != bd:
+					l.addf(bv, "check %s: good and bad must both be numbers or both durations", ck.Name)
+				case g == b:
+					l.addf(bv, "check %s: good and bad must differ", ck.Name)
+				default:
+					ck.Good, ck.Bad, ck.HasBounds, ck.BoundsAreDurations, ck.BoundsNode = g, b, true, gd, gv
+				}
+			}
 			p.Checks = append(p.Checks, ck)
 		}
 	}
@@ -396,6 +412,17 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 // ptrOf is a placeholder location for nodes whose pointer is not tracked;
 // it matches no schema error.
 func ptrOf(*yaml.Node) string { return "\x00" }
+
+// bound reads a partial-credit bound: a number, or a duration (in ns).
+func bound(n *yaml.Node) (v float64, isDur, ok bool) {
+	if f, ok := num(n); ok {
+		return f, false, true
+	}
+	if d, ok := dur(n); ok {
+		return float64(d), true, true
+	}
+	return 0, false, false
+}
 
 // pick returns the value node of a get.
 func pick(_, v *yaml.Node) *yaml.Node { return v }

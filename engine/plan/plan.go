@@ -136,8 +136,16 @@ type Check struct {
 	ExprNode *yaml.Node
 	Weight   float64
 	Critical bool
-	Pos      Pos
-	Invalid  bool // problems already reported
+	// Good and Bad, when HasBounds, give partial credit: the check's value
+	// earns its full weight at Good or beyond, nothing at Bad or beyond,
+	// linearly in between. Durations are in nanoseconds.
+	Good, Bad float64
+	HasBounds bool
+	// BoundsAreDurations is true when the bounds were written as durations.
+	BoundsAreDurations bool
+	BoundsNode         *yaml.Node
+	Pos                Pos
+	Invalid            bool // problems already reported
 }
 
 // Readiness holds the score bands of the verdicts.

@@ -97,8 +97,11 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 				mark = p.paint("31", "✗")
 			}
 			extra := ""
+			if c.Partial {
+				extra += fmt.Sprintf(" credit %.0f%%", c.Credit*100)
+			}
 			if c.Critical {
-				extra = " critical"
+				extra += " critical"
 			}
 			val := c.Display
 			if c.Error != "" {

@@ -175,7 +175,11 @@ type Check struct {
 	Unit     string  `json:"unit,omitempty"`
 	Weight   float64 `json:"weight"`
 	Critical bool    `json:"critical"`
-	Error    string  `json:"error,omitempty"`
+	// Credit is the share of the weight earned in the score (0..1); a check
+	// with good/bad bounds earns partial credit.
+	Credit  float64 `json:"credit"`
+	Partial bool    `json:"partial_credit,omitempty"`
+	Error   string  `json:"error,omitempty"`
 }
 
 // Input is what Build needs.
@@ -256,6 +260,7 @@ func Build(in Input) *Report {
 	}
 	for _, c := range in.Outcome.Checks {
 		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
+			Credit: c.Credit, Partial: c.Partial,
 			Display: check.FormatValue(c.Value)}
 		switch v := c.Value.(type) {
 		case check.Duration:
