@@ -123,6 +123,12 @@ type TargetSpec struct {
 	Node *yaml.Node
 	// RunID identifies the run; drivers derive key prefixes from it.
 	RunID string
+	// Via, when not nil, returns the address to dial to reach upstream (a
+	// host:port the driver would otherwise dial) through runplan's fault
+	// proxy; drivers call it for every address they dial, at dial time
+	// (cluster nodes, sentinels, replicas included). It is set only for
+	// targets with network faults in the plan. Safe for concurrent use.
+	Via func(upstream string) (string, error)
 	// AllowDestructive is true only when both the plan's target
 	// (allow_destructive: true) and the command line (--allow-destructive)
 	// allow destructive operations on a target runplan did not start.
@@ -187,6 +193,37 @@ type ServerMetric struct {
 	// peak of every sample (per raw name). ok is false when the samples lack
 	// what it needs: the figure is then reported as unavailable.
 	Compute func(first, last, peak map[string]float64, elapsed time.Duration) (v float64, ok bool)
+}
+
+// FaultSpec is one fault of the plan's timeline whose kind a driver
+// handles (a Redis CLIENT PAUSE, a webhook sink answering 503, ...).
+type FaultSpec struct {
+	Name string
+	// Kind is the fault's key in the plan (client_pause, http, ...).
+	Kind string
+	// Node is the value under the kind's key, for decoding with positions.
+	Node *yaml.Node
+	// Target is the target the fault acts on.
+	Target TargetSpec
+}
+
+// Faulter is implemented by drivers with fault kinds of their own.
+type Faulter interface {
+	// FaultKinds lists the kinds the driver handles.
+	FaultKinds() []string
+	// PrepareFault decodes and validates one fault without any I/O; it
+	// refuses faults that change a server runplan did not start unless
+	// the target allows destructive operations.
+	PrepareFault(f FaultSpec) (Fault, error)
+}
+
+// Fault is a prepared fault. The engine calls Start when the fault's window
+// opens and the returned undo when it closes — and at exit in every case,
+// also after an error or an interruption. Undo restores the target; it
+// must be safe to call after a partial Start. Both run on the engine's
+// timeline goroutine, concurrently with steps.
+type Fault interface {
+	Start(ctx context.Context, t Target) (undo func(context.Context) error, err error)
 }
 
 // Prefiller is implemented by targets that load data before the run is
