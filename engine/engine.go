@@ -23,6 +23,7 @@ import (
 
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
@@ -77,11 +78,17 @@ type Program struct {
 	steps   map[*plan.Step]driver.Step
 	checks  *check.Program
 	names   check.Names
+	// faults is the prepared timeline; netTargets the targets that need
+	// the network fault proxy.
+	faults     []*preparedFault
+	netTargets map[string]bool
+	proxies    map[string]*fault.Proxies
 
 	// Set when the run starts; read by Progress.
 	mu       sync.Mutex
 	runs     []*scenarioRun
 	runStart time.Time
+	timeline *timeline
 }
 
 // Validate prepares p without any I/O and returns every problem found;
@@ -217,6 +224,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			}
 		}
 	}
+	prog.prepareFaults(p, func(f *plan.Fault, err error) { at(f.Pos, err) })
 	checks, cdiags := check.Compile(p, prog.names)
 	diags = append(diags, cdiags...)
 	prog.checks = checks
@@ -292,7 +300,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 		if runErr == nil {
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
-			prog.execute(ctx, sum)
+			prog.execute(ctx, sum, targets)
 			sum.Targets = sampler.stop()
 			if ctx.Err() != nil {
 				sum.Partial = true
@@ -340,11 +348,20 @@ func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 		timeout = 15 * time.Second
 	}
 	var out []openTarget
+	prog.proxies = map[string]*fault.Proxies{}
 	for _, t := range prog.plan.Targets {
 		d := prog.drivers[t.Name]
 		octx, cancel := context.WithTimeout(ctx, timeout)
 		env := driver.Env{Seed: prog.seed, Log: func(msg string) { prog.opts.Log.Info().Str("target", t.Name).Msg(msg) }}
-		tg, err := d.Open(octx, prog.specs[t.Name], env)
+		spec := prog.specs[t.Name]
+		if prog.netTargets[t.Name] {
+			// Network faults act on a proxy between runplan and the target:
+			// the driver dials through it.
+			px := fault.NewProxies(t.Name)
+			prog.proxies[t.Name] = px
+			spec.Via = px.Via
+		}
+		tg, err := d.Open(octx, spec, env)
 		if err == nil {
 			if p, ok := tg.(driver.Pinger); ok {
 				if perr := p.Ping(octx); perr != nil {
@@ -398,5 +415,8 @@ func (prog *Program) closeAll(targets []openTarget) {
 		if err := t.target.Close(); err != nil {
 			prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("close failed")
 		}
+	}
+	for _, px := range prog.proxies {
+		px.Close()
 	}
 }

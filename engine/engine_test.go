@@ -294,3 +294,70 @@ scenarios:
 		b.ReportMetric(float64(s.Late+s.Dropped), "late+dropped")
 	}
 }
+
+// A fault's window, effect and recovery are measured from the time series,
+// and the fault is undone at its end.
+func TestFaultEffectAndRecovery(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 50/s, duration: 10s, max_vus: 100}
+    steps: [{probe: {delay: 1ms}}]
+faults:
+  - {name: slow, target: p, at: 3s, for: 2s, slow: {delay: 100ms}}
+  - {name: never, target: p, at: 1s, for: 1s, probability: 0, slow: {delay: 1s}}
+checks:
+  - {name: during, expr: "faults.slow.during.latency.p50 >= ms(100)"}
+  - {name: before, expr: "faults.slow.before.latency.p99 < ms(5)"}
+  # Calls in flight when the fault ended complete in the after window.
+  - {name: after, expr: "faults.slow.after.latency.p50 < ms(5)"}
+  - {name: recovered, expr: "faults.slow.recovered && faults.slow.recovery <= s(1)"}
+  - {name: not_drawn, expr: "!faults.never.applied"}
+`
+		r := runPlan(t, src, engine.Options{}, context.Background())
+		for _, c := range r.Checks {
+			if !c.Passed {
+				t.Errorf("check %s failed: %s", c.Name, c.Display)
+			}
+		}
+		if len(r.Faults) != 2 {
+			t.Fatalf("%d faults reported", len(r.Faults))
+		}
+		f := r.Faults[0]
+		if !f.Applied || f.Start != 3 || f.End != 5 || f.UndoError != "" {
+			t.Fatalf("fault %+v", f)
+		}
+		if r.Faults[1].Applied || r.Faults[1].Skipped == "" {
+			t.Fatalf("probability 0 fault: %+v", r.Faults[1])
+		}
+	})
+}
+
+// A fault lasting until the end is undone when the run is interrupted.
+func TestFaultUndoneOnInterrupt(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {vus: 1, duration: 1h}
+    steps: [{probe: {delay: 10ms}}]
+faults:
+  - {name: slow, target: p, at: 1s, slow: {delay: 10ms}}
+`
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(3*time.Second, cancel)
+		r := runPlan(t, src, engine.Options{}, ctx)
+		f := r.Faults[0]
+		if !f.Applied || f.End < 3 || f.UndoError != "" || f.Recovery != nil {
+			t.Fatalf("fault %+v", f)
+		}
+		if !r.Partial {
+			t.Fatal("not partial")
+		}
+	})
+}

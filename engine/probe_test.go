@@ -22,6 +22,37 @@ type probe struct{}
 type probeTarget struct {
 	opened time.Time
 	calls  atomic.Int64
+	extra  atomic.Int64 // ns added to every call while a "slow" fault is on
+	undone atomic.Int64 // faults undone
+}
+
+// slowFault is the probe's own fault kind: calls take Delay longer.
+type slowFault struct{ delay time.Duration }
+
+func (probe) FaultKinds() []string { return []string{"slow"} }
+
+func (probe) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
+	var cfg struct {
+		Delay string `yaml:"delay"`
+	}
+	if err := f.Node.Decode(&cfg); err != nil {
+		return nil, driver.Errorf(f.Node, "probe: %v", err)
+	}
+	d, err := time.ParseDuration(cfg.Delay)
+	if err != nil {
+		return nil, driver.Errorf(f.Node, "probe: slow.delay: %v", err)
+	}
+	return slowFault{delay: d}, nil
+}
+
+func (s slowFault) Start(ctx context.Context, t driver.Target) (func(context.Context) error, error) {
+	pt := t.(*probeTarget)
+	pt.extra.Add(int64(s.delay))
+	return func(context.Context) error {
+		pt.extra.Add(-int64(s.delay))
+		pt.undone.Add(1)
+		return nil
+	}, nil
 }
 
 type probeStep struct {
@@ -97,7 +128,7 @@ func (probe) ServerMetrics() []driver.ServerMetric {
 
 func (s *probeStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 	n := s.t.calls.Add(1)
-	d := s.delay
+	d := s.delay + time.Duration(s.t.extra.Load())
 	if s.stallFor > 0 {
 		// Inside the stall window, a call waits until the window ends.
 		el := time.Since(s.t.opened)

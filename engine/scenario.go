@@ -21,7 +21,7 @@ import (
 
 // execute runs all scenarios concurrently, each from its start offset, and
 // rolls their time series every interval.
-func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary) {
+func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targets []openTarget) {
 	runs := make([]*scenarioRun, len(prog.plan.Scenarios))
 	for i, s := range prog.plan.Scenarios {
 		runs[i] = prog.newScenarioRun(s)
@@ -59,18 +59,33 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary) {
 		}
 	}()
 
+	byName := map[string]driver.Target{}
+	for _, t := range targets {
+		byName[t.name] = t.target
+	}
+	scenariosDone := make(chan struct{})
+	tl := prog.startTimeline(ctx, start, byName, prog.proxies, scenariosDone)
+	prog.mu.Lock()
+	prog.timeline = tl
+	prog.mu.Unlock()
+
 	out := make([]*metrics.ScenarioSummary, len(runs))
 	var wg sync.WaitGroup
 	for i, r := range runs {
 		wg.Go(func() { out[i] = r.run(ctx, start) })
 	}
 	wg.Wait()
+	close(scenariosDone)
+	// Faults are undone before the last interval closes, so that every
+	// fault window ends inside the time series.
+	<-tl.done
 	close(stopCollector)
 	<-collectorDone
 	for i, r := range runs {
 		r.finish(out[i])
 	}
 	sum.Scenarios = out
+	sum.Faults = tl.wait(out, interval)
 	wall := time.Since(start)
 	sum.Generator = generatorHealth(out, cpuTime()-rusage0, wall)
 }
@@ -224,11 +239,21 @@ func (sr *scenarioRun) finish(sum *metrics.ScenarioSummary) {
 
 // iterate runs one iteration: the steps in order, stopping at the first
 // failed step. During the warmup nothing is recorded.
-func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled time.Time) bool {
+func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled time.Time) (completed bool) {
 	st := sr.vus[vu-1]
+	begin := time.Now()
+	// A panicking driver must not take the run down without its faults
+	// undone and its report written: the iteration fails instead.
+	defer func() {
+		if p := recover(); p != nil {
+			sr.prog.opts.Log.Error().Str("scenario", sr.sc.Name).Interface("panic", p).Msg("a step panicked")
+			sr.iter.Record(vu, metrics.Sample{Service: time.Since(begin), ErrClass: "panic"})
+			sr.errors.Add(1)
+			completed = true
+		}
+	}()
 	st.it.Number = n
 	st.it.Templates.SetIteration(n)
-	begin := time.Now()
 	measure := begin.UnixNano() >= sr.measureFrom.Load()
 	failed := ""
 	for i, step := range sr.steps {

@@ -77,7 +77,9 @@ func stepAdvice(scenario string, st *metrics.Stats) []string {
 		classes = append(classes, c)
 	}
 	sort.Strings(classes)
-	share := func(n int64) string { return fmt.Sprintf("%d of %d (%.1f%%)", n, st.Count, 100*float64(n)/float64(max(st.Count, 1))) }
+	share := func(n int64) string {
+		return fmt.Sprintf("%d of %d (%.1f%%)", n, st.Count, 100*float64(n)/float64(max(st.Count, 1)))
+	}
 	for _, c := range classes {
 		n := st.ErrorsBy[c]
 		where := scenario + "." + st.Name

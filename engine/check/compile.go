@@ -317,6 +317,14 @@ func shapeOf(p *plan.Plan, names Names) *shape {
 			"generator": {fields: map[string]*shape{"lag": lat, "cpu": leafShape(), "scheduled": leafShape(),
 				"late": leafShape(), "dropped": leafShape()}}}},
 	}}
+	faults := &shape{fields: map[string]*shape{}}
+	win := &shape{fields: map[string]*shape{"latency": statShape(nil).fields["latency"], "error_rate": leafShape(),
+		"success_rate": leafShape(), "rate": leafShape(), "count": leafShape(), "errors": leafShape(), "errors_by": {open: true}}}
+	for _, f := range p.Faults {
+		faults.fields[f.Name] = &shape{fields: map[string]*shape{"applied": leafShape(), "recovery": leafShape(),
+			"recovered": leafShape(), "errors": leafShape(), "before": win, "during": win, "after": win}}
+	}
+	top.fields["faults"] = faults
 	for target, metrics := range names.Server {
 		server := &shape{fields: map[string]*shape{}}
 		for _, m := range metrics {

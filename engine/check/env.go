@@ -112,6 +112,21 @@ type Names struct {
 	Server map[string][]string
 }
 
+// FaultEnv is `faults.<name>`: a fault's measured effect.
+type FaultEnv struct {
+	// Applied is false when the fault did not happen.
+	Applied bool `expr:"applied"`
+	// Recovery runs from the fault's end until the affected scenarios were
+	// back within tolerance; unknown when they were not (or no baseline).
+	Recovery  Duration `expr:"recovery"`
+	Recovered bool     `expr:"recovered"`
+	// Errors counts the affected scenarios' failed iterations during it.
+	Errors int        `expr:"errors"`
+	Before *WindowEnv `expr:"before"`
+	During *WindowEnv `expr:"during"`
+	After  *WindowEnv `expr:"after"`
+}
+
 // RunEnv is `run`.
 type RunEnv struct {
 	Duration Duration `expr:"duration"`
@@ -175,6 +190,17 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 	if sum == nil {
 		return env
 	}
+	faults := env["faults"].(map[string]*FaultEnv)
+	for _, f := range sum.Faults {
+		if fe, ok := faults[f.Name]; ok && f.Applied {
+			e := f.Effect
+			fe.Applied = true
+			fe.Recovered = e.Recovered
+			fe.Recovery = Duration{D: e.Recovery, OK: e.Recovered}
+			fe.Errors = int(e.During.Errors)
+			fe.Before, fe.During, fe.After = spanEnv(e.Before), spanEnv(e.During), spanEnv(e.After)
+		}
+	}
 	for _, t := range sum.Targets {
 		te, ok := env[t.Name].(*TargetEnv)
 		if !ok {
@@ -228,6 +254,11 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
 	}
 	env := map[string]any{"run": &RunEnv{Valid: true}}
+	faults := map[string]*FaultEnv{}
+	for _, f := range p.Faults {
+		faults[f.Name] = zeroFault()
+	}
+	env["faults"] = faults
 	for target, ms := range names.Server {
 		te := &TargetEnv{Server: map[string]float64{}}
 		for _, m := range ms {
@@ -244,4 +275,23 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 		env[s.Name] = se
 	}
 	return env
+}
+
+func zeroFault() *FaultEnv {
+	z := func() *WindowEnv {
+		return &WindowEnv{ErrorRate: math.NaN(), SuccessRate: math.NaN(), Rate: math.NaN(), ErrorsBy: map[string]int{}}
+	}
+	return &FaultEnv{Before: z(), During: z(), After: z()}
+}
+
+func spanEnv(s metrics.Span) *WindowEnv {
+	w := &WindowEnv{Latency: latencyEnv(s.Latency), SuccessRate: s.SuccessRate, ErrorRate: math.NaN(), Rate: s.Rate,
+		Count: int(s.Count), Errors: int(s.Errors), ErrorsBy: map[string]int{}}
+	if s.Count > 0 {
+		w.ErrorRate = float64(s.Errors) / float64(s.Count)
+	}
+	for k, v := range s.ErrorsBy {
+		w.ErrorsBy[k] = int(v)
+	}
+	return w
 }

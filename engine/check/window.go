@@ -19,6 +19,10 @@ type WindowEnv struct {
 	// At is where the window with the highest p99 starts, from the run's
 	// start.
 	At Duration `expr:"at"`
+	// Count, Errors and ErrorsBy are given for fault windows.
+	Count    int            `expr:"count"`
+	Errors   int            `expr:"errors"`
+	ErrorsBy map[string]int `expr:"errors_by"`
 }
 
 // worstFn implements worst(scenario or step, width).

@@ -55,6 +55,7 @@ type shard struct {
 	cur       *hdrhistogram.Histogram
 	curCount  int64
 	curErrors int64
+	curBy     map[string]int64
 	_         [64]byte
 }
 
@@ -107,6 +108,10 @@ func (s *Series) Record(vu int, x Sample) {
 		sh.errors++
 		sh.curErrors++
 		sh.errorsBy[x.ErrClass]++
+		if sh.curBy == nil {
+			sh.curBy = map[string]int64{}
+		}
+		sh.curBy[x.ErrClass]++
 	}
 	if x.Hit {
 		sh.hits++

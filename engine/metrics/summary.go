@@ -18,6 +18,31 @@ type RunSummary struct {
 	Interval time.Duration
 	// Generator is the load generator's view of itself.
 	Generator Generator
+	// Faults is the fault timeline as it happened, with each fault's
+	// measured effect.
+	Faults []*FaultSummary
+}
+
+// FaultSummary is one fault of the timeline as it happened.
+type FaultSummary struct {
+	Name, Target, Kind string
+	// Describe says what the fault did, for people.
+	Describe string
+	// Planned window, and the actual one (from the run's start).
+	PlannedAt, PlannedFor time.Duration
+	Start, End            time.Duration
+	// Applied is false when the fault did not happen: Skipped says why
+	// (its probability, or the run ended first), Err if starting failed.
+	Applied bool
+	Skipped string
+	Err     string
+	// UndoErr is set when undoing the fault failed: the target may still
+	// be affected.
+	UndoErr  string
+	UntilEnd bool
+	// Scenarios lists the scenarios whose steps use the fault's target.
+	Scenarios []string
+	Effect    Effect
 }
 
 // Generator is how well the load generator held the requested load.

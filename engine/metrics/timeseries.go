@@ -14,6 +14,8 @@ type Point struct {
 	Start  time.Duration // from the run's start
 	Count  int64
 	Errors int64
+	// ErrorsBy counts the interval's errors by class (nil when none).
+	ErrorsBy map[string]int64
 	// Latency summarises the interval; Hist is its histogram, compressed,
 	// for windowed figures (empty when nothing completed).
 	Latency Latency
@@ -26,6 +28,7 @@ type Point struct {
 func (s *Series) Roll(start time.Duration) Point {
 	h := NewHistogram()
 	var count, errs int64
+	var by map[string]int64
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -33,12 +36,19 @@ func (s *Series) Roll(start time.Duration) Point {
 			h.Merge(sh.cur)
 			sh.cur.Reset()
 		}
+		for k, v := range sh.curBy {
+			if by == nil {
+				by = map[string]int64{}
+			}
+			by[k] += v
+			delete(sh.curBy, k)
+		}
 		count += sh.curCount
 		errs += sh.curErrors
 		sh.curCount, sh.curErrors = 0, 0
 		sh.mu.Unlock()
 	}
-	p := Point{Start: start, Count: count, Errors: errs, Latency: Summarize(h)}
+	p := Point{Start: start, Count: count, Errors: errs, ErrorsBy: by, Latency: Summarize(h)}
 	if count > 0 {
 		p.Hist, _ = Encode(h)
 	}

@@ -129,6 +129,15 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		l.checkName(k, "scenario", names)
 		p.Scenarios = append(p.Scenarios, l.scenario(p, k, v))
 	})
+	_, faults := get(root, "faults")
+	if faults != nil && faults.Kind == yaml.SequenceNode {
+		seen := map[string]*yaml.Node{}
+		for i, fn := range faults.Content {
+			if f := l.fault(p, fn, fmt.Sprintf("/faults/%d", i), seen); f != nil {
+				p.Faults = append(p.Faults, f)
+			}
+		}
+	}
 	_, checks := get(root, "checks")
 	if checks != nil && checks.Kind == yaml.SequenceNode {
 		seen := map[string]*yaml.Node{}
@@ -412,6 +421,86 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 // ptrOf is a placeholder location for nodes whose pointer is not tracked;
 // it matches no schema error.
 func ptrOf(*yaml.Node) string { return "\x00" }
+
+func (l *loader) fault(p *Plan, n *yaml.Node, ptr string, seen map[string]*yaml.Node) *Fault {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	f := &Fault{Probability: 1, Pos: posOf(n), Invalid: l.bad(ptr),
+		Recovery: Recovery{Latency: DefaultRecoveryLatency, Success: DefaultRecoverySuccess, Intervals: DefaultRecoveryIntervals}}
+	_, nv := get(n, "name")
+	f.Name = str(nv)
+	if nv != nil && nv.Kind == yaml.ScalarNode {
+		switch {
+		case !identRE.MatchString(f.Name):
+			l.addf(nv, "fault name %q must be an identifier (letters, digits, _; not starting with a digit)", f.Name)
+			f.Invalid = true
+		case seen[f.Name] != nil:
+			l.addf(nv, "duplicate fault name %q (first at line %d)", f.Name, seen[f.Name].Line)
+			f.Invalid = true
+		default:
+			seen[f.Name] = nv
+		}
+	}
+	_, tv := get(n, "target")
+	f.Target = str(tv)
+	if tv != nil && p.TargetByName(f.Target) == nil {
+		var known []string
+		for _, t := range p.Targets {
+			known = append(known, t.Name)
+		}
+		msg := fmt.Sprintf("fault %s: unknown target %q", f.Name, f.Target)
+		if s := suggest(f.Target, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		l.add(tv, msg)
+		f.Invalid = true
+	}
+	if _, v := get(n, "at"); v != nil {
+		f.At, _ = dur(v)
+	}
+	if _, v := get(n, "for"); v != nil {
+		f.For, _ = dur(v)
+		if f.For <= 0 && !l.bad(ptr+"/for") {
+			l.addf(v, "fault %s: for must be positive (leave it out to last until the end)", f.Name)
+		}
+	}
+	if _, v := get(n, "probability"); v != nil {
+		if x, ok := num(v); ok {
+			f.Probability = x
+		}
+	}
+	if _, rv := get(n, "recovery"); rv != nil {
+		if _, v := get(rv, "latency"); v != nil {
+			f.Recovery.Latency, _ = num(v)
+		}
+		if _, v := get(rv, "success"); v != nil {
+			f.Recovery.Success, _ = num(v)
+		}
+		if _, v := get(rv, "intervals"); v != nil {
+			x, _ := num(v)
+			f.Recovery.Intervals = int(x)
+		}
+	}
+	var kinds []*yaml.Node
+	mapping(n, func(k, v *yaml.Node) {
+		if slices.Contains(faultFields, k.Value) {
+			return
+		}
+		kinds = append(kinds, k)
+		f.Kind, f.Node, f.KindNode = k.Value, v, k
+	})
+	switch len(kinds) {
+	case 0:
+		l.addf(n, "fault %s: give it one kind: a network kind (%s) or one of its target driver's kinds", f.Name, strings.Join(NetworkFaultKinds, ", "))
+		f.Invalid = true
+	case 1:
+	default:
+		l.addf(kinds[1], "fault %s: one kind per fault; this one has both %s and %s", f.Name, kinds[0].Value, kinds[1].Value)
+		f.Invalid = true
+	}
+	return f
+}
 
 // bound reads a partial-credit bound: a number, or a duration (in ns).
 func bound(n *yaml.Node) (v float64, isDur, ok bool) {

@@ -24,6 +24,7 @@ type Plan struct {
 
 	Targets         []*Target
 	Scenarios       []*Scenario
+	Faults          []*Fault
 	Checks          []*Check
 	Readiness       Readiness
 	Recommendations []*Recommendation
@@ -128,6 +129,57 @@ type Step struct {
 	// skip it so that no problem is reported twice.
 	Invalid bool
 }
+
+// NetworkFaultKinds are the fault kinds runplan applies through its network
+// fault proxy, for any target.
+var NetworkFaultKinds = []string{"latency", "bandwidth", "blackhole", "reset", "slicer", "limit_data", "down"}
+
+// faultFields are the keys of a fault that are not its kind.
+var faultFields = []string{"name", "description", "target", "at", "for", "probability", "recovery"}
+
+// Fault is one entry of the fault timeline.
+type Fault struct {
+	Name   string
+	Target string
+	At     time.Duration
+	// For is how long the fault lasts; zero means until the end of the run.
+	For time.Duration
+	// Probability that the fault happens at all (1 by default).
+	Probability float64
+	// Kind is the fault's kind key; Node the value under it.
+	Kind     string
+	Node     *yaml.Node
+	KindNode *yaml.Node
+	Recovery Recovery
+	Pos      Pos
+	Invalid  bool // problems already reported
+}
+
+// Network reports whether the fault acts through the network fault proxy.
+func (f *Fault) Network() bool {
+	for _, k := range NetworkFaultKinds {
+		if f.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Recovery says when the scenarios a fault affected count as recovered:
+// Intervals consecutive intervals whose p99 is within Latency (a fraction)
+// above the baseline and whose success rate is within Success below it.
+type Recovery struct {
+	Latency   float64
+	Success   float64
+	Intervals int
+}
+
+// Recovery defaults, documented in docs/FAULTS.md.
+const (
+	DefaultRecoveryLatency   = 0.5
+	DefaultRecoverySuccess   = 0.02
+	DefaultRecoveryIntervals = 2
+)
 
 // Check is a pass/fail expression with its weight.
 type Check struct {

@@ -80,6 +80,31 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		}
 		fmt.Fprintf(&b, "  (%s)\n", strings.Join(notes, ", "))
 	}
+	if len(r.Faults) > 0 {
+		fmt.Fprintln(&b, p.paint("1", "FAULTS"))
+		for _, f := range r.Faults {
+			head := fmt.Sprintf(" %s on %s: %s", f.Name, f.Target, f.Describe)
+			switch {
+			case !f.Applied && f.Error != "":
+				fmt.Fprintf(&b, "%s — failed to start: %s\n", head, f.Error)
+			case !f.Applied:
+				fmt.Fprintf(&b, "%s — not applied: %s\n", head, f.Skipped)
+			default:
+				fmt.Fprintf(&b, "%s, %.1fs–%.1fs\n", head, f.Start, f.End)
+				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %d\n",
+					winP99(f.Before), winP99(f.During), winP99(f.After), f.During.Errors)
+				if f.Recovery != nil {
+					fmt.Fprintf(&b, "   recovered %.1fs after the fault ended\n", *f.Recovery)
+				} else {
+					fmt.Fprintf(&b, "   recovery unknown: %s\n", f.RecoveryNote)
+				}
+			}
+			if f.UndoError != "" {
+				fmt.Fprintln(&b, p.paint("31", "   UNDO FAILED: "+f.UndoError))
+			}
+		}
+		fmt.Fprintln(&b)
+	}
 	gen := fmt.Sprintf("generator: cpu %.0f%%", r.Generator.CPU*100)
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
@@ -249,4 +274,11 @@ func wrap(prefix string, items []string, width int) string {
 		col += len(sep) + len([]rune(it))
 	}
 	return b.String()
+}
+
+func winP99(w *Window) string {
+	if w == nil || w.Latency == nil {
+		return "-"
+	}
+	return short(w.Latency.P99)
 }

@@ -38,6 +38,7 @@ type Report struct {
 	Interval  float64    `json:"interval"`
 	Targets   []Target   `json:"targets"`
 	Scenarios []Scenario `json:"scenarios"`
+	Faults    []Fault    `json:"faults"`
 	Checks    []Check    `json:"checks"`
 	// Score is 0..100, null when the plan has no checks.
 	Score           *float64 `json:"score"`
@@ -56,6 +57,45 @@ type Generator struct {
 	Late      int64    `json:"late"`
 	Dropped   int64    `json:"dropped"`
 	Reasons   []string `json:"invalid_reasons,omitempty"`
+}
+
+// Fault is one fault of the timeline as it happened, with its measured
+// effect on the scenarios that use its target. Times are seconds from the
+// run's start.
+type Fault struct {
+	Name       string   `json:"name"`
+	Target     string   `json:"target"`
+	Kind       string   `json:"kind"`
+	Describe   string   `json:"describe"`
+	PlannedAt  float64  `json:"planned_at"`
+	PlannedFor *float64 `json:"planned_for"` // null: until the end
+	Start      float64  `json:"start"`
+	End        float64  `json:"end"`
+	Applied    bool     `json:"applied"`
+	Skipped    string   `json:"skipped,omitempty"`
+	Error      string   `json:"error,omitempty"`
+	UndoError  string   `json:"undo_error,omitempty"`
+	Scenarios  []string `json:"scenarios"`
+	Recovered  bool     `json:"recovered"`
+	// Recovery is the time from the fault's end until the scenarios were
+	// back within tolerance; null when unknown (RecoveryNote says why).
+	Recovery     *float64 `json:"recovery"`
+	RecoveryNote string   `json:"recovery_note,omitempty"`
+	Before       *Window  `json:"before,omitempty"`
+	During       *Window  `json:"during,omitempty"`
+	After        *Window  `json:"after,omitempty"`
+}
+
+// Window is what the affected scenarios measured around a fault.
+type Window struct {
+	From        float64          `json:"from"`
+	To          float64          `json:"to"`
+	Count       int64            `json:"count"`
+	Errors      int64            `json:"errors"`
+	ErrorsBy    map[string]int64 `json:"errors_by"`
+	SuccessRate *float64         `json:"success_rate"`
+	Rate        float64          `json:"rate"`
+	Latency     *Latency         `json:"latency_ms"`
 }
 
 // Point is one interval of a time series. T is its start in seconds from
@@ -207,6 +247,7 @@ func Build(in Input) *Report {
 		Partial:        in.Summary.Partial,
 		Targets:        in.Targets,
 		Scenarios:      []Scenario{},
+		Faults:         []Fault{},
 		Checks:         []Check{},
 		Verdict:        in.Outcome.Verdict,
 		VerdictCapped:  in.Outcome.Capped,
@@ -258,6 +299,24 @@ func Build(in Input) *Report {
 		}
 		r.Scenarios = append(r.Scenarios, rs)
 	}
+	for _, f := range in.Summary.Faults {
+		rf := Fault{Name: f.Name, Target: f.Target, Kind: f.Kind, Describe: f.Describe, PlannedAt: f.PlannedAt.Seconds(),
+			Start: round3(f.Start.Seconds()), End: round3(f.End.Seconds()), Applied: f.Applied, Skipped: f.Skipped,
+			Error: f.Err, UndoError: f.UndoErr, Scenarios: append([]string{}, f.Scenarios...)}
+		if f.PlannedFor > 0 {
+			rf.PlannedFor = ptr(f.PlannedFor.Seconds())
+		}
+		if f.Applied {
+			e := f.Effect
+			rf.Recovered = e.Recovered
+			if e.Recovered {
+				rf.Recovery = ptr(round3(e.Recovery.Seconds()))
+			}
+			rf.RecoveryNote = e.Why
+			rf.Before, rf.During, rf.After = window(e.Before), window(e.During), window(e.After)
+		}
+		r.Faults = append(r.Faults, rf)
+	}
 	for _, c := range in.Outcome.Checks {
 		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
 			Credit: c.Credit, Partial: c.Partial,
@@ -299,6 +358,15 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 		out.Histogram, _ = metrics.Encode(h)
 	}
 	return out
+}
+
+func window(s metrics.Span) *Window {
+	w := &Window{From: round3(s.From.Seconds()), To: round3(s.To.Seconds()), Count: s.Count, Errors: s.Errors,
+		ErrorsBy: s.ErrorsBy, SuccessRate: nanPtr(s.SuccessRate), Rate: round3(s.Rate), Latency: latency(s.Latency)}
+	if w.ErrorsBy == nil {
+		w.ErrorsBy = map[string]int64{}
+	}
+	return w
 }
 
 func series(points []metrics.Point, interval time.Duration) []Point {

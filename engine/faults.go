@@ -1,0 +1,305 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/fault"
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+)
+
+// preparedFault is a fault of the timeline, ready to run: a network fault
+// on the target's proxies or a driver's own fault.
+type preparedFault struct {
+	spec    *plan.Fault
+	network *fault.Network
+	driver  driver.Fault
+}
+
+// prepareFaults validates the timeline without I/O.
+func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err error)) {
+	prog.netTargets = map[string]bool{}
+	for _, f := range p.Faults {
+		if f.Invalid {
+			continue
+		}
+		d, ok := prog.drivers[f.Target]
+		if !ok {
+			continue // the target's problem is reported already
+		}
+		pf := &preparedFault{spec: f}
+		if f.Network() {
+			n, err := fault.PrepareNetwork(f.Name, f.Kind, f.Node)
+			if err != nil {
+				add(f, err)
+				continue
+			}
+			pf.network = n
+			prog.netTargets[f.Target] = true
+		} else {
+			fr, ok := d.(driver.Faulter)
+			var kinds []string
+			if ok {
+				kinds = fr.FaultKinds()
+			}
+			if !slices.Contains(kinds, f.Kind) {
+				all := append(append([]string{}, plan.NetworkFaultKinds...), kinds...)
+				msg := fmt.Sprintf("fault %s: unknown fault kind %q for target %s (driver %s)", f.Name, f.Kind, f.Target, prog.specs[f.Target].Driver)
+				if s := plan.Suggest(f.Kind, all); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				msg += "; kinds: " + strings.Join(all, ", ")
+				add(f, &driver.PosError{Line: f.KindNode.Line, Col: f.KindNode.Column, Err: errors.New(msg)})
+				continue
+			}
+			df, err := fr.PrepareFault(driver.FaultSpec{Name: f.Name, Kind: f.Kind, Node: f.Node, Target: prog.specs[f.Target]})
+			if err != nil {
+				add(f, err)
+				continue
+			}
+			pf.driver = df
+		}
+		prog.faults = append(prog.faults, pf)
+	}
+}
+
+// faultRun is a fault as it happens.
+type faultRun struct {
+	pf      *preparedFault
+	target  driver.Target
+	proxies *fault.Proxies
+	sum     *metrics.FaultSummary
+	undo    func(context.Context) error
+	active  bool
+}
+
+// timeline switches the faults on and off. It is driven by one goroutine;
+// Active may be read from others.
+type timeline struct {
+	prog  *Program
+	runs  []*faultRun
+	mu    sync.Mutex
+	done  chan struct{}
+	start time.Time
+}
+
+// startTimeline runs the fault timeline from start until stop is closed;
+// then it undoes every fault still active. wait returns the records.
+func (prog *Program) startTimeline(ctx context.Context, start time.Time, targets map[string]driver.Target, proxies map[string]*fault.Proxies, stop <-chan struct{}) *timeline {
+	tl := &timeline{prog: prog, done: make(chan struct{}), start: start}
+	for _, pf := range prog.faults {
+		f := pf.spec
+		fr := &faultRun{pf: pf, target: targets[f.Target], proxies: proxies[f.Target], sum: &metrics.FaultSummary{
+			Name: f.Name, Target: f.Target, Kind: f.Kind, PlannedAt: f.At, PlannedFor: f.For, UntilEnd: f.For == 0,
+		}}
+		if pf.network != nil {
+			fr.sum.Describe = pf.network.String()
+		} else if s, ok := pf.driver.(fmt.Stringer); ok {
+			fr.sum.Describe = s.String()
+		} else {
+			fr.sum.Describe = f.Kind
+		}
+		for _, s := range prog.plan.Scenarios {
+			for _, st := range s.Steps {
+				if st.Target == f.Target && !slices.Contains(fr.sum.Scenarios, s.Name) {
+					fr.sum.Scenarios = append(fr.sum.Scenarios, s.Name)
+				}
+			}
+		}
+		// The dice are the plan's: the same seed makes the same faults.
+		if f.Probability < 1 {
+			h := fnv.New64a()
+			h.Write([]byte(f.Name))
+			if mrand.New(mrand.NewPCG(prog.seed, h.Sum64())).Float64() >= f.Probability {
+				fr.sum.Skipped = fmt.Sprintf("not drawn (probability %g)", f.Probability)
+			}
+		}
+		tl.runs = append(tl.runs, fr)
+	}
+	go tl.loop(ctx, stop)
+	return tl
+}
+
+type event struct {
+	at    time.Duration
+	run   *faultRun
+	begin bool
+}
+
+func (tl *timeline) loop(ctx context.Context, stop <-chan struct{}) {
+	defer close(tl.done)
+	var events []event
+	for _, r := range tl.runs {
+		if r.sum.Skipped != "" {
+			continue
+		}
+		events = append(events, event{at: r.pf.spec.At, run: r, begin: true})
+		if r.pf.spec.For > 0 {
+			events = append(events, event{at: r.pf.spec.At + r.pf.spec.For, run: r})
+		}
+	}
+	// Ends before begins at the same instant, so back-to-back windows do
+	// not overlap.
+	sort.SliceStable(events, func(i, j int) bool {
+		if events[i].at != events[j].at {
+			return events[i].at < events[j].at
+		}
+		return !events[i].begin && events[j].begin
+	})
+	defer tl.undoAll()
+	for _, ev := range events {
+		wait := time.Until(tl.start.Add(ev.at))
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				tl.markNotReached(ev)
+				return
+			case <-ctx.Done():
+				t.Stop()
+				tl.markNotReached(ev)
+				return
+			}
+		}
+		if ev.begin {
+			tl.begin(ctx, ev.run)
+		} else {
+			tl.end(ev.run)
+		}
+	}
+	select {
+	case <-stop:
+	case <-ctx.Done():
+	}
+}
+
+// markNotReached records the faults whose start the run never reached.
+func (tl *timeline) markNotReached(ev event) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for _, r := range tl.runs {
+		if !r.sum.Applied && r.sum.Skipped == "" && r.sum.Err == "" && r.pf.spec.At >= ev.at {
+			r.sum.Skipped = "the run ended before it was due"
+		}
+	}
+}
+
+func (tl *timeline) begin(ctx context.Context, r *faultRun) {
+	log := tl.prog.opts.Log
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var err error
+	var undo func(context.Context) error
+	switch {
+	case r.pf.network != nil:
+		if r.proxies == nil {
+			err = errors.New("no fault proxy for the target")
+			break
+		}
+		err = r.pf.network.Start(r.proxies)
+		n, p := r.pf.network, r.proxies
+		undo = func(context.Context) error { return n.Stop(p) }
+	default:
+		undo, err = r.pf.driver.Start(sctx, r.target)
+	}
+	now := time.Since(tl.start)
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	r.undo = undo
+	if err != nil {
+		r.sum.Err = err.Error()
+		log.Warn().Str("fault", r.sum.Name).Err(err).Msg("fault failed to start")
+		// Undo what a partial start did.
+		if undo != nil {
+			if uerr := undo(context.Background()); uerr != nil {
+				r.sum.UndoErr = uerr.Error()
+			}
+		}
+		return
+	}
+	r.active, r.sum.Applied, r.sum.Start = true, true, now
+	log.Info().Str("fault", r.sum.Name).Str("target", r.sum.Target).Str("kind", r.sum.Kind).Msg("fault on")
+}
+
+func (tl *timeline) end(r *faultRun) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.endLocked(r)
+}
+
+func (tl *timeline) endLocked(r *faultRun) {
+	if !r.active {
+		return
+	}
+	r.active = false
+	r.sum.End = time.Since(tl.start)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.undo(ctx); err != nil {
+		r.sum.UndoErr = err.Error()
+		tl.prog.opts.Log.Error().Str("fault", r.sum.Name).Err(err).Msg("undoing the fault failed: the target may still be affected")
+		return
+	}
+	tl.prog.opts.Log.Info().Str("fault", r.sum.Name).Msg("fault off")
+}
+
+// undoAll undoes every active fault: at the end of the run, after an
+// error, an interruption or a panic in the timeline.
+func (tl *timeline) undoAll() {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for _, r := range tl.runs {
+		tl.endLocked(r)
+	}
+}
+
+// Active names the faults active now.
+func (tl *timeline) Active() []string {
+	if tl == nil {
+		return nil
+	}
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var out []string
+	for _, r := range tl.runs {
+		if r.active {
+			out = append(out, r.sum.Name)
+		}
+	}
+	return out
+}
+
+// wait waits for the timeline to finish (every fault undone) and measures
+// each applied fault's effect on the scenarios it affected.
+func (tl *timeline) wait(scenarios []*metrics.ScenarioSummary, interval time.Duration) []*metrics.FaultSummary {
+	<-tl.done
+	var out []*metrics.FaultSummary
+	for _, r := range tl.runs {
+		s := r.sum
+		if s.Applied {
+			var series [][]metrics.Point
+			for _, sc := range scenarios {
+				if sc != nil && sc.Iteration != nil && slices.Contains(s.Scenarios, sc.Name) {
+					series = append(series, sc.Iteration.Points)
+				}
+			}
+			rec := r.pf.spec.Recovery
+			s.Effect = metrics.Measure(metrics.MergePoints(series...), interval, s.Start, s.End, s.UntilEnd,
+				metrics.Tolerance{Latency: rec.Latency, Success: rec.Success, Intervals: rec.Intervals})
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Helpers shared by the JUnit, Markdown, HTML, compare and trend renderers.
+
+// title is the name a report goes by: the plan's name, else its path.
+func title(r *Report) string {
+	if r.Plan.Name != "" {
+		return r.Plan.Name
+	}
+	if r.Plan.Path != "" {
+		return r.Plan.Path
+	}
+	return "runplan"
+}
+
+// scoreText is the score as "75.0/100", or "n/a" for an unscored report.
+func scoreText(r *Report) string {
+	if r.Score == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f/100", *r.Score)
+}
+
+// failedChecks counts the checks that failed (errored checks included).
+func failedChecks(r *Report) int {
+	n := 0
+	for _, c := range r.Checks {
+		if !c.Passed {
+			n++
+		}
+	}
+	return n
+}
+
+// checkValue is a check's value for people: the error when it has one.
+func checkValue(c Check) string {
+	if c.Error != "" {
+		return "error: " + c.Error
+	}
+	if c.Display == "" {
+		return "n/a"
+	}
+	return c.Display
+}
+
+// latencyText prints one percentile of l compactly, "-" when unmeasured.
+func latencyText(l *Latency, pick func(*Latency) float64) string {
+	if l == nil {
+		return "-"
+	}
+	return short(pick(l))
+}
+
+func pct(f *float64) string {
+	if f == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f%%", *f*100)
+}
+
+// rateText prints a rate per second with sensible precision.
+func rateText(f float64) string {
+	switch {
+	case f >= 100:
+		return fmt.Sprintf("%.0f", f)
+	case f >= 10:
+		return fmt.Sprintf("%.1f", f)
+	default:
+		return fmt.Sprintf("%.2f", f)
+	}
+}
+
+// Percentile pickers, by the names used in compare tolerances.
+var latencyPick = map[string]func(*Latency) float64{
+	"p50":  func(l *Latency) float64 { return l.P50 },
+	"p90":  func(l *Latency) float64 { return l.P90 },
+	"p95":  func(l *Latency) float64 { return l.P95 },
+	"p99":  func(l *Latency) float64 { return l.P99 },
+	"p999": func(l *Latency) float64 { return l.P999 },
+	"max":  func(l *Latency) float64 { return l.Max },
+}
+
+// mdEscape makes s safe inside a Markdown table cell.
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "\\", "\\\\")
+	s = strings.ReplaceAll(s, "|", "\\|")
+	s = strings.ReplaceAll(s, "\n", " ")
+	for _, c := range []string{"*", "<", ">", "[", "]", "`"} {
+		s = strings.ReplaceAll(s, c, "\\"+c)
+	}
+	return s
+}
+
+// mdCode puts s in a code span inside a table cell: pipes stay escaped
+// (GitHub splits cells on them even in code), backticks get a longer fence.
+func mdCode(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	s = strings.ReplaceAll(s, "\n", " ")
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}

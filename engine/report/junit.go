@@ -1,0 +1,188 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// JUnit XML, in the Ant/Surefire layout that CI test-report parsers read
+// (Jenkins, GitLab, GitHub test reporters, Azure, CircleCI): one test suite
+// per report, one test case per check. A failed check is a <failure> whose
+// message gives the measured value against the expression; a check whose
+// expression could not be evaluated is an <error>. Two more test cases say
+// whether the run completed and whether the measurement is valid, so that a
+// run the generator could not drive never shows up as plain green.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr"`
+	ID         int             `xml:"id,attr"`
+	Package    string          `xml:"package,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out"`
+	SystemErr  string          `xml:"system-err"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes r as JUnit XML.
+func WriteJUnit(w io.Writer, r *Report) error {
+	name := title(r)
+	class := "runplan." + name
+	suite := junitSuite{
+		Name:      name,
+		Time:      seconds(r.Duration),
+		Timestamp: r.StartedAt.UTC().Format("2006-01-02T15:04:05"),
+		Package:   "runplan",
+	}
+	suite.Properties = junitProperties(r)
+	for _, c := range r.Checks {
+		tc := junitCase{Name: c.Name, Classname: class, Time: "0.000"}
+		switch {
+		case c.Error != "":
+			tc.Error = &junitProblem{Type: "runplan.CheckError", Message: "cannot evaluate " + c.Expr + ": " + c.Error,
+				Text: checkDetail(c)}
+			suite.Errors++
+		case !c.Passed:
+			tc.Failure = &junitProblem{Type: "runplan.CheckFailed",
+				Message: fmt.Sprintf("value %s does not satisfy %s", checkValue(c), c.Expr), Text: checkDetail(c)}
+			suite.Failures++
+		}
+		suite.Cases = append(suite.Cases, tc)
+	}
+	completed := junitCase{Name: "run_completed", Classname: class, Time: seconds(r.Duration)}
+	switch {
+	case r.Error != "":
+		completed.Error = &junitProblem{Type: "runplan.RunError", Message: r.Error,
+			Text: "The run stopped with an error; the figures cover what ran."}
+	case r.Partial:
+		completed.Error = &junitProblem{Type: "runplan.RunPartial", Message: "the run was interrupted",
+			Text: "The run did not complete; the figures cover what ran."}
+	}
+	valid := junitCase{Name: "measurement_valid", Classname: class, Time: "0.000"}
+	if !r.Valid {
+		valid.Error = &junitProblem{Type: "runplan.InvalidMeasurement",
+			Message: "the load generator could not hold the requested load",
+			Text:    "The checks are not to be trusted:\n- " + strings.Join(r.Generator.Reasons, "\n- ")}
+	}
+	for _, tc := range []junitCase{completed, valid} {
+		if tc.Error != nil {
+			suite.Errors++
+		}
+		suite.Cases = append(suite.Cases, tc)
+	}
+	suite.Tests = len(suite.Cases)
+	suite.SystemOut = junitOut(r)
+	if r.Error != "" {
+		suite.SystemErr = "error: " + r.Error + "\n"
+	}
+	doc := junitSuites{Name: "runplan: " + name, Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
+		Time: suite.Time, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("report: junit: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("report: junit: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return fmt.Errorf("report: junit: %w", err)
+	}
+	return nil
+}
+
+func junitProperties(r *Report) []junitProperty {
+	score := "n/a"
+	if r.Score != nil {
+		score = strconv.FormatFloat(*r.Score, 'f', 1, 64)
+	}
+	props := []junitProperty{
+		{"score", score},
+		{"verdict", r.Verdict},
+		{"verdict_capped_by_critical", strconv.FormatBool(r.VerdictCapped)},
+		{"valid", strconv.FormatBool(r.Valid)},
+		{"partial", strconv.FormatBool(r.Partial)},
+		{"plan", r.Plan.Path},
+		{"plan_digest", r.Plan.Digest},
+		{"run_id", r.RunID},
+		{"seed", strconv.FormatUint(r.Seed, 10)},
+		{"started_at", r.StartedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")},
+		{"runplan_version", r.RunplanVersion},
+	}
+	for _, t := range r.Targets {
+		props = append(props, junitProperty{"target." + t.Name, strings.TrimSpace(t.Driver + " " + t.Kind + " " + t.Addr)})
+	}
+	return props
+}
+
+func checkDetail(c Check) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "check:      %s\nexpression: %s\nvalue:      %s", c.Name, c.Expr, checkValue(c))
+	if f, ok := c.Value.(float64); ok && c.Unit != "" {
+		fmt.Fprintf(&b, " (%s %s)", strconv.FormatFloat(f, 'f', -1, 64), c.Unit)
+	}
+	fmt.Fprintf(&b, "\nweight:     %g", c.Weight)
+	if c.Critical {
+		b.WriteString(" (critical: failing it makes the verdict not_ready)")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func junitOut(r *Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "runplan %s: verdict %s, score %s", title(r), r.Verdict, scoreText(r))
+	if r.VerdictCapped {
+		b.WriteString(" (a critical check failed)")
+	}
+	b.WriteString("\n")
+	for _, reason := range r.Generator.Reasons {
+		fmt.Fprintf(&b, "invalid measurement: %s\n", reason)
+	}
+	if len(r.Recommendations) > 0 {
+		b.WriteString("recommendations:\n")
+		for _, rec := range r.Recommendations {
+			fmt.Fprintf(&b, "- %s\n", rec)
+		}
+	}
+	return b.String()
+}
+
+func seconds(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }

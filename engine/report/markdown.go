@@ -1,0 +1,173 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// verdictMark is the emoji a Markdown heading starts with.
+var verdictMark = map[string]string{"ready": "✅", "degraded": "⚠️", "not_ready": "❌", "unscored": "➖"}
+
+// WriteMarkdown writes a compact summary for pull-request comments and
+// GitHub job summaries: the verdict and score, the checks with their
+// values, one row per scenario and step, and the recommendations.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	var b strings.Builder
+	mark := verdictMark[r.Verdict]
+	if mark == "" {
+		mark = "➖"
+	}
+	fmt.Fprintf(&b, "### %s runplan · %s: %s, %s\n\n", mark, mdEscape(title(r)), verdictText(r), scoreText(r))
+
+	var facts []string
+	if n := len(r.Checks); n > 0 {
+		if f := failedChecks(r); f > 0 {
+			facts = append(facts, fmt.Sprintf("**%d of %d checks failed**", f, n))
+		} else {
+			facts = append(facts, fmt.Sprintf("all %d checks passed", n))
+		}
+	}
+	facts = append(facts, fmt.Sprintf("%.1f s", r.Duration), fmt.Sprintf("seed %d", r.Seed), "run "+mdCode(r.RunID))
+	if r.Plan.Path != "" {
+		facts = append(facts, mdCode(r.Plan.Path))
+	}
+	if r.RunplanVersion != "" {
+		facts = append(facts, "runplan "+mdEscape(r.RunplanVersion))
+	}
+	b.WriteString(strings.Join(facts, " · ") + "\n\n")
+
+	if r.Partial || r.Error != "" {
+		b.WriteString("> [!WARNING]\n")
+		b.WriteString("> **Partial run**: the run did not complete; the figures cover what ran.")
+		if r.Error != "" {
+			b.WriteString("  \n> Error: " + mdEscape(r.Error))
+		}
+		b.WriteString("\n\n")
+	}
+	if !r.Valid {
+		b.WriteString("> [!CAUTION]\n")
+		b.WriteString("> **Invalid measurement**: the load generator could not hold the requested load; the checks are not to be trusted.\n")
+		for _, reason := range r.Generator.Reasons {
+			b.WriteString("> - " + mdEscape(reason) + "\n")
+		}
+		b.WriteString("\n")
+	}
+
+	if len(r.Checks) > 0 {
+		b.WriteString("| | check | value | expression | weight |\n|:-:|---|--:|---|--:|\n")
+		for _, c := range r.Checks {
+			m, val := "✓", mdEscape(checkValue(c))
+			if !c.Passed {
+				m, val = "✗", "**"+val+"**"
+			}
+			weight := fmt.Sprintf("%g", c.Weight)
+			if c.Critical {
+				weight += " critical"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m, mdEscape(c.Name), val, mdCode(c.Expr), weight)
+		}
+		b.WriteString("\n")
+	}
+
+	if len(r.Scenarios) > 0 {
+		b.WriteString("| scenario / step | count | rate/s | errors | p50 | p95 | p99 | max | notes |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		for _, s := range r.Scenarios {
+			notes := scenarioNotes(s)
+			if len(s.Steps) != 1 || s.Steps[0].HitRatio == nil {
+				notes = append(statNotes(s.Stats), notes...)
+			}
+			mdRow(&b, "**"+mdEscape(s.Name)+"** ("+s.Model+")", s.Stats, notes)
+			for _, st := range s.Steps {
+				mdRow(&b, "↳ "+mdEscape(st.Name), st.Stats, statNotes(st.Stats))
+			}
+		}
+		b.WriteString("\n")
+	}
+
+	if len(r.Recommendations) > 0 {
+		b.WriteString("**Recommendations**\n\n")
+		for _, rec := range r.Recommendations {
+			b.WriteString("- " + mdEscape(rec) + "\n")
+		}
+		b.WriteString("\n")
+	}
+
+	var targets []string
+	for _, t := range r.Targets {
+		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(t.Kind)))
+	}
+	gen := fmt.Sprintf("generator CPU %.0f%%", r.Generator.CPU*100)
+	if r.Generator.Lag != nil {
+		gen += fmt.Sprintf(", scheduling lag p99 %s", short(r.Generator.Lag.P99))
+	}
+	line := gen
+	if len(targets) > 0 {
+		line = "targets " + strings.Join(targets, "; ") + " · " + gen
+	}
+	b.WriteString("<sub>" + line + "</sub>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func verdictText(r *Report) string {
+	v := strings.ReplaceAll(r.Verdict, "_", " ")
+	if r.VerdictCapped {
+		v += " (a critical check failed)"
+	}
+	return "**" + v + "**"
+}
+
+func mdRow(b *strings.Builder, name string, s Stats, notes []string) {
+	errs := fmt.Sprintf("%d", s.Errors)
+	if s.Errors > 0 && s.ErrorRate != nil {
+		errs = fmt.Sprintf("%d (%s)", s.Errors, pct(s.ErrorRate))
+	}
+	l := s.Latency
+	fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", name, s.Count, rateText(s.Rate), errs,
+		latencyText(l, latencyPick["p50"]), latencyText(l, latencyPick["p95"]), latencyText(l, latencyPick["p99"]),
+		latencyText(l, latencyPick["max"]), mdEscape(strings.Join(notes, "; ")))
+}
+
+// statNotes are the figures of a row that have no column.
+func statNotes(s Stats) []string {
+	var notes []string
+	if s.HitRatio != nil {
+		notes = append(notes, fmt.Sprintf("hit ratio %.1f%%", *s.HitRatio*100))
+	}
+	if len(s.ErrorsBy) > 0 {
+		classes := make([]string, 0, len(s.ErrorsBy))
+		for k := range s.ErrorsBy {
+			classes = append(classes, k)
+		}
+		sort.Strings(classes)
+		for _, k := range classes {
+			notes = append(notes, fmt.Sprintf("%s %d", k, s.ErrorsBy[k]))
+		}
+	}
+	return notes
+}
+
+func scenarioNotes(s Scenario) []string {
+	var notes []string
+	if s.LatencyBasis == "response" {
+		notes = append(notes, "latency from scheduled start")
+	}
+	if s.Warmup > 0 {
+		notes = append(notes, fmt.Sprintf("warmup %gs", s.Warmup))
+	}
+	for _, n := range []struct {
+		what string
+		v    int64
+	}{{"dropped", s.Dropped}, {"late", s.Late}, {"interrupted", s.Interrupted}} {
+		if n.v > 0 {
+			notes = append(notes, fmt.Sprintf("%s %d", n.what, n.v))
+		}
+	}
+	if s.Aborted != "" {
+		notes = append(notes, "aborted: "+s.Aborted)
+	}
+	return notes
+}
