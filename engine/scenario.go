@@ -31,6 +31,9 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	prog.runStart = time.Now()
 	prog.mu.Unlock()
 	start := prog.runStart
+	for _, r := range runs {
+		r.runStart = start
+	}
 	interval := prog.plan.Interval
 	if interval <= 0 {
 		interval = time.Second
@@ -38,23 +41,47 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	sum.Interval = interval
 	rusage0 := cpuTime()
 
+	for _, r := range runs {
+		r.iter.SetInterval(interval)
+		for _, se := range r.series {
+			se.SetInterval(interval)
+		}
+	}
+	// The collector closes each interval a little after it ends; samples
+	// are attributed by their completion time, so a late collector moves
+	// nothing between intervals.
 	collectorDone := make(chan struct{})
 	stopCollector := make(chan struct{})
 	go func() {
 		defer close(collectorDone)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for k := 0; ; k++ {
+		grace := min(interval/10, 100*time.Millisecond)
+		var next int64
+		rollUntil := func(now time.Time, inclusive bool) {
+			for {
+				end := start.Add(time.Duration(next+1) * interval)
+				if inclusive {
+					if now.Before(start.Add(time.Duration(next) * interval)) {
+						return
+					}
+				} else if now.Before(end.Add(grace)) {
+					return
+				}
+				for _, r := range runs {
+					r.roll(next)
+				}
+				next++
+			}
+		}
+		t := time.NewTimer(interval + grace)
+		defer t.Stop()
+		for {
 			select {
 			case <-stopCollector:
-				for _, r := range runs {
-					r.roll(time.Duration(k) * interval)
-				}
+				rollUntil(time.Now(), true)
 				return
-			case <-tick.C:
-				for _, r := range runs {
-					r.roll(time.Duration(k) * interval)
-				}
+			case now := <-t.C:
+				rollUntil(now, false)
+				t.Reset(time.Until(start.Add(time.Duration(next+1)*interval + grace)))
 			}
 		}
 	}()
@@ -113,6 +140,8 @@ type scenarioRun struct {
 	iter   *metrics.Series
 	vus    []*vuState
 	abort  context.CancelCauseFunc
+	// runStart is the run's start, for time-series attribution.
+	runStart time.Time
 
 	// started is the scenario's own start (after its offset), in unix ns;
 	// measureFrom is when the warmup ends. Zero until the scenario starts.
@@ -148,10 +177,10 @@ func (prog *Program) newScenarioRun(s *plan.Scenario) *scenarioRun {
 	return sr
 }
 
-func (sr *scenarioRun) roll(at time.Duration) {
-	sr.iter.Roll(at)
+func (sr *scenarioRun) roll(idx int64) {
+	sr.iter.Roll(idx)
 	for _, se := range sr.series {
-		se.Roll(at)
+		se.Roll(idx)
 	}
 }
 
@@ -247,7 +276,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	defer func() {
 		if p := recover(); p != nil {
 			sr.prog.opts.Log.Error().Str("scenario", sr.sc.Name).Interface("panic", p).Msg("a step panicked")
-			sr.iter.Record(vu, metrics.Sample{Service: time.Since(begin), ErrClass: "panic"})
+			sr.iter.Record(vu, metrics.Sample{Service: time.Since(begin), ErrClass: "panic", At: time.Since(sr.runStart)})
 			sr.errors.Add(1)
 			completed = true
 		}
@@ -269,7 +298,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			st.it.VUIter++
 			return false // cut short at the end of the run: counted as interrupted
 		}
-		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited,
+		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart),
 			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
 		if i == 0 && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
@@ -287,7 +316,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 		}
 	}
 	end := time.Now()
-	x := metrics.Sample{Service: end.Sub(begin), ErrClass: failed}
+	x := metrics.Sample{Service: end.Sub(begin), ErrClass: failed, At: end.Sub(sr.runStart)}
 	if !scheduled.IsZero() {
 		x.Response = end.Sub(scheduled)
 	}

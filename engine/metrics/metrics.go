@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -37,6 +38,9 @@ type Series struct {
 	Name   string
 	shards []shard
 
+	interval time.Duration
+	rolled   atomic.Int64 // intervals collected so far
+
 	pmu    sync.Mutex
 	points []Point
 }
@@ -51,12 +55,9 @@ type shard struct {
 	hits     int64
 	misses   int64
 	waited   int64 // ns
-	// The current interval, rolled into a Point by Roll.
-	cur       *hdrhistogram.Histogram
-	curCount  int64
-	curErrors int64
-	curBy     map[string]int64
-	_         [64]byte
+	// The open intervals, by index modulo ringSize, collected by Roll.
+	ring [ringSize]slot
+	_    [64]byte
 }
 
 // NewSeries returns a series with one shard per available CPU.
@@ -65,7 +66,9 @@ func NewSeries(name string) *Series {
 	s := &Series{Name: name, shards: make([]shard, n)}
 	for i := range s.shards {
 		s.shards[i].service = NewHistogram()
-		s.shards[i].cur = NewHistogram()
+		for j := range s.shards[i].ring {
+			s.shards[i].ring[j] = slot{h: NewHistogram(), idx: -1}
+		}
 		s.shards[i].errorsBy = map[string]int64{}
 	}
 	return s
@@ -84,6 +87,9 @@ type Sample struct {
 	Hit, Miss bool
 	// Waited is client-side waiting (rate limits) included in Service.
 	Waited time.Duration
+	// At is when the operation completed, from the run's start: it picks
+	// the time-series interval.
+	At time.Duration
 }
 
 // Record adds a sample; vu picks the shard.
@@ -101,17 +107,18 @@ func (s *Series) Record(vu int, x Sample) {
 	if x.Response > 0 {
 		basis = x.Response
 	}
-	_ = sh.cur.RecordValue(clamp(basis))
+	sl := s.slotFor(sh, x.At)
+	_ = sl.h.RecordValue(clamp(basis))
 	sh.count++
-	sh.curCount++
+	sl.count++
 	if x.ErrClass != "" {
 		sh.errors++
-		sh.curErrors++
+		sl.errors++
 		sh.errorsBy[x.ErrClass]++
-		if sh.curBy == nil {
-			sh.curBy = map[string]int64{}
+		if sl.by == nil {
+			sl.by = map[string]int64{}
 		}
-		sh.curBy[x.ErrClass]++
+		sl.by[x.ErrClass]++
 	}
 	if x.Hit {
 		sh.hits++

@@ -22,33 +22,75 @@ type Point struct {
 	Hist    string
 }
 
-// Roll closes the current interval, which started at start (an offset from
-// the run's start), and appends it to the series' points. The collector
-// calls it once per interval; it is safe to call while Record runs.
-func (s *Series) Roll(start time.Duration) Point {
+// ringSize is how many intervals a shard keeps open: the collector may be
+// up to ringSize-1 intervals late before data would be lost.
+const ringSize = 4
+
+// slot is one open interval of a shard.
+type slot struct {
+	idx    int64 // interval index; -1 when empty
+	h      *hdrhistogram.Histogram
+	count  int64
+	errors int64
+	by     map[string]int64
+}
+
+// SetInterval sets the time-series interval; samples are attributed to
+// interval floor(At / interval). Call it before recording.
+func (s *Series) SetInterval(d time.Duration) { s.interval = d }
+
+// slotFor returns the shard's slot for a sample completed at at. A sample
+// for an interval already collected goes to the first open one. The shard's
+// lock is held.
+func (s *Series) slotFor(sh *shard, at time.Duration) *slot {
+	var idx int64
+	if s.interval > 0 && at > 0 {
+		idx = int64(at / s.interval)
+	}
+	if r := s.rolled.Load(); idx < r {
+		idx = r
+	}
+	sl := &sh.ring[idx%ringSize]
+	if sl.idx != idx {
+		// The slot held an older interval the collector missed (more than
+		// ringSize-1 late): its data moves into this one rather than vanish.
+		sl.idx = idx
+	}
+	return sl
+}
+
+// Roll closes interval number idx, which starts at idx × the interval from
+// the run's start, and appends it to the series' points. The collector
+// calls it once per interval, in order, once the interval is over; it is
+// safe to call while Record runs.
+func (s *Series) Roll(idx int64) Point {
 	h := NewHistogram()
 	var count, errs int64
 	var by map[string]int64
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		if sh.curCount > 0 {
-			h.Merge(sh.cur)
-			sh.cur.Reset()
-		}
-		for k, v := range sh.curBy {
-			if by == nil {
-				by = map[string]int64{}
+		sl := &sh.ring[idx%ringSize]
+		if sl.idx == idx || (sl.idx >= 0 && sl.idx < idx) {
+			if sl.count > 0 {
+				h.Merge(sl.h)
+				sl.h.Reset()
 			}
-			by[k] += v
-			delete(sh.curBy, k)
+			for k, v := range sl.by {
+				if by == nil {
+					by = map[string]int64{}
+				}
+				by[k] += v
+				delete(sl.by, k)
+			}
+			count += sl.count
+			errs += sl.errors
+			sl.count, sl.errors, sl.idx = 0, 0, -1
 		}
-		count += sh.curCount
-		errs += sh.curErrors
-		sh.curCount, sh.curErrors = 0, 0
 		sh.mu.Unlock()
 	}
-	p := Point{Start: start, Count: count, Errors: errs, ErrorsBy: by, Latency: Summarize(h)}
+	s.rolled.Store(idx + 1)
+	p := Point{Start: time.Duration(idx) * s.interval, Count: count, Errors: errs, ErrorsBy: by, Latency: Summarize(h)}
 	if count > 0 {
 		p.Hist, _ = Encode(h)
 	}

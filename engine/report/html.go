@@ -1,0 +1,256 @@
+package report
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+)
+
+// The HTML report is one self-contained file: uPlot (MIT, see
+// assets/uPlot.LICENSE), the page's script and styles and the chart data are
+// inlined, so it opens without network access.
+
+//go:embed assets/uPlot.iife.min.js
+var uplotJS string
+
+//go:embed assets/uPlot.min.css
+var uplotCSS string
+
+//go:embed assets/charts.js
+var chartsJS string
+
+//go:embed assets/page.css
+var pageCSS string
+
+// HTMLOptions tune the HTML report.
+type HTMLOptions struct {
+	// Faults are shaded on the time charts. When nil, the report's own
+	// "faults" list is used if its model has one.
+	Faults []FaultWindow
+}
+
+type htmlAssets struct {
+	UplotJS  template.JS
+	UplotCSS template.CSS
+	PageCSS  template.CSS
+	ChartsJS template.JS
+}
+
+func assets() htmlAssets {
+	return htmlAssets{UplotJS: template.JS(uplotJS), UplotCSS: template.CSS(uplotCSS), PageCSS: template.CSS(pageCSS),
+		ChartsJS: template.JS(chartsJS)}
+}
+
+type htmlView struct {
+	htmlAssets
+	R          *Report
+	Title      string
+	Started    string
+	Passed     int
+	Rows       []htmlRow
+	Scenarios  []htmlScenario
+	Faults     []FaultWindow
+	Charts     int
+	ChartsJSON template.JS
+}
+
+type htmlRow struct {
+	Name                             string
+	Step                             bool
+	Count                            int64
+	Rate, Errors, P50, P95, P99, Max string
+	Notes                            string
+}
+
+type htmlScenario struct {
+	Name, Model, Notes string
+	TimeCharts         []string
+	DistCharts         []string
+}
+
+// WriteHTML writes r as one self-contained HTML page with charts: each
+// scenario's throughput and latency percentiles over time (fault windows
+// shaded), each step's latency by percentile (from its HDR histogram), the
+// checks, score and verdict, and the recommendations.
+func WriteHTML(w io.Writer, r *Report, opts HTMLOptions) error {
+	v := htmlView{htmlAssets: assets(), R: r, Title: title(r), Started: r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")}
+	v.Faults = reportFaults(r, opts.Faults)
+	for _, c := range r.Checks {
+		if c.Passed {
+			v.Passed++
+		}
+	}
+	var charts []chart
+	for i, s := range r.Scenarios {
+		hs := htmlScenario{Name: s.Name, Model: s.Model, Notes: strings.Join(scenarioNotes(s), "; ")}
+		id := fmt.Sprintf("s%d", i)
+		for _, c := range timeCharts(id, s.Name, s.Stats, r.Interval, v.Faults) {
+			charts = append(charts, c)
+			hs.TimeCharts = append(hs.TimeCharts, c.ID)
+		}
+		for j, st := range s.Steps {
+			c, ok, err := distributionChart(fmt.Sprintf("%s-step%d", id, j), s.Name+" › "+st.Name, st.Stats)
+			if err != nil {
+				return fmt.Errorf("report: html: scenario %s step %s: %w", s.Name, st.Name, err)
+			}
+			if ok {
+				charts = append(charts, c)
+				hs.DistCharts = append(hs.DistCharts, c.ID)
+			}
+		}
+		v.Scenarios = append(v.Scenarios, hs)
+		notes := scenarioNotes(s)
+		if len(s.Steps) != 1 || s.Steps[0].HitRatio == nil {
+			notes = append(statNotes(s.Stats), notes...)
+		}
+		v.Rows = append(v.Rows, htmlStatsRow(s.Name, false, s.Stats, notes))
+		for _, st := range s.Steps {
+			v.Rows = append(v.Rows, htmlStatsRow(st.Name, true, st.Stats, statNotes(st.Stats)))
+		}
+	}
+	js, err := chartsData(charts)
+	if err != nil {
+		return err
+	}
+	v.Charts, v.ChartsJSON = len(charts), js
+	if err := reportPage.Execute(w, v); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return nil
+}
+
+// chartsData is the charts as a JavaScript literal. json.Marshal escapes
+// <, > and &, so the data cannot close the script element.
+func chartsData(charts []chart) (template.JS, error) {
+	if charts == nil {
+		charts = []chart{}
+	}
+	b, err := json.Marshal(charts)
+	if err != nil {
+		return "", fmt.Errorf("report: html: %w", err)
+	}
+	return template.JS(b), nil
+}
+
+func htmlStatsRow(name string, step bool, s Stats, notes []string) htmlRow {
+	errs := fmt.Sprintf("%d", s.Errors)
+	if s.Errors > 0 && s.ErrorRate != nil {
+		errs = fmt.Sprintf("%d (%s)", s.Errors, pct(s.ErrorRate))
+	}
+	l := s.Latency
+	return htmlRow{Name: name, Step: step, Count: s.Count, Rate: rateText(s.Rate), Errors: errs,
+		P50: latencyText(l, latencyPick["p50"]), P95: latencyText(l, latencyPick["p95"]),
+		P99: latencyText(l, latencyPick["p99"]), Max: latencyText(l, latencyPick["max"]), Notes: strings.Join(notes, "; ")}
+}
+
+var htmlFuncs = template.FuncMap{
+	"short":   short,
+	"score":   scoreText,
+	"value":   checkValue,
+	"verdict": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"pct":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"secs":    func(f float64) string { return fmt.Sprintf("%.1f s", f) },
+	"figure":  figureOf,
+	"deref":   func(f *float64) float64 { return *f },
+	"mib":     func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
+}
+
+func figureOf(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return figure(*v)
+}
+
+var reportPage = template.Must(template.New("report").Funcs(htmlFuncs).Parse(htmlHead + reportBody + htmlFoot))
+
+const htmlHead = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="runplan">
+<title>{{.Title}} · runplan</title>
+<style>{{.UplotCSS}}</style>
+<style>{{.PageCSS}}</style>
+</head>
+<body data-charts-expected="{{.Charts}}" data-charts-drawn="0">
+<main>
+`
+
+const htmlFoot = `
+<footer>Made by runplan{{with .R}}{{if .RunplanVersion}} {{.RunplanVersion}}{{end}}{{end}} · charts drawn with uPlot (MIT licence) · this page needs no network access.</footer>
+</main>
+<script>{{.UplotJS}}</script>
+<script>window.RUNPLAN_CHARTS = {{.ChartsJSON}};</script>
+<script>{{.ChartsJS}}</script>
+</body>
+</html>
+`
+
+const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
+<div>
+<h1>{{.Title}}</h1>
+{{with $r.Plan.Description}}<p class="desc">{{.}}</p>{{end}}
+<p class="facts">{{with $r.Plan.Path}}<span class="mono">{{.}}</span>{{end}}<span>run <span class="mono">{{$r.RunID}}</span></span><span>seed {{$r.Seed}}</span><span>{{.Started}}</span><span>{{secs $r.Duration}}</span></p>
+</div>
+<div class="score">
+<span class="badge v-{{$r.Verdict}}">{{verdict $r.Verdict}}</span>
+<div class="num">{{if $r.Score}}{{printf "%.1f" (deref $r.Score)}}<span>/100</span>{{else}}n/a{{end}}</div>
+<div class="sub">{{if $r.Checks}}{{.Passed}} of {{len $r.Checks}} checks passed{{else}}no checks{{end}}{{if $r.VerdictCapped}}; a critical check failed{{end}}</div>
+</div>
+</header>
+{{if not $r.Valid}}<div class="alert bad"><strong>Invalid measurement:</strong> the load generator could not hold the requested load; the checks are not to be trusted.
+<ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul></div>
+{{end}}{{if or $r.Partial $r.Error}}<div class="alert warn"><strong>Partial run:</strong> the run did not complete; the figures cover what ran.{{with $r.Error}}<br>Error: <span class="mono">{{.}}</span>{{end}}</div>
+{{end}}
+{{if $r.Checks}}<h2>Checks</h2>
+<table class="checks">
+<thead><tr><th></th><th>check</th><th class="n">value</th><th>expression</th><th class="n">weight</th></tr></thead>
+<tbody>
+{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="n">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
+{{end}}</tbody>
+</table>
+{{end}}
+{{if $r.Recommendations}}<h2>Recommendations</h2>
+<ul class="recs">{{range $r.Recommendations}}<li>{{.}}</li>{{end}}</ul>
+{{end}}
+<h2>Scenarios</h2>
+<table>
+<thead><tr><th>scenario / step</th><th class="n">count</th><th class="n">rate/s</th><th class="n">errors</th><th class="n">p50</th><th class="n">p95</th><th class="n">p99</th><th class="n">max</th><th>notes</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr{{if .Step}} class="step"{{end}}><td>{{if .Step}}{{.Name}}{{else}}<strong>{{.Name}}</strong>{{end}}</td><td class="n">{{.Count}}</td><td class="n">{{.Rate}}</td><td class="n">{{.Errors}}</td><td class="n">{{.P50}}</td><td class="n">{{.P95}}</td><td class="n">{{.P99}}</td><td class="n">{{.Max}}</td><td class="muted">{{.Notes}}</td></tr>
+{{end}}</tbody>
+</table>
+{{with .Faults}}<h3>Fault windows <small>shaded on the time charts</small></h3>
+<table><thead><tr><th>fault</th><th class="n">from</th><th class="n">to</th></tr></thead><tbody>
+{{range .}}<tr><td>{{.Name}}</td><td class="n">{{printf "%.1f s" .Start}}</td><td class="n">{{printf "%.1f s" .End}}</td></tr>
+{{end}}</tbody></table>
+{{end}}
+{{range .Scenarios}}<h2>{{.Name}}<small>{{.Model}} model{{with .Notes}}; {{.}}{{end}}</small></h2>
+{{if .TimeCharts}}<div class="grid">{{range .TimeCharts}}<figure class="chart" id="chart-{{.}}"></figure>{{end}}</div>
+{{else}}<p class="muted">No time series: the scenario did not run.</p>
+{{end}}{{if .DistCharts}}<h3>Latency distribution by step</h3>
+<div class="grid">{{range .DistCharts}}<figure class="chart" id="chart-{{.}}"></figure>{{end}}</div>
+{{end}}{{end}}
+<h2>Targets and generator</h2>
+<table>
+<thead><tr><th>target</th><th>driver</th><th>kind</th><th>address</th></tr></thead>
+<tbody>
+{{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{.Kind}}</td><td class="mono">{{.Addr}}</td></tr>
+{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
+<dl class="kv">{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{figure .Value}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>
+{{end}}{{end}}</tbody>
+</table>
+<dl class="kv">
+<dt>measurement</dt><dd>{{if $r.Valid}}valid: the generator held the requested load{{else}}<strong>invalid</strong>{{end}}</dd>
+<dt>generator CPU</dt><dd>{{pct $r.Generator.CPU}} of the available CPUs{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
+{{with $r.Generator.Lag}}<dt>scheduling lag</dt><dd>p50 {{short .P50}}, p99 {{short .P99}}, max {{short .Max}}</dd>{{end}}
+{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} skipped as late, {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
+<dt>time series interval</dt><dd>{{$r.Interval}} s</dd>
+{{with $r.Plan.Digest}}<dt>plan digest</dt><dd class="mono">sha256:{{.}}</dd>{{end}}
+</dl>
+`
