@@ -265,8 +265,8 @@ func (tl *timeline) undoAll() {
 	}
 }
 
-// Active names the faults active now.
-func (tl *timeline) Active() []string {
+// Active names the faults active now that affect the scenario.
+func (tl *timeline) Active(scenario string) []string {
 	if tl == nil {
 		return nil
 	}
@@ -274,7 +274,7 @@ func (tl *timeline) Active() []string {
 	defer tl.mu.Unlock()
 	var out []string
 	for _, r := range tl.runs {
-		if r.active {
+		if r.active && slices.Contains(r.sum.Scenarios, scenario) {
 			out = append(out, r.sum.Name)
 		}
 	}

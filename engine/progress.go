@@ -21,6 +21,8 @@ type ScenarioProgress struct {
 	Rate  float64
 	P99   time.Duration
 	P99OK bool
+	// Faults names the faults active now on the scenario's targets.
+	Faults []string
 }
 
 // Progress returns every scenario's progress. It is safe to call from
@@ -28,6 +30,7 @@ type ScenarioProgress struct {
 func (prog *Program) Progress() []ScenarioProgress {
 	prog.mu.Lock()
 	runs := prog.runs
+	tl := prog.timeline
 	interval := prog.plan.Interval
 	prog.mu.Unlock()
 	if interval <= 0 {
@@ -51,6 +54,7 @@ func (prog *Program) Progress() []ScenarioProgress {
 			p.Rate = float64(pt.Count) / interval.Seconds()
 			p.P99, p.P99OK = pt.Latency.P99, pt.Latency.OK
 		}
+		p.Faults = tl.Active(r.sc.Name)
 		out = append(out, p)
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -37,7 +38,11 @@ func describe(p engine.ScenarioProgress) string {
 	if p.P99OK {
 		p99 = p.P99.Round(10 * time.Microsecond).String()
 	}
-	return fmt.Sprintf("%7.1f/s  p99 %-9s errors %d", p.Rate, p99, p.Errors)
+	s := fmt.Sprintf("%7.1f/s  p99 %-9s errors %d", p.Rate, p99, p.Errors)
+	if len(p.Faults) > 0 {
+		s += "  fault: " + strings.Join(p.Faults, ",")
+	}
+	return s
 }
 
 // bars draws one bar per scenario: elapsed of planned time (or iterations),
@@ -119,6 +124,9 @@ func logLines(ctx context.Context, src progressSource, log zerolog.Logger, perio
 			}
 			if p.P99OK {
 				ev = ev.Dur("p99", p.P99)
+			}
+			if len(p.Faults) > 0 {
+				ev = ev.Strs("faults", p.Faults)
 			}
 			ev.Msg("progress")
 		}
