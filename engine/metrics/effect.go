@@ -114,6 +114,12 @@ func span(points []Point, interval, from, to time.Duration) Span {
 // the start), during it, and after it (as long as the fault), and the
 // recovery time. untilEnd is true when the fault lasted to the end.
 func Measure(points []Point, interval, start, end time.Duration, untilEnd bool, tol Tolerance) Effect {
+	// Windows are whole intervals: the fault's edges are rounded to the
+	// nearest interval boundary.
+	if interval > 0 {
+		start = start.Round(interval)
+		end = max(end.Round(interval), start+interval)
+	}
 	length := max(end-start, interval)
 	e := Effect{
 		Before: span(points, interval, max(start-length, 0), start),

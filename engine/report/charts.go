@@ -1,8 +1,6 @@
 package report
 
 import (
-	"encoding/json"
-	"fmt"
 	"math"
 
 	"github.com/runplan/runplan/engine/metrics"
@@ -11,13 +9,23 @@ import (
 // Chart data for the HTML pages. Go computes every point; the page's script
 // only hands them to uPlot, so what a chart shows is tested here, in Go.
 
-// FaultWindow is a period during which a fault was active, in seconds from
-// the run's start (the time series' clock). The HTML report shades it on
-// every time chart.
-type FaultWindow struct {
+// faultWindow is a period during which a fault was active, in seconds
+// from the run's start (the time series' clock), shaded on time charts.
+type faultWindow struct {
 	Name  string  `json:"name"`
 	Start float64 `json:"start"`
 	End   float64 `json:"end"`
+}
+
+// faultWindows are the faults that were applied.
+func faultWindows(r *Report) []faultWindow {
+	var out []faultWindow
+	for _, f := range r.Faults {
+		if f.Applied && f.End > f.Start {
+			out = append(out, faultWindow{Name: f.Name, Start: f.Start, End: f.End})
+		}
+	}
+	return out
 }
 
 // chart is one uPlot chart. Kind is "time" (x in seconds from the run's
@@ -31,7 +39,7 @@ type chart struct {
 	X      []float64     `json:"x"`
 	Series []chartSeries `json:"series"`
 	// Faults are shaded on time charts.
-	Faults []FaultWindow `json:"faults,omitempty"`
+	Faults []faultWindow `json:"faults,omitempty"`
 }
 
 // chartSeries is one line. Unit is "ms", "/s", "%" or "" and picks the
@@ -70,7 +78,7 @@ func logVal(f float64) *float64 {
 
 // timeCharts are a series' throughput and latency percentiles over time;
 // none when it has no points.
-func timeCharts(id, name string, s Stats, interval float64, faults []FaultWindow) []chart {
+func timeCharts(id, name string, s Stats, interval float64, faults []faultWindow) []chart {
 	if len(s.Series) == 0 {
 		return nil
 	}
@@ -195,31 +203,4 @@ func logVals(fs []float64) []*float64 {
 		out[i] = logVal(f)
 	}
 	return out
-}
-
-// reportFaults returns the fault windows of a report: the ones given, or
-// else the report's own "faults" list when its model carries one. Reading
-// it through JSON keeps the renderer working unchanged when the model
-// gains the field.
-func reportFaults(r *Report, given []FaultWindow) []FaultWindow {
-	if given != nil {
-		return given
-	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil
-	}
-	faults, _ := FaultsFromJSON(b)
-	return faults
-}
-
-// FaultsFromJSON reads the "faults" list of a JSON report, if it has one.
-func FaultsFromJSON(data []byte) ([]FaultWindow, error) {
-	var doc struct {
-		Faults []FaultWindow `json:"faults"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("report: faults: %w", err)
-	}
-	return doc.Faults, nil
 }

@@ -25,13 +25,6 @@ var chartsJS string
 //go:embed assets/page.css
 var pageCSS string
 
-// HTMLOptions tune the HTML report.
-type HTMLOptions struct {
-	// Faults are shaded on the time charts. When nil, the report's own
-	// "faults" list is used if its model has one.
-	Faults []FaultWindow
-}
-
 type htmlAssets struct {
 	UplotJS  template.JS
 	UplotCSS template.CSS
@@ -52,7 +45,7 @@ type htmlView struct {
 	Passed     int
 	Rows       []htmlRow
 	Scenarios  []htmlScenario
-	Faults     []FaultWindow
+	Faults     []htmlFault
 	Charts     int
 	ChartsJSON template.JS
 }
@@ -65,6 +58,35 @@ type htmlRow struct {
 	Notes                            string
 }
 
+type htmlFault struct {
+	Name, Target, Describe, When, Before, During, After, Errors, Recovery, Problem string
+}
+
+func htmlFaultOf(f Fault) htmlFault {
+	h := htmlFault{Name: f.Name, Target: f.Target, Describe: f.Describe, Before: "-", During: "-", After: "-", Errors: "-", Recovery: "-"}
+	switch {
+	case !f.Applied && f.Error != "":
+		h.When, h.Problem = "not applied", "failed to start: "+f.Error
+	case !f.Applied:
+		h.When, h.Problem = "not applied", f.Skipped
+	default:
+		h.When = fmt.Sprintf("%.1f–%.1f s", f.Start, f.End)
+		h.Before, h.During, h.After = winP99(f.Before), winP99(f.During), winP99(f.After)
+		if f.During != nil {
+			h.Errors = fmt.Sprintf("%d", f.During.Errors)
+		}
+		if f.Recovery != nil {
+			h.Recovery = fmt.Sprintf("%.1f s", *f.Recovery)
+		} else if f.RecoveryNote != "" {
+			h.Recovery = "unknown: " + f.RecoveryNote
+		}
+	}
+	if f.UndoError != "" {
+		h.Problem = strings.TrimPrefix(h.Problem+"; ", "; ") + "UNDO FAILED: " + f.UndoError
+	}
+	return h
+}
+
 type htmlScenario struct {
 	Name, Model, Notes string
 	TimeCharts         []string
@@ -75,9 +97,12 @@ type htmlScenario struct {
 // scenario's throughput and latency percentiles over time (fault windows
 // shaded), each step's latency by percentile (from its HDR histogram), the
 // checks, score and verdict, and the recommendations.
-func WriteHTML(w io.Writer, r *Report, opts HTMLOptions) error {
+func WriteHTML(w io.Writer, r *Report) error {
 	v := htmlView{htmlAssets: assets(), R: r, Title: title(r), Started: r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")}
-	v.Faults = reportFaults(r, opts.Faults)
+	windows := faultWindows(r)
+	for _, f := range r.Faults {
+		v.Faults = append(v.Faults, htmlFaultOf(f))
+	}
 	for _, c := range r.Checks {
 		if c.Passed {
 			v.Passed++
@@ -87,7 +112,7 @@ func WriteHTML(w io.Writer, r *Report, opts HTMLOptions) error {
 	for i, s := range r.Scenarios {
 		hs := htmlScenario{Name: s.Name, Model: s.Model, Notes: strings.Join(scenarioNotes(s), "; ")}
 		id := fmt.Sprintf("s%d", i)
-		for _, c := range timeCharts(id, s.Name, s.Stats, r.Interval, v.Faults) {
+		for _, c := range timeCharts(id, s.Name, s.Stats, r.Interval, windows) {
 			charts = append(charts, c)
 			hs.TimeCharts = append(hs.TimeCharts, c.ID)
 		}
@@ -225,10 +250,13 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{range .Rows}}<tr{{if .Step}} class="step"{{end}}><td>{{if .Step}}{{.Name}}{{else}}<strong>{{.Name}}</strong>{{end}}</td><td class="n">{{.Count}}</td><td class="n">{{.Rate}}</td><td class="n">{{.Errors}}</td><td class="n">{{.P50}}</td><td class="n">{{.P95}}</td><td class="n">{{.P99}}</td><td class="n">{{.Max}}</td><td class="muted">{{.Notes}}</td></tr>
 {{end}}</tbody>
 </table>
-{{with .Faults}}<h3>Fault windows <small>shaded on the time charts</small></h3>
-<table><thead><tr><th>fault</th><th class="n">from</th><th class="n">to</th></tr></thead><tbody>
-{{range .}}<tr><td>{{.Name}}</td><td class="n">{{printf "%.1f s" .Start}}</td><td class="n">{{printf "%.1f s" .End}}</td></tr>
-{{end}}</tbody></table>
+{{with .Faults}}<h2>Faults <small>applied windows are shaded on the time charts</small></h2>
+<table>
+<thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">p99 before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
+<tbody>
+{{range .}}<tr><td><strong>{{.Name}}</strong><br><span class="muted">{{.Describe}}</span>{{with .Problem}}<br><span class="ko">{{.}}</span>{{end}}</td><td>{{.Target}}</td><td>{{.When}}</td><td class="n">{{.Before}}</td><td class="n">{{.During}}</td><td class="n">{{.After}}</td><td class="n">{{.Errors}}</td><td>{{.Recovery}}</td></tr>
+{{end}}</tbody>
+</table>
 {{end}}
 {{range .Scenarios}}<h2>{{.Name}}<small>{{.Model}} model{{with .Notes}}; {{.}}{{end}}</small></h2>
 {{if .TimeCharts}}<div class="grid">{{range .TimeCharts}}<figure class="chart" id="chart-{{.}}"></figure>{{end}}</div>

@@ -38,8 +38,8 @@ type junitSuite struct {
 	Package    string          `xml:"package,attr"`
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
-	SystemOut  string          `xml:"system-out"`
-	SystemErr  string          `xml:"system-err"`
+	SystemOut  cdata           `xml:"system-out"`
+	SystemErr  cdata           `xml:"system-err"`
 }
 
 type junitProperty struct {
@@ -58,7 +58,27 @@ type junitCase struct {
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+// cdata keeps line breaks readable in the XML (character data would
+// encode them as &#xA;). Its text must go through xmlSafe.
+type cdata struct {
+	Text string `xml:",cdata"`
+}
+
+// xmlSafe replaces the characters XML 1.0 forbids (most control
+// characters, which an error message may carry) with U+FFFD.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // WriteJUnit writes r as JUnit XML.
@@ -108,9 +128,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		suite.Cases = append(suite.Cases, tc)
 	}
 	suite.Tests = len(suite.Cases)
-	suite.SystemOut = junitOut(r)
+	suite.SystemOut = cdata{junitOut(r)}
 	if r.Error != "" {
-		suite.SystemErr = "error: " + r.Error + "\n"
+		suite.SystemErr = cdata{"error: " + r.Error + "\n"}
 	}
 	doc := junitSuites{Name: "runplan: " + name, Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
 		Time: suite.Time, Suites: []junitSuite{suite}}
@@ -119,6 +139,17 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	}
 	enc := xml.NewEncoder(w)
 	enc.Indent("", "  ")
+	for i := range doc.Suites {
+		st := &doc.Suites[i]
+		st.SystemOut.Text, st.SystemErr.Text = xmlSafe(st.SystemOut.Text), xmlSafe(st.SystemErr.Text)
+		for j := range st.Cases {
+			for _, p := range []*junitProblem{st.Cases[j].Failure, st.Cases[j].Error} {
+				if p != nil {
+					p.Text = xmlSafe(p.Text)
+				}
+			}
+		}
+	}
 	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("report: junit: %w", err)
 	}

@@ -117,7 +117,7 @@ func verdictText(r *Report) string {
 	if r.VerdictCapped {
 		v += " (a critical check failed)"
 	}
-	return "**" + v + "**"
+	return v
 }
 
 func mdRow(b *strings.Builder, name string, s Stats, notes []string) {

@@ -1,0 +1,250 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/runplan/runplan/engine/check"
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+)
+
+// update rewrites the golden files and the synthetic fixture:
+// go test ./engine/report -update
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// fixtureFaults are the fault windows of testdata/fixture.json: the model
+// has no faults list yet, so only the fixture carries one.
+var fixtureFaults = []FaultWindow{
+	{Name: "redis_latency", Start: 3, End: 5},
+	{Name: "webhook_outage", Start: 7.5, End: 9},
+}
+
+// fixtureOptions vary the synthetic run.
+type fixtureOptions struct {
+	// extra is added to every deliver latency (a slower second run).
+	extra time.Duration
+	// started moves the run in time (trends).
+	started time.Time
+}
+
+var fixtureStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// synthStats records n samples with a deterministic spread around base, and
+// a time series of points, one per second, with a slow second third.
+func synthStats(name string, n int, base time.Duration, open bool, errEvery int, errClass string, extra time.Duration, offset time.Duration) *metrics.Stats {
+	st := &metrics.Stats{Name: name, Service: metrics.NewHistogram(), ErrorsBy: map[string]int64{}}
+	if open {
+		st.Response = metrics.NewHistogram()
+	}
+	const seconds = 10
+	perSec := n / seconds
+	for sec := 0; sec < seconds; sec++ {
+		h := metrics.NewHistogram()
+		var errs int64
+		for i := 0; i < perSec; i++ {
+			k := sec*perSec + i
+			// A long tail: most samples near base, every 50th up to 20×.
+			d := base + time.Duration(k%97)*base/40
+			if k%50 == 0 {
+				d = base * time.Duration(2+k%19)
+			}
+			if sec >= 3 && sec < 5 { // the fault window
+				d *= 3
+			}
+			d += extra
+			_ = st.Service.RecordValue(int64(d))
+			rec := d
+			if open {
+				rec = d + time.Duration(k%7)*time.Millisecond/10
+				_ = st.Response.RecordValue(int64(rec))
+			}
+			_ = h.RecordValue(int64(rec))
+			st.Count++
+			if errEvery > 0 && k%errEvery == 0 {
+				st.Errors++
+				errs++
+				st.ErrorsBy[errClass]++
+			}
+		}
+		st.Points = append(st.Points, metrics.Point{Start: offset + time.Duration(sec)*time.Second, Count: int64(perSec),
+			Errors: errs, Latency: metrics.Summarize(h)})
+	}
+	// The last interval completed nothing: its latency is unknown.
+	st.Points = append(st.Points, metrics.Point{Start: offset + seconds*time.Second})
+	return st
+}
+
+func lagHistogram() *hdrhistogram.Histogram {
+	h := metrics.NewHistogram()
+	for i := 0; i < 200; i++ {
+		_ = h.RecordValue(int64(50*time.Microsecond + time.Duration(i%23)*40*time.Microsecond))
+	}
+	return h
+}
+
+// buildFixture builds a report with Build from synthetic metrics: two
+// scenarios (closed and open), three steps, errors, a cache, server
+// figures with an unavailable one, passing, failing, critical and errored
+// checks, and recommendations.
+func buildFixture(opts fixtureOptions) *Report {
+	started := opts.started
+	if started.IsZero() {
+		started = fixtureStart
+	}
+	lookup := synthStats("lookup", 5000, 180*time.Microsecond, false, 0, "", 0, 0)
+	lookup.Hits, lookup.Misses = 4610, 390
+	cacheIter := synthStats("", 5000, 190*time.Microsecond, false, 0, "", 0, 0)
+	fetch := synthStats("fetch", 400, 300*time.Microsecond, true, 0, "", 0, time.Second)
+	deliver := synthStats("deliver", 400, 40*time.Millisecond, false, 40, "status", opts.extra, time.Second)
+	deliverIter := synthStats("", 400, 41*time.Millisecond, true, 40, "status", opts.extra, time.Second)
+
+	sum := &metrics.RunSummary{
+		Started:  started,
+		Duration: 11500 * time.Millisecond,
+		Interval: time.Second,
+		Generator: metrics.Generator{Lag: lagHistogram(), Scheduled: 402, Late: 0, Dropped: 2, CPU: 0.3141,
+			PeakRSS: 48 << 20, Valid: true},
+		Scenarios: []*metrics.ScenarioSummary{
+			{Name: "strategy_cache", Model: "closed", Iteration: cacheIter, Steps: []*metrics.Stats{lookup},
+				Elapsed: 10 * time.Second, MaxVUs: 20},
+			{Name: "signal_delivery", Model: "open", Iteration: deliverIter, Steps: []*metrics.Stats{fetch, deliver},
+				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20},
+		},
+		Targets: []*metrics.TargetSummary{{
+			Name:    "cache",
+			Server:  map[string]float64{"commands": 5400, "hit_ratio": math.NaN(), "ops_per_sec": 540.25},
+			Order:   []string{"commands", "ops_per_sec", "hit_ratio"},
+			Help:    map[string]string{"commands": "commands processed", "hit_ratio": "server-side hit ratio"},
+			Samples: 11,
+		}},
+	}
+	p99 := metrics.Summarize(lookup.Service).P99
+	deliverP95 := metrics.Summarize(deliverIter.Response).P95
+	outcome := &check.Outcome{
+		Checks: []check.Result{
+			{Name: "redis_latency", Expr: "strategy_cache.steps.lookup.latency.p99 < ms(100)", Passed: true, Weight: 25,
+				Value: check.Duration{D: p99, OK: true}},
+			{Name: "cache_hit_ratio", Expr: "strategy_cache.hit_ratio > 0.95", Passed: false, Weight: 25, Value: 0.922},
+			{Name: "delivery_time", Expr: "signal_delivery.latency.p95 < ms(500) || signal_delivery.count == 0", Passed: deliverP95 < 500*time.Millisecond,
+				Weight: 25, Value: check.Duration{D: deliverP95, OK: true}},
+			{Name: "delivery_success", Expr: "signal_delivery.success_rate > 0.99", Passed: false, Weight: 20, Critical: true,
+				Value: 0.975},
+			{Name: "queue_depth", Expr: "cache.server.queue_depth < 10", Passed: false, Weight: 5,
+				Error: "unknown name cache.server.queue_depth (1:14)"},
+		},
+		Verdict: check.NotReady,
+		Capped:  true,
+		Recommendations: []string{
+			"Cache hit ratio is 92.2%: lengthen TTLs or pre-warm hot keys.",
+			"Only 97.5% of signals were delivered: look at the errors by class (status 10).",
+		},
+	}
+	var total, passed float64
+	for _, c := range outcome.Checks {
+		total += c.Weight
+		if c.Passed {
+			passed += c.Weight
+		}
+	}
+	outcome.Score = 100 * passed / total
+	return Build(Input{
+		Plan: &plan.Plan{Name: "phase1-fixture", Description: "Synthetic figures for the renderers' tests.",
+			File: "plans/fixture.yaml", Digest: "5f2b6c0d8e1a4b7c9d3e6f1a2b5c8d0e7f4a1b3c6d9e2f5a8b1c4d7e0f3a6b9c"},
+		Summary: sum,
+		Outcome: outcome,
+		RunID:   "20260102T030405-fixture",
+		Seed:    42,
+		Version: "0.1.0-test",
+		Targets: []Target{
+			{Name: "cache", Driver: "redis", Kind: "embedded", Addr: "redis://127.0.0.1:6379"},
+			{Name: "discord", Driver: "webhook", Kind: "embedded", Addr: "http://127.0.0.1:8080/api/webhooks/1/****"},
+		},
+	})
+}
+
+// fixtureJSON is the fixture as JSON with the fault windows added, the
+// way a report with a faults list will look.
+func fixtureJSON(t *testing.T) []byte {
+	t.Helper()
+	b, err := json.Marshal(buildFixture(fixtureOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["faults"] = fixtureFaults
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./engine/report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output (go test ./engine/report -update rewrites it after review):\n%s", path, firstDiff(want, got))
+	}
+}
+
+// firstDiff shows the first differing line.
+func firstDiff(want, got []byte) string {
+	wl, gl := bytes.Split(want, []byte("\n")), bytes.Split(got, []byte("\n"))
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g []byte
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if !bytes.Equal(w, g) {
+			return "line " + strconv.Itoa(i+1) + ":\nwant: " + clip(string(w)) + "\ngot:  " + clip(string(g))
+		}
+	}
+	return "(same lines, different bytes)"
+}
+
+func clip(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
+
+// readFixture reads testdata/name as a report.
+func readFixture(t *testing.T, name string) *Report {
+	t.Helper()
+	r, err := Read(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
