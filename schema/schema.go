@@ -126,3 +126,37 @@ func ParseRate(s string) (float64, error) {
 	}
 	return n, nil
 }
+
+// ReportJSON is the JSON report's schema document (draft 2020-12).
+//
+//go:embed report.schema.json
+var ReportJSON []byte
+
+// ReportURL is the report schema's $id.
+const ReportURL = "https://runplan.dev/schema/report.schema.json"
+
+var (
+	reportOnce   sync.Once
+	reportSchema *jsonschema.Schema
+	reportErr    error
+)
+
+// Report returns the compiled report schema, with formats (date-time)
+// asserted.
+func Report() (*jsonschema.Schema, error) {
+	reportOnce.Do(func() {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(ReportJSON))
+		if err != nil {
+			reportErr = fmt.Errorf("schema: report.schema.json: %w", err)
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if err := c.AddResource(ReportURL, doc); err != nil {
+			reportErr = fmt.Errorf("schema: %w", err)
+			return
+		}
+		reportSchema, reportErr = c.Compile(ReportURL)
+	})
+	return reportSchema, reportErr
+}

@@ -205,6 +205,22 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 			p.Interval = d
 		}
 	}
+	_, notify := get(root, "notify")
+	if notify != nil && notify.Kind == yaml.SequenceNode {
+		for _, nn := range notify.Content {
+			var n Notify
+			_, u := get(nn, "url")
+			_, f := get(nn, "flavor")
+			_, w := get(nn, "when")
+			n.URL, n.Flavor, n.When = str(u), str(f), str(w)
+			if n.When == "" {
+				n.When = "failure"
+			}
+			if n.URL != "" {
+				p.Notify = append(p.Notify, n)
+			}
+		}
+	}
 	_, recs := get(root, "recommendations")
 	if recs != nil && recs.Kind == yaml.SequenceNode {
 		for i, r := range recs.Content {

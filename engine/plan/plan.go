@@ -30,11 +30,20 @@ type Plan struct {
 	Recommendations []*Recommendation
 	// Interval is the report's time-series interval (default 1s).
 	Interval time.Duration
+	// Notify lists where to post the outcome when the run ends.
+	Notify []Notify
 
 	// Root is the plan's YAML mapping after interpolation and overrides.
 	Root *yaml.Node
 	// Digest is the SHA-256 of the plan file's bytes.
 	Digest string
+}
+
+// Notify is one notification of the outcome.
+type Notify struct {
+	URL    string
+	Flavor string // discord, slack, generic; empty: guessed from the URL
+	When   string // always or failure (default)
 }
 
 // Target is a named connection.

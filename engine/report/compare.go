@@ -457,9 +457,10 @@ func WriteCompareConsole(w io.Writer, c *Comparison, opts CompareOptions) error 
 		fmt.Fprintln(&b, p.paint("33", "  note: "+n))
 	}
 	fmt.Fprintln(&b)
-	fmt.Fprintf(&b, "%-24s", "CHANGE")
+	// 19 columns for the name and 12 per figure: 79 for the default five.
+	fmt.Fprintf(&b, "%-19s", "CHANGE")
 	for _, f := range c.Figures {
-		fmt.Fprintf(&b, " %10s", strings.ToUpper(strings.ReplaceAll(f, "error_rate", "errors")))
+		fmt.Fprintf(&b, " %9s  ", strings.ToUpper(strings.ReplaceAll(f, "error_rate", "errors")))
 	}
 	fmt.Fprintln(&b)
 	for _, r := range c.Rows {
@@ -467,26 +468,24 @@ func WriteCompareConsole(w io.Writer, c *Comparison, opts CompareOptions) error 
 		if r.Step != "" {
 			name = "  " + r.Step
 		}
-		fmt.Fprintf(&b, "%-24s", cut(name, 24))
+		fmt.Fprintf(&b, "%-19s", cut(name, 19))
 		if r.Only != "" {
 			fmt.Fprintf(&b, " only in the %s report\n", r.Only)
 			continue
 		}
 		for _, fc := range r.Figures {
-			cell := changeText(fc)
+			cell := fmt.Sprintf(" %9s ", changeText(fc))
 			switch fc.Status {
 			case Regression:
-				cell = fmt.Sprintf("%10s", cell+" ✗")
-				cell = p.paint("1;31", cell)
+				cell = p.paint("1;31", cell+"✗")
 			case Improvement:
-				cell = fmt.Sprintf("%10s", cell+" ✓")
-				cell = p.paint("32", cell)
+				cell = p.paint("32", cell+"✓")
 			default:
-				cell = fmt.Sprintf("%10s", cell+"  ")
+				cell += " "
 			}
-			b.WriteString(" " + cell)
+			b.WriteString(cell)
 		}
-		fmt.Fprintln(&b)
+		b.WriteString("\n")
 	}
 	regs, imps := c.flagged()
 	for _, group := range []struct {

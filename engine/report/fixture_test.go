@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"math"
 	"os"
@@ -21,13 +20,6 @@ import (
 // update rewrites the golden files and the synthetic fixture:
 // go test ./engine/report -update
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-// fixtureFaults are the fault windows of testdata/fixture.json: the model
-// has no faults list yet, so only the fixture carries one.
-var fixtureFaults = []FaultWindow{
-	{Name: "redis_latency", Start: 3, End: 5},
-	{Name: "webhook_outage", Start: 7.5, End: 9},
-}
 
 // fixtureOptions vary the synthetic run.
 type fixtureOptions struct {
@@ -120,6 +112,28 @@ func buildFixture(opts fixtureOptions) *Report {
 			{Name: "signal_delivery", Model: "open", Iteration: deliverIter, Steps: []*metrics.Stats{fetch, deliver},
 				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20},
 		},
+		Faults: []*metrics.FaultSummary{
+			{Name: "redis_latency", Target: "cache", Kind: "latency", Describe: "adds 50ms to every reply",
+				PlannedAt: 3 * time.Second, PlannedFor: 2 * time.Second, Start: 3 * time.Second, End: 5 * time.Second,
+				Applied: true, Scenarios: []string{"strategy_cache", "signal_delivery"},
+				Effect: metrics.Effect{
+					Before:    span(time.Second, 3*time.Second, 1200, 0, 0.4),
+					During:    span(3*time.Second, 5*time.Second, 980, 4, 1.3),
+					After:     span(5*time.Second, 10*time.Second, 2950, 1, 0.45),
+					Recovered: true, Recovery: 1500 * time.Millisecond,
+				}},
+			{Name: "webhook_outage", Target: "discord", Kind: "status", Describe: "answers 503 to every request",
+				PlannedAt: 7500 * time.Millisecond, PlannedFor: 1500 * time.Millisecond, Start: 7500 * time.Millisecond,
+				End: 9 * time.Second, Applied: true, Scenarios: []string{"signal_delivery"},
+				Effect: metrics.Effect{
+					Before: span(time.Second, 7500*time.Millisecond, 260, 0, 41),
+					During: span(7500*time.Millisecond, 9*time.Second, 60, 9, 44),
+					After:  span(9*time.Second, 10*time.Second, 40, 0, 42),
+					Why:    "the run ended before 3 intervals within tolerance",
+				}},
+			{Name: "redis_restart", Target: "cache", Kind: "restart", Describe: "restarts the server",
+				PlannedAt: 10 * time.Second, Skipped: "probability 0.5: not drawn", Scenarios: []string{"strategy_cache"}},
+		},
 		Targets: []*metrics.TargetSummary{{
 			Name:    "cache",
 			Server:  map[string]float64{"commands": 5400, "hit_ratio": math.NaN(), "ops_per_sec": 540.25},
@@ -141,6 +155,8 @@ func buildFixture(opts fixtureOptions) *Report {
 				Value: 0.975},
 			{Name: "queue_depth", Expr: "cache.server.queue_depth < 10", Passed: false, Weight: 5,
 				Error: "unknown name cache.server.queue_depth (1:14)"},
+			{Name: "throughput", Expr: "strategy_cache.rate > 600", Passed: false, Weight: 10, Value: 500.0,
+				Partial: true, Credit: 0.6},
 		},
 		Verdict: check.NotReady,
 		Capped:  true,
@@ -150,11 +166,12 @@ func buildFixture(opts fixtureOptions) *Report {
 		},
 	}
 	var total, passed float64
-	for _, c := range outcome.Checks {
-		total += c.Weight
-		if c.Passed {
-			passed += c.Weight
+	for i, c := range outcome.Checks {
+		if c.Passed && !c.Partial {
+			outcome.Checks[i].Credit = 1
 		}
+		total += c.Weight
+		passed += c.Weight * outcome.Checks[i].Credit
 	}
 	outcome.Score = 100 * passed / total
 	return Build(Input{
@@ -172,26 +189,33 @@ func buildFixture(opts fixtureOptions) *Report {
 	})
 }
 
-// fixtureJSON is the fixture as JSON with the fault windows added, the
-// way a report with a faults list will look.
+// fixtureJSON is the fixture as the JSON report.
 func fixtureJSON(t *testing.T) []byte {
 	t.Helper()
-	b, err := json.Marshal(buildFixture(fixtureOptions{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["faults"] = fixtureFaults
 	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(m); err != nil {
+	if err := WriteJSON(&out, buildFixture(fixtureOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+// span is a fault window's figures: n operations, errs errors, latencies
+// around ms.
+func span(from, to time.Duration, n, errs int64, ms float64) metrics.Span {
+	h := metrics.NewHistogram()
+	for i := int64(0); i < n; i++ {
+		_ = h.RecordValue(int64(ms*1e6) + i%13*int64(ms*1e5))
+	}
+	sr := math.NaN()
+	if n > 0 {
+		sr = float64(n-errs) / float64(n)
+	}
+	by := map[string]int64{}
+	if errs > 0 {
+		by["status"] = errs
+	}
+	return metrics.Span{From: from, To: to, Count: n, Errors: errs, ErrorsBy: by, SuccessRate: sr,
+		Rate: float64(n) / (to - from).Seconds(), Latency: metrics.Summarize(h)}
 }
 
 // golden compares got with testdata/name, or rewrites it under -update.
@@ -237,7 +261,6 @@ func clip(s string) string {
 	}
 	return s
 }
-
 
 // readFixture reads testdata/name as a report.
 func readFixture(t *testing.T, name string) *Report {

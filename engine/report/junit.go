@@ -129,9 +129,16 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	}
 	suite.Tests = len(suite.Cases)
 	suite.SystemOut = cdata{junitOut(r)}
+	var errs strings.Builder
 	if r.Error != "" {
-		suite.SystemErr = cdata{"error: " + r.Error + "\n"}
+		errs.WriteString("error: " + r.Error + "\n")
 	}
+	for _, f := range r.Faults {
+		if f.UndoError != "" {
+			fmt.Fprintf(&errs, "fault %s: undo failed, %s may still be affected: %s\n", f.Name, f.Target, f.UndoError)
+		}
+	}
+	suite.SystemErr = cdata{errs.String()}
 	doc := junitSuites{Name: "runplan: " + name, Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
 		Time: suite.Time, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -190,6 +197,9 @@ func checkDetail(c Check) string {
 		fmt.Fprintf(&b, " (%s %s)", strconv.FormatFloat(f, 'f', -1, 64), c.Unit)
 	}
 	fmt.Fprintf(&b, "\nweight:     %g", c.Weight)
+	if c.Partial {
+		fmt.Fprintf(&b, ", partial credit %.0f%% of it earned", c.Credit*100)
+	}
 	if c.Critical {
 		b.WriteString(" (critical: failing it makes the verdict not_ready)")
 	}
@@ -206,6 +216,18 @@ func junitOut(r *Report) string {
 	b.WriteString("\n")
 	for _, reason := range r.Generator.Reasons {
 		fmt.Fprintf(&b, "invalid measurement: %s\n", reason)
+	}
+	for _, f := range r.Faults {
+		h := htmlFaultOf(f)
+		fmt.Fprintf(&b, "fault %s on %s: %s, %s", f.Name, f.Target, f.Describe, h.When)
+		if f.Applied {
+			fmt.Fprintf(&b, "; p99 before %s, during %s, after %s; errors during %s; recovery %s", h.Before, h.During, h.After,
+				h.Errors, h.Recovery)
+		}
+		if h.Problem != "" {
+			b.WriteString("; " + h.Problem)
+		}
+		b.WriteString("\n")
 	}
 	if len(r.Recommendations) > 0 {
 		b.WriteString("recommendations:\n")

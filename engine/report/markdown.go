@@ -63,6 +63,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				m, val = "✗", "**"+val+"**"
 			}
 			weight := fmt.Sprintf("%g", c.Weight)
+			if c.Partial {
+				weight += fmt.Sprintf(" · credit %.0f%%", c.Credit*100)
+			}
 			if c.Critical {
 				weight += " critical"
 			}
@@ -83,6 +86,21 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			for _, st := range s.Steps {
 				mdRow(&b, "↳ "+mdEscape(st.Name), st.Stats, statNotes(st.Stats))
 			}
+		}
+		b.WriteString("\n")
+	}
+
+	if len(r.Faults) > 0 {
+		b.WriteString("| fault | target | window | p99 before | during | after | errors during | recovery |\n")
+		b.WriteString("|---|---|---|--:|--:|--:|--:|---|\n")
+		for _, f := range r.Faults {
+			h := htmlFaultOf(f)
+			name := "**" + mdEscape(f.Name) + "** " + mdEscape(f.Describe)
+			if h.Problem != "" {
+				name += " — " + mdEscape(h.Problem)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name, mdEscape(f.Target), h.When, h.Before,
+				h.During, h.After, h.Errors, mdEscape(h.Recovery))
 		}
 		b.WriteString("\n")
 	}

@@ -111,6 +111,13 @@ func (t *Trend) summary() string {
 	return strings.Join(parts, " · ")
 }
 
+func runs(n int) string {
+	if n == 1 {
+		return "1 run"
+	}
+	return fmt.Sprintf("%d runs", n)
+}
+
 func verdictWords(v string) string { return strings.ReplaceAll(v, "_", " ") }
 
 // change is a check's first-to-last relative change, "" when not numeric.
@@ -146,13 +153,16 @@ func trendCell(c Check, ok bool) string {
 	if !c.Passed {
 		mark = "✗"
 	}
+	if c.Error != "" {
+		return mark + " error"
+	}
 	return mark + " " + checkValue(c)
 }
 
 // WriteTrendMarkdown writes a trend as a Markdown table, one row per run.
 func WriteTrendMarkdown(w io.Writer, t *Trend) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### runplan trend · %s · %d runs\n\n", mdEscape(t.title()), len(t.Runs))
+	fmt.Fprintf(&b, "### runplan trend · %s · %s\n\n", mdEscape(t.title()), runs(len(t.Runs)))
 	if len(t.Runs) == 0 {
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -283,6 +293,7 @@ type trendView struct {
 	T          *Trend
 	Title      string
 	Summary    string
+	Runs       string
 	Charts     int
 	ChartIDs   []string
 	ChartsJSON template.JS
@@ -307,7 +318,7 @@ func WriteTrendHTML(w io.Writer, t *Trend) error {
 	if len(t.Runs) == 0 {
 		charts = nil
 	}
-	v := trendView{htmlAssets: assets(), T: t, Title: "runplan trend · " + t.title(), Summary: t.summary(), Charts: len(charts)}
+	v := trendView{htmlAssets: assets(), T: t, Title: "runplan trend · " + t.title(), Summary: t.summary(), Runs: runs(len(t.Runs)), Charts: len(charts)}
 	for _, c := range charts {
 		v.ChartIDs = append(v.ChartIDs, c.ID)
 	}
@@ -342,7 +353,7 @@ var trendPage = template.Must(template.New("trend").Funcs(htmlFuncs).Parse(htmlH
 const trendBody = `<header class="head">
 <div>
 <h1>{{.Title}}</h1>
-<p class="facts"><span>{{len .T.Runs}} runs</span><span>{{.Summary}}</span></p>
+<p class="facts"><span>{{.Runs}}</span><span>{{.Summary}}</span></p>
 </div>
 </header>
 {{if .ChartIDs}}<h2>Over time</h2>

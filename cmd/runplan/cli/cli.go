@@ -43,6 +43,10 @@ Usage:
   runplan run PLAN [flags]         run a plan and print a scored report
   runplan validate PLAN...         check plans without touching any target
   runplan schema                   print the plan JSON Schema
+  runplan report FILE.json         render a saved report in another format
+  runplan compare BASE NEW         compare two reports; exit 1 on a regression
+  runplan trend REPORT|DIR...      score, verdict and checks over time
+  runplan sink --listen ADDR       run the embedded webhook sink (Discord, Slack, generic) standalone
   runplan version                  print the version
 
 Run "runplan COMMAND --help" for a command's flags.
@@ -69,6 +73,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return validateCmd(args[1:], stdout, stderr)
 	case "schema":
 		return schemaCmd(args[1:], stdout, stderr)
+	case "sink":
+		return sinkCmd(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
+	case "compare":
+		return compareCmd(args[1:], stdout, stderr)
+	case "trend":
+		return trendCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
 		return ExitOK
@@ -151,11 +163,17 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--seed N]", stderr)
 	out := fs.String("out", "", "write the JSON report to this file (atomically)")
+	junitOut := fs.String("junit", "", "also write the report as JUnit XML to this file")
+	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")
+	htmlOut := fs.String("html", "", "also write a self-contained HTML report with charts to this file")
 	var sets stringList
 	fs.Var(&sets, "set", "override a plan value, path=value (repeatable), e.g. scenarios.cache.load.duration=5s")
 	seed := fs.String("seed", "", "random seed (overrides the plan's seed)")
 	allowDestructive := fs.Bool("allow-destructive", false, "allow destructive operations on targets runplan did not start, where the plan's target also sets allow_destructive: true")
 	color := fs.String("color", "auto", "colour the summary: auto, always or never")
+	var notifyURLs stringList
+	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
+	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
 	var lf logFlags
 	lf.register(fs)
@@ -184,6 +202,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 		opts.Seed, opts.HasSeed = n, true
+	}
+	if *notifyOn != "failure" && *notifyOn != "always" {
+		fmt.Fprintf(stderr, "runplan run: --notify-on %q: use failure or always\n", *notifyOn)
+		return ExitUsage
 	}
 	useColor := false
 	switch *color {
@@ -255,7 +277,23 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			log.Info().Str("file", *out).Msg("report written")
 		}
+		if err := writeRunFormats(rep, *junitOut, *markdownOut, *htmlOut, stderr); err != nil {
+			fmt.Fprintln(stderr, "runplan:", err)
+			return ExitRuntime
+		}
 		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
+		// Notifications never change the exit code: failures are logged.
+		to := engine.Notifications(p)
+		for _, u := range notifyURLs {
+			to = append(to, engine.Notification{URL: u, Always: *notifyOn == "always"})
+		}
+		if len(to) > 0 {
+			nctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			for _, err := range engine.Notify(nctx, rep, to) {
+				log.Error().Err(err).Msg("notification not delivered")
+			}
+			cancel()
+		}
 	}
 	switch {
 	case interrupted.Load():

@@ -8,6 +8,7 @@
   var body = document.body;
   var drawn = {};
   var failed = {};
+  var shaded = {};
 
   function fmtMs(v) {
     if (v == null || isNaN(v)) return "-";
@@ -57,12 +58,13 @@
     return new Date(v * 1000).toISOString().replace("T", " ").slice(0, 16);
   }
 
-  // shade draws the fault windows under the series.
-  function shade(faults) {
+  // shade draws the fault windows under the series; the charts that
+  // shaded one are counted in the body's data-faults-shaded attribute.
+  function shade(faults, id) {
     return {
       hooks: {
         drawClear: [function (u) {
-          var ctx = u.ctx, r = window.devicePixelRatio || 1;
+          var ctx = u.ctx;
           var left = u.bbox.left, right = u.bbox.left + u.bbox.width;
           ctx.save();
           faults.forEach(function (f) {
@@ -71,8 +73,10 @@
             if (!(x1 > x0)) return;
             ctx.fillStyle = "rgba(207, 34, 46, 0.13)";
             ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+            shaded[id] = true;
           });
           ctx.restore();
+          body.setAttribute("data-faults-shaded", String(Object.keys(shaded).length));
         }],
         // Labels go on top of the grid and the lines.
         draw: [function (u) {
@@ -211,7 +215,7 @@
       series.push(opt);
     });
     var plugins = [];
-    if (spec.kind === "time" && spec.faults && spec.faults.length) plugins.push(shade(spec.faults));
+    if (spec.kind === "time" && spec.faults && spec.faults.length) plugins.push(shade(spec.faults, spec.id));
     var opts = {
       title: spec.title,
       width: width,

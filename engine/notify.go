@@ -1,0 +1,246 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/report"
+	"github.com/runplan/runplan/engine/tmpl"
+)
+
+// Notification is where to post a run's outcome: a plan's `notify:` entry
+// or a --notify URL.
+type Notification struct {
+	URL string
+	// Flavor is discord, slack or generic; empty guesses from the URL.
+	Flavor string
+	// Always posts every outcome; otherwise only a failed one (a failed
+	// check, a verdict other than ready, an invalid or partial run).
+	Always bool
+}
+
+// GuessFlavor picks the message shape from a webhook URL.
+func GuessFlavor(url string) string {
+	switch {
+	case strings.Contains(url, "discord.com/api/webhooks") || strings.Contains(url, "discordapp.com/api/webhooks") || strings.Contains(url, "/api/webhooks/"):
+		return "discord"
+	case strings.Contains(url, "hooks.slack.com"):
+		return "slack"
+	}
+	return "generic"
+}
+
+// Failed reports whether a report is a failure for notifications.
+func Failed(r *report.Report) bool {
+	if r.Partial || !r.Valid || (r.Verdict != "ready" && r.Verdict != "unscored") {
+		return true
+	}
+	for _, c := range r.Checks {
+		if !c.Passed {
+			return true
+		}
+	}
+	return false
+}
+
+// Notify posts the outcome to each notification through the registered
+// webhook driver, so that rate limits, retries and redaction apply. It
+// returns one error per notification that could not be delivered; the
+// caller logs them — a notification never changes the run's outcome.
+func Notify(ctx context.Context, r *report.Report, to []Notification) []error {
+	var errs []error
+	d, err := driver.Lookup("webhook")
+	if err != nil {
+		if len(to) > 0 {
+			errs = append(errs, fmt.Errorf("engine: notify: %w", err))
+		}
+		return errs
+	}
+	for _, n := range to {
+		if !n.Always && !Failed(r) {
+			continue
+		}
+		if err := notifyOne(ctx, d, r, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+func notifyOne(ctx context.Context, d driver.Driver, r *report.Report, n Notification) error {
+	flavor := n.Flavor
+	if flavor == "" {
+		flavor = GuessFlavor(n.URL)
+	}
+	var tnode yaml.Node
+	if err := tnode.Encode(map[string]any{"driver": "webhook", "url": n.URL, "flavor": flavor, "timeout": "10s"}); err != nil {
+		return fmt.Errorf("engine: notify: %w", err)
+	}
+	spec := driver.TargetSpec{Name: "notify", Driver: "webhook", URL: n.URL, Node: &tnode, RunID: r.RunID}
+	if err := d.CheckTarget(spec); err != nil {
+		return fmt.Errorf("engine: notify: %w", err)
+	}
+	var snode yaml.Node
+	if err := snode.Encode(map[string]any{"json": escapeTemplates(message(r, flavor))}); err != nil {
+		return fmt.Errorf("engine: notify: %w", err)
+	}
+	step, err := d.Prepare(driver.StepSpec{Name: "notify", Target: spec, Node: &snode, Templates: tmpl.NewCompiler(),
+		Warn: func(*yaml.Node, string) {}})
+	if err != nil {
+		return fmt.Errorf("engine: notify: %w", err)
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	t, err := d.Open(octx, spec, driver.Env{Log: func(string) {}})
+	if err != nil {
+		return fmt.Errorf("engine: notify: %w", err)
+	}
+	defer t.Close()
+	if err := step.Bind(t); err != nil {
+		return fmt.Errorf("engine: notify: %w", err)
+	}
+	it := &driver.Iteration{Scenario: "notify", VU: 1, Templates: tmpl.NewState("notify", 1, nil)}
+	out := step.Do(octx, it)
+	if out.Err != nil {
+		return fmt.Errorf("engine: notify: %w", out.Err)
+	}
+	return nil
+}
+
+// escapeTemplates keeps `{{` in report text from being read as a template.
+func escapeTemplates(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, "{{", "{ {")
+	case map[string]any:
+		for k, e := range x {
+			x[k] = escapeTemplates(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = escapeTemplates(e)
+		}
+	}
+	return v
+}
+
+// message builds the notification body for a flavor: a Discord embed, a
+// Slack message, or the generic summary JSON.
+func message(r *report.Report, flavor string) any {
+	title := fmt.Sprintf("runplan: %s — %s", firstNonEmpty(r.Plan.Name, r.Plan.Path), strings.ToUpper(strings.ReplaceAll(r.Verdict, "_", " ")))
+	score := "n/a"
+	if r.Score != nil {
+		score = fmt.Sprintf("%.1f/100", *r.Score)
+	}
+	var failed []report.Check
+	for _, c := range r.Checks {
+		if !c.Passed {
+			failed = append(failed, c)
+		}
+	}
+	recs := r.Recommendations
+	if len(recs) > 3 {
+		recs = recs[:3]
+	}
+	var notes []string
+	if r.Partial {
+		notes = append(notes, "partial run")
+	}
+	if !r.Valid {
+		notes = append(notes, "invalid measurement: "+strings.Join(r.Generator.Reasons, "; "))
+	}
+	line := func(c report.Check) string {
+		v := c.Display
+		if c.Error != "" {
+			v = "error: " + c.Error
+		}
+		return fmt.Sprintf("%s = %s (want %s)", c.Name, v, c.Expr)
+	}
+	switch flavor {
+	case "discord":
+		color := map[string]int{"ready": 0x2ecc71, "degraded": 0xf1c40f}[r.Verdict]
+		if color == 0 {
+			color = 0xe74c3c
+		}
+		fields := []any{map[string]any{"name": "Score", "value": score, "inline": true},
+			map[string]any{"name": "Verdict", "value": r.Verdict, "inline": true}}
+		if len(failed) > 0 {
+			var b strings.Builder
+			for _, c := range failed {
+				b.WriteString("✗ " + line(c) + "\n")
+			}
+			fields = append(fields, map[string]any{"name": fmt.Sprintf("Failed checks (%d)", len(failed)), "value": clip(b.String(), 1024)})
+		}
+		if len(recs) > 0 {
+			fields = append(fields, map[string]any{"name": "Recommendations", "value": clip("• "+strings.Join(recs, "\n• "), 1024)})
+		}
+		desc := fmt.Sprintf("run %s, %.1fs", r.RunID, r.Duration)
+		if len(notes) > 0 {
+			desc += " — " + strings.Join(notes, "; ")
+		}
+		return map[string]any{"username": "runplan", "embeds": []any{map[string]any{
+			"title": clip(title, 256), "description": clip(desc, 4096), "color": color, "fields": fields,
+		}}}
+	case "slack":
+		var b strings.Builder
+		fmt.Fprintf(&b, "*%s* (score %s)\n", title, score)
+		for _, n := range notes {
+			b.WriteString("_" + n + "_\n")
+		}
+		for _, c := range failed {
+			b.WriteString("✗ " + line(c) + "\n")
+		}
+		for _, rec := range recs {
+			b.WriteString("• " + rec + "\n")
+		}
+		return map[string]any{"text": b.String()}
+	default:
+		fc := []any{}
+		for _, c := range failed {
+			fc = append(fc, map[string]any{"name": c.Name, "expr": c.Expr, "value": c.Display, "error": c.Error})
+		}
+		var sc any
+		if r.Score != nil && !math.IsNaN(*r.Score) {
+			sc = *r.Score
+		}
+		rs := make([]any, len(recs))
+		for i, x := range recs {
+			rs[i] = x
+		}
+		return map[string]any{"plan": firstNonEmpty(r.Plan.Name, r.Plan.Path), "run_id": r.RunID, "verdict": r.Verdict,
+			"score": sc, "valid": r.Valid, "partial": r.Partial, "failed_checks": fc, "recommendations": rs}
+	}
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Notifications returns the plan's notify entries.
+func Notifications(p *plan.Plan) []Notification {
+	var out []Notification
+	for _, n := range p.Notify {
+		out = append(out, Notification{URL: n.URL, Flavor: n.Flavor, Always: n.When == "always"})
+	}
+	return out
+}
+
+
