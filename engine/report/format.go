@@ -85,7 +85,9 @@ var latencyPick = map[string]func(*Latency) float64{
 	"max":  func(l *Latency) float64 { return l.Max },
 }
 
-// mdEscape makes s safe inside a Markdown table cell.
+// mdEscape makes s safe inside a Markdown table cell: pipes cannot end the
+// cell and no markup or HTML gets through. Underscores stay: inside a word
+// (snake_case names) they emphasise nothing in GitHub-flavoured Markdown.
 func mdEscape(s string) string {
 	s = strings.ReplaceAll(s, "\\", "\\\\")
 	s = strings.ReplaceAll(s, "|", "\\|")

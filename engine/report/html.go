@@ -58,8 +58,10 @@ type htmlRow struct {
 	Notes                            string
 }
 
+// htmlFault is a fault for the tables: Problem is a failure (to start or
+// to undo), Note why a fault was skipped.
 type htmlFault struct {
-	Name, Target, Describe, When, Before, During, After, Errors, Recovery, Problem string
+	Name, Target, Describe, When, Before, During, After, Errors, Recovery, Problem, Note string
 }
 
 func htmlFaultOf(f Fault) htmlFault {
@@ -68,7 +70,7 @@ func htmlFaultOf(f Fault) htmlFault {
 	case !f.Applied && f.Error != "":
 		h.When, h.Problem = "not applied", "failed to start: "+f.Error
 	case !f.Applied:
-		h.When, h.Problem = "not applied", f.Skipped
+		h.When, h.Note = "not applied", f.Skipped
 	default:
 		h.When = fmt.Sprintf("%.1f–%.1f s", f.Start, f.End)
 		h.Before, h.During, h.After = winP99(f.Before), winP99(f.During), winP99(f.After)
@@ -236,7 +238,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table class="checks">
 <thead><tr><th></th><th>check</th><th class="n">value</th><th>expression</th><th class="n">weight</th></tr></thead>
 <tbody>
-{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="n">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
+{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if .Error}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 {{end}}
@@ -254,7 +256,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table>
 <thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">p99 before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
 <tbody>
-{{range .}}<tr><td><strong>{{.Name}}</strong><br><span class="muted">{{.Describe}}</span>{{with .Problem}}<br><span class="ko">{{.}}</span>{{end}}</td><td>{{.Target}}</td><td>{{.When}}</td><td class="n">{{.Before}}</td><td class="n">{{.During}}</td><td class="n">{{.After}}</td><td class="n">{{.Errors}}</td><td>{{.Recovery}}</td></tr>
+{{range .}}<tr><td><strong>{{.Name}}</strong><br><span class="muted">{{.Describe}}</span>{{with .Note}}<br><span class="muted"><em>{{.}}</em></span>{{end}}{{with .Problem}}<br><span class="ko">{{.}}</span>{{end}}</td><td>{{.Target}}</td><td>{{.When}}</td><td class="n">{{.Before}}</td><td class="n">{{.During}}</td><td class="n">{{.After}}</td><td class="n">{{.Errors}}</td><td>{{.Recovery}}</td></tr>
 {{end}}</tbody>
 </table>
 {{end}}

@@ -224,8 +224,10 @@ func junitOut(r *Report) string {
 			fmt.Fprintf(&b, "; p99 before %s, during %s, after %s; errors during %s; recovery %s", h.Before, h.During, h.After,
 				h.Errors, h.Recovery)
 		}
-		if h.Problem != "" {
-			b.WriteString("; " + h.Problem)
+		for _, n := range []string{h.Note, h.Problem} {
+			if n != "" {
+				b.WriteString("; " + n)
+			}
 		}
 		b.WriteString("\n")
 	}

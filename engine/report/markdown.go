@@ -96,8 +96,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		for _, f := range r.Faults {
 			h := htmlFaultOf(f)
 			name := "**" + mdEscape(f.Name) + "** " + mdEscape(f.Describe)
+			if h.Note != "" {
+				name += " — " + mdEscape(h.Note)
+			}
 			if h.Problem != "" {
-				name += " — " + mdEscape(h.Problem)
+				name += " — **" + mdEscape(h.Problem) + "**"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name, mdEscape(f.Target), h.When, h.Before,
 				h.During, h.After, h.Errors, mdEscape(h.Recovery))

@@ -14,9 +14,11 @@ import (
 	"github.com/runplan/runplan/schema"
 )
 
-// sampleHint says how to refresh testdata/sample.json, a real report.
-const sampleHint = "regenerate it with: go build -o /tmp/rp ./cmd/runplan && " +
-	"/tmp/rp run plans/quick.yaml --out engine/report/testdata/sample.json --no-progress"
+// sampleHint says how to refresh a real report of testdata/ from a plan.
+func sampleHint(plan, file string) string {
+	return "regenerate it with: go build -o /tmp/rp ./cmd/runplan && /tmp/rp run plans/" + plan +
+		" --out engine/report/testdata/" + file + " --no-progress"
+}
 
 func decodeJSON(t *testing.T, b []byte) any {
 	t.Helper()
@@ -50,6 +52,10 @@ func TestReportsValidateAgainstSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sampleFaults, err := os.ReadFile(filepath.Join("testdata", "sample-faults.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	fixtureFile, err := os.ReadFile(filepath.Join("testdata", "fixture.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +76,7 @@ func TestReportsValidateAgainstSchema(t *testing.T) {
 		doc  []byte
 	}{
 		{"real report from plans/quick.yaml", sample},
+		{"real report with a fault from plans/signal-delivery.yaml", sampleFaults},
 		{"synthetic report from Build", marshal(t, buildFixture(fixtureOptions{}))},
 		{"committed fixture.json", fixtureFile},
 		{"unscored, no targets, no open model", marshal(t, unscored)},
@@ -152,10 +159,10 @@ func TestSampleMatchesModel(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		file, hint string
-		extra      []string // top-level keys the model does not carry yet
 	}{
-		{"sample.json", sampleHint, nil},
-		{"fixture.json", "regenerate it with: go test ./engine/report -update", nil},
+		{"sample.json", sampleHint("quick.yaml", "sample.json")},
+		{"sample-faults.json", sampleHint("signal-delivery.yaml", "sample-faults.json")},
+		{"fixture.json", "regenerate it with: go test ./engine/report -update"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -174,11 +181,6 @@ func TestSampleMatchesModel(t *testing.T) {
 			}
 			if err := json.Unmarshal(marshal(t, &r), &got); err != nil {
 				t.Fatal(err)
-			}
-			for _, k := range tt.extra {
-				if _, ok := got[k]; !ok {
-					delete(want, k)
-				}
 			}
 			if !reflect.DeepEqual(want, got) {
 				t.Errorf("testdata/%s no longer matches the report model; %s\n%s", tt.file, tt.hint, mapDiff("", want, got))

@@ -22,6 +22,7 @@
   // fmtMsTick is fmtMs for axis ticks: no trailing zeros.
   function fmtMsTick(v) {
     if (v == null || isNaN(v)) return "";
+    if (v === 0) return "0";
     if (v >= 1000) return +(v / 1000).toPrecision(3) + "s";
     if (v >= 1) return +v.toPrecision(3) + "ms";
     return +(v * 1000).toPrecision(3) + "µs";
@@ -166,7 +167,8 @@
       stroke: "#57606a",
       grid: { stroke: "#eaeef2" },
       ticks: { stroke: "#d0d7de" },
-      values: function (u, vals) { return vals.map(xf); }
+      // Dates keep uPlot's own tick labels, which adapt to the span.
+      values: spec.kind === "date" ? undefined : function (u, vals) { return vals.map(xf); }
     }];
     var scales = { x: { time: spec.kind === "date" } };
     if (spec.kind === "percentile") {
@@ -183,7 +185,15 @@
       var scale = "y" + axis;
       if (!scales[scale]) {
         var log = spec.log && axis === 0;
-        scales[scale] = log ? { distr: 3, log: 10 } : {
+        scales[scale] = log ? {
+          distr: 3, log: 10,
+          // Whole decades, so that the lowest line always has a tick below it.
+          range: function (u, min, max) {
+            if (min == null || !(min > 0)) return [0.1, 1000];
+            var lo = Math.pow(10, Math.floor(Math.log10(min))), hi = Math.pow(10, Math.ceil(Math.log10(max)));
+            return [lo, hi > lo ? hi : lo * 10];
+          }
+        } : {
           range: function (u, min, max) { return [Math.min(0, min || 0), max > 0 ? max * 1.1 : 1]; }
         };
         var uf = s.unit === "ms" ? fmtMsTick : fmtUnit(s.unit);
@@ -205,7 +215,9 @@
         stroke: s.color,
         width: s.points ? 0 : 1.6,
         scale: scale,
-        spanGaps: false,
+        // A trend joins the runs that have the figure; a time series shows
+        // an interval with nothing completed as a gap.
+        spanGaps: spec.kind === "date",
         value: function (u, v) { return f(v); },
         // Markers where a point has no neighbour to join, as in a sparse series.
         points: { show: !!s.points || (spec.kind !== "percentile" && spec.x.length <= 120), size: s.points ? 8 : 4, fill: s.color, stroke: s.color }
