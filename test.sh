@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Runs runplan's whole test suite: go vet, then go test -race on every package.
 # The integration tests start their own redis-server processes on free
-# loopback ports; this script installs Debian's redis-server package when the
-# binary is missing. It never touches a Redis already running on the machine.
+# loopback ports (never the Redis that may already run on the machine), render
+# the HTML report in headless Chromium and validate JUnit output with xmllint.
+# This script installs the Debian packages they need when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-need_pkg() { # command package
-  if ! command -v "$1" >/dev/null 2>&1; then
-    echo "test.sh: $1 not found; installing Debian package $2" >&2
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$2" >/dev/null
-  fi
+missing=()
+need() { # command debian-package
+  command -v "$1" >/dev/null 2>&1 || missing+=("$2")
 }
-need_pkg redis-server redis-server
+need redis-server redis-server       # integration tests spawn real servers
+need redis-cli redis-tools           # cluster formation
+need xmllint libxml2-utils           # JUnit output against its XSD
+need chromium chromium               # the HTML report, rendered headless
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing Debian packages: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 go vet ./...
 go test -race -count=1 -timeout 9m ./...

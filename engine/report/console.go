@@ -45,7 +45,12 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		}
 	}
 	for _, t := range r.Targets {
-		fmt.Fprintf(&b, "target %s: %s, %s %s\n", t.Name, t.Driver, t.Kind, t.Addr)
+		line := fmt.Sprintf("target %s: %s, %s", t.Name, t.Driver, t.Kind)
+		if len([]rune(line))+1+len([]rune(t.Addr)) <= 80 {
+			fmt.Fprintf(&b, "%s %s\n", line, t.Addr)
+		} else {
+			fmt.Fprintf(&b, "%s\n    %s\n", line, cut(t.Addr, 76))
+		}
 	}
 	serverView(&b, r.Targets)
 	fmt.Fprintln(&b)
@@ -81,14 +86,15 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		fmt.Fprintf(&b, "  (%s)\n", strings.Join(notes, ", "))
 	}
 	if len(r.Faults) > 0 {
+		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, p.paint("1", "FAULTS"))
 		for _, f := range r.Faults {
 			head := fmt.Sprintf(" %s on %s: %s", f.Name, f.Target, f.Describe)
 			switch {
 			case !f.Applied && f.Error != "":
-				fmt.Fprintf(&b, "%s — failed to start: %s\n", head, f.Error)
+				fmt.Fprintln(&b, wrapText(" ", head+" — failed to start: "+f.Error, 80, "   "))
 			case !f.Applied:
-				fmt.Fprintf(&b, "%s — not applied: %s\n", head, f.Skipped)
+				fmt.Fprintln(&b, wrapText(" ", head+" — not applied: "+f.Skipped, 80, "   "))
 			default:
 				fmt.Fprintf(&b, "%s, %.1fs–%.1fs\n", head, f.Start, f.End)
 				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %d\n",
@@ -130,10 +136,13 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			}
 			val := c.Display
 			if c.Error != "" {
-				val = "error: " + c.Error
+				val = "error"
 			}
-			fmt.Fprintf(&b, " %s %-28s %12s  weight %g%s\n", mark, cut(c.Name, 28), val, c.Weight, extra)
+			fmt.Fprintf(&b, " %s %-28s %12s  weight %g%s\n", mark, cut(c.Name, 28), cut(val, 24), c.Weight, extra)
 			fmt.Fprintf(&b, "     %s\n", cut(c.Expr, 74))
+			if c.Error != "" {
+				fmt.Fprintln(&b, wrapText("     error: ", c.Error, 80, "       "))
+			}
 		}
 		fmt.Fprintln(&b)
 	}
@@ -150,7 +159,7 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if len(r.Recommendations) > 0 {
 		fmt.Fprintln(&b, "\n"+p.paint("1", "RECOMMENDATIONS"))
 		for _, rec := range r.Recommendations {
-			fmt.Fprintf(&b, " - %s\n", rec)
+			fmt.Fprintln(&b, wrapText(" - ", rec, 80, "   "))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -265,7 +274,8 @@ func wrap(prefix string, items []string, width int) string {
 		if i > 0 {
 			sep = ", "
 		}
-		if i > 0 && col+len(sep)+len([]rune(it)) > width {
+		// +1: the comma that follows every item but the last.
+		if i > 0 && col+len(sep)+len([]rune(it))+1 > width {
 			b.WriteString(",\n" + indent)
 			col = len(indent)
 			sep = ""
@@ -281,4 +291,33 @@ func winP99(w *Window) string {
 		return "-"
 	}
 	return short(w.Latency.P99)
+}
+
+// wrapText word-wraps text after prefix to width columns, continuing lines
+// with indent; a word longer than a line is cut.
+func wrapText(prefix, text string, width int, indent string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	col := len([]rune(prefix))
+	start := true
+	for _, w := range strings.Fields(text) {
+		n := len([]rune(w))
+		if !start && col+1+n > width {
+			b.WriteString("\n" + indent)
+			col = len([]rune(indent))
+			start = true
+		}
+		if !start {
+			b.WriteByte(' ')
+			col++
+		}
+		if col+n > width {
+			w = cut(w, max(width-col, 2))
+			n = len([]rune(w))
+		}
+		b.WriteString(w)
+		col += n
+		start = false
+	}
+	return b.String()
 }

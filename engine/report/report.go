@@ -245,7 +245,7 @@ func Build(in Input) *Report {
 		EndedAt:        in.Summary.Started.Add(in.Summary.Duration).UTC(),
 		Duration:       in.Summary.Duration.Seconds(),
 		Partial:        in.Summary.Partial,
-		Targets:        in.Targets,
+		Targets:        []Target{},
 		Scenarios:      []Scenario{},
 		Faults:         []Fault{},
 		Checks:         []Check{},
@@ -257,6 +257,7 @@ func Build(in Input) *Report {
 	g := in.Summary.Generator
 	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000, PeakRSS: g.PeakRSS,
 		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons}
+	r.Targets = append(r.Targets, in.Targets...)
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
 		s := math.Round(in.Outcome.Score*10) / 10
