@@ -42,7 +42,7 @@ Usage:
   runplan PLAN [flags]             run a plan (same as runplan run)
   runplan run PLAN [flags]         run a plan and print a scored report
   runplan validate PLAN...         check plans without touching any target
-  runplan schema                   print the plan JSON Schema
+  runplan schema [--report]        print the plan (or report) JSON Schema
   runplan report FILE.json         render a saved report in another format
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
@@ -350,12 +350,17 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func schemaCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("schema", "runplan schema", stderr)
+	fs := newFlagSet("schema", "runplan schema [--report]", stderr)
+	rep := fs.Bool("report", false, "print the JSON report's schema instead of the plan's")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
 		return ExitUsage
+	}
+	if *rep {
+		_, _ = stdout.Write(schema.ReportJSON)
+		return ExitOK
 	}
 	_, _ = stdout.Write(schema.PlanJSON)
 	return ExitOK
