@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +20,9 @@ import (
 	"unicode/utf8"
 )
 
-// Error classes reported in driver.Outcome.Class.
+// Error classes reported in driver.Outcome.Class, visible to checks as
+// <scenario>.steps.<step>.errors_by.<class>. Status failures have classes
+// built from what the service said: see StatusClass.
 const (
 	// ClassTimeout: the step's timeout expired (dial, TLS, headers or body).
 	ClassTimeout = "timeout"
@@ -32,15 +35,63 @@ const (
 	ClassDNS = "dns"
 	// ClassTLS: the TLS handshake or certificate verification failed.
 	ClassTLS = "tls"
-	// ClassStatus: the service answered with a status the step does not expect.
-	ClassStatus = "status"
+	// ClassMalformed: the answer is not HTTP, or a success whose body is
+	// not what the flavor's service sends (Discord's message object for
+	// wait=true, Slack's "ok").
+	ClassMalformed = "malformed"
+	// ClassRateLimited: a 429 the client did not wait out (rate_limit:
+	// ignore, too many in a row) or a wait beyond max_wait.
+	ClassRateLimited = "rate_limited"
+	// ClassServerError: a 5xx, after the retries.
+	ClassServerError = "server_error"
+	// ClassUnexpectedStatus: a status outside `expect` that is no error
+	// (a 200 when 204 was expected, a redirect).
+	ClassUnexpectedStatus = "unexpected_status"
+	// ClassRetired: not sent, the webhook having answered 404 or 410 earlier
+	// in the run.
+	ClassRetired = "retired"
+	// ClassInvalidBudget: not sent, the target's invalid-request budget
+	// being spent; the outcome stops the scenario.
+	ClassInvalidBudget = "invalid_budget"
 	// ClassTemplate: a template of the step failed to render.
 	ClassTemplate = "template"
 	// ClassCanceled: the run's context ended while the call was in flight.
 	ClassCanceled = "canceled"
 )
 
-// ErrUnexpectedStatus is wrapped by the Error of every ClassStatus outcome.
+// StatusClass names the class of an unexpected status: rate_limited for
+// 429, server_error for 5xx, discord_<code> for a 4xx with a Discord JSON
+// error code (discord_50035, discord_10015, ...), slack_<error> for a Slack
+// 4xx with its error word (slack_invalid_token, ...), http_<status> for other
+// 4xx, unexpected_status otherwise. It is a pure function.
+func StatusClass(flavor string, status, code int, word string) string {
+	switch {
+	case status == 429:
+		return ClassRateLimited
+	case status >= 500:
+		return ClassServerError
+	case status >= 400 && code != 0:
+		return "discord_" + strconv.Itoa(code)
+	case status >= 400 && word != "" && flavor == FlavorSlack:
+		return "slack_" + word
+	case status >= 400:
+		return "http_" + strconv.Itoa(status)
+	}
+	return ClassUnexpectedStatus
+}
+
+// retryable tells the classes worth another attempt: the service or the
+// network failed, not the request.
+func retryable(class string) bool {
+	switch class {
+	case ClassServerError, ClassReset, ClassRefused, ClassTimeout:
+		return true
+	}
+	return false
+}
+
+// ErrUnexpectedStatus is wrapped by the Error of every outcome failed by its
+// HTTP status.
 var ErrUnexpectedStatus = errors.New("unexpected status")
 
 // maxErrorBody bounds the part of an error response kept for its message.
@@ -58,14 +109,17 @@ type Error struct {
 	Class string
 	// Method and URL (redacted) of the call.
 	Method, URL string
-	// Status is the HTTP status for ClassStatus, else 0.
+	// Status is the HTTP status of a failure by status, else 0.
 	Status int
 	// Code is the JSON error code of a Discord error response, else 0.
 	Code int
+	// Attempts is how many requests the delivery made (retries included).
+	Attempts int
 	// Detail is the human-readable cause, scrubbed of secrets.
 	Detail string
-	// Err is the underlying error, its URL redacted; ErrUnexpectedStatus for
-	// ClassStatus.
+	// Err is the underlying error, its URL redacted: ErrUnexpectedStatus
+	// for status failures; it wraps driver.ErrAbortScenario too when the
+	// outcome stops the scenario.
 	Err error
 }
 
@@ -114,12 +168,16 @@ func classify(err error, parent context.Context, timedOut bool, timeout time.Dur
 		return ClassReset, "connection reset by peer"
 	case errors.Is(err, syscall.EPIPE):
 		return ClassReset, "broken pipe"
+	case errors.Is(err, net.ErrClosed):
+		return ClassReset, "connection closed by the service mid-request"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return ClassReset, "connection closed mid-response (unexpected EOF)"
 	case errors.Is(err, io.EOF):
 		return ClassReset, "connection closed before the response (EOF)"
 	case isTLS(err):
 		return ClassTLS, "tls: " + strings.TrimPrefix(innermost(err), "tls: ")
+	case strings.Contains(innermost(err), "malformed HTTP"):
+		return ClassMalformed, "malformed answer: " + innermost(err)
 	}
 	return "", innermost(err)
 }
@@ -162,10 +220,13 @@ type discordError struct {
 	Global     bool            `json:"global"`
 }
 
+// slackWord matches Slack's error words (invalid_token, no_service).
+var slackWord = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)
+
 // statusDetail describes an unexpected response from its (truncated) body,
 // the way the flavor's service words its errors. It returns the Discord code
-// when there is one.
-func statusDetail(flavor string, status int, contentType string, body []byte) (detail string, code int) {
+// or the Slack error word when there is one.
+func statusDetail(flavor string, status int, contentType string, body []byte) (detail string, code int, word string) {
 	body = bytes.TrimSpace(body)
 	if flavor == FlavorDiscord {
 		var de discordError
@@ -183,20 +244,23 @@ func statusDetail(flavor string, status int, contentType string, body []byte) (d
 			if leaves := formErrorLeaves(de.Errors, 3); leaves != "" {
 				b.WriteString(": " + leaves)
 			}
-			return truncate(b.String(), 2*maxDetail), code
+			return truncate(b.String(), 2*maxDetail), code, ""
 		}
 	}
 	if strings.Contains(strings.ToLower(contentType), "html") || len(body) == 0 {
-		return "", 0
+		return "", 0, ""
 	}
 	text := string(body)
 	if i := strings.IndexAny(text, "\r\n"); i >= 0 {
 		text = text[:i]
 	}
 	if flavor == FlavorSlack {
-		return "Slack: " + truncate(text, maxDetail), 0
+		if slackWord.MatchString(text) {
+			word = text
+		}
+		return "Slack: " + truncate(text, maxDetail), 0, word
 	}
-	return truncate(text, maxDetail), 0
+	return truncate(text, maxDetail), 0, ""
 }
 
 // formErrorLeaves flattens Discord's nested `errors` tree into

@@ -1,12 +1,16 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,10 +20,11 @@ import (
 
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
+	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
 
 var (
-	stepKeys   = []string{"json", "method", "query", "headers", "timeout"}
+	stepKeys   = []string{"json", "body", "method", "query", "headers", "timeout"}
 	expectKeys = []string{"status"}
 )
 
@@ -43,7 +48,7 @@ type statusRange struct{ lo, hi int }
 type step struct {
 	name    string
 	method  string
-	body    jsonNode // nil: no body
+	body    jsonNode // nil: no body; json or a raw body
 	query   []param
 	headers []param
 	timeout time.Duration // 0: the target's
@@ -62,6 +67,13 @@ type step struct {
 	host      string // a Host header, which net/http takes from Request.Host
 	addr      string // url, redacted
 	timeoutE  time.Duration
+	wait      bool   // Discord's wait=true: a 200 carries a message object
+	static    []byte // the body when it has no template
+	// For the fast client.
+	target      string // request-target: path and static query
+	op          string // "Post", as net/http names the operation in errors
+	fastHead    []byte // " HTTP/1.1\r\nHost: ...\r\n" and the static headers
+	needsLength bool   // a body-less POST, PUT or PATCH still says Content-Length: 0
 }
 
 // prepareStep decodes the value under `webhook:` and the step's `expect:`,
@@ -73,10 +85,20 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 	if isNull(n) {
 		return nil, driver.Errorf(n, "webhook: the step needs a mapping such as {json: {content: hello}}")
 	}
+	var bodyKey *yaml.Node
 	for _, f := range fields(n, "webhook step", &errs) {
 		switch f.key.Value {
-		case "json":
-			st.body = compileJSON(f.val, s.Templates, &errs)
+		case "json", "body":
+			if bodyKey != nil {
+				errs = append(errs, driver.Errorf(f.key, "webhook: give json or body, not both"))
+				continue
+			}
+			bodyKey = f.key
+			if f.key.Value == "json" {
+				st.body = compileJSON(f.val, s.Templates, &errs)
+			} else {
+				st.body = compileRaw(f.val, s.Templates, &errs)
+			}
 			if _, static := st.body.(staticJSON); !static {
 				st.needState = true
 			}
@@ -108,7 +130,39 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	warnLoad(s)
 	return st, nil
+}
+
+// compileRaw compiles `body:`, a string sent as it is (after its templates
+// render), for payloads JSON cannot express: invalid JSON, other formats.
+func compileRaw(n *yaml.Node, c *tmpl.Compiler, errs *[]error) jsonNode {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		*errs = append(*errs, driver.Errorf(n, "webhook: body must be a string (use json for structured bodies)"))
+		return nil
+	}
+	if !tmpl.HasTemplate(n.Value) {
+		return staticJSON(n.Value)
+	}
+	t, err := compileTemplate(n, c)
+	if err != nil {
+		*errs = append(*errs, err)
+		return nil
+	}
+	return rawJSON{t}
+}
+
+// rawJSON renders a raw body template as text.
+type rawJSON struct{ t *tmpl.Template }
+
+func (r rawJSON) appendJSON(b []byte, st *tmpl.State) ([]byte, error) {
+	start := len(b)
+	b, err := r.t.AppendTo(b, st)
+	if err != nil {
+		return b[:start], fmt.Errorf("%q: %w", r.t.Source(), err)
+	}
+	return b, nil
 }
 
 // params decodes a mapping of names to scalar templates.
@@ -271,102 +325,104 @@ func (st *step) Bind(t driver.Target) error {
 	if st.timeout > 0 {
 		st.timeoutE = st.timeout
 	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("webhook: step %q: the URL %s does not parse", st.name, st.addr)
+	}
+	switch pu.Query().Get("wait") {
+	case "true", "True", "1":
+		st.wait = true
+	}
+	if s, ok := st.body.(staticJSON); ok {
+		st.static = s
+	}
+	st.target = pu.RequestURI()
+	if strings.HasSuffix(u, "?") && !strings.HasSuffix(st.target, "?") {
+		st.target += "?"
+	}
+	st.op = st.method[:1] + strings.ToLower(st.method[1:])
+	host := st.host
+	if host == "" {
+		host = pu.Host
+	}
+	head := []byte(" HTTP/1.1\r\nHost: " + host + "\r\n")
+	for k, vs := range h {
+		for _, v := range vs {
+			head = append(head, k+": "+v+"\r\n"...)
+		}
+	}
+	st.fastHead = head
+	switch st.method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		st.needsLength = true
+	}
 	return nil
 }
 
-// bufPool holds the buffers bodies are rendered into, reused across
-// iterations and virtual users.
+// bufPool holds the scratch buffers bodies are rendered into, reused
+// across iterations and virtual users.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // maxPooled keeps an occasional huge body from pinning its buffer.
 const maxPooled = 64 << 10
 
-// errBodyClosed is returned by a request body read after its Close.
-var errBodyClosed = errors.New("webhook: request body read after close")
+// hdr is one header of a request, its name canonical.
+type hdr struct{ k, v string }
 
-// reqBody is a request body over a rendered buffer that goes back to the pool
-// when the transport closes it. The transport may close it from another
-// goroutine while still writing, hence the lock.
-type reqBody struct {
-	mu     sync.Mutex
-	data   []byte
-	off    int
-	pool   *[]byte // nil for a shared static body
-	closed bool
+// request is one delivery, rendered: the same for every attempt. Its body
+// is immutable, so that a transport still writing an earlier attempt never
+// sees it change.
+type request struct {
+	url    string // absolute, for net/http and messages
+	target string // path and query, for the fast client
+	extra  []hdr  // the delivery's own headers: templated, trace
+	body   []byte // nil: none
+	pooled *[]byte
 }
 
-func (r *reqBody) Read(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return 0, errBodyClosed
+// release gives the body's buffer back, once the delivery is over.
+func (req *request) release() {
+	if req.pooled != nil {
+		if cap(req.body) <= maxPooled {
+			*req.pooled = req.body[:0]
+			bufPool.Put(req.pooled)
+		}
+		req.pooled = nil
 	}
-	if r.off >= len(r.data) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data[r.off:])
-	r.off += n
-	return n, nil
 }
 
-func (r *reqBody) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	if r.pool != nil && cap(r.data) <= maxPooled {
-		*r.pool = r.data[:0]
-		bufPool.Put(r.pool)
-	}
-	r.data, r.pool = nil, nil
-	return nil
-}
-
-// Do sends one request and reads its response. It is safe for concurrent
-// use; it returns when the response is read, the step's timeout expires or
-// ctx ends.
-func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
-	if st.t == nil {
-		return driver.Outcome{Err: fmt.Errorf("webhook: step %q: Do before Bind", st.name)}
-	}
-	var ts *tmpl.State
-	if it != nil {
-		ts = it.Templates
-	}
-	if st.needState && ts == nil {
-		return st.templateFailure(errors.New("no template state for this iteration"))
-	}
-
-	var body io.ReadCloser = http.NoBody
-	size := 0
-	if st.body != nil {
-		if s, ok := st.body.(staticJSON); ok {
-			body, size = &reqBody{data: s}, len(s)
+// render prepares one delivery into req: its body, URL and templated
+// headers. The fast client writes the body before it returns, so it sends
+// from a pooled buffer (released at the end of the delivery); net/http may
+// still read a body after the response, so it gets a copy of its own.
+func (st *step) render(ts *tmpl.State, req *request) error {
+	req.url, req.target = st.url, st.target
+	switch {
+	case st.static != nil:
+		req.body = st.static
+	case st.body != nil:
+		pb := bufPool.Get().(*[]byte)
+		b, err := st.body.appendJSON((*pb)[:0], ts)
+		if err != nil {
+			*pb = b[:0]
+			bufPool.Put(pb)
+			return fmt.Errorf("%s: %w", st.bodyKind(), err)
+		}
+		if st.t.fast != nil {
+			req.body, req.pooled = b, pb
 		} else {
-			pb := bufPool.Get().(*[]byte)
-			b, err := st.body.appendJSON((*pb)[:0], ts)
-			if err != nil {
-				*pb = b[:0]
-				bufPool.Put(pb)
-				return st.templateFailure(fmt.Errorf("json: %w", err))
-			}
-			body, size = &reqBody{data: b, pool: pb}, len(b)
+			req.body = append(make([]byte, 0, len(b)), b...)
+			*pb = b[:0]
+			bufPool.Put(pb)
 		}
 	}
-
-	u := st.url
 	if len(st.dynQuery) > 0 {
 		var sb strings.Builder
-		sb.Grow(len(u) + 32*len(st.dynQuery))
-		sb.WriteString(u)
 		sep := st.querySep
 		for _, p := range st.dynQuery {
 			v, err := p.t.Render(ts)
 			if err != nil {
-				body.Close()
-				return st.templateFailure(fmt.Errorf("query %s: %w", p.name, err))
+				return fmt.Errorf("query %s: %w", p.name, err)
 			}
 			if sep != 0 {
 				sb.WriteByte(sep)
@@ -376,25 +432,9 @@ func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 			sb.WriteByte('=')
 			sb.WriteString(url.QueryEscape(v))
 		}
-		u = sb.String()
-	}
-
-	tctx, cancel := context.WithTimeout(ctx, st.timeoutE)
-	defer cancel()
-	req, err := http.NewRequestWithContext(tctx, st.method, u, body)
-	if err != nil {
-		body.Close()
-		return st.failure("", innermost(err), redactErr(err, st.t.red))
-	}
-	if size > 0 {
-		req.ContentLength = int64(size)
-	} else if body != http.NoBody {
-		body.Close()
-		req.Body = http.NoBody
-	}
-	req.Header = st.header.Clone()
-	if st.host != "" {
-		req.Host = st.host
+		q := sb.String()
+		req.url += q
+		req.target += q
 	}
 	for _, p := range st.dynHeader {
 		v, err := p.t.Render(ts)
@@ -402,59 +442,276 @@ func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 			err = errors.New("the value holds a line break or NUL")
 		}
 		if err != nil {
-			req.Body.Close()
-			return st.templateFailure(fmt.Errorf("header %s: %w", p.name, err))
+			return fmt.Errorf("header %s: %w", p.name, err)
 		}
-		req.Header.Set(p.name, v)
+		req.extra = append(req.extra, hdr{http.CanonicalHeaderKey(p.name), v})
 	}
+	return nil
+}
 
-	resp, err := st.t.client.Do(req)
+func (st *step) bodyKind() string {
+	if _, ok := st.body.(rawJSON); ok {
+		return "body"
+	}
+	return "json"
+}
+
+// Do delivers one message: it waits for the rate limiter (respect mode),
+// sends, and retries with backoff on 5xx and connection failures and after
+// 429s, within ctx. It is safe for concurrent use. The outcome's Waited is
+// the time spent waiting on rate limits; its Class names the last failure.
+func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
+	t := st.t
+	if t == nil {
+		return driver.Outcome{Err: fmt.Errorf("webhook: step %q: Do before Bind", st.name)}
+	}
+	if t.retired.Load() {
+		t.n.retiredCalls.Add(1)
+		return st.refusal(ClassRetired, "not sent: the webhook answered 404 or 410 earlier in the run and is retired", nil)
+	}
+	if t.budget.spent.Load() {
+		t.n.budgetRefused.Add(1)
+		return st.refusal(ClassInvalidBudget, fmt.Sprintf("not sent: the invalid-request budget (%d per %s) is spent; the scenario stops before the service bans this address", t.cfg.budget, t.cfg.budgetPer), driver.ErrAbortScenario)
+	}
+	var ts *tmpl.State
+	if it != nil {
+		ts = it.Templates
+	}
+	if st.needState && ts == nil {
+		return st.templateFailure(errors.New("no template state for this iteration"))
+	}
+	var inline [4]hdr // room for the extra headers, without an allocation
+	req := request{extra: inline[:0]}
+	if err := st.render(ts, &req); err != nil {
+		req.release()
+		return st.templateFailure(err)
+	}
+	defer req.release()
+
+	seq := t.seq.Add(1)
+	if t.cfg.trace {
+		req.extra = append(req.extra,
+			hdr{sink.HeaderMessage, t.stream + "/" + strconv.FormatUint(seq, 10)},
+			hdr{sink.HeaderSent, strconv.FormatInt(time.Now().UnixNano(), 10)})
+	}
+	var (
+		waited                     time.Duration
+		attempts, retries, limited int
+	)
+	for {
+		release, w, err := t.lim.acquire(ctx, t)
+		waited += w
+		if err != nil {
+			var tl errWaitTooLong
+			if errors.As(err, &tl) {
+				return st.outcome(result{class: ClassRateLimited, detail: tl.Error(), err: tl}, attempts, waited, false)
+			}
+			return st.outcome(result{class: ClassCanceled, detail: "canceled: " + err.Error(), err: err}, attempts, waited, false)
+		}
+		res := st.attempt(ctx, &req, st.sign(&req, seq))
+		t.lim.observe(res.header, res.status)
+		release()
+		attempts++
+		t.n.requests.Add(1)
+		if res.class == "" && res.err == nil {
+			return driver.Outcome{Waited: waited}
+		}
+		now := time.Now()
+		switch res.status {
+		case http.StatusTooManyRequests:
+			t.n.responses429.Add(1)
+			if !res.rate.shared && t.invalid(now) {
+				return st.outcome(res, attempts, waited, true)
+			}
+			if t.lim.respect && limited < max429Retries && ctx.Err() == nil {
+				limited++
+				t.lim.on429(res.rate, now)
+				continue
+			}
+		case http.StatusUnauthorized, http.StatusForbidden:
+			if t.invalid(now) {
+				return st.outcome(res, attempts, waited, true)
+			}
+		case http.StatusNotFound, http.StatusGone:
+			t.retired.Store(true)
+		}
+		if retryable(res.class) && retries < t.cfg.retries && ctx.Err() == nil {
+			retries++
+			t.n.retries.Add(1)
+			d := st.backoff(retries, it)
+			if res.retryAfter > d {
+				d = min(res.retryAfter, t.cfg.maxWait)
+			}
+			if sleep(ctx, d) == nil {
+				continue
+			}
+		}
+		return st.outcome(res, attempts, waited, false)
+	}
+}
+
+// invalid counts an invalid request (401, 403, 429) at now and reports
+// whether the budget is spent.
+func (t *Target) invalid(now time.Time) bool {
+	t.n.invalid.Add(1)
+	return t.budget.add(now)
+}
+
+// backoff is the pause before retry n (1-based): exponential from the
+// target's backoff, capped, with "equal jitter" (half fixed, half random)
+// so that virtual users that failed together do not retry together.
+func (st *step) backoff(n int, it *driver.Iteration) time.Duration {
+	cfg := st.t.cfg
+	d := cfg.backoff
+	for i := 1; i < n && d < cfg.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, cfg.maxBackoff)
+	half := d / 2
+	var j int64
+	if it != nil && it.Rand != nil {
+		j = it.Rand.Int64N(int64(half) + 1)
+	} else {
+		j = rand.Int64N(int64(half) + 1)
+	}
+	return half + time.Duration(j)
+}
+
+// sign returns the headers of one attempt: the delivery's, and the
+// signature of a generic target's signing scheme.
+func (st *step) sign(req *request, seq uint64) []hdr {
+	cfg := st.t.cfg
+	switch cfg.signing {
+	case SigningGitHub:
+		return append(req.extra[:len(req.extra):len(req.extra)], hdr{"X-Hub-Signature-256", sink.SignGitHub(cfg.secret, req.body)})
+	case SigningStandard:
+		// The id stays the same on retries (receivers deduplicate on it);
+		// the timestamp and signature are fresh.
+		id := st.t.msgPrefix + strconv.FormatUint(seq, 10)
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		return append(req.extra[:len(req.extra):len(req.extra)],
+			hdr{"Webhook-Id", id}, hdr{"Webhook-Timestamp", ts}, hdr{"Webhook-Signature", sink.SignStandard(cfg.key, id, ts, req.body)})
+	}
+	return req.extra
+}
+
+// result is the outcome of one attempt.
+type result struct {
+	status     int
+	header     http.Header
+	class      string
+	detail     string
+	code       int
+	err        error
+	rate       rateAnswer    // for 429s
+	retryAfter time.Duration // Retry-After of a 5xx
+}
+
+// send makes one exchange, through the fast client when the target has one,
+// else net/http. The answer's body must be closed.
+func (st *step) send(ctx context.Context, req *request, extra []hdr) (*http.Response, func(), error) {
+	if st.t.fast != nil {
+		resp, err := st.t.fast.roundTrip(ctx, st, req, extra)
+		return resp, noRelease, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, st.timeoutE)
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	hr, err := http.NewRequestWithContext(tctx, st.method, req.url, body)
 	if err != nil {
-		timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-		class, detail := classify(err, ctx, timedOut, st.timeoutE)
-		return st.failure(class, detail, redactErr(err, st.t.red))
+		cancel()
+		return nil, noRelease, err
+	}
+	hr.Header = make(http.Header, len(st.header)+len(extra))
+	for k, v := range st.header {
+		hr.Header[k] = v
+	}
+	for _, h := range extra {
+		hr.Header[h.k] = []string{h.v}
+	}
+	if st.host != "" {
+		hr.Host = st.host
+	}
+	resp, err := st.t.client.Do(hr)
+	if err != nil {
+		cancel()
+		return nil, noRelease, err
+	}
+	return resp, cancel, nil
+}
+
+// attempt sends one request and reads its answer.
+func (st *step) attempt(ctx context.Context, req *request, extra []hdr) result {
+	t := st.t
+	resp, cancel, err := st.send(ctx, req, extra)
+	defer cancel()
+	timedOut := func(err error) bool {
+		return ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded))
+	}
+	if err != nil {
+		class, detail := classify(err, ctx, timedOut(err), st.timeoutE)
+		return result{class: class, detail: detail, err: redactErr(err, t.red)}
 	}
 	defer resp.Body.Close()
+	res := result{status: resp.StatusCode, header: resp.Header}
+	fail := func(err error) result {
+		class, detail := classify(err, ctx, timedOut(err), st.timeoutE)
+		res.class, res.detail, res.err = class, "reading the response: "+detail, redactErr(err, t.red)
+		return res
+	}
 
 	if !st.ok(resp.StatusCode) {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
-		return st.statusFailure(resp, snippet)
+		st.statusFailure(&res, resp, snippet)
+		return res
 	}
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)); err != nil {
-		timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-		class, detail := classify(err, ctx, timedOut, st.timeoutE)
-		return st.failure(class, "reading the response: "+detail, redactErr(err, st.t.red))
+	switch {
+	case t.cfg.flavor == FlavorDiscord && resp.StatusCode == http.StatusOK && st.wait:
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
+		if err != nil {
+			return fail(err)
+		}
+		var m struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(b, &m) != nil || m.ID == "" {
+			res.class, res.detail = ClassMalformed, "malformed answer: status 200 for wait=true without a Discord message object"
+			res.err = ErrUnexpectedStatus
+		}
+		return res
+	case t.cfg.flavor == FlavorSlack && resp.StatusCode == http.StatusOK:
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if err != nil {
+			return fail(err)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+		if text := strings.TrimSpace(string(b)); text != "ok" {
+			res.class, res.detail = ClassMalformed, "malformed answer: status 200 without Slack's \"ok\": "+t.red.scrub(truncate(text, maxDetail))
+			res.err = ErrUnexpectedStatus
+		}
+		return res
 	}
-	return driver.Outcome{}
+	if resp.ContentLength != 0 {
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)); err != nil {
+			return fail(err)
+		}
+	}
+	return res
 }
 
-func (st *step) failure(class, detail string, err error) driver.Outcome {
-	return driver.Outcome{
-		Class: class,
-		Err: &Error{
-			Class:  class,
-			Method: st.method,
-			URL:    st.addr,
-			Detail: st.t.red.scrub(detail),
-			Err:    err,
-		},
-	}
-}
-
-func (st *step) templateFailure(err error) driver.Outcome {
-	return st.failure(ClassTemplate, "template: "+err.Error(), err)
-}
-
-func (st *step) statusFailure(resp *http.Response, snippet []byte) driver.Outcome {
+// statusFailure fills res for a status the step does not expect.
+func (st *step) statusFailure(res *result, resp *http.Response, snippet []byte) {
 	var (
-		d     string
-		code  int
-		extra []string
+		d, word string
+		code    int
+		extra   []string
 	)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The body of a success (a message object) explains nothing.
-		d, code = statusDetail(st.t.cfg.flavor, resp.StatusCode, resp.Header.Get("Content-Type"), snippet)
+		d, code, word = statusDetail(st.t.cfg.flavor, resp.StatusCode, resp.Header.Get("Content-Type"), snippet)
 	}
 	if d != "" {
 		extra = append(extra, st.t.red.scrub(d))
@@ -466,16 +723,62 @@ func (st *step) statusFailure(resp *http.Response, snippet []byte) driver.Outcom
 	if len(extra) > 0 {
 		detail += " (" + strings.Join(extra, "; ") + ")"
 	}
+	res.class = StatusClass(st.t.cfg.flavor, resp.StatusCode, code, word)
+	res.detail, res.code, res.err = detail, code, ErrUnexpectedStatus
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		res.rate = readRateAnswer(resp.Header, snippet)
+	case resp.StatusCode >= 500:
+		res.retryAfter, _ = retryAfter(resp.Header)
+	}
+}
+
+// outcome turns the last attempt's result into the delivery's outcome; with
+// abort, the outcome stops the scenario.
+func (st *step) outcome(res result, attempts int, waited time.Duration, abort bool) driver.Outcome {
+	detail := res.detail
+	if attempts > 1 {
+		detail += fmt.Sprintf(" (after %d attempts)", attempts)
+	}
+	err := res.err
+	if abort {
+		detail += fmt.Sprintf("; the invalid-request budget (%d per %s) is spent: the scenario stops before the service bans this address", st.t.cfg.budget, st.t.cfg.budgetPer)
+		err = fmt.Errorf("%w; %w", err, driver.ErrAbortScenario)
+	}
 	return driver.Outcome{
-		Class: ClassStatus,
+		Class:  res.class,
+		Waited: waited,
 		Err: &Error{
-			Class:  ClassStatus,
-			Method: st.method,
-			URL:    st.addr,
-			Status: resp.StatusCode,
-			Code:   code,
-			Detail: detail,
-			Err:    ErrUnexpectedStatus,
+			Class:    res.class,
+			Method:   st.method,
+			URL:      st.addr,
+			Status:   res.status,
+			Code:     res.code,
+			Attempts: attempts,
+			Detail:   st.t.red.scrub(detail),
+			Err:      err,
 		},
 	}
+}
+
+// refusal is the outcome of a delivery the target refuses to send.
+func (st *step) refusal(class, detail string, err error) driver.Outcome {
+	if err == nil {
+		err = errors.New(detail)
+	}
+	return driver.Outcome{Class: class, Err: &Error{Class: class, Method: st.method, URL: st.addr, Detail: detail, Err: err}}
+}
+
+func (st *step) templateFailure(err error) driver.Outcome {
+	return driver.Outcome{Class: ClassTemplate, Err: &Error{
+		Class: ClassTemplate, Method: st.method, URL: st.addr,
+		Detail: st.scrub("template: " + err.Error()), Err: err,
+	}}
+}
+
+func (st *step) scrub(s string) string {
+	if st.t == nil {
+		return s
+	}
+	return st.t.red.scrub(s)
 }

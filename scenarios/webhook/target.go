@@ -2,191 +2,71 @@ package webhook
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
 
-// Flavors of webhook services: they decide how error responses are read.
-const (
-	FlavorDiscord = "discord"
-	FlavorSlack   = "slack"
-	FlavorGeneric = "generic"
-)
-
-// Target defaults.
-const (
-	DefaultTimeout  = 10 * time.Second
-	DefaultMaxConns = 100
-)
-
-var (
-	targetKeys = []string{"driver", "url", "flavor", "timeout", "headers", "max_conns"}
-	flavors    = []string{FlavorDiscord, FlavorSlack, FlavorGeneric}
-)
-
-// targetConfig is a target's decoded configuration.
-type targetConfig struct {
-	url      string
-	flavor   string
-	timeout  time.Duration
-	headers  http.Header
-	maxConns int
-}
-
-// parseTarget decodes and validates t without I/O, reporting every problem.
-func parseTarget(t driver.TargetSpec) (*targetConfig, error) {
-	cfg := &targetConfig{url: t.URL, timeout: DefaultTimeout, maxConns: DefaultMaxConns, headers: http.Header{}}
-	var errs []error
-	var urlNode, flavorNode *yaml.Node
-	for _, f := range fields(t.Node, "target", &errs) {
-		switch f.key.Value {
-		case "driver":
-		case "url":
-			urlNode = f.val
-			if cfg.url == "" && !isNull(f.val) && f.val.Kind == yaml.ScalarNode {
-				cfg.url = f.val.Value
-			}
-		case "flavor":
-			flavorNode = f.val
-			s, ok := scalarString(f.val, "flavor", &errs)
-			if !ok {
-				continue
-			}
-			switch s {
-			case FlavorDiscord, FlavorSlack, FlavorGeneric:
-				cfg.flavor = s
-			default:
-				msg := fmt.Sprintf("webhook: unknown flavor %q (discord, slack or generic)", s)
-				if sg := suggest(s, flavors); sg != "" {
-					msg += fmt.Sprintf("; did you mean %q?", sg)
-				}
-				errs = append(errs, driver.Errorf(f.val, "%s", msg))
-			}
-		case "timeout":
-			if d, ok := parseDuration(f.val, "timeout", &errs); ok {
-				cfg.timeout = d
-			}
-		case "headers":
-			for _, h := range fields(f.val, "headers", &errs) {
-				v, ok := scalarString(h.val, "header "+h.key.Value, &errs)
-				switch {
-				case !validHeaderName(h.key.Value):
-					errs = append(errs, driver.Errorf(h.key, "webhook: %q is not a valid header name", h.key.Value))
-				case ok && !validHeaderValue(v):
-					// The value may be a secret: never quote it.
-					errs = append(errs, driver.Errorf(h.val, "webhook: header %s: the value holds a line break or NUL", h.key.Value))
-				case ok:
-					cfg.headers.Add(h.key.Value, v)
-				}
-			}
-		case "max_conns":
-			n := deref(f.val)
-			v, err := strconv.Atoi(n.Value)
-			if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil || v < 1 || v > 1_000_000 {
-				errs = append(errs, driver.Errorf(n, "webhook: max_conns must be an integer from 1 to 1000000"))
-				continue
-			}
-			cfg.maxConns = v
-		default:
-			errs = append(errs, unknownKey(f.key, "target", targetKeys))
-		}
-	}
-	if cfg.url != "" {
-		if err := checkURL(cfg.url); err != nil {
-			errs = append(errs, locate(urlNode, err))
-		}
-	}
-	if cfg.flavor == "" {
-		cfg.flavor = FlavorDiscord
-		if u, err := url.Parse(cfg.url); err == nil && strings.EqualFold(u.Hostname(), "hooks.slack.com") {
-			cfg.flavor = FlavorSlack
-		}
-	}
-	if cfg.url == "" && cfg.flavor != FlavorDiscord {
-		errs = append(errs, driver.Errorf(flavorNode, "webhook: flavor %s needs a url: the embedded sink emulates Discord only", cfg.flavor))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return cfg, nil
-}
-
-// locate places err at node n when n is known.
-func locate(n *yaml.Node, err error) error {
-	if n == nil {
-		return err
-	}
-	return &driver.PosError{Line: n.Line, Col: n.Column, Err: err}
-}
-
-// checkURL validates a webhook URL; its errors never hold the URL's secrets.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		// The parser quotes the offending piece of the URL (a bad port, an
-		// escape), which may be the token: keep only the words before it.
-		reason := err.Error()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			reason = ue.Err.Error()
-		}
-		reason, _, _ = strings.Cut(reason, `"`)
-		reason = strings.TrimSpace(strings.TrimPrefix(reason, "net/url: "))
-		return fmt.Errorf("webhook: url %s does not parse: %s", Redact(raw), reason)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("webhook: url %s: the scheme must be http or https", Redact(raw))
-	}
-	if u.Host == "" {
-		return fmt.Errorf("webhook: url %s has no host", Redact(raw))
-	}
-	return nil
-}
-
-// parseDuration decodes a Go duration string, positive.
-func parseDuration(n *yaml.Node, what string, errs *[]error) (time.Duration, bool) {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be a duration such as 500ms or 10s", what))
-		return 0, false
-	}
-	d, err := time.ParseDuration(n.Value)
-	if err != nil || d <= 0 {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s %q is not a positive duration such as 500ms or 10s", what, n.Value))
-		return 0, false
-	}
-	return d, true
-}
-
 // Target is an open webhook target: an HTTP client with its connection pool,
-// and the embedded sink when the plan gave no URL. Its methods are safe for
-// concurrent use.
+// its rate limiter, invalid-request budget and counters, and the embedded
+// sink when the plan gave no URL. Its methods are safe for concurrent use.
 type Target struct {
 	cfg    *targetConfig
+	name   string
 	kind   string
 	url    string
 	red    redactor
+	addr   string
 	client *http.Client
+	fast   *fastClient // nil: net/http only (https, proxies)
 	sink   *sink.Sink
+
+	lim    *limiter
+	budget *budget
+
+	// stream names this target's deliveries in X-Runplan-Message;
+	// msgPrefix starts its Standard Webhooks message ids.
+	stream    string
+	msgPrefix string
+	seq       atomic.Uint64
+	retired   atomic.Bool
+
+	n counters
+}
+
+// counters are the client-side figures of a target.
+type counters struct {
+	requests, retries, responses429, waits, waitedNs, invalid, retiredCalls, budgetRefused atomic.Uint64
 }
 
 // newTarget builds the client for cfg and URL u (the sink's, when embedded).
-func newTarget(cfg *targetConfig, u, kind string) *Target {
+// secrets are strings, besides those of u, that must never be shown.
+func newTarget(cfg *targetConfig, spec driver.TargetSpec, u, kind string, secrets ...string) *Target {
 	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	if via := spec.Via; via != nil {
+		// The plan has network faults on this target: every connection
+		// goes through runplan's fault proxy.
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			a, err := via(addr)
+			if err != nil {
+				return nil, fmt.Errorf("webhook: fault proxy for %s: %w", addr, err)
+			}
+			return dialer.DialContext(ctx, network, a)
+		}
+	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          cfg.maxConns,
 		MaxIdleConnsPerHost:   cfg.maxConns,
@@ -198,18 +78,79 @@ func newTarget(cfg *targetConfig, u, kind string) *Target {
 		// load generator needs.
 		DisableCompression: true,
 	}
-	return &Target{
+	red := newRedactor(u)
+	for _, s := range append(secrets, cfg.secret) {
+		red.addSecret(s)
+	}
+	red.finish()
+	stream := spec.RunID + "/" + spec.Name
+	sum := sha256.Sum256([]byte(stream))
+	t := &Target{
 		cfg:  cfg,
+		name: spec.Name,
 		kind: kind,
 		url:  u,
-		red:  newRedactor(u),
+		red:  red,
+		addr: red.scrub(red.url),
 		client: &http.Client{
 			Transport: tr,
 			// A webhook that redirects is misconfigured; following would
 			// turn a POST into a GET and hide it.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
+		budget:    newBudget(cfg.budget, cfg.budgetPer),
+		stream:    stream,
+		msgPrefix: "msg_" + hex.EncodeToString(sum[:6]) + "_",
 	}
+	t.lim = newLimiter(cfg, gateKey(u))
+	if addr, ok := fastTarget(u); ok && !cfg.noFast {
+		t.fast = newFastClient(addr, cfg.maxConns, dial)
+	}
+	return t
+}
+
+// setDial replaces how the target connects (tests: in-memory networks,
+// resolvers).
+func (t *Target) setDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
+	tr := t.client.Transport.(*http.Transport)
+	tr.DialContext = dial
+	tr.Proxy = nil
+	if t.fast != nil {
+		t.fast.dial = dial
+	}
+}
+
+// gateKey is the host whose global limit a URL shares.
+func gateKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+// sendURL is the URL an embedded target posts to: the sink's webhook, or on
+// purpose one the sink does not know (sink.send_to), for error plans. It
+// returns the made-up token too, a secret like the real one.
+func sendURL(s *sink.Sink, sendTo string) (u, fake string) {
+	if sendTo == SendToWebhook {
+		return s.URL(), ""
+	}
+	base := "http://" + s.Addr()
+	fake = "wrong" + strings.Repeat("0", 3) + s.Token()[8:]
+	switch s.Flavor() {
+	case FlavorSlack:
+		if sendTo == SendToUnknownWebhook {
+			return base + "/services/T0UNKNOWN0/B0UNKNOWN0/" + s.Token(), ""
+		}
+		return base + "/services/" + s.WebhookID() + "/" + fake, fake
+	case FlavorGeneric:
+		return base + "/hooks/" + fake, fake
+	}
+	if sendTo == SendToUnknownWebhook {
+		return base + "/api/webhooks/1000000000000000001/" + s.Token(), ""
+	}
+	return base + "/api/webhooks/" + s.WebhookID() + "/" + fake, fake
 }
 
 // Kind is driver.KindEmbedded when the target is the embedded sink and
@@ -218,15 +159,19 @@ func (t *Target) Kind() string { return t.kind }
 
 // Addr is the webhook URL with its token redacted (see Redact). Safe for
 // concurrent use.
-func (t *Target) Addr() string { return t.red.url }
+func (t *Target) Addr() string { return t.addr }
 
 // Flavor is the target's flavor: FlavorDiscord, FlavorSlack or FlavorGeneric.
 // Safe for concurrent use.
 func (t *Target) Flavor() string { return t.cfg.flavor }
 
 // Sink returns the embedded sink, or nil for an external target, so that its
-// statistics can be read. Safe for concurrent use.
+// statistics can be read and faults injected. Safe for concurrent use.
 func (t *Target) Sink() *sink.Sink { return t.sink }
+
+// Retired reports whether the webhook answered 404 or 410 and is no longer
+// used for the rest of the run. Safe for concurrent use.
+func (t *Target) Retired() bool { return t.retired.Load() }
 
 // Ping does nothing but honour ctx: a webhook has no side-effect-free probe,
 // and a run must not post to a real channel before it starts. Safe for
@@ -238,10 +183,14 @@ func (t *Target) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the idle connections and stops the embedded sink. It is
-// called once, after every step has finished.
+// Close releases the idle connections and the shared global-limit gate, and
+// stops the embedded sink. It is called once, after every step has finished.
 func (t *Target) Close() error {
 	t.client.CloseIdleConnections()
+	if t.fast != nil {
+		t.fast.closeIdle()
+	}
+	t.lim.close()
 	if t.sink != nil {
 		if err := t.sink.Close(); err != nil {
 			return fmt.Errorf("webhook: closing the embedded sink: %w", err)

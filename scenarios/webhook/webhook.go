@@ -1,23 +1,34 @@
 // Package webhook is the runplan driver for webhooks (Discord, Slack or any
-// HTTP endpoint): targets are HTTP clients with a tuned connection pool, or
-// the embedded Discord-compatible sink (package sink) when the target has no
-// URL, and steps are HTTP requests whose JSON bodies are rendered from
-// templates on every iteration.
+// HTTP endpoint): targets are HTTP clients with a tuned connection pool, a
+// client-side rate limiter and an invalid-request budget, or the embedded
+// sink (package sink) when the target has no URL; steps are HTTP requests
+// whose bodies are rendered from templates on every iteration, delivered the
+// way a well-behaved production client does. docs/WEBHOOKS.md is the user's
+// guide.
 //
 // A target's YAML mapping accepts, besides the engine's `driver` and `url`:
 //
-//	flavor: discord      # discord (default) | slack | generic; how errors are read
-//	timeout: 10s         # per request, dial to last byte; default 10s
+//	flavor: discord      # discord | slack | generic; inferred from the URL
+//	timeout: 10s         # per request (attempt), dial to last byte
 //	headers: {Authorization: "Bearer ${TOKEN}"}   # sent with every request
-//	max_conns: 100       # connections per host, idle and active; default 100
-//
-// The flavor defaults to slack for hooks.slack.com URLs. Without a url the
-// embedded sink is started on 127.0.0.1, which only the discord flavor can use.
+//	max_conns: 100       # connections per host, idle and active
+//	rate_limit: respect  # or ignore; or {mode: respect, margin: 50ms, max_wait: 1m}
+//	retries: 3           # or {max: 3, backoff: 250ms, max_backoff: 5s}; 0: none
+//	invalid_budget: 1000 # or {max: 1000, per: 10m}: 401/403/429s before the scenario stops
+//	signing: {scheme: github, secret: "${SECRET}"}  # generic only; or standard, whsec_...
+//	trace_headers: true  # X-Runplan-Message and X-Runplan-Sent on every delivery
+//	sink:                # the embedded sink (no url): limits, send_to, fault
+//	  rate_limit: 5/2s
+//	  channel_limit: off
+//	  global_limit: 50/s
+//	  send_to: webhook   # or unknown_webhook, wrong_token
+//	  fault: {delay: 2s, status: 503, hang: true, reset: true, garbage: true, delivered: true, ratio: 0.5}
 //
 // A step is the mapping under `webhook:`:
 //
 //	webhook:
 //	  json: {content: "signal {{ iteration }}", price: "{{ 100 + uniform(10) }}"}
+//	  body: "raw text {{ vu }}"   # instead of json
 //	  method: POST       # default POST
 //	  query: {wait: "true"}
 //	  headers: {X-Request-Id: "{{ randstr(12) }}"}
@@ -28,13 +39,16 @@
 // `{{ expr }}` keeps the expression's type, so numbers stay numbers. Static
 // parts of the body are rendered once, when the step is prepared.
 //
-// Failures are classified (see the Class constants) and reported as *Error,
-// whose text never holds the webhook's token: every URL in an error, in Addr
-// and in logs goes through Redact.
+// Failures are classified (see the Class constants and StatusClass) and
+// reported as *Error, whose text never holds the webhook's token: every URL
+// in an error, in Addr and in logs goes through Redact, and every secret of
+// the target is scrubbed from any text.
 //
-// Lifecycle: CheckTarget and Prepare validate without I/O; Open builds the
-// client (or starts the embedded sink) without sending anything; Bind ties a
-// step to its open target; Do runs concurrently; Close releases everything.
+// Lifecycle: CheckTarget and Prepare validate without I/O (Prepare warns
+// when a plan aims more load at a real Discord or Slack webhook than they
+// allow); Open builds the client (or starts the embedded sink) without
+// sending anything; Bind ties a step to its open target; Do runs
+// concurrently; Close releases everything.
 package webhook
 
 import (
@@ -51,11 +65,13 @@ const Name = "webhook"
 func init() { driver.Register(Name, Driver{}) }
 
 var (
-	_ driver.Driver = Driver{}
-	_ driver.Target = (*Target)(nil)
-	_ driver.Pinger = (*Target)(nil)
-	_ driver.Step   = (*step)(nil)
-	_ error         = (*Error)(nil)
+	_ driver.Driver          = Driver{}
+	_ driver.ServerMetricser = Driver{}
+	_ driver.Target          = (*Target)(nil)
+	_ driver.Pinger          = (*Target)(nil)
+	_ driver.ServerStatser   = (*Target)(nil)
+	_ driver.Step            = (*step)(nil)
+	_ error                  = (*Error)(nil)
 )
 
 // Driver is the webhook driver. The zero value is ready to use and, having no
@@ -71,7 +87,8 @@ func (Driver) CheckTarget(t driver.TargetSpec) error {
 
 // Prepare decodes and validates one step (the mapping under `webhook:` and
 // the step's `expect:`) without I/O, compiling its templates. Every problem is
-// reported, each located in the plan. Safe for concurrent use.
+// reported, each located in the plan; load aimed at a real Discord or Slack
+// webhook beyond its limits is a warning (s.Warn). Safe for concurrent use.
 func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 	st, err := prepareStep(s)
 	if err != nil {
@@ -81,8 +98,8 @@ func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 }
 
 // Open builds the target's HTTP client. Without a URL it starts the embedded
-// sink on 127.0.0.1 and targets it. It sends nothing: a real webhook would
-// post to a channel. Safe for concurrent use.
+// sink of the target's flavor on 127.0.0.1 and targets it. It sends nothing:
+// a real webhook would post to a channel. Safe for concurrent use.
 func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (driver.Target, error) {
 	cfg, err := parseTarget(t)
 	if err != nil {
@@ -92,16 +109,17 @@ func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (dr
 		return nil, fmt.Errorf("webhook: open %s: %w", t.Name, err)
 	}
 	if cfg.url != "" {
-		return newTarget(cfg, cfg.url, driver.KindExternal), nil
+		return newTarget(cfg, t, cfg.url, driver.KindExternal), nil
 	}
-	s := sink.New(sink.Options{})
+	s := sink.New(cfg.sinkOpts) // checked by parseTarget
 	if err := s.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("webhook: target %s: starting the embedded sink: %w", t.Name, err)
 	}
-	tg := newTarget(cfg, s.URL(), driver.KindEmbedded)
+	u, fake := sendURL(s, cfg.sendTo)
+	tg := newTarget(cfg, t, u, driver.KindEmbedded, s.Token(), fake)
 	tg.sink = s
 	if env.Log != nil {
-		env.Log(fmt.Sprintf("webhook: target %s: embedded Discord-compatible sink at %s", t.Name, tg.Addr()))
+		env.Log(fmt.Sprintf("webhook: target %s: embedded %s-compatible sink at %s", t.Name, s.Flavor(), tg.Addr()))
 	}
 	return tg, nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +27,7 @@ import (
 // canary is a token that must never show in anything the driver reports.
 const canary = "CANARYc4n4ryTOKENxyz0123456789abcdefABCDEF"
 
-func node(t *testing.T, src string) *yaml.Node {
+func node(t testing.TB, src string) *yaml.Node {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
@@ -38,7 +40,7 @@ func node(t *testing.T, src string) *yaml.Node {
 }
 
 // targetSpec builds a TargetSpec from YAML, taking URL from its url key.
-func targetSpec(t *testing.T, src string) driver.TargetSpec {
+func targetSpec(t testing.TB, src string) driver.TargetSpec {
 	t.Helper()
 	n := node(t, src)
 	spec := driver.TargetSpec{Name: "hook", Driver: "webhook", Node: n, RunID: "r1"}
@@ -50,7 +52,7 @@ func targetSpec(t *testing.T, src string) driver.TargetSpec {
 	return spec
 }
 
-func urlTarget(t *testing.T, url, extra string) driver.TargetSpec {
+func urlTarget(t testing.TB, url, extra string) driver.TargetSpec {
 	t.Helper()
 	src := "driver: webhook\nurl: '" + url + "'\n" + extra
 	return targetSpec(t, src)
@@ -70,7 +72,7 @@ func open(t *testing.T, spec driver.TargetSpec) driver.Target {
 	return tg
 }
 
-func prepare(t *testing.T, step, expect string) (driver.Step, error) {
+func prepare(t testing.TB, step, expect string) (driver.Step, error) {
 	t.Helper()
 	spec := driver.StepSpec{Name: "deliver", Node: node(t, step), Templates: tmpl.NewCompiler()}
 	if expect != "" {
@@ -79,7 +81,7 @@ func prepare(t *testing.T, step, expect string) (driver.Step, error) {
 	return Driver{}.Prepare(spec)
 }
 
-func bound(t *testing.T, tg driver.Target, step, expect string) driver.Step {
+func bound(t testing.TB, tg driver.Target, step, expect string) driver.Step {
 	t.Helper()
 	st, err := prepare(t, step, expect)
 	if err != nil {
@@ -131,9 +133,31 @@ func TestCheckTarget(t *testing.T) {
 		{name: "header value", src: "driver: webhook\nheaders: {X-A: \"a\\nb\"}", want: []string{`2:16: webhook: header X-A: the value holds a line break`}},
 		{name: "ftp", src: "driver: webhook\nurl: ftp://" + canary + "@example.com/x", want: []string{`2:6: webhook: url ftp://example.com/x: the scheme must be http or https`}},
 		{name: "unparsable", src: "driver: webhook\nurl: 'http://h:port" + canary + "/x'", want: []string{`2:6: webhook: url http://`, "does not parse"}},
-		{name: "slack embedded", src: "driver: webhook\nflavor: slack", want: []string{`2:9: webhook: flavor slack needs a url`}},
 		{name: "not a mapping", src: "[a]", want: []string{`1:1: webhook: target must be a mapping`}},
 		{name: "several", src: "driver: webhook\ntimeout: x\nmax_conns: -1\nbogus: 1", want: []string{"2:10:", "3:12:", "4:1:"}},
+		{name: "rate ignore", src: "driver: webhook\nrate_limit: ignore"},
+		{name: "rate mapping", src: "driver: webhook\nrate_limit: {mode: respect, margin: 0s, max_wait: 2m}"},
+		{name: "retries", src: "driver: webhook\nretries: 0"},
+		{name: "retries mapping", src: "driver: webhook\nretries: {max: 5, backoff: 100ms, max_backoff: 1s}"},
+		{name: "budget", src: "driver: webhook\ninvalid_budget: {max: 50, per: 1m}"},
+		{name: "signing", src: "driver: webhook\nurl: http://127.0.0.1:9/hook\nsigning: {scheme: github, secret: x}"},
+		{name: "signing standard", src: "driver: webhook\nflavor: generic\nsigning: {scheme: standard, secret: whsec_dGVzdA==}"},
+		{name: "sink", src: "driver: webhook\ntrace_headers: false\nsink: {rate_limit: 30/1m, channel_limit: 30/m, global_limit: off, send_to: wrong_token, fault: {delay: 1s, status: 503, hang: false, reset: false, garbage: false, delivered: true, ratio: 0.25}}"},
+		{name: "slack embedded", src: "driver: webhook\nflavor: slack"},
+		{name: "bad rate mode", src: "driver: webhook\nrate_limit: sometimes", want: []string{`2:13: webhook: unknown rate_limit mode "sometimes" (respect, ignore)`}},
+		{name: "bad rate key", src: "driver: webhook\nrate_limit: {mdoe: ignore}", want: []string{`2:14: webhook: unknown key "mdoe" in rate_limit; did you mean "mode"?`}},
+		{name: "bad retries", src: "driver: webhook\nretries: -1", want: []string{`2:10: webhook: retries must be an integer from 0 to 100`}},
+		{name: "backoff order", src: "driver: webhook\nretries: {backoff: 2s, max_backoff: 1s}", want: []string{`2:10: webhook: retries: max_backoff 1s is below backoff 2s`}},
+		{name: "bad budget", src: "driver: webhook\ninvalid_budget: 0", want: []string{`2:17: webhook: invalid_budget must be an integer from 1`}},
+		{name: "signing discord", src: "driver: webhook\nsigning: {scheme: github, secret: x}", want: []string{`2:10: webhook: signing applies to the generic flavor`}},
+		{name: "signing incomplete", src: "driver: webhook\nflavor: generic\nsigning: {scheme: github}", want: []string{`3:10: webhook: signing needs a scheme (github or standard) and a secret`}},
+		{name: "signing bad scheme", src: "driver: webhook\nflavor: generic\nsigning: {scheme: hmac, secret: x}", want: []string{`3:19: webhook: unknown signing scheme "hmac"`}},
+		{name: "signing bad secret", src: "driver: webhook\nflavor: generic\nsigning: {scheme: standard, secret: 'whsec_!!" + canary + "'}", want: []string{`3:37: webhook: signing secret: a Standard Webhooks secret is "whsec_" followed by base64`}},
+		{name: "sink with url", src: "driver: webhook\nurl: http://127.0.0.1:9/x\nsink: {rate_limit: off}", want: []string{`3:7: webhook: sink options apply to the embedded sink`}},
+		{name: "sink bad limit", src: "driver: webhook\nsink: {rate_limit: 5 per 2s}", want: []string{`2:20: webhook: sink rate_limit "5 per 2s": use a count per period`}},
+		{name: "sink bad send_to", src: "driver: webhook\nsink: {send_to: nowhere}", want: []string{`2:17: webhook: unknown sink send_to "nowhere"`}},
+		{name: "sink bad fault", src: "driver: webhook\nsink: {fault: {ratio: 2, stauts: 500, hang: yes}}", want: []string{`2:23: webhook: fault ratio must be a number above 0`, `2:26: webhook: unknown key "stauts" in sink fault; did you mean "status"?`, `2:45: webhook: fault hang must be true or false`}},
+		{name: "bad trace", src: "driver: webhook\ntrace_headers: 1", want: []string{`2:16: webhook: trace_headers must be true or false`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,12 +193,13 @@ func TestPrepareErrors(t *testing.T) {
 	tests := []struct {
 		name, step, expect string
 		want               []string
+		cols               []int // the error's column is one of these (the expression or its opening space)
 	}{
 		{name: "unknown key", step: "{jsno: {content: hi}}", want: []string{`1:2: webhook: unknown key "jsno" in webhook step; did you mean "json"?`}},
-		{name: "unknown key far", step: "{payload: {}}", want: []string{`unknown key "payload" in webhook step (known: json, method, query, headers, timeout)`}},
-		{name: "bad template", step: `{json: {content: "a {{ ( }}"}}`, want: []string{`1:23: webhook: template "a {{ ( }}"`}},
+		{name: "unknown key far", step: "{payload: {}}", want: []string{`unknown key "payload" in webhook step (known: json, body, method, query, headers, timeout)`}},
+		{name: "bad template", step: `{json: {content: "a {{ ( }}"}}`, want: []string{`webhook: template "a {{ ( }}"`}, cols: []int{23, 24}},
 		{name: "unclosed template", step: `{json: {content: "a {{ vu"}}`, want: []string{`1:21: webhook: template`, "unclosed"}},
-		{name: "unknown function", step: "json: {content: '{{ nope(1) }}'}", want: []string{"1:20: webhook: template"}},
+		{name: "unknown function", step: "json: {content: '{{ nope(1) }}'}", want: []string{"webhook: template"}, cols: []int{20, 21}},
 		{name: "template key", step: `{json: {"{{ vu }}": 1}}`, want: []string{"1:9: webhook: templates are not allowed in JSON keys"}},
 		{name: "bad method", step: "{method: 'PO ST'}", want: []string{`1:10: webhook: "PO ST" is not an HTTP method`}},
 		{name: "bad timeout", step: "{timeout: 0s}", want: []string{`1:11: webhook: timeout "0s"`}},
@@ -197,6 +222,12 @@ func TestPrepareErrors(t *testing.T) {
 			_, err := prepare(t, tt.step, tt.expect)
 			if err == nil {
 				t.Fatal("Prepare accepted the step")
+			}
+			if len(tt.cols) > 0 {
+				var pe *driver.PosError
+				if !errors.As(err, &pe) || pe.Line != 1 || !slices.Contains(tt.cols, pe.Col) {
+					t.Errorf("error %q is not at line 1, column %v", err, tt.cols)
+				}
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -243,43 +274,50 @@ func TestDoAgainstSink(t *testing.T) {
 		{name: "expect 204", step: "{json: {content: hi}}", expect: "{status: 204}"},
 		{name: "expect list", step: "{json: {content: hi}, query: {wait: true}}", expect: "{status: [200, 204]}"},
 		{name: "expect class", step: "{json: {content: hi}, query: {wait: true}}", expect: "{status: 2xx}"},
-		{name: "expect mismatch", step: "{json: {content: hi}, query: {wait: 'true'}}", expect: "{status: 204}", class: ClassStatus, errHas: ": status 200 (expected 204)"},
-		{name: "empty message", step: "{json: {content: ''}}", class: ClassStatus, errHas: "status 400 (Discord code 50006: Cannot send an empty message)"},
+		{name: "expect mismatch", step: "{json: {content: hi}, query: {wait: 'true'}}", expect: "{status: 204}", class: ClassUnexpectedStatus, errHas: ": status 200 (expected 204)"},
+		{name: "empty message", step: "{json: {content: ''}}", class: "discord_50006", errHas: "status 400 (Discord code 50006: Cannot send an empty message)"},
 		{name: "expected error", step: "{json: {content: ''}}", expect: "{status: 400}"},
-		{name: "too long", step: "{json: {content: '{{ randstr(2001) }}'}}", class: ClassStatus, errHas: "status 400 (Discord code 50035: Invalid Form Body: content: Must be 2000 or fewer in length.)"},
-		{name: "not json", step: "{json: {content: hi}, headers: {Content-Type: text/plain}}", class: ClassStatus, errHas: "Discord code 50035"},
-		{name: "get", step: "{method: get}", class: ClassStatus, errHas: "status 405 (Discord: 405: Method Not Allowed)"},
+		{name: "too long", step: "{json: {content: '{{ randstr(2001) }}'}}", class: "discord_50035", errHas: "status 400 (Discord code 50035: Invalid Form Body: content: Must be 2000 or fewer in length.)"},
+		{name: "not json", step: "{json: {content: hi}, headers: {Content-Type: text/plain}}", class: "discord_50035", errHas: "Discord code 50035"},
+		{name: "invalid json", step: "{body: '{\"content\": ', headers: {Content-Type: application/json}}", class: "discord_50109", errHas: "Discord code 50109"},
+		{name: "raw body", step: "{body: '{\"content\": \"vu {{ vu }}\"}'}", expect: "{status: 204}"},
+		{name: "too many embeds", step: "{json: {embeds: [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]}}", class: "discord_50035", errHas: "embeds: Must be 10 or fewer in length."},
+		{name: "embed title", step: "{json: {embeds: [{title: '{{ randstr(257) }}'}]}}", class: "discord_50035", errHas: "embeds.0.title: Must be 256 or fewer in length."},
+		{name: "get", step: "{method: get}", class: "http_405", errHas: "status 405 (Discord: 405: Method Not Allowed)"},
 		{name: "template failure", step: "{json: {content: '{{ uniform(0) }}'}}", class: ClassTemplate, errHas: "uniform(0): n must be positive"},
 		{name: "template failure in query", step: "{query: {n: '{{ seq(-1) }}'}}", class: ClassTemplate, errHas: "query n"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tg, sk := sinkTarget(t, "")
-			st := bound(t, tg, tt.step, tt.expect)
-			out := st.Do(context.Background(), iteration())
-			if out.Class != tt.class || (out.Err == nil) != (tt.class == "") {
-				t.Fatalf("outcome class %q err %v, want class %q", out.Class, out.Err, tt.class)
-			}
-			if tt.errHas != "" && !strings.Contains(out.Err.Error(), tt.errHas) {
-				t.Errorf("error %q does not contain %q", out.Err, tt.errHas)
-			}
-			if out.Err != nil {
-				checkNoToken(t, out.Err, sk.Token())
-				var we *Error
-				if !errors.As(out.Err, &we) || we.Class != tt.class {
-					t.Errorf("error %#v is not a *Error of class %s", out.Err, tt.class)
+		for _, client := range clients {
+			t.Run(tt.name+"/"+client, func(t *testing.T) {
+				t.Parallel()
+				tg, sk := sinkTarget(t, "")
+				useClient(tg, client)
+				st := bound(t, tg, tt.step, tt.expect)
+				out := st.Do(context.Background(), iteration())
+				if out.Class != tt.class || (out.Err == nil) != (tt.class == "") {
+					t.Fatalf("outcome class %q err %v, want class %q", out.Class, out.Err, tt.class)
 				}
-				if !strings.HasPrefix(out.Err.Error(), "webhook: ") {
-					t.Errorf("error %q lacks the package prefix", out.Err)
+				if tt.errHas != "" && !strings.Contains(out.Err.Error(), tt.errHas) {
+					t.Errorf("error %q does not contain %q", out.Err, tt.errHas)
 				}
-			}
-			if tt.class == ClassTemplate {
-				if sk.Stats().Received != 0 {
-					t.Errorf("a template failure sent a request")
+				if out.Err != nil {
+					checkNoToken(t, out.Err, sk.Token())
+					var we *Error
+					if !errors.As(out.Err, &we) || we.Class != tt.class {
+						t.Errorf("error %#v is not a *Error of class %s", out.Err, tt.class)
+					}
+					if !strings.HasPrefix(out.Err.Error(), "webhook: ") {
+						t.Errorf("error %q lacks the package prefix", out.Err)
+					}
 				}
-			}
-		})
+				if tt.class == ClassTemplate {
+					if sk.Stats().Received != 0 {
+						t.Errorf("a template failure sent a request")
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -312,8 +350,8 @@ func TestDiscordStatusErrors(t *testing.T) {
 			}
 			st := bound(t, tg, "{json: {content: hi}}", "")
 			out := st.Do(context.Background(), iteration())
-			if out.Class != ClassStatus {
-				t.Fatalf("class %q, err %v", out.Class, out.Err)
+			if want := fmt.Sprintf("discord_%d", tt.code); out.Class != want {
+				t.Fatalf("class %q, want %s; err %v", out.Class, want, out.Err)
 			}
 			if !strings.Contains(out.Err.Error(), tt.errHas) {
 				t.Errorf("error %q does not contain %q", out.Err, tt.errHas)
@@ -402,19 +440,21 @@ func TestTransportFailures(t *testing.T) {
 		{name: "bad TLS", url: tlsServer(t) + "/api/webhooks/1/" + canary, step: "{json: {content: hi}}", class: ClassTLS, errHas: "tls: "},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tg := open(t, urlTarget(t, tt.url, "flavor: generic\n"))
-			st := bound(t, tg, tt.step, "")
-			out := st.Do(context.Background(), iteration())
-			if out.Class != tt.class || out.Err == nil {
-				t.Fatalf("class %q err %v, want %q", out.Class, out.Err, tt.class)
-			}
-			if !strings.Contains(out.Err.Error(), tt.errHas) {
-				t.Errorf("error %q does not contain %q", out.Err, tt.errHas)
-			}
-			checkNoToken(t, out.Err, canary)
-		})
+		for _, client := range clients {
+			t.Run(tt.name+"/"+client, func(t *testing.T) {
+				t.Parallel()
+				tg := useClient(open(t, urlTarget(t, tt.url, "flavor: generic\nretries: 0\n")), client)
+				st := bound(t, tg, tt.step, "")
+				out := st.Do(context.Background(), iteration())
+				if out.Class != tt.class || out.Err == nil {
+					t.Fatalf("class %q err %v, want %q", out.Class, out.Err, tt.class)
+				}
+				if !strings.Contains(out.Err.Error(), tt.errHas) {
+					t.Errorf("error %q does not contain %q", out.Err, tt.errHas)
+				}
+				checkNoToken(t, out.Err, canary)
+			})
+		}
 	}
 }
 
@@ -536,7 +576,7 @@ func TestStaticBodyAndNoBody(t *testing.T) {
 
 func TestConcurrentDo(t *testing.T) {
 	t.Parallel()
-	tg, sk := sinkTarget(t, "max_conns: 4\n")
+	tg, sk := sinkTarget(t, "max_conns: 4\nsink: {rate_limit: off, global_limit: off}\n")
 	st := bound(t, tg, `{json: {content: "vu {{ vu }} it {{ iteration }} {{ randstr(uniform(300)) }}"}}`, "{status: 204}")
 	const vus, iters = 8, 25
 	var wg sync.WaitGroup
@@ -649,13 +689,14 @@ func TestCanaryNeverLeaks(t *testing.T) {
 		{"generic", text + "/hooks/" + canary},
 	}
 	for _, sh := range shapes {
-		tg := open(t, urlTarget(t, sh.url, "flavor: "+sh.flavor+"\n"))
+		tg := open(t, urlTarget(t, sh.url, "flavor: "+sh.flavor+"\nretries: 0\n"))
 		if strings.Contains(tg.Addr(), canary) {
 			t.Errorf("Addr %q", tg.Addr())
 		}
 		st := bound(t, tg, "{json: {content: hi}, query: {n: '{{ vu }}'}}", "")
 		out := st.Do(context.Background(), iteration())
-		if out.Class != ClassStatus {
+		var we *Error
+		if !errors.As(out.Err, &we) || we.Status == 0 {
 			t.Fatalf("%s: class %q err %v", sh.url, out.Class, out.Err)
 		}
 		checkNoToken(t, out.Err, canary)
@@ -711,7 +752,8 @@ func TestClassify(t *testing.T) {
 		{"eof", io.EOF, bg, false, ClassReset},
 		{"unexpected eof", io.ErrUnexpectedEOF, bg, false, ClassReset},
 		{"tls", errors.New("tls: handshake failure"), bg, false, ClassTLS},
-		{"other", errors.New("malformed HTTP response"), bg, false, ""},
+		{"malformed", errors.New(`malformed HTTP status code "2OO"`), bg, false, ClassMalformed},
+		{"other", errors.New("something else"), bg, false, ""},
 	}
 	for _, tt := range tests {
 		if c, _ := classify(tt.err, tt.ctx, tt.timeout, time.Second); c != tt.class {
@@ -740,7 +782,7 @@ func TestStatusDetail(t *testing.T) {
 		{"generic", "", "", "", 0},
 	}
 	for _, tt := range tests {
-		got, code := statusDetail(tt.flavor, 400, tt.ct, []byte(tt.body))
+		got, code, _ := statusDetail(tt.flavor, 400, tt.ct, []byte(tt.body))
 		if got != tt.want || code != tt.code {
 			t.Errorf("statusDetail(%s, %q) = %q, %d; want %q, %d", tt.flavor, tt.body, got, code, tt.want, tt.code)
 		}

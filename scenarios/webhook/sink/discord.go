@@ -2,14 +2,18 @@ package sink
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -65,6 +69,12 @@ func writeError(w http.ResponseWriter, status int, e apiError) {
 	writeJSON(w, status, e)
 }
 
+func writeText(w http.ResponseWriter, status int, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, text)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -76,15 +86,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// serveAPI routes /api/webhooks/{id}/{token} and /api/v{N}/webhooks/{id}/{token}.
-func (s *Sink) serveAPI(w http.ResponseWriter, r *http.Request) {
+// Discord's error messages for rate limits.
+const (
+	msgRateLimited  = "You are being rate limited."
+	msgChannelLimit = "The write action you are performing on the channel has hit the write rate limit."
+	// CodeChannelLimit is the code of a 429 from the per-channel limit.
+	CodeChannelLimit = 20028
+)
+
+// serveDiscord routes /api/webhooks/{id}/{token} and
+// /api/v{N}/webhooks/{id}/{token}. Paths are matched here rather than by a
+// ServeMux so that every miss gets Discord's JSON 404, not ServeMux's text.
+func (s *Sink) serveDiscord(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	// segs[0] is "api".
-	if len(segs) >= 2 && isVersion(segs[1]) {
+	if len(segs) >= 2 && segs[0] == "api" && isVersion(segs[1]) {
 		segs = segs[1:]
+		segs[0] = "api"
 	}
-	if len(segs) != 4 || segs[1] != "webhooks" {
+	if len(segs) != 4 || segs[0] != "api" || segs[1] != "webhooks" {
 		writeError(w, http.StatusNotFound, apiError{Message: "404: Not Found", Code: 0})
+		return
+	}
+	now := s.opts.Now()
+	if ok, _, reset := s.global.take(now); !ok {
+		s.rateLimited(w, r, reset, "global")
 		return
 	}
 	id, token := segs[2], segs[3]
@@ -93,7 +118,65 @@ func (s *Sink) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, apiError{Message: "405: Method Not Allowed", Code: 0})
 		return
 	}
-	s.executeWebhook(w, r, id, token)
+	if id != s.opts.WebhookID {
+		s.discordError(w, r, http.StatusNotFound, apiError{Message: "Unknown Webhook", Code: CodeUnknownWebhook})
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.Token)) != 1 {
+		s.discordError(w, r, http.StatusUnauthorized, apiError{Message: "Invalid Webhook Token", Code: CodeInvalidWebhookToken})
+		return
+	}
+	ok, remaining, reset := s.bucket.take(now)
+	if !s.bucket.lim.Off() {
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", strconv.Itoa(s.bucket.lim.Count))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", seconds(time.Duration(now.Add(reset).UnixNano())))
+		h.Set("X-RateLimit-Reset-After", seconds(reset))
+		h.Set("X-RateLimit-Bucket", s.bucketHash())
+	}
+	if !ok {
+		s.rateLimited(w, r, reset, "user")
+		return
+	}
+	s.executeWebhook(w, r, now)
+}
+
+// bucketHash is the opaque X-RateLimit-Bucket of the webhook.
+func (s *Sink) bucketHash() string {
+	sum := sha256.Sum256([]byte("webhook:" + s.opts.WebhookID))
+	return hex.EncodeToString(sum[:8])
+}
+
+// discordError answers e and notes its code.
+func (s *Sink) discordError(w http.ResponseWriter, r *http.Request, status int, e apiError) {
+	noteOf(r).code = e.Code
+	writeError(w, status, e)
+}
+
+// rateLimited answers 429 the way Discord does for scope user (the
+// webhook's bucket), shared (the channel) or global.
+func (s *Sink) rateLimited(w http.ResponseWriter, r *http.Request, retry time.Duration, scope string) {
+	h := w.Header()
+	h.Set("Retry-After", wholeSeconds(retry))
+	h.Set("X-RateLimit-Scope", scope)
+	body := rateLimitBody{Message: msgRateLimited, RetryAfter: json.Number(seconds(retry)), Global: scope == "global"}
+	if body.Global {
+		h.Set("X-RateLimit-Global", "true")
+	}
+	if scope == "shared" {
+		body.Message, body.Code = msgChannelLimit, CodeChannelLimit
+		noteOf(r).code = CodeChannelLimit
+	}
+	writeJSON(w, http.StatusTooManyRequests, body)
+}
+
+// rateLimitBody is Discord's 429 body.
+type rateLimitBody struct {
+	Message    string      `json:"message"`
+	RetryAfter json.Number `json:"retry_after"`
+	Global     bool        `json:"global"`
+	Code       int         `json:"code,omitempty"`
 }
 
 func isVersion(s string) bool {
@@ -122,67 +205,117 @@ type executePayload struct {
 	StickerIDs  json.RawMessage `json:"sticker_ids"`
 }
 
-// executeWebhook answers POST .../webhooks/{id}/{token}.
-func (s *Sink) executeWebhook(w http.ResponseWriter, r *http.Request, id, token string) {
-	if id != s.opts.WebhookID {
-		writeError(w, http.StatusNotFound, apiError{Message: "Unknown Webhook", Code: CodeUnknownWebhook})
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.Token)) != 1 {
-		writeError(w, http.StatusUnauthorized, apiError{Message: "Invalid Webhook Token", Code: CodeInvalidWebhookToken})
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+// invalidJSON is Discord's answer to a body that does not parse.
+var invalidJSON = apiError{Message: "The request body contains invalid JSON.", Code: CodeInvalidJSON}
+
+// readDiscordBody returns the JSON payload of a JSON or multipart request
+// and the number of files, or answers the error itself and returns ok false.
+func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []byte, files int, ok bool) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && mt != "multipart/form-data") {
 		fe := formErrors{}
-		fe.add(fieldError{Code: "CONTENT_TYPE_INVALID", Message: `Expected "Content-Type" header to be one of {'application/json'}.`})
-		writeError(w, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
-		return
+		fe.add(fieldError{Code: "CONTENT_TYPE_INVALID", Message: `Expected "Content-Type" header to be one of {'application/json', 'multipart/form-data'}.`})
+		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
+		return nil, 0, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, apiError{Message: "Request entity too large", Code: CodeRequestTooLarge})
-			return
+	rd := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	tooBig := func(err error) bool {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.discordError(w, r, http.StatusRequestEntityTooLarge, apiError{Message: "Request entity too large", Code: CodeRequestTooLarge})
+			return true
 		}
-		// The client went away mid-body: nobody reads this answer.
-		writeError(w, http.StatusBadRequest, apiError{Message: "The request body contains invalid JSON.", Code: CodeInvalidJSON})
+		return false
+	}
+	if mt == "application/json" {
+		body, err = io.ReadAll(rd)
+		if err != nil {
+			if !tooBig(err) {
+				// The client went away mid-body: nobody reads this answer.
+				s.discordError(w, r, http.StatusBadRequest, invalidJSON)
+			}
+			return nil, 0, false
+		}
+		return body, 0, true
+	}
+	mr := multipart.NewReader(rd, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if !tooBig(err) {
+				s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody})
+			}
+			return nil, 0, false
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			if !tooBig(err) {
+				s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody})
+			}
+			return nil, 0, false
+		}
+		switch {
+		case p.FileName() != "":
+			files++
+		case p.FormName() == "payload_json":
+			body = b
+		}
+	}
+	if body == nil {
+		body = []byte("{}")
+	}
+	return body, files, true
+}
+
+// executeWebhook answers a POST to the sink's webhook, its token checked.
+func (s *Sink) executeWebhook(w http.ResponseWriter, r *http.Request, now time.Time) {
+	body, files, ok := s.readDiscordBody(w, r)
+	if !ok {
 		return
 	}
 	if !json.Valid(body) {
-		writeError(w, http.StatusBadRequest, apiError{Message: "The request body contains invalid JSON.", Code: CodeInvalidJSON})
+		s.discordError(w, r, http.StatusBadRequest, invalidJSON)
 		return
 	}
 	var p executePayload
 	if err := json.Unmarshal(body, &p); err != nil {
 		fe := formErrors{}
 		fe.add(fieldError{Code: "MODEL_TYPE_CONVERT", Message: "Only dictionaries may be used in a ModelType"})
-		writeError(w, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
+		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
 		return
 	}
 
 	fe := formErrors{}
 	content, _ := stringField(p.Content, fe, "content")
-	username, _ := stringField(p.Username, fe, "username")
+	username, hasName := stringField(p.Username, fe, "username")
 	avatar, _ := stringField(p.AvatarURL, fe, "avatar_url")
 	tts := boolField(p.TTS, fe, "tts")
 	embeds := embedsField(p.Embeds, fe)
 	if n := utf8.RuneCountInString(content); n > maxContent {
 		fe.add(fieldError{Code: "BASE_TYPE_MAX_LENGTH", Message: "Must be 2000 or fewer in length."}, "content")
 	}
+	if n := utf8.RuneCountInString(username); hasName && (n < 1 || n > maxUsername) {
+		fe.add(fieldError{Code: "BASE_TYPE_BAD_LENGTH", Message: "Must be between 1 and 80 in length."}, "username")
+	}
 	if len(fe) > 0 {
-		writeError(w, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
+		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
 		return
 	}
-	if strings.TrimSpace(content) == "" && len(embeds) == 0 &&
+	if strings.TrimSpace(content) == "" && len(embeds) == 0 && files == 0 &&
 		isEmpty(p.Components) && isEmpty(p.Attachments) && isEmpty(p.Poll) && isEmpty(p.StickerIDs) {
-		writeError(w, http.StatusBadRequest, apiError{Message: "Cannot send an empty message", Code: CodeEmptyMessage})
+		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Cannot send an empty message", Code: CodeEmptyMessage})
+		return
+	}
+	if ok, _, reset := s.channel.take(now); !ok {
+		s.rateLimited(w, r, reset, "shared")
 		return
 	}
 
-	now := s.opts.Now()
 	q := r.URL.Query()
-	m := Message{
+	m := &Message{
 		ID:        s.nextID(now),
 		WebhookID: s.opts.WebhookID,
 		ChannelID: s.opts.ChannelID,
@@ -192,12 +325,13 @@ func (s *Sink) executeWebhook(w http.ResponseWriter, r *http.Request, id, token 
 		AvatarURL: avatar,
 		TTS:       tts,
 		Embeds:    embeds,
+		Files:     files,
 		Received:  now,
 	}
-	s.record(m)
+	s.accept(r, m)
 	switch q.Get("wait") {
 	case "true", "True", "1":
-		writeJSON(w, http.StatusOK, s.messageObject(m))
+		writeJSON(w, http.StatusOK, s.messageObject(*m))
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -227,7 +361,8 @@ func boolField(raw json.RawMessage, fe formErrors, name string) bool {
 	return b
 }
 
-// embedsField decodes the embeds: a list of at most 10 objects.
+// embedsField decodes the embeds: a list of at most 10 objects, each within
+// Discord's limits, 6000 characters of text in all.
 func embedsField(raw json.RawMessage, fe formErrors) []json.RawMessage {
 	if isNull(raw) {
 		return nil
@@ -241,12 +376,92 @@ func embedsField(raw json.RawMessage, fe formErrors) []json.RawMessage {
 		fe.add(fieldError{Code: "BASE_TYPE_MAX_LENGTH", Message: "Must be 10 or fewer in length."}, "embeds")
 		return nil
 	}
+	total := 0
 	for i, e := range list {
-		if t := bytes.TrimSpace(e); len(t) == 0 || t[0] != '{' {
-			fe.add(fieldError{Code: "MODEL_TYPE_CONVERT", Message: "Only dictionaries may be used in a ModelType"}, "embeds", strconv.Itoa(i))
-		}
+		total += checkEmbed(e, fe, strconv.Itoa(i))
+	}
+	if total > maxEmbedTotal {
+		fe.add(fieldError{Code: "MAX_EMBED_SIZE_EXCEEDED", Message: "Embed size exceeds maximum size of 6000"}, "embeds")
 	}
 	return list
+}
+
+// Discord's embed limits.
+const (
+	maxUsername     = 80
+	maxTitle        = 256
+	maxDescription  = 4096
+	maxFields       = 25
+	maxFieldName    = 256
+	maxFieldValue   = 1024
+	maxFooterText   = 2048
+	maxAuthorName   = 256
+	maxEmbedTotal   = 6000
+	msgFieldMissing = "This field is required"
+)
+
+// checkEmbed validates embed number idx and returns its text size.
+func checkEmbed(raw json.RawMessage, fe formErrors, idx string) int {
+	var e map[string]json.RawMessage
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &e) != nil {
+		fe.add(fieldError{Code: "MODEL_TYPE_CONVERT", Message: "Only dictionaries may be used in a ModelType"}, "embeds", idx)
+		return 0
+	}
+	size := 0
+	text := func(raw json.RawMessage, limit int, required bool, path ...string) {
+		full := append([]string{"embeds", idx}, path...)
+		if isNull(raw) {
+			if required {
+				fe.add(fieldError{Code: "BASE_TYPE_REQUIRED", Message: msgFieldMissing}, full...)
+			}
+			return
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			fe.add(fieldError{Code: "BASE_TYPE_STRING", Message: "This field must be a string."}, full...)
+			return
+		}
+		n := utf8.RuneCountInString(s)
+		size += n
+		if n > limit {
+			fe.add(fieldError{Code: "BASE_TYPE_MAX_LENGTH", Message: "Must be " + strconv.Itoa(limit) + " or fewer in length."}, full...)
+		}
+	}
+	text(e["title"], maxTitle, false, "title")
+	text(e["description"], maxDescription, false, "description")
+	sub := func(key, field string, limit int) {
+		if isNull(e[key]) {
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(e[key], &m) != nil {
+			fe.add(fieldError{Code: "MODEL_TYPE_CONVERT", Message: "Only dictionaries may be used in a ModelType"}, "embeds", idx, key)
+			return
+		}
+		text(m[field], limit, false, key, field)
+	}
+	sub("footer", "text", maxFooterText)
+	sub("author", "name", maxAuthorName)
+	if !isNull(e["fields"]) {
+		var fields []json.RawMessage
+		switch {
+		case json.Unmarshal(e["fields"], &fields) != nil:
+			fe.add(fieldError{Code: "BASE_TYPE_ARRAY", Message: "This field must be an array."}, "embeds", idx, "fields")
+		case len(fields) > maxFields:
+			fe.add(fieldError{Code: "BASE_TYPE_MAX_LENGTH", Message: "Must be 25 or fewer in length."}, "embeds", idx, "fields")
+		default:
+			for j, f := range fields {
+				var m map[string]json.RawMessage
+				if json.Unmarshal(f, &m) != nil {
+					fe.add(fieldError{Code: "MODEL_TYPE_CONVERT", Message: "Only dictionaries may be used in a ModelType"}, "embeds", idx, "fields", strconv.Itoa(j))
+					continue
+				}
+				text(m["name"], maxFieldName, true, "fields", strconv.Itoa(j), "name")
+				text(m["value"], maxFieldValue, true, "fields", strconv.Itoa(j), "value")
+			}
+		}
+	}
+	return size
 }
 
 func isNull(raw json.RawMessage) bool {
