@@ -38,8 +38,10 @@ func readReport(t *testing.T, path string) map[string]any {
 func TestRunQuickOnEmbeddedTargets(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, stdout, stderr := runMain(t, "run", quickPlan, "--out", out, "--log-format", "json")
-	if code != ExitOK && code != ExitChecks {
+	code, stdout, stderr := runMain(t, "run", quickPlan, "--out", out, "--log-format", "json", "--no-progress")
+	// An invalid measurement (4) is possible on a loaded machine under -race;
+	// what is tested here is the report.
+	if code != ExitOK && code != ExitChecks && code != ExitInvalid {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{"strategy_cache", "lookup", "signal_delivery", "deliver", "CHECKS", "SCORE", "VERDICT"} {
@@ -94,8 +96,8 @@ func TestRunAgainstRealRedis(t *testing.T) {
 	code, stdout, stderr := runMain(t, "run", quickPlan, "--out", out,
 		"--set", "targets.cache.url="+srv.URL(),
 		"--set", "scenarios.strategy_cache.load.duration=3s",
-		"--set", "scenarios.signal_delivery.load.duration=2s")
-	if code != ExitOK && code != ExitChecks {
+		"--set", "scenarios.signal_delivery.load.duration=2s", "--no-progress")
+	if code != ExitOK && code != ExitChecks && code != ExitInvalid {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	rep := readReport(t, out)
