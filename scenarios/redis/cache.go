@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,43 +19,49 @@ var (
 	onMissKeys   = []string{"value_size", "ttl", "load_delay"}
 )
 
-const (
-	// defaultValueSize is the size of the value written on a miss when
-	// on_miss gives none.
-	defaultValueSize = 64
-	// maxValueSize is Redis's own limit on a string (proto-max-bulk-len).
-	maxValueSize = 512 << 20
-)
+// defaultValueSize is the size of a value written without a value_size.
+const defaultValueSize = 64
 
 // cacheGetStep is a read-through cache lookup: GET, and on a miss, wait for
-// the simulated backing fetch and SET. After Bind it is safe for concurrent
-// use.
+// the simulated backing fetch and SET a value of the configured size.
+// After Bind it is safe for concurrent use.
 type cacheGetStep struct {
 	step      string
 	key       *tmpl.Template
 	fill      bool
-	value     any // []byte, allocated once; held in an interface once
+	size      sizeSpec
 	ttl       time.Duration
 	loadDelay time.Duration
 
-	target *Target
-	pool   sync.Pool
+	target  *Target
+	gen     *valueGen
+	expiry  [][]byte // EX n or PX n, or nothing
+	setArgc []int
+	setOpts []any // the expiry for go-redis
+	pool    sync.Pool
 }
 
-// cacheScratch holds one call's rendered key and prebuilt argument lists.
+// cacheScratch holds one call's rendered key and argument lists.
 type cacheScratch struct {
-	buf     []byte
-	key     argSlot
-	getArgs []any
-	setArgs []any
+	buf  []byte
+	argv [][]byte
+	// go-redis path
+	key, value argSlot
+	getArgs    []any
+	setArgs    []any
 }
+
+var (
+	getName, setName = []byte("GET"), []byte("SET")
+	argcGet          = []int{2}
+)
 
 func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, error) {
 	n = valueNode(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil, driver.Errorf(n, "redis: cache_get: expected a mapping with key and on_miss, got %s", describe(n))
 	}
-	s := &cacheGetStep{step: step}
+	s := &cacheGetStep{step: step, size: fixedSize(defaultValueSize)}
 	var errs []error
 	var keyNode *yaml.Node
 	seen := map[string]bool{}
@@ -100,7 +107,6 @@ func (s *cacheGetStep) prepareOnMiss(n *yaml.Node) error {
 		return driver.Errorf(n, "redis: cache_get: on_miss: expected a mapping with value_size, ttl and load_delay, got %s", describe(n))
 	}
 	s.fill = true
-	size := defaultValueSize
 	var errs []error
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -113,12 +119,9 @@ func (s *cacheGetStep) prepareOnMiss(n *yaml.Node) error {
 		var err error
 		switch k.Value {
 		case "value_size":
-			size, err = decodeInt(v, "value_size", 0, maxValueSize)
+			s.size, err = parseSize(v, "value_size")
 		case "ttl":
-			s.ttl, err = decodeDuration(v, "ttl")
-			if err == nil && s.ttl > 0 && s.ttl < time.Millisecond {
-				err = driver.Errorf(v, "redis: ttl must be 0 (no expiry) or at least 1ms, got %s", v.Value)
-			}
+			s.ttl, err = decodeTTL(v, "ttl")
 		case "load_delay":
 			s.loadDelay, err = decodeDuration(v, "load_delay")
 		default:
@@ -128,16 +131,7 @@ func (s *cacheGetStep) prepareOnMiss(n *yaml.Node) error {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) > 0 {
-		return joinErrors(errs)
-	}
-	value := make([]byte, size)
-	const filler = "runplan-cache-value:"
-	for i := range value {
-		value[i] = filler[i%len(filler)]
-	}
-	s.value = value
-	return nil
+	return joinErrors(errs)
 }
 
 // Bind ties the step to its target. It must not run concurrently with Do.
@@ -147,18 +141,24 @@ func (s *cacheGetStep) Bind(t driver.Target) error {
 		return fmt.Errorf("redis: step %q: target is a %T, not a redis target", s.step, t)
 	}
 	s.target = tg
-	var expiry []any
-	switch {
-	case s.ttl <= 0:
-	case s.ttl%time.Second == 0:
-		expiry = []any{"EX", int64(s.ttl / time.Second)}
-	default:
-		expiry = []any{"PX", s.ttl.Milliseconds()}
+	if s.fill {
+		s.gen = newValueGen(s.size)
 	}
+	s.setOpts = expiryArgs(s.ttl)
+	s.expiry = nil
+	for _, a := range s.setOpts {
+		switch v := a.(type) {
+		case string:
+			s.expiry = append(s.expiry, []byte(v))
+		case int64:
+			s.expiry = append(s.expiry, strconv.AppendInt(nil, v, 10))
+		}
+	}
+	s.setArgc = []int{3 + len(s.expiry)}
 	s.pool = sync.Pool{New: func() any {
 		sc := &cacheScratch{}
 		sc.getArgs = []any{"GET", &sc.key}
-		sc.setArgs = append([]any{"SET", &sc.key, s.value}, expiry...)
+		sc.setArgs = append([]any{"SET", &sc.key, &sc.value}, s.setOpts...)
 		return sc
 	}}
 	return nil
@@ -185,15 +185,28 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 		buf = append(buf, s.key.Source()...)
 	}
 	sc.buf, sc.key.b = buf[:0], buf
+	argv := append(sc.argv[:0], getName, buf)
 
-	get := goredis.NewCmd(ctx, sc.getArgs...)
-	err := s.target.client.Process(ctx, get)
+	fast := s.target.fast
+	var err error
+	hit := false
+	if fast != nil {
+		var isNil bool
+		isNil, err = fast.do(ctx, argv, argcGet, false)
+		hit = err == nil && !isNil
+	} else {
+		err = s.target.client.Process(ctx, goredis.NewCmd(ctx, sc.getArgs...))
+		hit = err == nil
+		if err == goredis.Nil {
+			err = nil
+		}
+	}
 	switch {
-	case err == nil:
+	case err != nil:
+		return s.fail(sc, "GET", err, driver.CacheNone)
+	case hit:
 		s.pool.Put(sc)
 		return driver.Outcome{Cache: driver.CacheHit}
-	case err != goredis.Nil:
-		return s.fail(sc, "GET", err, driver.CacheNone)
 	case !s.fill:
 		s.pool.Put(sc)
 		return driver.Outcome{Cache: driver.CacheMiss}
@@ -209,8 +222,18 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 			return driver.Outcome{Err: fmt.Errorf("redis: cache_get: load_delay: %w", err), Class: classify(err), Cache: driver.CacheMiss}
 		}
 	}
-	set := goredis.NewCmd(ctx, sc.setArgs...)
-	if err := s.target.client.Process(ctx, set); err != nil {
+	var r = randOf(it)
+	value := s.gen.value(r)
+	if fast != nil {
+		argv = append(argv[:0], setName, buf, value)
+		argv = append(argv, s.expiry...)
+		_, err = fast.do(ctx, argv, s.setArgc, false)
+	} else {
+		sc.value.b = value
+		err = s.target.client.Process(ctx, goredis.NewCmd(ctx, sc.setArgs...))
+	}
+	sc.argv = argv[:0]
+	if err != nil {
 		return s.fail(sc, "SET", err, driver.CacheMiss)
 	}
 	s.pool.Put(sc)
@@ -219,8 +242,8 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 
 func (s *cacheGetStep) fail(sc *cacheScratch, op string, err error, cache driver.CacheResult) driver.Outcome {
 	class := classify(err)
-	if class == ClassRedis {
-		s.pool.Put(sc) // see commandStep.Do
+	if class == ClassRedis || s.target.fast != nil {
+		s.pool.Put(sc) // see batchStep.Do
 	}
 	return driver.Outcome{Err: fmt.Errorf("redis: cache_get: %s: %w", op, err), Class: class, Cache: cache}
 }

@@ -1,13 +1,10 @@
 package redis
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
-	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/driver"
@@ -29,7 +26,7 @@ type cmdInfo struct {
 var commands = map[string]cmdInfo{
 	// no keys
 	"PING": {-1, 0, 0, 0}, "ECHO": {2, 0, 0, 0}, "INFO": {-1, 0, 0, 0}, "TIME": {1, 0, 0, 0},
-	"DBSIZE": {1, 0, 0, 0}, "PUBLISH": {3, 0, 0, 0},
+	"DBSIZE": {1, 0, 0, 0}, "PUBLISH": {3, 0, 0, 0}, "WAIT": {3, 0, 0, 0}, "LASTSAVE": {1, 0, 0, 0},
 	// keyspace
 	"DEL": {-2, 1, -1, 1}, "UNLINK": {-2, 1, -1, 1}, "EXISTS": {-2, 1, -1, 1}, "TOUCH": {-2, 1, -1, 1},
 	"EXPIRE": {-3, 1, 1, 1}, "PEXPIRE": {-3, 1, 1, 1}, "EXPIREAT": {-3, 1, 1, 1}, "PEXPIREAT": {-3, 1, 1, 1},
@@ -69,14 +66,31 @@ var commands = map[string]cmdInfo{
 	"PFADD": {-2, 1, 1, 1}, "PFCOUNT": {-2, 1, -1, 1},
 }
 
-// refused lists destructive or administrative commands, which a plan may not
-// run: they would reach beyond the run's keys or disturb the server itself.
-var refused = map[string]bool{
+// destructive lists destructive or administrative commands, and commands
+// that reach beyond the run's keys. They run only on targets runplan started
+// (embedded and managed), or where the plan and the command line both allow
+// them. Their arguments are sent as written: no key prefix is applied.
+var destructive = map[string]bool{
 	"FLUSHALL": true, "FLUSHDB": true, "CONFIG": true, "DEBUG": true, "SHUTDOWN": true,
-	"CLIENT": true, "FAILOVER": true, "KEYS": true, "SAVE": true, "BGSAVE": true,
+	"CLIENT": true, "FAILOVER": true, "KEYS": true, "SCAN": true, "RANDOMKEY": true, "SAVE": true, "BGSAVE": true,
 	"BGREWRITEAOF": true, "REPLICAOF": true, "SLAVEOF": true, "SCRIPT": true, "MODULE": true,
-	"ACL": true, "CLUSTER": true, "MIGRATE": true, "SWAPDB": true, "MONITOR": true,
-	"SYNC": true, "PSYNC": true, "FUNCTION": true,
+	"ACL": true, "CLUSTER": true, "MIGRATE": true, "SWAPDB": true, "FUNCTION": true,
+	"SLOWLOG": true, "LATENCY": true, "MEMORY": true, "OBJECT": true, "SENTINEL": true, "READONLY": true, "READWRITE": true,
+}
+
+// connectionState lists commands that change or take over the state of a
+// pooled connection; no plan may run them (transactions are written with
+// `transaction: true`).
+var connectionState = map[string]string{
+	"MONITOR": "it takes over the connection", "SYNC": "it takes over the connection", "PSYNC": "it takes over the connection",
+	"SUBSCRIBE": "it takes over the connection", "PSUBSCRIBE": "it takes over the connection", "SSUBSCRIBE": "it takes over the connection",
+	"UNSUBSCRIBE": "it changes the connection's state", "PUNSUBSCRIBE": "it changes the connection's state", "SUNSUBSCRIBE": "it changes the connection's state",
+	"SELECT": "it changes the pooled connection's database: set the target's db instead",
+	"AUTH":   "credentials belong to the target (username, password)", "HELLO": "it changes the connection's protocol",
+	"QUIT": "it closes the connection", "RESET": "it resets the connection's state",
+	"MULTI": "write a transaction as {commands: [...], transaction: true}", "EXEC": "write a transaction as {commands: [...], transaction: true}",
+	"DISCARD": "write a transaction as {commands: [...], transaction: true}",
+	"WATCH":   "optimistic locking is not supported", "UNWATCH": "optimistic locking is not supported",
 }
 
 // commandNames is the sorted list of supported commands, for messages.
@@ -102,42 +116,39 @@ func (c cmdInfo) isKey(i, n int) bool {
 	return i <= last && (i-c.first)%c.step == 0
 }
 
-// commandArg is one prepared argument: a static value, or a template.
+// commandArg is one prepared argument: a static value, a template, or a
+// generated value.
 type commandArg struct {
-	src string
-	tpl *tmpl.Template // nil when static
-	key bool
+	src   string
+	tpl   *tmpl.Template // nil when static or generated
+	size  *sizeSpec      // a generated value: {value_size: ...}
+	key   bool
+	bytes []byte    // static: the bytes to send, key prefix applied (after bind)
+	gen   *valueGen // generated: after bind
 }
 
-// commandStep runs one Redis command. After Bind it is safe for concurrent use.
-type commandStep struct {
-	step  string
-	name  string // upper-case command name
-	args  []commandArg
-	nTpl  int
-	errAt string // "redis: GET: "
-
-	target *Target
-	static []any // args[i] with the key prefix applied, for static ones
-	pool   sync.Pool
+// cmdSpec is one prepared command. It is immutable after bind and safe
+// for concurrent use.
+type cmdSpec struct {
+	name string // upper-case
+	args []commandArg
+	keys []int // positions of key arguments
+	dyn  bool  // some argument is rendered or generated per call
+	pos  *yaml.Node
 }
 
-// scratch is a per-call buffer set, recycled through a sync.Pool so that a
-// call renders its templates without allocating argument storage.
-type scratch struct {
-	buf   []byte
-	slots []argSlot
-	args  []any
+// gate decides whether destructive commands may run on the step's target.
+type gate struct {
+	target  string
+	allowed bool
 }
 
-// argSlot hands a rendered argument to go-redis without converting it to a
-// string: a pointer fits in an interface without allocating.
-type argSlot struct{ b []byte }
-
-// MarshalBinary returns the rendered bytes.
-func (s *argSlot) MarshalBinary() ([]byte, error) { return s.b, nil }
-
-func prepareCommand(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, error) {
+// prepareCmd decodes one command sequence.
+func prepareCmd(n *yaml.Node, c *tmpl.Compiler, g gate) (*cmdSpec, error) {
+	n = valueNode(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil, driver.Errorf(n, "redis: expected a command sequence such as [GET, key], got %s", describe(n))
+	}
 	if len(n.Content) == 0 {
 		return nil, driver.Errorf(n, "redis: empty command: expected a sequence such as [GET, key]")
 	}
@@ -149,20 +160,25 @@ func prepareCommand(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, e
 		return nil, driver.Errorf(nameNode, "redis: the command name must not be a template")
 	}
 	name := strings.ToUpper(nameNode.Value)
-	if refused[name] {
-		return nil, driver.Errorf(nameNode, "redis: command %s is refused: it is destructive or administrative", name)
+	if why, ok := connectionState[name]; ok {
+		return nil, driver.Errorf(nameNode, "redis: command %s is refused: %s", name, why)
 	}
-	info, ok := commands[name]
-	if !ok {
+	total := len(n.Content)
+	info, known := commands[name]
+	switch {
+	case destructive[name]:
+		if !g.allowed {
+			return nil, driver.Errorf(nameNode, "redis: command %s is refused on target %q: it is destructive or administrative, or reaches beyond the run's keys, "+
+				"and runplan did not start this server; to run it anyway, set allow_destructive: true on the target and pass --allow-destructive", name, g.target)
+		}
+		info = cmdInfo{arity: -1}
+	case !known:
 		hint := ""
 		if s := suggest(name, commandNames); s != "" {
 			hint = fmt.Sprintf(" (did you mean %s?)", s)
 		}
 		return nil, driver.Errorf(nameNode, "redis: unsupported command %s%s: only commands whose key positions are known can run, "+
 			"so that their keys go under the run's key prefix; supported: %s", name, hint, strings.Join(commandNames, " "))
-	}
-	total := len(n.Content)
-	switch {
 	case info.arity > 0 && total != info.arity:
 		return nil, driver.Errorf(nameNode, "redis: %s takes %s, got %d", name, plural(info.arity-1), total-1)
 	case info.arity < 0 && total < -info.arity:
@@ -170,21 +186,34 @@ func prepareCommand(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, e
 	case info.step > 1 && info.last < 0 && (total-info.first)%info.step != 0:
 		return nil, driver.Errorf(nameNode, "redis: %s takes key value pairs, got %d arguments", name, total-1)
 	}
-	s := &commandStep{step: step, name: name, errAt: "redis: " + name + ": "}
+	s := &cmdSpec{name: name, pos: nameNode}
 	s.args = make([]commandArg, total)
 	s.args[0] = commandArg{src: name}
 	var errs []error
 	for i := 1; i < total; i++ {
 		a := valueNode(n.Content[i])
-		if a.Kind != yaml.ScalarNode {
-			errs = append(errs, driver.Errorf(a, "redis: %s argument %d: expected a string or a number, got %s", name, i, describe(a)))
+		key := info.isKey(i, total)
+		switch {
+		case a.Kind == yaml.MappingNode:
+			sz, err := prepareValueArg(a, name, i, key)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.args[i] = commandArg{src: "{value_size}", size: &sz}
+			s.dyn = true
 			continue
-		}
-		if isNull(a) {
+		case a.Kind != yaml.ScalarNode:
+			errs = append(errs, driver.Errorf(a, "redis: %s argument %d: expected a string, a number or {value_size: ...}, got %s", name, i, describe(a)))
+			continue
+		case isNull(a):
 			errs = append(errs, driver.Errorf(a, "redis: %s argument %d is null: write \"\" for an empty string", name, i))
 			continue
 		}
-		arg := commandArg{src: a.Value, key: info.isKey(i, total)}
+		arg := commandArg{src: a.Value, key: key}
+		if key {
+			s.keys = append(s.keys, i)
+		}
 		if tmpl.HasTemplate(a.Value) {
 			t, err := compileAt(c, a, fmt.Sprintf("%s argument %d", name, i))
 			if err != nil {
@@ -193,7 +222,7 @@ func prepareCommand(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, e
 			}
 			if !t.Static() {
 				arg.tpl = t
-				s.nTpl++
+				s.dyn = true
 			}
 		}
 		s.args[i] = arg
@@ -204,6 +233,23 @@ func prepareCommand(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, e
 	return s, nil
 }
 
+// prepareValueArg decodes a generated-value argument, {value_size: SIZE}.
+func prepareValueArg(n *yaml.Node, cmd string, i int, key bool) (sizeSpec, error) {
+	what := fmt.Sprintf("%s argument %d", cmd, i)
+	if key {
+		return sizeSpec{}, driver.Errorf(n, "redis: %s is a key: a key cannot be a generated value", what)
+	}
+	if len(n.Content) != 2 || n.Content[0].Value != "value_size" {
+		if len(n.Content) >= 2 {
+			if k := n.Content[0]; k.Value != "value_size" {
+				return sizeSpec{}, unknownKey(k, []string{"value_size"})
+			}
+		}
+		return sizeSpec{}, driver.Errorf(n, "redis: %s: expected a string, a number or {value_size: SIZE} (a generated value)", what)
+	}
+	return parseSize(n.Content[1], what+" value_size")
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return "1 argument"
@@ -211,80 +257,46 @@ func plural(n int) string {
 	return fmt.Sprintf("%d arguments", n)
 }
 
-// Bind ties the step to its target and applies the key prefix to the static
-// keys. It must not run concurrently with Do.
-func (s *commandStep) Bind(t driver.Target) error {
-	tg, ok := t.(*Target)
-	if !ok {
-		return fmt.Errorf("redis: step %q: target is a %T, not a redis target", s.step, t)
-	}
-	s.target = tg
-	s.static = make([]any, len(s.args))
-	for i, a := range s.args {
-		if a.tpl != nil {
-			continue
-		}
-		if a.key {
-			s.static[i] = tg.prefix + a.src
-		} else {
-			s.static[i] = a.src
+// bind applies the target's key prefix to the static keys and sets the
+// value generators up. It must not run concurrently with render.
+func (s *cmdSpec) bind(prefix string) {
+	for i := range s.args {
+		a := &s.args[i]
+		switch {
+		case a.size != nil:
+			a.gen = newValueGen(*a.size)
+		case a.tpl != nil:
+		case a.key:
+			a.bytes = []byte(prefix + a.src)
+		default:
+			a.bytes = []byte(a.src)
 		}
 	}
-	s.pool = sync.Pool{New: func() any {
-		sc := &scratch{slots: make([]argSlot, len(s.args)), args: make([]any, len(s.args))}
-		for i, a := range s.args {
-			if a.tpl != nil {
-				sc.args[i] = &sc.slots[i]
-			} else {
-				sc.args[i] = s.static[i]
-			}
-		}
-		return sc
-	}}
-	return nil
 }
 
-// Do renders the step's templates and runs the command. A nil reply is a
-// success. Do is safe for concurrent use; it touches no shared mutable state.
-func (s *commandStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
-	sc := s.pool.Get().(*scratch)
-	if s.nTpl > 0 {
-		if it == nil || it.Templates == nil {
-			s.pool.Put(sc)
-			return driver.Outcome{Err: fmt.Errorf("%sno template state for iteration", s.errAt), Class: ClassTemplate}
-		}
-		buf := sc.buf[:0]
-		for i, a := range s.args {
-			if a.tpl == nil {
-				continue
-			}
+// render appends the command's arguments to argv, rendering templates into
+// buf (keys with the prefix) and drawing generated values. Slices of buf
+// handed out earlier stay valid if buf grows: they keep the old array.
+func (s *cmdSpec) render(argv [][]byte, buf []byte, prefix string, it *driver.Iteration) ([][]byte, []byte, error) {
+	for i := range s.args {
+		a := &s.args[i]
+		switch {
+		case a.tpl != nil:
 			start := len(buf)
 			if a.key {
-				buf = append(buf, s.target.prefix...)
+				buf = append(buf, prefix...)
 			}
 			var err error
 			buf, err = a.tpl.AppendTo(buf, it.Templates)
 			if err != nil {
-				sc.buf = buf[:0]
-				s.pool.Put(sc)
-				return driver.Outcome{Err: fmt.Errorf("%sargument %d %q: %w", s.errAt, i, a.src, err), Class: ClassTemplate}
+				return argv, buf, fmt.Errorf("%s argument %d %q: %w", s.name, i, a.src, err)
 			}
-			// A slice of the old array stays valid if buf grows later.
-			sc.slots[i].b = buf[start:len(buf):len(buf)]
+			argv = append(argv, buf[start:len(buf):len(buf)])
+		case a.gen != nil:
+			argv = append(argv, a.gen.value(it.Rand))
+		default:
+			argv = append(argv, a.bytes)
 		}
-		sc.buf = buf[:0]
 	}
-	cmd := goredis.NewCmd(ctx, sc.args...)
-	err := s.target.client.Process(ctx, cmd)
-	if err == nil || err == goredis.Nil {
-		s.pool.Put(sc)
-		return driver.Outcome{}
-	}
-	class := classify(err)
-	if class == ClassRedis {
-		// The call completed; only a failed connection might leave go-redis
-		// holding on to the arguments, so only then is the scratch dropped.
-		s.pool.Put(sc)
-	}
-	return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: class}
+	return argv, buf, nil
 }

@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,8 +21,46 @@ import (
 
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
+	"github.com/runplan/runplan/scenarios/redis/managed"
 	"github.com/runplan/runplan/scenarios/redis/redistest"
 )
+
+// TestMain shares the slow-starting topologies (sentinel, cluster) between
+// the tests of the package, and stops them at the end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	redistest.CloseShared()
+	os.Exit(code)
+}
+
+// Shared deployments. Tests on them use their own key prefix (the run id
+// is the test's name) and never stop their servers.
+func sentinelDeployment(t testing.TB) *managed.Deployment {
+	return redistest.Shared(t, "sentinel", managed.Config{Topology: managed.Sentinel, Replicas: 1})
+}
+
+func clusterDeployment(t testing.TB) *managed.Deployment {
+	return redistest.Shared(t, "cluster", managed.Config{Topology: managed.Cluster, Replicas: 1})
+}
+
+func tlsDeployment(t testing.TB) *managed.Deployment {
+	return redistest.Shared(t, "tls", managed.Config{TLS: true})
+}
+
+// targetYAML returns the YAML options that reach deployment d.
+func targetYAML(d *managed.Deployment) string {
+	addrs := func(list []string) string { return "[" + strings.Join(list, ", ") + "]" }
+	switch d.Topology() {
+	case managed.Sentinel:
+		return fmt.Sprintf("sentinel: {master: %s, addrs: %s}\n", d.MasterName(), addrs(d.Sentinels()))
+	case managed.Cluster:
+		return fmt.Sprintf("cluster: {addrs: %s}\n", addrs(d.Nodes()))
+	}
+	if c := d.Certs(); c != nil {
+		return fmt.Sprintf("url: rediss://%s\ntls: {ca_file: %s, cert_file: %s, key_file: %s}\n", d.Addr(), c.CAFile, c.ClientCertFile, c.ClientKeyFile)
+	}
+	return "url: redis://" + d.Addr() + "\n"
+}
 
 // backend opens a target of one kind; extra is appended to the target's YAML.
 type backend struct {
@@ -34,11 +74,26 @@ func backends() []backend {
 		{"external", func(t *testing.T, extra string) *Target {
 			return openTarget(t, redistest.Start(t).URL(), extra)
 		}},
+		{"go-redis", func(t *testing.T, extra string) *Target {
+			return openTarget(t, redistest.Start(t).URL(), "fast_path: false\n"+extra)
+		}},
+		{"tls", func(t *testing.T, extra string) *Target { return openTarget(t, "", targetYAML(tlsDeployment(t))+extra) }},
+		{"sentinel", func(t *testing.T, extra string) *Target {
+			return openTarget(t, "", targetYAML(sentinelDeployment(t))+extra)
+		}},
+		{"cluster", func(t *testing.T, extra string) *Target {
+			return openTarget(t, "", targetYAML(clusterDeployment(t))+extra)
+		}},
 	}
 }
 
+// runID derives a run id from the test's name, unique within the package.
+func runID(t testing.TB) string {
+	return strings.NewReplacer("/", "-", " ", "_", "{", "(", "}", ")").Replace(t.Name())
+}
+
 // openTarget opens a target whose run id is unique to the test, and closes
-// it when the test ends.
+// it when the test ends. url goes to the spec's URL as the engine does.
 func openTarget(t testing.TB, url, extra string) *Target {
 	t.Helper()
 	src := "driver: redis\n"
@@ -46,14 +101,22 @@ func openTarget(t testing.TB, url, extra string) *Target {
 		src += "url: " + url + "\n"
 	}
 	src += extra
-	spec := driver.TargetSpec{Name: "cache", Driver: "redis", URL: url, Node: node(t, src),
-		RunID: strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())}
+	spec := driver.TargetSpec{Name: "cache", Driver: "redis", URL: url, Node: node(t, src), RunID: runID(t)}
+	if url == "" {
+		if u := node(t, src); u != nil {
+			for i := 0; i+1 < len(u.Content); i += 2 {
+				if u.Content[i].Value == "url" {
+					spec.URL = u.Content[i+1].Value
+				}
+			}
+		}
+	}
 	if err := (Driver{}).CheckTarget(spec); err != nil {
 		t.Fatalf("CheckTarget: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tg, err := Driver{}.Open(ctx, spec, driver.Env{Seed: 1})
+	tg, err := Driver{}.Open(ctx, spec, driver.Env{Seed: 1, Log: func(string) {}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -66,9 +129,11 @@ func openTarget(t testing.TB, url, extra string) *Target {
 }
 
 // bind prepares the step whose `redis:` value is src and binds it to tg.
-func bind(t testing.TB, tg driver.Target, src string) driver.Step {
+func bind(t testing.TB, tg *Target, src string) driver.Step {
 	t.Helper()
-	step, err := Driver{}.Prepare(stepSpec(t, src))
+	spec := stepSpec(t, src)
+	spec.Target = driver.TargetSpec{Name: "cache", Node: node(t, "managed: {}\n")} // runplan's own: nothing refused
+	step, err := Driver{}.Prepare(spec)
 	if err != nil {
 		t.Fatalf("Prepare(%s): %v", src, err)
 	}
@@ -102,20 +167,47 @@ func mustDo(t *testing.T, step driver.Step, it *driver.Iteration, n int64) drive
 	return o
 }
 
-// allKeys lists every key of the target's database.
-func allKeys(t *testing.T, c *goredis.Client) []string {
+// keysUnder lists the keys matching prefix*, on every primary of a cluster.
+func keysUnder(t *testing.T, tg *Target, prefix string) []string {
 	t.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
 	var keys []string
-	iter := c.Scan(context.Background(), 0, "*", 100).Iterator()
-	for iter.Next(context.Background()) {
-		keys = append(keys, iter.Val())
+	scan := func(ctx context.Context, c goredis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
 	}
-	if err := iter.Err(); err != nil {
+	var err error
+	if tg.cluster != nil {
+		err = tg.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, tg.client)
+	}
+	if err != nil {
 		t.Fatalf("SCAN: %v", err)
 	}
 	slices.Sort(keys)
 	return keys
 }
+
+// filterPrefix keeps the keys that start with p.
+func filterPrefix(keys []string, p string) []string {
+	var out []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, p) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// allKeys lists every key of the target's database.
+func allKeys(t *testing.T, tg *Target) []string { return keysUnder(t, tg, "") }
 
 func TestRegistered(t *testing.T) {
 	t.Parallel()
@@ -152,40 +244,72 @@ func TestCommandSteps(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			tg := b.open(t, "key_prefix: \"p:\"\n")
+			tg := b.open(t, "")
+			p := tg.prefix
 			it := newIter(1)
 			set := bind(t, tg, `[SET, "k:{{ seq(3) }}", "v{{ iteration }}", EX, 60]`)
 			for n := range int64(3) {
 				mustDo(t, set, it, n)
 			}
-			mustDo(t, bind(t, tg, `[MSET, a, 1, b, 2]`), it, 0)
+			// Hash tags keep multi-key commands in one cluster slot.
+			mustDo(t, bind(t, tg, `[MSET, "{t}a", 1, "{t}b", 2]`), it, 0)
 			mustDo(t, bind(t, tg, `[HSET, h, f, "{{ vu }}"]`), it, 0)
 			mustDo(t, bind(t, tg, `[INCRBY, n, 5]`), it, 0)
 			mustDo(t, bind(t, tg, `[PUBLISH, chan, hi]`), it, 0)
 			mustDo(t, bind(t, tg, `[PING]`), it, 0)
 			// A nil reply is no error.
 			mustDo(t, bind(t, tg, `[GET, "signal:latest"]`), it, 0)
+			// Generated values, pipelines and transactions.
+			mustDo(t, bind(t, tg, `[SET, v, {value_size: 300}]`), it, 0)
+			mustDo(t, bind(t, tg, `[SET, "r:{{ iteration }}", {value_size: {min: 10, max: 20}}]`), it, 0)
+			mustDo(t, bind(t, tg, `{command: [RPUSH, "{l}list", "{{ iteration }}"], pipeline: 4}`), it, 0)
+			mustDo(t, bind(t, tg, `{commands: [[INCR, "{x}c"], [EXPIRE, "{x}c", 60], [GET, "{x}c"]], transaction: true}`), it, 0)
+			mustDo(t, bind(t, tg, `{commands: [[SET, "{x}d", 1], [GET, "{x}missing"]], pipeline: 2}`), it, 0)
 
-			want := []string{"p:a", "p:b", "p:h", "p:k:0", "p:k:1", "p:k:2", "p:n"}
-			if got := allKeys(t, tg.client); !slices.Equal(got, want) {
-				t.Fatalf("keys = %v, want %v", got, want)
+			want := []string{p + "h", p + "k:0", p + "k:1", p + "k:2", p + "n", p + "r:0", p + "v",
+				p + "{l}list", p + "{t}a", p + "{t}b", p + "{x}c", p + "{x}d"}
+			slices.Sort(want)
+			if got := keysUnder(t, tg, ""); !slices.Equal(filterPrefix(got, p), want) {
+				t.Fatalf("keys = %v, want %v", filterPrefix(got, p), want)
+			}
+			if got := keysUnder(t, tg, p); !slices.Equal(got, want) {
+				t.Fatalf("keys under the prefix = %v, want %v", got, want)
 			}
 			ctx := context.Background()
-			if v := tg.client.Get(ctx, "p:k:2").Val(); v != "v2" {
-				t.Errorf("p:k:2 = %q, want v2", v)
+			c := tg.client
+			if v := c.Get(ctx, p+"k:2").Val(); v != "v2" {
+				t.Errorf("k:2 = %q, want v2", v)
 			}
-			if ttl := tg.client.TTL(ctx, "p:k:0").Val(); ttl <= 0 || ttl > time.Minute {
-				t.Errorf("TTL p:k:0 = %v, want about 60s", ttl)
+			if ttl := c.TTL(ctx, p+"k:0").Val(); ttl <= 0 || ttl > time.Minute {
+				t.Errorf("TTL k:0 = %v, want about 60s", ttl)
 			}
-			if v := tg.client.HGet(ctx, "p:h", "f").Val(); v != "1" {
-				t.Errorf("p:h f = %q, want 1", v)
+			if v := c.HGet(ctx, p+"h", "f").Val(); v != "1" {
+				t.Errorf("h f = %q, want 1", v)
+			}
+			if n := c.StrLen(ctx, p+"v").Val(); n != 300 {
+				t.Errorf("generated value has %d bytes, want 300", n)
+			}
+			if n := c.StrLen(ctx, p+"r:0").Val(); n < 10 || n > 20 {
+				t.Errorf("generated value has %d bytes, want 10 to 20", n)
+			}
+			if n := c.LLen(ctx, p+"{l}list").Val(); n != 4 {
+				t.Errorf("pipeline of 4 RPUSH left %d elements", n)
+			}
+			if ttl := c.TTL(ctx, p+"{x}c").Val(); ttl <= 0 || c.Get(ctx, p+"{x}c").Val() != "1" {
+				t.Errorf("transaction: TTL %v, value %q", ttl, c.Get(ctx, p+"{x}c").Val())
 			}
 
-			// A server error reply.
-			o := do(t, bind(t, tg, `[LPUSH, a, x]`), it, 0)
+			// A server error reply, alone, in a pipeline, in a transaction.
+			o := do(t, bind(t, tg, `[LPUSH, "{t}a", x]`), it, 0)
 			if o.Err == nil || o.Class != ClassRedis || !strings.Contains(o.Err.Error(), "WRONGTYPE") ||
 				!strings.HasPrefix(o.Err.Error(), "redis: LPUSH: ") {
 				t.Errorf("LPUSH on a string: %v (class %q), want a WRONGTYPE redis error", o.Err, o.Class)
+			}
+			for _, src := range []string{`{commands: [[GET, "{t}a"], [LPUSH, "{t}a", x]]}`, `{commands: [[GET, "{t}a"], [LPUSH, "{t}a", x]], transaction: true}`} {
+				o := do(t, bind(t, tg, src), it, 0)
+				if o.Err == nil || o.Class != ClassRedis || !strings.Contains(o.Err.Error(), "WRONGTYPE") {
+					t.Errorf("%s: %v (class %q), want a WRONGTYPE redis error", src, o.Err, o.Class)
+				}
 			}
 			// A template that fails at run time.
 			o = do(t, bind(t, tg, `[GET, "{{ uniform(0) }}"]`), it, 0)
@@ -280,7 +404,8 @@ func TestCleanup(t *testing.T) {
 				t.Parallel()
 				tg := b.open(t, fmt.Sprintf("keep: %v\n", keep))
 				ctx := context.Background()
-				unrelated := []string{"unrelated", "runplan:other-run:k", strings.TrimSuffix(tg.prefix, ":")}
+				unrelated := []string{"unrelated-" + tg.prefix, "runplan:other-run:" + tg.prefix, strings.TrimSuffix(tg.prefix, ":")}
+				t.Cleanup(func() { tg.client.Del(context.Background(), unrelated...) })
 				for _, k := range unrelated {
 					tg.client.Set(ctx, k, "x", 0)
 				}
@@ -293,17 +418,22 @@ func TestCleanup(t *testing.T) {
 				if err := tg.Cleanup(ctx); err != nil {
 					t.Fatalf("Cleanup: %v", err)
 				}
-				got := allKeys(t, tg.client)
-				want := 3
+				want := 0
 				if keep {
-					want += 2501
+					want = 2501
 				}
-				if len(got) != want {
+				if got := keysUnder(t, tg, tg.prefix); len(got) != want {
 					t.Fatalf("%d keys left, want %d", len(got), want)
 				}
 				for _, k := range unrelated {
-					if !slices.Contains(got, k) {
+					if tg.client.Exists(ctx, k).Val() != 1 {
 						t.Errorf("Cleanup removed unrelated key %q", k)
+					}
+				}
+				if keep {
+					tg.keep = false
+					if err := tg.Cleanup(ctx); err != nil {
+						t.Fatal(err)
 					}
 				}
 			})
@@ -320,7 +450,7 @@ func TestCleanupGlobPrefix(t *testing.T) {
 	if err := tg.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := allKeys(t, tg.client); !slices.Equal(got, []string{"aXXbY:k"}) {
+	if got := allKeys(t, tg); !slices.Equal(got, []string{"aXXbY:k"}) {
 		t.Fatalf("keys = %v", got)
 	}
 }
@@ -390,7 +520,7 @@ func TestTimeouts(t *testing.T) {
 	cache := bind(t, tg, `{cache_get: {key: k}}`)
 	mustDo(t, get, it, 0) // a pooled connection exists before the pause
 
-	if err := admin.Do(ctx, "CLIENT", "PAUSE", "600", "ALL").Err(); err != nil {
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "5000", "ALL").Err(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -407,7 +537,8 @@ func TestTimeouts(t *testing.T) {
 	if o.Class != ClassTimeout {
 		t.Errorf("past the caller's deadline: %v (class %q), want a timeout", o.Err, o.Class)
 	}
-	if el := time.Since(start); el > 550*time.Millisecond {
+	// Without timeouts the calls would wait for the pause to end.
+	if el := time.Since(start); el > 4*time.Second {
 		t.Errorf("timeouts took %v", el)
 	}
 }
@@ -493,7 +624,7 @@ func TestConcurrentDo(t *testing.T) {
 			tg := b.open(t, "pool_size: 4\n")
 			steps := []driver.Step{
 				bind(t, tg, `[SET, "k:{{ vu }}:{{ uniform(50) }}", "{{ randstr(40) }}"]`),
-				bind(t, tg, `[MGET, "k:{{ vu }}:{{ uniform(50) }}", "k:1:{{ uniform(50) }}", static]`),
+				bind(t, tg, `[MGET, "{m}k:{{ vu }}:{{ uniform(50) }}", "{m}k:1:{{ uniform(50) }}", "{m}static"]`),
 				bind(t, tg, `{cache_get: {key: "c:{{ zipf(100, 1.1) }}", on_miss: {value_size: 32}}}`),
 			}
 			var wg sync.WaitGroup
@@ -522,10 +653,14 @@ func TestConcurrentDo(t *testing.T) {
 			if hits == 0 {
 				t.Error("no cache hits")
 			}
-			for _, k := range allKeys(t, tg.client) {
-				if !strings.HasPrefix(k, tg.prefix) {
-					t.Errorf("key %q outside the prefix", k)
+			// Nothing was written outside the prefix.
+			for _, bare := range []string{"k:", "c:", "static"} {
+				if got := keysUnder(t, tg, bare); len(got) > 0 {
+					t.Errorf("keys outside the prefix: %v", got)
 				}
+			}
+			if len(keysUnder(t, tg, tg.prefix)) == 0 {
+				t.Error("no keys under the prefix")
 			}
 		})
 	}
@@ -565,25 +700,61 @@ func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
-// BenchmarkDo measures a step's client-side cost against the embedded
-// server; -benchmem shows the allocations per call.
+// BenchmarkDo measures a step's client-side cost: against the embedded
+// server, and against a real redis-server through the fast path and
+// through go-redis, one call at a time (the round trip's latency) and from
+// 50 goroutines at once (throughput, as 50 VUs). -benchmem shows the
+// allocations per call; ops/s counts Redis commands.
 func BenchmarkDo(b *testing.B) {
-	tg := openTarget(b, "", "")
-	for _, bc := range []struct{ name, src string }{
-		{"get static", `[GET, k]`},
-		{"set templated", `[SET, "k:{{ uniform(1000) }}", "v", EX, 60]`},
-		{"cache_get", `{cache_get: {key: "s:{{ zipf(1000, 1.1) }}", on_miss: {value_size: 512}}}`},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			step := bind(b, tg, bc.src)
-			it := newIter(1)
+	srv := redistest.Start(b)
+	targets := []struct {
+		name string
+		tg   *Target
+	}{
+		{"embedded", openTarget(b, "", "pool_size: 64\n")},
+		{"fast", openTarget(b, srv.URL(), "pool_size: 64\n")},
+		{"go-redis", openTarget(b, srv.URL(), "pool_size: 64\nfast_path: false\n")},
+	}
+	steps := []struct {
+		name, src string
+		cmds      int
+	}{
+		{"get static", `[GET, k]`, 1},
+		{"set templated", `[SET, "k:{{ uniform(1000) }}", "v", EX, 60]`, 1},
+		{"set generated value", `[SET, "k:{{ uniform(1000) }}", {value_size: {min: 100, max: 1000}}]`, 1},
+		{"get pipeline 16", `{command: [GET, "k:{{ uniform(1000) }}"], pipeline: 16}`, 16},
+		{"transaction", `{commands: [[INCR, n], [GET, k]], transaction: true}`, 2},
+		{"cache_get", `{cache_get: {key: "s:{{ zipf(1000, 1.1) }}", on_miss: {value_size: 512}}}`, 1},
+	}
+	for _, tc := range targets {
+		for _, st := range steps {
+			step := bind(b, tc.tg, st.src)
 			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if o := step.Do(ctx, it); o.Err != nil {
-					b.Fatal(o.Err)
+			b.Run(tc.name+"/"+st.name+"/serial", func(b *testing.B) {
+				it := newIter(1)
+				b.ReportAllocs()
+				for b.Loop() {
+					if o := step.Do(ctx, it); o.Err != nil {
+						b.Fatal(o.Err)
+					}
 				}
-			}
-		})
+				b.ReportMetric(float64(b.N*st.cmds)/b.Elapsed().Seconds(), "cmds/s")
+			})
+			b.Run(tc.name+"/"+st.name+"/50-parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism(max(50/runtime.GOMAXPROCS(0), 1))
+				var vu atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					it := newIter(int(vu.Add(1)))
+					for pb.Next() {
+						if o := step.Do(ctx, it); o.Err != nil {
+							b.Error(o.Err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N*st.cmds)/b.Elapsed().Seconds(), "cmds/s")
+			})
+		}
 	}
 }

@@ -1,34 +1,39 @@
-// Package redis is the runplan driver for Redis: targets are go-redis client
-// pools (or an embedded miniredis when the target has no URL) and steps are
-// Redis commands or cache lookups.
+// Package redis is the runplan driver for Redis. A target is one server (a
+// redis://, rediss:// or unix:// URL), a primary found through Sentinel, a
+// Redis Cluster, a deployment runplan starts for the run (`managed:`), or,
+// with none of these, an embedded miniredis. Steps are Redis commands,
+// pipelines, MULTI/EXEC transactions and read-through cache lookups.
+// docs/REDIS.md documents every option; in short, a target
 //
-// A target's YAML mapping accepts, besides the engine's `driver` and `url`:
+//	url: rediss://app:${REDIS_PASSWORD}@cache:6380/0   # or:
+//	sentinel: {master: mymaster, addrs: ["10.0.0.1:26379"], password: ...}
+//	cluster: {addrs: ["10.0.0.1:7000", "10.0.0.2:7000"]}
+//	managed: {topology: cluster, replicas: 1, config: {maxmemory: 64mb}}
+//	username, password, db, tls: {ca_file, cert_file, key_file, insecure_skip_verify, server_name}
+//	pool_size, timeout, dial_timeout, read_timeout, write_timeout, pool_timeout
+//	retries: {max: 2, min_backoff: 8ms, max_backoff: 512ms}
+//	key_prefix: "app:"   keep: false   fast_path: true
+//	prefill: {key: "user:{{ iteration }}", count: 10000, value_size: 512, ttl: 1h}
 //
-//	pool_size: 64        # connections; default go-redis's 10 × GOMAXPROCS
-//	timeout: 500ms       # dial, read and write timeout; default go-redis's
-//	key_prefix: "app:"   # default runplan:<run id>:
-//	keep: false          # keep the run's keys after the run
+// and a step
 //
-// A step is either a command, a YAML sequence whose first element is the
-// command name and whose other elements are template strings,
-//
-//	redis: [SET, "user:{{ uniform(100) }}", "v", EX, 60]
-//
-// or a cache lookup,
-//
-//	redis:
-//	  cache_get:
-//	    key: "strategy:{{ zipf(10000, 1.1) }}"
-//	    on_miss: {value_size: 512, ttl: 5m, load_delay: 5ms}
+//	redis: [SET, "user:{{ uniform(100) }}", {value_size: {min: 100, max: 1000}}, EX, 60]
+//	redis: {command: [GET, "user:{{ zipf(10000, 1.1) }}"], pipeline: 16}
+//	redis: {commands: [[INCR, "{c}:n"], [EXPIRE, "{c}:n", 60]], transaction: true}
+//	redis: {cache_get: {key: "s:{{ zipf(1000, 1.1) }}", on_miss: {value_size: 512, ttl: 5m, load_delay: 5ms}}}
 //
 // Every key a step touches is put under the target's key prefix, so that a run
 // never reads or writes keys it did not create and Cleanup can remove all of
-// them. Commands whose key positions are not known, and destructive or
-// administrative commands, are refused when the step is prepared.
+// them. Commands whose key positions are not known are refused when the step
+// is prepared; so are destructive and administrative commands (FLUSHALL,
+// CONFIG, DEBUG, CLIENT, ...) on servers runplan did not start, unless the
+// target allows them and the command line passes --allow-destructive.
 //
-// Lifecycle: CheckTarget and Prepare validate without I/O; Open connects (or
-// starts the embedded server); Bind ties a step to its open target; Do runs
-// concurrently; Cleanup removes the run's keys; Close releases everything.
+// Lifecycle: CheckTarget and Prepare validate without I/O; Open connects
+// (starting the embedded server or the managed deployment); Prefill loads
+// the keyspace; Bind ties a step to its open target; Do runs concurrently;
+// ServerStats samples INFO throughout; Cleanup removes the run's keys;
+// Close releases everything and stops what runplan started.
 package redis
 
 import (
@@ -58,12 +63,15 @@ type silentLogger struct{}
 func (silentLogger) Printf(context.Context, string, ...any) {}
 
 var (
-	_ driver.Driver  = Driver{}
-	_ driver.Target  = (*Target)(nil)
-	_ driver.Pinger  = (*Target)(nil)
-	_ driver.Cleaner = (*Target)(nil)
-	_ driver.Step    = (*commandStep)(nil)
-	_ driver.Step    = (*cacheGetStep)(nil)
+	_ driver.Driver          = Driver{}
+	_ driver.ServerMetricser = Driver{}
+	_ driver.Target          = (*Target)(nil)
+	_ driver.Pinger          = (*Target)(nil)
+	_ driver.Cleaner         = (*Target)(nil)
+	_ driver.ServerStatser   = (*Target)(nil)
+	_ driver.Prefiller       = (*Target)(nil)
+	_ driver.Step            = (*batchStep)(nil)
+	_ driver.Step            = (*cacheGetStep)(nil)
 )
 
 // Error classes reported in driver.Outcome.Class.
@@ -86,9 +94,13 @@ const (
 // state, is safe for concurrent use.
 type Driver struct{}
 
-// Prepare decodes and validates one step without I/O: a command sequence or a
-// {cache_get: ...} mapping. Every problem found is reported, each located in
-// the plan. Prepare is safe for concurrent use.
+// stepForms are the keys of a step's mapping form.
+var stepForms = []string{"cache_get", "command", "commands", "pipeline", "transaction"}
+
+// Prepare decodes and validates one step without I/O: a command sequence,
+// a {command | commands, pipeline, transaction} mapping, or a {cache_get}
+// mapping. Every problem found is reported, each located in the plan.
+// Prepare is safe for concurrent use.
 func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 	n := valueNode(s.Node)
 	if n == nil {
@@ -101,37 +113,67 @@ func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 	if c == nil {
 		c = tmpl.NewCompiler()
 	}
+	g := gateFor(s.Target)
 	switch n.Kind {
 	case yaml.SequenceNode:
-		return prepareCommand(s.Name, n, c)
+		return prepareSingle(s.Name, n, c, g)
 	case yaml.MappingNode:
-		return prepareMapping(s.Name, n, c)
+		return prepareMapping(s.Name, n, c, g)
 	default:
-		return nil, driver.Errorf(n, "redis: expected a command sequence such as [GET, key] or a mapping with cache_get, got %s", describe(n))
+		return nil, driver.Errorf(n, "redis: expected a command sequence such as [GET, key] or a mapping with command, commands or cache_get, got %s", describe(n))
 	}
 }
 
-// prepareMapping handles the mapping forms of a step; cache_get is the only one.
-func prepareMapping(name string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, error) {
-	forms := []string{"cache_get"}
+// gateFor decides whether destructive commands may run on target t: on
+// the servers runplan starts (embedded, managed), or where the plan and
+// the command line both allow them (t.AllowDestructive). A target whose
+// configuration is unknown (no node) counts as someone else's.
+func gateFor(t driver.TargetSpec) gate {
+	g := gate{target: t.Name, allowed: t.AllowDestructive}
+	if t.Node != nil {
+		if cfg, _ := parseTarget(t); cfg != nil && cfg.owned() {
+			g.allowed = true
+		}
+	}
+	return g
+}
+
+// prepareMapping handles the mapping forms of a step.
+func prepareMapping(name string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
 	if len(n.Content) == 0 {
-		return nil, driver.Errorf(n, "redis: empty mapping: expected cache_get, or a command sequence such as [GET, key]")
+		return nil, driver.Errorf(n, "redis: empty mapping: expected command, commands or cache_get, or a command sequence such as [GET, key]")
+	}
+	var cache *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "cache_get" {
+			cache = n.Content[i]
+		}
+	}
+	if cache == nil {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !containsString(stepForms, k.Value) {
+				return nil, unknownKey(k, stepForms)
+			}
+		}
+		return prepareBatch(name, n, c, g)
 	}
 	var errs []error
 	var step driver.Step
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		switch {
-		case k.Value == "cache_get" && i == 0:
+		case k == cache:
 			s, err := prepareCacheGet(name, v, c)
 			if err != nil {
 				errs = append(errs, err)
 			}
 			step = s
 		case k.Value == "cache_get":
-			errs = append(errs, driver.Errorf(k, "redis: a step has one form; cache_get must be alone"))
+			errs = append(errs, driver.Errorf(k, "redis: duplicate key %q", k.Value))
+		case containsString(stepForms, k.Value):
+			errs = append(errs, driver.Errorf(k, "redis: cache_get must be alone: %s does not apply to it", k.Value))
 		default:
-			errs = append(errs, unknownKey(k, forms))
+			errs = append(errs, unknownKey(k, stepForms))
 		}
 	}
 	if len(errs) > 0 {

@@ -3,162 +3,52 @@ package redis
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/scenarios/redis/managed"
 )
 
-// targetKeys are the target options this driver reads; "driver" and "url"
-// belong to the engine.
-var targetKeys = []string{"pool_size", "timeout", "key_prefix", "keep"}
-
-// maxPoolSize bounds pool_size to something a single generator can use.
-const maxPoolSize = 100_000
-
-// config is a target's decoded configuration.
-type config struct {
-	url       string
-	poolSize  int           // 0: go-redis default
-	timeout   time.Duration // 0: go-redis defaults
-	keyPrefix string        // "": derived from the run id at Open
-	keep      bool
-	opts      *goredis.Options // parsed url; nil when embedded
-}
-
-// CheckTarget validates a target's options and URL without I/O. Every problem
-// is reported, each located at the offending value. It is safe for concurrent
-// use.
-func (Driver) CheckTarget(t driver.TargetSpec) error {
-	_, err := parseTarget(t)
-	return err
-}
-
-// parseTarget decodes and validates t.
-func parseTarget(t driver.TargetSpec) (config, error) {
-	cfg := config{url: t.URL}
-	var errs []error
-	n := valueNode(t.Node)
-	var urlNode *yaml.Node
-	switch {
-	case n == nil || isNull(n):
-	case n.Kind != yaml.MappingNode:
-		errs = append(errs, driver.Errorf(n, "redis: target %q: expected a mapping, got %s", t.Name, describe(n)))
-	default:
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], valueNode(n.Content[i+1])
-			if seen[k.Value] {
-				errs = append(errs, driver.Errorf(k, "redis: duplicate key %q", k.Value))
-				continue
-			}
-			seen[k.Value] = true
-			var err error
-			switch k.Value {
-			case "driver":
-			case "url":
-				urlNode = v
-			case "pool_size":
-				cfg.poolSize, err = decodeInt(v, "pool_size", 1, maxPoolSize)
-			case "timeout":
-				cfg.timeout, err = decodeDuration(v, "timeout")
-				if err == nil && cfg.timeout <= 0 {
-					err = driver.Errorf(v, "redis: timeout must be positive, got %s", v.Value)
-				}
-			case "key_prefix":
-				cfg.keyPrefix, err = decodeString(v, "key_prefix")
-				if err == nil && cfg.keyPrefix == "" {
-					err = driver.Errorf(v, "redis: key_prefix must not be empty: Cleanup deletes every key under it")
-				}
-			case "keep":
-				cfg.keep, err = decodeBool(v, "keep")
-			default:
-				err = unknownKey(k, targetKeys)
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if cfg.url != "" {
-		opts, err := goredis.ParseURL(cfg.url)
-		if err != nil {
-			if ue, ok := errors.AsType[*url.Error](err); ok {
-				err = ue.Err // url.Error quotes the whole URL, password included
-			}
-			errs = append(errs, driver.Errorf(urlNode, "redis: target %q: invalid url %s: %w",
-				t.Name, redactURL(cfg.url), scrub(err, cfg.url)))
-		} else {
-			cfg.opts = opts
-		}
-	}
-	return cfg, joinErrors(errs)
-}
-
-func decodeInt(n *yaml.Node, what string, lo, hi int) (int, error) {
-	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		return 0, driver.Errorf(n, "redis: %s: expected an integer, got %s", what, describe(n))
-	}
-	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
-	if err != nil || v < int64(lo) || v > int64(hi) {
-		return 0, driver.Errorf(n, "redis: %s must be between %d and %d, got %s", what, lo, hi, n.Value)
-	}
-	return int(v), nil
-}
-
-func decodeDuration(n *yaml.Node, what string) (time.Duration, error) {
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return 0, driver.Errorf(n, "redis: %s: expected a duration such as 500ms or 5m, got %s", what, describe(n))
-	}
-	d, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return 0, driver.Errorf(n, "redis: %s: expected a duration such as 500ms or 5m, got %q", what, n.Value)
-	}
-	if d < 0 {
-		return 0, driver.Errorf(n, "redis: %s must not be negative, got %s", what, n.Value)
-	}
-	return d, nil
-}
-
-func decodeString(n *yaml.Node, what string) (string, error) {
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return "", driver.Errorf(n, "redis: %s: expected a string, got %s", what, describe(n))
-	}
-	return n.Value, nil
-}
-
-func decodeBool(n *yaml.Node, what string) (bool, error) {
-	var b bool
-	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		return false, driver.Errorf(n, "redis: %s: expected true or false, got %s", what, describe(n))
-	}
-	return b, nil
-}
-
-// Target is an open Redis target: a go-redis client pool, plus the embedded
-// miniredis when the target has no URL. It is safe for concurrent use.
+// Target is an open Redis target: a go-redis client (plain, sentinel
+// failover or cluster), the fast path for single servers, and whatever
+// runplan started for it (an embedded miniredis or a managed deployment).
+// It is safe for concurrent use.
 type Target struct {
-	name   string
-	kind   string
-	addr   string
-	prefix string
-	keep   bool
-	client *goredis.Client
+	name    string
+	kind    string
+	addr    string
+	prefix  string
+	keep    bool
+	owned   bool
+	secrets []string
+
+	client  goredis.UniversalClient
+	cluster *goredis.ClusterClient // cluster targets only
+	fast    *fastPool              // single-server targets, unless fast_path: false
 
 	mini     *miniredis.Miniredis // embedded only
 	stopTick chan struct{}        // embedded only: stops the TTL clock
 	tickDone chan struct{}
+	deploy   *managed.Deployment // managed only
+
+	prefill []*prefillSpec
+	seed    uint64
+	log     func(string)
+	via     func(upstream string) (string, error) // the engine's fault proxy, or nil
+
+	infoMode atomic.Int32 // which INFO form the server accepts; see info
 
 	closeOnce sync.Once
 	closeErr  error
@@ -168,16 +58,18 @@ type Target struct {
 // miniredis expires keys only when told that time has passed.
 const embeddedTick = 100 * time.Millisecond
 
-// Open connects to the target and PINGs it; without a URL it first starts an
-// embedded miniredis on a loopback port. On failure everything acquired is
-// released, and the error never contains the URL's password. Open is safe for
-// concurrent use.
-func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (driver.Target, error) {
+// Open connects to the target and PINGs it. Without a URL, sentinel or
+// cluster it first starts an embedded miniredis on a loopback port; with
+// managed it starts the deployment (which Close stops). On failure
+// everything acquired is released, and the error never contains a
+// password. Open is safe for concurrent use.
+func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (_ driver.Target, err error) {
 	cfg, err := parseTarget(t)
 	if err != nil {
 		return nil, err
 	}
-	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix}
+	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix, owned: cfg.owned(), secrets: cfg.secrets(),
+		prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: t.Via}
 	if tg.prefix == "" {
 		id := t.RunID
 		if id == "" {
@@ -185,51 +77,267 @@ func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (dr
 		}
 		tg.prefix = "runplan:" + id + ":"
 	}
-	opts := cfg.opts
-	if opts == nil {
-		tg.kind = driver.KindEmbedded
-		tg.mini = miniredis.NewMiniRedis()
-		if err := tg.mini.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, fmt.Errorf("redis: target %q: starting embedded server: %w", t.Name, err)
+	defer func() {
+		if err != nil {
+			_ = tg.Close()
+			err = tg.scrub(err)
 		}
-		opts = &goredis.Options{Addr: tg.mini.Addr()}
-		tg.addr = "redis://" + tg.mini.Addr()
-		tg.startClock()
-	} else {
-		tg.kind = driver.KindExternal
-		tg.addr = redactURL(cfg.url)
+	}()
+	if err := tg.connect(ctx, cfg); err != nil {
+		return nil, err
 	}
-	opts.ContextTimeoutEnabled = true
-	if cfg.poolSize > 0 {
-		opts.PoolSize = cfg.poolSize
-	}
-	if cfg.timeout > 0 {
-		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = cfg.timeout, cfg.timeout, cfg.timeout
-	}
-	if cfg.opts == nil || !urlHasParam(cfg.url, "max_retries") {
-		// A load generator reports what one call did; silent retries would
-		// hide failures and stretch latencies.
-		opts.MaxRetries = -1
-	}
-	// One dial attempt per call, for the same reason.
-	opts.DialerRetries = 1
-	opts.DisableIdentity = true // no CLIENT SETINFO noise in the measured connections
-	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	tg.client = goredis.NewClient(opts)
-
 	if err := tg.Ping(ctx); err != nil {
-		_ = tg.Close()
-		return nil, scrub(err, cfg.url)
+		return nil, err
 	}
-	if env.Log != nil {
-		env.Log(fmt.Sprintf("redis: target %q: %s target at %s, keys under %q", t.Name, tg.kind, tg.addr, tg.prefix))
-	}
+	tg.logf("redis: target %q: %s target at %s, keys under %q", t.Name, tg.kind, tg.addr, tg.prefix)
 	return tg, nil
 }
 
-func urlHasParam(raw, name string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Query().Has(name)
+// connect builds the clients for cfg's mode.
+func (t *Target) connect(ctx context.Context, cfg *config) error {
+	u := cfg.universal()
+	switch cfg.mode {
+	case modeEmbedded:
+		t.kind = driver.KindEmbedded
+		t.mini = miniredis.NewMiniRedis()
+		if err := t.mini.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("redis: target %q: starting embedded server: %w", t.name, err)
+		}
+		t.startClock()
+		t.addr = "redis://" + t.mini.Addr()
+		t.infoMode.Store(infoPlain)
+		u.Addrs = []string{t.mini.Addr()}
+		t.single(t.dialVia(u.Simple()), cfg)
+	case modeURL:
+		t.kind = driver.KindExternal
+		t.addr = redactURL(cfg.url)
+		o := cfg.opts
+		cfg.apply(o)
+		if cfg.tls != nil {
+			tc, err := cfg.tls.load()
+			if err != nil {
+				return fmt.Errorf("redis: target %q: tls: %w", t.name, err)
+			}
+			if tc.ServerName == "" && o.TLSConfig != nil {
+				tc.ServerName = o.TLSConfig.ServerName
+			}
+			o.TLSConfig = tc
+		}
+		t.single(t.dialVia(o), cfg)
+	case modeSentinel:
+		t.kind = driver.KindExternal
+		if err := cfg.applyTLS(u); err != nil {
+			return fmt.Errorf("redis: target %q: tls: %w", t.name, err)
+		}
+		u.MasterName, u.Addrs = cfg.sentinel.master, cfg.sentinel.addrs
+		u.SentinelUsername, u.SentinelPassword = cfg.sentinel.username, cfg.sentinel.password
+		t.addr = scheme(u, "sentinel") + strings.Join(u.Addrs, ",") + "/" + u.MasterName
+		t.client = goredis.NewFailoverClient(t.dialViaFailover(u.Failover()))
+	case modeCluster:
+		t.kind = driver.KindExternal
+		if err := cfg.applyTLS(u); err != nil {
+			return fmt.Errorf("redis: target %q: tls: %w", t.name, err)
+		}
+		u.Addrs = cfg.cluster.addrs
+		t.addr = scheme(u, "cluster") + strings.Join(u.Addrs, ",")
+		t.cluster = goredis.NewClusterClient(t.dialViaCluster(u.Cluster()))
+		t.client = t.cluster
+	case modeManaged:
+		t.kind = driver.KindManaged
+		mc := *cfg.managed
+		mc.Log = t.log
+		d, err := managed.Start(ctx, mc)
+		if err != nil {
+			return fmt.Errorf("redis: target %q: %w", t.name, err)
+		}
+		t.deploy = d
+		u.Password, u.TLSConfig = d.Password(), d.ClientTLS()
+		switch d.Topology() {
+		case managed.Sentinel:
+			u.MasterName, u.Addrs = d.MasterName(), d.Sentinels()
+			t.addr = scheme(u, "sentinel") + strings.Join(u.Addrs, ",") + "/" + u.MasterName
+			t.client = goredis.NewFailoverClient(t.dialViaFailover(u.Failover()))
+		case managed.Cluster:
+			u.Addrs = d.Nodes()
+			t.addr = scheme(u, "cluster") + strings.Join(d.Primaries(), ",")
+			t.cluster = goredis.NewClusterClient(t.dialViaCluster(u.Cluster()))
+			t.client = t.cluster
+		default:
+			u.Addrs = []string{d.Addr()}
+			t.addr = scheme(u, "") + d.Addr()
+			t.single(t.dialVia(u.Simple()), cfg)
+		}
+	}
+	return nil
+}
+
+// single makes the client of a single-server target, and its fast path.
+func (t *Target) single(o *goredis.Options, cfg *config) {
+	c := goredis.NewClient(o)
+	t.client = c
+	if !cfg.noFastPath {
+		// The client's options have go-redis's defaults filled in.
+		fo := fastOptionsFrom(c.Options())
+		fo.via = t.via
+		t.fast = newFastPool(fo)
+	}
+}
+
+// dialVia makes go-redis dial through the engine's fault proxy, when the
+// plan has network faults on the target.
+func (t *Target) dialVia(o *goredis.Options) *goredis.Options {
+	if t.via != nil {
+		o.Dialer = viaDialer(t.via, o.TLSConfig, o.DialTimeout)
+	}
+	return o
+}
+
+func (t *Target) dialViaFailover(o *goredis.FailoverOptions) *goredis.FailoverOptions {
+	if t.via != nil {
+		o.Dialer = viaDialer(t.via, o.TLSConfig, o.DialTimeout)
+	}
+	return o
+}
+
+func (t *Target) dialViaCluster(o *goredis.ClusterOptions) *goredis.ClusterOptions {
+	if t.via != nil {
+		o.Dialer = viaDialer(t.via, o.TLSConfig, o.DialTimeout)
+	}
+	return o
+}
+
+// viaDialer dials every TCP address through via (the fault proxy), with
+// TLS on top when tc is set, verified against the upstream's name. (A
+// custom dialer replaces go-redis's, TLS included.)
+func viaDialer(via func(string) (string, error), tc *tls.Config, timeout time.Duration) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialThrough(ctx, via, tc, timeout, network, addr)
+	}
+}
+
+// dialThrough dials addr, through via when set (unix sockets never), and
+// runs the TLS handshake when tc is set.
+func dialThrough(ctx context.Context, via func(string) (string, error), tc *tls.Config, timeout time.Duration,
+	network, addr string) (net.Conn, error) {
+	target := addr
+	if via != nil && network != "unix" {
+		a, err := via(addr)
+		if err != nil {
+			return nil, fmt.Errorf("redis: fault proxy for %s: %w", addr, err)
+		}
+		target = a
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, target)
+	if err != nil || tc == nil {
+		return nc, err
+	}
+	cfg := tc
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		cfg = tc.Clone()
+		cfg.ServerName, _, _ = net.SplitHostPort(addr)
+	}
+	conn := tls.Client(nc, cfg)
+	if err := conn.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("redis: tls handshake with %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// scheme returns the report's scheme for the target's addresses.
+func scheme(u *goredis.UniversalOptions, kind string) string {
+	s := "redis"
+	if u.TLSConfig != nil {
+		s = "rediss"
+	}
+	if kind != "" {
+		s += "-" + kind
+	}
+	return s + "://"
+}
+
+// universal returns the client options every mode shares.
+func (c *config) universal() *goredis.UniversalOptions {
+	u := &goredis.UniversalOptions{Username: c.username, Password: c.password, DB: c.db}
+	o := &goredis.Options{}
+	c.apply(o)
+	u.PoolSize, u.PoolTimeout = o.PoolSize, o.PoolTimeout
+	u.DialTimeout, u.ReadTimeout, u.WriteTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout
+	u.MaxRetries, u.MinRetryBackoff, u.MaxRetryBackoff = o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff
+	u.DialerRetries, u.ContextTimeoutEnabled = o.DialerRetries, o.ContextTimeoutEnabled
+	u.DisableIdentity, u.MaintNotificationsConfig = o.DisableIdentity, o.MaintNotificationsConfig
+	return u
+}
+
+// apply sets the target's options on o, keeping what a url set when the
+// target does not say otherwise.
+func (c *config) apply(o *goredis.Options) {
+	if c.hasUser {
+		o.Username = c.username
+	}
+	if c.hasPass {
+		o.Password = c.password
+	}
+	if c.hasDB {
+		o.DB = c.db
+	}
+	if c.poolSize > 0 {
+		o.PoolSize = c.poolSize
+	}
+	if c.dialTimeout > 0 {
+		o.DialTimeout = c.dialTimeout
+	}
+	if c.readTimeout > 0 {
+		o.ReadTimeout = c.readTimeout
+	}
+	if c.writeTimeout > 0 {
+		o.WriteTimeout = c.writeTimeout
+	}
+	if c.poolTimeout > 0 {
+		o.PoolTimeout = c.poolTimeout
+	}
+	switch {
+	case c.retries != nil:
+		o.MaxRetries = c.retries.max
+		if o.MaxRetries == 0 {
+			o.MaxRetries = -1
+		}
+		o.MinRetryBackoff, o.MaxRetryBackoff = c.retries.minBackoff, c.retries.maxBackoff
+		if o.MinRetryBackoff == 0 {
+			o.MinRetryBackoff = 8 * time.Millisecond
+		}
+		if o.MaxRetryBackoff == 0 {
+			o.MaxRetryBackoff = 512 * time.Millisecond
+		}
+	case c.url == "" || !urlHasParam(c.url, "max_retries"):
+		// A load generator reports what one call did; silent retries would
+		// hide failures and stretch latencies.
+		o.MaxRetries = -1
+	}
+	// One dial attempt per call, for the same reason.
+	o.DialerRetries = 1
+	o.ContextTimeoutEnabled = true
+	o.DisableIdentity = true // no CLIENT SETINFO noise in the measured connections
+	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+}
+
+// applyTLS loads the target's TLS configuration into u.
+func (c *config) applyTLS(u *goredis.UniversalOptions) error {
+	if c.tls == nil {
+		return nil
+	}
+	tc, err := c.tls.load()
+	if err != nil {
+		return err
+	}
+	u.TLSConfig = tc
+	return nil
 }
 
 func randomID() string {
@@ -237,6 +345,15 @@ func randomID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+func (t *Target) logf(format string, args ...any) {
+	if t.log != nil {
+		t.log(fmt.Sprintf(format, args...))
+	}
+}
+
+// scrub masks the target's passwords in err's message.
+func (t *Target) scrub(err error) error { return scrub(err, t.secrets) }
 
 // startClock advances the embedded server's TTLs with the wall clock.
 func (t *Target) startClock() {
@@ -258,12 +375,13 @@ func (t *Target) startClock() {
 	}()
 }
 
-// Kind returns driver.KindEmbedded or driver.KindExternal. It is safe for
-// concurrent use.
+// Kind returns driver.KindEmbedded, driver.KindManaged or
+// driver.KindExternal. It is safe for concurrent use.
 func (t *Target) Kind() string { return t.kind }
 
-// Addr returns the target's address as a redis URL with the password masked.
-// It is safe for concurrent use.
+// Addr describes the target's servers, without any password: a redis URL,
+// or redis-sentinel://addrs/master, redis-cluster://addrs (rediss-* under
+// TLS). It is safe for concurrent use.
 func (t *Target) Addr() string { return t.addr }
 
 // KeyPrefix returns the prefix every key of the run is put under. It is safe
@@ -271,43 +389,63 @@ func (t *Target) Addr() string { return t.addr }
 func (t *Target) KeyPrefix() string { return t.prefix }
 
 // Client returns the underlying go-redis client, safe for concurrent use.
-func (t *Target) Client() *goredis.Client { return t.client }
+func (t *Target) Client() goredis.UniversalClient { return t.client }
 
-// Ping checks that the target answers. It is safe for concurrent use.
+// Deployment returns the managed deployment, nil for other targets.
+func (t *Target) Deployment() *managed.Deployment { return t.deploy }
+
+// Ping checks that the target answers (on a cluster, every primary). It is
+// safe for concurrent use.
 func (t *Target) Ping(ctx context.Context) error {
-	if err := t.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: target %q: ping %s: %w", t.name, t.addr, err)
+	var err error
+	if t.cluster != nil {
+		err = t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return c.Ping(ctx).Err() })
+	} else {
+		err = t.client.Ping(ctx).Err()
+	}
+	if err != nil {
+		return t.scrub(fmt.Errorf("redis: target %q: ping %s: %w", t.name, t.addr, err))
 	}
 	return nil
 }
 
 // Cleanup deletes every key under the target's key prefix (SCAN MATCH, then
-// UNLINK, or DEL where UNLINK is unknown), unless the target has keep: true.
-// It is safe for concurrent use, though calling it once is enough.
+// UNLINK, or DEL where UNLINK is unknown; on a cluster, on every primary),
+// unless the target has keep: true. It is safe for concurrent use, though
+// calling it once is enough.
 func (t *Target) Cleanup(ctx context.Context) error {
 	if t.keep {
 		return nil
 	}
 	pattern := globEscape(t.prefix) + "*"
+	var err error
+	if t.cluster != nil {
+		err = t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			return cleanNode(ctx, c, pattern, true)
+		})
+	} else {
+		err = cleanNode(ctx, t.client, pattern, false)
+	}
+	if err != nil {
+		return t.scrub(fmt.Errorf("redis: target %q: cleanup: %w", t.name, err))
+	}
+	return nil
+}
+
+// cleanNode removes the keys matching pattern from one server. perKey
+// deletes them one command each, as a cluster requires when keys of one
+// node hash to different slots.
+func cleanNode(ctx context.Context, c goredis.UniversalClient, pattern string, perKey bool) error {
 	useDel := false
 	var cursor uint64
 	for {
-		keys, next, err := t.client.Scan(ctx, cursor, pattern, 1000).Result()
+		keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
 		if err != nil {
-			return fmt.Errorf("redis: target %q: cleanup: scan: %w", t.name, err)
+			return fmt.Errorf("scan: %w", err)
 		}
 		if len(keys) > 0 {
-			if !useDel {
-				err = t.client.Unlink(ctx, keys...).Err()
-				if err != nil && isUnknownCommand(err) {
-					useDel = true
-				}
-			}
-			if useDel {
-				err = t.client.Del(ctx, keys...).Err()
-			}
-			if err != nil {
-				return fmt.Errorf("redis: target %q: cleanup: delete: %w", t.name, err)
+			if err := deleteKeys(ctx, c, keys, perKey, &useDel); err != nil {
+				return fmt.Errorf("delete: %w", err)
 			}
 		}
 		if next == 0 {
@@ -315,6 +453,33 @@ func (t *Target) Cleanup(ctx context.Context) error {
 		}
 		cursor = next
 	}
+}
+
+func deleteKeys(ctx context.Context, c goredis.UniversalClient, keys []string, perKey bool, useDel *bool) error {
+	run := func(cmd string) error {
+		if !perKey {
+			args := make([]any, 0, len(keys)+1)
+			args = append(args, cmd)
+			for _, k := range keys {
+				args = append(args, k)
+			}
+			return c.Do(ctx, args...).Err()
+		}
+		pipe := c.Pipeline()
+		for _, k := range keys {
+			pipe.Do(ctx, cmd, k)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	if !*useDel {
+		err := run("UNLINK")
+		if err == nil || !isUnknownCommand(err) {
+			return err
+		}
+		*useDel = true
+	}
+	return run("DEL")
 }
 
 func isUnknownCommand(err error) bool {
@@ -335,20 +500,34 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// Close closes the client and stops the embedded server. It is idempotent
-// and safe for concurrent use; steps must have finished.
+// Close closes the clients and stops what runplan started: the embedded
+// server, or the managed deployment's processes (removing their files).
+// It is idempotent and safe for concurrent use; steps must have finished.
 func (t *Target) Close() error {
 	t.closeOnce.Do(func() {
+		var errs []error
+		if t.fast != nil {
+			t.fast.Close()
+		}
 		if t.client != nil {
-			t.closeErr = t.client.Close()
+			if err := t.client.Close(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if t.mini != nil {
-			close(t.stopTick)
-			<-t.tickDone
+			if t.stopTick != nil {
+				close(t.stopTick)
+				<-t.tickDone
+			}
 			t.mini.Close()
 		}
-		if t.closeErr != nil {
-			t.closeErr = fmt.Errorf("redis: target %q: close: %w", t.name, t.closeErr)
+		if t.deploy != nil {
+			if err := t.deploy.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			t.closeErr = t.scrub(fmt.Errorf("redis: target %q: close: %w", t.name, errors.Join(errs...)))
 		}
 	})
 	return t.closeErr

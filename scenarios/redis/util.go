@@ -243,15 +243,16 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-// scrub returns err with every secret of rawURL masked in its message.
-func scrub(err error, rawURL string) error {
+// scrub returns err with every secret masked in its message, keeping err
+// for errors.Is and errors.As.
+func scrub(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
 	changed := false
-	for _, s := range secrets(rawURL) {
-		if strings.Contains(msg, s) {
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
 			msg = strings.ReplaceAll(msg, s, "****")
 			changed = true
 		}

@@ -1,5 +1,7 @@
-// Package redistest starts real redis-server processes for tests, on free
-// loopback ports, and stops them when the test ends.
+// Package redistest starts real Redis deployments for tests — standalone
+// servers, sentinel-watched primaries, clusters, with TLS or passwords — on
+// free loopback ports, through package managed, and stops them when the test
+// (or, for shared deployments, the test binary) ends.
 //
 // Tests use real servers rather than mocks; a missing redis-server binary is a
 // test failure, not a skip, so that a green run always means the Redis paths
@@ -7,187 +9,145 @@
 package redistest
 
 import (
-	"bufio"
-	"bytes"
+	"context"
+	"errors"
 	"fmt"
-	"net"
-	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/runplan/runplan/scenarios/redis/managed"
 )
 
 // Binary is the server executable looked up on PATH. Constants are safe for
 // concurrent use.
-const Binary = "redis-server"
+const Binary = managed.DefaultBinary
 
 // MissingBinary is the failure message when Binary is not on PATH.
 const MissingBinary = "redistest: redis-server not found on PATH: run ./test.sh, which installs it from Debian's redis-server package"
 
-const (
-	startAttempts = 5
-	startTimeout  = 10 * time.Second
-)
+// startTimeout bounds the start of one deployment.
+const startTimeout = 60 * time.Second
 
-// Server is one running redis-server. Its methods are safe for concurrent use.
+// Server is one running standalone redis-server. Its methods are safe for
+// concurrent use.
 type Server struct {
-	port int
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	log  *syncBuffer
-	once sync.Once
+	d *managed.Deployment
+	s *managed.Server
 }
 
-// Start starts a redis-server on a free 127.0.0.1 port, with persistence off
-// and its working directory in t.TempDir(), waits until it answers PING (an
-// authentication error counts as an answer), and registers its shutdown with
-// t.Cleanup. args are appended to the command line, e.g. "--requirepass", "pw".
-// Start calls t.Fatal if the server cannot be started. It is safe to call from
-// parallel tests.
+// Start starts a standalone redis-server on a free 127.0.0.1 port, with
+// persistence off and its working directory under t.TempDir(), waits until
+// it answers PING, and registers its shutdown with t.Cleanup. args are
+// appended to the command line, e.g. "--requirepass", "pw". Start calls
+// t.Fatal if the server cannot be started. It is safe to call from parallel
+// tests.
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	bin, err := exec.LookPath(Binary)
-	if err != nil {
-		t.Fatal(MissingBinary)
-	}
-	dir := t.TempDir()
-	var lastErr error
-	for range startAttempts {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("redistest: no free port: %v", err)
-		}
-		s, retry, err := start(bin, dir, port, args)
-		if err == nil {
-			t.Cleanup(s.Stop)
-			return s
-		}
-		lastErr = err
-		if !retry {
-			break
-		}
-	}
-	t.Fatalf("redistest: %v", lastErr)
-	return nil
+	d := Deploy(t, managed.Config{Args: args})
+	return &Server{d: d, s: d.Servers()[0]}
 }
 
-func start(bin, dir string, port int, args []string) (s *Server, retry bool, err error) {
-	argv := append([]string{
-		"--port", strconv.Itoa(port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", dir,
-		"--daemonize", "no",
-	}, args...)
-	s = &Server{port: port, done: make(chan struct{}), log: &syncBuffer{}}
-	s.cmd = exec.Command(bin, argv...)
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		return nil, false, fmt.Errorf("starting %s: %w", bin, err)
+// Deploy starts the deployment cfg describes (its Dir defaults to
+// t.TempDir()) and registers its shutdown with t.Cleanup. It calls t.Fatal
+// if the deployment cannot be started. It is safe to call from parallel
+// tests.
+func Deploy(t testing.TB, cfg managed.Config) *managed.Deployment {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
 	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if answers(s.Addr()) {
-			return s, false, nil
-		}
-		select {
-		case <-s.done:
-			out := s.log.String()
-			inUse := strings.Contains(out, "already in use")
-			return nil, inUse, fmt.Errorf("redis-server on port %d exited: %s", port, strings.TrimSpace(out))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, false, fmt.Errorf("redis-server on port %d did not answer PING within %v: %s",
-				port, startTimeout, strings.TrimSpace(s.log.String()))
-		}
+	d, err := start(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
 }
 
-// answers reports whether a server at addr replies to PING, with PONG or with
-// an authentication error.
-func answers(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+func start(cfg managed.Config) (*managed.Deployment, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	d, err := managed.Start(ctx, cfg)
+	if errors.Is(err, managed.ErrNotInstalled) {
+		return nil, errors.New(MissingBinary)
+	}
 	if err != nil {
-		return false
+		return nil, fmt.Errorf("redistest: %w", err)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return false
-	}
-	return strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH")
+	return d, nil
 }
 
-// freePort returns a port that was free a moment ago; Start retries when a
-// race makes the server fail to bind it.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+var (
+	sharedMu sync.Mutex
+	shared   = map[string]*sharedDeployment{}
+)
+
+type sharedDeployment struct {
+	once sync.Once
+	d    *managed.Deployment
+	err  error
+}
+
+// Shared returns the deployment registered under name, starting it on first
+// use, so that the tests of one binary share one slow-starting topology
+// (a cluster, sentinels). Tests sharing a deployment must not disturb each
+// other: they use their own keys and must not stop its servers. cfg.Dir
+// should be empty (the system's temporary directory is used). The package's
+// TestMain must call CloseShared after m.Run. Shared calls t.Fatal when the
+// deployment cannot be started; it is safe for concurrent use.
+func Shared(t testing.TB, name string, cfg managed.Config) *managed.Deployment {
+	t.Helper()
+	sharedMu.Lock()
+	sd := shared[name]
+	if sd == nil {
+		sd = &sharedDeployment{}
+		shared[name] = sd
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	sharedMu.Unlock()
+	sd.once.Do(func() { sd.d, sd.err = start(cfg) })
+	if sd.err != nil {
+		t.Fatal(sd.err)
+	}
+	return sd.d
+}
+
+// CloseShared stops every deployment Shared started. Call it from TestMain
+// after m.Run. The servers die with the test binary anyway should it crash
+// (see managed), but their directories would stay behind.
+func CloseShared() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	for name, sd := range shared {
+		if sd.d != nil {
+			_ = sd.d.Close()
+		}
+		delete(shared, name)
+	}
 }
 
 // Addr returns the server's host:port. It is safe for concurrent use.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *Server) Addr() string { return s.s.Addr() }
 
 // Port returns the server's TCP port. It is safe for concurrent use.
-func (s *Server) Port() int { return s.port }
+func (s *Server) Port() int { return s.s.Port() }
 
 // URL returns redis://host:port, without credentials. It is safe for
 // concurrent use.
 func (s *Server) URL() string { return "redis://" + s.Addr() }
 
 // Log returns what the server printed so far. It is safe for concurrent use.
-func (s *Server) Log() string { return s.log.String() }
+func (s *Server) Log() string { return s.s.Log() }
 
 // Stop kills the server and waits for it to exit. It is idempotent and is
 // called by t.Cleanup; tests call it early to make the server unreachable.
 // It is safe for concurrent use.
-func (s *Server) Stop() {
-	s.once.Do(func() {
-		select {
-		case <-s.done:
-			return
-		default:
-		}
-		// Kill fails only when the process has already exited, which the
-		// wait below settles either way.
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	})
-}
+func (s *Server) Stop() { s.s.Stop() }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of the
-// process's stdout and stderr copiers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+// SentinelClient returns a client for the sentinel at addr (plain text, no
+// password); the caller closes it.
+func SentinelClient(addr string) *goredis.SentinelClient {
+	return goredis.NewSentinelClient(&goredis.Options{Addr: addr, MaxRetries: -1, DisableIdentity: true})
 }

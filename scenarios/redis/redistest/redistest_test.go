@@ -1,12 +1,33 @@
 package redistest
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
+
+// answers reports whether a server at addr replies to PING, with PONG or with
+// an authentication error.
+func answers(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH")
+}
 
 func TestStartStop(t *testing.T) {
 	t.Parallel()

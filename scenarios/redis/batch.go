@@ -1,0 +1,286 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	goredis "github.com/redis/go-redis/v9"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/tmpl"
+)
+
+var batchKeys = []string{"command", "commands", "pipeline", "transaction"}
+
+const (
+	// maxPipeline bounds pipeline: N.
+	maxPipeline = 10_000
+	// maxBatchCommands bounds the commands of one round trip.
+	maxBatchCommands = 100_000
+)
+
+// batchStep sends one or more commands in one round trip: a single
+// command, a pipeline (the commands repeated pipeline times), or a
+// MULTI/EXEC transaction around them. After Bind it is safe for concurrent
+// use.
+type batchStep struct {
+	step   string
+	cmds   []*cmdSpec
+	repeat int
+	tx     bool
+	errAt  string
+
+	target *Target
+	argc   []int    // arguments of each command of the round trip
+	names  []any    // each command's name, in an interface once
+	static [][]byte // every argument, when nothing is rendered per call
+	pool   sync.Pool
+}
+
+// batchScratch is one call's rendering space, recycled through the pool so
+// that a call allocates nothing.
+type batchScratch struct {
+	buf  []byte
+	argv [][]byte
+	// go-redis path
+	slots []argSlot
+	args  []any
+}
+
+// argSlot hands a rendered argument to go-redis without converting it to a
+// string: a pointer fits in an interface without allocating.
+type argSlot struct{ b []byte }
+
+// MarshalBinary returns the rendered bytes (go-redis writes them as is).
+func (s *argSlot) MarshalBinary() ([]byte, error) { return s.b, nil }
+
+// String returns the bytes as a string, for go-redis's cluster routing,
+// which reads the key to find its slot.
+func (s *argSlot) String() string { return string(s.b) }
+
+// prepareSingle prepares the sequence form: one command.
+func prepareSingle(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
+	cmd, err := prepareCmd(n, c, g)
+	if err != nil {
+		return nil, err
+	}
+	return &batchStep{step: step, cmds: []*cmdSpec{cmd}, repeat: 1, errAt: "redis: " + cmd.name + ": "}, nil
+}
+
+// prepareBatch prepares the mapping form {command | commands, pipeline,
+// transaction}.
+func prepareBatch(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
+	s := &batchStep{step: step, repeat: 1}
+	var errs []error
+	var one, many *yaml.Node
+	forEach(n, batchKeys, &errs, func(k, v *yaml.Node) (err error) {
+		switch k.Value {
+		case "command":
+			one = k
+			cmd, err := prepareCmd(v, c, g)
+			if err == nil {
+				s.cmds = append(s.cmds, cmd)
+			}
+			return err
+		case "commands":
+			many = k
+			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+				return driver.Errorf(v, "redis: commands: expected a list of commands such as [[SET, k, v], [GET, k]], got %s", describe(v))
+			}
+			var cerrs []error
+			for _, item := range v.Content {
+				cmd, err := prepareCmd(item, c, g)
+				if err != nil {
+					cerrs = append(cerrs, err)
+					continue
+				}
+				s.cmds = append(s.cmds, cmd)
+			}
+			return joinErrors(cerrs)
+		case "pipeline":
+			s.repeat, err = decodeInt(v, "pipeline", 1, maxPipeline)
+		case "transaction":
+			s.tx, err = decodeBool(v, "transaction")
+		}
+		return err
+	})
+	switch {
+	case one != nil && many != nil:
+		errs = append(errs, driver.Errorf(many, "redis: command and commands exclude each other: use commands for several"))
+	case one == nil && many == nil:
+		errs = append(errs, driver.Errorf(n, "redis: missing command (or commands): the command(s) to send, e.g. {command: [GET, k], pipeline: 16}"))
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	if total := len(s.cmds) * s.repeat; total > maxBatchCommands {
+		return nil, driver.Errorf(n, "redis: %d commands in one round trip is more than %d", total, maxBatchCommands)
+	}
+	switch {
+	case s.tx:
+		s.errAt = "redis: transaction: "
+	case len(s.cmds)*s.repeat > 1:
+		s.errAt = "redis: pipeline: "
+	default:
+		s.errAt = "redis: " + s.cmds[0].name + ": "
+	}
+	return s, nil
+}
+
+// Bind ties the step to its target and prepares its static parts. It must
+// not run concurrently with Do.
+func (s *batchStep) Bind(t driver.Target) error {
+	tg, ok := t.(*Target)
+	if !ok {
+		return fmt.Errorf("redis: step %q: target is a %T, not a redis target", s.step, t)
+	}
+	s.target = tg
+	dyn := false
+	for _, c := range s.cmds {
+		c.bind(tg.prefix)
+		dyn = dyn || c.dyn
+	}
+	s.argc, s.names, s.static = nil, nil, nil
+	for range s.repeat {
+		for _, c := range s.cmds {
+			s.argc = append(s.argc, len(c.args))
+			s.names = append(s.names, c.name)
+			if !dyn {
+				s.static, _, _ = c.render(s.static, nil, tg.prefix, nil)
+			}
+		}
+	}
+	s.pool = sync.Pool{New: func() any { return &batchScratch{} }}
+	return nil
+}
+
+// Do renders the step's commands and sends them in one round trip. A nil
+// reply is a success; any error reply fails the call. Do is safe for
+// concurrent use; it touches no shared mutable state.
+func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
+	if s.static != nil && s.target.fast != nil {
+		// Nothing to render: no scratch space needed.
+		if _, err := s.target.fast.do(ctx, s.static, s.argc, s.tx); err != nil {
+			return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: classify(err)}
+		}
+		return driver.Outcome{}
+	}
+	sc := s.pool.Get().(*batchScratch)
+	argv := s.static
+	if argv == nil {
+		if it == nil || it.Templates == nil {
+			s.pool.Put(sc)
+			return driver.Outcome{Err: fmt.Errorf("%sno template state for iteration", s.errAt), Class: ClassTemplate}
+		}
+		buf := sc.buf[:0]
+		argv = sc.argv[:0]
+		for range s.repeat {
+			for _, c := range s.cmds {
+				var err error
+				argv, buf, err = c.render(argv, buf, s.target.prefix, it)
+				if err != nil {
+					sc.argv, sc.buf = argv[:0], buf[:0]
+					s.pool.Put(sc)
+					return driver.Outcome{Err: fmt.Errorf("redis: %w", err), Class: ClassTemplate}
+				}
+			}
+		}
+		sc.argv, sc.buf = argv, buf[:0]
+	}
+	var err error
+	switch {
+	case s.target.fast != nil:
+		_, err = s.target.fast.do(ctx, argv, s.argc, s.tx)
+	case s.tx && s.target.cluster != nil && s.crossSlot(argv):
+		err = errCrossSlot
+	default:
+		err = s.doGoRedis(ctx, sc, argv)
+	}
+	if err == nil {
+		s.pool.Put(sc)
+		return driver.Outcome{}
+	}
+	class := classify(err)
+	if class == ClassRedis || s.target.fast != nil {
+		// The call is over. Only a go-redis connection failure might leave
+		// go-redis holding on to the arguments, so only then is the
+		// scratch dropped.
+		s.pool.Put(sc)
+	}
+	return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: class}
+}
+
+// errCrossSlot refuses a cluster transaction whose keys are in several hash
+// slots: go-redis would split it into one MULTI/EXEC per slot, silently
+// giving up its atomicity. Redis itself replies the same to such a
+// transaction on one node.
+var errCrossSlot error = replyError("CROSSSLOT Keys in request don't hash to the same slot " +
+	"(a transaction on a cluster must keep its keys in one hash slot: use a hash tag, as in {user:1}:name)")
+
+// crossSlot reports whether the keys of the round trip are in more than
+// one hash slot.
+func (s *batchStep) crossSlot(argv [][]byte) bool {
+	slot, k := -1, 0
+	for i, n := range s.argc {
+		for _, p := range s.cmds[i%len(s.cmds)].keys {
+			sl := int(keySlot(argv[k+p]))
+			if slot >= 0 && sl != slot {
+				return true
+			}
+			slot = sl
+		}
+		k += n
+	}
+	return false
+}
+
+// doGoRedis sends the round trip through go-redis (sentinel and cluster
+// targets, or fast_path: false).
+func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]byte) error {
+	if cap(sc.slots) < len(argv) {
+		sc.slots = make([]argSlot, len(argv))
+		sc.args = make([]any, len(argv))
+	}
+	slots, args := sc.slots[:len(argv)], sc.args[:len(argv)]
+	k := 0
+	for i, n := range s.argc {
+		args[k] = s.names[i]
+		for j := k + 1; j < k+n; j++ {
+			slots[j].b = argv[j]
+			args[j] = &slots[j]
+		}
+		k += n
+	}
+	c := s.target.client
+	if len(s.argc) == 1 && !s.tx {
+		err := c.Process(ctx, goredis.NewCmd(ctx, args...))
+		if err == goredis.Nil {
+			return nil
+		}
+		return err
+	}
+	var pipe goredis.Pipeliner
+	if s.tx {
+		pipe = c.TxPipeline()
+	} else {
+		pipe = c.Pipeline()
+	}
+	k = 0
+	for _, n := range s.argc {
+		_ = pipe.Process(ctx, goredis.NewCmd(ctx, args[k:k+n]...))
+		k += n
+	}
+	cmds, err := pipe.Exec(ctx)
+	for _, cmd := range cmds {
+		if e := cmd.Err(); e != nil && !errors.Is(e, goredis.Nil) {
+			return e
+		}
+	}
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,5 @@
+package managed
+
+import "syscall"
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
