@@ -94,7 +94,14 @@ type Program struct {
 // Validate prepares p without any I/O and returns every problem found;
 // warnings included.
 func Validate(p *plan.Plan) plan.Diagnostics {
-	_, diags := prepare(p, Options{RunID: "validate"})
+	return ValidateWith(p, Options{})
+}
+
+// ValidateWith is Validate with the options that change what is valid
+// (AllowDestructive).
+func ValidateWith(p *plan.Plan, opts Options) plan.Diagnostics {
+	opts.RunID = "validate"
+	_, diags := prepare(p, opts)
 	return diags
 }
 
@@ -102,10 +109,10 @@ func Validate(p *plan.Plan) plan.Diagnostics {
 // of loading and of every later stage (drivers, checks), all at once,
 // sorted. The plan is nil when it has errors. It is what `runplan validate`
 // runs, and what `runplan run` runs before anything else.
-func Check(path string, lo plan.Options) (*plan.Plan, plan.Diagnostics) {
+func Check(path string, lo plan.Options, opts Options) (*plan.Plan, plan.Diagnostics) {
 	p, diags := plan.LoadAll(path, lo)
 	if p != nil {
-		diags = append(diags, Validate(p)...)
+		diags = append(diags, ValidateWith(p, opts)...)
 	}
 	diags = diags.Sorted()
 	if len(diags.Errors()) > 0 {

@@ -62,7 +62,7 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 				add(f, &driver.PosError{Line: f.KindNode.Line, Col: f.KindNode.Column, Err: errors.New(msg)})
 				continue
 			}
-			df, err := fr.PrepareFault(driver.FaultSpec{Name: f.Name, Kind: f.Kind, Node: f.Node, Target: prog.specs[f.Target]})
+			df, err := fr.PrepareFault(driver.FaultSpec{Name: f.Name, Kind: f.Kind, Node: f.Node, For: f.For, Target: prog.specs[f.Target]})
 			if err != nil {
 				add(f, err)
 				continue

@@ -201,6 +201,9 @@ type FaultSpec struct {
 	Name string
 	// Kind is the fault's key in the plan (client_pause, http, ...).
 	Kind string
+	// For is the fault's planned length; zero means until the end of the
+	// run (some faults, like a timed CLIENT PAUSE, need it up front).
+	For time.Duration
 	// Node is the value under the kind's key, for decoding with positions.
 	Node *yaml.Node
 	// Target is the target the fault acts on.

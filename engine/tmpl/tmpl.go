@@ -329,7 +329,8 @@ func (st *State) fail(err error) {
 func (st *State) SetIteration(n int64) { st.env.Iteration = int(n) }
 
 func (st *State) run(p *vm.Program) (any, error) {
-	v, err := st.vm.Run(p, st.env)
+	// A pointer: passing the struct by value would allocate every run.
+	v, err := st.vm.Run(p, &st.env)
 	if st.err != nil {
 		err, st.err = st.err, nil
 		return nil, err

@@ -117,6 +117,8 @@ func (lf *logFlags) logger(stderr io.Writer) (zerolog.Logger, error) {
 		return zerolog.Nop(), fmt.Errorf("--log-level %q: use debug, info, warn or error", lf.level)
 	}
 	var w io.Writer
+	// Many goroutines log at once: serialise the writes.
+	stderr = zerolog.SyncWriter(stderr)
 	switch lf.format {
 	case "json":
 		w = stderr
@@ -219,7 +221,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	p, diags := engine.Check(pos[0], plan.Options{Sets: sets})
+	p, diags := engine.Check(pos[0], plan.Options{Sets: sets}, engine.Options{AllowDestructive: *allowDestructive})
 	if p == nil {
 		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
@@ -320,6 +322,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	var sets stringList
 	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
+	allowDestructive := fs.Bool("allow-destructive", false, "validate as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -334,7 +337,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	code := ExitOK
 	for _, path := range pos {
-		p, diags := engine.Check(path, plan.Options{Sets: sets})
+		p, diags := engine.Check(path, plan.Options{Sets: sets}, engine.Options{AllowDestructive: *allowDestructive})
 		if len(diags) > 0 {
 			fmt.Fprintln(stderr, diags.Error())
 		}
