@@ -361,3 +361,33 @@ faults:
 		}
 	})
 }
+
+// A mix runs one step per iteration, drawn by weight from the seeded source.
+func TestWeightedMix(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		src := `version: 1
+seed: 3
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {vus: 4, iterations: 4400}
+    mix:
+      - {name: set, weight: 1, probe: {delay: 1ms}}
+      - {name: get, weight: 10, probe: {delay: 1ms}}
+`
+		r := runPlan(t, src, engine.Options{}, context.Background())
+		s := scenario(t, r, "sc")
+		set, get := s.Steps[0].Count, s.Steps[1].Count
+		if s.Count != 4400 || set+get != 4400 {
+			t.Fatalf("iterations %d, steps %d + %d", s.Count, set, get)
+		}
+		if ratio := float64(get) / float64(set); ratio < 8.5 || ratio > 11.5 {
+			t.Fatalf("get:set = %d:%d (%.2f), want about 10", get, set, ratio)
+		}
+		again := runPlan(t, src, engine.Options{}, context.Background())
+		if again.Scenarios[0].Steps[0].Count != set {
+			t.Fatal("the same seed drew a different mix")
+		}
+	})
+}

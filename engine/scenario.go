@@ -170,11 +170,29 @@ func (prog *Program) newScenarioRun(s *plan.Scenario) *scenarioRun {
 	salt := h.Sum64()
 	for vu := 1; vu <= max(nvus, 1); vu++ {
 		rng := mrand.New(mrand.NewPCG(prog.seed, salt^uint64(vu)*0x9e3779b97f4a7c15))
+		ts := tmpl.NewState(s.Name, vu, rng)
+		ts.SetVUs(max(nvus, 1))
 		sr.vus = append(sr.vus, &vuState{it: driver.Iteration{
-			Scenario: s.Name, VU: vu, Rand: rng, Templates: tmpl.NewState(s.Name, vu, rng),
+			Scenario: s.Name, VU: vu, Rand: rng, Templates: ts,
 		}})
 	}
 	return sr
+}
+
+// pick maps u in [0, 1) to a step of the mix by the steps' weights.
+func (sr *scenarioRun) pick(u float64) int {
+	var total float64
+	for _, st := range sr.sc.Steps {
+		total += st.Weight
+	}
+	x := u * total
+	for i, st := range sr.sc.Steps {
+		if x < st.Weight {
+			return i
+		}
+		x -= st.Weight
+	}
+	return len(sr.sc.Steps) - 1
 }
 
 func (sr *scenarioRun) roll(idx int64) {
@@ -285,7 +303,15 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	st.it.Templates.SetIteration(n)
 	measure := begin.UnixNano() >= sr.measureFrom.Load()
 	failed := ""
-	for i, step := range sr.steps {
+	first, last := 0, len(sr.steps)
+	if sr.sc.Mix {
+		// One step per iteration, drawn by weight from the VU's seeded
+		// source: reproducible with --seed.
+		first = sr.pick(st.it.Rand.Float64())
+		last = first + 1
+	}
+	for i := first; i < last; i++ {
+		step := sr.steps[i]
 		t0 := time.Now()
 		var out driver.Outcome
 		if step == nil {
@@ -300,7 +326,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 		}
 		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart),
 			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
-		if i == 0 && !scheduled.IsZero() {
+		if i == first && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
 		}
 		if measure {

@@ -28,7 +28,7 @@ const (
 )
 
 // stepFields are the keys of a step that are not its kind.
-var stepFields = []string{"name", "target", "expect"}
+var stepFields = []string{"name", "target", "expect", "weight"}
 
 // StepKinds are the keys that name a step's kind: every registered driver
 // plus sleep.
@@ -256,14 +256,27 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	if lv != nil && !l.bad(ptr+"/load") {
 		s.Load = l.load1(lk, lv)
 	}
-	_, steps := get(v, "steps")
+	sk, steps := get(v, "steps")
+	mk, mix := get(v, "mix")
+	switch {
+	case steps != nil && mix != nil:
+		l.addf(mk, "scenario %s: steps (run in order) and mix (one drawn by weight) exclude each other", s.Name)
+	case steps == nil && mix == nil && !l.bad(ptr):
+		l.addf(k, "scenario %s: give it steps (run in order each iteration) or a mix (one drawn by weight)", s.Name)
+	case mix != nil:
+		steps, s.Mix, sk = mix, true, mk
+		ptr += "/mix"
+	default:
+		ptr += "/steps"
+	}
+	_ = sk
 	if steps == nil || steps.Kind != yaml.SequenceNode {
 		return s
 	}
 	seen := map[string]*yaml.Node{}
 	count := map[string]int{}
 	for i, sn := range steps.Content {
-		sptr := fmt.Sprintf("%s/steps/%d", ptr, i)
+		sptr := fmt.Sprintf("%s/%d", ptr, i)
 		st := l.step(p, sn, sptr)
 		if st == nil {
 			continue
@@ -271,6 +284,16 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		// The driver validates what is under its key and expect: skip it
 		// where the schema already found problems there.
 		st.Invalid = st.Invalid || l.bad(sptr+"/"+st.Kind) || l.bad(sptr+"/expect")
+		wk, wv := get(sn, "weight")
+		if f, ok := num(wv); ok {
+			st.Weight = f
+		}
+		switch {
+		case s.Mix && wv == nil:
+			l.addf(sn, "step in the mix of %s: give it a weight (its share of iterations)", s.Name)
+		case !s.Mix && wv != nil:
+			l.addf(wk, "step: weight belongs to a scenario's mix; under steps every step runs each iteration")
+		}
 		_, nv := get(sn, "name")
 		nk := nv
 		if nv != nil {

@@ -65,7 +65,10 @@ type Scenario struct {
 	Start time.Duration
 	Load  LoadSpec
 	Steps []*Step
-	Pos   Pos
+	// Mix is true when each iteration runs one step drawn by weight
+	// (the scenario's `mix:`) instead of all steps in order.
+	Mix bool
+	Pos Pos
 }
 
 // Model is a load model.
@@ -131,6 +134,8 @@ type Step struct {
 	Kind   string
 	Target string // target name; empty for sleep
 	Sleep  time.Duration
+	// Weight is the step's share of iterations in a mix.
+	Weight float64
 	Node   *yaml.Node // value under the kind key
 	Expect *yaml.Node
 	Pos    Pos

@@ -85,6 +85,7 @@ type Env struct {
 	Gauss     func(mean, sd float64) float64 `expr:"gauss"`
 	Seq       func(n int) int                `expr:"seq"`
 	Randstr   func(n int) string             `expr:"randstr"`
+	Slice     func(n int) int                `expr:"slice"`
 	Now       func() int64                   `expr:"now"`
 }
 
@@ -251,6 +252,9 @@ type State struct {
 	zipfs map[zipfKey]*rand.Zipf
 	buf   []byte
 	err   error
+	// vus is the scenario's VU count; calls counts this VU's iterations.
+	vus   int
+	calls int
 }
 
 type zipfKey struct {
@@ -296,6 +300,16 @@ func NewState(scenario string, vu int, rng *rand.Rand) *State {
 			return string(b)
 		},
 		Now: func() int64 { return time.Now().UnixMilli() },
+		Slice: func(n int) int {
+			if n <= 0 {
+				st.fail(fmt.Errorf("slice(%d): n must be positive", n))
+				return 0
+			}
+			vus := max(st.vus, 1)
+			size := max(n/vus, 1)
+			base := ((vu - 1) * size) % n
+			return base + (st.calls-1+size)%size
+		},
 	}
 	return st
 }
@@ -325,8 +339,15 @@ func (st *State) fail(err error) {
 	}
 }
 
-// SetIteration sets the scenario iteration number seen as `iteration`.
-func (st *State) SetIteration(n int64) { st.env.Iteration = int(n) }
+// SetIteration sets the scenario iteration number seen as `iteration`; it
+// is called once per iteration of this VU.
+func (st *State) SetIteration(n int64) {
+	st.env.Iteration = int(n)
+	st.calls++
+}
+
+// SetVUs tells the state how many VUs the scenario has, for slice().
+func (st *State) SetVUs(n int) { st.vus = n }
 
 func (st *State) run(p *vm.Program) (any, error) {
 	// A pointer: passing the struct by value would allocate every run.

@@ -94,3 +94,30 @@ func TestGeneratorErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSliceGivesEachVUItsOwnKeys(t *testing.T) {
+	t.Parallel()
+	tp, err := NewCompiler().Compile("{{ slice(12) }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[any]int{}
+	for vu := 1; vu <= 3; vu++ {
+		st := NewState("s", vu, rand.New(rand.NewPCG(1, 2)))
+		st.SetVUs(3)
+		var got []any
+		for i := range int64(8) {
+			st.SetIteration(i)
+			v, _ := tp.Value(st)
+			got = append(got, v)
+			seen[v] = vu
+		}
+		// VU 2 owns keys 4..7, in turn.
+		if vu == 2 && (got[0] != 4 || got[3] != 7 || got[4] != 4) {
+			t.Fatalf("VU 2 got %v", got)
+		}
+	}
+	if len(seen) != 12 {
+		t.Fatalf("the VUs covered %d keys, want 12", len(seen))
+	}
+}
