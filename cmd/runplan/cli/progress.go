@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,9 +39,9 @@ func describe(p engine.ScenarioProgress) string {
 	if p.P99OK {
 		p99 = p.P99.Round(10 * time.Microsecond).String()
 	}
-	s := fmt.Sprintf("%7.1f/s  p99 %-9s errors %d", p.Rate, p99, p.Errors)
+	s := fmt.Sprintf("%7.1f/s p99 %-8s errors %d", p.Rate, p99, p.Errors)
 	if len(p.Faults) > 0 {
-		s += "  fault: " + strings.Join(p.Faults, ",")
+		s += " fault " + strings.Join(p.Faults, ",")
 	}
 	return s
 }
@@ -48,10 +49,12 @@ func describe(p engine.ScenarioProgress) string {
 // bars draws one bar per scenario: elapsed of planned time (or iterations),
 // the last interval's rate and p99, and the errors so far.
 func bars(ctx context.Context, src progressSource, w io.Writer) {
-	pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(24), mpb.WithRefreshRate(200*time.Millisecond))
+	// Lines stay within 78 columns: name, a 16-column bar, the figures.
+	pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(78), mpb.WithRefreshRate(200*time.Millisecond), mpb.ForceAutoRefresh())
 	type entry struct {
 		bar   *mpb.Bar
 		total int64
+		mu    sync.Mutex // last is read by mpb's render goroutine
 		last  engine.ScenarioProgress
 	}
 	var entries []*entry
@@ -67,9 +70,13 @@ func bars(ctx context.Context, src progressSource, w io.Writer) {
 					total = p.PlannedIterations
 				}
 				e.total = total
-				e.bar = pb.AddBar(total,
-					mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-16.16s", p.Name))),
-					mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return describe(e.last) })),
+				e.bar = pb.AddBar(total, mpb.BarWidth(16),
+					mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-14.14s", p.Name))),
+					mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+						e.mu.Lock()
+						defer e.mu.Unlock()
+						return describe(e.last)
+					})),
 				)
 				entries = append(entries, e)
 			}
@@ -78,12 +85,15 @@ func bars(ctx context.Context, src progressSource, w io.Writer) {
 			if i >= len(ps) {
 				break
 			}
+			e.mu.Lock()
 			e.last = ps[i]
-			cur := e.last.Elapsed.Milliseconds()
-			if e.last.PlannedIterations > 0 {
-				cur = e.last.Completed
+			e.mu.Unlock()
+			p := ps[i]
+			cur := p.Elapsed.Milliseconds()
+			if p.PlannedIterations > 0 {
+				cur = p.Completed
 			}
-			if e.last.Done {
+			if p.Done {
 				e.bar.SetTotal(-1, true)
 				continue
 			}
