@@ -164,6 +164,7 @@ type Deployment struct {
 	primaries []*Server
 	replicas  []*Server // in primary order: replicas of primary 0 first
 	sentinels []*Server
+	closed    bool // Close has begun: Restart must not start anything
 
 	closeOnce sync.Once
 	closeErr  error
@@ -516,6 +517,9 @@ func (d *Deployment) Servers() []*Server {
 // idempotent and safe for concurrent use.
 func (d *Deployment) Close() error {
 	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		d.mu.Unlock()
 		servers := d.Servers()
 		var wg sync.WaitGroup
 		for _, s := range servers {

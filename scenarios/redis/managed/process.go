@@ -45,6 +45,7 @@ type Server struct {
 	done chan struct{} // closed when the process has exited
 	log  *tailBuffer
 	once sync.Once
+	spec procSpec // how it was started, for Restart
 }
 
 // Role returns RolePrimary, RoleReplica or RoleSentinel, as started (a
@@ -127,6 +128,9 @@ type procSpec struct {
 	bus      bool
 	tls      *tls.Config
 	password string // to PING a server that requires one
+	// keepConf starts the process with the configuration file already in
+	// its directory (a restart).
+	keepConf bool
 }
 
 // startProcess starts a process on a free port and waits until it answers
@@ -155,9 +159,12 @@ func startProcess(ctx context.Context, p procSpec) (*Server, error) {
 
 func startOn(ctx context.Context, p procSpec, port int) (s *Server, retry bool, err error) {
 	conf := filepath.Join(p.dir, "redis.conf")
-	// The file may hold a password: readable by its owner only.
-	if err := os.WriteFile(conf, []byte(p.conf(port)), 0o600); err != nil {
-		return nil, false, fmt.Errorf("managed: %w", err)
+	// The file may hold a password: readable by its owner only. A restart
+	// keeps the file as the server (or a sentinel's CONFIG REWRITE) left it.
+	if !p.keepConf {
+		if err := os.WriteFile(conf, []byte(p.conf(port)), 0o600); err != nil {
+			return nil, false, fmt.Errorf("managed: %w", err)
+		}
 	}
 	argv := []string{conf}
 	if p.sentinel {
@@ -165,7 +172,7 @@ func startOn(ctx context.Context, p procSpec, port int) (s *Server, retry bool, 
 	}
 	argv = append(argv, p.args...)
 	s = &Server{role: p.role, port: port, dir: p.dir, tls: p.tls, pw: p.password,
-		done: make(chan struct{}), log: &tailBuffer{max: logTail}}
+		done: make(chan struct{}), log: &tailBuffer{max: logTail}, spec: p}
 	s.cmd = exec.Command(p.bin, argv...)
 	s.cmd.Dir = p.dir
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

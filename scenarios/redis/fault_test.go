@@ -1,0 +1,414 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/runplan/runplan/cmd/runplan/cli"
+	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/report"
+	"github.com/runplan/runplan/scenarios/redis/managed"
+	"github.com/runplan/runplan/scenarios/redis/redistest"
+	_ "github.com/runplan/runplan/scenarios/webhook" // chaos-cache.yaml's sink
+)
+
+// runFaultPlan runs a plan in-process through the engine, as the command
+// line does, with --allow-destructive.
+func runFaultPlan(t *testing.T, src string) *report.Report {
+	t.Helper()
+	p, err := plan.Parse("fault.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := engine.Options{AllowDestructive: true, RunID: strings.ReplaceAll(t.Name(), "/", "-")}
+	if diags := engine.ValidateWith(p, opts).Errors(); len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	prog, err := engine.Prepare(p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := prog.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// faultOf returns the report's only fault, which must have been applied
+// and undone without error.
+func faultOf(t *testing.T, r *report.Report) report.Fault {
+	t.Helper()
+	if len(r.Faults) != 1 {
+		t.Fatalf("faults = %+v", r.Faults)
+	}
+	f := r.Faults[0]
+	if !f.Applied || f.Error != "" || f.UndoError != "" || f.During == nil || f.After == nil {
+		t.Fatalf("fault not applied and undone cleanly: %+v", f)
+	}
+	return f
+}
+
+func maxLatency(ws ...*report.Window) float64 {
+	m := 0.0
+	for _, w := range ws {
+		if w != nil && w.Latency != nil {
+			m = max(m, w.Latency.Max)
+		}
+	}
+	return m
+}
+
+func logSeries(t *testing.T, r *report.Report) {
+	t.Helper()
+	for _, s := range r.Scenarios {
+		for _, p := range s.Series {
+			t.Logf("  %s t=%v count=%d errors=%d latency=%+v", s.Name, p.T, p.Count, p.Errors, p.Latency)
+		}
+	}
+}
+
+// Each Redis fault kind, run by the engine on a timeline under load: its
+// effect shows in the fault's measured windows, and what it changed is
+// restored afterwards.
+func TestFaultKinds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// target is the target's YAML (flow mapping); %s is a fresh
+		// server's URL when server is set.
+		target string
+		server []string // the fresh server's extra arguments, when there is one
+		step   string
+		fault  string
+		run    string // the scenario's duration
+		check  func(t *testing.T, f report.Fault, url string)
+	}{
+		{
+			name:   "client_pause_write",
+			target: `{driver: redis, url: "%s", allow_destructive: true}`, server: []string{},
+			step:  `[SET, "k:{{ uniform(100) }}", v]`,
+			fault: `{name: f, target: cache, at: 1s, for: 1s, client_pause: {mode: write}}`, run: "4s",
+			check: func(t *testing.T, f report.Fault, _ string) {
+				// Writes wait for the pause to end: those issued during it
+				// complete at its end, up to 1 s late.
+				if m := maxLatency(f.During, f.After); m < 800 {
+					t.Errorf("max latency around the pause = %.1f ms, want >= 800", m)
+				}
+				if f.After.Errors > 0 || f.During.Errors > 0 {
+					t.Errorf("errors during %d, after %d", f.During.Errors, f.After.Errors)
+				}
+			},
+		},
+		{
+			name:   "client_pause_write_leaves_reads",
+			target: `{driver: redis, url: "%s", allow_destructive: true}`, server: []string{},
+			step:  `[GET, "k:{{ uniform(100) }}"]`,
+			fault: `{name: f, target: cache, at: 1s, for: 1s, client_pause: {mode: write}}`, run: "3s",
+			check: func(t *testing.T, f report.Fault, _ string) {
+				if m := maxLatency(f.During, f.After); m > 300 {
+					t.Errorf("reads slowed by a write pause: max %.1f ms", m)
+				}
+			},
+		},
+		{
+			name:   "client_pause_all",
+			target: `{driver: redis, url: "%s", allow_destructive: true}`, server: []string{},
+			step:  `[GET, "k:{{ uniform(100) }}"]`,
+			fault: `{name: f, target: cache, at: 1s, for: 1s, client_pause: {mode: all}}`, run: "4s",
+			check: func(t *testing.T, f report.Fault, _ string) {
+				if m := maxLatency(f.During, f.After); m < 800 {
+					t.Errorf("max latency around the pause = %.1f ms, want >= 800", m)
+				}
+			},
+		},
+		{
+			name:   "debug_sleep",
+			target: `{driver: redis, url: "%s", allow_destructive: true}`, server: []string{},
+			step:  `[GET, "k:{{ uniform(100) }}"]`,
+			fault: `{name: f, target: cache, at: 1s, debug_sleep: {duration: 1s}}`, run: "4s",
+			check: func(t *testing.T, f report.Fault, _ string) {
+				// Until the end of the run: the during window is the rest of it.
+				if m := maxLatency(f.During); m < 800 {
+					t.Errorf("max latency during the sleep = %.1f ms, want >= 800", m)
+				}
+			},
+		},
+		{
+			name:   "memory_squeeze",
+			target: `{driver: redis, url: "%s", allow_destructive: true, prefill: {key: "p:{{ iteration }}", count: 3000, value_size: 1024}}`,
+			server: []string{"--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lfu"},
+			step:   `[SET, "k:{{ uniform(100) }}", {value_size: 512}]`,
+			fault:  `{name: f, target: cache, at: 1s, for: 1s, memory_squeeze: {maxmemory: 1mb, policy: noeviction}}`, run: "4s",
+			check: func(t *testing.T, f report.Fault, url string) {
+				if f.During.ErrorsBy["redis"] == 0 {
+					t.Errorf("no OOM errors during the squeeze: %+v", f.During)
+				}
+				if f.After.Errors > f.After.Count/10 {
+					t.Errorf("after the squeeze: %d errors of %d", f.After.Errors, f.After.Count)
+				}
+				o, _ := goredis.ParseURL(url)
+				c := goredis.NewClient(o)
+				defer c.Close()
+				got, err := c.ConfigGet(context.Background(), "maxmemory*").Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got["maxmemory"] != "104857600" || got["maxmemory-policy"] != "allkeys-lfu" {
+					t.Errorf("not restored: maxmemory %s, policy %s", got["maxmemory"], got["maxmemory-policy"])
+				}
+			},
+		},
+		{
+			name:   "flush",
+			target: `{driver: redis, url: "%s", allow_destructive: true, keep: true, key_prefix: "t:", prefill: {key: "p:{{ iteration }}", count: 500, value_size: 16}}`,
+			server: []string{},
+			step:   `[GET, "p:{{ uniform(500) }}"]`,
+			fault:  `{name: f, target: cache, at: 1s, flush: {}}`, run: "2s",
+			check: func(t *testing.T, f report.Fault, url string) {
+				o, _ := goredis.ParseURL(url)
+				c := goredis.NewClient(o)
+				defer c.Close()
+				if n, err := c.DBSize(context.Background()).Result(); err != nil || n != 0 {
+					t.Errorf("DBSIZE after the flush = %d, %v; want 0 (the prefill is kept otherwise)", n, err)
+				}
+			},
+		},
+		{
+			name:   "error_replies",
+			target: `{driver: redis}`,
+			step:   `[GET, "k:{{ uniform(100) }}"]`,
+			fault:  `{name: f, target: cache, at: 1s, for: 1s, error_replies: {error: LOADING}}`, run: "3s",
+			check: func(t *testing.T, f report.Fault, _ string) {
+				if f.During.ErrorsBy["redis"] == 0 || f.During.ErrorsBy["redis"] < f.During.Count/2 {
+					t.Errorf("during: %+v, want mostly redis errors", f.During)
+				}
+				if f.After.Errors != 0 {
+					t.Errorf("after: %d errors, want none", f.After.Errors)
+				}
+			},
+		},
+		{
+			name:   "kill_restart_standalone",
+			target: `{driver: redis, managed: {topology: standalone}, timeout: 200ms}`,
+			step:   `[SET, "k:{{ uniform(100) }}", v]`,
+			fault:  `{name: f, target: cache, at: 1s, for: 1s, kill: {node: primary, restart: true}}`, run: "5s",
+			check: func(t *testing.T, f report.Fault, _ string) {
+				if f.During.Errors == 0 {
+					t.Errorf("no errors while the server was dead: %+v", f.During)
+				}
+				if !f.Recovered || f.Recovery == nil {
+					t.Errorf("not recovered after the restart: %s", f.RecoveryNote)
+				}
+			},
+		},
+		{
+			name:   "cluster_failover",
+			target: `{driver: redis, managed: {topology: cluster, primaries: 3, replicas: 1}}`,
+			step:   `[SET, "k:{{ uniform(100) }}", v]`,
+			fault:  `{name: f, target: cache, at: 1s, cluster_failover: {}}`, run: "3s",
+			check: func(t *testing.T, f report.Fault, _ string) {
+				// Writes go on through the handover (the cluster client
+				// follows the MOVED to the promoted replica).
+				if f.Describe != "cluster failover" || f.During.Count == 0 {
+					t.Errorf("describe %q, during %+v", f.Describe, f.During)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			target, url := tt.target, ""
+			if tt.server != nil {
+				url = redistest.Start(t, tt.server...).URL()
+				target = fmt.Sprintf(tt.target, url)
+			}
+			src := fmt.Sprintf(`version: 1
+targets:
+  cache: %s
+scenarios:
+  sc:
+    load: {rate: 100/s, duration: %s, max_vus: 200}
+    steps: [{redis: %s}]
+faults:
+  - %s
+`, target, tt.run, tt.step, tt.fault)
+			r := runFaultPlan(t, src)
+			f := faultOf(t, r)
+			tt.check(t, f, url)
+			if t.Failed() {
+				t.Logf("fault %+v\nduring %+v\nafter %+v", f, f.During, f.After)
+				logSeries(t, r)
+			}
+		})
+	}
+}
+
+// A Sentinel failover through a sentinel: afterwards the sentinels name
+// another primary, and the client followed it.
+func TestFaultSentinelFailover(t *testing.T) {
+	t.Parallel()
+	d := redistest.Deploy(t, managed.Config{Topology: managed.Sentinel, Replicas: 1, NodeTimeout: time.Second})
+	before := d.Primaries()[0]
+	src := fmt.Sprintf(`version: 1
+targets:
+  cache: {driver: redis, sentinel: {master: %s, addrs: [%s]}, allow_destructive: true}
+scenarios:
+  sc:
+    load: {rate: 100/s, duration: 6s, max_vus: 200}
+    steps: [{redis: [SET, "k:{{ uniform(100) }}", v]}]
+faults:
+  - {name: f, target: cache, at: 1s, failover: {}, recovery: {latency: 1, success: 0.05}}
+`, d.MasterName(), strings.Join(d.Sentinels(), ", "))
+	r := runFaultPlan(t, src)
+	f := faultOf(t, r)
+	if f.Describe != "sentinel failover" {
+		t.Errorf("describe = %q", f.Describe)
+	}
+	s := redistest.SentinelClient(d.Sentinels()[0])
+	defer s.Close()
+	addr, err := s.GetMasterAddrByName(context.Background(), d.MasterName()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := addr[0] + ":" + addr[1]; got == before {
+		t.Errorf("the primary is still %s", got)
+	}
+	// The last second of the run is served by the new primary.
+	series := r.Scenarios[0].Series
+	if last := series[len(series)-1]; last.Count == 0 || last.Errors > 0 {
+		t.Errorf("last interval: %+v", last)
+		logSeries(t, r)
+	}
+}
+
+// Faults are refused when the plan is validated — located, and without
+// the password — where they cannot or may not act.
+func TestFaultValidation(t *testing.T) {
+	t.Parallel()
+	const pw = "s3cret-pw"
+	tests := []struct {
+		name, target, fault string
+		allow               bool // --allow-destructive
+		want                string
+	}{
+		{"destructive on url", `{driver: redis, url: "redis://:` + pw + `@127.0.0.1:1"}`, `flush: {}`, false, "runplan did not start target"},
+		{"destructive on url, plan only", `{driver: redis, url: "redis://127.0.0.1:1", allow_destructive: true}`, `client_pause: {mode: write}`, false, "--allow-destructive"},
+		{"command line only", `{driver: redis, url: "redis://127.0.0.1:1"}`, `memory_squeeze: {maxmemory: 1mb}`, true, "allow_destructive: true"},
+		{"pause until the end", `{driver: redis, managed: {}}`, `client_pause: {mode: write}`, false, "client_pause needs `for:`"},
+		{"pause mode", `{driver: redis, managed: {}}`, `client_pause: {mode: reads}`, false, "expected write or all"},
+		{"pause on embedded", `{driver: redis}`, `client_pause: {}`, false, "needs a real redis-server"},
+		{"sleep on embedded", `{driver: redis}`, `debug_sleep: {duration: 1s}`, false, "needs a real redis-server"},
+		{"sleep without duration", `{driver: redis, managed: {}}`, `debug_sleep: {}`, false, "needs a duration"},
+		{"kill on url", `{driver: redis, url: "redis://127.0.0.1:1", allow_destructive: true}`, `kill: {}`, true, "needs a managed: target"},
+		{"kill node", `{driver: redis, managed: {}}`, `kill: {node: sentinel}`, false, "expected primary or replica"},
+		{"kill missing replica", `{driver: redis, managed: {}}`, `kill: {node: replica}`, false, "has no replica"},
+		{"failover on standalone", `{driver: redis, managed: {}}`, `failover: {}`, false, "needs a Sentinel target"},
+		{"cluster failover on sentinel", `{driver: redis, managed: {topology: sentinel}}`, `cluster_failover: {}`, false, "needs a managed cluster"},
+		{"cluster failover without replicas", `{driver: redis, managed: {topology: cluster}}`, `cluster_failover: {}`, false, "needs a replica"},
+		{"squeeze size", `{driver: redis, managed: {}}`, `memory_squeeze: {maxmemory: lots}`, false, "expected a size"},
+		{"squeeze policy", `{driver: redis, managed: {}}`, `memory_squeeze: {maxmemory: 2mb, policy: lru}`, false, "memory_squeeze.policy"},
+		{"error replies on managed", `{driver: redis, managed: {}}`, `error_replies: {error: LOADING}`, false, "needs the embedded server"},
+		{"error replies code", `{driver: redis}`, `error_replies: {error: BUSY}`, false, "expected LOADING, READONLY or MASTERDOWN"},
+		{"unknown parameter", `{driver: redis}`, `flush: {db: 3}`, false, `unknown key "db"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := fmt.Sprintf(`version: 1
+targets:
+  cache: %s
+scenarios:
+  sc:
+    load: {vus: 1, duration: 1s}
+    steps: [{redis: [GET, k]}]
+faults:
+  - {name: f, target: cache, at: 1s, %s}
+`, tt.target, tt.fault)
+			p, err := plan.Parse("fault.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			diags := engine.ValidateWith(p, engine.Options{AllowDestructive: tt.allow}).Errors()
+			if len(diags) == 0 {
+				t.Fatal("accepted")
+			}
+			msg := fmt.Sprint(diags)
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("diagnostics %s\nwant %q", msg, tt.want)
+			}
+			if strings.Contains(msg, pw) {
+				t.Errorf("the password shows: %s", msg)
+			}
+			if diags[0].Line != 9 {
+				t.Errorf("located at line %d, want 9 (the fault): %s", diags[0].Line, msg)
+			}
+		})
+	}
+}
+
+// The fault plans run end to end through the command line: a killed
+// Sentinel primary is failed over, with a recovery time, and the cache
+// chaos plan measures each of its faults.
+func TestFaultPlans(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		plan   string
+		checks []string // checks that must pass
+	}{
+		{"failover.yaml", []string{"failover_happened", "failover_time", "outage_visible"}},
+		{"chaos-cache.yaml", []string{"latency_felt", "blackhole_times_out", "pause_applied", "signals_delivered"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.plan, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "report.json")
+			args := []string{"run", filepath.Join("..", "..", "plans", tc.plan), "--out", out, "--no-progress", "--color", "never"}
+			var stdout, stderr syncBuffer
+			code := cli.Main(args, &stdout, &stderr)
+			if code != cli.ExitOK && code != cli.ExitChecks && code != cli.ExitInvalid {
+				t.Fatalf("exit %d:\n%s\n%s", code, stdout.String(), stderr.String())
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep report.Report
+			if err := json.Unmarshal(data, &rep); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rep.Faults {
+				if !f.Applied || f.Error != "" || f.UndoError != "" {
+					t.Errorf("fault %s: %+v", f.Name, f)
+				}
+			}
+			passed := map[string]bool{}
+			for _, c := range rep.Checks {
+				passed[c.Name] = c.Passed
+			}
+			for _, name := range tc.checks {
+				if !passed[name] {
+					t.Errorf("check %s failed\n%s", name, stdout.String())
+				}
+			}
+			if tc.plan == "failover.yaml" {
+				f := rep.Faults[0]
+				if !f.Recovered || f.Recovery == nil {
+					t.Errorf("no recovery time: %s", f.RecoveryNote)
+				} else {
+					t.Logf("failover: recovered %.1fs after the fault's end; %d errors during it", *f.Recovery, f.During.Errors)
+				}
+			}
+		})
+	}
+}
