@@ -242,5 +242,3 @@ func Notifications(p *plan.Plan) []Notification {
 	}
 	return out
 }
-
-

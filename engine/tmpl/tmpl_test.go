@@ -44,7 +44,7 @@ func TestCompileErrorsCarryOffsets(t *testing.T) {
 	}{
 		{"a {{ nope }}", 5, "unknown name nope"},
 		{"ab {{  uniform( }}", 14, "incomplete expression"}, // at the open (
-		{"x {{ 1 + }}", 7, "incomplete expression"}, // at the dangling +
+		{"x {{ 1 + }}", 7, "incomplete expression"},         // at the dangling +
 		{"unclosed {{ vu", 9, "unclosed {{"},
 		{"empty {{ }}", 9, "empty {{ }}"},
 		{"{{ uniform(1.5) }}", 11, "cannot use number as argument"},
