@@ -148,6 +148,15 @@ func TestNetworkFaults(t *testing.T) {
 		{"down", "down: {}", `
   - {name: refused, expr: "faults.f.during.errors > 0"}
   - {name: back, expr: "faults.f.after.success_rate > 0.5"}`},
+		{"bandwidth", "bandwidth: {rate: 1}", `
+  - {name: throttled, expr: "faults.f.during.latency.p50 >= ms(5)"}
+  - {name: back, expr: "faults.f.after.latency.p50 < ms(5)"}`},
+		{"slicer", "slicer: {average_size: 1, delay: 10ms}", `
+  - {name: sliced, expr: "faults.f.during.latency.p50 >= ms(30)"}
+  - {name: back, expr: "faults.f.after.latency.p50 < ms(5)"}`},
+		{"limit_data", "limit_data: {bytes: 20}", `
+  - {name: cut, expr: "faults.f.during.errors_by.connection > 0"}
+  - {name: back, expr: "faults.f.after.success_rate > 0.5"}`},
 		{"reset", "reset: {}", `
   - {name: reset, expr: "faults.f.during.errors_by.connection > 0"}
   - {name: back, expr: "faults.f.after.success_rate > 0.5"}`},
