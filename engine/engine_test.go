@@ -391,3 +391,25 @@ scenarios:
 		}
 	})
 }
+
+// A call that carries several operations (a pipeline) counts once in count
+// and rate, and fully in ops and ops_rate.
+func TestOpsOfPipelinedCalls(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 10/s, duration: 2s}
+    steps: [{name: pipe, probe: {delay: 1ms, ops: 16}}]
+checks:
+  - {name: ops, expr: "sc.steps.pipe.ops == 16 * sc.steps.pipe.count && sc.steps.pipe.ops_rate == 16 * sc.steps.pipe.rate"}
+`
+		r := runPlan(t, src, engine.Options{}, context.Background())
+		st := r.Scenarios[0].Steps[0]
+		if st.Count != 20 || st.Ops != 320 || st.OpsRate != 160 || !r.Checks[0].Passed {
+			t.Fatalf("count %d ops %d ops_rate %v check %v", st.Count, st.Ops, st.OpsRate, r.Checks[0].Passed)
+		}
+	})
+}

@@ -58,6 +58,7 @@ func (s slowFault) Start(ctx context.Context, t driver.Target) (func(context.Con
 type probeStep struct {
 	delay, stallAt, stallFor time.Duration
 	failEvery, abortAfter    int64
+	ops                      int
 	t                        *probeTarget
 }
 
@@ -75,12 +76,13 @@ func (probe) Prepare(s driver.StepSpec) (driver.Step, error) {
 		StallAt    string `yaml:"stall_at"`
 		StallFor   string `yaml:"stall_for"`
 		FailEvery  int64  `yaml:"fail_every"`
+		Ops        int    `yaml:"ops"`
 		AbortAfter int64  `yaml:"abort_after"`
 	}
 	if err := s.Node.Decode(&cfg); err != nil {
 		return nil, driver.Errorf(s.Node, "probe: %v", err)
 	}
-	st := &probeStep{failEvery: cfg.FailEvery, abortAfter: cfg.AbortAfter}
+	st := &probeStep{failEvery: cfg.FailEvery, abortAfter: cfg.AbortAfter, ops: cfg.Ops}
 	for _, f := range []struct {
 		src string
 		dst *time.Duration
@@ -151,7 +153,7 @@ func (s *probeStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome
 	if s.failEvery > 0 && n%s.failEvery == 0 {
 		return driver.Outcome{Err: errProbe, Class: "probe"}
 	}
-	return driver.Outcome{}
+	return driver.Outcome{Ops: s.ops}
 }
 
 func init() { driver.Register("probe", probe{}) }

@@ -81,10 +81,14 @@ type StepEnv struct {
 	SuccessRate     float64        `expr:"success_rate"`
 	ErrorRate       float64        `expr:"error_rate"`
 	Rate            float64        `expr:"rate"`
-	HitRatio        float64        `expr:"hit_ratio"`
-	Hits            int            `expr:"hits"`
-	Misses          int            `expr:"misses"`
-	RateWait        Duration       `expr:"rate_limit_wait"`
+	// Ops and OpsRate count operations (a pipeline's commands); equal to
+	// Count and Rate when every call carried one.
+	Ops      int      `expr:"ops"`
+	OpsRate  float64  `expr:"ops_rate"`
+	HitRatio float64  `expr:"hit_ratio"`
+	Hits     int      `expr:"hits"`
+	Misses   int      `expr:"misses"`
+	RateWait Duration `expr:"rate_limit_wait"`
 
 	// points and interval feed worst().
 	points   []metrics.Point
@@ -176,6 +180,8 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 		SuccessRate:     st.SuccessRate(),
 		ErrorRate:       st.ErrorRate(),
 		Rate:            sc.Rate(st.Count),
+		Ops:             int(max(st.Ops, st.Count)),
+		OpsRate:         sc.Rate(max(st.Ops, st.Count)),
 		HitRatio:        st.HitRatio(),
 		Hits:            int(st.Hits),
 		Misses:          int(st.Misses),

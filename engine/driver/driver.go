@@ -99,6 +99,10 @@ type Outcome struct {
 	// Waited is time spent waiting on the client side (rate limits) that is
 	// part of the call's duration but not of the service's latency.
 	Waited time.Duration
+	// Ops is how many operations the call carried (a pipeline of 16
+	// commands: 16); zero means one. Rates of operations use it, while
+	// counts and latencies stay per call (per round trip).
+	Ops int
 }
 
 // Iteration is the state of one iteration of one virtual user. It is owned by

@@ -55,6 +55,7 @@ type shard struct {
 	hits     int64
 	misses   int64
 	waited   int64 // ns
+	ops      int64
 	// The open intervals, by index modulo ringSize, collected by Roll.
 	ring [ringSize]slot
 	_    [64]byte
@@ -90,6 +91,8 @@ type Sample struct {
 	// At is when the operation completed, from the run's start: it picks
 	// the time-series interval.
 	At time.Duration
+	// Ops is how many operations the sample carried (0 counts as 1).
+	Ops int
 }
 
 // Record adds a sample; vu picks the shard.
@@ -110,6 +113,7 @@ func (s *Series) Record(vu int, x Sample) {
 	sl := s.slotFor(sh, x.At)
 	_ = sl.h.RecordValue(clamp(basis))
 	sh.count++
+	sh.ops += int64(max(x.Ops, 1))
 	sl.count++
 	if x.ErrClass != "" {
 		sh.errors++
@@ -143,6 +147,9 @@ type Stats struct {
 	Hits     int64
 	Misses   int64
 	Waited   time.Duration
+	// Ops counts operations: more than Count when calls carried several
+	// (pipelines).
+	Ops int64
 	// Service holds latencies from actual start; Response from the
 	// scheduled start, nil when nothing was scheduled.
 	Service  *hdrhistogram.Histogram
@@ -172,6 +179,7 @@ func (s *Series) Stats() *Stats {
 		st.Hits += sh.hits
 		st.Misses += sh.misses
 		st.Waited += time.Duration(sh.waited)
+		st.Ops += sh.ops
 		sh.mu.Unlock()
 	}
 	st.Points = s.Points()

@@ -153,9 +153,13 @@ type Stats struct {
 	SuccessRate *float64         `json:"success_rate"`
 	ErrorRate   *float64         `json:"error_rate"`
 	Rate        float64          `json:"rate"` // per second
-	Hits        int64            `json:"hits,omitempty"`
-	Misses      int64            `json:"misses,omitempty"`
-	HitRatio    *float64         `json:"hit_ratio,omitempty"`
+	// Ops and OpsRate count operations when calls carried several
+	// (pipelines); absent when they equal count and rate.
+	Ops      int64    `json:"ops,omitempty"`
+	OpsRate  float64  `json:"ops_rate,omitempty"`
+	Hits     int64    `json:"hits,omitempty"`
+	Misses   int64    `json:"misses,omitempty"`
+	HitRatio *float64 `json:"hit_ratio,omitempty"`
 	// Latency is in milliseconds; LatencyBasis says whether it runs from the
 	// actual start ("service") or the scheduled start ("response").
 	Latency      *Latency `json:"latency_ms"`
@@ -346,6 +350,9 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 		HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
 	if out.ErrorsBy == nil {
 		out.ErrorsBy = map[string]int64{}
+	}
+	if st.Ops > st.Count {
+		out.Ops, out.OpsRate = st.Ops, round3(sc.Rate(st.Ops))
 	}
 	h := st.Service
 	if st.Response != nil {

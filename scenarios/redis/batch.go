@@ -164,9 +164,9 @@ func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome
 	if s.static != nil && s.target.fast != nil {
 		// Nothing to render: no scratch space needed.
 		if _, err := s.target.fast.do(ctx, s.static, s.argc, s.tx); err != nil {
-			return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: classify(err)}
+			return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: classify(err), Ops: s.ops()}
 		}
-		return driver.Outcome{}
+		return driver.Outcome{Ops: s.ops()}
 	}
 	sc := s.pool.Get().(*batchScratch)
 	argv := s.static
@@ -201,7 +201,7 @@ func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome
 	}
 	if err == nil {
 		s.pool.Put(sc)
-		return driver.Outcome{}
+		return driver.Outcome{Ops: s.ops()}
 	}
 	class := classify(err)
 	if class == ClassRedis || s.target.fast != nil {
@@ -210,8 +210,12 @@ func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome
 		// scratch dropped.
 		s.pool.Put(sc)
 	}
-	return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: class}
+	return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: class, Ops: s.ops()}
 }
+
+// ops is how many commands one call sends: a pipeline's rate in commands
+// is ops_rate, while count and rate stay per round trip.
+func (s *batchStep) ops() int { return len(s.cmds) * max(s.repeat, 1) }
 
 // errCrossSlot refuses a cluster transaction whose keys are in several hash
 // slots: go-redis would split it into one MULTI/EXEC per slot, silently
