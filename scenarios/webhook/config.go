@@ -69,7 +69,7 @@ var (
 	budgetKeys  = []string{"max", "per"}
 	signingKeys = []string{"scheme", "secret"}
 	sinkKeys    = []string{"rate_limit", "channel_limit", "global_limit", "send_to", "fault"}
-	faultKeys   = []string{"delay", "status", "hang", "reset", "garbage", "delivered", "ratio"}
+	faultKeys   = []string{"delay", "status", "retry_after", "hang", "reset", "garbage", "delivered", "ratio"}
 	discordPath = regexp.MustCompile(`^/api/(v[0-9]+/)?webhooks/`)
 )
 
@@ -414,6 +414,10 @@ func parseFault(n *yaml.Node, errs *[]error) *sink.Fault {
 		case "status":
 			if v, ok := parseInt(kv.val, "fault status", 100, 599, errs); ok {
 				f.Status = v
+			}
+		case "retry_after":
+			if d, ok := parseDuration(kv.val, "fault retry_after", errs); ok {
+				f.RetryAfter = d
 			}
 		case "hang", "reset", "garbage", "delivered":
 			b, ok := parseBool(kv.val, "fault "+kv.key.Value, errs)

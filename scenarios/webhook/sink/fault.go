@@ -19,8 +19,11 @@ type Fault struct {
 	// Delay holds every affected answer back (a slow service).
 	Delay time.Duration
 	// Status answers with this status and the flavor's error body (a
-	// failing service), instead of the normal answer.
-	Status int
+	// failing service), instead of the normal answer. On Discord, 404 is
+	// the deleted webhook (10015), 401 the bad token (50027) and 429 a rate
+	// limit with RetryAfter (default 1s) in its body and headers.
+	Status     int
+	RetryAfter time.Duration
 	// Hang never answers, until the client hangs up or the sink closes.
 	Hang bool
 	// Reset aborts the connection (TCP RST) without an answer.
@@ -161,7 +164,7 @@ func (s *Sink) serveFault(w *statusWriter, r *http.Request, f *Fault) string {
 		_, _ = w.Write([]byte("\x00\x7f{not json"))
 		return "garbage"
 	}
-	s.writeFailure(w, f.Status)
+	s.writeFailure(w, r, f)
 	return fmt.Sprintf("status_%d", f.Status)
 }
 
@@ -179,15 +182,37 @@ func abort(w http.ResponseWriter, rst bool) {
 }
 
 // writeFailure answers status with the flavor's error body.
-func (s *Sink) writeFailure(w http.ResponseWriter, status int) {
+func (s *Sink) writeFailure(w http.ResponseWriter, r *http.Request, f *Fault) {
+	status := f.Status
 	text := http.StatusText(status)
 	switch s.opts.Flavor {
 	case FlavorDiscord:
-		writeError(w, status, apiError{Message: fmt.Sprintf("%d: %s", status, text)})
+		switch status {
+		case http.StatusNotFound:
+			writeError(w, status, apiError{Message: "Unknown Webhook", Code: CodeUnknownWebhook})
+		case http.StatusUnauthorized:
+			writeError(w, status, apiError{Message: "Invalid Webhook Token", Code: CodeInvalidWebhookToken})
+		case http.StatusTooManyRequests:
+			retry := f.RetryAfter
+			if retry <= 0 {
+				retry = time.Second
+			}
+			s.rateLimited(w, r, retry, "user")
+		default:
+			writeError(w, status, apiError{Message: fmt.Sprintf("%d: %s", status, text)})
+		}
 	case FlavorSlack:
 		word := strings.ToLower(strings.ReplaceAll(text, " ", "_"))
-		if status == http.StatusInternalServerError {
+		switch status {
+		case http.StatusInternalServerError:
 			word = "rollup_error"
+		case http.StatusTooManyRequests:
+			retry := f.RetryAfter
+			if retry <= 0 {
+				retry = time.Second
+			}
+			w.Header().Set("Retry-After", wholeSeconds(retry))
+			word = "rate_limited"
 		}
 		writeText(w, status, word)
 	default:
