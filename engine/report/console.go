@@ -3,7 +3,9 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -254,10 +256,15 @@ func serverView(b *strings.Builder, targets []Target) {
 	}
 }
 
+// figure prints a server figure with four significant digits and no
+// exponent for everyday magnitudes (0.00008967, not 8.967e-05).
 func figure(v float64) string {
 	switch {
 	case v == float64(int64(v)) && v < 1e15 && v > -1e15:
 		return fmt.Sprintf("%d", int64(v))
+	case math.Abs(v) >= 1e-9 && math.Abs(v) < 1e15:
+		r, _ := strconv.ParseFloat(fmt.Sprintf("%.4g", v), 64)
+		return strconv.FormatFloat(r, 'f', -1, 64)
 	default:
 		return fmt.Sprintf("%.4g", v)
 	}
