@@ -116,14 +116,14 @@ func TestAddVarRule(t *testing.T) {
 		name, value string
 		masked      bool
 	}{
-		{"REDIS_PASSWORD", "hunt", true},      // secret name, >= 4
-		{"REDIS_PASSWORD", "abc", false},      // too short to mask without wrecking the output
-		{"PLAN_NAME", "phase1-quick", true},   // any name, >= 8
-		{"PLAN_NAME", "short", false},         // any name, < 8
-		{"POOL_SIZE", "100000000", false},     // a number
-		{"DURATION", "1m30s500ms", false},     // a duration
-		{"AUTH_TOKEN", "true", false},         // a boolean, even under a secret name
-		{"API_KEY", "12345678", false},        // a number, even under a secret name
+		{"REDIS_PASSWORD", "hunt", true},       // secret name, >= 4
+		{"REDIS_PASSWORD", "abc", false},       // too short to mask without wrecking the output
+		{"PLAN_NAME", "phase1-quick", true},    // any name, >= 8
+		{"PLAN_NAME", "short", false},          // any name, < 8
+		{"POOL_SIZE", "100000000", false},      // a number
+		{"DURATION", "1m30s500ms", false},      // a duration
+		{"AUTH_TOKEN", "true", false},          // a boolean, even under a secret name
+		{"API_KEY", "12345678", false},         // a number, even under a secret name
 		{"HOST", "redis://127.0.0.1:1", false}, // a URL without credentials is readable as it is
 	}
 	for _, tc := range tests {
@@ -254,8 +254,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestWriterUnwrap(t *testing.T) {
 	t.Parallel()
