@@ -22,6 +22,11 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // interpolate replaces ${NAME} and ${NAME:-default} in every scalar below n.
 // "$${" escapes a literal "${". Problems are appended to diags.
+//
+// Every value an environment variable brings in is given to l.secrets (the
+// rule of what is masked is redact.AddVar's), and so are the credentials of
+// every URL-shaped scalar, written in the plan or interpolated: an error
+// that quotes any of them, wherever it lands, prints it masked.
 func (l *loader) interpolate(n *yaml.Node) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
@@ -34,9 +39,11 @@ func (l *loader) interpolate(n *yaml.Node) {
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
+			l.secrets.AddURL(n.Value)
 			return
 		}
 		out, changed := l.expand(n)
+		l.secrets.AddURL(out)
 		if changed {
 			n.Value = out
 			switch {
@@ -70,6 +77,7 @@ func (l *loader) expand(n *yaml.Node) (string, bool) {
 			continue
 		}
 		if v, ok := l.env(name); ok && (v != "" || !hasDef) {
+			l.secrets.AddVar(name, v)
 			b.WriteString(v)
 			continue
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/redact"
 )
 
 // Options tune loading.
@@ -21,6 +23,10 @@ type Options struct {
 	Env LookupEnv
 	// Sets are --set overrides, "path=value", applied after interpolation.
 	Sets []string
+	// Secrets, when set, is given every value that ${VAR} interpolation
+	// brings in and the credentials of every URL in the plan, so that the
+	// outputs that pass through it never print them (see interpolate.go).
+	Secrets *redact.Redactor
 }
 
 // Load reads, interpolates, overrides and validates the plan file at path.
@@ -60,7 +66,7 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
 	if opts.Env == nil {
 		opts.Env = os.LookupEnv
 	}
-	l := &loader{file: file, env: opts.Env, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	p := l.load(data, opts.Sets)
 	if p != nil {
 		sum := sha256.Sum256(data)
@@ -73,6 +79,8 @@ type loader struct {
 	file  string
 	env   LookupEnv
 	diags Diagnostics
+	// secrets receives what interpolation brings in; nil: nobody listens.
+	secrets *redact.Redactor
 	// nodes maps a JSON pointer of the instance to its value node; keys maps
 	// it to the key node of a mapping entry.
 	nodes map[string]*yaml.Node
