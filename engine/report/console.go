@@ -34,13 +34,16 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		title = r.Plan.Path
 	}
 	fmt.Fprintf(&b, "%s  %s\n", p.paint("1", "runplan · "+title), fmt.Sprintf("%.1fs · seed %d · run %s", r.Duration, r.Seed, r.RunID))
-	if r.Partial {
+	switch {
+	case r.NotStarted:
+		fmt.Fprintln(&b, p.paint("33", "NOT STARTED: the run did not start; nothing was measured."))
+	case r.Partial:
 		fmt.Fprintln(&b, p.paint("33", "PARTIAL: the run did not complete; figures cover what ran."))
 	}
 	if r.Error != "" {
 		fmt.Fprintln(&b, p.paint("31", "error: "+r.Error))
 	}
-	if !r.Valid {
+	if r.Invalid() {
 		fmt.Fprintln(&b, p.paint("1;31", "INVALID MEASUREMENT: the load generator could not hold the requested load."))
 		for _, reason := range r.Generator.Reasons {
 			fmt.Fprintln(&b, p.paint("31", "  - "+reason))
@@ -117,7 +120,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
 	}
-	if r.Valid {
+	switch {
+	case r.NotStarted:
+		gen = "generator: measurement not judged (the run did not start)"
+	case r.Valid:
 		gen += " — measurement valid"
 	}
 	fmt.Fprintln(&b, gen)

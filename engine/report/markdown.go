@@ -40,13 +40,17 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	if r.Partial || r.Error != "" {
 		b.WriteString("> [!WARNING]\n")
-		b.WriteString("> **Partial run**: the run did not complete; the figures cover what ran.")
+		if r.NotStarted {
+			b.WriteString("> **Not started**: the run did not start; nothing was measured, and the measurement is not judged.")
+		} else {
+			b.WriteString("> **Partial run**: the run did not complete; the figures cover what ran.")
+		}
 		if r.Error != "" {
 			b.WriteString("  \n> Error: " + mdEscape(r.Error))
 		}
 		b.WriteString("\n\n")
 	}
-	if !r.Valid {
+	if r.Invalid() {
 		b.WriteString("> [!CAUTION]\n")
 		b.WriteString("> **Invalid measurement**: the load generator could not hold the requested load; the checks are not to be trusted.\n")
 		for _, reason := range r.Generator.Reasons {

@@ -7,6 +7,7 @@
 package report
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 
@@ -31,9 +32,14 @@ type Report struct {
 	Partial        bool      `json:"partial"`
 	Error          string    `json:"error,omitempty"`
 	// Valid is false when the generator could not hold the requested load:
-	// the figures then describe the generator as much as the target.
-	Valid     bool      `json:"valid"`
-	Generator Generator `json:"generator"`
+	// the figures then describe the generator as much as the target. It is
+	// not judged (null in JSON, see MarshalJSON) when NotStarted.
+	Valid bool `json:"valid"`
+	// NotStarted is true when the run never started: a target could not be
+	// opened or prepared, so nothing was measured and the measurement's
+	// validity is not judged (see Invalid).
+	NotStarted bool      `json:"not_started,omitempty"`
+	Generator  Generator `json:"generator"`
 	// Interval is the time series' interval in seconds.
 	Interval  float64    `json:"interval"`
 	Targets   []Target   `json:"targets"`
@@ -167,9 +173,10 @@ type Stats struct {
 	// ServiceLatency is given beside a response-time Latency.
 	ServiceLatency *Latency `json:"service_latency_ms,omitempty"`
 	// Histogram is the latency histogram in HdrHistogram's compressed,
-	// base64 form (nanoseconds), for exact merging and comparison.
-	Histogram        string `json:"histogram,omitempty"`
-	ServiceHistogram string `json:"service_histogram,omitempty"`
+	// base64 form (nanoseconds), for exact merging and comparison. Redaction
+	// leaves it alone: it holds no text, and a chance match would corrupt it.
+	Histogram        string `json:"histogram,omitempty" redact:"-"`
+	ServiceHistogram string `json:"service_histogram,omitempty" redact:"-"`
 	// Series is the time series, one point per interval.
 	Series []Point `json:"series"`
 }
@@ -224,6 +231,24 @@ type Check struct {
 	Credit  float64 `json:"credit"`
 	Partial bool    `json:"partial_credit,omitempty"`
 	Error   string  `json:"error,omitempty"`
+}
+
+// Invalid reports whether the measurement is judged invalid: the run
+// started and the generator could not hold the requested load. A run that
+// never started is not judged, neither valid nor invalid.
+func (r *Report) Invalid() bool { return !r.Valid && !r.NotStarted }
+
+// MarshalJSON writes the report; a report of a run that never started has
+// "valid": null (not judged) rather than false.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without this method
+	if !r.NotStarted {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		Valid *bool `json:"valid"`
+	}{plain: plain(r)})
 }
 
 // Input is what Build needs.
