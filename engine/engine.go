@@ -13,7 +13,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	mrand "math/rand/v2"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -39,6 +42,62 @@ const DefaultGracefulStop = 30 * time.Second
 
 // ErrTarget wraps failures to open or reach a target (exit code 3).
 var ErrTarget = errors.New("engine: target unavailable")
+
+// TargetError is a target that could not be opened or reached when the run
+// started, so that the run did not start. Its message names the target, its
+// address (credentials masked) and the cause, without the layers of
+// wrapping in between: "target cache (redis://127.0.0.1:1): connection
+// refused". It wraps ErrTarget and the driver's error.
+type TargetError struct {
+	Target string
+	// Addr is the plan's address for the target, credentials masked;
+	// empty when the plan gives none (an embedded or managed target).
+	Addr string
+	// Cause is the root of Err, masked: what a person needs to act on.
+	Cause string
+	Err   error
+}
+
+func (e *TargetError) Error() string {
+	where := "target " + e.Target
+	if e.Addr != "" {
+		where += " (" + e.Addr + ")"
+	}
+	return where + ": " + e.Cause
+}
+
+func (e *TargetError) Unwrap() []error { return []error{ErrTarget, e.Err} }
+
+// newTargetError builds the TargetError for target name at raw (its plan
+// URL) from the driver's error.
+func newTargetError(name, raw string, err error) *TargetError {
+	// The driver masks what it knows; the cause may come from deeper down
+	// (a URL parser quoting part of a password), so mask again here.
+	red := redact.New()
+	red.AddURL(raw)
+	cause := red.String(rootCause(err).Error())
+	if errors.Is(err, context.DeadlineExceeded) {
+		cause = "no answer in time (" + cause + ")"
+	}
+	return &TargetError{Target: name, Addr: redact.MaskURL(raw), Cause: cause, Err: err}
+}
+
+// rootCause follows err's chain of single wraps to the error that says what
+// went wrong (connection refused, NOAUTH, no such host), stopping early at
+// errors whose own text says which thing failed (a file, a program).
+func rootCause(err error) error {
+	for {
+		switch err.(type) {
+		case *fs.PathError, *exec.Error:
+			return err
+		}
+		next := errors.Unwrap(err)
+		if next == nil || next.Error() == "" {
+			return err
+		}
+		err = next
+	}
+}
 
 // Options tune a run.
 type Options struct {
@@ -277,8 +336,9 @@ type openTarget struct {
 }
 
 // Run opens the targets, runs every scenario and returns the report. When a
-// target cannot be opened the error wraps ErrTarget and the report, still
-// returned, is marked partial. Targets are cleaned up and closed in every
+// target cannot be opened the error is a *TargetError (it wraps ErrTarget)
+// and the report, still returned, is marked partial and not started: its
+// measurement is not judged. Targets are cleaned up and closed in every
 // case.
 func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 	log := prog.opts.Log
@@ -288,6 +348,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 
 	sum := &metrics.RunSummary{Started: started}
 	var runErr error
+	running := false // whether the scenarios started
 	if openErr != nil {
 		runErr = openErr
 		sum.Partial = true
@@ -307,6 +368,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 		if runErr == nil {
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
+			running = true
 			prog.execute(ctx, sum, targets)
 			sum.Targets = sampler.stop()
 			if ctx.Err() != nil {
@@ -330,6 +392,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 	if runErr != nil {
 		rep.Error = runErr.Error()
 		rep.Partial = true
+		rep.NotStarted = !running
 	}
 	return rep, runErr
 }
@@ -379,7 +442,8 @@ func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 		}
 		cancel()
 		if err != nil {
-			return out, fmt.Errorf("%w: %s: %w", ErrTarget, t.Name, err)
+			prog.opts.Log.Debug().Str("target", t.Name).Err(err).Msg("target unavailable")
+			return out, newTargetError(t.Name, t.URL, err)
 		}
 		prog.opts.Log.Info().Str("target", t.Name).Str("kind", tg.Kind()).Str("addr", tg.Addr()).Msg("target open")
 		out = append(out, openTarget{name: t.Name, driver: t.Driver, target: tg})
