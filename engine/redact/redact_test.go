@@ -30,6 +30,10 @@ func TestText(t *testing.T) {
 		{"https://h/p?sig=CANARY", "https://h/p?sig=****"},
 		{`"u":"https://h/p?a=1\u0026access_token=CANARY"`, `"u":"https://h/p?a=1\u0026access_token=****"`},
 		{"https://h/p?a=1&amp;X-Api-Key=CANARY", "https://h/p?a=1&amp;X-Api-Key=****"},
+		// Punctuation after a secret belongs to the sentence.
+		{"invalid url https://discord.com/api/webhooks/1/CANARY: bad scheme", "invalid url https://discord.com/api/webhooks/1/****: bad scheme"},
+		{"invalid url redis://h/0?sig=CANARY: unexpected option", "invalid url redis://h/0?sig=****: unexpected option"},
+		{"(see https://h/?token=CANARY).", "(see https://h/?token=****)."},
 		// Not credentials: left as they are.
 		{"12:00:01 INF request code=10015 status=429", "12:00:01 INF request code=10015 status=429"},
 		{"mail me at a@b.example", "mail me at a@b.example"},

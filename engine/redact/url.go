@@ -122,12 +122,12 @@ func secretQueryValue(k, v string) bool {
 
 var (
 	// A Discord webhook: /api/webhooks/<id>/<token> (also /api/v10/...).
-	discordRE = regexp.MustCompile(`(/api/(?:v[0-9]+/)?webhooks/[0-9]+/)([^/?#\s"'<>\\&]+)`)
+	discordRE = regexp.MustCompile(`(/api/(?:v[0-9]+/)?webhooks/[0-9]+/)([A-Za-z0-9_\-%~]+)`)
 	// A Slack webhook: everything after hooks.slack.com/services/ is the
 	// secret; so is the last segment of /services/T../B../<secret> on any
 	// host (runplan's own sink serves that path).
-	slackHostRE = regexp.MustCompile(`(hooks\.slack\.com/(?:services|workflows|triggers)/)([^?#\s"'<>\\]+)`)
-	slackPathRE = regexp.MustCompile(`(/services/[A-Za-z0-9]+/[A-Za-z0-9]+/)([^/?#\s"'<>\\&]+)`)
+	slackHostRE = regexp.MustCompile(`(hooks\.slack\.com/(?:services|workflows|triggers)/)([A-Za-z0-9_\-%~/]+)`)
+	slackPathRE = regexp.MustCompile(`(/services/[A-Za-z0-9]+/[A-Za-z0-9]+/)([A-Za-z0-9_\-%~]+)`)
 	// Query keys that carry secrets, after ?, & or an escaped & (JSON's
 	// \u0026, HTML's &amp;).
 	queryRE = regexp.MustCompile(`((?:[?&]|\\u0026|&amp;|&#38;)(?i:[A-Za-z0-9_.\-]*(?:token|secret|pass|pwd|sig|auth|key|code|cred|session)[A-Za-z0-9_.\-]*)=)([^&\s#"'<>\\]+)`)
@@ -151,8 +151,14 @@ func Text(s string) string {
 	}
 	if strings.Contains(s, "=") {
 		s = queryRE.ReplaceAllStringFunc(s, func(m string) string {
-			i := strings.LastIndexByte(m, '=')
-			return m[:i+1] + Mask
+			// The value runs to the next & or space; punctuation that ends
+			// it is the sentence's ("...?sig=X: bad"), not the value's.
+			i := strings.IndexByte(m, '=')
+			v := strings.TrimRight(m[i+1:], ":,;.)]}")
+			if v == "" || v == Mask {
+				return m
+			}
+			return m[:i+1] + Mask + m[i+1+len(v):]
 		})
 	}
 	return s

@@ -71,6 +71,10 @@ func (w *Writer) Flush() error {
 // Close flushes; it does not close the underlying writer.
 func (w *Writer) Close() error { return w.Flush() }
 
+// Redactor returns the Redactor the Writer masks with (nil: credential-
+// shaped text only); secrets registered with it are masked from then on.
+func (w *Writer) Redactor() *Redactor { return w.r }
+
 // Unwrap returns the underlying writer, for checks such as "is it a
 // terminal" that the Writer would hide. Writing to it bypasses masking.
 func (w *Writer) Unwrap() io.Writer { return w.w }

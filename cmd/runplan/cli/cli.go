@@ -22,6 +22,7 @@ import (
 
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/schema"
 )
@@ -58,7 +59,42 @@ load); 130 interrupted (partial report written).
 `
 
 // Main runs the command line and returns the exit code.
+//
+// Everything a command prints passes through one Redactor, built here for
+// the command: stdout and stderr are wrapped with it, and so, through
+// stderr, are the logs, the progress display and the diagnostics. run and
+// validate register with it every value that came from ${VAR} and the
+// credentials of every URL of the plan and the command line; the report
+// model is masked with it before any renderer or file sees it. See
+// docs/SECURITY.md.
 func Main(args []string, stdout, stderr io.Writer) int {
+	red := redact.New()
+	out, errOut := red.NewWriter(stdout), red.NewWriter(stderr)
+	code := dispatch(args, out, errOut)
+	_ = out.Flush()
+	_ = errOut.Flush()
+	return code
+}
+
+// secretsOf returns the Redactor that Main wrapped w with, so that a command
+// registers the secrets it learns where its outputs will mask them; a
+// fresh one when w is not wrapped (a test calling a command directly).
+func secretsOf(w io.Writer) *redact.Redactor {
+	if rw, ok := w.(*redact.Writer); ok && rw.Redactor() != nil {
+		return rw.Redactor()
+	}
+	return redact.New()
+}
+
+// unwrap returns the writer below Main's masking writer.
+func unwrap(w io.Writer) io.Writer {
+	if rw, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		return rw.Unwrap()
+	}
+	return w
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return ExitUsage
@@ -131,7 +167,7 @@ func (lf *logFlags) logger(stderr io.Writer) (zerolog.Logger, error) {
 }
 
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := unwrap(w).(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
@@ -196,6 +232,20 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "runplan run:", err)
 		return ExitUsage
 	}
+	red := secretsOf(stderr)
+	registerSets(red, sets)
+	var notifyTo []engine.Notification
+	for _, u := range notifyURLs {
+		// A webhook URL is a secret; a bad one is found now, not when the
+		// run is over.
+		red.AddURL(u)
+		n := engine.Notification{URL: u, Always: *notifyOn == "always"}
+		if err := engine.CheckNotification(n); err != nil {
+			fmt.Fprintln(stderr, "runplan run: --notify:", err)
+			return ExitUsage
+		}
+		notifyTo = append(notifyTo, n)
+	}
 	opts := engine.Options{Log: log}
 	if *seed != "" {
 		n, err := strconv.ParseUint(*seed, 10, 64)
@@ -221,13 +271,17 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	p, diags := engine.Check(pos[0], plan.Options{Sets: sets}, engine.Options{AllowDestructive: *allowDestructive})
+	p, diags := engine.Check(pos[0], plan.Options{Sets: sets, Secrets: red}, engine.Options{AllowDestructive: *allowDestructive})
 	if p == nil {
 		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
 	}
 	for _, d := range diags {
 		log.Warn().Msg(d.String())
+	}
+	if err := checkNotifications(p); err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitUsage
 	}
 	opts.AllowDestructive = *allowDestructive
 	var prog *engine.Program
@@ -269,6 +323,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	rep, runErr := prog.Run(ctx)
 	stopProgress()
 	if rep != nil {
+		// Masked once, before any renderer or file sees it, so that the
+		// saved JSON is clean for report, compare and trend too.
+		red.Walk(rep)
 		if interrupted.Load() {
 			rep.Partial = true
 		}
@@ -285,13 +342,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
 		// Notifications never change the exit code: failures are logged.
-		to := engine.Notifications(p)
-		for _, u := range notifyURLs {
-			to = append(to, engine.Notification{URL: u, Always: *notifyOn == "always"})
-		}
+		to := append(engine.Notifications(p), notifyTo...)
 		if len(to) > 0 {
 			nctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			for _, err := range engine.Notify(nctx, rep, to) {
+			for _, err := range engine.Notify(nctx, rep, to, red) {
 				log.Error().Err(err).Msg("notification not delivered")
 			}
 			cancel()
@@ -303,7 +357,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	case runErr != nil:
 		fmt.Fprintln(stderr, "runplan:", runErr)
 		return ExitRuntime
-	case !rep.Valid:
+	case rep.Invalid():
 		return ExitInvalid
 	case rep.Verdict == "ready" || rep.Verdict == "unscored":
 		for _, c := range rep.Checks {
@@ -335,13 +389,20 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return ExitUsage
 	}
+	red := secretsOf(stderr)
+	registerSets(red, sets)
 	code := ExitOK
 	for _, path := range pos {
-		p, diags := engine.Check(path, plan.Options{Sets: sets}, engine.Options{AllowDestructive: *allowDestructive})
+		p, diags := engine.Check(path, plan.Options{Sets: sets, Secrets: red}, engine.Options{AllowDestructive: *allowDestructive})
 		if len(diags) > 0 {
 			fmt.Fprintln(stderr, diags.Error())
 		}
 		if p == nil {
+			code = ExitUsage
+			continue
+		}
+		if err := checkNotifications(p); err != nil {
+			fmt.Fprintln(stderr, err)
 			code = ExitUsage
 			continue
 		}
@@ -350,6 +411,25 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// registerSets registers the credentials of URLs given with --set.
+func registerSets(red *redact.Redactor, sets []string) {
+	for _, s := range sets {
+		_, v, _ := strings.Cut(s, "=")
+		red.AddURL(v)
+	}
+}
+
+// checkNotifications checks the plan's notify: entries before anything
+// runs (engine.CheckNotification).
+func checkNotifications(p *plan.Plan) error {
+	for _, n := range engine.Notifications(p) {
+		if err := engine.CheckNotification(n); err != nil {
+			return fmt.Errorf("%s: notify: %w", p.File, err)
+		}
+	}
+	return nil
 }
 
 func schemaCmd(args []string, stdout, stderr io.Writer) int {
