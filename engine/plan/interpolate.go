@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/redact"
 )
 
 // blockIndents records the content column of block scalars (| and >),
@@ -25,7 +27,8 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 //
 // Every value an environment variable brings in is given to l.secrets (the
 // rule of what is masked is redact.AddVar's), and so are the credentials of
-// every URL-shaped scalar, written in the plan or interpolated: an error
+// every URL-shaped scalar, written in the plan or interpolated, and values
+// written under a secret key (password:, secret:, Authorization:): an error
 // that quotes any of them, wherever it lands, prints it masked.
 func (l *loader) interpolate(n *yaml.Node) {
 	switch n.Kind {
@@ -35,7 +38,13 @@ func (l *loader) interpolate(n *yaml.Node) {
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			l.interpolate(n.Content[i])
+			k, v := n.Content[i-1], n.Content[i]
+			l.interpolate(v)
+			// password: ..., secret: ..., an Authorization header: a value
+			// written under a secret name is a secret, even typed in.
+			if v.Kind == yaml.ScalarNode && secretField(k.Value) {
+				l.secrets.AddVar(k.Value, v.Value)
+			}
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
@@ -54,6 +63,18 @@ func (l *loader) interpolate(n *yaml.Node) {
 			}
 		}
 	}
+}
+
+// secretField reports whether a plan key names a secret (password, token,
+// secret, an Authorization or X-Api-Key header). The plan's own key:
+// and url: fields are not: a key template is not secret, and URLs are
+// handled by their shape.
+func secretField(name string) bool {
+	switch strings.ToLower(name) {
+	case "key", "url", "keys":
+		return false
+	}
+	return redact.SecretName(name)
 }
 
 func (l *loader) expand(n *yaml.Node) (string, bool) {

@@ -357,7 +357,7 @@ func (r *Redactor) walk(v reflect.Value) {
 
 // SecretName reports whether an environment variable's name says that its
 // value is a secret: a part of it (split at _ - .) is TOKEN, SECRET,
-// PASSWORD (PASS, PASSWD, PWD, PW), AUTH, CRED(S, ENTIAL, ENTIALS),
+// PASSWORD (PASS, PASSWD, PWD, PW), AUTH, AUTHORIZATION, CRED(S, ENTIAL, ENTIALS),
 // WEBHOOK, COOKIE, SESSION or PRIVATE, or its last part is KEY, APIKEY, URL,
 // URI, DSN, SIG or SIGNATURE (so that API_KEY is a secret and KEY_PREFIX is
 // not).
@@ -368,7 +368,7 @@ func SecretName(name string) bool {
 	}
 	for _, p := range parts {
 		switch p {
-		case "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASS", "PASSWORD", "PASSWD", "PWD", "PW", "AUTH", "CRED", "CREDS",
+		case "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASS", "PASSWORD", "PASSWD", "PWD", "PW", "AUTH", "AUTHORIZATION", "CRED", "CREDS",
 			"CREDENTIAL", "CREDENTIALS", "WEBHOOK", "COOKIE", "SESSION", "PRIVATE":
 			return true
 		}

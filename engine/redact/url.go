@@ -99,10 +99,10 @@ func MaskURL(raw string) string {
 	return b.String()
 }
 
-var wordRE = regexp.MustCompile(`^(?:[a-z][a-z_\-]{0,15}|[0-9]{1,20}|v[0-9]{1,3})$`)
+var wordRE = regexp.MustCompile(`^(?:[a-z][a-z_\-]{0,15}(?:\.[a-z]{1,5})?|[0-9]{1,20}|v[0-9]{1,3})$`)
 
-// wordSegment reports whether a path segment is plain (api, webhooks, a
-// numeric id, v2) rather than possibly a token.
+// wordSegment reports whether a path segment is plain (api, webhooks,
+// hook.json, a numeric id, v2) rather than possibly a token.
 func wordSegment(s string) bool { return s == "" || s == Mask || wordRE.MatchString(s) }
 
 var secretKeyRE = regexp.MustCompile(`(?i)token|secret|pass|pwd|sig|auth|key|code|cred|session`)
