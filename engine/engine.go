@@ -47,7 +47,8 @@ var ErrTarget = errors.New("engine: target unavailable")
 // started, so that the run did not start. Its message names the target, its
 // address (credentials masked) and the cause, without the layers of
 // wrapping in between: "target cache (redis://127.0.0.1:1): connection
-// refused". It wraps ErrTarget and the driver's error.
+// refused". It wraps ErrTarget and the driver's error. A TargetError is
+// not changed once built: safe to share between goroutines.
 type TargetError struct {
 	Target string
 	// Addr is the plan's address for the target, credentials masked;

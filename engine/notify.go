@@ -60,7 +60,8 @@ func Failed(r *report.Report) bool {
 // secret), and what is posted and returned passes through it: the body
 // carries no secret red knows or that looks like a credential, and no
 // error prints a notification's token. A nil red masks what looks like a
-// credential and the notification URLs.
+// credential and the notification URLs. Notify is safe for concurrent use
+// (red is).
 func Notify(ctx context.Context, r *report.Report, to []Notification, red *redact.Redactor) []error {
 	if red == nil {
 		red = redact.New()
@@ -91,7 +92,8 @@ func Notify(ctx context.Context, r *report.Report, to []Notification, red *redac
 // its scheme is http or https, it has a host, and its flavor is one runplan
 // knows. The error never prints the URL's secrets. It is what runplan runs
 // on --notify URLs and a plan's notify: entries before a run starts, so
-// that a typo is not found only when the run is over.
+// that a typo is not found only when the run is over. Safe for concurrent
+// use.
 func CheckNotification(n Notification) error {
 	d, err := driver.Lookup("webhook")
 	if err != nil {
