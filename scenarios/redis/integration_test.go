@@ -355,10 +355,11 @@ func TestCacheGet(t *testing.T) {
 					t.Errorf("probe %d: cache %v, want a miss", n, o.Cache)
 				}
 			}
-			// No ttl: no expiry; sub-second ttl: PX; value_size default.
+			// No ttl: no expiry on runplan's own servers, the safety TTL on
+			// others; sub-second ttl: PX; value_size default.
 			mustDo(t, bind(t, tg, `{cache_get: {key: forever, on_miss: {}}}`), it, 0)
-			if ttl := tg.client.TTL(ctx, tg.prefix+"forever").Val(); ttl != -1 {
-				t.Errorf("TTL without ttl = %v, want -1 (none)", ttl)
+			if ttl := tg.client.TTL(ctx, tg.prefix+"forever").Val(); tg.owned && ttl != -1 || !tg.owned && (ttl <= 0 || ttl > tg.safetyTTL) {
+				t.Errorf("TTL without ttl = %v, want -1 (none) on an owned target, at most the safety TTL (%v) elsewhere", ttl, tg.safetyTTL)
 			}
 			if n := tg.client.StrLen(ctx, tg.prefix+"forever").Val(); n != defaultValueSize {
 				t.Errorf("default value_size = %d, want %d", n, defaultValueSize)
