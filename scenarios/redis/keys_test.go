@@ -590,31 +590,118 @@ func TestSafetyTTLWithACL(t *testing.T) {
 }
 
 // BenchmarkSafetyTTL measures what the safety TTL costs a step on the fast
-// path against a real server runplan did not start: a static SET (EX in the
-// command itself: still no allocation), a static HSET (one EXPIRE NX more
-// in the same round trip), and a templated SET. -benchmem shows the
-// allocations per call.
+// path: against a redis-server runplan did not start (a url: the safety TTL
+// applies) and against the same kind of server runplan started (managed:
+// none). The steps: a static SET (EX in the command itself: still no
+// allocation), a static HSET (one EXPIRE NX more in the same round trip),
+// a templated SET. -benchmem shows the allocations per call.
 func BenchmarkSafetyTTL(b *testing.B) {
 	srv := redistest.Start(b)
-	tg := openTarget(b, srv.URL(), "pool_size: 8\n")
-	if tg.safetyTTL <= 0 || tg.fast == nil {
-		b.Fatalf("safety TTL %v, fast path %v", tg.safetyTTL, tg.fast != nil)
+	targets := []struct {
+		name string
+		tg   *Target
+		ttl  bool
+	}{
+		{"external", openTarget(b, srv.URL(), "pool_size: 8\n"), true},
+		{"managed", openTarget(b, "", "managed: {}\npool_size: 8\n"), false},
 	}
 	ctx := context.Background()
-	for _, st := range []struct{ name, src string }{
-		{"set static", `[SET, k, v]`},
-		{"hset static", `[HSET, h, f, v]`},
-		{"set templated", `[SET, "k:{{ uniform(1000) }}", v]`},
-	} {
-		step := bind(b, tg, st.src)
-		b.Run(st.name, func(b *testing.B) {
-			it := newIter(1)
-			b.ReportAllocs()
-			for b.Loop() {
-				if o := step.Do(ctx, it); o.Err != nil {
-					b.Fatal(o.Err)
+	for _, tc := range targets {
+		if (tc.tg.safetyTTL > 0) != tc.ttl || tc.tg.fast == nil {
+			b.Fatalf("%s: safety TTL %v, fast path %v", tc.name, tc.tg.safetyTTL, tc.tg.fast != nil)
+		}
+		for _, st := range []struct{ name, src string }{
+			{"set static", `[SET, k, v]`},
+			{"hset static", `[HSET, h, f, v]`},
+			{"set templated", `[SET, "k:{{ uniform(1000) }}", v]`},
+		} {
+			step := bind(b, tc.tg, st.src)
+			b.Run(tc.name+"/"+st.name, func(b *testing.B) {
+				it := newIter(1)
+				b.ReportAllocs()
+				for b.Loop() {
+					if o := step.Do(ctx, it); o.Err != nil {
+						b.Fatal(o.Err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestCommandAccessMatchesRedis checks the command table's access kinds
+// against what a real server says of its commands (COMMAND INFO): reads are
+// flagged readonly, writes write, and the keys that get the safety TTL are
+// those whose key spec says INSERT or UPDATE — except where the command sets
+// an expiry itself.
+func TestCommandAccessMatchesRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	args := []any{"COMMAND", "INFO"}
+	for _, name := range commandNames {
+		args = append(args, name)
+	}
+	reply, err := c.Do(context.Background(), args...).Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Commands that update their key only to set its expiry: they never
+	// leave a key without one.
+	setsExpiry := map[string]bool{"EXPIRE": true, "PEXPIRE": true, "EXPIREAT": true, "PEXPIREAT": true, "SETEX": true, "PSETEX": true, "SET": true}
+	for i, name := range commandNames {
+		info, ok := reply[i].([]any)
+		if !ok || len(info) < 9 {
+			t.Errorf("%s: the server does not know it: %v", name, reply[i])
+			continue
+		}
+		flags := map[string]bool{}
+		for _, f := range info[2].([]any) {
+			flags[f.(string)] = true
+		}
+		// Which of the command's key specs may insert or update.
+		var grows []bool
+		for _, spec := range info[8].([]any) {
+			kv := spec.([]any)
+			g := false
+			for j := 0; j+1 < len(kv); j += 2 {
+				if kv[j] == "flags" {
+					for _, f := range kv[j+1].([]any) {
+						g = g || f == "insert" || f == "update"
+					}
 				}
 			}
-		})
+			grows = append(grows, g)
+		}
+		acc := commands[name].access
+		switch {
+		case flags["write"] && !acc.writes():
+			t.Errorf("%s: Redis flags it write, the table says it only reads", name)
+		case flags["readonly"] && acc != aRead:
+			t.Errorf("%s: Redis flags it readonly, the table says access %d", name, acc)
+		case !flags["write"] && !flags["readonly"] && acc != aRead && !flags["pubsub"]:
+			t.Errorf("%s: Redis flags it neither read nor write, the table says access %d", name, acc)
+		}
+		var want access
+		switch {
+		case !flags["write"]:
+			want = acc // checked above
+		case setsExpiry[name] && name == "SET":
+			want = aSet
+		case setsExpiry[name] && (name == "SETEX" || name == "PSETEX"):
+			want = aOwnTTL
+		case setsExpiry[name]:
+			want = aWrite
+		case !slices.Contains(grows, true):
+			want = aWrite
+		case len(grows) > 1 && !grows[0] && grows[len(grows)-1]:
+			want = aGrowDest
+		default:
+			want = aGrow
+		}
+		if acc != want {
+			t.Errorf("%s: access %d, want %d from Redis's flags %v and key specs (insert/update: %v)", name, acc, want, info[2], grows)
+		}
 	}
 }
