@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -331,10 +332,24 @@ func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]by
 		k += n
 	}
 	cmds, err := pipe.Exec(ctx)
+	// A command refused while a transaction was queued makes EXEC abort,
+	// and go-redis gives EXECABORT to the commands before it too: the
+	// refusal is the error to report, as the fast path does.
+	first := -1
 	for i, cmd := range cmds {
-		if e := cmd.Err(); e != nil && !errors.Is(e, goredis.Nil) {
+		e := cmd.Err()
+		if e == nil || errors.Is(e, goredis.Nil) {
+			continue
+		}
+		if !strings.HasPrefix(e.Error(), "EXECABORT") {
 			return i, e
 		}
+		if first < 0 {
+			first = i
+		}
+	}
+	if first >= 0 {
+		return first, cmds[first].Err()
 	}
 	if errors.Is(err, goredis.Nil) {
 		return -1, nil

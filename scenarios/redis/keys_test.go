@@ -568,7 +568,8 @@ func TestSafetyTTLWithACL(t *testing.T) {
 
 			ne := openSpec(t, "url: redis://noexpire:ne-pw@"+srv.Addr()+"\n"+opts, time.Minute)
 			mustDo(t, bind(t, ne, `[SET, k, v]`), it, 0) // EX in the SET itself: no EXPIRE needed
-			for _, src := range []string{`[HSET, h, f, v]`, `{commands: [[GET, x], [LPUSH, l, x]], pipeline: 2}`} {
+			for _, src := range []string{`[HSET, h, f, v]`, `{commands: [[GET, x], [LPUSH, l, x]], pipeline: 2}`,
+				`{commands: [[GET, x], [INCR, n]], transaction: true}`} {
 				o := do(t, bind(t, ne, src), it, 0)
 				if o.Class != ClassSafetyTTL || o.Err == nil || !strings.Contains(o.Err.Error(), "safety TTL") || !strings.Contains(o.Err.Error(), "NOPERM") {
 					t.Errorf("%s without EXPIRE permission: %v (class %q), want class %s", src, o.Err, o.Class, ClassSafetyTTL)
