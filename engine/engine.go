@@ -246,6 +246,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			continue
 		}
 		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
+			RunLength:        plannedRunLength(p, opts.GracefulStop),
 			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
 		if !t.Invalid { // an invalid target's problems are reported already
 			if err := d.CheckTarget(spec); err != nil {

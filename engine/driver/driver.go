@@ -127,6 +127,11 @@ type TargetSpec struct {
 	Node *yaml.Node
 	// RunID identifies the run; drivers derive key prefixes from it.
 	RunID string
+	// RunLength is how long the run is planned to last: the latest end of a
+	// scenario (its start plus its duration) plus the graceful stop of its
+	// iterations in flight. Zero when unknown: some scenario is bounded by
+	// an iteration count only. Drivers size expiries from it.
+	RunLength time.Duration
 	// Via, when not nil, returns the address to dial to reach upstream (a
 	// host:port the driver would otherwise dial) through runplan's fault
 	// proxy; drivers call it for every address they dial, at dial time

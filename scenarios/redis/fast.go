@@ -98,20 +98,22 @@ var errProtocol = errors.New("redis: protocol error")
 // trip, wrapped in MULTI/EXEC when tx, and reads every reply. It returns
 // whether the first reply was a nil, and the first error: a failure to
 // talk to the server, or else the first error reply found, nested replies
-// included (so an error inside EXEC's reply counts).
-func (p *fastPool) do(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil bool, err error) {
+// included (so an error inside EXEC's reply counts). at is the index in
+// argc of the command whose reply held that error reply, -1 when the error
+// is not one command's (a failure to talk, MULTI's or EXEC's own reply).
+func (p *fastPool) do(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil bool, at int, err error) {
 	for attempt := 0; ; attempt++ {
 		var retry bool
-		firstNil, retry, err = p.once(ctx, argv, argc, tx)
+		firstNil, at, retry, err = p.once(ctx, argv, argc, tx)
 		if err == nil || !retry || attempt >= p.o.maxRetries {
-			return firstNil, err
+			return firstNil, at, err
 		}
 		t := time.NewTimer(p.backoff(attempt))
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return false, ctx.Err()
+			return false, -1, ctx.Err()
 		}
 	}
 }
@@ -134,19 +136,19 @@ func (p *fastPool) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
-func (p *fastPool) once(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil, retry bool, err error) {
+func (p *fastPool) once(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil bool, at int, retry bool, err error) {
 	select {
 	case <-ctx.Done():
-		return false, false, ctx.Err()
+		return false, -1, false, ctx.Err()
 	default:
 	}
 	c, err := p.get(ctx)
 	if err != nil {
-		return false, retryable(err), err
+		return false, -1, retryable(err), err
 	}
 	if err := c.arm(ctx, p.o.timeout); err != nil {
 		p.discard(c)
-		return false, false, err
+		return false, -1, false, err
 	}
 	if tx {
 		c.bw.WriteString("*1\r\n$5\r\nMULTI\r\n")
@@ -163,24 +165,38 @@ func (p *fastPool) once(ctx context.Context, argv [][]byte, argc []int, tx bool)
 	}
 	if err := c.bw.Flush(); err != nil {
 		p.discard(c)
-		return false, retryable(err), err
+		return false, -1, retryable(err), err
 	}
 	var first error
+	at = -1
 	for i := range n {
 		isNil, rerr, err := c.readReply()
 		if err != nil {
 			p.discard(c)
-			return false, retryable(err), err
+			return false, -1, retryable(err), err
 		}
 		if i == 0 {
 			firstNil = isNil
 		}
 		if rerr != nil && first == nil {
 			first = rerr
+			at = replyCommand(i, len(argc), tx)
 		}
 	}
 	p.put(c)
-	return firstNil, first != nil && retryable(first), first
+	return firstNil, at, first != nil && retryable(first), first
+}
+
+// replyCommand maps reply i of a round trip of n commands to the command's
+// index, -1 for MULTI's and EXEC's own replies.
+func replyCommand(i, n int, tx bool) int {
+	if tx {
+		i--
+	}
+	if i < 0 || i >= n {
+		return -1
+	}
+	return i
 }
 
 // retryable reports whether err may pass on a second attempt: a connection

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -26,13 +27,24 @@ import (
 // runplan started for it (an embedded miniredis or a managed deployment).
 // It is safe for concurrent use.
 type Target struct {
-	name    string
-	kind    string
-	addr    string
-	prefix  string
-	keep    bool
-	owned   bool
-	secrets []string
+	name   string
+	kind   string
+	addr   string
+	prefix string // the full prefix every key of this run starts with (see runNamespace)
+	keep   bool
+	owned  bool
+	// readOnly: keys are the user's own, used as written under key_prefix;
+	// steps only read, and nothing is ever deleted.
+	readOnly bool
+	// safetyTTL is the expiry of every key the run writes on a target
+	// runplan did not start (0 on embedded, managed and read_only targets);
+	// ttlArg is it in seconds, as sent. safetyNX: the server takes EXPIRE
+	// ... NX (Redis 7.0+). runLength is the run's planned length.
+	safetyTTL time.Duration
+	ttlArg    []byte
+	safetyNX  bool
+	runLength time.Duration
+	secrets   []string
 
 	client  goredis.UniversalClient
 	cluster *goredis.ClusterClient // cluster targets only
@@ -68,14 +80,14 @@ func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (_ 
 	if err != nil {
 		return nil, err
 	}
-	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix, owned: cfg.owned(), secrets: cfg.secrets(),
-		prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: t.Via}
-	if tg.prefix == "" {
+	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix, owned: cfg.owned(), readOnly: cfg.readOnly,
+		runLength: t.RunLength, secrets: cfg.secrets(), prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: t.Via}
+	if !cfg.readOnly {
 		id := t.RunID
 		if id == "" {
-			id = randomID()
+			id = randomID() // direct use, as in tests; the engine always names the run
 		}
-		tg.prefix = "runplan:" + id + ":"
+		tg.prefix = runNamespace(cfg.keyPrefix, id)
 	}
 	defer func() {
 		if err != nil {
@@ -89,7 +101,14 @@ func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (_ 
 	if err := tg.Ping(ctx); err != nil {
 		return nil, err
 	}
-	tg.logf("redis: target %q: %s target at %s, keys under %q", t.Name, tg.kind, tg.addr, tg.prefix)
+	if tg.readOnly {
+		tg.logf("redis: target %q: %s target at %s, read only, keys as written under %q", t.Name, tg.kind, tg.addr, tg.prefix)
+		return tg, nil
+	}
+	if !tg.owned {
+		tg.armSafetyTTL(ctx, cmp.Or(cfg.safetyTTL, defaultSafetyTTL(t.RunLength)))
+	}
+	tg.logf("redis: target %q: %s target at %s, keys under %q%s", t.Name, tg.kind, tg.addr, tg.prefix, tg.safetyNote())
 	return tg, nil
 }
 
@@ -414,7 +433,7 @@ func (t *Target) Ping(ctx context.Context) error {
 // unless the target has keep: true. It is safe for concurrent use, though
 // calling it once is enough.
 func (t *Target) Cleanup(ctx context.Context) error {
-	if t.keep {
+	if t.keep || t.readOnly { // a read_only target's keys are the user's
 		return nil
 	}
 	pattern := globEscape(t.prefix) + "*"
