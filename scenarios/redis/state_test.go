@@ -14,6 +14,7 @@ import (
 	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
+	"github.com/runplan/runplan/scenarios/redis/managed"
 	"github.com/runplan/runplan/scenarios/redis/redistest"
 )
 
@@ -78,23 +79,40 @@ func freshClient(url string) *goredis.Client {
 }
 
 // Ctrl-C during a CLIENT PAUSE ALL (the reproduction of issue 10): the
-// pause, planned for ten minutes, is lifted before Run returns, the run's
-// keys are cleaned up although the data path was paused, and the report
-// says the undo succeeded. A server left paused would fail the fresh
-// client's commands (30 s read timeout, nine minutes of pause left).
+// pause, planned for ten minutes, is lifted before Run returns — on a
+// single server, on every primary of a cluster, on the primary a Sentinel
+// set names — the run's keys are cleaned up although the data path was
+// paused, and the report says the undo succeeded. A server left paused
+// would fail the fresh client's commands (30 s read timeout, nine minutes
+// of pause left).
 func TestPauseUndoneOnInterrupt(t *testing.T) {
 	t.Parallel()
+	single := func(t *testing.T) (string, []string) {
+		srv := redistest.Start(t)
+		return fmt.Sprintf(`{driver: redis, url: "%s", allow_destructive: true}`, srv.URL()), []string{srv.Addr()}
+	}
 	tests := []struct {
 		name, mode string
+		deploy     func(t *testing.T) (target string, primaries []string)
 	}{
-		{"all", "all"},
-		{"write", "write"},
-		{"default mode", ""},
+		{"all", "all", single},
+		{"write", "write", single},
+		{"default mode", "", single},
+		{"cluster", "all", func(t *testing.T) (string, []string) {
+			d := redistest.Deploy(t, managed.Config{Topology: managed.Cluster})
+			return fmt.Sprintf(`{driver: redis, cluster: {addrs: [%s]}, allow_destructive: true}`, strings.Join(d.Primaries(), ", ")),
+				d.Primaries()
+		}},
+		{"sentinel", "all", func(t *testing.T) (string, []string) {
+			d := redistest.Deploy(t, managed.Config{Topology: managed.Sentinel})
+			return fmt.Sprintf(`{driver: redis, sentinel: {master: %s, addrs: [%s]}, allow_destructive: true}`,
+				d.MasterName(), strings.Join(d.Sentinels(), ", ")), d.Primaries()
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := redistest.Start(t)
+			target, primaries := tt.deploy(t)
 			pause := "{}"
 			if tt.mode != "" {
 				pause = fmt.Sprintf("{mode: %s}", tt.mode)
@@ -103,29 +121,36 @@ func TestPauseUndoneOnInterrupt(t *testing.T) {
 			// starts once some have been written.
 			src := fmt.Sprintf(`version: 1
 targets:
-  cache: {driver: redis, url: "%s", allow_destructive: true}
+  cache: %s
 scenarios:
   sc:
     load: {vus: 4, duration: 10m}
     steps: [{redis: [SET, "k:{{ iteration }}", v]}]
 faults:
   - {name: f, target: cache, at: 500ms, for: 10m, client_pause: %s}
-`, srv.URL(), pause)
+`, target, pause)
 			rep := interruptedRun(t, src)
-			c := freshClient(srv.URL())
-			defer c.Close()
 			ctx := context.Background()
-			if err := c.Ping(ctx).Err(); err != nil {
-				t.Fatalf("PING after the run: %v (the server is still paused)", err)
+			var keys int64
+			for _, addr := range primaries {
+				c := freshClient("redis://" + addr)
+				if err := c.Ping(ctx).Err(); err != nil {
+					t.Errorf("PING %s after the run: %v (the server is still paused)", addr, err)
+				}
+				// PUBLISH waits under a write pause too, and names no key
+				// a cluster node could redirect.
+				if err := c.Publish(ctx, "runplan-probe", "x").Err(); err != nil {
+					t.Errorf("PUBLISH %s after the run: %v (the server is still paused for writes)", addr, err)
+				}
+				n, err := c.DBSize(ctx).Result()
+				if err != nil {
+					t.Errorf("DBSIZE %s: %v", addr, err)
+				}
+				keys += n
+				_ = c.Close()
 			}
-			if err := c.Set(ctx, "probe", "1", 0).Err(); err != nil {
-				t.Fatalf("SET after the run: %v (the server is still paused for writes)", err)
-			}
-			if err := c.Del(ctx, "probe").Err(); err != nil {
-				t.Fatal(err)
-			}
-			if n, err := c.DBSize(ctx).Result(); err != nil || n != 0 {
-				t.Errorf("DBSIZE after the run = %d, %v; want 0 (the run's keys cleaned up)", n, err)
+			if keys != 0 {
+				t.Errorf("%d keys after the run; want 0 (the run's keys cleaned up)", keys)
 			}
 			if len(rep.Faults) != 1 {
 				t.Fatalf("faults = %+v", rep.Faults)
