@@ -87,32 +87,49 @@ func freshClient(url string) *goredis.Client {
 // of pause left).
 func TestPauseUndoneOnInterrupt(t *testing.T) {
 	t.Parallel()
-	single := func(t *testing.T) (string, []string) {
+	single := func(t *testing.T) (string, []string, func(string) *goredis.Client) {
 		srv := redistest.Start(t)
-		return fmt.Sprintf(`{driver: redis, url: "%s", allow_destructive: true}`, srv.URL()), []string{srv.Addr()}
+		return fmt.Sprintf(`{driver: redis, url: "%s", allow_destructive: true}`, srv.URL()), []string{srv.Addr()}, nil
 	}
 	tests := []struct {
 		name, mode string
-		deploy     func(t *testing.T) (target string, primaries []string)
+		// deploy starts the servers; probe, when not nil, returns the
+		// test's own client of a primary (default: plain text).
+		deploy func(t *testing.T) (target string, primaries []string, probe func(addr string) *goredis.Client)
 	}{
 		{"all", "all", single},
 		{"write", "write", single},
 		{"default mode", "", single},
-		{"cluster", "all", func(t *testing.T) (string, []string) {
+		{"cluster", "all", func(t *testing.T) (string, []string, func(string) *goredis.Client) {
 			d := redistest.Deploy(t, managed.Config{Topology: managed.Cluster})
 			return fmt.Sprintf(`{driver: redis, cluster: {addrs: [%s]}, allow_destructive: true}`, strings.Join(d.Primaries(), ", ")),
-				d.Primaries()
+				d.Primaries(), nil
 		}},
-		{"sentinel", "all", func(t *testing.T) (string, []string) {
+		{"sentinel", "all", func(t *testing.T) (string, []string, func(string) *goredis.Client) {
 			d := redistest.Deploy(t, managed.Config{Topology: managed.Sentinel})
 			return fmt.Sprintf(`{driver: redis, sentinel: {master: %s, addrs: [%s]}, allow_destructive: true}`,
-				d.MasterName(), strings.Join(d.Sentinels(), ", ")), d.Primaries()
+				d.MasterName(), strings.Join(d.Sentinels(), ", ")), d.Primaries(), nil
+		}},
+		// The monitor connection authenticates and speaks TLS as the
+		// target does.
+		{"tls and password", "all", func(t *testing.T) (string, []string, func(string) *goredis.Client) {
+			d := redistest.Deploy(t, managed.Config{TLS: true, Password: "pw"})
+			c := d.Certs()
+			probe := func(addr string) *goredis.Client {
+				return goredis.NewClient(&goredis.Options{Addr: addr, Password: "pw", TLSConfig: d.ClientTLS(), MaxRetries: -1,
+					ReadTimeout: 30 * time.Second})
+			}
+			return fmt.Sprintf(`{driver: redis, url: "rediss://:pw@%s", tls: {ca_file: %s, cert_file: %s, key_file: %s}, allow_destructive: true}`,
+				d.Addr(), c.CAFile, c.ClientCertFile, c.ClientKeyFile), []string{d.Addr()}, probe
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			target, primaries := tt.deploy(t)
+			target, primaries, probe := tt.deploy(t)
+			if probe == nil {
+				probe = func(addr string) *goredis.Client { return freshClient("redis://" + addr) }
+			}
 			pause := "{}"
 			if tt.mode != "" {
 				pause = fmt.Sprintf("{mode: %s}", tt.mode)
@@ -133,7 +150,7 @@ faults:
 			ctx := context.Background()
 			var keys int64
 			for _, addr := range primaries {
-				c := freshClient("redis://" + addr)
+				c := probe(addr)
 				if err := c.Ping(ctx).Err(); err != nil {
 					t.Errorf("PING %s after the run: %v (the server is still paused)", addr, err)
 				}
