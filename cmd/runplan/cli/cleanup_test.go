@@ -223,3 +223,69 @@ func TestCleanupUsage(t *testing.T) {
 		})
 	}
 }
+
+// A run that cannot undo what it changed (the server died during a memory
+// squeeze) exits 3, prints NOT UNDONE with the command that restores it,
+// and its report lists the leftovers — whatever its checks say.
+func TestLeftoversExitRuntime(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, "--maxmemory", "100mb")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "squeeze.yaml")
+	if err := os.WriteFile(path, fmt.Appendf(nil, `version: 1
+targets:
+  cache: {driver: redis, url: "%s", allow_destructive: true, timeout: 300ms}
+scenarios:
+  writes:
+    load: {vus: 1, duration: 3s}
+    steps: [{redis: [SET, k, v]}]
+faults:
+  - {name: squeeze, target: cache, at: 200ms, for: 10m, memory_squeeze: {maxmemory: 64mb}}
+`, srv.URL()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	defer c.Close()
+	out := filepath.Join(dir, "r.json")
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stdout, stderr := runMain(t, "run", path, "--allow-destructive", "--no-progress", "--out", out)
+		done <- result{code, stdout, stderr}
+	}()
+	// The squeeze is on: the server dies before the run can undo it.
+	for {
+		if mm, err := c.ConfigGet(context.Background(), "maxmemory").Result(); err == nil && mm["maxmemory"] == "67108864" {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("the run ended before the squeeze: exit %d\n%s", r.code, r.stderr)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	srv.Stop()
+	r := <-done
+	if r.code != ExitRuntime {
+		t.Errorf("exit %d, want %d", r.code, ExitRuntime)
+	}
+	flat := strings.Join(strings.Fields(r.stdout), " ")
+	for _, w := range []string{"NOT UNDONE", "(was 104857600) on " + srv.Addr(), "restore with: runplan cleanup " + srv.URL() + "/0"} {
+		if !strings.Contains(flat, w) {
+			t.Errorf("console lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	rep := readReport(t, out)
+	left, _ := rep["leftovers"].([]any)
+	if len(left) != 2 { // the setting and the run's keys
+		t.Errorf("leftovers = %v", rep["leftovers"])
+	}
+	if j, _ := rep["journal"].(string); j == "" {
+		t.Error("the report does not name the journal that keeps the leftovers")
+	} else {
+		_ = os.Remove(j) // the package's state directory is shared
+	}
+}
