@@ -26,6 +26,7 @@ import (
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
+	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/redact"
@@ -124,6 +125,12 @@ type Options struct {
 	// gets destructive operations only when its plan entry also says
 	// allow_destructive: true.
 	AllowDestructive bool
+	// JournalDir is where the run journals what it changes on servers it
+	// did not start, so that `runplan cleanup` can restore it after a
+	// crash (package journal); "" keeps the journal in memory only (the
+	// report still lists what was not undone). The command line passes
+	// journal.DefaultDir().
+	JournalDir string
 }
 
 // Program is a prepared plan: drivers resolved, steps prepared, checks
@@ -143,6 +150,10 @@ type Program struct {
 	faults     []*preparedFault
 	netTargets map[string]bool
 	proxies    map[string]*fault.Proxies
+	// journal records what the drivers change on servers runplan did not
+	// start; idents are the targets' journal identities.
+	journal *journal.Journal
+	idents  map[string]string
 
 	// Set when the run starts; read by Progress.
 	mu       sync.Mutex
@@ -345,6 +356,9 @@ type openTarget struct {
 func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 	log := prog.opts.Log
 	started := time.Now()
+	prog.idents = prog.identities()
+	deadRuns := prog.deadRuns(prog.idents)
+	prog.journal = journal.New(prog.opts.JournalDir, journal.Run{RunID: prog.runID, Plan: prog.plan.File, Started: started})
 	targets, openErr := prog.open(ctx)
 	defer prog.closeAll(targets)
 
@@ -379,17 +393,25 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 		}
 	}
 	sum.Duration = time.Since(started)
-	prog.cleanup(targets)
+	cleaned := prog.cleanup(targets)
+	leftovers := prog.leftovers(sum.Faults, cleaned)
+	journalFile := prog.closeJournal()
+	for _, l := range leftovers {
+		log.Error().Str("target", l.Target).Str("fault", l.Fault).Str("error", l.Error).Msg("NOT UNDONE: " + l.What)
+	}
 
 	outcome := prog.checks.Evaluate(sum)
 	rep := report.Build(report.Input{
-		Plan:    prog.plan,
-		Summary: sum,
-		Outcome: outcome,
-		RunID:   prog.runID,
-		Seed:    prog.seed,
-		Version: Version,
-		Targets: prog.targetInfo(targets),
+		Plan:      prog.plan,
+		Summary:   sum,
+		Outcome:   outcome,
+		RunID:     prog.runID,
+		Seed:      prog.seed,
+		Version:   Version,
+		Targets:   prog.targetInfo(targets, cleaned),
+		DeadRuns:  deadRuns,
+		Leftovers: leftovers,
+		Journal:   journalFile,
 	})
 	if runErr != nil {
 		rep.Error = runErr.Error()
@@ -399,7 +421,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 	return rep, runErr
 }
 
-func (prog *Program) targetInfo(open []openTarget) []report.Target {
+func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupResult) []report.Target {
 	var out []report.Target
 	for _, t := range prog.plan.Targets {
 		rt := report.Target{Name: t.Name, Driver: t.Driver, Kind: "not opened"}
@@ -407,6 +429,17 @@ func (prog *Program) targetInfo(open []openTarget) []report.Target {
 			if o.name == t.Name {
 				rt.Kind, rt.Addr = o.target.Kind(), o.target.Addr()
 			}
+		}
+		if c, ok := cleaned[t.Name]; ok {
+			rc := &report.Cleanup{What: c.res.What, KeysRemoved: c.res.KeysRemoved}
+			if c.res.KeysLeft >= 0 {
+				n := c.res.KeysLeft
+				rc.KeysLeft = &n
+			}
+			if c.err != nil {
+				rc.Error = c.err.Error()
+			}
+			rt.Cleanup = rc
 		}
 		out = append(out, rt)
 	}
@@ -442,6 +475,14 @@ func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 				}
 			}
 		}
+		if err == nil {
+			// Before anything is written: the journal must know the
+			// run's key namespace should the run die.
+			if jerr := prog.bindJournal(t.Name, t.Driver, tg); jerr != nil {
+				_ = tg.Close()
+				err = fmt.Errorf("%w (set XDG_STATE_HOME to a writable directory)", jerr)
+			}
+		}
 		cancel()
 		if err != nil {
 			prog.opts.Log.Debug().Str("target", t.Name).Err(err).Msg("target unavailable")
@@ -469,18 +510,32 @@ func (prog *Program) prefill(ctx context.Context, targets []openTarget) error {
 	return nil
 }
 
-func (prog *Program) cleanup(targets []openTarget) {
+// cleanup cleans every target that leaves state behind, and returns what
+// each cleanup did (for the report).
+func (prog *Program) cleanup(targets []openTarget) map[string]cleanupResult {
+	out := map[string]cleanupResult{}
 	for _, t := range targets {
-		c, ok := t.target.(driver.Cleaner)
-		if !ok {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+		var cr cleanupResult
+		switch c := t.target.(type) {
+		case driver.ResultCleaner:
+			cr.res, cr.err = c.Clean(ctx)
+		case driver.Cleaner:
+			cr.res.KeysLeft = -1
+			if cr.err = c.Cleanup(ctx); cr.err == nil {
+				cr.res.KeysLeft = 0
+			}
+		default:
+			cancel()
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := c.Cleanup(ctx); err != nil {
-			prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("cleanup failed")
-		}
 		cancel()
+		if cr.err != nil {
+			prog.opts.Log.Error().Str("target", t.name).Err(cr.err).Int64("keys_left", cr.res.KeysLeft).Msg("cleanup failed")
+		}
+		out[t.name] = cr
 	}
+	return out
 }
 
 func (prog *Program) closeAll(targets []openTarget) {

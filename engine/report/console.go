@@ -49,6 +49,7 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			fmt.Fprintln(&b, p.paint("31", "  - "+reason))
 		}
 	}
+	writeState(&b, r, p)
 	for _, t := range r.Targets {
 		line := fmt.Sprintf("target %s: %s, %s", t.Name, t.Driver, t.Kind)
 		if len([]rune(line))+1+len([]rune(t.Addr)) <= 80 {
@@ -172,6 +173,29 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeState prints what earlier dead runs left on the targets, and what
+// this run could not undo or clean up, each change on its own line.
+func writeState(b *strings.Builder, r *Report, p painter) {
+	for _, d := range r.DeadRuns {
+		fmt.Fprintln(b, p.paint("33", wrapText("WARNING: ", deadRunLine(d), 80, "  ")))
+		fmt.Fprintln(b, p.paint("33", "  restore with: "+cleanupCommand(d.Server)))
+	}
+	if len(r.Leftovers) == 0 {
+		return
+	}
+	fmt.Fprintln(b, p.paint("1;31", "NOT UNDONE: the run left its targets changed:"))
+	for _, l := range r.Leftovers {
+		fmt.Fprintln(b, p.paint("31", wrapText("  - "+l.Target+": ", leftoverLine(l), 80, "    ")))
+	}
+	for _, server := range leftoverServers(r.Leftovers) {
+		// Never wrapped nor cut: it is meant to be copied.
+		fmt.Fprintln(b, p.paint("31", "  restore with: "+cleanupCommand(server)))
+	}
+	if r.Journal != "" {
+		fmt.Fprintln(b, p.paint("31", "  journal: "+r.Journal))
+	}
 }
 
 func row(b *strings.Builder, name string, s Stats, indent string) {

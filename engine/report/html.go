@@ -183,6 +183,11 @@ var htmlFuncs = template.FuncMap{
 	"figure":  figureOf,
 	"deref":   func(f *float64) float64 { return *f },
 	"mib":     func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
+
+	"deadRun":         deadRunLine,
+	"leftover":        leftoverLine,
+	"leftoverServers": leftoverServers,
+	"cleanupCommand":  cleanupCommand,
 }
 
 func figureOf(v *float64) string {
@@ -233,6 +238,9 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{if $r.Invalid}}<div class="alert bad"><strong>Invalid measurement:</strong> the load generator could not hold the requested load; the checks are not to be trusted.
 <ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul></div>
 {{end}}{{if or $r.Partial $r.Error}}<div class="alert warn">{{if $r.NotStarted}}<strong>Not started:</strong> the run did not start; nothing was measured, and the measurement is not judged.{{else}}<strong>Partial run:</strong> the run did not complete; the figures cover what ran.{{end}}{{with $r.Error}}<br>Error: <span class="mono">{{.}}</span>{{end}}</div>
+{{end}}{{range $r.DeadRuns}}<div class="alert warn"><strong>Left by an earlier run:</strong> {{deadRun .}}<br>Restore with <code>{{cleanupCommand .Server}}</code></div>
+{{end}}{{if $r.Leftovers}}<div class="alert bad"><strong>Not undone:</strong> the run left its targets changed.
+<ul>{{range $r.Leftovers}}<li>{{.Target}}: {{leftover .}}</li>{{end}}</ul>{{range leftoverServers $r.Leftovers}}Restore with <code>{{cleanupCommand .}}</code><br>{{end}}{{with $r.Journal}}Journal: <span class="mono">{{.}}</span>{{end}}</div>
 {{end}}
 {{if $r.Checks}}<h2>Checks</h2>
 <table class="checks">

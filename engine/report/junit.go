@@ -126,7 +126,22 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			Message: "the load generator could not hold the requested load",
 			Text:    "The checks are not to be trusted:\n- " + strings.Join(r.Generator.Reasons, "\n- ")}
 	}
-	for _, tc := range []junitCase{completed, valid} {
+	cases := []junitCase{completed, valid}
+	if len(r.Leftovers) > 0 {
+		// Only when something is left: a clean run's suite is unchanged.
+		undone := junitCase{Name: "target_state_restored", Classname: class, Time: "0.000"}
+		var text []string
+		for _, l := range r.Leftovers {
+			text = append(text, l.Target+": "+leftoverLine(l))
+		}
+		for _, server := range leftoverServers(r.Leftovers) {
+			text = append(text, "restore with: "+cleanupCommand(server))
+		}
+		undone.Error = &junitProblem{Type: "runplan.NotUndone",
+			Message: fmt.Sprintf("%d change(s) on the targets were not undone", len(r.Leftovers)), Text: strings.Join(text, "\n")}
+		cases = append(cases, undone)
+	}
+	for _, tc := range cases {
 		if tc.Error != nil {
 			suite.Errors++
 		}
@@ -140,6 +155,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	var errs strings.Builder
 	if r.Error != "" {
 		errs.WriteString("error: " + r.Error + "\n")
+	}
+	for _, d := range r.DeadRuns {
+		fmt.Fprintf(&errs, "warning: %s; restore with: %s\n", deadRunLine(d), cleanupCommand(d.Server))
 	}
 	for _, f := range r.Faults {
 		if f.UndoError != "" {

@@ -59,6 +59,22 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("\n")
 	}
 
+	for _, d := range r.DeadRuns {
+		b.WriteString("> [!WARNING]\n")
+		b.WriteString("> **Left by an earlier run**: " + mdEscape(deadRunLine(d)) + "  \n")
+		b.WriteString("> Restore with " + mdCode(cleanupCommand(d.Server)) + "\n\n")
+	}
+	if len(r.Leftovers) > 0 {
+		b.WriteString("> [!CAUTION]\n")
+		b.WriteString("> **Not undone**: the run left its targets changed.\n")
+		for _, l := range r.Leftovers {
+			b.WriteString("> - " + mdEscape(l.Target+": "+leftoverLine(l)) + "\n")
+		}
+		for _, server := range leftoverServers(r.Leftovers) {
+			b.WriteString(">\n> Restore with " + mdCode(cleanupCommand(server)) + "\n")
+		}
+		b.WriteString("\n")
+	}
 	if len(r.Checks) > 0 {
 		b.WriteString("| | check | value | expression | weight |\n|:-:|---|--:|---|--:|\n")
 		for _, c := range r.Checks {

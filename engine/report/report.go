@@ -51,6 +51,15 @@ type Report struct {
 	Verdict         string   `json:"verdict"`
 	VerdictCapped   bool     `json:"verdict_capped_by_critical,omitempty"`
 	Recommendations []string `json:"recommendations"`
+	// DeadRuns are earlier runs, found in the journal at the start, that
+	// died leaving changes on this run's targets.
+	DeadRuns []DeadRun `json:"dead_runs,omitempty"`
+	// Leftovers are what this run changed on its targets and could not
+	// undo or clean up; empty after a clean run.
+	Leftovers []Leftover `json:"leftovers,omitempty"`
+	// Journal is the file that still holds the leftovers, for `runplan
+	// cleanup`; empty when nothing is left or the journal was in memory.
+	Journal string `json:"journal,omitempty"`
 }
 
 // Generator is the load generator's view of itself.
@@ -142,6 +151,8 @@ type Target struct {
 	Server        []ServerFigure `json:"server,omitempty"`
 	ServerSamples int            `json:"server_samples,omitempty"`
 	ServerError   string         `json:"server_error,omitempty"`
+	// Cleanup is what the target's cleanup did, for drivers that clean up.
+	Cleanup *Cleanup `json:"cleanup,omitempty"`
 }
 
 // ServerFigure is one figure of a target's server statistics.
@@ -260,6 +271,10 @@ type Input struct {
 	Seed    uint64
 	Version string
 	Targets []Target
+	// DeadRuns, Leftovers and Journal are copied into the report.
+	DeadRuns  []DeadRun
+	Leftovers []Leftover
+	Journal   string
 }
 
 // Build assembles the report.
@@ -287,6 +302,11 @@ func Build(in Input) *Report {
 	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000, PeakRSS: g.PeakRSS,
 		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons}
 	r.Targets = append(r.Targets, in.Targets...)
+	r.DeadRuns = append(r.DeadRuns, in.DeadRuns...)
+	r.Leftovers = append(r.Leftovers, in.Leftovers...)
+	if len(r.Leftovers) > 0 {
+		r.Journal = in.Journal
+	}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
 		s := math.Round(in.Outcome.Score*10) / 10

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
@@ -48,13 +49,14 @@ Usage:
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
   runplan sink --listen ADDR       run the embedded webhook sink (Discord, Slack, generic) standalone
+  runplan cleanup URL              restore what a killed run left on a server (settings, pauses, keys)
   runplan version                  print the version
 
 Run "runplan COMMAND --help" for a command's flags.
 
 Exit codes: 0 checks pass (verdict ready); 1 checks failed or verdict not
 ready; 2 invalid plan or command line; 3 runtime error (e.g. target
-unreachable); 4 invalid measurement (the generator could not hold the
+unreachable, or a target left changed); 4 invalid measurement (the generator could not hold the
 load); 130 interrupted (partial report written).
 `
 
@@ -117,6 +119,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return compareCmd(args[1:], stdout, stderr)
 	case "trend":
 		return trendCmd(args[1:], stdout, stderr)
+	case "cleanup":
+		return cleanupCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
 		return ExitOK
@@ -284,6 +288,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	opts.AllowDestructive = *allowDestructive
+	if dir, err := journal.DefaultDir(); err == nil {
+		opts.JournalDir = dir
+	} else {
+		log.Warn().Err(err).Msg("changes to targets are journaled in memory only: runplan cleanup cannot restore them after a crash")
+	}
 	var prog *engine.Program
 
 	// The first signal stops the run gracefully (in-flight iterations get
@@ -356,6 +365,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitInterrupted
 	case runErr != nil:
 		fmt.Fprintln(stderr, "runplan:", runErr)
+		return ExitRuntime
+	case len(rep.Leftovers) > 0:
+		// A target left changed is a runtime failure, whatever the checks
+		// say: the console and the report say what is left.
 		return ExitRuntime
 	case rep.Invalid():
 		return ExitInvalid

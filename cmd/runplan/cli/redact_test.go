@@ -80,10 +80,10 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-// runChild runs the command line in a child process (the test binary, see
+// runChildEnv runs the command line in a child process (the test binary, see
 // TestMain) with env added to a clean environment, and returns its exit
 // code, stdout and stderr.
-func runChild(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+func runChildEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	a, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -199,7 +199,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				}
 			}
 
-			code, stdout, stderr := runChild(t, env, "validate", plan)
+			code, stdout, stderr := runChildEnv(t, env, "validate", plan)
 			if code != tc.validate {
 				t.Errorf("validate: exit %d, want %d\n%s%s", code, tc.validate, stdout, stderr)
 			}
@@ -213,7 +213,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				for _, n := range tc.notify {
 					args = append(args, "--notify", n)
 				}
-				code, stdout, stderr := runChild(t, env, args...)
+				code, stdout, stderr := runChildEnv(t, env, args...)
 				if code != tc.run {
 					t.Errorf("run (%s logs): exit %d, want %d\n%s%s", logFormat, code, tc.run, stdout, stderr)
 				}
@@ -229,12 +229,12 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				}
 				// What is read back from a saved report is clean too.
 				for _, format := range []string{"console", "junit", "markdown", "html"} {
-					_, stdout, stderr := runChild(t, env, "report", out("json"), "--format", format)
+					_, stdout, stderr := runChildEnv(t, env, "report", out("json"), "--format", format)
 					leaks("report --format "+format, stdout+stderr)
 				}
-				_, stdout, stderr = runChild(t, env, "compare", out("json"), out("json"), "--format", "markdown")
+				_, stdout, stderr = runChildEnv(t, env, "compare", out("json"), out("json"), "--format", "markdown")
 				leaks("compare", stdout+stderr)
-				_, stdout, stderr = runChild(t, env, "trend", out("json"), "--format", "html")
+				_, stdout, stderr = runChildEnv(t, env, "trend", out("json"), "--format", "html")
 				leaks("trend", stdout+stderr)
 			}
 			if b, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"]); err == nil {
