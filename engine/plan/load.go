@@ -27,14 +27,17 @@ type Options struct {
 	// brings in and the credentials of every URL in the plan, so that the
 	// outputs that pass through it never print them (see interpolate.go).
 	Secrets *redact.Redactor
+	// MaxSize is the largest plan in bytes (--max-plan-size); 0 means
+	// DefaultMaxSize. It also sets the node limit (see MaxNodes).
+	MaxSize int64
 }
 
 // Load reads, interpolates, overrides and validates the plan file at path.
 // On problems it returns a Diagnostics error listing all of them.
 func Load(path string, opts Options) (*Plan, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", errors.Unwrap(err))}}
+	data, diags := readPlan(path, opts)
+	if diags != nil {
+		return nil, diags
 	}
 	return Parse(path, data, opts)
 }
@@ -54,9 +57,9 @@ func Parse(file string, data []byte, opts Options) (*Plan, error) {
 // Invalid and should be skipped by later stages. The plan is nil only when
 // the file could not be read or parsed as YAML at all.
 func LoadAll(path string, opts Options) (*Plan, Diagnostics) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", errors.Unwrap(err))}}
+	data, diags := readPlan(path, opts)
+	if diags != nil {
+		return nil, diags
 	}
 	return ParseAll(path, data, opts)
 }
@@ -66,7 +69,10 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
 	if opts.Env == nil {
 		opts.Env = os.LookupEnv
 	}
-	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	if int64(len(data)) > opts.maxSize() {
+		return nil, Diagnostics{tooLarge(file, int64(len(data)), opts.maxSize())}
+	}
+	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, maxSize: opts.maxSize(), nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	p := l.load(data, opts.Sets)
 	if p != nil {
 		sum := sha256.Sum256(data)
@@ -76,9 +82,10 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
 }
 
 type loader struct {
-	file  string
-	env   LookupEnv
-	diags Diagnostics
+	file    string
+	env     LookupEnv
+	maxSize int64
+	diags   Diagnostics
 	// secrets receives what interpolation brings in; nil: nobody listens.
 	secrets *redact.Redactor
 	// nodes maps a JSON pointer of the instance to its value node; keys maps
@@ -114,6 +121,11 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 			n = doc.Content[0]
 		}
 		l.add(n, "a plan is a YAML mapping with version, targets and scenarios")
+		return nil
+	}
+	// Nothing below may walk the tree through its aliases before this: an
+	// alias bomb of a few hundred bytes expands to billions of nodes.
+	if !l.checkBounds(&doc, l.maxSize) {
 		return nil
 	}
 	root := doc.Content[0]

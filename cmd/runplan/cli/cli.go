@@ -36,6 +36,7 @@ const (
 	ExitRuntime     = 3   // runtime error, e.g. a target unreachable at start
 	ExitInvalid     = 4   // the generator could not hold the load: the measurement is invalid
 	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM; the report is partial
+	ExitInternal    = 70  // a bug in runplan (a panic); a runtime crash aborts with SIGABRT instead
 )
 
 const usage = `runplan — declarative scenario engine for Redis and webhooks
@@ -57,7 +58,8 @@ Run "runplan COMMAND --help" for a command's flags.
 Exit codes: 0 checks pass (verdict ready); 1 checks failed or verdict not
 ready; 2 invalid plan or command line; 3 runtime error (e.g. target
 unreachable, or a target left changed); 4 invalid measurement (the generator could not hold the
-load); 130 interrupted (partial report written).
+load); 130 interrupted (partial report written); 70 internal error (a
+bug: please report it; a crash of the Go runtime aborts with SIGABRT).
 `
 
 // Main runs the command line and returns the exit code.
@@ -217,6 +219,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
 	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
+	var maxSize plan.Size
+	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
 	var lf logFlags
 	lf.register(fs)
 	pos, err := parseInterleaved(fs, args)
@@ -275,7 +279,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	p, diags := engine.Check(pos[0], plan.Options{Sets: sets, Secrets: red}, engine.Options{AllowDestructive: *allowDestructive})
+	p, diags := engine.Check(pos[0], plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
 	if p == nil {
 		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
@@ -390,6 +394,8 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
 	allowDestructive := fs.Bool("allow-destructive", false, "validate as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
+	var maxSize plan.Size
+	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -406,7 +412,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	registerSets(red, sets)
 	code := ExitOK
 	for _, path := range pos {
-		p, diags := engine.Check(path, plan.Options{Sets: sets, Secrets: red}, engine.Options{AllowDestructive: *allowDestructive})
+		p, diags := engine.Check(path, plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
 		if len(diags) > 0 {
 			fmt.Fprintln(stderr, diags.Error())
 		}
