@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,6 +135,8 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 	// checks still run, so that every problem is reported at once.
 	l.interpolate(root)
 	l.checkDuplicates(root)
+	l.resolveMerges(root, map[*yaml.Node]bool{})
+	l.stripExtensions(root, rootSchemas())
 	for _, s := range sets {
 		l.applySet(root, s)
 	}
@@ -293,7 +296,13 @@ func escapePtr(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// applySet applies one --set path=value override.
+// applySet applies one --set path=value override. The path must lead to
+// the plan's own values: a key missing on the way is created only where the
+// schema names it (--set readiness.ready=95 on a plan without readiness), or
+// as the last key of a mapping whose keys are the author's (a header). A
+// misspelt key, a scenario or target the plan does not have, an index past
+// a list's end are refused, with the close path when there is one: a typo
+// must not silently add a scenario that nothing runs.
 func (l *loader) applySet(root *yaml.Node, set string) {
 	path, value, ok := strings.Cut(set, "=")
 	if !ok || path == "" {
@@ -301,18 +310,53 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 		return
 	}
 	segs := strings.Split(path, ".")
+	fail := func(format string, args ...any) {
+		l.diags = append(l.diags, Diagnostic{File: "--set", Msg: path + ": " + fmt.Sprintf(format, args...)})
+	}
 	n := root
+	schemas := rootSchemas()
 	for i, seg := range segs {
 		last := i == len(segs)-1
+		here := strings.Join(segs[:i+1], ".")
 		switch n.Kind {
 		case yaml.MappingNode:
+			ks := shapeOf(schemas, n)
+			schemas = ks.child(seg)
 			var next *yaml.Node
+			var keys []string
 			for j := 0; j+1 < len(n.Content); j += 2 {
+				keys = append(keys, n.Content[j].Value)
 				if n.Content[j].Value == seg {
-					next = n.Content[j+1]
+					// Copy on write: the value may be shared with other
+					// places through an anchor or a merge.
+					next = cow(n.Content[j+1])
+					n.Content[j+1] = next
 				}
 			}
 			if next == nil {
+				_, named := ks.known[seg]
+				if !named && (ks.defined || !last || namesParts(ks)) {
+					cands := keys
+					if ks.defined {
+						for k := range ks.known {
+							cands = append(cands, k)
+						}
+					}
+					msg := fmt.Sprintf("the plan has no %s", here)
+					if s := suggest(seg, cands); s != "" {
+						alt := slices.Clone(segs)
+						alt[i] = s
+						msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(alt, "."))
+					} else if len(keys) > 0 && len(keys) <= 12 {
+						where := strings.Join(segs[:i], ".")
+						if where == "" {
+							where = "the plan"
+						}
+						msg += fmt.Sprintf(" (%s has %s)", where, strings.Join(keys, ", "))
+					}
+					fail("%s", msg)
+					return
+				}
 				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 				if last {
 					next = &yaml.Node{Kind: yaml.ScalarNode}
@@ -323,12 +367,18 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 		case yaml.SequenceNode:
 			idx, err := strconv.Atoi(seg)
 			if err != nil || idx < 0 || idx >= len(n.Content) {
-				l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%s: %q is not an index of the list at %s (it has %d items)", path, seg, strings.Join(segs[:i], "."), len(n.Content))})
+				items := fmt.Sprintf("%d items, from 0", len(n.Content))
+				if len(n.Content) == 1 {
+					items = "1 item, 0"
+				}
+				fail("%q is not an index of the list at %s (it has %s)", seg, strings.Join(segs[:i], "."), items)
 				return
 			}
+			schemas = itemSchemas(schemas, n)
+			n.Content[idx] = cow(n.Content[idx])
 			n = n.Content[idx]
 		default:
-			l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%s: %s is a value, not a mapping or list", path, strings.Join(segs[:i], "."))})
+			fail("%s is a value, not a mapping or list", strings.Join(segs[:i], "."))
 			return
 		}
 	}
@@ -341,6 +391,34 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 	line, col := n.Line, n.Column
 	*n = *v.Content[0]
 	setPos(n, line, col)
+}
+
+// namesParts reports whether a mapping's keys name parts of the plan
+// (targets, scenarios): its other keys must be objects.
+func namesParts(ks keyShape) bool {
+	for _, s := range ks.extra {
+		m, _ := s.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			m, _ = resolveRef(ref).(map[string]any)
+		}
+		if m["type"] == "object" {
+			return true
+		}
+	}
+	return false
+}
+
+// cow returns a copy of n (of its value, for an alias) that --set may
+// change without changing what else shares n.
+func cow(n *yaml.Node) *yaml.Node {
+	n = deref(n)
+	c := *n
+	c.Content = slices.Clone(n.Content)
+	c.Anchor = ""
+	if ind, ok := blockIndents.Load(n); ok {
+		blockIndents.Store(&c, ind)
+	}
+	return &c
 }
 
 // setPos places an overriding value where the value it replaced was, so that
