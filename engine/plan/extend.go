@@ -75,8 +75,8 @@ func (l *loader) resolveMerges(n *yaml.Node, done map[*yaml.Node]bool) {
 
 // mergeSources returns the mappings a merge key's value names, reporting
 // anything else.
-func (l *loader) mergeSources(v *yaml.Node) []*yaml.Node {
-	v = deref(v)
+func (l *loader) mergeSources(at *yaml.Node) []*yaml.Node {
+	v := deref(at)
 	switch v.Kind {
 	case yaml.MappingNode:
 		return []*yaml.Node{v}
@@ -91,7 +91,7 @@ func (l *loader) mergeSources(v *yaml.Node) []*yaml.Node {
 		}
 		return out
 	}
-	l.addf(v, "<<: merges a mapping into this one; this is %s (write <<: *name, where &name is on a mapping, or <<: [*a, *b])", kindWord(v))
+	l.addf(at, "<<: merges a mapping into this one; this is %s (write <<: *name, where &name is on a mapping, or <<: [*a, *b])", kindWord(v))
 	return nil
 }
 
