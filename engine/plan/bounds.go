@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -246,4 +248,47 @@ func (s *Size) Set(text string) error {
 	}
 	*s = v
 	return nil
+}
+
+// maxEncodingDiags bounds the diagnostics about bytes that are not UTF-8:
+// a binary file would otherwise give one per line.
+const maxEncodingDiags = 20
+
+// checkUTF8 reports the first byte that is not UTF-8 on each line, at its
+// line and column: yaml.v3 reports such a byte without a position. A plan
+// in UTF-16 (with its byte order mark) is left to yaml.v3, which reads it.
+func (l *loader) checkUTF8(data []byte) bool {
+	if utf8.Valid(data) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return true
+	}
+	line, lineStart, reported := 1, 0, 0
+	for off := 0; off < len(data); {
+		r, size := utf8.DecodeRune(data[off:])
+		switch {
+		case r == '\n':
+			line, lineStart = line+1, off+1
+		case r == utf8.RuneError && size == 1:
+			b := data[off]
+			if reported == maxEncodingDiags {
+				l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
+					Msg: "more bytes that are not UTF-8 follow: save the plan as UTF-8"})
+				return false
+			}
+			msg := fmt.Sprintf("byte 0x%02X is not UTF-8", b)
+			if b >= 0xA0 {
+				msg += fmt.Sprintf(" (%c in Latin-1?)", rune(b))
+			}
+			l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
+				Msg: msg + ": save the plan as UTF-8"})
+			reported++
+			// One per line: skip to the next.
+			if nl := bytes.IndexByte(data[off:], '\n'); nl >= 0 {
+				off += nl
+				continue
+			}
+			return false
+		}
+		off += size
+	}
+	return false
 }

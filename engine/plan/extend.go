@@ -67,6 +67,9 @@ func (l *loader) resolveMerges(n *yaml.Node, done map[*yaml.Node]bool) {
 				}
 				own[sk.Value] = true
 				out = append(out, sk, src.Content[j+1])
+				if l.mergedBy[sk] == nil {
+					l.mergedBy[sk] = k
+				}
 			}
 		}
 	}

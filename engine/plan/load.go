@@ -73,7 +73,8 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
 	if int64(len(data)) > opts.maxSize() {
 		return nil, Diagnostics{tooLarge(file, int64(len(data)), opts.maxSize())}
 	}
-	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, maxSize: opts.maxSize(), nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, maxSize: opts.maxSize(), nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{},
+		mergedBy: map[*yaml.Node]*yaml.Node{}}
 	p := l.load(data, opts.Sets)
 	if p != nil {
 		sum := sha256.Sum256(data)
@@ -93,6 +94,9 @@ type loader struct {
 	// it to the key node of a mapping entry.
 	nodes map[string]*yaml.Node
 	keys  map[string]*yaml.Node
+	// mergedBy maps a key that a merge key copied to that merge key (the
+	// first), to say where an unknown key came in.
+	mergedBy map[*yaml.Node]*yaml.Node
 	// badPtrs are locations with schema errors, so that semantic checks do
 	// not report the same problem twice.
 	badPtrs []string
@@ -101,6 +105,9 @@ type loader struct {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) load(data []byte, sets []string) *Plan {
+	if !l.checkUTF8(data) {
+		return nil
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {

@@ -124,6 +124,9 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			} else if len(known) > 0 && len(known) <= 12 {
 				msg += " (known keys: " + strings.Join(known, ", ") + ")"
 			}
+			if m := l.mergedBy[l.keys[cp]]; m != nil {
+				msg += fmt.Sprintf("; the <<: at line %d merged it in", m.Line)
+			}
 			l.add(l.keys[cp], msg)
 		}
 		return
@@ -160,7 +163,14 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			l.addf(node, "%s: a rate is a count per unit, like 4/s, 120/m or 2/h, or a number per second", where)
 			return
 		}
-		l.addf(node, "%s: got %s, want %s", where, k.Got, strings.Join(k.Want, " or "))
+		msg := fmt.Sprintf("%s: got %s, want %s", where, k.Got, strings.Join(k.Want, " or "))
+		if slices.Contains(k.Want, "string") {
+			msg += braceHint(node)
+		}
+		if slices.Contains(k.Want, "integer") || slices.Contains(k.Want, "number") {
+			msg += quotedNumberHint(node)
+		}
+		l.add(node, msg)
 		return
 	case *kind.Enum:
 		var want []string
@@ -194,7 +204,11 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 		l.addf(node, "%s: must not be empty", where)
 		return
 	case *kind.Pattern:
-		l.addf(node, "%s: %q does not have the expected form (%s)", where, k.Got, k.Want)
+		msg := fmt.Sprintf("%s: %q does not have the expected form (%s)", where, k.Got, k.Want)
+		if h := quotedNumberHint(node); h != "" && numberBeside(e.SchemaURL) {
+			msg = fmt.Sprintf("%s: %q in quotes is a string, not a number%s", where, k.Got, h)
+		}
+		l.add(node, msg)
 		return
 	case *kind.MinProperties:
 		l.addf(node, "%s: must not be empty", where)
@@ -378,6 +392,66 @@ func editDistance(a, b string) int {
 func (l *loader) bad(ptr string) bool {
 	for _, b := range l.badPtrs {
 		if b == ptr || strings.HasPrefix(b, ptr+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// braceHint explains a value written {NAME}: YAML reads it as a mapping
+// with one key and no value, where ${NAME} was meant.
+func braceHint(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.MappingNode || n.Style&yaml.FlowStyle == 0 || len(n.Content) != 2 {
+		return ""
+	}
+	k, v := n.Content[0], n.Content[1]
+	name, _, _ := strings.Cut(k.Value, ":-")
+	if !envName.MatchString(name) || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!null" {
+		return ""
+	}
+	return fmt.Sprintf(": {%s} is a YAML mapping; did you mean \"${%s}\"?", k.Value, k.Value)
+}
+
+// quotedNumberHint explains a number in quotes, which YAML reads as a
+// string.
+func quotedNumberHint(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		return ""
+	}
+	if _, err := strconv.ParseFloat(n.Value, 64); err != nil {
+		return ""
+	}
+	return fmt.Sprintf(": write %s without quotes", n.Value)
+}
+
+// numberBeside reports whether the schema that refused a value by its
+// pattern is one branch of a oneOf or anyOf with a numeric branch: the
+// value was a number in quotes (status: "200").
+func numberBeside(schemaURL string) bool {
+	_, frag, _ := strings.Cut(schemaURL, "#")
+	toks := strings.Split(strings.TrimPrefix(frag, "/"), "/")
+	at := -1
+	for i, t := range toks {
+		if t == "oneOf" || t == "anyOf" {
+			at = i
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	var cur any = schema.PlanDoc()
+	for _, t := range toks[:at+1] {
+		t = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		cur = m[t]
+	}
+	branches, _ := cur.([]any)
+	for _, b := range branches {
+		m, _ := b.(map[string]any)
+		if m["type"] == "integer" || m["type"] == "number" {
 			return true
 		}
 	}
