@@ -31,6 +31,11 @@ const (
 	// its size limit, an alias counting every node of its value each time it
 	// is used. Raising the size limit raises the node limit with it.
 	BytesPerNode = 10
+	// MaxDepth bounds how deep values nest (the plan's mapping is at depth
+	// 1): a plan needs a dozen levels, a JSON body a few more, and the cost
+	// of locating a value grows with its depth: YAML's own limit, 10,000,
+	// fits in 20 kB of brackets and costs seconds.
+	MaxDepth = 64
 	// minMaxNodes keeps a tiny size limit from refusing a small plan that
 	// uses aliases.
 	minMaxNodes = 1000
@@ -113,58 +118,66 @@ func suggestLimit(size, limit int64) int64 {
 // nodes even when aliases would expand it a billion times.
 type boundsChecker struct {
 	limit  int
-	memo   map[*yaml.Node]int
+	memo   map[*yaml.Node]extent
 	active map[*yaml.Node]bool
 	// cycle is the alias found inside the value it refers to.
 	cycle *yaml.Node
 	seen  int
 }
 
+// extent is the size of a node's value with its aliases expanded: its
+// nodes (saturated past the limit) and its height.
+type extent struct{ nodes, height int }
+
 var errCycle = errors.New("alias cycle")
 
-// count returns the nodes under n, aliases expanded, saturated at limit+1.
-func (b *boundsChecker) count(n *yaml.Node) (int, error) {
-	if c, ok := b.memo[n]; ok {
-		return c, nil
+// count returns the extent of n, aliases expanded.
+func (b *boundsChecker) count(n *yaml.Node) (extent, error) {
+	if e, ok := b.memo[n]; ok {
+		return e, nil
 	}
 	if b.active[n] {
-		return 0, errCycle
+		return extent{}, errCycle
 	}
 	b.active[n] = true
 	defer delete(b.active, n)
-	c := 1
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		k, err := b.count(n.Alias)
+		e, err := b.count(n.Alias)
 		if err != nil {
 			if b.cycle == nil {
 				b.cycle = n
 			}
-			return 0, err
+			return extent{}, err
 		}
-		c += k
+		e.nodes = min(e.nodes+1, b.limit+1)
+		b.memo[n] = e
+		return e, nil
 	}
+	e := extent{nodes: 1, height: 1}
 	for _, ch := range n.Content {
 		k, err := b.count(ch)
 		if err != nil {
-			return 0, err
+			return extent{}, err
 		}
-		c = min(c+k, b.limit+1)
+		e.nodes = min(e.nodes+k.nodes, b.limit+1)
+		e.height = max(e.height, k.height+1)
 	}
-	b.memo[n] = c
-	return c, nil
+	b.memo[n] = e
+	return e, nil
 }
 
 // checkBounds refuses a document with more nodes than the limit, counting
-// an alias's value each time it is used, or with an alias inside the value
-// it refers to. It reports the node or the alias where the count passes the
-// limit, and returns false when the document must not be walked further.
+// an alias's value each time it is used, with values nested deeper than
+// MaxDepth, or with an alias inside the value it refers to. It reports the
+// node or the alias where the limit is passed, and returns false when the
+// document must not be walked further.
 func (l *loader) checkBounds(doc *yaml.Node, maxSize int64) bool {
-	b := &boundsChecker{limit: MaxNodes(maxSize), memo: map[*yaml.Node]int{}, active: map[*yaml.Node]bool{}}
-	var walk func(n *yaml.Node) bool
-	walk = func(n *yaml.Node) bool {
-		b.seen++
+	b := &boundsChecker{limit: MaxNodes(maxSize), memo: map[*yaml.Node]extent{}, active: map[*yaml.Node]bool{}}
+	// depth is 1 for the plan's mapping.
+	var walk func(n *yaml.Node, depth int) bool
+	walk = func(n *yaml.Node, depth int) bool {
 		if n.Kind == yaml.AliasNode && n.Alias != nil {
-			k, err := b.count(n.Alias)
+			e, err := b.count(n.Alias)
 			if err != nil {
 				at := b.cycle
 				if at == nil {
@@ -173,27 +186,36 @@ func (l *loader) checkBounds(doc *yaml.Node, maxSize int64) bool {
 				l.addf(at, "alias *%s is used inside the value it refers to: YAML cannot expand it (move the anchor &%s to a value that does not contain the alias)", at.Value, at.Value)
 				return false
 			}
-			if b.seen+k > b.limit {
+			if b.seen+e.nodes > b.limit {
 				l.addf(n, "alias *%s expands the plan past its limit of %s YAML nodes: an alias counts all the nodes of its value each time it is used (--max-plan-size raises the limit, now %s: one node per %d bytes)",
 					n.Value, printer.Sprint(b.limit), Size(maxSize), BytesPerNode)
 				return false
 			}
-			b.seen += k
+			if depth-1+e.height > MaxDepth {
+				l.addf(n, "alias *%s nests values more than %d deep, the limit", n.Value, MaxDepth)
+				return false
+			}
+			b.seen += e.nodes
 			return true
 		}
+		b.seen++
 		if b.seen > b.limit {
 			l.addf(n, "the plan has more than %s YAML nodes (values, mappings and lists), its limit: if it really is this large, raise it with --max-plan-size (now %s: one node per %d bytes; see docs/PLAN-FORMAT.md)",
 				printer.Sprint(b.limit), Size(maxSize), BytesPerNode)
 			return false
 		}
+		if depth > MaxDepth {
+			l.addf(n, "values nest more than %d deep here, the limit (a plan needs a dozen levels or so)", MaxDepth)
+			return false
+		}
 		for _, c := range n.Content {
-			if !walk(c) {
+			if !walk(c, depth+1) {
 				return false
 			}
 		}
 		return true
 	}
-	return walk(doc)
+	return walk(doc, 0)
 }
 
 // Size is a byte count written with a unit, as --max-plan-size takes it:

@@ -136,6 +136,28 @@ func TestHostilePlansAreBounded(t *testing.T) {
 			maxAlloc: 100 * mb,
 		},
 		{
+			name: "brackets nested 9,000 deep",
+			path: func(t *testing.T) string {
+				return writePlan(t, "deep.yaml", 0, func(w *bufio.Writer, _ int) {
+					w.WriteString("version: 1\nx: " + strings.Repeat("[", 9000) + strings.Repeat("]", 9000) + "\n")
+				})
+			},
+			// Locating every value by its path cost O(depth²): 110 MB here.
+			want:     `deep.yaml:2:67: values nest more than 64 deep here, the limit (a plan needs a dozen levels or so)`,
+			maxAlloc: 16 * mb,
+		},
+		{
+			name: "an alias nests too deep where it is used",
+			path: func(t *testing.T) string {
+				return writePlan(t, "deep.yaml", 0, func(w *bufio.Writer, _ int) {
+					w.WriteString("version: 1\nx: &a " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n")
+					w.WriteString("y: " + strings.Repeat("[", 30) + "*a" + strings.Repeat("]", 30) + "\n")
+				})
+			},
+			want:     `deep.yaml:3:34: alias *a nests values more than 64 deep, the limit`,
+			maxAlloc: 1 * mb,
+		},
+		{
 			name:     "a list dense with nodes just under the size limit",
 			path:     func(t *testing.T) string { return writePlan(t, "dense.yaml", DefaultMaxSize, dense) },
 			want:     `dense.yaml:2:52421: the plan has more than 26,214 YAML nodes (values, mappings and lists), its limit: if it really is this large, raise it with --max-plan-size (now 256KiB: one node per 10 bytes; see docs/PLAN-FORMAT.md)`,
