@@ -24,10 +24,13 @@ func billionLaughs() string {
 }
 
 // manyScenarios writes scenarios until the plan is about size bytes.
+// It stops at the first write that fails (a pipe closed by its reader), so
+// that no goroutine goes on allocating behind later measurements.
 func manyScenarios(w *bufio.Writer, size int) {
-	n, _ := w.WriteString("version: 1\nscenarios:\n")
-	for i := 0; n < size-100; i++ {
-		k, _ := fmt.Fprintf(w, "  s%d: {load: {vus: 1, duration: 1s}, steps: [{sleep: 1ms}]}\n", i)
+	n, err := w.WriteString("version: 1\nscenarios:\n")
+	for i := 0; n < size-100 && err == nil; i++ {
+		var k int
+		k, err = fmt.Fprintf(w, "  s%d: {load: {vus: 1, duration: 1s}, steps: [{sleep: 1ms}]}\n", i)
 		n += k
 	}
 }
@@ -117,13 +120,18 @@ func TestHostilePlansAreBounded(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				done := make(chan struct{})
 				go func() {
+					defer close(done)
 					bw := bufio.NewWriter(w)
-					manyScenarios(bw, 50*mb)
-					bw.Flush() // fails once the reader is closed: that ends the writer
+					manyScenarios(bw, 50*mb) // ends when the reader is closed
+					bw.Flush()
 					w.Close()
 				}()
-				t.Cleanup(func() { r.Close() })
+				t.Cleanup(func() {
+					r.Close()
+					<-done // no writer left running behind the next measurement
+				})
 				return fmt.Sprintf("/dev/fd/%d", r.Fd())
 			},
 			want:     `: the plan is larger than the 256KiB limit (a plan is usually a few kB): if it really is this large, raise the limit with --max-plan-size, e.g. --max-plan-size 4MiB`,
