@@ -247,3 +247,25 @@ func TestSizeFlag(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRefuseHostilePlans times the refusals that TestHostilePlansAreBounded
+// checks by memory: each should take well under a second.
+func BenchmarkRefuseHostilePlans(b *testing.B) {
+	var many strings.Builder
+	w := bufio.NewWriter(&many)
+	manyScenarios(w, DefaultMaxSize)
+	w.Flush()
+	for _, bc := range []struct{ name, src string }{
+		{"billion laughs", billionLaughs()},
+		{"scenarios just under the size limit", many.String()},
+		{"brackets nested 9,000 deep", "version: 1\nx: " + strings.Repeat("[", 9000) + strings.Repeat("]", 9000) + "\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if p, _ := ParseAll("p.yaml", []byte(bc.src), Options{Env: env(nil)}); p != nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}
