@@ -70,6 +70,7 @@ type fconn struct {
 	br     *bufio.Reader
 	wb     []byte
 	reused bool
+	probe  prober // tells, before a request, whether the service closed c while idle
 	// ctx is the context the connection watches: when it ends, the I/O in
 	// flight is aborted. Registered once per context, not per request (a
 	// scenario's requests share one).
@@ -119,7 +120,9 @@ func (fc *fastClient) get(ctx context.Context) (*fconn, error) {
 		<-fc.slots
 		return nil, err
 	}
-	return &fconn{c: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
+	c := &fconn{c: nc, br: bufio.NewReaderSize(nc, 4096)}
+	c.probe.init(nc)
+	return c, nil
 }
 
 // put keeps c for reuse.
@@ -160,23 +163,33 @@ func (fc *fastClient) closeIdle() {
 // aLongTimeAgo is a deadline in the past, to abort a connection's I/O.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// errNothingRead marks a failure before any byte of the answer arrived on a
-// reused connection: the service closed it while idle, and never saw the
-// request.
-var errNothingRead = errors.New("connection closed before any answer")
+// errNothingWritten marks a request that failed before any of its bytes
+// left: the only failure after which it may go on another connection.
+var errNothingWritten = errors.New("connection closed before the request was sent")
 
 // roundTrip sends req on a connection and reads the answer's head. The
 // answer's Body must be closed: it returns the connection to the pool when
 // read to its end. Errors are wrapped in *url.Error, as net/http's are.
+//
+// A request is sent at most once. An idle keep-alive connection the service
+// has closed is found before the request is written to it (see prober),
+// and the request then goes on another connection; so does one whose write
+// failed before a byte left. Once a byte is written, a failure is the
+// attempt's, whatever the method: the service may have the request, and
+// only the plan's retries, counted, may send it again. (net/http also
+// re-sends GET, HEAD, OPTIONS and TRACE requests that failed on a reused
+// connection before any answer; a load generator does not, so that every
+// request the service sees is one the report counts.)
 func (fc *fastClient) roundTrip(ctx context.Context, st *step, req *request, extra []hdr) (*http.Response, error) {
-	for try := 0; ; try++ {
+	for {
 		c, err := fc.get(ctx)
 		if err != nil {
 			return nil, &url.Error{Op: st.op, URL: req.url, Err: err}
 		}
-		if !c.watch(ctx) {
+		if !c.watch(ctx) || c.reused && c.probe.closed() {
+			// Nothing written yet: each idle connection is given up at
+			// most once, so the loop ends with a fresh one at the latest.
 			fc.discard(c)
-			try--
 			continue
 		}
 		_ = c.c.SetDeadline(time.Now().Add(st.timeoutE))
@@ -188,8 +201,8 @@ func (fc *fastClient) roundTrip(ctx context.Context, st *step, req *request, ext
 		fr, err := c.exchange(st, req, extra)
 		if err != nil {
 			fc.discard(c)
-			if try == 0 && c.reused && errors.Is(err, errNothingRead) && ctx.Err() == nil {
-				continue // a stale keep-alive connection: once more, on a fresh one
+			if c.reused && errors.Is(err, errNothingWritten) && ctx.Err() == nil {
+				continue
 			}
 			return nil, &url.Error{Op: st.op, URL: req.url, Err: err}
 		}
@@ -237,19 +250,15 @@ func (c *fconn) exchange(st *step, req *request, extra []hdr) (*fastResponse, er
 	}
 	b = append(b, "\r\n"...)
 	b = append(b, req.body...)
-	_, err := c.c.Write(b)
+	n, err := c.c.Write(b)
 	if cap(b) <= maxWriteBuf {
 		c.wb = b[:0]
 	} else {
 		c.wb = nil
 	}
 	if err != nil {
-		return nil, err
-	}
-
-	if _, err := c.br.Peek(1); err != nil {
-		if c.reused && (errors.Is(err, io.EOF) || isReset(err)) {
-			return nil, fmt.Errorf("%w: %w", errNothingRead, err)
+		if n == 0 && isReset(err) {
+			return nil, fmt.Errorf("%w: %w", errNothingWritten, err)
 		}
 		return nil, err
 	}

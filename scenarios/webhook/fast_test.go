@@ -129,7 +129,8 @@ func TestFastClientFraming(t *testing.T) {
 }
 
 // A keep-alive connection the service closed while idle is replaced
-// transparently: the request never reached the service.
+// transparently: the client finds it closed before writing, and the
+// request, never sent on it, goes on a new connection.
 func TestFastClientStaleConnection(t *testing.T) {
 	t.Parallel()
 	rs := newRawServer(t, func(n int64, r *http.Request) string {
@@ -144,15 +145,29 @@ func TestFastClientStaleConnection(t *testing.T) {
 		if out := st.Do(context.Background(), iteration()); out.Err != nil {
 			t.Fatalf("delivery %d: %v", i, out.Err)
 		}
-		// Let the server's hang-up arrive before the next delivery.
-		for deadline := time.Now().Add(5 * time.Second); rs.open.Load() != 0 && i == 0; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the server never hung up")
-			}
+		if i == 0 {
+			waitIdleClosed(t, tg.fast)
 		}
 	}
 	if got, req := rs.conns.Load(), rs.requests.Load(); got != 2 || req != 2 {
 		t.Errorf("%d connections, %d requests; want 2 and 2", got, req)
+	}
+}
+
+// waitIdleClosed waits until the client's one idle connection shows the
+// service's hang-up: the FIN has crossed loopback.
+func waitIdleClosed(t *testing.T, fc *fastClient) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		c := <-fc.idle
+		gone := c.probe.closed()
+		fc.idle <- c
+		if gone {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client never saw the service hang up")
+		}
 	}
 }
 
