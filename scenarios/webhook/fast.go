@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -279,12 +281,15 @@ func (c *fconn) exchange(st *step, req *request, extra []hdr) (*fastResponse, er
 		if proto11 {
 			fr.resp.Proto = "HTTP/1.1"
 		}
-		fr.body.keepAlive = proto11
-		fr.body.length = -1
-		if err := c.readHeaders(fr); err != nil {
+		// A 1xx answer's headers are not the final answer's.
+		fr.resp.Header = nil
+		fr.body.length, fr.body.chunked = -1, false
+		keepAlive, err := c.readHeaders(fr, proto11)
+		if err != nil {
 			fr.recycle()
 			return nil, err
 		}
+		fr.body.keepAlive = keepAlive
 		if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
 			continue // 100 Continue and friends: the answer follows
 		}
@@ -298,6 +303,8 @@ func (c *fconn) exchange(st *step, req *request, extra []hdr) (*fastResponse, er
 		fr.resp.StatusCode == http.StatusNotModified:
 		fr.body.length = 0
 	case fr.body.chunked:
+		// Chunked framing wins over a Content-Length (RFC 9112 6.3).
+		fr.body.length = -1
 		fr.body.r = httputil.NewChunkedReader(c.br)
 	case fr.body.length < 0:
 		// Delimited by the end of the connection.
@@ -330,9 +337,10 @@ func (c *fconn) readLine() ([]byte, error) {
 	return line, nil
 }
 
-// parseStatusLine reads "HTTP/1.1 204 No Content".
+// parseStatusLine reads "HTTP/1.1 204 No Content". proto11 is true for
+// HTTP/1.1 and any later 1.x, whose connections stay open by default.
 func parseStatusLine(line []byte) (status int, proto11 bool, err error) {
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[7] < '0' || line[7] > '9' || line[8] != ' ' {
 		return 0, false, fmt.Errorf("malformed HTTP response %q", truncate(string(line), 40))
 	}
 	code := line[9:12]
@@ -348,7 +356,7 @@ func parseStatusLine(line []byte) (status int, proto11 bool, err error) {
 	if status < 100 {
 		return 0, false, fmt.Errorf("malformed HTTP status code %q", code)
 	}
-	return status, line[7] == '1', nil
+	return status, line[7] != '0', nil
 }
 
 // kept are the headers the driver reads from answers; the others are
@@ -360,42 +368,63 @@ var kept = map[string]bool{
 	"X-Ratelimit-Global": true,
 }
 
-// readHeaders reads the answer's headers: framing and connection into the
-// body, those the driver reads into the Header.
-func (c *fconn) readHeaders(fr *fastResponse) error {
+// readHeaders reads the answer's headers: framing into the body, those
+// the driver reads into the Header. It reports whether the connection stays
+// open after the answer. Framing is read the way net/http reads it, and
+// whatever net/http would refuse is malformed here too: an answer the two
+// clients would frame differently could make the next answer be read from
+// the wrong place.
+func (c *fconn) readHeaders(fr *fastResponse, proto11 bool) (keepAlive bool, err error) {
+	var (
+		closeTok, keepTok bool
+		lengthDigits      int // of the first Content-Length, 0 if none
+		te                bool
+	)
 	for n := 0; ; n++ {
 		line, err := c.readLine()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if len(line) == 0 {
-			return nil
+			// HTTP/1.0 connections close unless kept alive; later ones
+			// stay open unless closed.
+			return !closeTok && (proto11 || keepTok), nil
 		}
 		if n > 200 {
-			return errors.New("malformed HTTP answer: over 200 header lines")
+			return false, errors.New("malformed HTTP answer: over 200 header lines")
 		}
-		i := bytes.IndexByte(line, ':')
-		if i <= 0 {
-			return fmt.Errorf("malformed HTTP header line %q", truncate(string(line), 40))
+		name, value, err := splitHeader(line)
+		if err != nil {
+			return false, err
 		}
-		name, value := line[:i], bytes.TrimSpace(line[i+1:])
 		switch {
 		case asciiEqualFold(name, "Content-Length"):
-			v, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || v < 0 {
-				return fmt.Errorf("malformed HTTP Content-Length %q", truncate(string(value), 20))
+			v, ok := parseLength(value)
+			switch {
+			case !ok:
+				return false, fmt.Errorf("malformed HTTP Content-Length %q", truncate(string(value), 20))
+			case lengthDigits > 0 && (v != fr.body.length || len(value) != lengthDigits):
+				// Two lengths: which one frames the body is anyone's guess.
+				return false, errors.New("malformed HTTP answer: Content-Length headers that disagree")
 			}
-			fr.body.length = v
+			fr.body.length, lengthDigits = v, len(value)
 		case asciiEqualFold(name, "Transfer-Encoding"):
-			if !asciiEqualFold(value, "chunked") {
-				return fmt.Errorf("malformed HTTP answer: unsupported Transfer-Encoding %q", truncate(string(value), 20))
+			if !proto11 {
+				continue // HTTP/1.0 has none: ignored, as net/http does
 			}
-			fr.body.chunked = true
+			if te {
+				return false, errors.New("malformed HTTP answer: more than one Transfer-Encoding header")
+			}
+			if !asciiEqualFold(value, "chunked") {
+				return false, fmt.Errorf("malformed HTTP answer: unsupported Transfer-Encoding %q", truncate(string(value), 20))
+			}
+			te, fr.body.chunked = true, true
 		case asciiEqualFold(name, "Connection"):
-			if asciiEqualFold(value, "close") {
-				fr.body.keepAlive = false
-			} else if asciiEqualFold(value, "keep-alive") {
-				fr.body.keepAlive = true
+			// A list of tokens: "keep-alive, Upgrade", "close".
+			for tok := range bytes.SplitSeq(value, []byte{','}) {
+				tok = bytes.Trim(tok, " \t")
+				closeTok = closeTok || asciiEqualFold(tok, "close")
+				keepTok = keepTok || asciiEqualFold(tok, "keep-alive")
 			}
 		default:
 			key := http.CanonicalHeaderKey(string(name))
@@ -407,6 +436,57 @@ func (c *fconn) readHeaders(fr *fastResponse) error {
 			}
 		}
 	}
+}
+
+// parseLength reads a Content-Length: decimal digits only, as net/http
+// takes them, below 2⁶³.
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' || v > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// splitHeader cuts a header line into its name and its trimmed value. It
+// refuses what net/http's reader refuses — a name that is not a token
+// (spaces aside, which net/http keeps as part of an unknown name), a value
+// with control bytes — and, unlike net/http, a line folded onto the
+// previous one (obsolete; RFC 9112 lets a client reject it): the answer is
+// then malformed, and its connection is not reused.
+func splitHeader(line []byte) (name, value []byte, err error) {
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 || line[0] == ' ' || line[0] == '\t' {
+		return nil, nil, fmt.Errorf("malformed HTTP header line %q", truncate(string(line), 40))
+	}
+	name, value = line[:i], line[i+1:]
+	for _, c := range name {
+		if c != ' ' && !tokenByte(c) {
+			return nil, nil, fmt.Errorf("malformed HTTP header name %q", truncate(string(name), 40))
+		}
+	}
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return nil, nil, fmt.Errorf("malformed HTTP header line %q: a control byte in the value", truncate(string(name), 40))
+		}
+	}
+	return name, bytes.Trim(value, " \t"), nil
+}
+
+// tokenByte reports whether c may appear in a header name (RFC 9110's
+// tchar).
+func tokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // asciiEqualFold compares b and s case-insensitively, ASCII only.
@@ -493,6 +573,9 @@ func (b *fastBody) skipTrailer() error {
 		}
 		if len(line) == 0 {
 			return nil
+		}
+		if _, _, err := splitHeader(line); err != nil {
+			return err
 		}
 	}
 	return errors.New("malformed HTTP answer: trailer too long")

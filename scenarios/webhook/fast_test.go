@@ -105,6 +105,13 @@ func TestFastClientFraming(t *testing.T) {
 		{name: "bad length", answer: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", conns: 3, class: ClassMalformed},
 		{name: "short body", answer: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf" + hangUp, conns: 3, class: ClassReset},
 		{name: "closed before answering", answer: hangUp, conns: 3, class: ClassReset},
+		{name: "connection tokens", answer: "HTTP/1.1 204 No Content\r\nConnection: keep-alive, close\r\n\r\n", conns: 3},
+		{name: "http 1.0 kept alive", answer: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", conns: 1},
+		{name: "lengths that disagree", answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokX", conns: 3, class: ClassMalformed},
+		{name: "two transfer encodings", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", conns: 3, class: ClassMalformed},
+		{name: "folded header", answer: "HTTP/1.1 204 No Content\r\nX-A: 1\r\n 2\r\n\r\n", conns: 3, class: ClassMalformed},
+		{name: "control byte", answer: "HTTP/1.1 204 No Content\r\nX-A: \x01\r\n\r\n", conns: 3, class: ClassMalformed},
+		{name: "1xx headers not kept", answer: "HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", conns: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
