@@ -188,17 +188,23 @@ func (fc *fastClient) roundTrip(ctx context.Context, st *step, req *request, ext
 		if err != nil {
 			return nil, &url.Error{Op: st.op, URL: req.url, Err: err}
 		}
-		if !c.watch(ctx) || c.reused && c.probe.closed() {
-			// Nothing written yet: each idle connection is given up at
-			// most once, so the loop ends with a fresh one at the latest.
+		if !c.watch(ctx) {
 			fc.discard(c)
 			continue
 		}
+		// Set before the look at the socket, which an idle connection's
+		// old deadline would fail.
 		_ = c.c.SetDeadline(time.Now().Add(st.timeoutE))
 		if err := ctx.Err(); err != nil {
 			// Ended before the deadline was set: the abort may be lost.
 			fc.discard(c)
 			return nil, &url.Error{Op: st.op, URL: req.url, Err: err}
+		}
+		if c.reused && c.probe.closed() {
+			// Nothing written yet: each idle connection is given up at
+			// most once, so the loop ends with a fresh one at the latest.
+			fc.discard(c)
+			continue
 		}
 		fr, err := c.exchange(st, req, extra)
 		if err != nil {

@@ -62,3 +62,25 @@ func TestNoResendAfterWrite(t *testing.T) {
 		}
 	}
 }
+
+// A connection idle for longer than the step's timeout has a read deadline
+// in the past: looking at its socket must not take that for a dead
+// connection, or keep-alive would be lost on every slow plan.
+func TestFastClientIdlePastDeadline(t *testing.T) {
+	t.Parallel()
+	rs := newRawServer(t, func(int64, *http.Request) string { return "HTTP/1.1 204 No Content\r\n\r\n" })
+	tg := open(t, urlTarget(t, rs.url+"/hook", "retries: 0\ntimeout: 5s\n")).(*Target)
+	st := bound(t, tg, "{json: {a: 1}}", "")
+	for i := range 2 {
+		if out := st.Do(context.Background(), iteration()); out.Err != nil {
+			t.Fatalf("delivery %d: %v", i, out.Err)
+		}
+		// As if the connection had sat idle past its deadline.
+		c := <-tg.fast.idle
+		_ = c.c.SetDeadline(aLongTimeAgo)
+		tg.fast.idle <- c
+	}
+	if got := rs.conns.Load(); got != 1 {
+		t.Errorf("%d connections for 2 deliveries, want 1: an idle connection was dropped for its old deadline", got)
+	}
+}
