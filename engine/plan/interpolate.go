@@ -3,9 +3,11 @@ package plan
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"weak"
 
 	"go.yaml.in/yaml/v3"
 
@@ -13,8 +15,27 @@ import (
 )
 
 // blockIndents records the content column of block scalars (| and >),
-// which yaml.v3 does not give: their Column is the indicator's.
-var blockIndents sync.Map // *yaml.Node -> int
+// which yaml.v3 does not give: their Column is the indicator's. It is keyed
+// by weak pointers, and an entry is dropped when its node is collected, so
+// that a long-lived process that loads many plans does not keep them all.
+var blockIndents sync.Map // weak.Pointer[yaml.Node] -> int
+
+// setBlockIndent records n's content column; safe for concurrent use.
+func setBlockIndent(n *yaml.Node, col int) {
+	k := weak.Make(n)
+	if _, loaded := blockIndents.Swap(k, col); !loaded {
+		runtime.AddCleanup(n, func(k weak.Pointer[yaml.Node]) { blockIndents.Delete(k) }, k)
+	}
+}
+
+// recordedBlockIndent returns the column setBlockIndent recorded for n.
+func recordedBlockIndent(n *yaml.Node) (int, bool) {
+	c, ok := blockIndents.Load(weak.Make(n))
+	if !ok {
+		return 0, false
+	}
+	return c.(int), true
+}
 
 // LookupEnv finds an environment variable; os.LookupEnv in production.
 type LookupEnv func(name string) (string, bool)
@@ -142,8 +163,8 @@ func offsetPos(n *yaml.Node, off int) (int, int) {
 // loader records it from the source (see loader.indents); without it, two
 // past the key's column is YAML's usual style.
 func blockIndent(n *yaml.Node) int {
-	if c, ok := blockIndents.Load(n); ok {
-		return c.(int)
+	if c, ok := recordedBlockIndent(n); ok {
+		return c
 	}
 	return n.Column
 }

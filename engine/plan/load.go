@@ -201,7 +201,7 @@ func (l *loader) recordBlockIndents(n *yaml.Node, lines [][]byte) {
 	if n.Kind == yaml.ScalarNode && (n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle) {
 		if n.Line < len(lines) { // the content starts on the next line
 			src := lines[n.Line]
-			blockIndents.Store(n, len(src)-len(bytes.TrimLeft(src, " "))+1)
+			setBlockIndent(n, len(src)-len(bytes.TrimLeft(src, " "))+1)
 		}
 	}
 	for _, c := range n.Content {
@@ -422,8 +422,8 @@ func cow(n *yaml.Node) *yaml.Node {
 	c := *n
 	c.Content = slices.Clone(n.Content)
 	c.Anchor = ""
-	if ind, ok := blockIndents.Load(n); ok {
-		blockIndents.Store(&c, ind)
+	if ind, ok := recordedBlockIndent(n); ok {
+		setBlockIndent(&c, ind)
 	}
 	return &c
 }
