@@ -687,6 +687,7 @@ func TestClassify(t *testing.T) {
 		{opErr(syscall.ECONNRESET), ClassConnection},
 		{io.EOF, ClassConnection},
 		{goredis.ErrClosed, ClassConnection},
+		{fmt.Errorf("%w: bad line %q", errProtocol, "?"), ClassProtocol},
 		{errors.New("WRONGTYPE"), ""},
 	}
 	for _, tc := range tests {

@@ -93,6 +93,8 @@ const (
 	ClassTemplate = "template"
 	// ClassCanceled: the run's context was canceled while the call was in flight.
 	ClassCanceled = "canceled"
+	// ClassProtocol: the reply was not valid RESP (the connection is dropped).
+	ClassProtocol = "protocol"
 	// ClassSafetyTTL: the write went through but the EXPIRE that gives its
 	// key the safety TTL failed (an ACL without EXPIRE, say), so the key
 	// might outlive the run.

@@ -753,6 +753,9 @@ func TestClassify(t *testing.T) {
 		{"unexpected eof", io.ErrUnexpectedEOF, bg, false, ClassReset},
 		{"tls", errors.New("tls: handshake failure"), bg, false, ClassTLS},
 		{"malformed", errors.New(`malformed HTTP status code "2OO"`), bg, false, ClassMalformed},
+		{"malformed header", errors.New("net/http: malformed MIME header line: x"), bg, false, ClassMalformed},
+		{"malformed chunks", fmt.Errorf("read: %w", errors.New("malformed chunked encoding")), bg, false, ClassMalformed},
+		{"idle closed", errors.New("http: server closed idle connection"), bg, false, ClassReset},
 		{"other", errors.New("something else"), bg, false, ""},
 	}
 	for _, tt := range tests {
