@@ -48,6 +48,9 @@ type Target struct {
 	log     func(string)
 	via     func(upstream string) (string, error) // the engine's fault proxy, or nil
 
+	bulk          func() goredis.UniversalClient // a prefill's client; see bulk.go
+	progressEvery time.Duration                  // 0: progressEvery
+
 	infoMode atomic.Int32 // which INFO form the server accepts; see info
 
 	closeOnce sync.Once
@@ -132,7 +135,7 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 		u.MasterName, u.Addrs = cfg.sentinel.master, cfg.sentinel.addrs
 		u.SentinelUsername, u.SentinelPassword = cfg.sentinel.username, cfg.sentinel.password
 		t.addr = scheme(u, "sentinel") + strings.Join(u.Addrs, ",") + "/" + u.MasterName
-		t.client = goredis.NewFailoverClient(t.dialViaFailover(u.Failover()))
+		t.client = t.newFailover(t.dialViaFailover(u.Failover()))
 	case modeCluster:
 		t.kind = driver.KindExternal
 		if err := cfg.applyTLS(u); err != nil {
@@ -140,7 +143,7 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 		}
 		u.Addrs = cfg.cluster.addrs
 		t.addr = scheme(u, "cluster") + strings.Join(u.Addrs, ",")
-		t.cluster = goredis.NewClusterClient(t.dialViaCluster(u.Cluster()))
+		t.cluster = t.newCluster(t.dialViaCluster(u.Cluster()))
 		t.client = t.cluster
 	case modeManaged:
 		t.kind = driver.KindManaged
@@ -156,11 +159,11 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 		case managed.Sentinel:
 			u.MasterName, u.Addrs = d.MasterName(), d.Sentinels()
 			t.addr = scheme(u, "sentinel") + strings.Join(u.Addrs, ",") + "/" + u.MasterName
-			t.client = goredis.NewFailoverClient(t.dialViaFailover(u.Failover()))
+			t.client = t.newFailover(t.dialViaFailover(u.Failover()))
 		case managed.Cluster:
 			u.Addrs = d.Nodes()
 			t.addr = scheme(u, "cluster") + strings.Join(d.Primaries(), ",")
-			t.cluster = goredis.NewClusterClient(t.dialViaCluster(u.Cluster()))
+			t.cluster = t.newCluster(t.dialViaCluster(u.Cluster()))
 			t.client = t.cluster
 		default:
 			u.Addrs = []string{d.Addr()}
@@ -173,7 +176,7 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 
 // single makes the client of a single-server target, and its fast path.
 func (t *Target) single(o *goredis.Options, cfg *config) {
-	c := goredis.NewClient(o)
+	c := t.newSingle(o)
 	t.client = c
 	if !cfg.noFastPath {
 		// The client's options have go-redis's defaults filled in.
