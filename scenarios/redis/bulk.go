@@ -7,13 +7,17 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// A prefill is setup, not measurement: the target's timeouts (`timeout:`,
+// A prefill, like the sampling of the server's own figures and the check
+// that a target answers when it is opened, is setup or observation, not
+// measurement: the target's timeouts (`timeout:`,
 // `read_timeout:` ...) are set for the run's operations — often a few
 // hundred milliseconds, so that a slow call fails fast — while one prefill
-// round trip carries a whole batch (500 SETs by default) and may share a
-// busy machine with the server, its replicas and the load generator. The
-// prefill therefore runs on a client of its own, built from the target's
-// options with these timeouts as a floor.
+// round trip carries a whole batch (500 SETs by default), and all of them
+// may share a busy machine with the server, its replicas and the load
+// generator. They therefore run on clients of their own, built from the
+// target's options with these timeouts as a floor (bounded, where the
+// caller says so, by its context), which also keeps them out of the pool
+// whose latencies are measured.
 const (
 	// bulkTimeout bounds each read, write and pool wait of a prefill.
 	bulkTimeout = 30 * time.Second
@@ -116,4 +120,29 @@ func (t *Target) progress(what string, total int, done *atomic.Int64) (stop func
 		close(quit)
 		<-finished
 	}
+}
+
+// observer returns the client that samples the server's own figures (INFO)
+// and checks that the target answers: made on first use, with the bulk
+// timeouts, and closed with the target. It is safe for concurrent use.
+func (t *Target) observer() goredis.UniversalClient {
+	t.observerOnce.Do(func() {
+		t.obs = t.client
+		if t.bulk != nil {
+			t.obs = t.bulk()
+		}
+	})
+	if t.obs == nil { // closed before any was made
+		return t.client
+	}
+	return t.obs
+}
+
+// closeObserver closes the observer client, if one was made.
+func (t *Target) closeObserver() error {
+	t.observerOnce.Do(func() {}) // none may be made from now on
+	if t.obs != nil && t.obs != t.client {
+		return t.obs.Close()
+	}
+	return nil
 }

@@ -53,3 +53,38 @@ func TestPrefillOutlastsTheTargetTimeout(t *testing.T) {
 		t.Errorf("no progress logged while held up:\n%s", all)
 	}
 }
+
+// Opening a target checks that it answers, and the sampling reads its own
+// figures, on the observer client: a server slower than the target's
+// timeout (paused here, as a busy machine would hold it up) is still up,
+// and its figures are still read.
+func TestObserverOutlastsTheTargetTimeout(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DisableIdentity: true})
+	defer admin.Close()
+	ctx := context.Background()
+	pause := func() time.Time {
+		t.Helper()
+		if err := admin.Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
+			t.Fatal(err)
+		}
+		return time.Now()
+	}
+	paused := pause()
+	tg := openTarget(t, srv.URL(), "timeout: 50ms\n")
+	if time.Since(paused) < 500*time.Millisecond {
+		t.Fatalf("opened %v after the pause began: it was not held up", time.Since(paused))
+	}
+	paused = pause()
+	stats, err := tg.ServerStats(ctx)
+	if err != nil {
+		t.Fatalf("ServerStats: %v", err)
+	}
+	if time.Since(paused) < 500*time.Millisecond {
+		t.Fatalf("sampled %v after the pause began: it was not held up", time.Since(paused))
+	}
+	if _, ok := stats["connected_clients"]; !ok {
+		t.Errorf("no connected_clients in %v", stats)
+	}
+}

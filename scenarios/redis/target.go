@@ -50,6 +50,8 @@ type Target struct {
 
 	bulk          func() goredis.UniversalClient // a prefill's client; see bulk.go
 	progressEvery time.Duration                  // 0: progressEvery
+	observerOnce  sync.Once
+	obs           goredis.UniversalClient // see observer
 
 	infoMode atomic.Int32 // which INFO form the server accepts; see info
 
@@ -397,14 +399,15 @@ func (t *Target) Client() goredis.UniversalClient { return t.client }
 // Deployment returns the managed deployment, nil for other targets.
 func (t *Target) Deployment() *managed.Deployment { return t.deploy }
 
-// Ping checks that the target answers (on a cluster, every primary). It is
-// safe for concurrent use.
+// Ping checks that the target answers (on a cluster, every primary), on
+// the observer client: a server slow to answer on a busy machine is still
+// up. It is safe for concurrent use.
 func (t *Target) Ping(ctx context.Context) error {
 	var err error
-	if t.cluster != nil {
-		err = t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return c.Ping(ctx).Err() })
+	if cc, ok := t.observer().(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return c.Ping(ctx).Err() })
 	} else {
-		err = t.client.Ping(ctx).Err()
+		err = t.observer().Ping(ctx).Err()
 	}
 	if err != nil {
 		return t.scrub(fmt.Errorf("redis: target %q: ping %s: %w", t.name, t.addr, err))
@@ -511,6 +514,9 @@ func (t *Target) Close() error {
 		var errs []error
 		if t.fast != nil {
 			t.fast.Close()
+		}
+		if err := t.closeObserver(); err != nil {
+			errs = append(errs, err)
 		}
 		if t.client != nil {
 			if err := t.client.Close(); err != nil {
