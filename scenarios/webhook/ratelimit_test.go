@@ -174,7 +174,9 @@ func TestIgnoreBurstCounts429(t *testing.T) {
 
 // The same compliance over real sockets, with a short window so that it
 // runs in about a second: no 429, every message delivered, and no less time
-// than the limit implies (an upper bound would flake on a loaded machine).
+// than the limit implies. (How often the client had to wait depends on the
+// machine: on a slow one, five deliveries may outlast the window. The
+// waits are counted exactly under synctest, above.)
 func TestRespectBurstRealSockets(t *testing.T) {
 	t.Parallel()
 	tg, sk := sinkTarget(t, "sink: {rate_limit: 5/100ms}\nrate_limit: {margin: 5ms}\n")
@@ -194,7 +196,7 @@ func TestRespectBurstRealSockets(t *testing.T) {
 		t.Errorf("50 deliveries at 5 per 100 ms took only %s", elapsed)
 	}
 	stats, _ := tg.ServerStats(context.Background())
-	if stats[statClientWaits] < 9 || stats[statClientWaited] <= 0 {
+	if stats[statClient429] != 0 || stats[statClientRequests] != 50 {
 		t.Errorf("client stats %v", stats)
 	}
 }
