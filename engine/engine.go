@@ -13,7 +13,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	mrand "math/rand/v2"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +26,10 @@ import (
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
+	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -39,6 +43,63 @@ const DefaultGracefulStop = 30 * time.Second
 
 // ErrTarget wraps failures to open or reach a target (exit code 3).
 var ErrTarget = errors.New("engine: target unavailable")
+
+// TargetError is a target that could not be opened or reached when the run
+// started, so that the run did not start. Its message names the target, its
+// address (credentials masked) and the cause, without the layers of
+// wrapping in between: "target cache (redis://127.0.0.1:1): connection
+// refused". It wraps ErrTarget and the driver's error. A TargetError is
+// not changed once built: safe to share between goroutines.
+type TargetError struct {
+	Target string
+	// Addr is the plan's address for the target, credentials masked;
+	// empty when the plan gives none (an embedded or managed target).
+	Addr string
+	// Cause is the root of Err, masked: what a person needs to act on.
+	Cause string
+	Err   error
+}
+
+func (e *TargetError) Error() string {
+	where := "target " + e.Target
+	if e.Addr != "" {
+		where += " (" + e.Addr + ")"
+	}
+	return where + ": " + e.Cause
+}
+
+func (e *TargetError) Unwrap() []error { return []error{ErrTarget, e.Err} }
+
+// newTargetError builds the TargetError for target name at raw (its plan
+// URL) from the driver's error.
+func newTargetError(name, raw string, err error) *TargetError {
+	// The driver masks what it knows; the cause may come from deeper down
+	// (a URL parser quoting part of a password), so mask again here.
+	red := redact.New()
+	red.AddURL(raw)
+	cause := red.String(rootCause(err).Error())
+	if errors.Is(err, context.DeadlineExceeded) {
+		cause = "no answer in time (" + cause + ")"
+	}
+	return &TargetError{Target: name, Addr: redact.MaskURL(raw), Cause: cause, Err: err}
+}
+
+// rootCause follows err's chain of single wraps to the error that says what
+// went wrong (connection refused, NOAUTH, no such host), stopping early at
+// errors whose own text says which thing failed (a file, a program).
+func rootCause(err error) error {
+	for {
+		switch err.(type) {
+		case *fs.PathError, *exec.Error:
+			return err
+		}
+		next := errors.Unwrap(err)
+		if next == nil || next.Error() == "" {
+			return err
+		}
+		err = next
+	}
+}
 
 // Options tune a run.
 type Options struct {
@@ -66,6 +127,12 @@ type Options struct {
 	// gets destructive operations only when its plan entry also says
 	// allow_destructive: true.
 	AllowDestructive bool
+	// JournalDir is where the run journals what it changes on servers it
+	// did not start, so that `runplan cleanup` can restore it after a
+	// crash (package journal); "" keeps the journal in memory only (the
+	// report still lists what was not undone). The command line passes
+	// journal.DefaultDir().
+	JournalDir string
 }
 
 // Program is a prepared plan: drivers resolved, steps prepared, checks
@@ -85,6 +152,10 @@ type Program struct {
 	faults     []*preparedFault
 	netTargets map[string]bool
 	proxies    map[string]*fault.Proxies
+	// journal records what the drivers change on servers runplan did not
+	// start; idents are the targets' journal identities.
+	journal *journal.Journal
+	idents  map[string]string
 
 	// Set when the run starts; read by Progress.
 	mu       sync.Mutex
@@ -188,6 +259,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			continue
 		}
 		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
+			RunLength:        plannedRunLength(p, opts.GracefulStop),
 			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
 		if !t.Invalid { // an invalid target's problems are reported already
 			if err := d.CheckTarget(spec); err != nil {
@@ -279,17 +351,22 @@ type openTarget struct {
 }
 
 // Run opens the targets, runs every scenario and returns the report. When a
-// target cannot be opened the error wraps ErrTarget and the report, still
-// returned, is marked partial. Targets are cleaned up and closed in every
+// target cannot be opened the error is a *TargetError (it wraps ErrTarget)
+// and the report, still returned, is marked partial and not started: its
+// measurement is not judged. Targets are cleaned up and closed in every
 // case.
 func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 	log := prog.opts.Log
 	started := time.Now()
+	prog.idents = prog.identities()
+	deadRuns := prog.deadRuns(prog.idents)
+	prog.journal = journal.New(prog.opts.JournalDir, journal.Run{RunID: prog.runID, Plan: prog.plan.File, Started: started})
 	targets, openErr := prog.open(ctx)
 	defer prog.closeAll(targets)
 
 	sum := &metrics.RunSummary{Started: started}
 	var runErr error
+	running := false // whether the scenarios started
 	if openErr != nil {
 		runErr = openErr
 		sum.Partial = true
@@ -309,6 +386,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 		if runErr == nil {
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
+			running = true
 			prog.execute(ctx, sum, targets)
 			sum.Targets = sampler.stop()
 			if ctx.Err() != nil {
@@ -317,26 +395,35 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 		}
 	}
 	sum.Duration = time.Since(started)
-	prog.cleanup(targets)
+	cleaned := prog.cleanup(targets)
+	leftovers := prog.leftovers(sum.Faults, cleaned)
+	journalFile := prog.closeJournal()
+	for _, l := range leftovers {
+		log.Error().Str("target", l.Target).Str("fault", l.Fault).Str("error", l.Error).Msg("NOT UNDONE: " + l.What)
+	}
 
 	outcome := prog.checks.Evaluate(sum)
 	rep := report.Build(report.Input{
-		Plan:    prog.plan,
-		Summary: sum,
-		Outcome: outcome,
-		RunID:   prog.runID,
-		Seed:    prog.seed,
-		Version: Version,
-		Targets: prog.targetInfo(targets),
+		Plan:      prog.plan,
+		Summary:   sum,
+		Outcome:   outcome,
+		RunID:     prog.runID,
+		Seed:      prog.seed,
+		Version:   Version,
+		Targets:   prog.targetInfo(targets, cleaned),
+		DeadRuns:  deadRuns,
+		Leftovers: leftovers,
+		Journal:   journalFile,
 	})
 	if runErr != nil {
 		rep.Error = runErr.Error()
 		rep.Partial = true
+		rep.NotStarted = !running
 	}
 	return rep, runErr
 }
 
-func (prog *Program) targetInfo(open []openTarget) []report.Target {
+func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupResult) []report.Target {
 	var out []report.Target
 	for _, t := range prog.plan.Targets {
 		rt := report.Target{Name: t.Name, Driver: t.Driver, Kind: "not opened"}
@@ -344,6 +431,17 @@ func (prog *Program) targetInfo(open []openTarget) []report.Target {
 			if o.name == t.Name {
 				rt.Kind, rt.Addr = o.target.Kind(), o.target.Addr()
 			}
+		}
+		if c, ok := cleaned[t.Name]; ok {
+			rc := &report.Cleanup{What: c.res.What, KeysRemoved: c.res.KeysRemoved}
+			if c.res.KeysLeft >= 0 {
+				n := c.res.KeysLeft
+				rc.KeysLeft = &n
+			}
+			if c.err != nil {
+				rc.Error = c.err.Error()
+			}
+			rt.Cleanup = rc
 		}
 		out = append(out, rt)
 	}
@@ -379,9 +477,18 @@ func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 				}
 			}
 		}
+		if err == nil {
+			// Before anything is written: the journal must know the
+			// run's key namespace should the run die.
+			if jerr := prog.bindJournal(t.Name, t.Driver, tg); jerr != nil {
+				_ = tg.Close()
+				err = fmt.Errorf("%w (set XDG_STATE_HOME to a writable directory)", jerr)
+			}
+		}
 		cancel()
 		if err != nil {
-			return out, fmt.Errorf("%w: %s: %w", ErrTarget, t.Name, err)
+			prog.opts.Log.Debug().Str("target", t.Name).Err(err).Msg("target unavailable")
+			return out, newTargetError(t.Name, t.URL, err)
 		}
 		prog.opts.Log.Info().Str("target", t.Name).Str("kind", tg.Kind()).Str("addr", tg.Addr()).Msg("target open")
 		out = append(out, openTarget{name: t.Name, driver: t.Driver, target: tg})
@@ -405,18 +512,32 @@ func (prog *Program) prefill(ctx context.Context, targets []openTarget) error {
 	return nil
 }
 
-func (prog *Program) cleanup(targets []openTarget) {
+// cleanup cleans every target that leaves state behind, and returns what
+// each cleanup did (for the report).
+func (prog *Program) cleanup(targets []openTarget) map[string]cleanupResult {
+	out := map[string]cleanupResult{}
 	for _, t := range targets {
-		c, ok := t.target.(driver.Cleaner)
-		if !ok {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupBudget)
+		var cr cleanupResult
+		switch c := t.target.(type) {
+		case driver.ResultCleaner:
+			cr.res, cr.err = c.Clean(ctx)
+		case driver.Cleaner:
+			cr.res.KeysLeft = -1
+			if cr.err = c.Cleanup(ctx); cr.err == nil {
+				cr.res.KeysLeft = 0
+			}
+		default:
+			cancel()
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := c.Cleanup(ctx); err != nil {
-			prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("cleanup failed")
-		}
 		cancel()
+		if cr.err != nil {
+			prog.opts.Log.Error().Str("target", t.name).Err(cr.err).Int64("keys_left", cr.res.KeysLeft).Msg("cleanup failed")
+		}
+		out[t.name] = cr
 	}
+	return out
 }
 
 func (prog *Program) closeAll(targets []openTarget) {

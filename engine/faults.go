@@ -223,7 +223,7 @@ func (tl *timeline) begin(ctx context.Context, r *faultRun) {
 		log.Warn().Str("fault", r.sum.Name).Err(err).Msg("fault failed to start")
 		// Undo what a partial start did.
 		if undo != nil {
-			if uerr := undo(context.Background()); uerr != nil {
+			if uerr := tl.prog.undoFault(r.sum.Name, undo); uerr != nil {
 				r.sum.UndoErr = uerr.Error()
 			}
 		}
@@ -245,9 +245,7 @@ func (tl *timeline) endLocked(r *faultRun) {
 	}
 	r.active = false
 	r.sum.End = time.Since(tl.start)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := r.undo(ctx); err != nil {
+	if err := tl.prog.undoFault(r.sum.Name, r.undo); err != nil {
 		r.sum.UndoErr = err.Error()
 		tl.prog.opts.Log.Error().Str("fault", r.sum.Name).Err(err).Msg("undoing the fault failed: the target may still be affected")
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -39,7 +40,7 @@ func GuessFlavor(url string) string {
 
 // Failed reports whether a report is a failure for notifications.
 func Failed(r *report.Report) bool {
-	if r.Partial || !r.Valid || (r.Verdict != "ready" && r.Verdict != "unscored") {
+	if r.Partial || r.Invalid() || (r.Verdict != "ready" && r.Verdict != "unscored") {
 		return true
 	}
 	for _, c := range r.Checks {
@@ -54,7 +55,20 @@ func Failed(r *report.Report) bool {
 // webhook driver, so that rate limits, retries and redaction apply. It
 // returns one error per notification that could not be delivered; the
 // caller logs them — a notification never changes the run's outcome.
-func Notify(ctx context.Context, r *report.Report, to []Notification) []error {
+//
+// Every notification URL is registered with red (a webhook URL is a
+// secret), and what is posted and returned passes through it: the body
+// carries no secret red knows or that looks like a credential, and no
+// error prints a notification's token. A nil red masks what looks like a
+// credential and the notification URLs. Notify is safe for concurrent use
+// (red is).
+func Notify(ctx context.Context, r *report.Report, to []Notification, red *redact.Redactor) []error {
+	if red == nil {
+		red = redact.New()
+	}
+	for _, n := range to {
+		red.AddURL(n.URL)
+	}
 	var errs []error
 	d, err := driver.Lookup("webhook")
 	if err != nil {
@@ -67,28 +81,67 @@ func Notify(ctx context.Context, r *report.Report, to []Notification) []error {
 		if !n.Always && !Failed(r) {
 			continue
 		}
-		if err := notifyOne(ctx, d, r, n); err != nil {
-			errs = append(errs, err)
+		if err := notifyOne(ctx, d, r, n, red); err != nil {
+			errs = append(errs, red.Error(err))
 		}
 	}
 	return errs
 }
 
-func notifyOne(ctx context.Context, d driver.Driver, r *report.Report, n Notification) error {
+// CheckNotification checks a notification without any I/O: its URL parses,
+// its scheme is http or https, it has a host, and its flavor is one runplan
+// knows. The error never prints the URL's secrets. It is what runplan runs
+// on --notify URLs and a plan's notify: entries before a run starts, so
+// that a typo is not found only when the run is over. Safe for concurrent
+// use.
+func CheckNotification(n Notification) error {
+	d, err := driver.Lookup("webhook")
+	if err != nil {
+		return fmt.Errorf("engine: notify: %w", err)
+	}
+	if _, err := notifySpec(d, n, "check"); err != nil {
+		red := redact.New()
+		red.AddURL(n.URL)
+		return red.Error(err)
+	}
+	return nil
+}
+
+// notifySpec is the webhook target that posts n, checked.
+func notifySpec(d driver.Driver, n Notification, runID string) (driver.TargetSpec, error) {
 	flavor := n.Flavor
 	if flavor == "" {
 		flavor = GuessFlavor(n.URL)
 	}
+	switch flavor {
+	case "discord", "slack", "generic":
+	default:
+		return driver.TargetSpec{}, fmt.Errorf("engine: notify: flavor %q: use discord, slack or generic", flavor)
+	}
 	var tnode yaml.Node
 	if err := tnode.Encode(map[string]any{"driver": "webhook", "url": n.URL, "flavor": flavor, "timeout": "10s"}); err != nil {
-		return fmt.Errorf("engine: notify: %w", err)
+		return driver.TargetSpec{}, fmt.Errorf("engine: notify: %w", err)
 	}
-	spec := driver.TargetSpec{Name: "notify", Driver: "webhook", URL: n.URL, Node: &tnode, RunID: r.RunID}
+	spec := driver.TargetSpec{Name: "notify", Driver: "webhook", URL: n.URL, Node: &tnode, RunID: runID}
 	if err := d.CheckTarget(spec); err != nil {
-		return fmt.Errorf("engine: notify: %w", err)
+		return driver.TargetSpec{}, fmt.Errorf("engine: notify: %w", err)
 	}
+	return spec, nil
+}
+
+func notifyOne(ctx context.Context, d driver.Driver, r *report.Report, n Notification, red *redact.Redactor) error {
+	spec, err := notifySpec(d, n, r.RunID)
+	if err != nil {
+		return err
+	}
+	flavor := n.Flavor
+	if flavor == "" {
+		flavor = GuessFlavor(n.URL)
+	}
+	body := message(r, flavor)
+	red.Walk(&body)
 	var snode yaml.Node
-	if err := snode.Encode(map[string]any{"json": escapeTemplates(message(r, flavor))}); err != nil {
+	if err := snode.Encode(map[string]any{"json": escapeTemplates(body)}); err != nil {
 		return fmt.Errorf("engine: notify: %w", err)
 	}
 	step, err := d.Prepare(driver.StepSpec{Name: "notify", Target: spec, Node: &snode, Templates: tmpl.NewCompiler(),
@@ -153,7 +206,10 @@ func message(r *report.Report, flavor string) any {
 	if r.Partial {
 		notes = append(notes, "partial run")
 	}
-	if !r.Valid {
+	switch {
+	case r.NotStarted:
+		notes = append(notes, "the run did not start: "+r.Error)
+	case !r.Valid:
 		notes = append(notes, "invalid measurement: "+strings.Join(r.Generator.Reasons, "; "))
 	}
 	line := func(c report.Check) string {
@@ -215,8 +271,17 @@ func message(r *report.Report, flavor string) any {
 			rs[i] = x
 		}
 		return map[string]any{"plan": firstNonEmpty(r.Plan.Name, r.Plan.Path), "run_id": r.RunID, "verdict": r.Verdict,
-			"score": sc, "valid": r.Valid, "partial": r.Partial, "failed_checks": fc, "recommendations": rs}
+			"score": sc, "valid": validity(r), "partial": r.Partial, "failed_checks": fc, "recommendations": rs}
 	}
+}
+
+// validity is the generic message's "valid": true, false, or null when the
+// run did not start (not judged), as in the JSON report.
+func validity(r *report.Report) any {
+	if r.NotStarted {
+		return nil
+	}
+	return r.Valid
 }
 
 func clip(s string, n int) string {

@@ -61,8 +61,9 @@ done
 [ -n "$server_pid" ] || { echo "bench-redis: could not start redis-server" >&2; exit 1; }
 
 # redis-benchmark -t get reads the key "key:__rand_int__" (no -r); runplan
-# reads the same key (key_prefix "key:" + "__rand_int__"), set to 3 bytes as
-# redis-benchmark's own SET would (-d 3).
+# reads the same key (key_prefix "key:" + "__rand_int__", as written: the
+# target is read_only), set to 3 bytes as redis-benchmark's own SET would
+# (-d 3).
 redis-cli -p "$port" set key:__rand_int__ xxx >/dev/null
 
 plan() { # pipeline [fast_path]
@@ -77,7 +78,7 @@ targets:
     url: redis://127.0.0.1:$port
     pool_size: $CLIENTS
     key_prefix: "key:"
-    keep: true
+    read_only: true
     fast_path: ${2:-true}
 scenarios:
   get:

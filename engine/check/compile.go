@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -163,6 +164,20 @@ type compiler struct {
 // compileExpr checks names, then compiles src; it reports problems located
 // at n and returns nil on failure.
 func (c *compiler) compileExpr(n *yaml.Node, what, src string, asBool bool) *vm.Program {
+	// 90% parses (as a modulo missing its right side) or fails far from
+	// the mistake; say what was meant first.
+	percent := false
+	for _, m := range percentRE.FindAllStringSubmatchIndex(src, -1) {
+		if strings.Count(src[:m[2]], `"`)%2 != 0 || strings.Count(src[:m[2]], "'")%2 != 0 {
+			continue // inside a string
+		}
+		lit := src[m[2]:m[3]]
+		c.errOff(n, m[2], fmt.Sprintf("%s: %s%% is not a number: write %s (ratios such as hit_ratio and success_rate are fractions from 0 to 1)", what, lit, fraction(lit)))
+		percent = true
+	}
+	if percent {
+		return nil
+	}
 	tree, err := parser.Parse(src)
 	if err != nil {
 		c.exprErr(n, what, src, err)
@@ -201,8 +216,30 @@ func (c *compiler) errOff(n *yaml.Node, off int, msg string) {
 	c.diags = append(c.diags, d)
 }
 
+// percentRE finds a percentage written as in prose: a number and % with
+// nothing to divide by after it (x % 2 is a modulo).
+var percentRE = regexp.MustCompile(`(?:^|[^\w.])(\d+(?:\.\d+)?)\s*%\s*(?:$|\)|\]|,|&&|\|\||\band\b|\bor\b)`)
+
+// fraction turns a percentage's number into the fraction it means, by
+// moving the decimal point (90 is 0.9, 99.9 is 0.999: no float rounding).
+func fraction(lit string) string {
+	whole, frac, _ := strings.Cut(lit, ".")
+	whole = strings.Repeat("0", max(0, 3-len(whole))) + whole
+	out := strings.TrimLeft(whole[:len(whole)-2], "0")
+	if out == "" {
+		out = "0"
+	}
+	if rest := strings.TrimRight(whole[len(whole)-2:]+frac, "0"); rest != "" {
+		out += "." + rest
+	}
+	return out
+}
+
 // friendly adds advice to expr's messages for plan authors.
 func friendly(msg string) string {
+	if strings.HasPrefix(msg, `unexpected token Operator("=")`) {
+		return "a single = does not compare: write == (or !=, <=, >=)"
+	}
 	if strings.Contains(msg, "mismatched types duration and") || strings.Contains(msg, "and duration)") {
 		msg += ": compare latencies with durations, like ms(100) or s(2)"
 	}

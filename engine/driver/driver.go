@@ -9,6 +9,7 @@
 //	Driver.Open (connects; starts an embedded server when the target has no URL)
 //	Step.Bind (once per step, after Open)
 //	Step.Do (many times, concurrently)
+//	Journaler.BindJournal (targets on servers runplan did not start)
 //	Cleaner.Cleanup, then Target.Close (also after a failed run)
 //
 // Nothing in this package imports a driver; drivers import this package.
@@ -25,6 +26,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
@@ -70,6 +72,78 @@ type Step interface {
 type Cleaner interface {
 	Cleanup(ctx context.Context) error
 }
+
+// CleanupResult is what a cleanup did, for the report.
+type CleanupResult struct {
+	// What names what was cleaned, without secrets (e.g. `keys under
+	// "runplan:20260102T030405-ab12cd34:"`).
+	What string
+	// KeysRemoved counts the keys deleted.
+	KeysRemoved int64
+	// KeysLeft counts the run's keys still on the server after a failed
+	// cleanup: 0 after a successful one, -1 when unknown.
+	KeysLeft int64
+}
+
+// ResultCleaner is a Cleaner that says what it cleaned, and what it left
+// after a failure; the engine prefers it to Cleanup. Clean runs after the
+// run, before Close, with its own deadline.
+type ResultCleaner interface {
+	Clean(ctx context.Context) (CleanupResult, error)
+}
+
+// Journal records what a driver is about to change on a server runplan did
+// not start — before it changes it — and forgets each change once it is
+// undone, so that a run killed before its undo leaves enough behind for
+// `runplan cleanup` (package journal). A Record error means the change must
+// not be made. Implementations are safe for concurrent use.
+type Journal interface {
+	Record(e journal.Entry) error
+	Forget(e journal.Entry) error
+}
+
+// Journaler is implemented by targets that may change state on servers
+// runplan did not start. The engine calls BindJournal once, after Open and
+// before the prefill or any step: the target records the namespace of the
+// keys it will write at once, and every server setting it changes before it
+// changes it. j is never nil.
+type Journaler interface {
+	BindJournal(j Journal) error
+}
+
+// Recoverer is implemented by drivers whose targets journal their changes:
+// it restores what a dead run left, for `runplan cleanup`. Safe for
+// concurrent use.
+type Recoverer interface {
+	// Identity returns the journal identity of target t's servers: no
+	// secret, the same for every run against them (e.g.
+	// redis://127.0.0.1:6379/0); "" when runplan starts the servers itself,
+	// so that nothing outlives the run. No I/O.
+	Identity(t TargetSpec) (string, error)
+	// URLIdentity returns the identity of the servers a URL given to
+	// `runplan cleanup` names; an error wrapping ErrNotHandled when the
+	// driver does not handle the URL's scheme. No I/O.
+	URLIdentity(url string) (string, error)
+	// Recover restores, on the servers url names, what run runID left in
+	// entries (read from its journal): original settings, pauses, and the
+	// run's keys (only a namespace that names runID). It returns what it
+	// completed; the error joins what it could not.
+	Recover(ctx context.Context, url, runID string, entries []journal.Entry) (RecoverResult, error)
+}
+
+// RecoverResult is what Recover did.
+type RecoverResult struct {
+	// Done lists the entries restored, or found already undone or expired.
+	Done []journal.Entry
+	// Notes say what was done, one line each, without secrets.
+	Notes []string
+	// KeysRemoved counts the keys deleted.
+	KeysRemoved int64
+}
+
+// ErrNotHandled is returned by Recoverer.URLIdentity for a URL whose scheme
+// belongs to another driver.
+var ErrNotHandled = errors.New("driver: url not handled")
 
 // Pinger is implemented by targets that can prove they are reachable.
 type Pinger interface {
@@ -127,6 +201,11 @@ type TargetSpec struct {
 	Node *yaml.Node
 	// RunID identifies the run; drivers derive key prefixes from it.
 	RunID string
+	// RunLength is how long the run is planned to last: the latest end of a
+	// scenario (its start plus its duration) plus the graceful stop of its
+	// iterations in flight. Zero when unknown: some scenario is bounded by
+	// an iteration count only. Drivers size expiries from it.
+	RunLength time.Duration
 	// Via, when not nil, returns the address to dial to reach upstream (a
 	// host:port the driver would otherwise dial) through runplan's fault
 	// proxy; drivers call it for every address they dial, at dial time

@@ -235,6 +235,8 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 func (l *loader) checkName(k *yaml.Node, what string, names map[string]*yaml.Node) {
 	name := k.Value
 	switch {
+	case strings.HasPrefix(name, "x-"):
+		l.addf(k, "%s name %q must be an identifier: x- keys are ignored where runplan names the keys (the top level, inside a %s), not where they are names; move it to the top level", what, name, what)
 	case !identRE.MatchString(name):
 		l.addf(k, "%s name %q must be an identifier (letters, digits, _; not starting with a digit): it becomes a name in check expressions", what, name)
 	case reserved[name]:

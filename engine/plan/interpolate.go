@@ -3,16 +3,39 @@ package plan
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"weak"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/redact"
 )
 
 // blockIndents records the content column of block scalars (| and >),
-// which yaml.v3 does not give: their Column is the indicator's.
-var blockIndents sync.Map // *yaml.Node -> int
+// which yaml.v3 does not give: their Column is the indicator's. It is keyed
+// by weak pointers, and an entry is dropped when its node is collected, so
+// that a long-lived process that loads many plans does not keep them all.
+var blockIndents sync.Map // weak.Pointer[yaml.Node] -> int
+
+// setBlockIndent records n's content column; safe for concurrent use.
+func setBlockIndent(n *yaml.Node, col int) {
+	k := weak.Make(n)
+	if _, loaded := blockIndents.Swap(k, col); !loaded {
+		runtime.AddCleanup(n, func(k weak.Pointer[yaml.Node]) { blockIndents.Delete(k) }, k)
+	}
+}
+
+// recordedBlockIndent returns the column setBlockIndent recorded for n.
+func recordedBlockIndent(n *yaml.Node) (int, bool) {
+	c, ok := blockIndents.Load(weak.Make(n))
+	if !ok {
+		return 0, false
+	}
+	return c.(int), true
+}
 
 // LookupEnv finds an environment variable; os.LookupEnv in production.
 type LookupEnv func(name string) (string, bool)
@@ -22,6 +45,12 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // interpolate replaces ${NAME} and ${NAME:-default} in every scalar below n.
 // "$${" escapes a literal "${". Problems are appended to diags.
+//
+// Every value an environment variable brings in is given to l.secrets (the
+// rule of what is masked is redact.AddVar's), and so are the credentials of
+// every URL-shaped scalar, written in the plan or interpolated, and values
+// written under a secret key (password:, secret:, Authorization:): an error
+// that quotes any of them, wherever it lands, prints it masked.
 func (l *loader) interpolate(n *yaml.Node) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
@@ -30,13 +59,21 @@ func (l *loader) interpolate(n *yaml.Node) {
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			l.interpolate(n.Content[i])
+			k, v := n.Content[i-1], n.Content[i]
+			l.interpolate(v)
+			// password: ..., secret: ..., an Authorization header: a value
+			// written under a secret name is a secret, even typed in.
+			if v.Kind == yaml.ScalarNode && secretField(k.Value) {
+				l.secrets.AddVar(k.Value, v.Value)
+			}
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
+			l.secrets.AddURL(n.Value)
 			return
 		}
 		out, changed := l.expand(n)
+		l.secrets.AddURL(out)
 		if changed {
 			n.Value = out
 			switch {
@@ -47,6 +84,18 @@ func (l *loader) interpolate(n *yaml.Node) {
 			}
 		}
 	}
+}
+
+// secretField reports whether a plan key names a secret (password, token,
+// secret, an Authorization or X-Api-Key header). The plan's own key:
+// and url: fields are not: a key template is not secret, and URLs are
+// handled by their shape.
+func secretField(name string) bool {
+	switch strings.ToLower(name) {
+	case "key", "url", "keys":
+		return false
+	}
+	return redact.SecretName(name)
 }
 
 func (l *loader) expand(n *yaml.Node) (string, bool) {
@@ -70,6 +119,7 @@ func (l *loader) expand(n *yaml.Node) (string, bool) {
 			continue
 		}
 		if v, ok := l.env(name); ok && (v != "" || !hasDef) {
+			l.secrets.AddVar(name, v)
 			b.WriteString(v)
 			continue
 		}
@@ -113,8 +163,8 @@ func offsetPos(n *yaml.Node, off int) (int, int) {
 // loader records it from the source (see loader.indents); without it, two
 // past the key's column is YAML's usual style.
 func blockIndent(n *yaml.Node) int {
-	if c, ok := blockIndents.Load(n); ok {
-		return c.(int)
+	if c, ok := recordedBlockIndent(n); ok {
+		return c
 	}
 	return n.Column
 }

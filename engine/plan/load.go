@@ -9,10 +9,13 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/redact"
 )
 
 // Options tune loading.
@@ -21,14 +24,21 @@ type Options struct {
 	Env LookupEnv
 	// Sets are --set overrides, "path=value", applied after interpolation.
 	Sets []string
+	// Secrets, when set, is given every value that ${VAR} interpolation
+	// brings in and the credentials of every URL in the plan, so that the
+	// outputs that pass through it never print them (see interpolate.go).
+	Secrets *redact.Redactor
+	// MaxSize is the largest plan in bytes (--max-plan-size); 0 means
+	// DefaultMaxSize. It also sets the node limit (see MaxNodes).
+	MaxSize int64
 }
 
 // Load reads, interpolates, overrides and validates the plan file at path.
 // On problems it returns a Diagnostics error listing all of them.
 func Load(path string, opts Options) (*Plan, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", errors.Unwrap(err))}}
+	data, diags := readPlan(path, opts)
+	if diags != nil {
+		return nil, diags
 	}
 	return Parse(path, data, opts)
 }
@@ -48,9 +58,9 @@ func Parse(file string, data []byte, opts Options) (*Plan, error) {
 // Invalid and should be skipped by later stages. The plan is nil only when
 // the file could not be read or parsed as YAML at all.
 func LoadAll(path string, opts Options) (*Plan, Diagnostics) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", errors.Unwrap(err))}}
+	data, diags := readPlan(path, opts)
+	if diags != nil {
+		return nil, diags
 	}
 	return ParseAll(path, data, opts)
 }
@@ -60,7 +70,11 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
 	if opts.Env == nil {
 		opts.Env = os.LookupEnv
 	}
-	l := &loader{file: file, env: opts.Env, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	if int64(len(data)) > opts.maxSize() {
+		return nil, Diagnostics{tooLarge(file, int64(len(data)), opts.maxSize())}
+	}
+	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, maxSize: opts.maxSize(), nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{},
+		mergedBy: map[*yaml.Node]*yaml.Node{}}
 	p := l.load(data, opts.Sets)
 	if p != nil {
 		sum := sha256.Sum256(data)
@@ -70,13 +84,19 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
 }
 
 type loader struct {
-	file  string
-	env   LookupEnv
-	diags Diagnostics
+	file    string
+	env     LookupEnv
+	maxSize int64
+	diags   Diagnostics
+	// secrets receives what interpolation brings in; nil: nobody listens.
+	secrets *redact.Redactor
 	// nodes maps a JSON pointer of the instance to its value node; keys maps
 	// it to the key node of a mapping entry.
 	nodes map[string]*yaml.Node
 	keys  map[string]*yaml.Node
+	// mergedBy maps a key that a merge key copied to that merge key (the
+	// first), to say where an unknown key came in.
+	mergedBy map[*yaml.Node]*yaml.Node
 	// badPtrs are locations with schema errors, so that semantic checks do
 	// not report the same problem twice.
 	badPtrs []string
@@ -85,6 +105,9 @@ type loader struct {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) load(data []byte, sets []string) *Plan {
+	if !l.checkUTF8(data) {
+		return nil
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -108,12 +131,19 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 		l.add(n, "a plan is a YAML mapping with version, targets and scenarios")
 		return nil
 	}
+	// Nothing below may walk the tree through its aliases before this: an
+	// alias bomb of a few hundred bytes expands to billions of nodes.
+	if !l.checkBounds(&doc, l.maxSize) {
+		return nil
+	}
 	root := doc.Content[0]
 	l.recordBlockIndents(root, bytes.Split(data, []byte("\n")))
 	// Problems found here do not stop loading: the schema and the semantic
 	// checks still run, so that every problem is reported at once.
 	l.interpolate(root)
 	l.checkDuplicates(root)
+	l.resolveMerges(root, map[*yaml.Node]bool{})
+	l.stripExtensions(root, rootSchemas())
 	for _, s := range sets {
 		l.applySet(root, s)
 	}
@@ -171,7 +201,7 @@ func (l *loader) recordBlockIndents(n *yaml.Node, lines [][]byte) {
 	if n.Kind == yaml.ScalarNode && (n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle) {
 		if n.Line < len(lines) { // the content starts on the next line
 			src := lines[n.Line]
-			blockIndents.Store(n, len(src)-len(bytes.TrimLeft(src, " "))+1)
+			setBlockIndent(n, len(src)-len(bytes.TrimLeft(src, " "))+1)
 		}
 	}
 	for _, c := range n.Content {
@@ -273,7 +303,13 @@ func escapePtr(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// applySet applies one --set path=value override.
+// applySet applies one --set path=value override. The path must lead to
+// the plan's own values: a key missing on the way is created only where the
+// schema names it (--set readiness.ready=95 on a plan without readiness), or
+// as the last key of a mapping whose keys are the author's (a header). A
+// misspelt key, a scenario or target the plan does not have, an index past
+// a list's end are refused, with the close path when there is one: a typo
+// must not silently add a scenario that nothing runs.
 func (l *loader) applySet(root *yaml.Node, set string) {
 	path, value, ok := strings.Cut(set, "=")
 	if !ok || path == "" {
@@ -281,18 +317,53 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 		return
 	}
 	segs := strings.Split(path, ".")
+	fail := func(format string, args ...any) {
+		l.diags = append(l.diags, Diagnostic{File: "--set", Msg: path + ": " + fmt.Sprintf(format, args...)})
+	}
 	n := root
+	schemas := rootSchemas()
 	for i, seg := range segs {
 		last := i == len(segs)-1
+		here := strings.Join(segs[:i+1], ".")
 		switch n.Kind {
 		case yaml.MappingNode:
+			ks := shapeOf(schemas, n)
+			schemas = ks.child(seg)
 			var next *yaml.Node
+			var keys []string
 			for j := 0; j+1 < len(n.Content); j += 2 {
+				keys = append(keys, n.Content[j].Value)
 				if n.Content[j].Value == seg {
-					next = n.Content[j+1]
+					// Copy on write: the value may be shared with other
+					// places through an anchor or a merge.
+					next = cow(n.Content[j+1])
+					n.Content[j+1] = next
 				}
 			}
 			if next == nil {
+				_, named := ks.known[seg]
+				if !named && (ks.defined || !last || namesParts(ks)) {
+					cands := keys
+					if ks.defined {
+						for k := range ks.known {
+							cands = append(cands, k)
+						}
+					}
+					msg := fmt.Sprintf("the plan has no %s", here)
+					if s := suggest(seg, cands); s != "" {
+						alt := slices.Clone(segs)
+						alt[i] = s
+						msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(alt, "."))
+					} else if len(keys) > 0 && len(keys) <= 12 {
+						where := strings.Join(segs[:i], ".")
+						if where == "" {
+							where = "the plan"
+						}
+						msg += fmt.Sprintf(" (%s has %s)", where, strings.Join(keys, ", "))
+					}
+					fail("%s", msg)
+					return
+				}
 				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 				if last {
 					next = &yaml.Node{Kind: yaml.ScalarNode}
@@ -303,12 +374,18 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 		case yaml.SequenceNode:
 			idx, err := strconv.Atoi(seg)
 			if err != nil || idx < 0 || idx >= len(n.Content) {
-				l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%s: %q is not an index of the list at %s (it has %d items)", path, seg, strings.Join(segs[:i], "."), len(n.Content))})
+				items := fmt.Sprintf("%d items, from 0", len(n.Content))
+				if len(n.Content) == 1 {
+					items = "1 item, 0"
+				}
+				fail("%q is not an index of the list at %s (it has %s)", seg, strings.Join(segs[:i], "."), items)
 				return
 			}
+			schemas = itemSchemas(schemas, n)
+			n.Content[idx] = cow(n.Content[idx])
 			n = n.Content[idx]
 		default:
-			l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%s: %s is a value, not a mapping or list", path, strings.Join(segs[:i], "."))})
+			fail("%s is a value, not a mapping or list", strings.Join(segs[:i], "."))
 			return
 		}
 	}
@@ -321,6 +398,34 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 	line, col := n.Line, n.Column
 	*n = *v.Content[0]
 	setPos(n, line, col)
+}
+
+// namesParts reports whether a mapping's keys name parts of the plan
+// (targets, scenarios): its other keys must be objects.
+func namesParts(ks keyShape) bool {
+	for _, s := range ks.extra {
+		m, _ := s.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			m, _ = resolveRef(ref).(map[string]any)
+		}
+		if m["type"] == "object" {
+			return true
+		}
+	}
+	return false
+}
+
+// cow returns a copy of n (of its value, for an alias) that --set may
+// change without changing what else shares n.
+func cow(n *yaml.Node) *yaml.Node {
+	n = deref(n)
+	c := *n
+	c.Content = slices.Clone(n.Content)
+	c.Anchor = ""
+	if ind, ok := recordedBlockIndent(n); ok {
+		setBlockIndent(&c, ind)
+	}
+	return &c
 }
 
 // setPos places an overriding value where the value it replaced was, so that

@@ -124,6 +124,9 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			} else if len(known) > 0 && len(known) <= 12 {
 				msg += " (known keys: " + strings.Join(known, ", ") + ")"
 			}
+			if m := l.mergedBy[l.keys[cp]]; m != nil {
+				msg += fmt.Sprintf("; the <<: at line %d merged it in", m.Line)
+			}
 			l.add(l.keys[cp], msg)
 		}
 		return
@@ -160,7 +163,14 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			l.addf(node, "%s: a rate is a count per unit, like 4/s, 120/m or 2/h, or a number per second", where)
 			return
 		}
-		l.addf(node, "%s: got %s, want %s", where, k.Got, strings.Join(k.Want, " or "))
+		msg := fmt.Sprintf("%s: got %s, want %s", where, k.Got, strings.Join(k.Want, " or "))
+		if slices.Contains(k.Want, "string") {
+			msg += braceHint(node)
+		}
+		if slices.Contains(k.Want, "integer") || slices.Contains(k.Want, "number") {
+			msg += quotedNumberHint(node)
+		}
+		l.add(node, msg)
 		return
 	case *kind.Enum:
 		var want []string
@@ -194,7 +204,11 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 		l.addf(node, "%s: must not be empty", where)
 		return
 	case *kind.Pattern:
-		l.addf(node, "%s: %q does not have the expected form (%s)", where, k.Got, k.Want)
+		msg := fmt.Sprintf("%s: %q does not have the expected form (%s)", where, k.Got, k.Want)
+		if h := quotedNumberHint(node); h != "" && numberBeside(e.SchemaURL) {
+			msg = fmt.Sprintf("%s: %q in quotes is a string, not a number%s", where, k.Got, h)
+		}
+		l.add(node, msg)
 		return
 	case *kind.MinProperties:
 		l.addf(node, "%s: must not be empty", where)
@@ -347,30 +361,97 @@ func suggest(w string, known []string) string {
 // Suggest is suggest for other packages: the closest of known to w, or "".
 func Suggest(w string, known []string) string { return suggest(w, known) }
 
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours ("laod" is one
+// step from "load", the commonest typo of all).
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 // bad reports whether a schema error was found at or below ptr.
 func (l *loader) bad(ptr string) bool {
 	for _, b := range l.badPtrs {
 		if b == ptr || strings.HasPrefix(b, ptr+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// braceHint explains a value written {NAME}: YAML reads it as a mapping
+// with one key and no value, where ${NAME} was meant.
+func braceHint(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.MappingNode || n.Style&yaml.FlowStyle == 0 || len(n.Content) != 2 {
+		return ""
+	}
+	k, v := n.Content[0], n.Content[1]
+	name, _, _ := strings.Cut(k.Value, ":-")
+	if !envName.MatchString(name) || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!null" {
+		return ""
+	}
+	return fmt.Sprintf(": {%s} is a YAML mapping; did you mean \"${%s}\"?", k.Value, k.Value)
+}
+
+// quotedNumberHint explains a number in quotes, which YAML reads as a
+// string.
+func quotedNumberHint(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		return ""
+	}
+	if _, err := strconv.ParseFloat(n.Value, 64); err != nil {
+		return ""
+	}
+	return fmt.Sprintf(": write %s without quotes", n.Value)
+}
+
+// numberBeside reports whether the schema that refused a value by its
+// pattern is one branch of a oneOf or anyOf with a numeric branch: the
+// value was a number in quotes (status: "200").
+func numberBeside(schemaURL string) bool {
+	_, frag, _ := strings.Cut(schemaURL, "#")
+	toks := strings.Split(strings.TrimPrefix(frag, "/"), "/")
+	at := -1
+	for i, t := range toks {
+		if t == "oneOf" || t == "anyOf" {
+			at = i
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	var cur any = schema.PlanDoc()
+	for _, t := range toks[:at+1] {
+		t = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		cur = m[t]
+	}
+	branches, _ := cur.([]any)
+	for _, b := range branches {
+		m, _ := b.(map[string]any)
+		if m["type"] == "integer" || m["type"] == "number" {
 			return true
 		}
 	}

@@ -202,7 +202,9 @@ type CheckChange struct {
 // RunRef identifies one side of a comparison.
 type RunRef struct {
 	Title, RunID, Started, Verdict, Score string
-	Valid                                 bool
+	// Valid is false only for a measurement judged invalid; NotStarted
+	// runs are not judged.
+	Valid, NotStarted bool
 }
 
 // Comparison is a baseline report against a new one.
@@ -230,13 +232,19 @@ func Compare(base, cur *Report, tol Tolerances) *Comparison {
 	if base.Plan.Digest != "" && cur.Plan.Digest != "" && base.Plan.Digest != cur.Plan.Digest {
 		c.Notes = append(c.Notes, "the plans differ (their digests do not match): figures may not be comparable")
 	}
-	if !base.Valid {
-		c.Notes = append(c.Notes, "the base run's measurement is invalid: the generator could not hold the load")
+	for _, side := range []struct {
+		name string
+		r    *Report
+	}{{"base", base}, {"new", cur}} {
+		switch {
+		case side.r.NotStarted:
+			// Not an invalid measurement: nothing was measured at all.
+			c.Notes = append(c.Notes, "the "+side.name+" run did not start: it measured nothing to compare")
+		case !side.r.Valid:
+			c.Notes = append(c.Notes, "the "+side.name+" run's measurement is invalid: the generator could not hold the load")
+		}
 	}
-	if !cur.Valid {
-		c.Notes = append(c.Notes, "the new run's measurement is invalid: the generator could not hold the load")
-	}
-	if base.Partial || cur.Partial {
+	if base.Partial && !base.NotStarted || cur.Partial && !cur.NotStarted {
 		c.Notes = append(c.Notes, "a run is partial: it did not complete")
 	}
 
@@ -314,7 +322,7 @@ func Compare(base, cur *Report, tol Tolerances) *Comparison {
 
 func runRef(r *Report) RunRef {
 	return RunRef{Title: title(r), RunID: r.RunID, Started: r.StartedAt.UTC().Format("2006-01-02 15:04"),
-		Verdict: r.Verdict, Score: scoreText(r), Valid: r.Valid}
+		Verdict: r.Verdict, Score: scoreText(r), Valid: !r.Invalid(), NotStarted: r.NotStarted}
 }
 
 func (c *Comparison) row(scenario, step string, b, n Stats) CompareRow {

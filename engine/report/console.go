@@ -34,18 +34,22 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		title = r.Plan.Path
 	}
 	fmt.Fprintf(&b, "%s  %s\n", p.paint("1", "runplan · "+title), fmt.Sprintf("%.1fs · seed %d · run %s", r.Duration, r.Seed, r.RunID))
-	if r.Partial {
+	switch {
+	case r.NotStarted:
+		fmt.Fprintln(&b, p.paint("33", "NOT STARTED: the run did not start; nothing was measured."))
+	case r.Partial:
 		fmt.Fprintln(&b, p.paint("33", "PARTIAL: the run did not complete; figures cover what ran."))
 	}
 	if r.Error != "" {
 		fmt.Fprintln(&b, p.paint("31", "error: "+r.Error))
 	}
-	if !r.Valid {
+	if r.Invalid() {
 		fmt.Fprintln(&b, p.paint("1;31", "INVALID MEASUREMENT: the load generator could not hold the requested load."))
 		for _, reason := range r.Generator.Reasons {
 			fmt.Fprintln(&b, p.paint("31", "  - "+reason))
 		}
 	}
+	writeState(&b, r, p)
 	for _, t := range r.Targets {
 		line := fmt.Sprintf("target %s: %s, %s", t.Name, t.Driver, t.Kind)
 		if len([]rune(line))+1+len([]rune(t.Addr)) <= 80 {
@@ -117,7 +121,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
 	}
-	if r.Valid {
+	switch {
+	case r.NotStarted:
+		gen = "generator: measurement not judged (the run did not start)"
+	case r.Valid:
 		gen += " — measurement valid"
 	}
 	fmt.Fprintln(&b, gen)
@@ -166,6 +173,29 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeState prints what earlier dead runs left on the targets, and what
+// this run could not undo or clean up, each change on its own line.
+func writeState(b *strings.Builder, r *Report, p painter) {
+	for _, d := range r.DeadRuns {
+		fmt.Fprintln(b, p.paint("33", wrapText("WARNING: ", deadRunLine(d), 80, "  ")))
+		fmt.Fprintln(b, p.paint("33", "  restore with: "+cleanupCommand(d.Server)))
+	}
+	if len(r.Leftovers) == 0 {
+		return
+	}
+	fmt.Fprintln(b, p.paint("1;31", "NOT UNDONE: the run left its targets changed:"))
+	for _, l := range r.Leftovers {
+		fmt.Fprintln(b, p.paint("31", wrapText("  - "+l.Target+": ", leftoverLine(l), 80, "    ")))
+	}
+	for _, server := range leftoverServers(r.Leftovers) {
+		// Never wrapped nor cut: it is meant to be copied.
+		fmt.Fprintln(b, p.paint("31", "  restore with: "+cleanupCommand(server)))
+	}
+	if r.Journal != "" {
+		fmt.Fprintln(b, p.paint("31", "  journal: "+r.Journal))
+	}
 }
 
 func row(b *strings.Builder, name string, s Stats, indent string) {

@@ -183,6 +183,11 @@ var htmlFuncs = template.FuncMap{
 	"figure":  figureOf,
 	"deref":   func(f *float64) float64 { return *f },
 	"mib":     func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
+
+	"deadRun":         deadRunLine,
+	"leftover":        leftoverLine,
+	"leftoverServers": leftoverServers,
+	"cleanupCommand":  cleanupCommand,
 }
 
 func figureOf(v *float64) string {
@@ -230,9 +235,12 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <div class="sub">{{if $r.Checks}}{{.Passed}} of {{len $r.Checks}} checks passed{{else}}no checks{{end}}{{if $r.VerdictCapped}}; a critical check failed{{end}}</div>
 </div>
 </header>
-{{if not $r.Valid}}<div class="alert bad"><strong>Invalid measurement:</strong> the load generator could not hold the requested load; the checks are not to be trusted.
+{{if $r.Invalid}}<div class="alert bad"><strong>Invalid measurement:</strong> the load generator could not hold the requested load; the checks are not to be trusted.
 <ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul></div>
-{{end}}{{if or $r.Partial $r.Error}}<div class="alert warn"><strong>Partial run:</strong> the run did not complete; the figures cover what ran.{{with $r.Error}}<br>Error: <span class="mono">{{.}}</span>{{end}}</div>
+{{end}}{{if or $r.Partial $r.Error}}<div class="alert warn">{{if $r.NotStarted}}<strong>Not started:</strong> the run did not start; nothing was measured, and the measurement is not judged.{{else}}<strong>Partial run:</strong> the run did not complete; the figures cover what ran.{{end}}{{with $r.Error}}<br>Error: <span class="mono">{{.}}</span>{{end}}</div>
+{{end}}{{range $r.DeadRuns}}<div class="alert warn"><strong>Left by an earlier run:</strong> {{deadRun .}}<br>Restore with <code>{{cleanupCommand .Server}}</code></div>
+{{end}}{{if $r.Leftovers}}<div class="alert bad"><strong>Not undone:</strong> the run left its targets changed.
+<ul>{{range $r.Leftovers}}<li>{{.Target}}: {{leftover .}}</li>{{end}}</ul>{{range leftoverServers $r.Leftovers}}Restore with <code>{{cleanupCommand .}}</code><br>{{end}}{{with $r.Journal}}Journal: <span class="mono">{{.}}</span>{{end}}</div>
 {{end}}
 {{if $r.Checks}}<h2>Checks</h2>
 <table class="checks">
@@ -276,7 +284,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{end}}{{end}}</tbody>
 </table>
 <dl class="kv">
-<dt>measurement</dt><dd>{{if $r.Valid}}valid: the generator held the requested load{{else}}<strong>invalid</strong>{{end}}</dd>
+<dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Valid}}valid: the generator held the requested load{{else}}<strong>invalid</strong>{{end}}</dd>
 <dt>generator CPU</dt><dd>{{pct $r.Generator.CPU}} of the available CPUs{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
 {{with $r.Generator.Lag}}<dt>scheduling lag</dt><dd>p50 {{short .P50}}, p99 {{short .P99}}, max {{short .Max}}</dd>{{end}}
 {{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} skipped as late, {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}

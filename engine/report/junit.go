@@ -53,6 +53,7 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
 }
 
 type junitProblem struct {
@@ -116,14 +117,36 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			Text: "The run did not complete; the figures cover what ran."}
 	}
 	valid := junitCase{Name: "measurement_valid", Classname: class, Time: "0.000"}
-	if !r.Valid {
+	if r.NotStarted {
+		valid.Skipped = &junitProblem{Type: "runplan.NotStarted", Message: "not judged: the run did not start",
+			Text: "Nothing was measured: a target could not be opened."}
+	}
+	if r.Invalid() {
 		valid.Error = &junitProblem{Type: "runplan.InvalidMeasurement",
 			Message: "the load generator could not hold the requested load",
 			Text:    "The checks are not to be trusted:\n- " + strings.Join(r.Generator.Reasons, "\n- ")}
 	}
-	for _, tc := range []junitCase{completed, valid} {
+	cases := []junitCase{completed, valid}
+	if len(r.Leftovers) > 0 {
+		// Only when something is left: a clean run's suite is unchanged.
+		undone := junitCase{Name: "target_state_restored", Classname: class, Time: "0.000"}
+		var text []string
+		for _, l := range r.Leftovers {
+			text = append(text, l.Target+": "+leftoverLine(l))
+		}
+		for _, server := range leftoverServers(r.Leftovers) {
+			text = append(text, "restore with: "+cleanupCommand(server))
+		}
+		undone.Error = &junitProblem{Type: "runplan.NotUndone",
+			Message: fmt.Sprintf("%d change(s) on the targets were not undone", len(r.Leftovers)), Text: strings.Join(text, "\n")}
+		cases = append(cases, undone)
+	}
+	for _, tc := range cases {
 		if tc.Error != nil {
 			suite.Errors++
+		}
+		if tc.Skipped != nil {
+			suite.Skipped++
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
@@ -132,6 +155,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	var errs strings.Builder
 	if r.Error != "" {
 		errs.WriteString("error: " + r.Error + "\n")
+	}
+	for _, d := range r.DeadRuns {
+		fmt.Fprintf(&errs, "warning: %s; restore with: %s\n", deadRunLine(d), cleanupCommand(d.Server))
 	}
 	for _, f := range r.Faults {
 		if f.UndoError != "" {
@@ -150,7 +176,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		st := &doc.Suites[i]
 		st.SystemOut.Text, st.SystemErr.Text = xmlSafe(st.SystemOut.Text), xmlSafe(st.SystemErr.Text)
 		for j := range st.Cases {
-			for _, p := range []*junitProblem{st.Cases[j].Failure, st.Cases[j].Error} {
+			for _, p := range []*junitProblem{st.Cases[j].Failure, st.Cases[j].Error, st.Cases[j].Skipped} {
 				if p != nil {
 					p.Text = xmlSafe(p.Text)
 				}
@@ -166,6 +192,15 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	return nil
 }
 
+// validity is the measurement's validity as a word: true, false, or
+// not_judged for a run that never started.
+func validity(r *Report) string {
+	if r.NotStarted {
+		return "not_judged"
+	}
+	return strconv.FormatBool(r.Valid)
+}
+
 func junitProperties(r *Report) []junitProperty {
 	score := "n/a"
 	if r.Score != nil {
@@ -175,7 +210,7 @@ func junitProperties(r *Report) []junitProperty {
 		{"score", score},
 		{"verdict", r.Verdict},
 		{"verdict_capped_by_critical", strconv.FormatBool(r.VerdictCapped)},
-		{"valid", strconv.FormatBool(r.Valid)},
+		{"valid", validity(r)},
 		{"partial", strconv.FormatBool(r.Partial)},
 		{"plan", r.Plan.Path},
 		{"plan_digest", r.Plan.Digest},

@@ -40,13 +40,17 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	if r.Partial || r.Error != "" {
 		b.WriteString("> [!WARNING]\n")
-		b.WriteString("> **Partial run**: the run did not complete; the figures cover what ran.")
+		if r.NotStarted {
+			b.WriteString("> **Not started**: the run did not start; nothing was measured, and the measurement is not judged.")
+		} else {
+			b.WriteString("> **Partial run**: the run did not complete; the figures cover what ran.")
+		}
 		if r.Error != "" {
 			b.WriteString("  \n> Error: " + mdEscape(r.Error))
 		}
 		b.WriteString("\n\n")
 	}
-	if !r.Valid {
+	if r.Invalid() {
 		b.WriteString("> [!CAUTION]\n")
 		b.WriteString("> **Invalid measurement**: the load generator could not hold the requested load; the checks are not to be trusted.\n")
 		for _, reason := range r.Generator.Reasons {
@@ -55,6 +59,22 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("\n")
 	}
 
+	for _, d := range r.DeadRuns {
+		b.WriteString("> [!WARNING]\n")
+		b.WriteString("> **Left by an earlier run**: " + mdEscape(deadRunLine(d)) + "  \n")
+		b.WriteString("> Restore with " + mdCode(cleanupCommand(d.Server)) + "\n\n")
+	}
+	if len(r.Leftovers) > 0 {
+		b.WriteString("> [!CAUTION]\n")
+		b.WriteString("> **Not undone**: the run left its targets changed.\n")
+		for _, l := range r.Leftovers {
+			b.WriteString("> - " + mdEscape(l.Target+": "+leftoverLine(l)) + "\n")
+		}
+		for _, server := range leftoverServers(r.Leftovers) {
+			b.WriteString(">\n> Restore with " + mdCode(cleanupCommand(server)) + "\n")
+		}
+		b.WriteString("\n")
+	}
 	if len(r.Checks) > 0 {
 		b.WriteString("| | check | value | expression | weight |\n|:-:|---|--:|---|--:|\n")
 		for _, c := range r.Checks {

@@ -7,6 +7,7 @@
 package report
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 
@@ -31,9 +32,14 @@ type Report struct {
 	Partial        bool      `json:"partial"`
 	Error          string    `json:"error,omitempty"`
 	// Valid is false when the generator could not hold the requested load:
-	// the figures then describe the generator as much as the target.
-	Valid     bool      `json:"valid"`
-	Generator Generator `json:"generator"`
+	// the figures then describe the generator as much as the target. It is
+	// not judged (null in JSON, see MarshalJSON) when NotStarted.
+	Valid bool `json:"valid"`
+	// NotStarted is true when the run never started: a target could not be
+	// opened or prepared, so nothing was measured and the measurement's
+	// validity is not judged (see Invalid).
+	NotStarted bool      `json:"not_started,omitempty"`
+	Generator  Generator `json:"generator"`
 	// Interval is the time series' interval in seconds.
 	Interval  float64    `json:"interval"`
 	Targets   []Target   `json:"targets"`
@@ -45,6 +51,15 @@ type Report struct {
 	Verdict         string   `json:"verdict"`
 	VerdictCapped   bool     `json:"verdict_capped_by_critical,omitempty"`
 	Recommendations []string `json:"recommendations"`
+	// DeadRuns are earlier runs, found in the journal at the start, that
+	// died leaving changes on this run's targets.
+	DeadRuns []DeadRun `json:"dead_runs,omitempty"`
+	// Leftovers are what this run changed on its targets and could not
+	// undo or clean up; empty after a clean run.
+	Leftovers []Leftover `json:"leftovers,omitempty"`
+	// Journal is the file that still holds the leftovers, for `runplan
+	// cleanup`; empty when nothing is left or the journal was in memory.
+	Journal string `json:"journal,omitempty"`
 }
 
 // Generator is the load generator's view of itself.
@@ -136,6 +151,8 @@ type Target struct {
 	Server        []ServerFigure `json:"server,omitempty"`
 	ServerSamples int            `json:"server_samples,omitempty"`
 	ServerError   string         `json:"server_error,omitempty"`
+	// Cleanup is what the target's cleanup did, for drivers that clean up.
+	Cleanup *Cleanup `json:"cleanup,omitempty"`
 }
 
 // ServerFigure is one figure of a target's server statistics.
@@ -167,9 +184,10 @@ type Stats struct {
 	// ServiceLatency is given beside a response-time Latency.
 	ServiceLatency *Latency `json:"service_latency_ms,omitempty"`
 	// Histogram is the latency histogram in HdrHistogram's compressed,
-	// base64 form (nanoseconds), for exact merging and comparison.
-	Histogram        string `json:"histogram,omitempty"`
-	ServiceHistogram string `json:"service_histogram,omitempty"`
+	// base64 form (nanoseconds), for exact merging and comparison. Redaction
+	// leaves it alone: it holds no text, and a chance match would corrupt it.
+	Histogram        string `json:"histogram,omitempty" redact:"-"`
+	ServiceHistogram string `json:"service_histogram,omitempty" redact:"-"`
 	// Series is the time series, one point per interval.
 	Series []Point `json:"series"`
 }
@@ -226,6 +244,24 @@ type Check struct {
 	Error   string  `json:"error,omitempty"`
 }
 
+// Invalid reports whether the measurement is judged invalid: the run
+// started and the generator could not hold the requested load. A run that
+// never started is not judged, neither valid nor invalid.
+func (r *Report) Invalid() bool { return !r.Valid && !r.NotStarted }
+
+// MarshalJSON writes the report; a report of a run that never started has
+// "valid": null (not judged) rather than false.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without this method
+	if !r.NotStarted {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		Valid *bool `json:"valid"`
+	}{plain: plain(r)})
+}
+
 // Input is what Build needs.
 type Input struct {
 	Plan    *plan.Plan
@@ -235,6 +271,10 @@ type Input struct {
 	Seed    uint64
 	Version string
 	Targets []Target
+	// DeadRuns, Leftovers and Journal are copied into the report.
+	DeadRuns  []DeadRun
+	Leftovers []Leftover
+	Journal   string
 }
 
 // Build assembles the report.
@@ -262,6 +302,11 @@ func Build(in Input) *Report {
 	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000, PeakRSS: g.PeakRSS,
 		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons}
 	r.Targets = append(r.Targets, in.Targets...)
+	r.DeadRuns = append(r.DeadRuns, in.DeadRuns...)
+	r.Leftovers = append(r.Leftovers, in.Leftovers...)
+	if len(r.Leftovers) > 0 {
+		r.Journal = in.Journal
+	}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
 		s := math.Round(in.Outcome.Score*10) / 10

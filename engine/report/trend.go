@@ -25,8 +25,10 @@ type TrendRun struct {
 	Title, RunID, Verdict string
 	Started               time.Time
 	Score                 *float64
-	Valid, Partial        bool
-	Checks                map[string]Check
+	// Valid is false only for a measurement judged invalid; a run that
+	// never started (NotStarted) is not judged.
+	Valid, Partial, NotStarted bool
+	Checks                     map[string]Check
 }
 
 // TrendCheck names a check of a trend.
@@ -48,7 +50,7 @@ func NewTrend(reports []*Report) *Trend {
 	seenCheck, seenPlan := map[string]bool{}, map[string]bool{}
 	for _, r := range rs {
 		run := TrendRun{Title: title(r), RunID: r.RunID, Verdict: r.Verdict, Started: r.StartedAt.UTC(), Score: r.Score,
-			Valid: r.Valid, Partial: r.Partial, Checks: map[string]Check{}}
+			Valid: !r.Invalid(), Partial: r.Partial, NotStarted: r.NotStarted, Checks: map[string]Check{}}
 		if !seenPlan[run.Title] {
 			seenPlan[run.Title] = true
 			t.Plans = append(t.Plans, run.Title)
@@ -188,10 +190,13 @@ func WriteTrendMarkdown(w io.Writer, t *Trend) error {
 			score = fmt.Sprintf("%.1f", *r.Score)
 		}
 		verdict := verdictMark[r.Verdict] + " " + verdictWords(r.Verdict)
-		if !r.Valid {
+		switch {
+		case r.NotStarted:
+			verdict += " (not started)"
+		case !r.Valid:
 			verdict += " (invalid)"
 		}
-		if r.Partial {
+		if r.Partial && !r.NotStarted {
 			verdict += " (partial)"
 		}
 		fmt.Fprintf(&b, "| %s | %s |", r.Started.Format("2006-01-02 15:04"), mdCode(r.RunID))
@@ -328,7 +333,10 @@ func WriteTrendHTML(w io.Writer, t *Trend) error {
 		if r.Score != nil {
 			row.Score = fmt.Sprintf("%.1f", *r.Score)
 		}
-		if !r.Valid {
+		switch {
+		case r.NotStarted:
+			row.Verdict += " (not started)"
+		case !r.Valid:
 			row.Verdict += " (invalid)"
 		}
 		for _, c := range t.Checks {

@@ -19,7 +19,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -125,6 +127,9 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 		if err != nil {
 			off, msg := ExprError(p.Text, err)
 			return nil, &Error{Offset: p.Offset + off, Err: errors.New(msg)}
+		}
+		if off, err := checkArgs(p.Text); err != nil {
+			return nil, &Error{Offset: p.Offset + off, Err: err}
 		}
 		t.parts = append(t.parts, part{prog: prog})
 	}
@@ -357,4 +362,100 @@ func (st *State) run(p *vm.Program) (any, error) {
 		return nil, err
 	}
 	return v, err
+}
+
+// argRule is what a generator requires of one argument; the same rules are
+// checked at run time (see NewState), and here at validation when the
+// argument is written as a number, so that zipf(100, 1.0) is refused with
+// its position before anything runs.
+type argRule struct {
+	ok   func(float64) bool
+	want string
+}
+
+var (
+	positive = argRule{func(f float64) bool { return f >= 1 }, "must be at least 1"}
+	genRules = map[string][]argRule{
+		"uniform": {positive},
+		"seq":     {positive},
+		"slice":   {positive},
+		// Go's Zipf generator needs s > 1 (and v >= 1, which runplan fixes at 1).
+		"zipf":    {positive, {func(f float64) bool { return f > 1 && !math.IsInf(f, 0) }, "must be greater than 1 (Go's Zipf generator), e.g. 1.1"}},
+		"randstr": {{func(f float64) bool { return f >= 0 && f <= 1<<24 }, "must be from 0 to 16777216"}},
+	}
+	argNames = map[string][]string{"uniform": {"n"}, "seq": {"n"}, "slice": {"n"}, "zipf": {"n", "s"}, "randstr": {"n"}}
+)
+
+// checkArgs checks the literal arguments of the generators in a template
+// expression that compiles, and returns the byte offset in src of the first
+// one out of range. It reads the parsed tree rather than the compiled one,
+// whose constants have lost their positions.
+func checkArgs(src string) (int, error) {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return 0, nil // compiled already: cannot happen
+	}
+	v := &argChecker{src: src}
+	ast.Walk(&tree.Node, v)
+	return v.off, v.err
+}
+
+type argChecker struct {
+	src string
+	off int
+	err error
+}
+
+func (v *argChecker) Visit(n *ast.Node) {
+	call, ok := (*n).(*ast.CallNode)
+	if !ok || v.err != nil {
+		return
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return
+	}
+	rules := genRules[id.Value]
+	for i, a := range call.Arguments {
+		f, lit := literal(a)
+		if i >= len(rules) || !lit || rules[i].ok(f) {
+			continue
+		}
+		loc := a.Location()
+		v.off = runeOffset(v.src, loc.From)
+		got := strconv.FormatFloat(f, 'g', -1, 64)
+		if u, ok := a.(*ast.UnaryNode); ok {
+			loc.To = u.Node.Location().To
+		}
+		if end := runeOffset(v.src, loc.To); end > v.off {
+			got = v.src[v.off:end] // as written: 1.0, not 1
+		}
+		v.err = fmt.Errorf("%s: %s %s (got %s)", id.Value, argNames[id.Value][i], rules[i].want, got)
+		return
+	}
+}
+
+// literal returns the value of a numeric literal, or of a negated one.
+func literal(n ast.Node) (float64, bool) {
+	switch x := n.(type) {
+	case *ast.IntegerNode:
+		return float64(x.Value), true
+	case *ast.FloatNode:
+		return x.Value, true
+	case *ast.UnaryNode:
+		if f, ok := literal(x.Node); ok && x.Operator == "-" {
+			return -f, true
+		}
+	}
+	return 0, false
+}
+
+// runeOffset turns expr's rune index into a byte offset in src.
+func runeOffset(src string, runes int) int {
+	off := 0
+	for i := 0; i < runes && off < len(src); i++ {
+		_, size := utf8.DecodeRuneInString(src[off:])
+		off += size
+	}
+	return off
 }

@@ -84,7 +84,9 @@ func TestSingleExpressionKeepsItsType(t *testing.T) {
 func TestGeneratorErrors(t *testing.T) {
 	t.Parallel()
 	st := NewState("s", 1, rand.New(rand.NewPCG(1, 2)))
-	for _, src := range []string{"{{ uniform(0) }}", "{{ zipf(10, 1.0) }}", "{{ seq(-1) }}"} {
+	// Computed arguments (vu is 1): literal ones are refused at compile time
+	// (TestCompileChecksLiteralArguments).
+	for _, src := range []string{"{{ uniform(vu - 1) }}", "{{ zipf(10, vu * 1.0) }}", "{{ seq(vu - 2) }}"} {
 		tp, err := NewCompiler().Compile(src)
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -34,7 +35,9 @@ type batchStep struct {
 	errAt  string
 
 	target *Target
+	sends  []send   // the round trip's commands: the step's, and safety EXPIREs
 	argc   []int    // arguments of each command of the round trip
+	starts []int    // where each command of the round trip starts in argv
 	names  []any    // each command's name, in an interface once
 	static [][]byte // every argument, when nothing is rendered per call
 	pool   sync.Pool
@@ -137,24 +140,65 @@ func (s *batchStep) Bind(t driver.Target) error {
 	if !ok {
 		return fmt.Errorf("redis: step %q: target is a %T, not a redis target", s.step, t)
 	}
+	if tg.readOnly {
+		// Prepare refuses these already when it knows the target; a step
+		// bound to a target it was not prepared for is refused here.
+		for _, c := range s.cmds {
+			if destructive[c.name] || commands[c.name].access.writes() {
+				return fmt.Errorf("redis: step %q: %s writes, and target %q is read_only", s.step, c.name, tg.name)
+			}
+		}
+	}
 	s.target = tg
 	dyn := false
 	for _, c := range s.cmds {
 		c.bind(tg.prefix)
 		dyn = dyn || c.dyn
 	}
-	s.argc, s.names, s.static = nil, nil, nil
-	for range s.repeat {
-		for _, c := range s.cmds {
-			s.argc = append(s.argc, len(c.args))
-			s.names = append(s.names, c.name)
-			if !dyn {
-				s.static, _, _ = c.render(s.static, nil, tg.prefix, nil)
-			}
+	s.sends = planSends(s.cmds, s.repeat, tg.safetyTTL > 0)
+	s.argc, s.starts, s.names, s.static = nil, nil, nil, nil
+	k := 0
+	for _, sd := range s.sends {
+		n := sd.argc(tg)
+		s.argc = append(s.argc, n)
+		s.starts = append(s.starts, k)
+		k += n
+		if sd.cmd != nil {
+			s.names = append(s.names, sd.cmd.name)
+		} else {
+			s.names = append(s.names, "EXPIRE")
 		}
+	}
+	if !dyn {
+		s.static, _, _ = s.render(nil, nil, nil)
 	}
 	s.pool = sync.Pool{New: func() any { return &batchScratch{} }}
 	return nil
+}
+
+// render appends the round trip's arguments to argv: the step's commands
+// rendered (templates into buf), each followed by its safety TTL.
+func (s *batchStep) render(argv [][]byte, buf []byte, it *driver.Iteration) ([][]byte, []byte, error) {
+	tg := s.target
+	for _, sd := range s.sends {
+		if sd.cmd == nil {
+			// The key as the command named it: the same bytes.
+			argv = append(argv, expireName, argv[s.starts[sd.of]+sd.key], tg.ttlArg)
+			if tg.safetyNX {
+				argv = append(argv, nxArg)
+			}
+			continue
+		}
+		var err error
+		argv, buf, err = sd.cmd.render(argv, buf, tg.prefix, it)
+		if err != nil {
+			return argv, buf, err
+		}
+		if sd.ttl {
+			argv = append(argv, exArg, tg.ttlArg)
+		}
+	}
+	return argv, buf, nil
 }
 
 // Do renders the step's commands and sends them in one round trip. A nil
@@ -163,8 +207,8 @@ func (s *batchStep) Bind(t driver.Target) error {
 func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 	if s.static != nil && s.target.fast != nil {
 		// Nothing to render: no scratch space needed.
-		if _, err := s.target.fast.do(ctx, s.static, s.argc, s.tx); err != nil {
-			return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: classify(err), Ops: s.ops()}
+		if _, at, err := s.target.fast.do(ctx, s.static, s.argc, s.tx); err != nil {
+			return s.failed(err, at)
 		}
 		return driver.Outcome{Ops: s.ops()}
 	}
@@ -175,46 +219,53 @@ func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome
 			s.pool.Put(sc)
 			return driver.Outcome{Err: fmt.Errorf("%sno template state for iteration", s.errAt), Class: ClassTemplate}
 		}
-		buf := sc.buf[:0]
-		argv = sc.argv[:0]
-		for range s.repeat {
-			for _, c := range s.cmds {
-				var err error
-				argv, buf, err = c.render(argv, buf, s.target.prefix, it)
-				if err != nil {
-					sc.argv, sc.buf = argv[:0], buf[:0]
-					s.pool.Put(sc)
-					return driver.Outcome{Err: fmt.Errorf("redis: %w", err), Class: ClassTemplate}
-				}
-			}
+		var err error
+		argv, sc.buf, err = s.render(sc.argv[:0], sc.buf[:0], it)
+		sc.argv, sc.buf = argv, sc.buf[:0]
+		if err != nil {
+			sc.argv = argv[:0]
+			s.pool.Put(sc)
+			return driver.Outcome{Err: fmt.Errorf("redis: %w", err), Class: ClassTemplate}
 		}
-		sc.argv, sc.buf = argv, buf[:0]
 	}
 	var err error
+	at := -1
 	switch {
 	case s.target.fast != nil:
-		_, err = s.target.fast.do(ctx, argv, s.argc, s.tx)
+		_, at, err = s.target.fast.do(ctx, argv, s.argc, s.tx)
 	case s.tx && s.target.cluster != nil && s.crossSlot(argv):
 		err = errCrossSlot
 	default:
-		err = s.doGoRedis(ctx, sc, argv)
+		at, err = s.doGoRedis(ctx, sc, argv)
 	}
 	if err == nil {
 		s.pool.Put(sc)
 		return driver.Outcome{Ops: s.ops()}
 	}
-	class := classify(err)
-	if class == ClassRedis || s.target.fast != nil {
+	if classify(err) == ClassRedis || s.target.fast != nil {
 		// The call is over. Only a go-redis connection failure might leave
 		// go-redis holding on to the arguments, so only then is the
 		// scratch dropped.
 		s.pool.Put(sc)
 	}
-	return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: class, Ops: s.ops()}
+	return s.failed(err, at)
 }
 
-// ops is how many commands one call sends: a pipeline's rate in commands
-// is ops_rate, while count and rate stay per round trip.
+// failed is the outcome of a call that failed with err, the error reply of
+// command at of the round trip (-1: no one command's). A failed safety
+// EXPIRE has a class of its own: the write itself went through, but its key
+// might outlive the run.
+func (s *batchStep) failed(err error, at int) driver.Outcome {
+	if at >= 0 && at < len(s.sends) && s.sends[at].cmd == nil {
+		return driver.Outcome{Err: fmt.Errorf("%ssafety TTL: EXPIRE after the write failed, the key may outlive the run: %w", s.errAt, err),
+			Class: ClassSafetyTTL, Ops: s.ops()}
+	}
+	return driver.Outcome{Err: fmt.Errorf("%s%w", s.errAt, err), Class: classify(err), Ops: s.ops()}
+}
+
+// ops is how many of the plan's commands one call sends: a pipeline's rate
+// in commands is ops_rate, while count and rate stay per round trip. Safety
+// EXPIREs are runplan's own and do not count.
 func (s *batchStep) ops() int { return len(s.cmds) * max(s.repeat, 1) }
 
 // errCrossSlot refuses a cluster transaction whose keys are in several hash
@@ -227,23 +278,26 @@ var errCrossSlot error = replyError("CROSSSLOT Keys in request don't hash to the
 // crossSlot reports whether the keys of the round trip are in more than
 // one hash slot.
 func (s *batchStep) crossSlot(argv [][]byte) bool {
-	slot, k := -1, 0
-	for i, n := range s.argc {
-		for _, p := range s.cmds[i%len(s.cmds)].keys {
-			sl := int(keySlot(argv[k+p]))
+	slot := -1
+	for i, sd := range s.sends {
+		if sd.cmd == nil {
+			continue // a safety EXPIRE names a key of the command before it
+		}
+		for _, p := range sd.cmd.keys {
+			sl := int(keySlot(argv[s.starts[i]+p]))
 			if slot >= 0 && sl != slot {
 				return true
 			}
 			slot = sl
 		}
-		k += n
 	}
 	return false
 }
 
 // doGoRedis sends the round trip through go-redis (sentinel and cluster
-// targets, or fast_path: false).
-func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]byte) error {
+// targets, or fast_path: false). at is the index of the command whose error
+// is returned, -1 when the error is not one command's.
+func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]byte) (at int, err error) {
 	if cap(sc.slots) < len(argv) {
 		sc.slots = make([]argSlot, len(argv))
 		sc.args = make([]any, len(argv))
@@ -262,9 +316,9 @@ func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]by
 	if len(s.argc) == 1 && !s.tx {
 		err := c.Process(ctx, goredis.NewCmd(ctx, args...))
 		if err == goredis.Nil {
-			return nil
+			return -1, nil
 		}
-		return err
+		return 0, err
 	}
 	var pipe goredis.Pipeliner
 	if s.tx {
@@ -278,13 +332,27 @@ func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]by
 		k += n
 	}
 	cmds, err := pipe.Exec(ctx)
-	for _, cmd := range cmds {
-		if e := cmd.Err(); e != nil && !errors.Is(e, goredis.Nil) {
-			return e
+	// A command refused while a transaction was queued makes EXEC abort,
+	// and go-redis gives EXECABORT to the commands before it too: the
+	// refusal is the error to report, as the fast path does.
+	first := -1
+	for i, cmd := range cmds {
+		e := cmd.Err()
+		if e == nil || errors.Is(e, goredis.Nil) {
+			continue
+		}
+		if !strings.HasPrefix(e.Error(), "EXECABORT") {
+			return i, e
+		}
+		if first < 0 {
+			first = i
 		}
 	}
-	if errors.Is(err, goredis.Nil) {
-		return nil
+	if first >= 0 {
+		return first, cmds[first].Err()
 	}
-	return err
+	if errors.Is(err, goredis.Nil) {
+		return -1, nil
+	}
+	return -1, err
 }

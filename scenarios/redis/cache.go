@@ -56,7 +56,7 @@ var (
 	argcGet          = []int{2}
 )
 
-func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, error) {
+func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
 	n = valueNode(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil, driver.Errorf(n, "redis: cache_get: expected a mapping with key and on_miss, got %s", describe(n))
@@ -86,6 +86,11 @@ func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler) (driver.Step, 
 			}
 			s.key = t
 		case "on_miss":
+			if g.readOnly {
+				errs = append(errs, driver.Errorf(k, "redis: cache_get: on_miss is refused on target %q: on a miss it SETs the key, and the target is read_only, "+
+					"so that runplan never changes data it did not write; without on_miss a lookup only reads", g.target))
+				continue
+			}
 			if err := s.prepareOnMiss(v); err != nil {
 				errs = append(errs, err)
 			}
@@ -140,11 +145,16 @@ func (s *cacheGetStep) Bind(t driver.Target) error {
 	if !ok {
 		return fmt.Errorf("redis: step %q: target is a %T, not a redis target", s.step, t)
 	}
+	if s.fill && tg.readOnly {
+		return fmt.Errorf("redis: step %q: cache_get with on_miss writes, and target %q is read_only", s.step, tg.name)
+	}
 	s.target = tg
 	if s.fill {
 		s.gen = newValueGen(s.size)
 	}
-	s.setOpts = expiryArgs(s.ttl)
+	// Without a ttl of its own, a fill on a server runplan did not start
+	// expires after the safety TTL.
+	s.setOpts = expiryArgs(tg.safetyExpiry(s.ttl))
 	s.expiry = nil
 	for _, a := range s.setOpts {
 		switch v := a.(type) {
@@ -192,7 +202,7 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 	hit := false
 	if fast != nil {
 		var isNil bool
-		isNil, err = fast.do(ctx, argv, argcGet, false)
+		isNil, _, err = fast.do(ctx, argv, argcGet, false)
 		hit = err == nil && !isNil
 	} else {
 		err = s.target.client.Process(ctx, goredis.NewCmd(ctx, sc.getArgs...))
@@ -227,7 +237,7 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 	if fast != nil {
 		argv = append(argv[:0], setName, buf, value)
 		argv = append(argv, s.expiry...)
-		_, err = fast.do(ctx, argv, s.setArgc, false)
+		_, _, err = fast.do(ctx, argv, s.setArgc, false)
 	} else {
 		sc.value.b = value
 		err = s.target.client.Process(ctx, goredis.NewCmd(ctx, sc.setArgs...))

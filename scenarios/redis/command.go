@@ -19,51 +19,89 @@ import (
 type cmdInfo struct {
 	arity             int
 	first, last, step int
+	access            access
 }
+
+// access is what a command does to the keyspace, after Redis's own command
+// flags (readonly, write) and key-spec flags (RO, RW, OW, RM; INSERT, UPDATE,
+// DELETE), as COMMAND INFO reports them. It decides what runs on a read_only
+// target (aRead only) and which keys a command may leave without an expiry,
+// so that they get the safety TTL on a target runplan did not start.
+type access uint8
+
+const (
+	// aRead: reads only (flag readonly, or no key and no effect: PING,
+	// ECHO, INFO, TIME, LASTSAVE, WAIT). The only kind a read_only target
+	// runs.
+	aRead access = iota
+	// aEffect: writes no key but acts beyond the keyspace (PUBLISH reaches
+	// the server's subscribers).
+	aEffect
+	// aWrite: writes (flag write) but can only remove data or set an
+	// expiry, never create a key or drop its expiry (DEL, LPOP, EXPIRE...):
+	// no safety TTL needed.
+	aWrite
+	// aGrow: may create its keys or drop their expiry (key spec INSERT or
+	// UPDATE): each key gets the safety TTL after it.
+	aGrow
+	// aGrowDest: the same for its last key only, the destination (RENAME,
+	// COPY, LMOVE, SMOVE...); the source can only lose data.
+	aGrowDest
+	// aOwnTTL: writes its key with an expiry of its own (SETEX, PSETEX).
+	aOwnTTL
+	// aSet: SET, which drops the key's expiry unless given one (EX, PX,
+	// EXAT, PXAT) or told to keep it (KEEPTTL): the safety TTL goes into the
+	// command itself as EX n when it has no expiry option.
+	aSet
+)
+
+// writes reports whether a command of this kind changes the server's data or
+// reaches beyond it, and so is refused on a read_only target.
+func (a access) writes() bool { return a != aRead }
 
 // commands lists the commands a step may run: those whose keys are known, so
 // that they can be put under the run's key prefix, and a few without keys.
 var commands = map[string]cmdInfo{
 	// no keys
-	"PING": {-1, 0, 0, 0}, "ECHO": {2, 0, 0, 0}, "INFO": {-1, 0, 0, 0}, "TIME": {1, 0, 0, 0},
-	"DBSIZE": {1, 0, 0, 0}, "PUBLISH": {3, 0, 0, 0}, "WAIT": {3, 0, 0, 0}, "LASTSAVE": {1, 0, 0, 0},
+	"PING": {-1, 0, 0, 0, aRead}, "ECHO": {2, 0, 0, 0, aRead}, "INFO": {-1, 0, 0, 0, aRead}, "TIME": {1, 0, 0, 0, aRead},
+	"DBSIZE": {1, 0, 0, 0, aRead}, "PUBLISH": {3, 0, 0, 0, aEffect}, "WAIT": {3, 0, 0, 0, aRead}, "LASTSAVE": {1, 0, 0, 0, aRead},
 	// keyspace
-	"DEL": {-2, 1, -1, 1}, "UNLINK": {-2, 1, -1, 1}, "EXISTS": {-2, 1, -1, 1}, "TOUCH": {-2, 1, -1, 1},
-	"EXPIRE": {-3, 1, 1, 1}, "PEXPIRE": {-3, 1, 1, 1}, "EXPIREAT": {-3, 1, 1, 1}, "PEXPIREAT": {-3, 1, 1, 1},
-	"PERSIST": {2, 1, 1, 1}, "TTL": {2, 1, 1, 1}, "PTTL": {2, 1, 1, 1}, "TYPE": {2, 1, 1, 1},
-	"RENAME": {3, 1, 2, 1}, "RENAMENX": {3, 1, 2, 1}, "COPY": {-3, 1, 2, 1},
+	"DEL": {-2, 1, -1, 1, aWrite}, "UNLINK": {-2, 1, -1, 1, aWrite}, "EXISTS": {-2, 1, -1, 1, aRead}, "TOUCH": {-2, 1, -1, 1, aRead},
+	"EXPIRE": {-3, 1, 1, 1, aWrite}, "PEXPIRE": {-3, 1, 1, 1, aWrite}, "EXPIREAT": {-3, 1, 1, 1, aWrite}, "PEXPIREAT": {-3, 1, 1, 1, aWrite},
+	"PERSIST": {2, 1, 1, 1, aGrow}, "TTL": {2, 1, 1, 1, aRead}, "PTTL": {2, 1, 1, 1, aRead}, "TYPE": {2, 1, 1, 1, aRead},
+	"RENAME": {3, 1, 2, 1, aGrowDest}, "RENAMENX": {3, 1, 2, 1, aGrowDest}, "COPY": {-3, 1, 2, 1, aGrowDest},
 	// strings
-	"GET": {2, 1, 1, 1}, "SET": {-3, 1, 1, 1}, "SETEX": {4, 1, 1, 1}, "PSETEX": {4, 1, 1, 1},
-	"SETNX": {3, 1, 1, 1}, "GETSET": {3, 1, 1, 1}, "GETDEL": {2, 1, 1, 1}, "GETEX": {-2, 1, 1, 1},
-	"GETRANGE": {4, 1, 1, 1}, "SETRANGE": {4, 1, 1, 1}, "INCR": {2, 1, 1, 1}, "INCRBY": {3, 1, 1, 1},
-	"INCRBYFLOAT": {3, 1, 1, 1}, "DECR": {2, 1, 1, 1}, "DECRBY": {3, 1, 1, 1}, "APPEND": {3, 1, 1, 1},
-	"STRLEN": {2, 1, 1, 1}, "MGET": {-2, 1, -1, 1}, "MSET": {-3, 1, -1, 2}, "MSETNX": {-3, 1, -1, 2},
-	"SETBIT": {4, 1, 1, 1}, "GETBIT": {3, 1, 1, 1}, "BITCOUNT": {-2, 1, 1, 1},
+	"GET": {2, 1, 1, 1, aRead}, "SET": {-3, 1, 1, 1, aSet}, "SETEX": {4, 1, 1, 1, aOwnTTL}, "PSETEX": {4, 1, 1, 1, aOwnTTL},
+	"SETNX": {3, 1, 1, 1, aGrow}, "GETSET": {3, 1, 1, 1, aGrow}, "GETDEL": {2, 1, 1, 1, aWrite}, "GETEX": {-2, 1, 1, 1, aGrow},
+	"GETRANGE": {4, 1, 1, 1, aRead}, "SETRANGE": {4, 1, 1, 1, aGrow}, "INCR": {2, 1, 1, 1, aGrow}, "INCRBY": {3, 1, 1, 1, aGrow},
+	"INCRBYFLOAT": {3, 1, 1, 1, aGrow}, "DECR": {2, 1, 1, 1, aGrow}, "DECRBY": {3, 1, 1, 1, aGrow}, "APPEND": {3, 1, 1, 1, aGrow},
+	"STRLEN": {2, 1, 1, 1, aRead}, "MGET": {-2, 1, -1, 1, aRead}, "MSET": {-3, 1, -1, 2, aGrow}, "MSETNX": {-3, 1, -1, 2, aGrow},
+	"SETBIT": {4, 1, 1, 1, aGrow}, "GETBIT": {3, 1, 1, 1, aRead}, "BITCOUNT": {-2, 1, 1, 1, aRead},
 	// hashes
-	"HGET": {3, 1, 1, 1}, "HSET": {-4, 1, 1, 1}, "HSETNX": {4, 1, 1, 1}, "HMSET": {-4, 1, 1, 1},
-	"HMGET": {-3, 1, 1, 1}, "HGETALL": {2, 1, 1, 1}, "HDEL": {-3, 1, 1, 1}, "HINCRBY": {4, 1, 1, 1},
-	"HINCRBYFLOAT": {4, 1, 1, 1}, "HEXISTS": {3, 1, 1, 1}, "HLEN": {2, 1, 1, 1}, "HKEYS": {2, 1, 1, 1},
-	"HVALS": {2, 1, 1, 1}, "HSTRLEN": {3, 1, 1, 1},
+	"HGET": {3, 1, 1, 1, aRead}, "HSET": {-4, 1, 1, 1, aGrow}, "HSETNX": {4, 1, 1, 1, aGrow}, "HMSET": {-4, 1, 1, 1, aGrow},
+	"HMGET": {-3, 1, 1, 1, aRead}, "HGETALL": {2, 1, 1, 1, aRead}, "HDEL": {-3, 1, 1, 1, aWrite}, "HINCRBY": {4, 1, 1, 1, aGrow},
+	"HINCRBYFLOAT": {4, 1, 1, 1, aGrow}, "HEXISTS": {3, 1, 1, 1, aRead}, "HLEN": {2, 1, 1, 1, aRead}, "HKEYS": {2, 1, 1, 1, aRead},
+	"HVALS": {2, 1, 1, 1, aRead}, "HSTRLEN": {3, 1, 1, 1, aRead},
 	// lists
-	"LPUSH": {-3, 1, 1, 1}, "RPUSH": {-3, 1, 1, 1}, "LPUSHX": {-3, 1, 1, 1}, "RPUSHX": {-3, 1, 1, 1},
-	"LPOP": {-2, 1, 1, 1}, "RPOP": {-2, 1, 1, 1}, "LRANGE": {4, 1, 1, 1}, "LLEN": {2, 1, 1, 1},
-	"LINDEX": {3, 1, 1, 1}, "LSET": {4, 1, 1, 1}, "LREM": {4, 1, 1, 1}, "LTRIM": {4, 1, 1, 1},
-	"LMOVE": {5, 1, 2, 1}, "RPOPLPUSH": {3, 1, 2, 1},
+	"LPUSH": {-3, 1, 1, 1, aGrow}, "RPUSH": {-3, 1, 1, 1, aGrow}, "LPUSHX": {-3, 1, 1, 1, aGrow}, "RPUSHX": {-3, 1, 1, 1, aGrow},
+	"LPOP": {-2, 1, 1, 1, aWrite}, "RPOP": {-2, 1, 1, 1, aWrite}, "LRANGE": {4, 1, 1, 1, aRead}, "LLEN": {2, 1, 1, 1, aRead},
+	"LINDEX": {3, 1, 1, 1, aRead}, "LSET": {4, 1, 1, 1, aGrow}, "LREM": {4, 1, 1, 1, aWrite}, "LTRIM": {4, 1, 1, 1, aWrite},
+	"LMOVE": {5, 1, 2, 1, aGrowDest}, "RPOPLPUSH": {3, 1, 2, 1, aGrowDest},
 	// sets
-	"SADD": {-3, 1, 1, 1}, "SREM": {-3, 1, 1, 1}, "SMEMBERS": {2, 1, 1, 1}, "SISMEMBER": {3, 1, 1, 1},
-	"SMISMEMBER": {-3, 1, 1, 1}, "SCARD": {2, 1, 1, 1}, "SPOP": {-2, 1, 1, 1}, "SRANDMEMBER": {-2, 1, 1, 1},
-	"SINTER": {-2, 1, -1, 1}, "SUNION": {-2, 1, -1, 1}, "SDIFF": {-2, 1, -1, 1}, "SMOVE": {4, 1, 2, 1},
+	"SADD": {-3, 1, 1, 1, aGrow}, "SREM": {-3, 1, 1, 1, aWrite}, "SMEMBERS": {2, 1, 1, 1, aRead}, "SISMEMBER": {3, 1, 1, 1, aRead},
+	"SMISMEMBER": {-3, 1, 1, 1, aRead}, "SCARD": {2, 1, 1, 1, aRead}, "SPOP": {-2, 1, 1, 1, aWrite}, "SRANDMEMBER": {-2, 1, 1, 1, aRead},
+	"SINTER": {-2, 1, -1, 1, aRead}, "SUNION": {-2, 1, -1, 1, aRead}, "SDIFF": {-2, 1, -1, 1, aRead}, "SMOVE": {4, 1, 2, 1, aGrowDest},
 	// sorted sets
-	"ZADD": {-4, 1, 1, 1}, "ZREM": {-3, 1, 1, 1}, "ZRANGE": {-4, 1, 1, 1}, "ZRANGEBYSCORE": {-4, 1, 1, 1},
-	"ZREVRANGE": {-4, 1, 1, 1}, "ZSCORE": {3, 1, 1, 1}, "ZMSCORE": {-3, 1, 1, 1}, "ZCARD": {2, 1, 1, 1},
-	"ZCOUNT": {4, 1, 1, 1}, "ZINCRBY": {4, 1, 1, 1}, "ZRANK": {-3, 1, 1, 1}, "ZREVRANK": {-3, 1, 1, 1},
-	"ZPOPMIN": {-2, 1, 1, 1}, "ZPOPMAX": {-2, 1, 1, 1}, "ZREMRANGEBYSCORE": {4, 1, 1, 1},
-	"ZREMRANGEBYRANK": {4, 1, 1, 1},
+	"ZADD": {-4, 1, 1, 1, aGrow}, "ZREM": {-3, 1, 1, 1, aWrite}, "ZRANGE": {-4, 1, 1, 1, aRead}, "ZRANGEBYSCORE": {-4, 1, 1, 1, aRead},
+	"ZREVRANGE": {-4, 1, 1, 1, aRead}, "ZSCORE": {3, 1, 1, 1, aRead}, "ZMSCORE": {-3, 1, 1, 1, aRead}, "ZCARD": {2, 1, 1, 1, aRead},
+	"ZCOUNT": {4, 1, 1, 1, aRead}, "ZINCRBY": {4, 1, 1, 1, aGrow}, "ZRANK": {-3, 1, 1, 1, aRead}, "ZREVRANK": {-3, 1, 1, 1, aRead},
+	"ZPOPMIN": {-2, 1, 1, 1, aWrite}, "ZPOPMAX": {-2, 1, 1, 1, aWrite}, "ZREMRANGEBYSCORE": {4, 1, 1, 1, aWrite},
+	"ZREMRANGEBYRANK": {4, 1, 1, 1, aWrite},
 	// streams
-	"XADD": {-5, 1, 1, 1}, "XLEN": {2, 1, 1, 1}, "XRANGE": {-4, 1, 1, 1}, "XREVRANGE": {-4, 1, 1, 1},
-	"XTRIM": {-4, 1, 1, 1}, "XDEL": {-3, 1, 1, 1},
+	"XADD": {-5, 1, 1, 1, aGrow}, "XLEN": {2, 1, 1, 1, aRead}, "XRANGE": {-4, 1, 1, 1, aRead}, "XREVRANGE": {-4, 1, 1, 1, aRead},
+	"XTRIM": {-4, 1, 1, 1, aWrite}, "XDEL": {-3, 1, 1, 1, aWrite},
 	// hyperloglogs
-	"PFADD": {-2, 1, 1, 1}, "PFCOUNT": {-2, 1, -1, 1},
+	"PFADD": {-2, 1, 1, 1, aGrow}, "PFCOUNT": {-2, 1, -1, 1, aRead},
 }
 
 // destructive lists destructive or administrative commands, and commands
@@ -135,12 +173,16 @@ type cmdSpec struct {
 	keys []int // positions of key arguments
 	dyn  bool  // some argument is rendered or generated per call
 	pos  *yaml.Node
+	// setTTL is what a SET says about its key's expiry (SET only).
+	setTTL setExpiry
 }
 
-// gate decides whether destructive commands may run on the step's target.
+// gate decides what may run on the step's target: destructive commands
+// (allowed), and anything but reads (not readOnly).
 type gate struct {
-	target  string
-	allowed bool
+	target   string
+	allowed  bool
+	readOnly bool
 }
 
 // prepareCmd decodes one command sequence.
@@ -166,6 +208,9 @@ func prepareCmd(n *yaml.Node, c *tmpl.Compiler, g gate) (*cmdSpec, error) {
 	total := len(n.Content)
 	info, known := commands[name]
 	switch {
+	case g.readOnly && (destructive[name] || known && info.access.writes()):
+		return nil, driver.Errorf(nameNode, "redis: command %s is refused on target %q: the target is read_only, so that runplan never changes data it did not write, "+
+			"and %s; only read commands run there (GET, MGET, EXISTS, TTL, STRLEN, HGET, HGETALL, LRANGE, SMEMBERS, ZRANGE, ...)", name, g.target, writeReason(name, info))
 	case destructive[name]:
 		if !g.allowed {
 			return nil, driver.Errorf(nameNode, "redis: command %s is refused on target %q: it is destructive or administrative, or reaches beyond the run's keys, "+
@@ -230,7 +275,21 @@ func prepareCmd(n *yaml.Node, c *tmpl.Compiler, g gate) (*cmdSpec, error) {
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}
+	if name == "SET" {
+		s.setTTL = setExpiryOf(s)
+	}
 	return s, nil
+}
+
+// writeReason says why command name may not run on a read_only target.
+func writeReason(name string, info cmdInfo) string {
+	switch {
+	case destructive[name]:
+		return "it is destructive or administrative, or reaches beyond the keys the plan names"
+	case info.access == aEffect:
+		return "it acts beyond the keyspace (" + name + " reaches the server's subscribers)"
+	}
+	return "it writes (Redis flags " + name + " as a write command)"
 }
 
 // prepareValueArg decodes a generated-value argument, {value_size: SIZE}.

@@ -25,7 +25,7 @@ var targetKeys = []string{
 	"url", "sentinel", "cluster", "managed",
 	"username", "password", "db", "tls",
 	"pool_size", "timeout", "dial_timeout", "read_timeout", "write_timeout", "pool_timeout", "retries",
-	"key_prefix", "keep", "allow_destructive", "fast_path", "prefill",
+	"key_prefix", "read_only", "safety_ttl", "keep", "allow_destructive", "fast_path", "prefill",
 }
 
 var (
@@ -75,6 +75,8 @@ type config struct {
 	poolTimeout                            time.Duration
 	retries                                *retryConfig
 	keyPrefix                              string
+	readOnly                               bool
+	safetyTTL                              time.Duration // safety_ttl; 0: the default for the run's length
 	keep, noFastPath                       bool
 	prefill                                []*prefillSpec
 }
@@ -203,10 +205,14 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 			case "retries":
 				cfg.retries, err = parseRetries(v)
 			case "key_prefix":
+				// Any prefix is safe, the empty one included: the run's keys
+				// go under key_prefix + runplan:<run id>: (see runNamespace),
+				// and a read_only target's are never deleted.
 				cfg.keyPrefix, err = decodeString(v, "key_prefix")
-				if err == nil && cfg.keyPrefix == "" {
-					err = driver.Errorf(v, "redis: key_prefix must not be empty: Cleanup deletes every key under it")
-				}
+			case "read_only":
+				cfg.readOnly, err = decodeBool(v, "read_only")
+			case "safety_ttl":
+				cfg.safetyTTL, err = decodeSafetyTTL(v, t.RunLength)
 			case "keep":
 				cfg.keep, err = decodeBool(v, "keep")
 			case "allow_destructive":
@@ -292,6 +298,16 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 			fail(driver.Errorf(nodes["db"], "redis: target %q: a cluster has only db 0", t.Name))
 		}
 	}
+	if cfg.readOnly {
+		// A read_only target writes nothing: what would write is refused
+		// rather than silently ignored.
+		for _, k := range []string{"prefill", "keep", "safety_ttl"} {
+			if nodes[k] != nil {
+				fail(driver.Errorf(nodes[k], "redis: target %q: %s does not apply to a read_only target, which reads the keys it is given and writes none%s",
+					t.Name, k, map[string]string{"prefill": " (prefill writes keys)"}[k]))
+			}
+		}
+	}
 	if cfg.mode != modeURL && cfg.mode != modeEmbedded && cfg.mode != modeManaged && nodes["fast_path"] != nil && !cfg.noFastPath {
 		fail(driver.Errorf(nodes["fast_path"], "redis: target %q: the fast path serves single servers (url and managed standalone targets); %s targets use go-redis", t.Name, cfg.mode))
 	}
@@ -303,6 +319,25 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 		}
 	}
 	return cfg, joinErrors(errs)
+}
+
+// decodeSafetyTTL decodes safety_ttl: whole seconds, at least 1s, and no
+// shorter than the run (runLength, when known), whose keys would otherwise
+// expire while it still uses them.
+func decodeSafetyTTL(n *yaml.Node, runLength time.Duration) (time.Duration, error) {
+	d, err := decodeDuration(n, "safety_ttl")
+	switch {
+	case err != nil:
+		return 0, err
+	case d < minSafetyTTL:
+		return 0, driver.Errorf(n, "redis: safety_ttl must be at least %v, got %s: every key written on a server runplan did not start carries it", minSafetyTTL, n.Value)
+	case d%time.Second != 0:
+		return 0, driver.Errorf(n, "redis: safety_ttl must be whole seconds, got %s", n.Value)
+	case runLength > 0 && d < runLength:
+		return 0, driver.Errorf(n, "redis: safety_ttl %s is shorter than the run, planned to last %v (the latest scenario end plus its graceful stop): "+
+			"keys would expire while the run still uses them; give at least %v (the default is %v)", n.Value, runLength, roundUpSecond(runLength), defaultSafetyTTL(runLength))
+	}
+	return d, nil
 }
 
 // firstSet returns a when set, else b.

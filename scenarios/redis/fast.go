@@ -98,20 +98,22 @@ var errProtocol = errors.New("redis: protocol error")
 // trip, wrapped in MULTI/EXEC when tx, and reads every reply. It returns
 // whether the first reply was a nil, and the first error: a failure to
 // talk to the server, or else the first error reply found, nested replies
-// included (so an error inside EXEC's reply counts).
-func (p *fastPool) do(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil bool, err error) {
+// included (so an error inside EXEC's reply counts). at is the index in
+// argc of the command whose reply held that error reply, -1 when the error
+// is not one command's (a failure to talk, MULTI's or EXEC's own reply).
+func (p *fastPool) do(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil bool, at int, err error) {
 	for attempt := 0; ; attempt++ {
 		var retry bool
-		firstNil, retry, err = p.once(ctx, argv, argc, tx)
+		firstNil, at, retry, err = p.once(ctx, argv, argc, tx)
 		if err == nil || !retry || attempt >= p.o.maxRetries {
-			return firstNil, err
+			return firstNil, at, err
 		}
 		t := time.NewTimer(p.backoff(attempt))
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return false, ctx.Err()
+			return false, -1, ctx.Err()
 		}
 	}
 }
@@ -134,19 +136,19 @@ func (p *fastPool) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
-func (p *fastPool) once(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil, retry bool, err error) {
+func (p *fastPool) once(ctx context.Context, argv [][]byte, argc []int, tx bool) (firstNil bool, at int, retry bool, err error) {
 	select {
 	case <-ctx.Done():
-		return false, false, ctx.Err()
+		return false, -1, false, ctx.Err()
 	default:
 	}
 	c, err := p.get(ctx)
 	if err != nil {
-		return false, retryable(err), err
+		return false, -1, retryable(err), err
 	}
 	if err := c.arm(ctx, p.o.timeout); err != nil {
 		p.discard(c)
-		return false, false, err
+		return false, -1, false, err
 	}
 	if tx {
 		c.bw.WriteString("*1\r\n$5\r\nMULTI\r\n")
@@ -163,24 +165,38 @@ func (p *fastPool) once(ctx context.Context, argv [][]byte, argc []int, tx bool)
 	}
 	if err := c.bw.Flush(); err != nil {
 		p.discard(c)
-		return false, retryable(err), err
+		return false, -1, retryable(err), err
 	}
 	var first error
+	at = -1
 	for i := range n {
 		isNil, rerr, err := c.readReply()
 		if err != nil {
 			p.discard(c)
-			return false, retryable(err), err
+			return false, -1, retryable(err), err
 		}
 		if i == 0 {
 			firstNil = isNil
 		}
 		if rerr != nil && first == nil {
 			first = rerr
+			at = replyCommand(i, len(argc), tx)
 		}
 	}
 	p.put(c)
-	return firstNil, first != nil && retryable(first), first
+	return firstNil, at, first != nil && retryable(first), first
+}
+
+// replyCommand maps reply i of a round trip of n commands to the command's
+// index, -1 for MULTI's and EXEC's own replies.
+func replyCommand(i, n int, tx bool) int {
+	if tx {
+		i--
+	}
+	if i < 0 || i >= n {
+		return -1
+	}
+	return i
 }
 
 // retryable reports whether err may pass on a second attempt: a connection
@@ -416,49 +432,102 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
+// maxErrorText bounds the part of a blob error kept as its message: the
+// rest is read and dropped, so that a length announced by a broken server
+// or proxy is never an allocation.
+const maxErrorText = 64 << 10
+
 // readReply reads one reply and everything nested in it. isNil is true for
 // a nil bulk string or array; rerr is the first error reply found; err is a
 // failure to read (the connection is then unusable).
+//
+// It reads RESP2 and RESP3 (maps, sets, pushes, attributes, verbatim
+// strings, doubles, booleans, big numbers, nulls, blob errors); streamed
+// strings and aggregates (`$?`, `*?`), which Redis never sends, are
+// protocol errors. Every reply is checked as far as its framing and the
+// form of its scalar, so that a malformed stream fails with errProtocol
+// rather than being read as some other reply.
+//
+// A line is a slice of the read buffer (or of c.line), valid only until
+// the next read: everything needed from it is taken before a nested read.
 func (c *fastConn) readReply() (isNil bool, rerr, err error) {
 	line, err := c.readLine()
 	if err != nil {
 		return false, nil, err
 	}
-	switch line[0] {
-	case '+', ':', ',', '#', '(':
+	typ, body := line[0], line[1:]
+	switch typ {
+	case '+':
+		return false, nil, nil
+	case ':', '(':
+		if !validInteger(body) {
+			return false, nil, fmt.Errorf("%w: bad number %q", errProtocol, truncate(line))
+		}
+		return false, nil, nil
+	case ',':
+		if !validDouble(body) {
+			return false, nil, fmt.Errorf("%w: bad double %q", errProtocol, truncate(line))
+		}
+		return false, nil, nil
+	case '#':
+		if len(body) != 1 || body[0] != 't' && body[0] != 'f' {
+			return false, nil, fmt.Errorf("%w: bad boolean %q", errProtocol, truncate(line))
+		}
 		return false, nil, nil
 	case '_':
+		if len(body) != 0 {
+			return false, nil, fmt.Errorf("%w: bad null %q", errProtocol, truncate(line))
+		}
 		return true, nil, nil
 	case '-':
-		return false, replyError(line[1:]), nil
+		return false, replyError(body), nil
 	case '$', '=', '!':
-		n, err := parseLen(line[1:])
+		n, err := parseLen(body)
 		if err != nil {
 			return false, nil, err
 		}
 		if n < 0 {
 			return true, nil, nil
 		}
-		if line[0] == '!' {
-			b := make([]byte, n+2)
-			if _, err := io.ReadFull(c.br, b); err != nil {
+		switch typ {
+		case '!':
+			msg, err := c.readBlob(n)
+			if err != nil {
 				return false, nil, err
 			}
-			return false, replyError(b[:n]), nil
+			return false, replyError(msg), nil
+		case '=':
+			// A verbatim string starts with its three-letter format
+			// ("txt:"); Peek leaves it for the Discard below.
+			if n < 4 {
+				return false, nil, fmt.Errorf("%w: verbatim string of %d bytes", errProtocol, n)
+			}
+			f, err := c.br.Peek(4)
+			if err != nil {
+				return false, nil, eof(err)
+			}
+			if f[3] != ':' {
+				return false, nil, fmt.Errorf("%w: verbatim string without its format: %q", errProtocol, f)
+			}
 		}
-		if _, err := c.br.Discard(n + 2); err != nil {
-			return false, nil, err
+		if _, err := c.br.Discard(n); err != nil {
+			return false, nil, eof(err)
 		}
-		return false, nil, nil
+		return false, nil, c.readCRLF()
 	case '*', '~', '>', '%', '|':
-		n, err := parseLen(line[1:])
+		n, err := parseLen(body)
 		if err != nil {
 			return false, nil, err
 		}
 		if n < 0 {
+			if typ == '|' {
+				// An attribute always comes before a reply; a nil one
+				// leaves unknown whether one follows.
+				return false, nil, fmt.Errorf("%w: nil attribute", errProtocol)
+			}
 			return true, nil, nil
 		}
-		if line[0] == '%' || line[0] == '|' {
+		if typ == '%' || typ == '|' {
 			n *= 2
 		}
 		for range n {
@@ -466,20 +535,109 @@ func (c *fastConn) readReply() (isNil bool, rerr, err error) {
 			if err != nil {
 				return false, nil, err
 			}
-			if e != nil && rerr == nil {
+			if e != nil && rerr == nil && typ != '|' {
 				rerr = e
 			}
 		}
-		if line[0] == '|' { // an attribute precedes the actual reply
-			isNil, e, err := c.readReply()
-			if rerr == nil {
-				rerr = e
-			}
-			return isNil, rerr, err
+		if typ == '|' {
+			// An attribute is metadata about the reply that follows it:
+			// the reply is that one, and an error among the metadata is
+			// not the reply's.
+			return c.readReply()
 		}
 		return false, rerr, nil
 	}
 	return false, nil, fmt.Errorf("%w: unexpected reply %q", errProtocol, truncate(line))
+}
+
+// readBlob reads a blob error's n bytes and their CRLF, keeping at most
+// maxErrorText of them.
+func (c *fastConn) readBlob(n int) (string, error) {
+	b := make([]byte, min(n, maxErrorText))
+	if _, err := io.ReadFull(c.br, b); err != nil {
+		return "", eof(err)
+	}
+	if _, err := c.br.Discard(n - len(b)); err != nil {
+		return "", eof(err)
+	}
+	return string(b), c.readCRLF()
+}
+
+// readCRLF reads the CRLF that ends a bulk string.
+func (c *fastConn) readCRLF() error {
+	cr, err := c.br.ReadByte()
+	if err != nil {
+		return eof(err)
+	}
+	lf, err := c.br.ReadByte()
+	if err != nil {
+		return eof(err)
+	}
+	if cr != '\r' || lf != '\n' {
+		return fmt.Errorf("%w: bulk string not followed by CRLF", errProtocol)
+	}
+	return nil
+}
+
+// eof turns the end of the stream inside a reply into io.ErrUnexpectedEOF.
+func eof(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// validInteger reports whether b is a RESP integer or big number: an
+// optional sign and at least one digit.
+func validInteger(b []byte) bool {
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		b = b[1:]
+	}
+	return len(b) > 0 && digits(b) == len(b)
+}
+
+// validDouble reports whether b is a RESP3 double: inf, -inf, nan, or an
+// optional sign, digits, an optional fraction and an optional exponent.
+func validDouble(b []byte) bool {
+	switch string(b) { // compared without allocating
+	case "inf", "+inf", "-inf", "nan", "-nan":
+		return true
+	}
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		b = b[1:]
+	}
+	i := digits(b)
+	if i == 0 {
+		return false
+	}
+	b = b[i:]
+	if len(b) > 0 && b[0] == '.' {
+		if i = digits(b[1:]); i == 0 {
+			return false
+		}
+		b = b[1+i:]
+	}
+	if len(b) > 0 && (b[0] == 'e' || b[0] == 'E') {
+		b = b[1:]
+		if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+			b = b[1:]
+		}
+		if i = digits(b); i == 0 {
+			return false
+		}
+		b = b[i:]
+	}
+	return len(b) == 0
+}
+
+// digits is the length of b's leading run of ASCII digits.
+func digits(b []byte) int {
+	for i, ch := range b {
+		if ch < '0' || ch > '9' {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // parseLen parses a RESP length without allocating.
@@ -490,11 +648,11 @@ func parseLen(b []byte) (int, error) {
 	if len(b) == 0 || len(b) > 10 {
 		return 0, fmt.Errorf("%w: bad length %q", errProtocol, b)
 	}
+	if digits(b) != len(b) {
+		return 0, fmt.Errorf("%w: bad length %q", errProtocol, b)
+	}
 	n := 0
 	for _, ch := range b {
-		if ch < '0' || ch > '9' {
-			return 0, fmt.Errorf("%w: bad length %q", errProtocol, b)
-		}
 		n = n*10 + int(ch-'0')
 	}
 	return n, nil

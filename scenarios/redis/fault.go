@@ -2,9 +2,12 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/scenarios/redis/managed"
 )
 
@@ -310,11 +314,13 @@ func (e *faultEnv) wrap(t *Target, err error, format string, args ...any) error 
 
 // adminClients returns a dedicated client for every primary of the
 // target (one for a single server or a Sentinel target, one per primary
-// of a cluster), with a read timeout of at least readTimeout. They dial
-// like the target's own clients (through the fault proxy when there is
-// one) but keep no pooled connection of the steps busy. The caller closes
-// them.
-func (t *Target) adminClients(ctx context.Context, readTimeout time.Duration) ([]*goredis.Client, error) {
+// of a cluster), with a read timeout of at least readTimeout. They dial the
+// servers' real addresses, never through the fault proxy — so that a
+// network fault on the target cannot hold up another fault's start or
+// undo — and keep no pooled connection of the steps busy. A Sentinel
+// target's primary is asked of the sentinels directly (cfg has them). The
+// caller closes the clients.
+func (t *Target) adminClients(ctx context.Context, cfg *config, readTimeout time.Duration) ([]*goredis.Client, error) {
 	mk := func(o *goredis.Options) *goredis.Client {
 		c := *o
 		c.PoolSize, c.MinIdleConns, c.MaxIdleConns = 1, 0, 1
@@ -322,12 +328,20 @@ func (t *Target) adminClients(ctx context.Context, readTimeout time.Duration) ([
 		c.ReadTimeout = max(c.ReadTimeout, readTimeout)
 		c.WriteTimeout = max(c.WriteTimeout, adminTimeout)
 		c.ContextTimeoutEnabled = true
+		c.Dialer = directDialer(c.TLSConfig, c.DialTimeout)
 		return goredis.NewClient(&c)
 	}
 	if t.cluster != nil {
+		// A cluster client of its own, dialling directly, finds the
+		// primaries: the target's would ask through the proxy.
+		co := *t.cluster.Options()
+		co.Dialer = directDialer(co.TLSConfig, co.DialTimeout)
+		co.MaxRetries = -1
+		cc := goredis.NewClusterClient(&co)
+		defer cc.Close()
 		var mu sync.Mutex
 		var out []*goredis.Client
-		err := t.cluster.ForEachMaster(ctx, func(_ context.Context, c *goredis.Client) error {
+		err := cc.ForEachMaster(ctx, func(_ context.Context, c *goredis.Client) error {
 			mu.Lock()
 			defer mu.Unlock()
 			out = append(out, mk(c.Options()))
@@ -343,7 +357,67 @@ func (t *Target) adminClients(ctx context.Context, readTimeout time.Duration) ([
 	if !ok {
 		return nil, fmt.Errorf("unexpected client %T", t.client)
 	}
-	return []*goredis.Client{mk(c.Options())}, nil
+	o := c.Options()
+	if cfg.mode == modeSentinel || t.deploy != nil && t.deploy.Topology() == managed.Sentinel {
+		// The failover client's own dialer asks the sentinels through the
+		// proxy: ask them directly.
+		addr, err := t.sentinelPrimaryDirect(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("finding the primary: %w", err)
+		}
+		oc := *o
+		oc.Addr = addr
+		o = &oc
+	}
+	return []*goredis.Client{mk(o)}, nil
+}
+
+// directDialer dials addr itself, never through the fault proxy, with TLS
+// on top when tc is set.
+func directDialer(tc *tls.Config, timeout time.Duration) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialThrough(ctx, nil, tc, timeout, network, addr)
+	}
+}
+
+// sentinelPrimaryDirect asks the target's sentinels for the primary's
+// address, over connections of its own.
+func (t *Target) sentinelPrimaryDirect(ctx context.Context, cfg *config) (string, error) {
+	if d := t.Deployment(); d != nil {
+		return sentinelPrimary(ctx, d)
+	}
+	sc := cfg.sentinel
+	var errs []error
+	for _, addr := range sc.addrs {
+		s, err := externalSentinel(cfg, addr)
+		if err != nil {
+			return "", err
+		}
+		a, err := s.GetMasterAddrByName(ctx, sc.master).Result()
+		_ = s.Close()
+		if err == nil && len(a) == 2 {
+			return net.JoinHostPort(a[0], a[1]), nil
+		}
+		errs = append(errs, fmt.Errorf("sentinel %s: %w", addr, err))
+	}
+	return "", errors.Join(errs...)
+}
+
+// externalSentinel returns a client of the sentinel at addr of a sentinel:
+// target, with the target's sentinel credentials and TLS.
+func externalSentinel(cfg *config, addr string) (*goredis.SentinelClient, error) {
+	sc := cfg.sentinel
+	o := &goredis.Options{Addr: addr, Username: sc.username, Password: sc.password, MaxRetries: -1, DisableIdentity: true,
+		DialTimeout: adminTimeout, ReadTimeout: adminTimeout, WriteTimeout: adminTimeout, Protocol: 2}
+	if cfg.tls != nil {
+		tc, err := cfg.tls.load()
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		o.TLSConfig = tc
+	}
+	o.Dialer = directDialer(o.TLSConfig, adminTimeout)
+	return goredis.NewSentinelClient(o), nil
 }
 
 func closeAll(cs []*goredis.Client) {
@@ -369,7 +443,9 @@ func onEach(cs []*goredis.Client, f func(c *goredis.Client) error) error {
 }
 
 // pauseFault is client_pause: CLIENT PAUSE <for> WRITE|ALL on every
-// primary. The pause ends by itself when the fault's window does.
+// primary. The pause is sent with the fault's whole length, so that it ends
+// by itself even if runplan dies; an early undo (Ctrl-C, an error) lifts it
+// with CLIENT UNPAUSE over a connection the pause does not hold.
 type pauseFault struct {
 	env    *faultEnv
 	mode   string // WRITE or ALL
@@ -380,34 +456,89 @@ func (p *pauseFault) String() string {
 	return fmt.Sprintf("client pause (%s) for %v", strings.ToLower(p.mode), p.length)
 }
 
-// Start pauses the clients of every primary for the fault's length, from
-// dedicated connections. Undo sends CLIENT UNPAUSE, best effort: Redis 7.0
-// queues it behind a PAUSE ALL, whose own timeout then ends the pause, and
-// a failure once the pause has run its length is no failure.
+// Limits of an early CLIENT UNPAUSE: one try per node waits at most
+// unpauseTry; the engine retries a failed undo (driver.Fault).
+const unpauseTry = 3 * time.Second
+
+// Start journals the pause, then pauses the clients of every primary for
+// the fault's length, from dedicated connections that bypass the fault
+// proxy. Under PAUSE ALL it first opens a pauseGuard per primary: the only
+// kind of connection whose CLIENT UNPAUSE the paused server serves before
+// the pause ends. When a guard cannot be opened (MONITOR refused by an ACL,
+// say) the fault still runs, and an early undo reports that the pause ends
+// by itself at its planned end.
 func (p *pauseFault) Start(ctx context.Context, dt driver.Target) (func(context.Context) error, error) {
 	t, err := p.env.redisTarget(dt)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := t.adminClients(ctx, adminTimeout)
+	cs, err := t.adminClients(ctx, p.env.cfg, adminTimeout)
 	if err != nil {
 		return nil, p.env.wrap(t, err, "CLIENT PAUSE")
 	}
 	defer closeAll(cs)
+	nodes := make([]*pauseNode, len(cs))
+	for i, c := range cs {
+		nodes[i] = &pauseNode{opts: *c.Options()}
+	}
+	release := func() {
+		for _, n := range nodes {
+			if n.guard != nil {
+				n.guard.close()
+			}
+		}
+	}
+	if p.mode == "ALL" {
+		_ = onEach(cs, func(c *goredis.Client) error {
+			n := nodes[slices.Index(cs, c)]
+			n.guard, n.guardErr = openPauseGuard(ctx, c.Options())
+			if n.guardErr != nil {
+				t.logf("redis: fault %s: %s: no connection outside the pause (%v): an early undo cannot lift it", p.env.name, c.Options().Addr, t.scrub(n.guardErr))
+			}
+			return nil
+		})
+	}
 	started := time.Now()
+	until := started.Add(p.length)
+	for _, n := range nodes {
+		n.entry = journal.Entry{Kind: journal.KindPause, Node: n.opts.Addr, Name: p.mode, Until: until, Fault: p.env.name}
+		if err := t.journal().Record(n.entry); err != nil {
+			for _, m := range nodes {
+				_ = t.journal().Forget(m.entry)
+			}
+			release()
+			return nil, p.env.wrap(t, err, "CLIENT PAUSE not sent")
+		}
+	}
+	// Whatever happens to the undo, the guards go when the pause ends.
+	stopRelease := time.AfterFunc(p.length+adminTimeout, release)
 	ms := strconv.FormatInt(p.length.Milliseconds(), 10)
 	err = onEach(cs, func(c *goredis.Client) error { return c.Do(ctx, "CLIENT", "PAUSE", ms, p.mode).Err() })
 	undo := func(ctx context.Context) error {
-		ended := started.Add(p.length)
-		uctx, cancel := context.WithDeadline(ctx, latest(ended.Add(time.Second), time.Now().Add(time.Second)))
-		defer cancel()
-		us, uerr := t.adminClients(uctx, adminTimeout)
-		if uerr == nil {
-			defer closeAll(us)
-			uerr = onEach(us, func(c *goredis.Client) error { return c.Do(uctx, "CLIENT", "UNPAUSE").Err() })
+		var mu sync.Mutex
+		var left []string
+		errs := make([]error, len(nodes))
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			wg.Go(func() {
+				if err := p.lift(ctx, n, until); err != nil {
+					errs[i] = fmt.Errorf("%s: %w", n.opts.Addr, err)
+					mu.Lock()
+					left = append(left, n.opts.Addr)
+					mu.Unlock()
+					return
+				}
+				if err := t.journal().Forget(n.entry); err != nil {
+					t.logf("redis: fault %s: %v", p.env.name, err)
+				}
+			})
 		}
-		if uerr != nil && time.Now().Before(ended) {
-			return p.env.wrap(t, uerr, "CLIENT UNPAUSE")
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return p.env.wrap(t, err, "CLIENT UNPAUSE (the pause ends by itself at %s)", until.UTC().Format("15:04:05.000Z"))
+		}
+		if stopRelease.Stop() {
+			release()
 		}
 		return nil
 	}
@@ -417,11 +548,43 @@ func (p *pauseFault) Start(ctx context.Context, dt driver.Target) (func(context.
 	return undo, nil
 }
 
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
+// pauseNode is the pause on one primary.
+type pauseNode struct {
+	opts     goredis.Options
+	entry    journal.Entry
+	guard    *pauseGuard // PAUSE ALL only
+	guardErr error
+	lifted   bool
+}
+
+// lift ends the pause on one node: nothing to do once its planned end has
+// passed (sending CLIENT UNPAUSE then could end somebody else's pause);
+// before, CLIENT UNPAUSE, over the guard under PAUSE ALL (any connection
+// serves it under PAUSE WRITE). It may be called again after a failure.
+func (p *pauseFault) lift(ctx context.Context, n *pauseNode, until time.Time) error {
+	if n.lifted || !time.Now().Before(until) {
+		return nil
 	}
-	return b
+	uctx, cancel := context.WithTimeout(ctx, unpauseTry)
+	defer cancel()
+	var err error
+	switch {
+	case p.mode != "ALL":
+		o := n.opts
+		o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxRetries = 1, 0, 1, -1
+		c := goredis.NewClient(&o)
+		err = c.Do(uctx, "CLIENT", "UNPAUSE").Err()
+		_ = c.Close()
+	case n.guard != nil:
+		err = n.guard.unpause(uctx)
+	default:
+		err = fmt.Errorf("CLIENT PAUSE ALL holds every ordinary connection's commands, CLIENT UNPAUSE included, and no monitor connection could be opened before it (%w)", n.guardErr)
+	}
+	if err != nil && time.Now().Before(until) {
+		return err
+	}
+	n.lifted = true
+	return nil
 }
 
 // sleepFault is debug_sleep: DEBUG SLEEP on every primary, from a
@@ -440,7 +603,7 @@ func (s *sleepFault) Start(ctx context.Context, dt driver.Target) (func(context.
 	if err != nil {
 		return nil, err
 	}
-	cs, err := t.adminClients(ctx, s.length+adminTimeout)
+	cs, err := t.adminClients(ctx, s.env.cfg, s.length+adminTimeout)
 	if err != nil {
 		return nil, s.env.wrap(t, err, "DEBUG SLEEP")
 	}
@@ -566,25 +729,23 @@ func (f *failoverFault) Start(ctx context.Context, dt driver.Target) (func(conte
 		return nil, err
 	}
 	var addrs []string
-	var user, pass, master string
+	var master string
 	d := t.Deployment()
 	if d != nil {
 		addrs, master = d.Sentinels(), d.MasterName()
 	} else {
-		sc := f.env.cfg.sentinel
-		addrs, user, pass, master = sc.addrs, sc.username, sc.password, sc.master
+		addrs, master = f.env.cfg.sentinel.addrs, f.env.cfg.sentinel.master
 	}
 	var errs []error
 	for _, addr := range addrs {
-		s := sentinelClient(addr, user, pass, d)
-		if d == nil && f.env.cfg.tls != nil {
-			tc, terr := f.env.cfg.tls.load()
-			if terr != nil {
-				_ = s.Close()
-				return nil, f.env.wrap(t, terr, "tls")
+		var s *goredis.SentinelClient
+		if d != nil {
+			s = sentinelClient(addr, "", "", d)
+		} else {
+			var terr error
+			if s, terr = externalSentinel(f.env.cfg, addr); terr != nil {
+				return nil, f.env.wrap(t, terr, "sentinel")
 			}
-			s = goredis.NewSentinelClient(&goredis.Options{Addr: addr, Username: user, Password: pass, MaxRetries: -1,
-				DisableIdentity: true, DialTimeout: adminTimeout, ReadTimeout: adminTimeout, WriteTimeout: adminTimeout, Protocol: 2, TLSConfig: tc})
 		}
 		err := s.Failover(ctx, master).Err()
 		_ = s.Close()
@@ -643,6 +804,8 @@ func (f *clusterFailoverFault) Start(ctx context.Context, dt driver.Target) (fun
 
 // squeezeFault is memory_squeeze: CONFIG SET maxmemory (and
 // maxmemory-policy) on every primary; undo restores what CONFIG GET read.
+// The original values are journaled before anything is set, so that
+// `runplan cleanup` can restore them after a crash.
 type squeezeFault struct {
 	env       *faultEnv
 	maxmemory string
@@ -657,75 +820,105 @@ func (m *squeezeFault) String() string {
 	return s
 }
 
+// squeezed is what a squeeze changed on one primary: the settings it set,
+// each journaled with its original value, in the order they were set.
+type squeezed struct {
+	opts    goredis.Options
+	entries []journal.Entry
+}
+
 func (m *squeezeFault) Start(ctx context.Context, dt driver.Target) (func(context.Context) error, error) {
 	t, err := m.env.redisTarget(dt)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := t.adminClients(ctx, adminTimeout)
+	cs, err := t.adminClients(ctx, m.env.cfg, adminTimeout)
 	if err != nil {
 		return nil, m.env.wrap(t, err, "memory_squeeze")
 	}
-	type saved struct{ maxmemory, policy string }
+	defer closeAll(cs)
 	var mu sync.Mutex
-	prev := map[*goredis.Client]saved{}
+	var changed []*squeezed
 	err = onEach(cs, func(c *goredis.Client) error {
-		var s saved
-		for _, p := range []struct {
-			name string
-			dst  *string
-		}{{"maxmemory", &s.maxmemory}, {"maxmemory-policy", &s.policy}} {
-			v, err := c.ConfigGet(ctx, p.name).Result()
-			if err != nil {
-				return fmt.Errorf("CONFIG GET %s: %w", p.name, err)
-			}
-			val, ok := v[p.name]
-			if !ok {
-				return fmt.Errorf("CONFIG GET %s: no value", p.name)
-			}
-			*p.dst = val
-		}
-		mu.Lock()
-		prev[c] = s
-		mu.Unlock()
+		sq := &squeezed{opts: *c.Options()}
+		sets := []struct{ name, value string }{{"maxmemory", m.maxmemory}}
 		if m.policy != "" {
-			if err := c.ConfigSet(ctx, "maxmemory-policy", m.policy).Err(); err != nil {
-				return fmt.Errorf("CONFIG SET maxmemory-policy: %w", err)
-			}
+			// The policy first: a lower maxmemory under the old policy
+			// could start evicting (or refusing) before the new one is in.
+			sets = []struct{ name, value string }{{"maxmemory-policy", m.policy}, {"maxmemory", m.maxmemory}}
 		}
-		if err := c.ConfigSet(ctx, "maxmemory", m.maxmemory).Err(); err != nil {
-			return fmt.Errorf("CONFIG SET maxmemory: %w", err)
+		for _, set := range sets {
+			v, err := c.ConfigGet(ctx, set.name).Result()
+			if err != nil {
+				return fmt.Errorf("CONFIG GET %s: %w", set.name, err)
+			}
+			was, ok := v[set.name]
+			if !ok {
+				return fmt.Errorf("CONFIG GET %s: no value", set.name)
+			}
+			e := journal.Entry{Kind: journal.KindSetting, Node: sq.opts.Addr, Name: set.name, Was: was, Fault: m.env.name}
+			if err := t.journal().Record(e); err != nil {
+				return fmt.Errorf("%s not changed: %w", set.name, err)
+			}
+			mu.Lock()
+			if len(sq.entries) == 0 {
+				changed = append(changed, sq)
+			}
+			sq.entries = append(sq.entries, e)
+			mu.Unlock()
+			if err := c.ConfigSet(ctx, set.name, set.value).Err(); err != nil {
+				return fmt.Errorf("CONFIG SET %s: %w", set.name, err)
+			}
+			// The value as the server reports it (1mb reads 1048576), so
+			// that cleanup can tell whether anyone changed it since.
+			if v, err := c.ConfigGet(ctx, set.name).Result(); err == nil && v[set.name] != "" {
+				e.Now = v[set.name]
+				if err := t.journal().Record(e); err != nil {
+					t.logf("redis: fault %s: %v", m.env.name, err)
+				}
+			}
 		}
 		return nil
 	})
-	var once sync.Once
-	var undoErr error
 	undo := func(ctx context.Context) error {
-		once.Do(func() {
-			defer closeAll(cs)
-			mu.Lock()
-			defer mu.Unlock()
-			undoErr = onEach(cs, func(c *goredis.Client) error {
-				s, ok := prev[c]
-				if !ok {
-					return nil // nothing was read, so nothing was set
-				}
-				if err := c.ConfigSet(ctx, "maxmemory", s.maxmemory).Err(); err != nil {
-					return fmt.Errorf("restoring maxmemory %s: %w", s.maxmemory, err)
-				}
-				if err := c.ConfigSet(ctx, "maxmemory-policy", s.policy).Err(); err != nil {
-					return fmt.Errorf("restoring maxmemory-policy %s: %w", s.policy, err)
-				}
-				return nil
-			})
-			undoErr = m.env.wrap(t, undoErr, "undo")
-		})
-		return undoErr
+		mu.Lock()
+		defer mu.Unlock()
+		errs := make([]error, len(changed))
+		var wg sync.WaitGroup
+		for i, sq := range changed {
+			wg.Go(func() { errs[i] = m.restore(ctx, t, sq) })
+		}
+		wg.Wait()
+		return m.env.wrap(t, errors.Join(errs...), "undo")
 	}
 	if err != nil {
 		return undo, m.env.wrap(t, err, "memory_squeeze")
 	}
 	return undo, nil
+}
+
+// restore sets one primary's settings back to their original values, the
+// last set first, forgetting each restored one; it may be called again
+// after a failure.
+func (m *squeezeFault) restore(ctx context.Context, t *Target, sq *squeezed) error {
+	if len(sq.entries) == 0 {
+		return nil
+	}
+	o := sq.opts
+	o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxRetries = 1, 0, 1, -1
+	c := goredis.NewClient(&o)
+	defer c.Close()
+	for len(sq.entries) > 0 {
+		e := sq.entries[len(sq.entries)-1]
+		if err := c.ConfigSet(ctx, e.Name, e.Was).Err(); err != nil {
+			return fmt.Errorf("%s: restoring %s %s: %w", sq.opts.Addr, e.Name, e.Was, err)
+		}
+		sq.entries = sq.entries[:len(sq.entries)-1]
+		if err := t.journal().Forget(e); err != nil {
+			t.logf("redis: fault %s: %v", m.env.name, err)
+		}
+	}
+	return nil
 }
 
 // flushFault is flush: FLUSHDB of the target's database (on every primary
@@ -739,7 +932,7 @@ func (f *flushFault) Start(ctx context.Context, dt driver.Target) (func(context.
 	if err != nil {
 		return nil, err
 	}
-	cs, err := t.adminClients(ctx, adminTimeout)
+	cs, err := t.adminClients(ctx, f.env.cfg, adminTimeout)
 	if err != nil {
 		return nil, f.env.wrap(t, err, "FLUSHDB")
 	}

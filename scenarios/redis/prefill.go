@@ -125,15 +125,29 @@ func expiryArgs(ttl time.Duration) []any {
 }
 
 // Prefill loads the target's prefill keyspaces (SET in pipelined batches,
-// several batches in flight), under the run's key prefix, on a client with
-// generous timeouts (see bulk.go), logging its progress when it takes long.
-// The keys are derived from the plan's seed, so a rerun loads the same
-// ones. It is safe for concurrent use, though the engine calls it once,
-// before any scenario starts.
+// several batches in flight), under the run's key prefix, each key with its
+// ttl or else, on a server runplan did not start, the safety TTL; on a
+// client with generous timeouts (see bulk.go), logging its progress when
+// it takes long. The keys are derived from the plan's seed, so a rerun
+// loads the same ones. It is safe for concurrent use, though the engine
+// calls it once, before any scenario starts.
 func (t *Target) Prefill(ctx context.Context) error {
 	if len(t.prefill) == 0 {
 		return nil
 	}
+	if t.readOnly {
+		return fmt.Errorf("redis: target %q: prefill writes keys, and the target is read_only", t.name)
+	}
+	begin := time.Now()
+	defer func() {
+		// The safety TTL's margin over the run's length covers the prefill;
+		// past it, the first keys loaded may expire before the run ends.
+		if margin := t.safetyTTL - t.runLength; t.safetyTTL > 0 && t.runLength > 0 && time.Since(begin) > margin {
+			t.logf("redis: target %q: the prefill took %v, more than the safety TTL's margin over the run (%v): "+
+				"its first keys may expire before the run ends; set safety_ttl to the run's length plus the prefill's",
+				t.name, time.Since(begin).Round(time.Second), margin)
+		}
+	}()
 	c, closeBulk := t.bulkClient()
 	defer closeBulk()
 	for i, p := range t.prefill {
@@ -148,7 +162,7 @@ func (t *Target) Prefill(ctx context.Context) error {
 
 func (t *Target) prefillOne(ctx context.Context, c goredis.UniversalClient, idx int, p *prefillSpec) error {
 	gen := newValueGen(p.size)
-	expiry := expiryArgs(p.ttl)
+	expiry := expiryArgs(t.safetyExpiry(p.ttl))
 	batches := (p.count + p.batch - 1) / p.batch
 	var next atomic.Int64
 	var firstErr error

@@ -272,7 +272,7 @@ func TestCheckTarget(t *testing.T) {
 		{"pool_size string", "", "pool_size: many\n", []wantErr{{1, 12, "pool_size: expected an integer"}}},
 		{"timeout no unit", "", "timeout: 5\n", []wantErr{{1, 10, "timeout: expected a duration"}}},
 		{"timeout zero", "", "timeout: 0s\n", []wantErr{{1, 10, "timeout must be positive"}}},
-		{"key_prefix empty", "", "key_prefix: \"\"\n", []wantErr{{1, 13, "key_prefix must not be empty"}}},
+		{"key_prefix empty", "", "key_prefix: \"\"\n", nil}, // the run's keys are under runplan:<run id>: anyway
 		{"key_prefix list", "", "key_prefix: [a]\n", []wantErr{{1, 13, "key_prefix: expected a string"}}},
 		{"keep not bool", "", "keep: maybe\n", []wantErr{{1, 7, "keep: expected true or false"}}},
 		{"typo", "", "driver: redis\npool_sise: 3\n", []wantErr{{2, 1, `unknown key "pool_sise" (did you mean "pool_size"?)`}}},

@@ -12,7 +12,7 @@
 //	username, password, db, tls: {ca_file, cert_file, key_file, insecure_skip_verify, server_name}
 //	pool_size, timeout, dial_timeout, read_timeout, write_timeout, pool_timeout
 //	retries: {max: 2, min_backoff: 8ms, max_backoff: 512ms}
-//	key_prefix: "app:"   keep: false   fast_path: true
+//	key_prefix: "app:"   read_only: false   safety_ttl: 2h   keep: false   fast_path: true
 //	prefill: {key: "user:{{ iteration }}", count: 10000, value_size: 512, ttl: 1h}
 //
 // and a step
@@ -22,10 +22,15 @@
 //	redis: {commands: [[INCR, "{c}:n"], [EXPIRE, "{c}:n", 60]], transaction: true}
 //	redis: {cache_get: {key: "s:{{ zipf(1000, 1.1) }}", on_miss: {value_size: 512, ttl: 5m, load_delay: 5ms}}}
 //
-// Every key a step touches is put under the target's key prefix, so that a run
-// never reads or writes keys it did not create and Cleanup can remove all of
-// them. Commands whose key positions are not known are refused when the step
-// is prepared; so are destructive and administrative commands (FLUSHALL,
+// Every key a step touches is put under the run's namespace,
+// <key_prefix>runplan:<run id>:, so that a run never reads or writes keys it
+// did not create and Cleanup removes this run's keys and no others (keys.go).
+// Reading keys that are already there takes read_only: true, under which keys
+// are used as written under key_prefix, only read commands run, and nothing is
+// ever deleted. On servers runplan did not start, every key written carries
+// the safety TTL, so that a killed run's keys expire by themselves.
+// Commands whose key positions are not known are refused when the step is
+// prepared; so are destructive and administrative commands (FLUSHALL,
 // CONFIG, DEBUG, CLIENT, ...) on servers runplan did not start, unless the
 // target allows them and the command line passes --allow-destructive.
 //
@@ -88,6 +93,12 @@ const (
 	ClassTemplate = "template"
 	// ClassCanceled: the run's context was canceled while the call was in flight.
 	ClassCanceled = "canceled"
+	// ClassProtocol: the reply was not valid RESP (the connection is dropped).
+	ClassProtocol = "protocol"
+	// ClassSafetyTTL: the write went through but the EXPIRE that gives its
+	// key the safety TTL failed (an ACL without EXPIRE, say), so the key
+	// might outlive the run.
+	ClassSafetyTTL = "safety_ttl"
 )
 
 // Driver is the Redis driver. The zero value is ready to use and, having no
@@ -124,15 +135,17 @@ func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 	}
 }
 
-// gateFor decides whether destructive commands may run on target t: on
+// gateFor decides what may run on target t. Destructive commands run on
 // the servers runplan starts (embedded, managed), or where the plan and
-// the command line both allow them (t.AllowDestructive). A target whose
-// configuration is unknown (no node) counts as someone else's.
+// the command line both allow them (t.AllowDestructive); a target whose
+// configuration is unknown (no node) counts as someone else's. A read_only
+// target runs reads only.
 func gateFor(t driver.TargetSpec) gate {
 	g := gate{target: t.Name, allowed: t.AllowDestructive}
 	if t.Node != nil {
-		if cfg, _ := parseTarget(t); cfg != nil && cfg.owned() {
-			g.allowed = true
+		if cfg, _ := parseTarget(t); cfg != nil {
+			g.allowed = g.allowed || cfg.owned()
+			g.readOnly = cfg.readOnly
 		}
 	}
 	return g
@@ -163,7 +176,7 @@ func prepareMapping(name string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver
 		k, v := n.Content[i], n.Content[i+1]
 		switch {
 		case k == cache:
-			s, err := prepareCacheGet(name, v, c)
+			s, err := prepareCacheGet(name, v, c, g)
 			if err != nil {
 				errs = append(errs, err)
 			}

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -26,13 +27,24 @@ import (
 // runplan started for it (an embedded miniredis or a managed deployment).
 // It is safe for concurrent use.
 type Target struct {
-	name    string
-	kind    string
-	addr    string
-	prefix  string
-	keep    bool
-	owned   bool
-	secrets []string
+	name   string
+	kind   string
+	addr   string
+	prefix string // the full prefix every key of this run starts with (see runNamespace)
+	keep   bool
+	owned  bool
+	// readOnly: keys are the user's own, used as written under key_prefix;
+	// steps only read, and nothing is ever deleted.
+	readOnly bool
+	// safetyTTL is the expiry of every key the run writes on a target
+	// runplan did not start (0 on embedded, managed and read_only targets);
+	// ttlArg is it in seconds, as sent. safetyNX: the server takes EXPIRE
+	// ... NX (Redis 7.0+). runLength is the run's planned length.
+	safetyTTL time.Duration
+	ttlArg    []byte
+	safetyNX  bool
+	runLength time.Duration
+	secrets   []string
 
 	client  goredis.UniversalClient
 	cluster *goredis.ClusterClient // cluster targets only
@@ -47,6 +59,7 @@ type Target struct {
 	seed    uint64
 	log     func(string)
 	via     func(upstream string) (string, error) // the engine's fault proxy, or nil
+	jr      driver.Journal                        // set by BindJournal before the run; nil: none
 
 	bulk          func() goredis.UniversalClient // a prefill's client; see bulk.go
 	progressEvery time.Duration                  // 0: progressEvery
@@ -73,14 +86,14 @@ func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (_ 
 	if err != nil {
 		return nil, err
 	}
-	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix, owned: cfg.owned(), secrets: cfg.secrets(),
-		prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: t.Via}
-	if tg.prefix == "" {
+	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix, owned: cfg.owned(), readOnly: cfg.readOnly,
+		runLength: t.RunLength, secrets: cfg.secrets(), prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: t.Via}
+	if !cfg.readOnly {
 		id := t.RunID
 		if id == "" {
-			id = randomID()
+			id = randomID() // direct use, as in tests; the engine always names the run
 		}
-		tg.prefix = "runplan:" + id + ":"
+		tg.prefix = runNamespace(cfg.keyPrefix, id)
 	}
 	defer func() {
 		if err != nil {
@@ -94,7 +107,14 @@ func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (_ 
 	if err := tg.Ping(ctx); err != nil {
 		return nil, err
 	}
-	tg.logf("redis: target %q: %s target at %s, keys under %q", t.Name, tg.kind, tg.addr, tg.prefix)
+	if tg.readOnly {
+		tg.logf("redis: target %q: %s target at %s, read only, keys as written under %q", t.Name, tg.kind, tg.addr, tg.prefix)
+		return tg, nil
+	}
+	if !tg.owned {
+		tg.armSafetyTTL(ctx, cmp.Or(cfg.safetyTTL, defaultSafetyTTL(t.RunLength)))
+	}
+	tg.logf("redis: target %q: %s target at %s, keys under %q%s", t.Name, tg.kind, tg.addr, tg.prefix, tg.safetyNote())
 	return tg, nil
 }
 
@@ -415,73 +435,146 @@ func (t *Target) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Cleanup deletes every key under the target's key prefix (SCAN MATCH, then
-// UNLINK, or DEL where UNLINK is unknown; on a cluster, on every primary),
-// unless the target has keep: true. It is safe for concurrent use, though
-// calling it once is enough.
+// Cleanup deletes every key under the target's key prefix (see Clean). It
+// is safe for concurrent use, though calling it once is enough.
 func (t *Target) Cleanup(ctx context.Context) error {
+	_, err := t.Clean(ctx)
+	return err
+}
+
+// cleanTries bounds Clean's attempts; each may resume where the last
+// stopped (the keys it deleted are gone).
+const cleanTries = 3
+
+// Clean deletes every key under the target's key prefix (SCAN MATCH, then
+// UNLINK, or DEL where UNLINK is unknown; on a cluster, on every primary),
+// unless the target has keep: true, and says how many it deleted. A failed
+// attempt is retried (cleanTries in all, while ctx lasts); after the last,
+// the keys still there are counted, if the server answers, so that the
+// report says how many were left. Once the namespace is empty its journal
+// entry is forgotten. It is safe for concurrent use.
+func (t *Target) Clean(ctx context.Context) (driver.CleanupResult, error) {
+	res := driver.CleanupResult{What: fmt.Sprintf("keys under %q", t.prefix)}
+	if t.readOnly { // a read_only target's keys are the user's: never touched
+		res.What = fmt.Sprintf("keys under %q left alone (read_only: true)", t.prefix)
+		return res, nil
+	}
 	if t.keep {
-		return nil
+		res.What = fmt.Sprintf("keys under %q kept (keep: true)", t.prefix)
+		return res, nil
 	}
 	pattern := globEscape(t.prefix) + "*"
 	var err error
-	if t.cluster != nil {
-		err = t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
-			return cleanNode(ctx, c, pattern, true)
-		})
-	} else {
-		err = cleanNode(ctx, t.client, pattern, false)
+	for try := 0; try < cleanTries; try++ {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(try) * 200 * time.Millisecond):
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		var n int64
+		n, err = t.cleanAll(ctx, pattern, false)
+		res.KeysRemoved += n
+		if err == nil {
+			break
+		}
 	}
 	if err != nil {
-		return t.scrub(fmt.Errorf("redis: target %q: cleanup: %w", t.name, err))
+		res.KeysLeft = -1
+		// A short count of its own: ctx may be spent.
+		cctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		if n, cerr := t.cleanAll(cctx, pattern, true); cerr == nil {
+			res.KeysLeft = n
+		}
+		cancel()
+		return res, t.scrub(fmt.Errorf("redis: target %q: cleanup: %w", t.name, err))
 	}
-	return nil
+	if jerr := t.journal().Forget(t.keysEntry()); jerr != nil {
+		t.logf("redis: target %q: %v", t.name, jerr)
+	}
+	return res, nil
 }
 
-// cleanNode removes the keys matching pattern from one server. perKey
-// deletes them one command each, as a cluster requires when keys of one
-// node hash to different slots.
-func cleanNode(ctx context.Context, c goredis.UniversalClient, pattern string, perKey bool) error {
+// cleanAll deletes (or, with countOnly, counts) the keys matching pattern
+// on every server of the target, and returns how many.
+func (t *Target) cleanAll(ctx context.Context, pattern string, countOnly bool) (int64, error) {
+	var total atomic.Int64
+	var err error
+	if t.cluster != nil {
+		err = t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			n, err := cleanNode(ctx, c, pattern, true, countOnly)
+			total.Add(n)
+			return err
+		})
+	} else {
+		var n int64
+		n, err = cleanNode(ctx, t.client, pattern, false, countOnly)
+		total.Add(n)
+	}
+	return total.Load(), err
+}
+
+// cleanNode removes the keys matching pattern from one server and returns
+// how many it removed (with countOnly, counts them and removes nothing).
+// perKey deletes them one command each, as a cluster requires when keys of
+// one node hash to different slots.
+func cleanNode(ctx context.Context, c goredis.UniversalClient, pattern string, perKey, countOnly bool) (int64, error) {
 	useDel := false
 	var cursor uint64
+	var n int64
 	for {
 		keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
 		if err != nil {
-			return fmt.Errorf("scan: %w", err)
+			return n, fmt.Errorf("scan: %w", err)
 		}
-		if len(keys) > 0 {
-			if err := deleteKeys(ctx, c, keys, perKey, &useDel); err != nil {
-				return fmt.Errorf("delete: %w", err)
+		switch {
+		case countOnly:
+			n += int64(len(keys))
+		case len(keys) > 0:
+			d, err := deleteKeys(ctx, c, keys, perKey, &useDel)
+			n += d
+			if err != nil {
+				return n, fmt.Errorf("delete: %w", err)
 			}
 		}
 		if next == 0 {
-			return nil
+			return n, nil
 		}
 		cursor = next
 	}
 }
 
-func deleteKeys(ctx context.Context, c goredis.UniversalClient, keys []string, perKey bool, useDel *bool) error {
-	run := func(cmd string) error {
+// deleteKeys deletes keys and returns how many the server deleted.
+func deleteKeys(ctx context.Context, c goredis.UniversalClient, keys []string, perKey bool, useDel *bool) (int64, error) {
+	run := func(cmd string) (int64, error) {
 		if !perKey {
 			args := make([]any, 0, len(keys)+1)
 			args = append(args, cmd)
 			for _, k := range keys {
 				args = append(args, k)
 			}
-			return c.Do(ctx, args...).Err()
+			return c.Do(ctx, args...).Int64()
 		}
 		pipe := c.Pipeline()
-		for _, k := range keys {
-			pipe.Do(ctx, cmd, k)
+		cmds := make([]*goredis.Cmd, len(keys))
+		for i, k := range keys {
+			cmds[i] = pipe.Do(ctx, cmd, k)
 		}
 		_, err := pipe.Exec(ctx)
-		return err
+		var n int64
+		for _, c := range cmds {
+			v, _ := c.Int64()
+			n += v
+		}
+		return n, err
 	}
 	if !*useDel {
-		err := run("UNLINK")
+		n, err := run("UNLINK")
 		if err == nil || !isUnknownCommand(err) {
-			return err
+			return n, err
 		}
 		*useDel = true
 	}

@@ -152,6 +152,9 @@ func classify(err error) string {
 	if errors.As(err, &re) {
 		return ClassRedis
 	}
+	if errors.Is(err, errProtocol) {
+		return ClassProtocol
+	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return ClassRefused
 	}

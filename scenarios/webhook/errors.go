@@ -176,8 +176,13 @@ func classify(err error, parent context.Context, timedOut bool, timeout time.Dur
 		return ClassReset, "connection closed before the response (EOF)"
 	case isTLS(err):
 		return ClassTLS, "tls: " + strings.TrimPrefix(innermost(err), "tls: ")
-	case strings.Contains(innermost(err), "malformed HTTP"):
+	case strings.Contains(innermost(err), "malformed"):
+		// net/http's "malformed HTTP status code", "malformed MIME header
+		// line", "malformed chunked encoding": the service's answer.
 		return ClassMalformed, "malformed answer: " + innermost(err)
+	case strings.Contains(err.Error(), "server closed idle connection"),
+		strings.Contains(err.Error(), "transport connection broken"):
+		return ClassReset, "connection closed by the service: " + innermost(err)
 	}
 	return "", innermost(err)
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -70,6 +72,7 @@ type fconn struct {
 	br     *bufio.Reader
 	wb     []byte
 	reused bool
+	probe  prober // tells, before a request, whether the service closed c while idle
 	// ctx is the context the connection watches: when it ends, the I/O in
 	// flight is aborted. Registered once per context, not per request (a
 	// scenario's requests share one).
@@ -119,7 +122,9 @@ func (fc *fastClient) get(ctx context.Context) (*fconn, error) {
 		<-fc.slots
 		return nil, err
 	}
-	return &fconn{c: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
+	c := &fconn{c: nc, br: bufio.NewReaderSize(nc, 4096)}
+	c.probe.init(nc)
+	return c, nil
 }
 
 // put keeps c for reuse.
@@ -160,36 +165,52 @@ func (fc *fastClient) closeIdle() {
 // aLongTimeAgo is a deadline in the past, to abort a connection's I/O.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// errNothingRead marks a failure before any byte of the answer arrived on a
-// reused connection: the service closed it while idle, and never saw the
-// request.
-var errNothingRead = errors.New("connection closed before any answer")
+// errNothingWritten marks a request that failed before any of its bytes
+// left: the only failure after which it may go on another connection.
+var errNothingWritten = errors.New("connection closed before the request was sent")
 
 // roundTrip sends req on a connection and reads the answer's head. The
 // answer's Body must be closed: it returns the connection to the pool when
 // read to its end. Errors are wrapped in *url.Error, as net/http's are.
+//
+// A request is sent at most once. An idle keep-alive connection the service
+// has closed is found before the request is written to it (see prober),
+// and the request then goes on another connection; so does one whose write
+// failed before a byte left. Once a byte is written, a failure is the
+// attempt's, whatever the method: the service may have the request, and
+// only the plan's retries, counted, may send it again. (net/http also
+// re-sends GET, HEAD, OPTIONS and TRACE requests that failed on a reused
+// connection before any answer; a load generator does not, so that every
+// request the service sees is one the report counts.)
 func (fc *fastClient) roundTrip(ctx context.Context, st *step, req *request, extra []hdr) (*http.Response, error) {
-	for try := 0; ; try++ {
+	for {
 		c, err := fc.get(ctx)
 		if err != nil {
 			return nil, &url.Error{Op: st.op, URL: req.url, Err: err}
 		}
 		if !c.watch(ctx) {
 			fc.discard(c)
-			try--
 			continue
 		}
+		// Set before the look at the socket, which an idle connection's
+		// old deadline would fail.
 		_ = c.c.SetDeadline(time.Now().Add(st.timeoutE))
 		if err := ctx.Err(); err != nil {
 			// Ended before the deadline was set: the abort may be lost.
 			fc.discard(c)
 			return nil, &url.Error{Op: st.op, URL: req.url, Err: err}
 		}
+		if c.reused && c.probe.closed() {
+			// Nothing written yet: each idle connection is given up at
+			// most once, so the loop ends with a fresh one at the latest.
+			fc.discard(c)
+			continue
+		}
 		fr, err := c.exchange(st, req, extra)
 		if err != nil {
 			fc.discard(c)
-			if try == 0 && c.reused && errors.Is(err, errNothingRead) && ctx.Err() == nil {
-				continue // a stale keep-alive connection: once more, on a fresh one
+			if c.reused && errors.Is(err, errNothingWritten) && ctx.Err() == nil {
+				continue
 			}
 			return nil, &url.Error{Op: st.op, URL: req.url, Err: err}
 		}
@@ -237,19 +258,15 @@ func (c *fconn) exchange(st *step, req *request, extra []hdr) (*fastResponse, er
 	}
 	b = append(b, "\r\n"...)
 	b = append(b, req.body...)
-	_, err := c.c.Write(b)
+	n, err := c.c.Write(b)
 	if cap(b) <= maxWriteBuf {
 		c.wb = b[:0]
 	} else {
 		c.wb = nil
 	}
 	if err != nil {
-		return nil, err
-	}
-
-	if _, err := c.br.Peek(1); err != nil {
-		if c.reused && (errors.Is(err, io.EOF) || isReset(err)) {
-			return nil, fmt.Errorf("%w: %w", errNothingRead, err)
+		if n == 0 && isReset(err) {
+			return nil, fmt.Errorf("%w: %w", errNothingWritten, err)
 		}
 		return nil, err
 	}
@@ -270,12 +287,15 @@ func (c *fconn) exchange(st *step, req *request, extra []hdr) (*fastResponse, er
 		if proto11 {
 			fr.resp.Proto = "HTTP/1.1"
 		}
-		fr.body.keepAlive = proto11
-		fr.body.length = -1
-		if err := c.readHeaders(fr); err != nil {
+		// A 1xx answer's headers are not the final answer's.
+		fr.resp.Header = nil
+		fr.body.length, fr.body.chunked = -1, false
+		keepAlive, err := c.readHeaders(fr, proto11)
+		if err != nil {
 			fr.recycle()
 			return nil, err
 		}
+		fr.body.keepAlive = keepAlive
 		if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
 			continue // 100 Continue and friends: the answer follows
 		}
@@ -289,6 +309,8 @@ func (c *fconn) exchange(st *step, req *request, extra []hdr) (*fastResponse, er
 		fr.resp.StatusCode == http.StatusNotModified:
 		fr.body.length = 0
 	case fr.body.chunked:
+		// Chunked framing wins over a Content-Length (RFC 9112 6.3).
+		fr.body.length = -1
 		fr.body.r = httputil.NewChunkedReader(c.br)
 	case fr.body.length < 0:
 		// Delimited by the end of the connection.
@@ -321,9 +343,10 @@ func (c *fconn) readLine() ([]byte, error) {
 	return line, nil
 }
 
-// parseStatusLine reads "HTTP/1.1 204 No Content".
+// parseStatusLine reads "HTTP/1.1 204 No Content". proto11 is true for
+// HTTP/1.1 and any later 1.x, whose connections stay open by default.
 func parseStatusLine(line []byte) (status int, proto11 bool, err error) {
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[7] < '0' || line[7] > '9' || line[8] != ' ' {
 		return 0, false, fmt.Errorf("malformed HTTP response %q", truncate(string(line), 40))
 	}
 	code := line[9:12]
@@ -339,7 +362,7 @@ func parseStatusLine(line []byte) (status int, proto11 bool, err error) {
 	if status < 100 {
 		return 0, false, fmt.Errorf("malformed HTTP status code %q", code)
 	}
-	return status, line[7] == '1', nil
+	return status, line[7] != '0', nil
 }
 
 // kept are the headers the driver reads from answers; the others are
@@ -351,42 +374,63 @@ var kept = map[string]bool{
 	"X-Ratelimit-Global": true,
 }
 
-// readHeaders reads the answer's headers: framing and connection into the
-// body, those the driver reads into the Header.
-func (c *fconn) readHeaders(fr *fastResponse) error {
+// readHeaders reads the answer's headers: framing into the body, those
+// the driver reads into the Header. It reports whether the connection stays
+// open after the answer. Framing is read the way net/http reads it, and
+// whatever net/http would refuse is malformed here too: an answer the two
+// clients would frame differently could make the next answer be read from
+// the wrong place.
+func (c *fconn) readHeaders(fr *fastResponse, proto11 bool) (keepAlive bool, err error) {
+	var (
+		closeTok, keepTok bool
+		lengthDigits      int // of the first Content-Length, 0 if none
+		te                bool
+	)
 	for n := 0; ; n++ {
 		line, err := c.readLine()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if len(line) == 0 {
-			return nil
+			// HTTP/1.0 connections close unless kept alive; later ones
+			// stay open unless closed.
+			return !closeTok && (proto11 || keepTok), nil
 		}
 		if n > 200 {
-			return errors.New("malformed HTTP answer: over 200 header lines")
+			return false, errors.New("malformed HTTP answer: over 200 header lines")
 		}
-		i := bytes.IndexByte(line, ':')
-		if i <= 0 {
-			return fmt.Errorf("malformed HTTP header line %q", truncate(string(line), 40))
+		name, value, err := splitHeader(line)
+		if err != nil {
+			return false, err
 		}
-		name, value := line[:i], bytes.TrimSpace(line[i+1:])
 		switch {
 		case asciiEqualFold(name, "Content-Length"):
-			v, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || v < 0 {
-				return fmt.Errorf("malformed HTTP Content-Length %q", truncate(string(value), 20))
+			v, ok := parseLength(value)
+			switch {
+			case !ok:
+				return false, fmt.Errorf("malformed HTTP Content-Length %q", truncate(string(value), 20))
+			case lengthDigits > 0 && (v != fr.body.length || len(value) != lengthDigits):
+				// Two lengths: which one frames the body is anyone's guess.
+				return false, errors.New("malformed HTTP answer: Content-Length headers that disagree")
 			}
-			fr.body.length = v
+			fr.body.length, lengthDigits = v, len(value)
 		case asciiEqualFold(name, "Transfer-Encoding"):
-			if !asciiEqualFold(value, "chunked") {
-				return fmt.Errorf("malformed HTTP answer: unsupported Transfer-Encoding %q", truncate(string(value), 20))
+			if !proto11 {
+				continue // HTTP/1.0 has none: ignored, as net/http does
 			}
-			fr.body.chunked = true
+			if te {
+				return false, errors.New("malformed HTTP answer: more than one Transfer-Encoding header")
+			}
+			if !asciiEqualFold(value, "chunked") {
+				return false, fmt.Errorf("malformed HTTP answer: unsupported Transfer-Encoding %q", truncate(string(value), 20))
+			}
+			te, fr.body.chunked = true, true
 		case asciiEqualFold(name, "Connection"):
-			if asciiEqualFold(value, "close") {
-				fr.body.keepAlive = false
-			} else if asciiEqualFold(value, "keep-alive") {
-				fr.body.keepAlive = true
+			// A list of tokens: "keep-alive, Upgrade", "close".
+			for tok := range bytes.SplitSeq(value, []byte{','}) {
+				tok = bytes.Trim(tok, " \t")
+				closeTok = closeTok || asciiEqualFold(tok, "close")
+				keepTok = keepTok || asciiEqualFold(tok, "keep-alive")
 			}
 		default:
 			key := http.CanonicalHeaderKey(string(name))
@@ -398,6 +442,57 @@ func (c *fconn) readHeaders(fr *fastResponse) error {
 			}
 		}
 	}
+}
+
+// parseLength reads a Content-Length: decimal digits only, as net/http
+// takes them, below 2⁶³.
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' || v > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// splitHeader cuts a header line into its name and its trimmed value. It
+// refuses what net/http's reader refuses — a name that is not a token
+// (spaces aside, which net/http keeps as part of an unknown name), a value
+// with control bytes — and, unlike net/http, a line folded onto the
+// previous one (obsolete; RFC 9112 lets a client reject it): the answer is
+// then malformed, and its connection is not reused.
+func splitHeader(line []byte) (name, value []byte, err error) {
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 || line[0] == ' ' || line[0] == '\t' {
+		return nil, nil, fmt.Errorf("malformed HTTP header line %q", truncate(string(line), 40))
+	}
+	name, value = line[:i], line[i+1:]
+	for _, c := range name {
+		if c != ' ' && !tokenByte(c) {
+			return nil, nil, fmt.Errorf("malformed HTTP header name %q", truncate(string(name), 40))
+		}
+	}
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return nil, nil, fmt.Errorf("malformed HTTP header line %q: a control byte in the value", truncate(string(name), 40))
+		}
+	}
+	return name, bytes.Trim(value, " \t"), nil
+}
+
+// tokenByte reports whether c may appear in a header name (RFC 9110's
+// tchar).
+func tokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // asciiEqualFold compares b and s case-insensitively, ASCII only.
@@ -484,6 +579,9 @@ func (b *fastBody) skipTrailer() error {
 		}
 		if len(line) == 0 {
 			return nil
+		}
+		if _, _, err := splitHeader(line); err != nil {
+			return err
 		}
 	}
 	return errors.New("malformed HTTP answer: trailer too long")

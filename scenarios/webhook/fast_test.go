@@ -105,6 +105,13 @@ func TestFastClientFraming(t *testing.T) {
 		{name: "bad length", answer: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", conns: 3, class: ClassMalformed},
 		{name: "short body", answer: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf" + hangUp, conns: 3, class: ClassReset},
 		{name: "closed before answering", answer: hangUp, conns: 3, class: ClassReset},
+		{name: "connection tokens", answer: "HTTP/1.1 204 No Content\r\nConnection: keep-alive, close\r\n\r\n", conns: 3},
+		{name: "http 1.0 kept alive", answer: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", conns: 1},
+		{name: "lengths that disagree", answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokX", conns: 3, class: ClassMalformed},
+		{name: "two transfer encodings", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", conns: 3, class: ClassMalformed},
+		{name: "folded header", answer: "HTTP/1.1 204 No Content\r\nX-A: 1\r\n 2\r\n\r\n", conns: 3, class: ClassMalformed},
+		{name: "control byte", answer: "HTTP/1.1 204 No Content\r\nX-A: \x01\r\n\r\n", conns: 3, class: ClassMalformed},
+		{name: "1xx headers not kept", answer: "HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", conns: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,7 +136,8 @@ func TestFastClientFraming(t *testing.T) {
 }
 
 // A keep-alive connection the service closed while idle is replaced
-// transparently: the request never reached the service.
+// transparently: the client finds it closed before writing, and the
+// request, never sent on it, goes on a new connection.
 func TestFastClientStaleConnection(t *testing.T) {
 	t.Parallel()
 	rs := newRawServer(t, func(n int64, r *http.Request) string {
@@ -144,15 +152,29 @@ func TestFastClientStaleConnection(t *testing.T) {
 		if out := st.Do(context.Background(), iteration()); out.Err != nil {
 			t.Fatalf("delivery %d: %v", i, out.Err)
 		}
-		// Let the server's hang-up arrive before the next delivery.
-		for deadline := time.Now().Add(30 * time.Second); rs.open.Load() != 0 && i == 0; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the server never hung up")
-			}
+		if i == 0 {
+			waitIdleClosed(t, tg.fast)
 		}
 	}
 	if got, req := rs.conns.Load(), rs.requests.Load(); got != 2 || req != 2 {
 		t.Errorf("%d connections, %d requests; want 2 and 2", got, req)
+	}
+}
+
+// waitIdleClosed waits until the client's one idle connection shows the
+// service's hang-up: the FIN has crossed loopback.
+func waitIdleClosed(t *testing.T, fc *fastClient) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) { // a hang guard
+		c := <-fc.idle
+		gone := c.probe.closed()
+		fc.idle <- c
+		if gone {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client never saw the service hang up")
+		}
 	}
 }
 

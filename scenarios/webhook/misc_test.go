@@ -157,7 +157,7 @@ func TestCanaryEverywhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, step := range []string{"{json: {content: hi}}", "{json: {content: ''}}", "{json: {content: '{{ uniform(0) }}'}}", "{method: get}"} {
+		for _, step := range []string{"{json: {content: hi}}", "{json: {content: ''}}", "{json: {content: '{{ uniform(vu - 1) }}'}}", "{method: get}"} {
 			out := bound(t, tg, step, "").Do(context.Background(), iteration())
 			if out.Err != nil {
 				checkNoToken(t, out.Err, canary)

@@ -220,6 +220,11 @@ func (st *step) parseExpect(n *yaml.Node, errs *[]error) {
 			it = deref(it)
 			r, ok := parseStatus(it)
 			if !ok {
+				if code, err := strconv.Atoi(it.Value); err == nil && it.Kind == yaml.ScalarNode && it.Tag == "!!str" && code >= 100 && code <= 599 {
+					// YAML reads status: "200" as a string.
+					*errs = append(*errs, driver.Errorf(it, "webhook: expect status: %q in quotes is a string, not a status code: write %d without quotes", it.Value, code))
+					continue
+				}
 				*errs = append(*errs, driver.Errorf(it, "webhook: expect status: %s is not an HTTP status (100 to 599) nor a class such as 2xx", kindName(it)))
 				continue
 			}

@@ -284,8 +284,8 @@ func TestDoAgainstSink(t *testing.T) {
 		{name: "too many embeds", step: "{json: {embeds: [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]}}", class: "discord_50035", errHas: "embeds: Must be 10 or fewer in length."},
 		{name: "embed title", step: "{json: {embeds: [{title: '{{ randstr(257) }}'}]}}", class: "discord_50035", errHas: "embeds.0.title: Must be 256 or fewer in length."},
 		{name: "get", step: "{method: get}", class: "http_405", errHas: "status 405 (Discord: 405: Method Not Allowed)"},
-		{name: "template failure", step: "{json: {content: '{{ uniform(0) }}'}}", class: ClassTemplate, errHas: "uniform(0): n must be positive"},
-		{name: "template failure in query", step: "{query: {n: '{{ seq(-1) }}'}}", class: ClassTemplate, errHas: "query n"},
+		{name: "template failure", step: "{json: {content: '{{ uniform(vu - 1) }}'}}", class: ClassTemplate, errHas: "uniform(0): n must be positive"},
+		{name: "template failure in query", step: "{query: {n: '{{ seq(vu - 2) }}'}}", class: ClassTemplate, errHas: "query n"},
 	}
 	for _, tt := range tests {
 		for _, client := range clients {
@@ -753,6 +753,9 @@ func TestClassify(t *testing.T) {
 		{"unexpected eof", io.ErrUnexpectedEOF, bg, false, ClassReset},
 		{"tls", errors.New("tls: handshake failure"), bg, false, ClassTLS},
 		{"malformed", errors.New(`malformed HTTP status code "2OO"`), bg, false, ClassMalformed},
+		{"malformed header", errors.New("net/http: malformed MIME header line: x"), bg, false, ClassMalformed},
+		{"malformed chunks", fmt.Errorf("read: %w", errors.New("malformed chunked encoding")), bg, false, ClassMalformed},
+		{"idle closed", errors.New("http: server closed idle connection"), bg, false, ClassReset},
 		{"other", errors.New("something else"), bg, false, ""},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/schema"
 )
@@ -34,6 +36,7 @@ const (
 	ExitRuntime     = 3   // runtime error, e.g. a target unreachable at start
 	ExitInvalid     = 4   // the generator could not hold the load: the measurement is invalid
 	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM; the report is partial
+	ExitInternal    = 70  // a bug in runplan (a panic); a runtime crash aborts with SIGABRT instead
 )
 
 const usage = `runplan — declarative scenario engine for Redis and webhooks
@@ -47,18 +50,55 @@ Usage:
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
   runplan sink --listen ADDR       run the embedded webhook sink (Discord, Slack, generic) standalone
+  runplan cleanup URL              restore what a killed run left on a server (settings, pauses, keys)
   runplan version                  print the version
 
 Run "runplan COMMAND --help" for a command's flags.
 
 Exit codes: 0 checks pass (verdict ready); 1 checks failed or verdict not
 ready; 2 invalid plan or command line; 3 runtime error (e.g. target
-unreachable); 4 invalid measurement (the generator could not hold the
-load); 130 interrupted (partial report written).
+unreachable, or a target left changed); 4 invalid measurement (the generator could not hold the
+load); 130 interrupted (partial report written); 70 internal error (a
+bug: please report it; a crash of the Go runtime aborts with SIGABRT).
 `
 
 // Main runs the command line and returns the exit code.
+//
+// Everything a command prints passes through one Redactor, built here for
+// the command: stdout and stderr are wrapped with it, and so, through
+// stderr, are the logs, the progress display and the diagnostics. run and
+// validate register with it every value that came from ${VAR} and the
+// credentials of every URL of the plan and the command line; the report
+// model is masked with it before any renderer or file sees it. See
+// docs/SECURITY.md.
 func Main(args []string, stdout, stderr io.Writer) int {
+	red := redact.New()
+	out, errOut := red.NewWriter(stdout), red.NewWriter(stderr)
+	code := dispatch(args, out, errOut)
+	_ = out.Flush()
+	_ = errOut.Flush()
+	return code
+}
+
+// secretsOf returns the Redactor that Main wrapped w with, so that a command
+// registers the secrets it learns where its outputs will mask them; a
+// fresh one when w is not wrapped (a test calling a command directly).
+func secretsOf(w io.Writer) *redact.Redactor {
+	if rw, ok := w.(*redact.Writer); ok && rw.Redactor() != nil {
+		return rw.Redactor()
+	}
+	return redact.New()
+}
+
+// unwrap returns the writer below Main's masking writer.
+func unwrap(w io.Writer) io.Writer {
+	if rw, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		return rw.Unwrap()
+	}
+	return w
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return ExitUsage
@@ -81,6 +121,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return compareCmd(args[1:], stdout, stderr)
 	case "trend":
 		return trendCmd(args[1:], stdout, stderr)
+	case "cleanup":
+		return cleanupCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
 		return ExitOK
@@ -131,7 +173,7 @@ func (lf *logFlags) logger(stderr io.Writer) (zerolog.Logger, error) {
 }
 
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := unwrap(w).(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
@@ -177,6 +219,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
 	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
+	var maxSize plan.Size
+	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
 	var lf logFlags
 	lf.register(fs)
 	pos, err := parseInterleaved(fs, args)
@@ -195,6 +239,20 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "runplan run:", err)
 		return ExitUsage
+	}
+	red := secretsOf(stderr)
+	registerSets(red, sets)
+	var notifyTo []engine.Notification
+	for _, u := range notifyURLs {
+		// A webhook URL is a secret; a bad one is found now, not when the
+		// run is over.
+		red.AddURL(u)
+		n := engine.Notification{URL: u, Always: *notifyOn == "always"}
+		if err := engine.CheckNotification(n); err != nil {
+			fmt.Fprintln(stderr, "runplan run: --notify:", err)
+			return ExitUsage
+		}
+		notifyTo = append(notifyTo, n)
 	}
 	opts := engine.Options{Log: log}
 	if *seed != "" {
@@ -221,7 +279,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	p, diags := engine.Check(pos[0], plan.Options{Sets: sets}, engine.Options{AllowDestructive: *allowDestructive})
+	p, diags := engine.Check(pos[0], plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
 	if p == nil {
 		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
@@ -229,7 +287,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	for _, d := range diags {
 		log.Warn().Msg(d.String())
 	}
+	if err := checkNotifications(p); err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitUsage
+	}
 	opts.AllowDestructive = *allowDestructive
+	if dir, err := journal.DefaultDir(); err == nil {
+		opts.JournalDir = dir
+	} else {
+		log.Warn().Err(err).Msg("changes to targets are journaled in memory only: runplan cleanup cannot restore them after a crash")
+	}
 	var prog *engine.Program
 
 	// The first signal stops the run gracefully (in-flight iterations get
@@ -269,6 +336,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	rep, runErr := prog.Run(ctx)
 	stopProgress()
 	if rep != nil {
+		// Masked once, before any renderer or file sees it, so that the
+		// saved JSON is clean for report, compare and trend too.
+		red.Walk(rep)
 		if interrupted.Load() {
 			rep.Partial = true
 		}
@@ -285,13 +355,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
 		// Notifications never change the exit code: failures are logged.
-		to := engine.Notifications(p)
-		for _, u := range notifyURLs {
-			to = append(to, engine.Notification{URL: u, Always: *notifyOn == "always"})
-		}
+		to := append(engine.Notifications(p), notifyTo...)
 		if len(to) > 0 {
 			nctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			for _, err := range engine.Notify(nctx, rep, to) {
+			for _, err := range engine.Notify(nctx, rep, to, red) {
 				log.Error().Err(err).Msg("notification not delivered")
 			}
 			cancel()
@@ -303,7 +370,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	case runErr != nil:
 		fmt.Fprintln(stderr, "runplan:", runErr)
 		return ExitRuntime
-	case !rep.Valid:
+	case len(rep.Leftovers) > 0:
+		// A target left changed is a runtime failure, whatever the checks
+		// say: the console and the report say what is left.
+		return ExitRuntime
+	case rep.Invalid():
 		return ExitInvalid
 	case rep.Verdict == "ready" || rep.Verdict == "unscored":
 		for _, c := range rep.Checks {
@@ -323,6 +394,8 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
 	allowDestructive := fs.Bool("allow-destructive", false, "validate as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
+	var maxSize plan.Size
+	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -335,13 +408,20 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return ExitUsage
 	}
+	red := secretsOf(stderr)
+	registerSets(red, sets)
 	code := ExitOK
 	for _, path := range pos {
-		p, diags := engine.Check(path, plan.Options{Sets: sets}, engine.Options{AllowDestructive: *allowDestructive})
+		p, diags := engine.Check(path, plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
 		if len(diags) > 0 {
 			fmt.Fprintln(stderr, diags.Error())
 		}
 		if p == nil {
+			code = ExitUsage
+			continue
+		}
+		if err := checkNotifications(p); err != nil {
+			fmt.Fprintln(stderr, err)
 			code = ExitUsage
 			continue
 		}
@@ -350,6 +430,25 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// registerSets registers the credentials of URLs given with --set.
+func registerSets(red *redact.Redactor, sets []string) {
+	for _, s := range sets {
+		_, v, _ := strings.Cut(s, "=")
+		red.AddURL(v)
+	}
+}
+
+// checkNotifications checks the plan's notify: entries before anything
+// runs (engine.CheckNotification).
+func checkNotifications(p *plan.Plan) error {
+	for _, n := range engine.Notifications(p) {
+		if err := engine.CheckNotification(n); err != nil {
+			return fmt.Errorf("%s: notify: %w", p.File, err)
+		}
+	}
+	return nil
 }
 
 func schemaCmd(args []string, stdout, stderr io.Writer) int {

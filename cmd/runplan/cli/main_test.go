@@ -17,7 +17,16 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(Main(a, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// Runs against servers runplan did not start journal what they change
+	// under $XDG_STATE_HOME: never the user's own state directory in tests.
+	state, err := os.MkdirTemp("", "runplan-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
+	code := m.Run()
+	_ = os.RemoveAll(state)
+	os.Exit(code)
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

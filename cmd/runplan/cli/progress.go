@@ -50,7 +50,9 @@ func describe(p engine.ScenarioProgress) string {
 // the last interval's rate and p99, and the errors so far.
 func bars(ctx context.Context, src progressSource, w io.Writer) {
 	// Lines stay within 78 columns: name, a 16-column bar, the figures.
-	pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(78), mpb.WithRefreshRate(200*time.Millisecond), mpb.ForceAutoRefresh())
+	// w is a terminal behind Main's masking writer, which mpb cannot see
+	// through: ForceTTY keeps its cursor movements.
+	pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(78), mpb.WithRefreshRate(200*time.Millisecond), mpb.ForceAutoRefresh(), mpb.ForceTTY())
 	type entry struct {
 		bar   *mpb.Bar
 		total int64

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/schema"
 )
@@ -60,6 +61,10 @@ func loadReport(path string) (*reportFile, error) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// A report written by an older runplan, or by hand, may still carry a
+	// credential: mask what looks like one before it is rendered anywhere.
+	var patternsOnly *redact.Redactor
+	patternsOnly.Walk(&r)
 	return &reportFile{path: path, rep: &r}, nil
 }
 

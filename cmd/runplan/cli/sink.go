@@ -98,8 +98,9 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	// The URL holds the token: it goes to stdout once, for the user to
-	// copy, and nowhere else.
-	fmt.Fprintln(stdout, s.URL())
+	// copy, and nowhere else. It is the one thing runplan prints unmasked
+	// on purpose (past Main's masking writer): the user asked for it.
+	fmt.Fprintln(unwrap(stdout), s.URL())
 	o := s.Options()
 	logf("runplan sink: %s-compatible webhook listening on %s (rate limit %s, global %s); post to the URL printed on stdout; Ctrl-C to stop\n",
 		o.Flavor, s.Addr(), o.RateLimit, o.GlobalLimit)
