@@ -112,7 +112,9 @@ type Options struct {
 	Log zerolog.Logger
 	// GracefulStop overrides DefaultGracefulStop when positive.
 	GracefulStop time.Duration
-	// OpenTimeout bounds opening each target (default 15s).
+	// OpenTimeout bounds opening each target (default 60s: opening may
+	// start a managed deployment — a cluster, sentinels — which a busy
+	// machine takes its time over; it is a hang guard, not a measurement).
 	OpenTimeout time.Duration
 	// ServerInterval is how often server statistics are sampled (default 1s).
 	ServerInterval time.Duration
@@ -450,7 +452,7 @@ func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupRes
 func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 	timeout := prog.opts.OpenTimeout
 	if timeout <= 0 {
-		timeout = 15 * time.Second
+		timeout = 60 * time.Second
 	}
 	var out []openTarget
 	prog.proxies = map[string]*fault.Proxies{}

@@ -48,6 +48,36 @@ const spinWindow = 200 * time.Microsecond
 // maxSpins bounds the yielding, after which the open model sleeps again.
 const maxSpins = 20000
 
+// stallCheck is how many yields may pass before a clock that has not moved
+// at all is taken for a stopped one.
+const stallCheck = 64
+
+// spinUntil yields (yield) until elapsed reaches due and reports whether it
+// did. It gives up, returning false, after maxSpins yields, or as soon as
+// stallCheck yields in a row left the clock where it was: a real monotonic
+// clock moves across a few yields, while testing/synctest's stands still
+// until every goroutine sleeps — spinning on it would only burn the CPU
+// that the rest of the tests (and a loaded machine) need.
+func spinUntil(due time.Duration, elapsed func() time.Duration, yield func()) bool {
+	last := elapsed()
+	for spins := 1; last < due; spins++ {
+		if spins > maxSpins {
+			return false
+		}
+		yield()
+		now := elapsed()
+		if spins%stallCheck == 0 {
+			if now == last {
+				return false
+			}
+			last = now
+		} else if now >= due {
+			return true
+		}
+	}
+	return true
+}
+
 // Stop controls the end of a run.
 type Stop struct {
 	// GracefulStop bounds how long iterations in flight at the end may
@@ -255,22 +285,18 @@ loop:
 					break loop
 				}
 			}
-			for spins := 0; time.Since(res.Started) < due; spins++ {
-				if spins == maxSpins {
-					// Still not due (a fake clock, or a starved
-					// process): sleep for the rest.
-					if rest := due - time.Since(res.Started); rest > 0 {
-						timer.Reset(rest)
-						select {
-						case <-timer.C:
-						case <-stop.Done():
-							timer.Stop()
-							break loop
-						}
+			if !spinUntil(due, func() time.Duration { return time.Since(res.Started) }, runtime.Gosched) {
+				// Still not due (a fake clock, or a starved process):
+				// sleep for the rest.
+				if rest := due - time.Since(res.Started); rest > 0 {
+					timer.Reset(rest)
+					select {
+					case <-timer.C:
+					case <-stop.Done():
+						timer.Stop()
+						break loop
 					}
-					break
 				}
-				runtime.Gosched()
 			}
 		}
 		scheduled := res.Started.Add(due)

@@ -284,3 +284,34 @@ func TestKillCancelsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// The open model's spin before a hit gives up at once on a clock that
+// stands still (synctest's, while goroutines run) instead of yielding
+// maxSpins times for every hit, and still spins a real clock to the due
+// time.
+func TestSpinUntil(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		step   func(yields int) time.Duration // the clock after so many yields
+		due    time.Duration
+		ok     bool
+		yields int
+	}{
+		{"already due", func(int) time.Duration { return 5 }, 5, true, 0},
+		{"a moving clock reaches the due time", func(n int) time.Duration { return time.Duration(n) * time.Microsecond }, 150 * time.Microsecond, true, 150},
+		{"a clock standing still", func(int) time.Duration { return 0 }, time.Microsecond, false, stallCheck},
+		{"a clock that stops after a while", func(n int) time.Duration { return time.Duration(min(n, 100)) }, time.Second, false, 192},
+		{"a crawling clock gives up at maxSpins", func(n int) time.Duration { return time.Duration(n) }, time.Second, false, maxSpins},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			yields := 0
+			ok := spinUntil(tt.due, func() time.Duration { return tt.step(yields) }, func() { yields++ })
+			if ok != tt.ok || yields != tt.yields {
+				t.Fatalf("spinUntil = %v after %d yields, want %v after %d", ok, yields, tt.ok, tt.yields)
+			}
+		})
+	}
+}

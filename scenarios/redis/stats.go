@@ -43,11 +43,12 @@ var infoSectionNames = []string{"server", "clients", "memory", "stats", "replica
 // The sampling's own INFO commands count in total_commands_processed. It is
 // safe for concurrent use.
 func (t *Target) ServerStats(ctx context.Context) (map[string]float64, error) {
-	if t.cluster != nil {
+	obs := t.observer()
+	if cc, ok := obs.(*goredis.ClusterClient); ok {
 		sum := map[string]float64{}
 		var mu sync.Mutex
 		nodes := 0
-		err := t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
 			m, err := t.info(ctx, c)
 			if err != nil {
 				return err
@@ -64,12 +65,12 @@ func (t *Target) ServerStats(ctx context.Context) (map[string]float64, error) {
 		sum["nodes"] = float64(nodes)
 		return sum, nil
 	}
-	m, err := t.info(ctx, t.client)
+	m, err := t.info(ctx, obs)
 	if err != nil {
 		return nil, t.scrub(fmt.Errorf("redis: target %q: INFO: %w", t.name, err))
 	}
 	if _, ok := m["keys"]; !ok && t.mini != nil {
-		n, err := t.client.DBSize(ctx).Result()
+		n, err := obs.DBSize(ctx).Result()
 		if err != nil {
 			return nil, fmt.Errorf("redis: target %q: DBSIZE: %w", t.name, err)
 		}

@@ -61,6 +61,11 @@ type Target struct {
 	via     func(upstream string) (string, error) // the engine's fault proxy, or nil
 	jr      driver.Journal                        // set by BindJournal before the run; nil: none
 
+	bulk          func() goredis.UniversalClient // a prefill's client; see bulk.go
+	progressEvery time.Duration                  // 0: progressEvery
+	observerOnce  sync.Once
+	obs           goredis.UniversalClient // see observer
+
 	infoMode atomic.Int32 // which INFO form the server accepts; see info
 
 	closeOnce sync.Once
@@ -152,7 +157,7 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 		u.MasterName, u.Addrs = cfg.sentinel.master, cfg.sentinel.addrs
 		u.SentinelUsername, u.SentinelPassword = cfg.sentinel.username, cfg.sentinel.password
 		t.addr = scheme(u, "sentinel") + strings.Join(u.Addrs, ",") + "/" + u.MasterName
-		t.client = goredis.NewFailoverClient(t.dialViaFailover(u.Failover()))
+		t.client = t.newFailover(t.dialViaFailover(u.Failover()))
 	case modeCluster:
 		t.kind = driver.KindExternal
 		if err := cfg.applyTLS(u); err != nil {
@@ -160,7 +165,7 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 		}
 		u.Addrs = cfg.cluster.addrs
 		t.addr = scheme(u, "cluster") + strings.Join(u.Addrs, ",")
-		t.cluster = goredis.NewClusterClient(t.dialViaCluster(u.Cluster()))
+		t.cluster = t.newCluster(t.dialViaCluster(u.Cluster()))
 		t.client = t.cluster
 	case modeManaged:
 		t.kind = driver.KindManaged
@@ -176,11 +181,11 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 		case managed.Sentinel:
 			u.MasterName, u.Addrs = d.MasterName(), d.Sentinels()
 			t.addr = scheme(u, "sentinel") + strings.Join(u.Addrs, ",") + "/" + u.MasterName
-			t.client = goredis.NewFailoverClient(t.dialViaFailover(u.Failover()))
+			t.client = t.newFailover(t.dialViaFailover(u.Failover()))
 		case managed.Cluster:
 			u.Addrs = d.Nodes()
 			t.addr = scheme(u, "cluster") + strings.Join(d.Primaries(), ",")
-			t.cluster = goredis.NewClusterClient(t.dialViaCluster(u.Cluster()))
+			t.cluster = t.newCluster(t.dialViaCluster(u.Cluster()))
 			t.client = t.cluster
 		default:
 			u.Addrs = []string{d.Addr()}
@@ -193,7 +198,7 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 
 // single makes the client of a single-server target, and its fast path.
 func (t *Target) single(o *goredis.Options, cfg *config) {
-	c := goredis.NewClient(o)
+	c := t.newSingle(o)
 	t.client = c
 	if !cfg.noFastPath {
 		// The client's options have go-redis's defaults filled in.
@@ -414,14 +419,15 @@ func (t *Target) Client() goredis.UniversalClient { return t.client }
 // Deployment returns the managed deployment, nil for other targets.
 func (t *Target) Deployment() *managed.Deployment { return t.deploy }
 
-// Ping checks that the target answers (on a cluster, every primary). It is
-// safe for concurrent use.
+// Ping checks that the target answers (on a cluster, every primary), on
+// the observer client: a server slow to answer on a busy machine is still
+// up. It is safe for concurrent use.
 func (t *Target) Ping(ctx context.Context) error {
 	var err error
-	if t.cluster != nil {
-		err = t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return c.Ping(ctx).Err() })
+	if cc, ok := t.observer().(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return c.Ping(ctx).Err() })
 	} else {
-		err = t.client.Ping(ctx).Err()
+		err = t.observer().Ping(ctx).Err()
 	}
 	if err != nil {
 		return t.scrub(fmt.Errorf("redis: target %q: ping %s: %w", t.name, t.addr, err))
@@ -601,6 +607,9 @@ func (t *Target) Close() error {
 		var errs []error
 		if t.fast != nil {
 			t.fast.Close()
+		}
+		if err := t.closeObserver(); err != nil {
+			errs = append(errs, err)
 		}
 		if t.client != nil {
 			if err := t.client.Close(); err != nil {

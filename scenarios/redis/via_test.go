@@ -100,7 +100,7 @@ func TestDialsThroughVia(t *testing.T) {
 			t.Parallel()
 			v := newTestVia(t)
 			spec := driver.TargetSpec{Name: "cache", Node: node(t, tc.yaml(t)), RunID: runID(t), Via: v.via}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			tgi, err := Driver{}.Open(ctx, spec, driver.Env{})
 			if err != nil {

@@ -171,27 +171,35 @@ var noRelease = func() {}
 
 // acquire waits until a request may be sent, and returns the function to
 // call once its answer's headers are observed, and the time it waited.
+//
+// While the bucket is serial, a request holds the bucket's queue from
+// before its wait until its answer is observed. The check is made again
+// before every send: a request that found the bucket open may meet a 429's
+// pause, turning it blind, on its way (it was past the check when another
+// request's 429 came back); it then queues up like the rest rather than
+// waking with every other such request when the pause ends and meeting
+// the next window as a crowd.
 func (l *limiter) acquire(ctx context.Context, t *Target) (release func(), waited time.Duration, err error) {
 	if !l.respect {
 		return noRelease, 0, nil
 	}
 	start := time.Now()
 	release = noRelease
-	if l.serial() {
-		select {
-		case l.queue <- struct{}{}:
-		case <-ctx.Done():
-			return noRelease, time.Since(start), ctx.Err()
-		}
-		release = l.unlock
-		if !l.serial() {
-			// The request ahead found no limit: go concurrently.
-			l.unlock()
-			release = noRelease
-		}
-	}
-	counted := false
+	holding, counted := false, false
 	for {
+		if !holding && l.serial() {
+			select {
+			case l.queue <- struct{}{}:
+			case <-ctx.Done():
+				return noRelease, time.Since(start), ctx.Err()
+			}
+			holding, release = true, l.unlock
+			if !l.serial() {
+				// The request ahead found no limit: go concurrently.
+				l.unlock()
+				holding, release = false, noRelease
+			}
+		}
 		now := time.Now()
 		wait, perSecond := l.bucketWait(now)
 		if wait <= 0 {

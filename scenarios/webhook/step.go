@@ -515,6 +515,12 @@ func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 		}
 		res := st.attempt(ctx, &req, st.sign(&req, seq))
 		t.lim.observe(res.header, res.status)
+		if res.status == http.StatusTooManyRequests && t.lim.respect {
+			// The pause goes in place before the bucket's queue passes to
+			// the next request, or that one would be sent into the same
+			// refusal.
+			t.lim.on429(res.rate, time.Now())
+		}
 		release()
 		attempts++
 		t.n.requests.Add(1)
@@ -530,7 +536,6 @@ func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 			}
 			if t.lim.respect && limited < max429Retries && ctx.Err() == nil {
 				limited++
-				t.lim.on429(res.rate, now)
 				continue
 			}
 		case http.StatusUnauthorized, http.StatusForbidden:

@@ -2,10 +2,10 @@ package cli
 
 import (
 	"encoding/json"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,30 +25,51 @@ func runReport(t *testing.T, args ...string) (*report.Report, int, string) {
 	return r, code, stdout
 }
 
-func counts(s report.Stats) []float64 {
-	var out []float64
-	for _, p := range s.Series {
-		out = append(out, float64(p.Count))
-	}
-	return out
-}
-
-// within checks each interval's count against the expected shape.
-func within(t *testing.T, name string, got, want []float64, tol float64) {
+// accounting checks what the engine guarantees of a scenario on any
+// machine, however loaded: the time series holds every measured iteration
+// exactly once, and the only errors are timeouts (a slow machine, not a
+// fault of the run).
+func accounting(t *testing.T, s report.Scenario) {
 	t.Helper()
-	if len(got) < len(want) {
-		t.Fatalf("%s: series %v shorter than %v", name, got, want)
+	var sum int64
+	for _, p := range s.Series {
+		sum += p.Count
 	}
-	for i, w := range want {
-		if math.Abs(got[i]-w) > tol*max(w, 10) {
-			t.Fatalf("%s: interval %d has %v, want %v ± %.0f%% (series %v)", name, i, got[i], w, tol*100, got)
+	if sum != s.Count {
+		t.Errorf("%s: the series holds %d iterations, the scenario %d", s.Name, sum, s.Count)
+	}
+	for class, n := range s.ErrorsBy {
+		if class != "timeout" {
+			t.Errorf("%s: %d errors of class %s", s.Name, n, class)
 		}
 	}
+	if s.Count == 0 {
+		t.Errorf("%s: nothing measured", s.Name)
+	}
 }
 
-// Each load-shape plan achieves its shape, read from the report's time
-// series on the embedded target. Intervals are 1 s; the tolerance covers a
-// shared 2-core machine.
+// due checks the open model's promise: every iteration the schedule made
+// due has exactly one outcome — completed (counted), late, dropped or
+// interrupted. Late and dropped ones are how a busy machine shows; they
+// never vanish. warmup is how many of the due iterations fell in the
+// unmeasured warmup, whose completions are not counted.
+func due(t *testing.T, s report.Scenario, planned, warmup int64) {
+	t.Helper()
+	if s.Scheduled != planned {
+		t.Errorf("%s: %d iterations scheduled, want %d", s.Name, s.Scheduled, planned)
+	}
+	if got := s.Count + s.Late + s.Dropped + s.Interrupted; got < planned-warmup || got > planned {
+		t.Errorf("%s: %d counted + %d late + %d dropped + %d interrupted = %d, want %d (%d of them may be in the warmup)",
+			s.Name, s.Count, s.Late, s.Dropped, s.Interrupted, got, planned, warmup)
+	}
+}
+
+// Each load-shape plan runs end to end through the command line on the
+// embedded target. How many iterations complete in each second depends on
+// the machine's speed, so the shapes themselves are tested to the
+// iteration under synctest's virtual clock (engine's
+// TestExampleLoadPlanShapes); here the report must account for every
+// iteration the plan asked for.
 func TestLoadShapePlans(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -56,29 +77,27 @@ func TestLoadShapePlans(t *testing.T) {
 		check func(t *testing.T, r *report.Report)
 	}{
 		{"load-open-constant.yaml", func(t *testing.T, r *report.Report) {
-			s := r.Scenarios[0]
-			// Interval 0 is the unmeasured warmup; then 50 per second.
-			within(t, "steady", counts(s.Stats)[1:], []float64{50, 50, 50, 50}, 0.1)
-			if s.Count < 245 || s.Count > 255 || s.Dropped != 0 {
-				t.Fatalf("count %d dropped %d; want 250 measured, none dropped", s.Count, s.Dropped)
-			}
+			// 50/s for 6 s, the first second a warmup.
+			due(t, r.Scenarios[0], 300, 50)
 		}},
 		{"load-open-ramp.yaml", func(t *testing.T, r *report.Report) {
-			// 0→100/s over 3s: 16.7, 50, 83.3; then 100, 100; then 100→20: 60.
-			within(t, "ramp", counts(r.Scenarios[0].Stats), []float64{16.7, 50, 83.3, 100, 100, 60}, 0.15)
+			// 150 over the 3 s ramp, 200 at 100/s, 60 from 100 to 20/s.
+			due(t, r.Scenarios[0], 410, 0)
 		}},
 		{"load-burst.yaml", func(t *testing.T, r *report.Report) {
-			within(t, "bursts", counts(r.Scenarios[0].Stats), []float64{40, 0, 40, 0, 40}, 0.05)
+			due(t, r.Scenarios[0], 120, 0)
 		}},
 		{"load-closed-ramp.yaml", func(t *testing.T, r *report.Report) {
-			// About 10 iterations/s per VU: VUs ramp 0→8 over 3s (mean 1.3,
-			// 4, 6.7 per second, rounded at each join), hold 8, then 8→0.
-			within(t, "users", counts(r.Scenarios[0].Stats)[:5], []float64{12, 40, 68, 80, 80}, 0.25)
+			if s := r.Scenarios[0]; s.MaxVUs != 8 {
+				t.Errorf("max VUs %d, want 8", s.MaxVUs)
+			}
 		}},
 		{"load-closed.yaml", func(t *testing.T, r *report.Report) {
-			for _, c := range r.Checks {
-				if !c.Passed {
-					t.Fatalf("check %s failed: %s", c.Name, c.Display)
+			// Counted iterations are exact in the closed model; how many a
+			// VU loops through in 3 s is the machine's speed.
+			for _, name := range []string{"shared", "per_vu"} {
+				if c := checkNamed(t, r, name); !c.Passed {
+					t.Errorf("check %s failed: %s", c.Name, c.Display)
 				}
 			}
 		}},
@@ -90,17 +109,41 @@ func TestLoadShapePlans(t *testing.T) {
 			if code != ExitOK && code != ExitChecks && code != ExitInvalid {
 				t.Fatalf("exit %d\n%s", code, stdout)
 			}
+			if (code == ExitInvalid) != !r.Valid {
+				t.Errorf("exit %d with valid=%v", code, r.Valid)
+			}
+			for _, s := range r.Scenarios {
+				accounting(t, s)
+			}
 			tt.check(t, r)
+			if t.Failed() {
+				for _, s := range r.Scenarios {
+					t.Logf("%s: count %d late %d dropped %d interrupted %d scheduled %d", s.Name, s.Count, s.Late, s.Dropped, s.Interrupted, s.Scheduled)
+				}
+			}
 		})
 	}
 }
 
+func checkNamed(t *testing.T, r *report.Report, name string) report.Check {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %s", name)
+	return report.Check{}
+}
+
 // Ctrl-C during plans/phase1.yaml stops the run gracefully and leaves a
 // complete report marked partial; the exit code says it was interrupted.
+// The interrupt comes once the run's progress shows measured iterations
+// (past the cache scenario's 3 s warmup), however long that takes.
 func TestInterruptLeavesPartialReport(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "r.json")
-	args, _ := json.Marshal([]string{"run", "../../../plans/phase1.yaml", "--out", out, "--no-progress", "--log-format", "json"})
+	args, _ := json.Marshal([]string{"run", "../../../plans/phase1.yaml", "--out", out, "--log-format", "json"})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "RUNPLAN_TEST_ARGS="+string(args))
 	var stderr lockedBuffer
@@ -108,18 +151,24 @@ func TestInterruptLeavesPartialReport(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the run has started, then interrupt it.
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stderr.String(), "scenario started") {
-		if time.Now().After(deadline) {
+	// Off a terminal, progress is a log line per scenario every 5 s.
+	measured := regexp.MustCompile(`"scenario":"strategy_cache"[^\n]*"completed":[1-9]`)
+	var started time.Time
+	guard := time.Now().Add(2 * time.Minute) // a hang guard
+	for !measured.MatchString(stderr.String()) {
+		if started.IsZero() && strings.Contains(stderr.String(), "scenario started") {
+			started = time.Now()
+		}
+		if time.Now().After(guard) {
 			_ = cmd.Process.Kill()
-			t.Fatalf("the run did not start:\n%s", stderr.String())
+			t.Fatalf("the run showed no measured iteration:\n%s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Past the 3 s warmup of the cache scenario, so that it measured
-	// something before the interrupt.
-	time.Sleep(5 * time.Second)
+	if started.IsZero() {
+		started = time.Now()
+	}
+	interruptedAt := time.Since(started)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +184,8 @@ func TestInterruptLeavesPartialReport(t *testing.T) {
 	if !r.Partial || len(r.Scenarios) == 0 || r.Scenarios[0].Count == 0 {
 		t.Fatalf("report partial=%v with %d scenarios", r.Partial, len(r.Scenarios))
 	}
-	if r.Duration > 20 {
-		t.Fatalf("the run went on for %vs after the interrupt", r.Duration)
+	// The plan runs for 25 s: interrupted well before, it ended before.
+	if interruptedAt < 20*time.Second && r.Duration >= 25 {
+		t.Fatalf("interrupted %v after the start, the run still went on for %vs", interruptedAt.Round(time.Second), r.Duration)
 	}
 }

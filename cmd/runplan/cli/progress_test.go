@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,25 +36,28 @@ func TestProgressLogLines(t *testing.T) {
 		{Name: "later"},
 		{Name: "finished", Started: true, Done: true},
 	}
-	var out syncBuf
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); logLines(ctx, src, zerolog.New(&out), 10*time.Millisecond) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), `"scenario":"running"`) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	<-done
-	got := out.String()
-	for _, want := range []string{`"scenario":"running"`, `"completed":150`, `"errors":2`, `"rate":50`, `"faults":["slow_cache"]`, `"message":"progress"`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("log lacks %s:\n%s", want, got)
+	synctest.Test(t, func(t *testing.T) {
+		var out syncBuf
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); logLines(ctx, src, zerolog.New(&out), time.Second) }()
+		time.Sleep(2500 * time.Millisecond) // two periods
+		synctest.Wait()
+		cancel()
+		<-done
+		got := out.String()
+		for _, want := range []string{`"scenario":"running"`, `"completed":150`, `"errors":2`, `"rate":50`, `"faults":["slow_cache"]`, `"message":"progress"`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("log lacks %s:\n%s", want, got)
+			}
 		}
-	}
-	if strings.Contains(got, "later") || strings.Contains(got, "finished") {
-		t.Errorf("quiet scenarios were logged:\n%s", got)
-	}
+		if n := strings.Count(got, `"message":"progress"`); n != 2 {
+			t.Errorf("%d lines in two periods, want 2:\n%s", n, got)
+		}
+		if strings.Contains(got, "later") || strings.Contains(got, "finished") {
+			t.Errorf("quiet scenarios were logged:\n%s", got)
+		}
+	})
 }
 
 // On a terminal, bars draw the same figures.
@@ -61,14 +65,16 @@ func TestProgressBars(t *testing.T) {
 	t.Parallel()
 	src := fixedProgress{{Name: "running", Started: true, Elapsed: 3 * time.Second, Planned: 10 * time.Second, Rate: 50,
 		P99: 4 * time.Millisecond, P99OK: true, Errors: 2}}
-	var out syncBuf
-	stop := showProgress(context.Background(), src, &out, true, zerolog.Nop())
-	time.Sleep(600 * time.Millisecond)
-	stop()
-	got := out.String()
-	for _, want := range []string{"running", "50.0/s", "p99 4ms", "errors 2"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("bars lack %q:\n%q", want, got)
+	synctest.Test(t, func(t *testing.T) {
+		var out syncBuf
+		stop := showProgress(context.Background(), src, &out, true, zerolog.Nop())
+		time.Sleep(600 * time.Millisecond) // three refreshes
+		stop()
+		got := out.String()
+		for _, want := range []string{"running", "50.0/s", "p99 4ms", "errors 2"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("bars lack %q:\n%q", want, got)
+			}
 		}
-	}
+	})
 }

@@ -61,7 +61,7 @@ func startSink(t *testing.T, args ...string) (url string, stop func() int, stdou
 			cancel()
 			select {
 			case c = <-code:
-			case <-time.After(10 * time.Second):
+			case <-time.After(time.Minute): // a hang guard
 				t.Fatal("the sink did not stop")
 			}
 		})

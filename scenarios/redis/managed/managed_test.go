@@ -100,3 +100,26 @@ func TestMissingBinary(t *testing.T) {
 		t.Fatalf("Start = %v, want ErrNotInstalled", err)
 	}
 }
+
+// The sentinels' failover-timeout leaves a promotion time to be seen by
+// their once-a-second INFO, however short the node timeout.
+func TestSentinelFailoverTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		node time.Duration
+		want string
+	}{
+		{500 * time.Millisecond, "10000"},
+		{time.Second, "10000"},
+		{5 * time.Second, "10000"},
+		{8 * time.Second, "16000"},
+	}
+	for _, tt := range tests {
+		d := &Deployment{cfg: Config{Topology: Sentinel, NodeTimeout: tt.node}.withDefaults()}
+		conf := d.sentinelConf(26379, 6379, t.TempDir())
+		want := `sentinel "failover-timeout" "runplan" "` + tt.want + `"`
+		if !strings.Contains(conf, want) {
+			t.Errorf("node timeout %v: configuration lacks %s:\n%s", tt.node, want, conf)
+		}
+	}
+}

@@ -197,14 +197,17 @@ func startOn(ctx context.Context, p procSpec, port int) (s *Server, retry bool, 
 var errExited = errors.New("exited")
 
 // waitReady polls PING until the server answers, it exits or ctx ends.
+// Each try has a generous timeout of its own: a server starting on a busy
+// machine may take seconds to answer, which is not a failure.
 func (s *Server) waitReady(ctx context.Context) error {
 	c := s.client()
 	defer c.Close()
 	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := c.Ping(pctx).Err()
+		ready := answered(err) && s.ours(pctx, c)
 		cancel()
-		if answered(err) {
+		if ready {
 			return nil
 		}
 		select {
@@ -215,6 +218,26 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// ours reports whether the server answering on s's port is s's own
+// process. Another process (a parallel test's server) may take the port
+// between freePort and s's bind: it then answers PING in s's stead while s
+// exits with "Address already in use", and startOn must retry on another
+// port rather than take a stranger for s. An INFO that fails (NOAUTH when
+// the password came on the command line) names no process: only s's exit
+// can tell, then.
+func (s *Server) ours(ctx context.Context, c *goredis.Client) bool {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return !s.Exited()
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			return v == strconv.Itoa(s.Pid())
+		}
+	}
+	return !s.Exited()
 }
 
 // answered reports whether a PING's outcome shows a server ready to serve:

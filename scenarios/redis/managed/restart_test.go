@@ -2,6 +2,7 @@ package managed
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,5 +42,26 @@ func TestKillRestart(t *testing.T) {
 	}
 	if !ns.Exited() {
 		t.Error("Close left the restarted process running")
+	}
+}
+
+// A server whose port another server took between the probe and its bind
+// exits; the other one answers PING meanwhile, and must not be taken for
+// it: the start fails as a port clash, which startProcess retries.
+func TestStartOnTakenPort(t *testing.T) {
+	t.Parallel()
+	d := startT(t, Config{})
+	s := d.Servers()[0]
+	spec := s.spec
+	spec.dir = t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns, retry, err := startOn(ctx, spec, s.Port())
+	if err == nil {
+		ns.Stop()
+		t.Fatalf("started on %s, the port of pid %d, as pid %d", s.Addr(), s.Pid(), ns.Pid())
+	}
+	if !retry || !strings.Contains(err.Error(), "already in use") {
+		t.Errorf("startOn = %v (retry %v), want a port clash to retry", err, retry)
 	}
 }

@@ -6,9 +6,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
+
+// minFailoverTimeout is the least failover-timeout the sentinels get. A
+// sentinel learns that the replica it promoted took the primary's role from
+// that replica's INFO, which it reads once a second during a failover, and
+// aborts the failover (for good, when it was forced with SENTINEL
+// FAILOVER) if that takes longer than failover-timeout: twice a short
+// node_timeout would race that one-second poll, and lose it on a busy
+// machine. A longer timeout costs nothing when the failover goes well.
+const minFailoverTimeout = 10 * time.Second
+
+// failoverTimeout is the sentinels' failover-timeout for a node timeout:
+// twice it, and at least minFailoverTimeout.
+func failoverTimeout(node time.Duration) time.Duration { return max(2*node, minFailoverTimeout) }
 
 // sentinelConf renders a sentinel's configuration file. Sentinels rewrite
 // it, so it lives in the sentinel's own directory.
@@ -38,7 +52,7 @@ func (d *Deployment) sentinelConf(port, primary int, dir string) string {
 	line("sentinel", "monitor", name, "127.0.0.1", strconv.Itoa(primary), strconv.Itoa(d.cfg.Sentinels/2+1))
 	ms := strconv.FormatInt(d.cfg.NodeTimeout.Milliseconds(), 10)
 	line("sentinel", "down-after-milliseconds", name, ms)
-	line("sentinel", "failover-timeout", name, strconv.FormatInt(2*d.cfg.NodeTimeout.Milliseconds(), 10))
+	line("sentinel", "failover-timeout", name, strconv.FormatInt(failoverTimeout(d.cfg.NodeTimeout).Milliseconds(), 10))
 	line("sentinel", "parallel-syncs", name, "1")
 	if d.cfg.Password != "" {
 		line("sentinel", "auth-pass", name, d.cfg.Password)

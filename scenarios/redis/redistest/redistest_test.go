@@ -13,12 +13,13 @@ import (
 // answers reports whether a server at addr replies to PING, with PONG or with
 // an authentication error.
 func answers(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	// Generous: a ready server answers at once, unless the machine is busy.
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return false
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return false
 	}
