@@ -36,16 +36,21 @@ func atLeast(d *time.Duration, floor time.Duration) {
 	}
 }
 
+// bulkTimeouts raises a client's timeouts to the bulk floors.
+func bulkTimeouts(dial, read, write, pool *time.Duration) {
+	atLeast(dial, bulkDialTimeout)
+	atLeast(read, bulkTimeout)
+	atLeast(write, bulkTimeout)
+	atLeast(pool, bulkTimeout)
+}
+
 // newSingle makes the client of a single server from o, and remembers how
 // to make its bulk twin.
 func (t *Target) newSingle(o *goredis.Options) *goredis.Client {
 	b := *o
 	t.bulk = func() goredis.UniversalClient {
 		b := b
-		atLeast(&b.DialTimeout, bulkDialTimeout)
-		atLeast(&b.ReadTimeout, bulkTimeout)
-		atLeast(&b.WriteTimeout, bulkTimeout)
-		atLeast(&b.PoolTimeout, bulkTimeout)
+		bulkTimeouts(&b.DialTimeout, &b.ReadTimeout, &b.WriteTimeout, &b.PoolTimeout)
 		return goredis.NewClient(&b)
 	}
 	return goredis.NewClient(o)
@@ -58,10 +63,7 @@ func (t *Target) newFailover(o *goredis.FailoverOptions) *goredis.Client {
 	b := *o
 	t.bulk = func() goredis.UniversalClient {
 		b := b
-		atLeast(&b.DialTimeout, bulkDialTimeout)
-		atLeast(&b.ReadTimeout, bulkTimeout)
-		atLeast(&b.WriteTimeout, bulkTimeout)
-		atLeast(&b.PoolTimeout, bulkTimeout)
+		bulkTimeouts(&b.DialTimeout, &b.ReadTimeout, &b.WriteTimeout, &b.PoolTimeout)
 		return goredis.NewFailoverClient(&b)
 	}
 	return goredis.NewFailoverClient(o)
@@ -73,10 +75,7 @@ func (t *Target) newCluster(o *goredis.ClusterOptions) *goredis.ClusterClient {
 	b := *o
 	t.bulk = func() goredis.UniversalClient {
 		b := b
-		atLeast(&b.DialTimeout, bulkDialTimeout)
-		atLeast(&b.ReadTimeout, bulkTimeout)
-		atLeast(&b.WriteTimeout, bulkTimeout)
-		atLeast(&b.PoolTimeout, bulkTimeout)
+		bulkTimeouts(&b.DialTimeout, &b.ReadTimeout, &b.WriteTimeout, &b.PoolTimeout)
 		return goredis.NewClusterClient(&b)
 	}
 	return goredis.NewClusterClient(o)
