@@ -93,6 +93,9 @@ type StepEnv struct {
 	// points and interval feed worst().
 	points   []metrics.Point
 	interval time.Duration
+	// measured is false when nothing completed: the counts are then
+	// unknown, not 0 (see unknown.go).
+	measured bool
 }
 
 // ScenarioEnv is `<scenario>`: whole iterations, plus its steps.
@@ -101,6 +104,8 @@ type ScenarioEnv struct {
 	Dropped     int                 `expr:"dropped"`
 	Interrupted int                 `expr:"interrupted"`
 	Steps       map[string]*StepEnv `expr:"steps"`
+	// present is false when the scenario is absent from the summary.
+	present bool
 }
 
 // TargetEnv is `<target>`: the server's own view of the run.
@@ -185,7 +190,8 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 		HitRatio:        st.HitRatio(),
 		Hits:            int(st.Hits),
 		Misses:          int(st.Misses),
-		RateWait:        Duration{D: st.Waited, OK: true},
+		RateWait:        Duration{D: st.Waited, OK: st.Count > 0},
+		measured:        st.Count > 0,
 	}
 }
 
@@ -245,6 +251,7 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		if hits+misses > 0 {
 			se.HitRatio = float64(hits) / float64(hits+misses)
 		}
+		se.present = true
 		se.Dropped = int(sc.Dropped)
 		se.Interrupted = int(sc.Interrupted)
 	}
@@ -259,7 +266,7 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 	zero := func() StepEnv {
 		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
 	}
-	env := map[string]any{"run": &RunEnv{Valid: true}}
+	env := map[string]any{"run": &RunEnv{Valid: true}, recName: (*recorder)(nil)}
 	faults := map[string]*FaultEnv{}
 	for _, f := range p.Faults {
 		faults[f.Name] = zeroFault()
@@ -295,6 +302,7 @@ func spanEnv(s metrics.Span) *WindowEnv {
 		Count: int(s.Count), Errors: int(s.Errors), ErrorsBy: map[string]int{}}
 	if s.Count > 0 {
 		w.ErrorRate = float64(s.Errors) / float64(s.Count)
+		w.measured = true
 	}
 	for k, v := range s.ErrorsBy {
 		w.ErrorsBy[k] = int(v)

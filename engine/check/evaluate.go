@@ -37,6 +37,11 @@ type Result struct {
 	Credit float64
 	// Partial is true for a check scored with good and bad bounds.
 	Partial bool
+	// NA is true when the check read a figure that was never measured: it
+	// does not pass and earns nothing. Missing names those figures, in the
+	// order read.
+	NA      bool
+	Missing []string
 }
 
 // Outcome is the evaluation of a whole plan.
@@ -69,10 +74,17 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	criticalFailed := false
 	for _, c := range p.checks {
 		r := Result{Name: c.check.Name, Expr: c.check.Expr, Weight: c.check.Weight, Critical: c.check.Critical}
+		rec := &recorder{env: env}
+		env[recName] = rec
 		v, err := expr.Run(c.prog, env)
+		env[recName] = (*recorder)(nil)
 		switch {
 		case err != nil:
 			r.Error = firstLine(err.Error())
+		case len(rec.missing) > 0:
+			// Unknown is never a pass.
+			r.NA, r.Missing = true, rec.missing
+			r.Value = v
 		default:
 			r.Passed, _ = v.(bool)
 			r.Value = v
@@ -88,7 +100,9 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		}
 		if c.check.HasBounds {
 			r.Partial = true
-			r.Credit = credit(r.Value, c.check.Good, c.check.Bad)
+			if !r.NA {
+				r.Credit = credit(r.Value, c.check.Good, c.check.Bad)
+			}
 		}
 		total += r.Weight
 		passed += r.Weight * r.Credit
@@ -115,9 +129,11 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		out.Verdict, out.Capped = NotReady, true
 	}
 	for _, r := range p.recs {
+		rec := &recorder{env: env}
+		env[recName] = rec
 		v, err := expr.Run(r.when, env)
-		if err != nil || v != true {
-			continue
+		if err != nil || v != true || len(rec.missing) > 0 {
+			continue // a condition on an unknown figure does not hold
 		}
 		var b strings.Builder
 		for _, part := range r.say {

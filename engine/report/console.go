@@ -103,8 +103,12 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 				fmt.Fprintln(&b, wrapText(" ", head+" — not applied: "+f.Skipped, 80, "   "))
 			default:
 				fmt.Fprintf(&b, "%s, %.1fs–%.1fs\n", head, f.Start, f.End)
-				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %d\n",
-					winP99(f.Before), winP99(f.During), winP99(f.After), f.During.Errors)
+				errs := "-" // a window with no data: unknown, not 0
+				if f.During != nil && f.During.Count > 0 {
+					errs = fmt.Sprint(f.During.Errors)
+				}
+				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %s\n",
+					winP99(f.Before), winP99(f.During), winP99(f.After), errs)
 				if f.Recovery != nil {
 					fmt.Fprintf(&b, "   recovered %.1fs after the fault ended\n", *f.Recovery)
 				} else {
@@ -133,7 +137,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		fmt.Fprintln(&b, p.paint("1", "CHECKS"))
 		for _, c := range r.Checks {
 			mark := p.paint("32", "✓")
-			if !c.Passed {
+			switch {
+			case c.NA():
+				mark = p.paint("33", "?")
+			case !c.Passed:
 				mark = p.paint("31", "✗")
 			}
 			extra := ""
@@ -151,6 +158,9 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			fmt.Fprintf(&b, "     %s\n", cut(c.Expr, 74))
 			if c.Error != "" {
 				fmt.Fprintln(&b, wrapText("     error: ", c.Error, 80, "       "))
+			}
+			if c.NA() {
+				fmt.Fprintln(&b, wrapText("     n/a, not measured: ", strings.Join(c.Missing, ", "), 80, "       "))
 			}
 		}
 		fmt.Fprintln(&b)
@@ -206,6 +216,9 @@ func row(b *strings.Builder, name string, s Stats, indent string) {
 		return short(f(s.Latency))
 	}
 	errs := fmt.Sprintf("%d", s.Errors)
+	if s.Count == 0 {
+		errs = "-" // nothing completed: the error count is unknown, not 0
+	}
 	fmt.Fprintf(b, "%-22s %8d %8.1f %7s %7s %7s %7s %7s\n", cut(name, 22), s.Count, s.Rate, errs,
 		lat(func(l *Latency) float64 { return l.P50 }), lat(func(l *Latency) float64 { return l.P95 }),
 		lat(func(l *Latency) float64 { return l.P99 }), lat(func(l *Latency) float64 { return l.Max }))

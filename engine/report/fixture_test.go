@@ -157,6 +157,8 @@ func buildFixture(opts fixtureOptions) *Report {
 				Error: "unknown name cache.server.queue_depth (1:14)"},
 			{Name: "throughput", Expr: "strategy_cache.rate > 600", Passed: false, Weight: 10, Value: 500.0,
 				Partial: true, Credit: 0.6},
+			{Name: "restart_errors", Expr: "faults.redis_restart.errors == 0", Passed: false, Weight: 0, Value: 0,
+				NA: true, Missing: []string{"faults.redis_restart.errors"}},
 		},
 		Verdict: check.NotReady,
 		Capped:  true,

@@ -42,6 +42,9 @@ func checkValue(c Check) string {
 	if c.Error != "" {
 		return "error: " + c.Error
 	}
+	if c.NA() {
+		return "n/a: not measured: " + strings.Join(c.Missing, ", ")
+	}
 	if c.Display == "" {
 		return "n/a"
 	}

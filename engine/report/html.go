@@ -246,7 +246,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table class="checks">
 <thead><tr><th></th><th>check</th><th class="n">value</th><th>expression</th><th class="n">weight</th></tr></thead>
 <tbody>
-{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if .Error}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
+{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else if .NA}}<span class="ko" title="not measured">?</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if or .Error .NA}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 {{end}}

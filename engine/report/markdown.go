@@ -79,7 +79,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("| | check | value | expression | weight |\n|:-:|---|--:|---|--:|\n")
 		for _, c := range r.Checks {
 			m, val := "✓", mdEscape(checkValue(c))
-			if !c.Passed {
+			switch {
+			case c.NA():
+				m, val = "❔", "**"+val+"**"
+			case !c.Passed:
 				m, val = "✗", "**"+val+"**"
 			}
 			weight := fmt.Sprintf("%g", c.Weight)
@@ -163,6 +166,9 @@ func verdictText(r *Report) string {
 
 func mdRow(b *strings.Builder, name string, s Stats, notes []string) {
 	errs := fmt.Sprintf("%d", s.Errors)
+	if s.Count == 0 {
+		errs = "-" // nothing completed: the error count is unknown, not 0
+	}
 	if s.Errors > 0 && s.ErrorRate != nil {
 		errs = fmt.Sprintf("%d (%s)", s.Errors, pct(s.ErrorRate))
 	}

@@ -158,6 +158,9 @@ func trendCell(c Check, ok bool) string {
 	if c.Error != "" {
 		return mark + " error"
 	}
+	if c.NA() {
+		return "? n/a"
+	}
 	return mark + " " + checkValue(c)
 }
 
