@@ -18,6 +18,10 @@ const (
 	NotReady = "not_ready"
 	// Unscored is the verdict of a plan without checks: nothing was judged.
 	Unscored = "unscored"
+	// Invalid is the verdict of a run whose measurement is invalid: the
+	// generator did not hold the requested load, so whatever the score,
+	// it describes the generator as much as the target.
+	Invalid = "invalid"
 )
 
 // Result is one evaluated check.
@@ -127,6 +131,11 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	}
 	if criticalFailed && out.Verdict != NotReady {
 		out.Verdict, out.Capped = NotReady, true
+	}
+	// An invalid measurement always gives reasons; a run that never
+	// started has none and is not judged.
+	if sum != nil && !sum.Generator.Valid && len(sum.Generator.Reasons) > 0 {
+		out.Verdict, out.Capped = Invalid, false
 	}
 	for _, r := range p.recs {
 		rec := &recorder{env: env}

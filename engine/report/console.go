@@ -125,11 +125,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
 	}
-	switch {
-	case r.NotStarted:
-		gen = "generator: measurement not judged (the run did not start)"
-	case r.Valid:
-		gen += " — measurement valid"
+	if r.NotStarted {
+		gen = "generator: " + validityText(r)
+	} else {
+		gen += " — " + validityText(r)
 	}
 	fmt.Fprintln(&b, gen)
 	fmt.Fprintln(&b)
@@ -167,12 +166,15 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	}
 	score := "n/a (no checks)"
 	if r.Score != nil {
-		score = fmt.Sprintf("%.1f/100", *r.Score)
+		score = scoreText(r)
 	}
-	verdictColor := map[string]string{"ready": "32", "degraded": "33", "not_ready": "31"}[r.Verdict]
+	verdictColor := map[string]string{"ready": "32", "degraded": "33", "not_ready": "31", "invalid": "35"}[r.Verdict]
 	v := r.Verdict
-	if r.VerdictCapped {
+	switch {
+	case r.VerdictCapped:
 		v += " (a critical check failed)"
+	case r.Verdict == "invalid":
+		v += " (see INVALID MEASUREMENT above)"
 	}
 	fmt.Fprintf(&b, "SCORE %s   VERDICT %s\n", score, p.paint("1;"+verdictColor, v))
 	if len(r.Recommendations) > 0 {

@@ -8,7 +8,7 @@ import (
 )
 
 // verdictMark is the emoji a Markdown heading starts with.
-var verdictMark = map[string]string{"ready": "✅", "degraded": "⚠️", "not_ready": "❌", "unscored": "➖"}
+var verdictMark = map[string]string{"ready": "✅", "degraded": "⚠️", "not_ready": "❌", "unscored": "➖", "invalid": "🚫"}
 
 // WriteMarkdown writes a compact summary for pull-request comments and
 // GitHub job summaries: the verdict and score, the checks with their
@@ -147,6 +147,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s", short(r.Generator.Lag.P99))
 	}
+	gen += " · " + validityText(r)
 	line := gen
 	if len(targets) > 0 {
 		line = "targets " + strings.Join(targets, "; ") + " · " + gen
@@ -158,8 +159,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 func verdictText(r *Report) string {
 	v := strings.ReplaceAll(r.Verdict, "_", " ")
-	if r.VerdictCapped {
+	switch {
+	case r.VerdictCapped:
 		v += " (a critical check failed)"
+	case r.Verdict == "invalid":
+		v = "invalid measurement"
 	}
 	return v
 }

@@ -54,6 +54,12 @@ func TestGoldens(t *testing.T) {
 			return WriteConsole(w, buildFixture(fixtureOptions{}), ConsoleOptions{Color: true})
 		}},
 		{"junit.golden.xml", func(w io.Writer) error { return WriteJUnit(w, buildFixture(fixtureOptions{})) }},
+		{"console-invalid.golden", func(w io.Writer) error {
+			return WriteConsole(w, buildFixture(fixtureOptions{invalid: true}), ConsoleOptions{})
+		}},
+		{"markdown-invalid.golden.md", func(w io.Writer) error {
+			return WriteMarkdown(w, buildFixture(fixtureOptions{invalid: true}))
+		}},
 		{"markdown.golden.md", func(w io.Writer) error { return WriteMarkdown(w, buildFixture(fixtureOptions{})) }},
 		{"html.golden.html", func(w io.Writer) error {
 			var b bytes.Buffer
