@@ -119,11 +119,14 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	out.Verdict = Unscored
 	if total > 0 {
 		out.Score = 100 * passed / total
+		// Band the score as it is shown: 89.96 shows as 90.0, and is
+		// ready at a 90 band.
+		shown := RoundScore(out.Score)
 		rd := p.plan.Readiness
 		switch {
-		case out.Score >= rd.Ready:
+		case shown >= rd.Ready:
 			out.Verdict = Ready
-		case out.Score >= rd.Degraded:
+		case shown >= rd.Degraded:
 			out.Verdict = Degraded
 		default:
 			out.Verdict = NotReady
@@ -162,6 +165,9 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	out.Recommendations = append(out.Recommendations, builtinAdvice(sum)...)
 	return out
 }
+
+// RoundScore rounds a score as every output shows it: to one decimal.
+func RoundScore(s float64) float64 { return math.Round(s*10) / 10 }
 
 // credit scores a value between good (1) and bad (0), linearly; an unknown
 // value earns nothing.

@@ -71,3 +71,43 @@ func TestInvalidVerdictEverywhere(t *testing.T) {
 		t.Errorf("score %v: an invalid run still gives its score", doc["score"])
 	}
 }
+
+// TestClosedModelValidityNotJudged: a run with only closed-model scenarios
+// says its validity was not judged, not that the measurement was valid
+// (issue 11); a run with an open-model scenario says valid or INVALID.
+func TestClosedModelValidityNotJudged(t *testing.T) {
+	t.Parallel()
+	closed := buildFixture(fixtureOptions{})
+	closed.Generator.Lag, closed.Generator.Scheduled, closed.Generator.Late, closed.Generator.Dropped = nil, 0, 0, 0
+	open := buildFixture(fixtureOptions{})
+	invalid := buildFixture(fixtureOptions{invalid: true})
+	tests := []struct {
+		name   string
+		r      *Report
+		render func(io.Writer, *Report) error
+		want   string
+		deny   string
+	}{
+		{"console, closed", closed, func(w io.Writer, r *Report) error { return WriteConsole(w, r, ConsoleOptions{}) },
+			"generator: cpu 31% — validity not judged (closed model)", "measurement valid"},
+		{"markdown, closed", closed, WriteMarkdown, "generator CPU 31% · validity not judged (closed model)", "measurement valid"},
+		{"html, closed", closed, WriteHTML, "<dd>validity not judged (closed model)</dd>", "valid: the generator held"},
+		{"console, open", open, func(w io.Writer, r *Report) error { return WriteConsole(w, r, ConsoleOptions{}) },
+			"late 0 of 402 — measurement valid", "not judged"},
+		{"markdown, open", open, WriteMarkdown, "scheduling lag p99 930µs · measurement valid", "not judged"},
+		{"console, invalid", invalid, func(w io.Writer, r *Report) error { return WriteConsole(w, r, ConsoleOptions{}) },
+			"late 0 of 402 — measurement INVALID", "measurement valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			if err := tt.render(&b, tt.r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tt.want) || strings.Contains(b.String(), tt.deny) {
+				t.Errorf("want %q and no %q in:\n%s", tt.want, tt.deny, b.String())
+			}
+		})
+	}
+}

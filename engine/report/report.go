@@ -315,7 +315,7 @@ func Build(in Input) *Report {
 	}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
-		s := math.Round(in.Outcome.Score*10) / 10
+		s := check.RoundScore(in.Outcome.Score)
 		r.Score = &s
 	}
 	for i := range r.Targets {
