@@ -41,6 +41,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	}
 	sum.Interval = interval
 	rusage0 := cpuTime()
+	host0 := readHost()
 
 	for _, r := range runs {
 		r.iter.SetInterval(interval)
@@ -120,7 +121,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 		limits[s.Name] = s.Validity
 	}
 	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpuTime() - rusage0, wall: wall,
-		procs: runtime.GOMAXPROCS(0)})
+		procs: runtime.GOMAXPROCS(0), host: hostOver(host0, readHost(), runtime.NumCPU())})
 	sum.Generator.PeakRSS = peakRSS()
 }
 
