@@ -341,8 +341,9 @@ func statShape(withSteps map[string]*shape) *shape {
 	}}
 	if withSteps != nil {
 		s.fields["steps"] = &shape{fields: withSteps}
-		s.fields["dropped"] = leafShape()
-		s.fields["interrupted"] = leafShape()
+		for _, f := range []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late"} {
+			s.fields[f] = leafShape()
+		}
 	}
 	return s
 }

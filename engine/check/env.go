@@ -95,11 +95,18 @@ type StepEnv struct {
 	interval time.Duration
 }
 
-// ScenarioEnv is `<scenario>`: whole iterations, plus its steps.
+// ScenarioEnv is `<scenario>`: whole iterations, plus its steps. Due and
+// the outcomes (ok, failed, dropped, interrupted, late) account for every
+// iteration due in the measured window; see docs/METRICS.md.
 type ScenarioEnv struct {
 	StepEnv
+	Due         int                 `expr:"due"`
+	OK          int                 `expr:"ok"`
+	Failed      int                 `expr:"failed"`
 	Dropped     int                 `expr:"dropped"`
 	Interrupted int                 `expr:"interrupted"`
+	Late        int                 `expr:"late"`
+	SentLate    int                 `expr:"sent_late"`
 	Steps       map[string]*StepEnv `expr:"steps"`
 }
 
@@ -245,8 +252,9 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		if hits+misses > 0 {
 			se.HitRatio = float64(hits) / float64(hits+misses)
 		}
-		se.Dropped = int(sc.Dropped)
-		se.Interrupted = int(sc.Interrupted)
+		o := sc.Outcomes
+		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
+		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)
 	}
 	return env
 }

@@ -156,6 +156,11 @@ type Stats struct {
 	Response *hdrhistogram.Histogram
 	// Points is the time series, one per interval.
 	Points []Point
+	// Outcomes is set on a scenario's whole-iteration stats: Errors and
+	// ErrorsBy then include the dropped and interrupted iterations, and the
+	// success and error rates are over every due iteration, not over Count
+	// (the iterations that completed).
+	Outcomes *Outcomes
 }
 
 // Stats merges the shards into a summary.
@@ -186,20 +191,45 @@ func (s *Series) Stats() *Stats {
 	return st
 }
 
-// SuccessRate is the share of operations without error, NaN when none ran.
+// SuccessRate is the share of operations without error, NaN when none ran;
+// with Outcomes, the share of due iterations that were ok.
 func (st *Stats) SuccessRate() float64 {
+	if st.Outcomes != nil {
+		return st.Outcomes.SuccessRate()
+	}
 	if st.Count == 0 {
 		return math.NaN()
 	}
 	return float64(st.Count-st.Errors) / float64(st.Count)
 }
 
-// ErrorRate is the share of operations with an error, NaN when none ran.
+// ErrorRate is the share of operations with an error, NaN when none ran;
+// with Outcomes, the share of due iterations that failed, were dropped or
+// were interrupted.
 func (st *Stats) ErrorRate() float64 {
+	if st.Outcomes != nil {
+		return st.Outcomes.ErrorRate()
+	}
 	if st.Count == 0 {
 		return math.NaN()
 	}
 	return float64(st.Errors) / float64(st.Count)
+}
+
+// Account sets a scenario's outcomes on its whole-iteration stats: dropped
+// and interrupted iterations join Errors and ErrorsBy as classes of their
+// own ("dropped", "interrupted"), and the rates become shares of o.Due.
+func (st *Stats) Account(o Outcomes) {
+	st.Outcomes = &o
+	for class, n := range map[string]int64{"dropped": o.Dropped, "interrupted": o.Interrupted} {
+		if n > 0 {
+			if st.ErrorsBy == nil {
+				st.ErrorsBy = map[string]int64{}
+			}
+			st.ErrorsBy[class] += n
+			st.Errors += n
+		}
+	}
 }
 
 // HitRatio is hits over lookups, NaN when there were no lookups.

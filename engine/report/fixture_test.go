@@ -99,6 +99,11 @@ func buildFixture(opts fixtureOptions) *Report {
 	fetch := synthStats("fetch", 400, 300*time.Microsecond, true, 0, "", 0, time.Second)
 	deliver := synthStats("deliver", 400, 40*time.Millisecond, false, 40, "status", opts.extra, time.Second)
 	deliverIter := synthStats("", 400, 41*time.Millisecond, true, 40, "status", opts.extra, time.Second)
+	// Every due iteration has its outcome (engine/scenario.go's finish).
+	cacheOutcomes := metrics.Outcomes{Due: 5000, OK: 5000}
+	cacheIter.Account(cacheOutcomes)
+	deliverOutcomes := metrics.Outcomes{Due: 402, OK: 390, Failed: 10, Dropped: 2}
+	deliverIter.Account(deliverOutcomes)
 
 	sum := &metrics.RunSummary{
 		Started:  started,
@@ -108,9 +113,9 @@ func buildFixture(opts fixtureOptions) *Report {
 			PeakRSS: 48 << 20, Valid: true},
 		Scenarios: []*metrics.ScenarioSummary{
 			{Name: "strategy_cache", Model: "closed", Iteration: cacheIter, Steps: []*metrics.Stats{lookup},
-				Elapsed: 10 * time.Second, MaxVUs: 20},
+				Elapsed: 10 * time.Second, MaxVUs: 20, Outcomes: cacheOutcomes},
 			{Name: "signal_delivery", Model: "open", Iteration: deliverIter, Steps: []*metrics.Stats{fetch, deliver},
-				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20},
+				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20, Outcomes: deliverOutcomes},
 		},
 		Faults: []*metrics.FaultSummary{
 			{Name: "redis_latency", Target: "cache", Kind: "latency", Describe: "adds 50ms to every reply",

@@ -223,8 +223,23 @@ type Scenario struct {
 	Dropped     int64   `json:"dropped"`
 	Late        int64   `json:"late,omitempty"`
 	Interrupted int64   `json:"interrupted"`
+	// Outcomes accounts for every iteration due in the measured window.
+	Outcomes Outcomes `json:"outcomes"`
 	Stats
 	Steps []Step `json:"steps"`
+}
+
+// Outcomes says what became of the iterations due in a scenario's measured
+// window: ok + failed + dropped + interrupted + late = due. SentLate counts
+// those of them the generator sent late (late: send). See docs/METRICS.md.
+type Outcomes struct {
+	Due         int64 `json:"due"`
+	OK          int64 `json:"ok"`
+	Failed      int64 `json:"failed"`
+	Dropped     int64 `json:"dropped"`
+	Interrupted int64 `json:"interrupted"`
+	Late        int64 `json:"late"`
+	SentLate    int64 `json:"sent_late"`
 }
 
 // Check is one evaluated check.
@@ -331,6 +346,9 @@ func Build(in Input) *Report {
 		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Aborted: sc.Aborted,
 			Start: sc.Offset.Seconds(), Warmup: sc.Warmup.Seconds(), MaxVUs: sc.MaxVUs,
 			Scheduled: sc.Scheduled, Dropped: sc.Dropped, Late: sc.Late, Interrupted: sc.Interrupted, Steps: []Step{}}
+		o := sc.Outcomes
+		rs.Outcomes = Outcomes{Due: o.Due, OK: o.OK, Failed: o.Failed, Dropped: o.Dropped, Interrupted: o.Interrupted,
+			Late: o.Late, SentLate: o.SentLate}
 		if sc.Iteration == nil { // never started
 			rs.Stats = Stats{ErrorsBy: map[string]int64{}, LatencyBasis: "service", Series: []Point{}}
 			r.Scenarios = append(r.Scenarios, rs)
