@@ -1,7 +1,9 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -114,4 +116,52 @@ func TestEveryDueIterationIsAccounted(t *testing.T) {
 			})
 		})
 	}
+}
+
+// An interrupted iteration's wait is a lower bound of its latency: it is in
+// the histogram, and the percentiles it may have lowered say "≥".
+func TestInterruptedWaitIsALowerBound(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		// The 10 iterations due from 4s stall until the graceful stop ends,
+		// 2s after the last hit (4.9s): each waited 2.0s to 2.9s.
+		src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 10/s, duration: 5s, max_vus: 50, graceful_stop: 2s}
+    steps: [{probe: {delay: 1ms, stall_at: 4s, stall_for: 1m}}]
+checks:
+  - {name: p99, expr: "sc.latency.p99 < ms(100)"}
+`
+		r := runPlan(t, src, engine.Options{}, context.Background())
+		s := scenario(t, r, "sc")
+		if s.Outcomes.Interrupted != 10 || s.LowerBounds != 10 {
+			t.Fatalf("interrupted %d, lower bounds %d; want 10", s.Outcomes.Interrupted, s.LowerBounds)
+		}
+		if s.Latency == nil || s.Latency.P99 < 2000 || s.Latency.Max < 2900 || !s.Latency.IsAtLeast("p99") || !s.Latency.IsAtLeast("max") {
+			t.Fatalf("latency %+v; want p99 ≥ 2s and max ≥ 2.9s, marked as lower bounds", s.Latency)
+		}
+		if s.Latency.IsAtLeast("p50") {
+			t.Fatalf("p50 %vms is below every lower bound, yet marked", s.Latency.P50)
+		}
+		if c := check(t, r, "p99"); c.Passed {
+			t.Fatalf("p99 < 100ms passed (%s) although 10 iterations waited 2s", c.Display)
+		}
+		var con, md, html bytes.Buffer
+		if err := report.WriteConsole(&con, r, report.ConsoleOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := report.WriteMarkdown(&md, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := report.WriteHTML(&html, r); err != nil {
+			t.Fatal(err)
+		}
+		for name, out := range map[string]string{"console": con.String(), "markdown": md.String(), "html": html.String()} {
+			if !strings.Contains(out, "≥2.") {
+				t.Errorf("%s does not mark the p99 as a lower bound (≥):\n%s", name, out)
+			}
+		}
+	})
 }

@@ -351,9 +351,20 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 		}
 		t1 := time.Now()
 		if ctx.Err() != nil && out.Err != nil {
-			// Cut short at the end of the run: interrupted.
+			// Cut short at the end of the run: interrupted. How long it had
+			// waited is a lower bound of its latency, and is recorded as one.
 			if measure {
 				sr.interrupted.Add(1)
+				lb := metrics.Sample{Service: t1.Sub(begin)}
+				step := metrics.Sample{Service: t1.Sub(t0)}
+				if !scheduled.IsZero() {
+					lb.Response = t1.Sub(scheduled)
+					if i == first {
+						step.Response = lb.Response
+					}
+				}
+				sr.iter.RecordLowerBound(vu, lb)
+				sr.series[i].RecordLowerBound(vu, step)
 			}
 			st.it.VUIter++
 			return false

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -116,5 +117,41 @@ func TestLateSampleGoesToTheOpenInterval(t *testing.T) {
 	p := s.Points()
 	if len(p) != 2 || p[0].Count != 1 || p[1].Count != 1 || s.Stats().Count != 2 {
 		t.Fatalf("points %+v", p)
+	}
+}
+
+// A percentile is marked "at least" when a lower bound may have lowered it:
+// when the smallest lower bound is at most the percentile.
+func TestLowerBoundsMarkPercentiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		bounds []time.Duration // recorded as lower bounds beside 100 × 1ms
+		want   []string
+	}{
+		{"none", nil, nil},
+		{"one long wait lifts only the top", []time.Duration{30 * time.Second}, []string{"mean", "p999", "max"}},
+		{"three long waits reach the p99", []time.Duration{2 * time.Second, 2 * time.Second, 3 * time.Second}, []string{"mean", "p99", "p999", "max"}},
+		{"a short wait may lower every figure", []time.Duration{time.Microsecond}, []string{"min", "mean", "p50", "p90", "p95", "p99", "p999", "max"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewSeries("x")
+			for range 100 {
+				s.Record(1, Sample{Service: time.Millisecond})
+			}
+			for _, b := range tt.bounds {
+				s.RecordLowerBound(1, Sample{Service: b})
+			}
+			st := s.Stats()
+			l := st.ServiceLatency()
+			if st.Count != 100 || st.LowerBounds != int64(len(tt.bounds)) {
+				t.Fatalf("count %d lower bounds %d", st.Count, st.LowerBounds)
+			}
+			if fmt.Sprint(l.AtLeast) != fmt.Sprint(tt.want) {
+				t.Fatalf("at least %v, want %v (p99 %v)", l.AtLeast, tt.want, l.P99)
+			}
+		})
 	}
 }

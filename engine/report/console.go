@@ -199,16 +199,9 @@ func writeState(b *strings.Builder, r *Report, p painter) {
 }
 
 func row(b *strings.Builder, name string, s Stats, indent string) {
-	lat := func(f func(*Latency) float64) string {
-		if s.Latency == nil {
-			return "-"
-		}
-		return short(f(s.Latency))
-	}
 	errs := fmt.Sprintf("%d", s.Errors)
 	fmt.Fprintf(b, "%-22s %8d %8.1f %7s %7s %7s %7s %7s\n", cut(name, 22), s.Count, s.Rate, errs,
-		lat(func(l *Latency) float64 { return l.P50 }), lat(func(l *Latency) float64 { return l.P95 }),
-		lat(func(l *Latency) float64 { return l.P99 }), lat(func(l *Latency) float64 { return l.Max }))
+		latencyText(s.Latency, "p50"), latencyText(s.Latency, "p95"), latencyText(s.Latency, "p99"), latencyText(s.Latency, "max"))
 	var notes []string
 	if s.HitRatio != nil {
 		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses))

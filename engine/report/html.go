@@ -169,8 +169,8 @@ func htmlStatsRow(name string, step bool, s Stats, notes []string) htmlRow {
 	}
 	l := s.Latency
 	return htmlRow{Name: name, Step: step, Count: s.Count, Rate: rateText(s.Rate), Errors: errs,
-		P50: latencyText(l, latencyPick["p50"]), P95: latencyText(l, latencyPick["p95"]),
-		P99: latencyText(l, latencyPick["p99"]), Max: latencyText(l, latencyPick["max"]), Notes: strings.Join(notes, "; ")}
+		P50: latencyText(l, "p50"), P95: latencyText(l, "p95"),
+		P99: latencyText(l, "p99"), Max: latencyText(l, "max"), Notes: strings.Join(notes, "; ")}
 }
 
 var htmlFuncs = template.FuncMap{

@@ -168,8 +168,8 @@ func mdRow(b *strings.Builder, name string, s Stats, notes []string) {
 	}
 	l := s.Latency
 	fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", name, s.Count, rateText(s.Rate), errs,
-		latencyText(l, latencyPick["p50"]), latencyText(l, latencyPick["p95"]), latencyText(l, latencyPick["p99"]),
-		latencyText(l, latencyPick["max"]), mdEscape(strings.Join(notes, "; ")))
+		latencyText(l, "p50"), latencyText(l, "p95"), latencyText(l, "p99"),
+		latencyText(l, "max"), mdEscape(strings.Join(notes, "; ")))
 }
 
 // statNotes are the figures of a row that have no column.

@@ -183,6 +183,9 @@ type Stats struct {
 	LatencyBasis string   `json:"latency_basis"`
 	// ServiceLatency is given beside a response-time Latency.
 	ServiceLatency *Latency `json:"service_latency_ms,omitempty"`
+	// LowerBounds counts the interrupted iterations whose wait until they
+	// were cut is in the histograms as a lower bound of their latency.
+	LowerBounds int64 `json:"lower_bounds,omitempty"`
 	// Histogram is the latency histogram in HdrHistogram's compressed,
 	// base64 form (nanoseconds), for exact merging and comparison. Redaction
 	// leaves it alone: it holds no text, and a chance match would corrupt it.
@@ -202,6 +205,23 @@ type Latency struct {
 	P99  float64 `json:"p99"`
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
+	// AtLeast names the figures above that may include an interrupted
+	// iteration's wait (a lower bound of its latency): the true figure is
+	// at least the one given, and renderers print it with "≥".
+	AtLeast []string `json:"at_least,omitempty"`
+}
+
+// IsAtLeast reports whether the named figure ("p99") is a lower bound.
+func (l *Latency) IsAtLeast(name string) bool {
+	if l == nil {
+		return false
+	}
+	for _, n := range l.AtLeast {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Step is one step's figures.
@@ -417,14 +437,15 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 	if st.Ops > st.Count {
 		out.Ops, out.OpsRate = st.Ops, round3(sc.Rate(st.Ops))
 	}
-	h := st.Service
+	h, l := st.Service, st.ServiceLatency()
 	if st.Response != nil {
-		h = st.Response
+		h, l = st.Response, st.ResponseLatency()
 		out.LatencyBasis = "response"
-		out.ServiceLatency = latency(metrics.Summarize(st.Service))
+		out.ServiceLatency = latency(st.ServiceLatency())
 		out.ServiceHistogram, _ = metrics.Encode(st.Service)
 	}
-	out.Latency = latency(metrics.Summarize(h))
+	out.Latency = latency(l)
+	out.LowerBounds = st.LowerBounds
 	if h.TotalCount() > 0 {
 		out.Histogram, _ = metrics.Encode(h)
 	}
@@ -459,7 +480,8 @@ func latency(l metrics.Latency) *Latency {
 	if !l.OK {
 		return nil
 	}
-	return &Latency{Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
+	return &Latency{Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max),
+		AtLeast: l.AtLeast}
 }
 
 func ms(d time.Duration) float64 { return round3(float64(d) / 1e6) }
