@@ -16,7 +16,7 @@ import (
 // describe the generator as much as the target.
 const (
 	// MaxLateShare is the largest share of due open-model iterations the
-	// generator may skip for being late; MinLate late iterations are
+	// generator may handle late (sent late or skipped); MinLate late iterations are
 	// always tolerated, so that one hiccup in a short run is not a verdict.
 	MaxLateShare = 0.001
 	MinLate      = 5
@@ -48,7 +48,7 @@ func generatorHealth(scenarios []*metrics.ScenarioSummary, cpu, wall time.Durati
 	if g.Scheduled > 0 {
 		if share := float64(g.Late) / float64(g.Scheduled); share > MaxLateShare && g.Late > MinLate {
 			g.Valid = false
-			g.Reasons = append(g.Reasons, fmt.Sprintf("the generator skipped %d of %d due iterations (%.2f%%) because it was late (limit %.1f%%)",
+			g.Reasons = append(g.Reasons, fmt.Sprintf("the generator was late for %d of %d due iterations (%.2f%%; limit %.1f%%)",
 				g.Late, g.Scheduled, share*100, MaxLateShare*100))
 		}
 		if p99 := time.Duration(g.Lag.ValueAtQuantile(99)); p99 > MaxLagP99 && g.Scheduled >= MinLagSamples {

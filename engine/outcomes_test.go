@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/report"
@@ -164,4 +165,76 @@ checks:
 			}
 		}
 	})
+}
+
+// A hit the generator dispatches late is sent late by default (late: send):
+// the alert is delivered, its lateness shows in the response time, and it
+// is counted as sent_late for validity. Under late: skip it is not sent:
+// its outcome is late, and the success rate says so.
+func TestLatePolicy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, late string
+		check      func(t *testing.T, r *report.Report, s report.Scenario)
+	}{
+		{"send by default", "", func(t *testing.T, r *report.Report, s report.Scenario) {
+			o := s.Outcomes
+			if s.Count != 5 || o.OK != 5 || o.SentLate != 1 || o.Late != 0 || *s.SuccessRate != 1 {
+				t.Fatalf("count %d outcomes %+v success %v; want all 5 sent, 1 of them late", s.Count, o, *s.SuccessRate)
+			}
+			if s.Latency.Max < 50 {
+				t.Fatalf("max response time %vms: the 50ms lateness must show", s.Latency.Max)
+			}
+			if !check(t, r, "all").Passed {
+				t.Fatal("success_rate == 1 failed although every alert was delivered")
+			}
+		}},
+		{"skip", "skip", func(t *testing.T, r *report.Report, s report.Scenario) {
+			o := s.Outcomes
+			if s.Count != 4 || o.OK != 4 || o.Late != 1 || o.SentLate != 0 || *s.SuccessRate != 0.8 {
+				t.Fatalf("count %d outcomes %+v success %v; want 4 sent, 1 skipped as late", s.Count, o, *s.SuccessRate)
+			}
+			if check(t, r, "all").Passed {
+				t.Fatal("success_rate == 1 passed although an alert was never sent")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				late := ""
+				if tt.late != "" {
+					late = ", late: " + tt.late
+				}
+				src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 1/s, duration: 5s` + late + `}
+    steps: [{probe: {delay: 1ms}}]
+checks:
+  - {name: all, expr: "sc.success_rate == 1"}
+  - {name: calls, expr: "p.server.calls == sc.count"}
+`
+				// The generator is 50ms late for the third hit (past the 10ms
+				// tolerance): the dispatcher sleeps before taking its lag.
+				opts := engine.WithBeforeDispatch(engine.Options{}, func(hit uint64) {
+					if hit == 2 {
+						time.Sleep(50 * time.Millisecond)
+					}
+				})
+				r := runPlan(t, src, opts, context.Background())
+				s := scenario(t, r, "sc")
+				accounted(t, s)
+				if s.Late != 1 || r.Generator.Late != 1 || r.Generator.Scheduled != 5 {
+					t.Fatalf("generator late %d (scenario %d) of %d; want 1 of 5 either way", r.Generator.Late, s.Late, r.Generator.Scheduled)
+				}
+				if !check(t, r, "calls").Passed {
+					t.Fatalf("the target saw %s calls, the scenario counted %d", check(t, r, "calls").Display, s.Count)
+				}
+				tt.check(t, r, s)
+			})
+		})
+	}
 }

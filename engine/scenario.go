@@ -238,6 +238,7 @@ func (sr *scenarioRun) executor() interface {
 		pacer = load.ConstantPacer{Rate: l.Rate, Duration: l.Duration}
 	}
 	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: sr.prog.opts.LateTolerance, Warmup: l.Warmup,
+		SendLate:       sr.prog.plan.LatePolicy(sr.sc) == plan.LateSend,
 		BeforeDispatch: sr.prog.opts.beforeDispatch, Stop: stop}
 }
 

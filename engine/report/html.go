@@ -287,7 +287,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Valid}}valid: the generator held the requested load{{else}}<strong>invalid</strong>{{end}}</dd>
 <dt>generator CPU</dt><dd>{{pct $r.Generator.CPU}} of the available CPUs{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
 {{with $r.Generator.Lag}}<dt>scheduling lag</dt><dd>p50 {{short .P50}}, p99 {{short .P99}}, max {{short .Max}}</dd>{{end}}
-{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} skipped as late, {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
+{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} late (sent late or skipped), {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
 <dt>time series interval</dt><dd>{{$r.Interval}} s</dd>
 {{with $r.Plan.Digest}}<dt>plan digest</dt><dd class="mono">sha256:{{.}}</dd>{{end}}
 </dl>
