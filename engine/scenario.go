@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -114,7 +115,13 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	sum.Scenarios = out
 	sum.Faults = tl.wait(out, interval)
 	wall := time.Since(start)
-	sum.Generator = generatorHealth(out, cpuTime()-rusage0, wall)
+	limits := make(map[string]plan.Validity, len(prog.plan.Scenarios))
+	for _, s := range prog.plan.Scenarios {
+		limits[s.Name] = s.Validity
+	}
+	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpuTime() - rusage0, wall: wall,
+		procs: runtime.GOMAXPROCS(0)})
+	sum.Generator.PeakRSS = peakRSS()
 }
 
 // cpuTime is the process's user + system CPU time so far.

@@ -27,6 +27,8 @@ type fixtureOptions struct {
 	extra time.Duration
 	// started moves the run in time (trends).
 	started time.Time
+	// invalid makes the measurement invalid, with the verdict invalid.
+	invalid bool
 }
 
 var fixtureStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -162,6 +164,8 @@ func buildFixture(opts fixtureOptions) *Report {
 				Error: "unknown name cache.server.queue_depth (1:14)"},
 			{Name: "throughput", Expr: "strategy_cache.rate > 600", Passed: false, Weight: 10, Value: 500.0,
 				Partial: true, Credit: 0.6},
+			{Name: "restart_errors", Expr: "faults.redis_restart.errors == 0", Passed: false, Weight: 0, Value: 0,
+				NA: true, Missing: []string{"faults.redis_restart.errors"}},
 		},
 		Verdict: check.NotReady,
 		Capped:  true,
@@ -179,6 +183,11 @@ func buildFixture(opts fixtureOptions) *Report {
 		passed += c.Weight * outcome.Checks[i].Credit
 	}
 	outcome.Score = 100 * passed / total
+	if opts.invalid {
+		sum.Generator.Valid = false
+		sum.Generator.Reasons = []string{"signal_delivery: scheduling lag p99 15ms is above 10ms"}
+		outcome.Verdict, outcome.Capped = check.Invalid, false
+	}
 	return Build(Input{
 		Plan: &plan.Plan{Name: "phase1-fixture", Description: "Synthetic figures for the renderers' tests.",
 			File: "plans/fixture.yaml", Digest: "5f2b6c0d8e1a4b7c9d3e6f1a2b5c8d0e7f4a1b3c6d9e2f5a8b1c4d7e0f3a6b9c"},

@@ -277,7 +277,13 @@ type Check struct {
 	Credit  float64 `json:"credit"`
 	Partial bool    `json:"partial_credit,omitempty"`
 	Error   string  `json:"error,omitempty"`
+	// Missing names the figures the check read that were never measured:
+	// the check is then n/a, and does not pass.
+	Missing []string `json:"missing,omitempty"`
 }
+
+// NA reports whether the check is n/a: it read a figure never measured.
+func (c Check) NA() bool { return len(c.Missing) > 0 }
 
 // Invalid reports whether the measurement is judged invalid: the run
 // started and the generator could not hold the requested load. A run that
@@ -344,7 +350,7 @@ func Build(in Input) *Report {
 	}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
-		s := math.Round(in.Outcome.Score*10) / 10
+		s := check.RoundScore(in.Outcome.Score)
 		r.Score = &s
 	}
 	for i := range r.Targets {
@@ -408,7 +414,7 @@ func Build(in Input) *Report {
 	for _, c := range in.Outcome.Checks {
 		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
 			Credit: c.Credit, Partial: c.Partial,
-			Display: check.FormatValue(c.Value)}
+			Display: check.FormatValue(c.Value), Missing: c.Missing}
 		switch v := c.Value.(type) {
 		case check.Duration:
 			if v.OK {
@@ -421,6 +427,10 @@ func Build(in Input) *Report {
 			}
 		default:
 			rc.Value = v
+		}
+		if rc.NA() {
+			// The value read was unknown, whatever its type shows.
+			rc.Value, rc.Display = nil, "n/a"
 		}
 		r.Checks = append(r.Checks, rc)
 	}
