@@ -20,7 +20,7 @@ type Point struct {
 	// a partial interval (the span began or ended inside it).
 	Measured time.Duration
 	Count    int64
-	Errors int64
+	Errors   int64
 	// ErrorsBy counts the interval's errors by class (nil when none).
 	ErrorsBy map[string]int64
 	// Latency summarises the interval; Hist is its histogram, compressed,
