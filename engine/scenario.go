@@ -43,9 +43,12 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	rusage0 := cpuTime()
 
 	for _, r := range runs {
-		r.iter.SetInterval(interval)
-		for _, se := range r.series {
+		// The measured span begins at the scenario's planned start plus
+		// its warmup: nothing is recorded before.
+		from := r.sc.Start + r.sc.Load.Warmup
+		for _, se := range append([]*metrics.Series{r.iter}, r.series...) {
 			se.SetInterval(interval)
+			se.SetSpan(from)
 		}
 	}
 	// The collector closes each interval a little after it ends; samples
@@ -61,7 +64,9 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 			for {
 				end := start.Add(time.Duration(next+1) * interval)
 				if inclusive {
-					if now.Before(start.Add(time.Duration(next) * interval)) {
+					// The last interval is the one now falls in; one
+					// starting at now would measure nothing.
+					if !now.After(start.Add(time.Duration(next) * interval)) {
 						return
 					}
 				} else if now.Before(end.Add(grace)) {
@@ -100,7 +105,16 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	out := make([]*metrics.ScenarioSummary, len(runs))
 	var wg sync.WaitGroup
 	for i, r := range runs {
-		wg.Go(func() { out[i] = r.run(ctx, start) })
+		wg.Go(func() {
+			out[i] = r.run(ctx, start)
+			// Every iteration has returned: the measured span ends here, or
+			// at the end of the part its rates cover (an open model's
+			// schedule) if later.
+			end := max(time.Since(start), out[i].Offset+out[i].Warmup+out[i].Elapsed)
+			for _, se := range append([]*metrics.Series{r.iter}, r.series...) {
+				se.EndSpan(end)
+			}
+		})
 	}
 	wg.Wait()
 	close(scenariosDone)

@@ -41,8 +41,13 @@ type Series struct {
 	interval time.Duration
 	rolled   atomic.Int64 // intervals collected so far
 
+	// pmu guards the closed points and the measured span, [from, until)
+	// from the run's start (no end until ended).
 	pmu    sync.Mutex
 	points []Point
+	from   time.Duration
+	until  time.Duration
+	ended  bool
 }
 
 type shard struct {

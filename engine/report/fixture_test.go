@@ -70,11 +70,18 @@ func synthStats(name string, n int, base time.Duration, open bool, errEvery int,
 				st.ErrorsBy[errClass]++
 			}
 		}
-		st.Points = append(st.Points, metrics.Point{Start: offset + time.Duration(sec)*time.Second, Count: int64(perSec),
-			Errors: errs, Latency: metrics.Summarize(h)})
+		st.Points = append(st.Points, metrics.Point{Start: offset + time.Duration(sec)*time.Second, Width: time.Second,
+			Measured: time.Second, Count: int64(perSec), Errors: errs, Latency: metrics.Summarize(h)})
 	}
-	// The last interval completed nothing: its latency is unknown.
-	st.Points = append(st.Points, metrics.Point{Start: offset + seconds*time.Second})
+	// The last interval completed nothing: its latency is unknown. A
+	// scenario that started late ends half-way through it: it is partial.
+	last := metrics.Point{Start: offset + seconds*time.Second, Width: time.Second, Measured: time.Second}
+	if offset > 0 {
+		last.Measured = offset / 2
+		// Before its start, nothing was measured.
+		st.Points = append([]metrics.Point{{Width: offset}}, st.Points...)
+	}
+	st.Points = append(st.Points, last)
 	return st
 }
 

@@ -113,14 +113,24 @@ type Window struct {
 	Latency     *Latency         `json:"latency_ms"`
 }
 
-// Point is one interval of a time series. T is its start in seconds from
-// the run's start; Latency (ms) is null when nothing completed in it.
+// Point is one interval of a time series. T is its start and Width its
+// length in seconds from the run's start (the plan's interval, or a
+// multiple of it where old intervals were coarsened). Measured is how much
+// of it lay inside the scenario's measured span (after its start and
+// warmup, before its end): 0 when none, and then Rate is null; less than
+// Width for a partial interval, whose Rate is over its measured length.
+// Latency (ms) is null when nothing completed in it. Reports written
+// before points had widths carry neither Width nor Measured: each point
+// is then one whole interval.
 type Point struct {
-	T       float64       `json:"t"`
-	Count   int64         `json:"count"`
-	Errors  int64         `json:"errors"`
-	Rate    float64       `json:"rate"`
-	Latency *PointLatency `json:"latency_ms"`
+	T        float64       `json:"t"`
+	Width    float64       `json:"width,omitempty"`
+	Measured *float64      `json:"measured,omitempty"`
+	Partial  bool          `json:"partial,omitempty"`
+	Count    int64         `json:"count"`
+	Errors   int64         `json:"errors"`
+	Rate     *float64      `json:"rate"`
+	Latency  *PointLatency `json:"latency_ms"`
 }
 
 // PointLatency holds an interval's percentiles in milliseconds.
@@ -438,7 +448,7 @@ func Build(in Input) *Report {
 }
 
 func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duration) Stats {
-	out := Stats{Series: series(st.Points, interval), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
+	out := Stats{Series: series(st.Points), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
 		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), Hits: st.Hits, Misses: st.Misses,
 		HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
 	if out.ErrorsBy == nil {
@@ -471,13 +481,11 @@ func window(s metrics.Span) *Window {
 	return w
 }
 
-func series(points []metrics.Point, interval time.Duration) []Point {
+func series(points []metrics.Point) []Point {
 	out := make([]Point, 0, len(points))
 	for _, p := range points {
-		rp := Point{T: round3(p.Start.Seconds()), Count: p.Count, Errors: p.Errors}
-		if interval > 0 {
-			rp.Rate = round3(float64(p.Count) / interval.Seconds())
-		}
+		rp := Point{T: round3(p.Start.Seconds()), Width: round3(p.Width.Seconds()), Measured: ptr(round3(p.Measured.Seconds())),
+			Partial: p.Partial(), Count: p.Count, Errors: p.Errors, Rate: nanPtr(round3(p.Rate()))}
 		if p.Latency.OK {
 			rp.Latency = &PointLatency{P50: ms(p.Latency.P50), P90: ms(p.Latency.P90), P99: ms(p.Latency.P99), Max: ms(p.Latency.Max)}
 		}
