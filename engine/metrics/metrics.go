@@ -43,6 +43,9 @@ type Series struct {
 
 	pmu    sync.Mutex
 	points []Point
+
+	// observe, when set, sees every recorded sample (observe.go).
+	observe func(Sample)
 }
 
 type shard struct {
@@ -132,6 +135,9 @@ func (s *Series) Record(vu int, x Sample) {
 	}
 	sh.waited += int64(x.Waited)
 	sh.mu.Unlock()
+	if s.observe != nil {
+		s.observe(x)
+	}
 }
 
 func clamp(d time.Duration) int64 {

@@ -103,12 +103,16 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 				fmt.Fprintln(&b, wrapText(" ", head+" — not applied: "+f.Skipped, 80, "   "))
 			default:
 				fmt.Fprintf(&b, "%s, %.1fs–%.1fs\n", head, f.Start, f.End)
-				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %d\n",
-					winP99(f.Before), winP99(f.During), winP99(f.After), f.During.Errors)
+				for _, w := range []struct {
+					label string
+					w     *Window
+				}{{"before", f.Before}, {"during", f.During}, {"after ", f.After}} {
+					fmt.Fprintln(&b, wrapText("   "+w.label+"  ", winCell(w.w), 80, "           "))
+				}
 				if f.Recovery != nil {
-					fmt.Fprintf(&b, "   recovered %.1fs after the fault ended\n", *f.Recovery)
+					fmt.Fprintln(&b, wrapText("   ", "recovered after "+recoveryText(f), 80, "     "))
 				} else {
-					fmt.Fprintf(&b, "   recovery unknown: %s\n", f.RecoveryNote)
+					fmt.Fprintln(&b, wrapText("   ", "recovery "+recoveryText(f), 80, "     "))
 				}
 			}
 			if f.UndoError != "" {

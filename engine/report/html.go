@@ -73,15 +73,11 @@ func htmlFaultOf(f Fault) htmlFault {
 		h.When, h.Note = "not applied", f.Skipped
 	default:
 		h.When = fmt.Sprintf("%.1f–%.1f s", f.Start, f.End)
-		h.Before, h.During, h.After = winP99(f.Before), winP99(f.During), winP99(f.After)
+		h.Before, h.During, h.After = winCell(f.Before), winCell(f.During), winCell(f.After)
 		if f.During != nil {
 			h.Errors = fmt.Sprintf("%d", f.During.Errors)
 		}
-		if f.Recovery != nil {
-			h.Recovery = fmt.Sprintf("%.1f s", *f.Recovery)
-		} else if f.RecoveryNote != "" {
-			h.Recovery = "unknown: " + f.RecoveryNote
-		}
+		h.Recovery = recoveryText(f)
 	}
 	if f.UndoError != "" {
 		h.Problem = strings.TrimPrefix(h.Problem+"; ", "; ") + "UNDO FAILED: " + f.UndoError
@@ -262,7 +258,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 </table>
 {{with .Faults}}<h2>Faults <small>applied windows are shaded on the time charts</small></h2>
 <table>
-<thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">p99 before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
+<thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
 <tbody>
 {{range .}}<tr><td><strong>{{.Name}}</strong><br><span class="muted">{{.Describe}}</span>{{with .Note}}<br><span class="muted"><em>{{.}}</em></span>{{end}}{{with .Problem}}<br><span class="ko">{{.}}</span>{{end}}</td><td>{{.Target}}</td><td>{{.When}}</td><td class="n">{{.Before}}</td><td class="n">{{.During}}</td><td class="n">{{.After}}</td><td class="n">{{.Errors}}</td><td>{{.Recovery}}</td></tr>
 {{end}}</tbody>

@@ -111,7 +111,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 
 	if len(r.Faults) > 0 {
-		b.WriteString("| fault | target | window | p99 before | during | after | errors during | recovery |\n")
+		b.WriteString("| fault | target | window | before | during | after | errors during | recovery |\n")
 		b.WriteString("|---|---|---|--:|--:|--:|--:|---|\n")
 		for _, f := range r.Faults {
 			h := htmlFaultOf(f)
