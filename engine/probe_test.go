@@ -29,6 +29,24 @@ type probeTarget struct {
 	// stop failing, take slowBy longer until slowUntil (unix ns; math.MaxInt64
 	// while the fault is on).
 	failUntil, slowUntil, slowBy atomic.Int64
+	// server numbers the server process behind the target: a "failover"
+	// fault moves it to the next one.
+	server atomic.Int64
+}
+
+// failoverFault is the probe's failover: from its start another server
+// answers (the server statistics say so). Nothing to undo.
+type failoverFault struct{}
+
+func (failoverFault) Start(ctx context.Context, t driver.Target) (func(context.Context) error, error) {
+	t.(*probeTarget).server.Add(1)
+	return func(context.Context) error { return nil }, nil
+}
+
+// IdentifiedServerStats reports the calls served and which server answered.
+func (t *probeTarget) IdentifiedServerStats(ctx context.Context) (map[string]float64, string, error) {
+	m, err := t.ServerStats(ctx)
+	return m, fmt.Sprintf("probe-%d", t.server.Load()), err
 }
 
 // slowFault is the probe's own fault kind: calls take Delay longer.
@@ -39,7 +57,7 @@ type slowFault struct{ delay time.Duration }
 // recovers from errors and from latency at different times.
 type aftermathFault struct{ delay, failFor, slowFor time.Duration }
 
-func (probe) FaultKinds() []string { return []string{"slow", "aftermath"} }
+func (probe) FaultKinds() []string { return []string{"slow", "aftermath", "failover"} }
 
 func (probe) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	var cfg struct {
@@ -61,7 +79,10 @@ func (probe) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		}
 		ds[i] = d
 	}
-	if f.Kind == "aftermath" {
+	switch f.Kind {
+	case "failover":
+		return failoverFault{}, nil
+	case "aftermath":
 		return aftermathFault{delay: ds[0], failFor: ds[1], slowFor: ds[2]}, nil
 	}
 	return slowFault{delay: ds[0]}, nil

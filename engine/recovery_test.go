@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/report"
 )
 
 // A 100ms delay removed at once leaves less than 0.1s of residue (the calls
@@ -136,4 +138,45 @@ checks:
 				fmtPtr(d.SuccessRate), d.Latency, d.SuccessLatency)
 		}
 	})
+}
+
+// Server figures gathered across a failover say that they span two servers,
+// and when the second one answered first; every output notes it.
+func TestServerFiguresAcrossFailover(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		faults string
+		spans  int
+		at     []float64
+	}{
+		{"failover", `faults: [{name: f, target: p, at: 2500ms, failover: {}}]`, 2, []float64{3}},
+		{"no failover", ``, 0, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 10/s, duration: 5s, max_vus: 10}
+    steps: [{probe: {delay: 1ms}}]
+` + tt.faults + "\n"
+				r := runPlan(t, src, engine.Options{}, context.Background())
+				tg := r.Targets[0]
+				if tg.SpansServers != tt.spans || fmt.Sprint(tg.ServerChangedAt) != fmt.Sprint(tt.at) {
+					t.Fatalf("spans %d servers, changed at %v; want %d, %v", tg.SpansServers, tg.ServerChangedAt, tt.spans, tt.at)
+				}
+				var out strings.Builder
+				if err := report.WriteConsole(&out, r, report.ConsoleOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				note := "note: server figures of p span 2 servers (another answered from 3.0s)"
+				if strings.Contains(out.String(), note) != (tt.spans == 2) {
+					t.Errorf("console (note %q expected: %v):\n%s", note, tt.spans == 2, out.String())
+				}
+			})
+		})
+	}
 }

@@ -284,6 +284,9 @@ func serverView(b *strings.Builder, targets []Target) {
 		if len(missing) > 0 {
 			fmt.Fprintln(b, wrap("    unavailable from this server: ", missing, 80))
 		}
+		if n := spansNote(t); n != "" {
+			fmt.Fprintln(b, wrapText("    ", "note: "+n, 80, "      "))
+		}
 		if t.ServerError != "" {
 			fmt.Fprintf(b, "    last sampling error: %s\n", t.ServerError)
 		}

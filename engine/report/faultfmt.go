@@ -88,3 +88,20 @@ func recoveryText(f Fault) string {
 	}
 	return s
 }
+
+// spansNote says that a target's server figures mix several servers, or ""
+// when they do not.
+func spansNote(t Target) string {
+	if t.SpansServers < 2 {
+		return ""
+	}
+	s := fmt.Sprintf("server figures of %s span %d servers", t.Name, t.SpansServers)
+	if len(t.ServerChangedAt) > 0 {
+		at := make([]string, len(t.ServerChangedAt))
+		for i, c := range t.ServerChangedAt {
+			at[i] = fmt.Sprintf("%.1fs", c)
+		}
+		s += " (another answered from " + strings.Join(at, ", ") + ")"
+	}
+	return s + ": a failover or a restart; figures from the first and last samples mix them"
+}

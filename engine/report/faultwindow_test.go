@@ -70,3 +70,26 @@ func TestFaultWindowShowsSuccessRate(t *testing.T) {
 		}
 	}
 }
+
+// Server figures answered by two servers (a failover) carry a note in every
+// output.
+func TestSpansServersNote(t *testing.T) {
+	t.Parallel()
+	r := buildFixture(fixtureOptions{})
+	r.Targets[0].SpansServers, r.Targets[0].ServerChangedAt = 2, []float64{4.25}
+	renders := map[string]func(*bytes.Buffer) error{
+		"console":  func(b *bytes.Buffer) error { return WriteConsole(b, r, ConsoleOptions{}) },
+		"markdown": func(b *bytes.Buffer) error { return WriteMarkdown(b, r) },
+		"html":     func(b *bytes.Buffer) error { return WriteHTML(b, r) },
+		"junit":    func(b *bytes.Buffer) error { return WriteJUnit(b, r) },
+	}
+	for name, render := range renders {
+		var b bytes.Buffer
+		if err := render(&b); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want := "server figures of cache span 2 servers (another answered from 4.2s)"; !strings.Contains(b.String(), want) {
+			t.Errorf("%s does not say %q", name, want)
+		}
+	}
+}

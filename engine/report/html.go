@@ -177,6 +177,7 @@ var htmlFuncs = template.FuncMap{
 	"pct":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"secs":    func(f float64) string { return fmt.Sprintf("%.1f s", f) },
 	"figure":  figureOf,
+	"spans":   spansNote,
 	"deref":   func(f *float64) float64 { return *f },
 	"mib":     func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
 
@@ -275,7 +276,8 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <thead><tr><th>target</th><th>driver</th><th>kind</th><th>address</th></tr></thead>
 <tbody>
 {{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{.Kind}}</td><td class="mono">{{.Addr}}</td></tr>
-{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
+{{with spans .}}<tr><td></td><td colspan="3"><strong>note:</strong> {{.}}</td></tr>
+{{end}}{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
 <dl class="kv">{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{figure .Value}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>
 {{end}}{{end}}</tbody>
 </table>

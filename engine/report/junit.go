@@ -252,6 +252,11 @@ func junitOut(r *Report) string {
 	for _, reason := range r.Generator.Reasons {
 		fmt.Fprintf(&b, "invalid measurement: %s\n", reason)
 	}
+	for _, t := range r.Targets {
+		if n := spansNote(t); n != "" {
+			b.WriteString("note: " + n + "\n")
+		}
+	}
 	for _, f := range r.Faults {
 		h := htmlFaultOf(f)
 		fmt.Fprintf(&b, "fault %s on %s: %s, %s", f.Name, f.Target, f.Describe, h.When)

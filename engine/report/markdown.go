@@ -139,6 +139,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	var targets []string
 	for _, t := range r.Targets {
 		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(t.Kind)))
+		if n := spansNote(t); n != "" {
+			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
+		}
 	}
 	gen := fmt.Sprintf("generator CPU %.0f%%", r.Generator.CPU*100)
 	if r.Generator.Lag != nil {

@@ -165,6 +165,12 @@ type Target struct {
 	Server        []ServerFigure `json:"server,omitempty"`
 	ServerSamples int            `json:"server_samples,omitempty"`
 	ServerError   string         `json:"server_error,omitempty"`
+	// SpansServers is set (2 or more) when the samples were answered by
+	// different servers — a failover, a restart: figures derived from the
+	// first and last samples then mix them. ServerChangedAt says when a
+	// sample first showed another server, seconds from the run's start.
+	SpansServers    int       `json:"spans_servers,omitempty"`
+	ServerChangedAt []float64 `json:"server_changed_at,omitempty"`
 	// Cleanup is what the target's cleanup did, for drivers that clean up.
 	Cleanup *Cleanup `json:"cleanup,omitempty"`
 }
@@ -333,6 +339,12 @@ func Build(in Input) *Report {
 			}
 			t := &r.Targets[i]
 			t.ServerSamples, t.ServerError = ts.Samples, ts.SampleErr
+			if ts.Servers > 1 {
+				t.SpansServers = ts.Servers
+				for _, c := range ts.ServerChanges {
+					t.ServerChangedAt = append(t.ServerChangedAt, round3(c.Seconds()))
+				}
+			}
 			for _, name := range ts.Order {
 				t.Server = append(t.Server, ServerFigure{Name: name, Value: nanPtr(ts.Server[name]), Help: ts.Help[name]})
 			}
