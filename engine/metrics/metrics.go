@@ -48,6 +48,9 @@ type Series struct {
 	from   time.Duration
 	until  time.Duration
 	ended  bool
+
+	// observe, when set, sees every recorded sample (observe.go).
+	observe func(Sample)
 }
 
 type shard struct {
@@ -141,6 +144,9 @@ func (s *Series) Record(vu int, x Sample) {
 	}
 	sh.waited += int64(x.Waited)
 	sh.mu.Unlock()
+	if s.observe != nil {
+		s.observe(x)
+	}
 }
 
 // RecordLowerBound adds an operation that did not complete (an iteration

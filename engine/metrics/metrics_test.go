@@ -68,43 +68,6 @@ func TestWorstWindow(t *testing.T) {
 	}
 }
 
-func TestMeasureRecovery(t *testing.T) {
-	t.Parallel()
-	tol := Tolerance{Latency: 0.5, Success: 0.02, Intervals: 2}
-	tests := []struct {
-		name      string
-		intervals []iv
-		start     time.Duration
-		end       time.Duration
-		untilEnd  bool
-		recovered bool
-		recovery  time.Duration
-	}{
-		{"back at once", []iv{{50, 0, time.Millisecond}, {50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			2 * time.Second, 3 * time.Second, false, true, 0},
-		{"one slow interval after", []iv{{50, 0, time.Millisecond}, {50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 0, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			2 * time.Second, 3 * time.Second, false, true, time.Second},
-		{"never back", []iv{{50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 10, time.Millisecond}, {50, 10, time.Millisecond}},
-			time.Second, 2 * time.Second, false, false, 0},
-		{"no baseline", []iv{{50, 50, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			0, time.Second, false, false, 0},
-		{"until the end", []iv{{50, 0, time.Millisecond}, {50, 50, time.Second}},
-			time.Second, 2 * time.Second, true, false, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := Measure(series(t, tt.intervals), time.Second, tt.start, tt.end, tt.untilEnd, tol)
-			if e.Recovered != tt.recovered || e.Recovery != tt.recovery {
-				t.Fatalf("recovered %v after %v (%s); want %v after %v", e.Recovered, e.Recovery, e.Why, tt.recovered, tt.recovery)
-			}
-			if !tt.recovered && e.Why == "" {
-				t.Fatal("an unknown recovery must say why")
-			}
-		})
-	}
-}
-
 func TestLateSampleGoesToTheOpenInterval(t *testing.T) {
 	t.Parallel()
 	s := NewSeries("s")

@@ -228,8 +228,10 @@ func (f *Fault) Network() bool {
 }
 
 // Recovery says when the scenarios a fault affected count as recovered:
-// Intervals consecutive intervals whose p99 is within Latency (a fraction)
-// above the baseline and whose success rate is within Success below it.
+// from the first moment after the fault's end that starts a stretch of
+// Intervals × the time-series interval whose p99 is within Latency (a
+// fraction) above the baseline and whose success rate is within Success
+// below it (engine/fault.Window, docs/FAULTS.md).
 type Recovery struct {
 	Latency   float64
 	Success   float64

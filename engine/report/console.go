@@ -103,16 +103,16 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 				fmt.Fprintln(&b, wrapText(" ", head+" — not applied: "+f.Skipped, 80, "   "))
 			default:
 				fmt.Fprintf(&b, "%s, %.1fs–%.1fs\n", head, f.Start, f.End)
-				errs := "-" // a window with no data: unknown, not 0
-				if f.During != nil && f.During.Count > 0 {
-					errs = fmt.Sprint(f.During.Errors)
+				for _, w := range []struct {
+					label string
+					w     *Window
+				}{{"before", f.Before}, {"during", f.During}, {"after ", f.After}} {
+					fmt.Fprintln(&b, wrapText("   "+w.label+"  ", winCell(w.w), 80, "           "))
 				}
-				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %s\n",
-					winP99(f.Before), winP99(f.During), winP99(f.After), errs)
 				if f.Recovery != nil {
-					fmt.Fprintf(&b, "   recovered %.1fs after the fault ended\n", *f.Recovery)
+					fmt.Fprintln(&b, wrapText("   ", "recovered after "+recoveryText(f), 80, "     "))
 				} else {
-					fmt.Fprintf(&b, "   recovery unknown: %s\n", f.RecoveryNote)
+					fmt.Fprintln(&b, wrapText("   ", "recovery "+recoveryText(f), 80, "     "))
 				}
 			}
 			if f.UndoError != "" {
@@ -287,6 +287,9 @@ func serverView(b *strings.Builder, targets []Target) {
 		fmt.Fprintln(b, wrap(line, have, 80))
 		if len(missing) > 0 {
 			fmt.Fprintln(b, wrap("    unavailable from this server: ", missing, 80))
+		}
+		if n := spansNote(t); n != "" {
+			fmt.Fprintln(b, wrapText("    ", "note: "+n, 80, "      "))
 		}
 		if t.ServerError != "" {
 			fmt.Fprintf(b, "    last sampling error: %s\n", t.ServerError)

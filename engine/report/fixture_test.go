@@ -135,6 +135,8 @@ func buildFixture(opts fixtureOptions) *Report {
 					During:    span(3*time.Second, 5*time.Second, 980, 4, 1.3),
 					After:     span(5*time.Second, 10*time.Second, 2950, 1, 0.45),
 					Recovered: true, Recovery: 1500 * time.Millisecond,
+					ErrorsStoppedOK: true, LatencyReturned: 1500 * time.Millisecond, LatencyReturnedOK: true,
+					LatencyLimit: 5600 * time.Microsecond, SuccessLimit: 0.98,
 				}},
 			{Name: "webhook_outage", Target: "discord", Kind: "status", Describe: "answers 503 to every request",
 				PlannedAt: 7500 * time.Millisecond, PlannedFor: 1500 * time.Millisecond, Start: 7500 * time.Millisecond,
@@ -223,9 +225,13 @@ func fixtureJSON(t *testing.T) []byte {
 // span is a fault window's figures: n operations, errs errors, latencies
 // around ms.
 func span(from, to time.Duration, n, errs int64, ms float64) metrics.Span {
-	h := metrics.NewHistogram()
+	h, ok := metrics.NewHistogram(), metrics.NewHistogram()
 	for i := int64(0); i < n; i++ {
-		_ = h.RecordValue(int64(ms*1e6) + i%13*int64(ms*1e5))
+		v := int64(ms*1e6) + i%13*int64(ms*1e5)
+		_ = h.RecordValue(v)
+		if i >= errs { // the failed calls are the fastest
+			_ = ok.RecordValue(v)
+		}
 	}
 	sr := math.NaN()
 	if n > 0 {
@@ -236,7 +242,7 @@ func span(from, to time.Duration, n, errs int64, ms float64) metrics.Span {
 		by["status"] = errs
 	}
 	return metrics.Span{From: from, To: to, Count: n, Errors: errs, ErrorsBy: by, SuccessRate: sr,
-		Rate: float64(n) / (to - from).Seconds(), Latency: metrics.Summarize(h)}
+		Rate: float64(n) / (to - from).Seconds(), Latency: metrics.Summarize(h), SuccessLatency: metrics.Summarize(ok)}
 }
 
 // golden compares got with testdata/name, or rewrites it under -update.

@@ -114,7 +114,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 
 	if len(r.Faults) > 0 {
-		b.WriteString("| fault | target | window | p99 before | during | after | errors during | recovery |\n")
+		b.WriteString("| fault | target | window | before | during | after | errors during | recovery |\n")
 		b.WriteString("|---|---|---|--:|--:|--:|--:|---|\n")
 		for _, f := range r.Faults {
 			h := htmlFaultOf(f)
@@ -142,6 +142,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	var targets []string
 	for _, t := range r.Targets {
 		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(t.Kind)))
+		if n := spansNote(t); n != "" {
+			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
+		}
 	}
 	gen := fmt.Sprintf("generator CPU %.0f%%", r.Generator.CPU*100)
 	if r.Generator.Lag != nil {

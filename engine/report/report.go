@@ -92,10 +92,20 @@ type Fault struct {
 	UndoError  string   `json:"undo_error,omitempty"`
 	Scenarios  []string `json:"scenarios"`
 	Recovered  bool     `json:"recovered"`
-	// Recovery is the time from the fault's end until the scenarios were
-	// back within tolerance; null when unknown (RecoveryNote says why).
+	// Recovery is the time from the fault's end (its undo returned) until
+	// the scenarios were back within tolerance: the larger of ErrorsStopped
+	// and LatencyReturned; null when unknown (RecoveryNote says why).
 	Recovery     *float64 `json:"recovery"`
 	RecoveryNote string   `json:"recovery_note,omitempty"`
+	// ErrorsStopped is the time from the fault's end to its last failed
+	// completion, LatencyReturned until latency stayed within LatencyLimit
+	// (docs/FAULTS.md); null when unknown.
+	ErrorsStopped   *float64 `json:"errors_stopped"`
+	LatencyReturned *float64 `json:"latency_returned"`
+	// LatencyLimit (ms) and SuccessLimit are the recovery rule's limits,
+	// derived from the before window; absent without a baseline.
+	LatencyLimit *float64 `json:"latency_limit_ms,omitempty"`
+	SuccessLimit *float64 `json:"success_limit,omitempty"`
 	Before       *Window  `json:"before,omitempty"`
 	During       *Window  `json:"during,omitempty"`
 	After        *Window  `json:"after,omitempty"`
@@ -110,7 +120,11 @@ type Window struct {
 	ErrorsBy    map[string]int64 `json:"errors_by"`
 	SuccessRate *float64         `json:"success_rate"`
 	Rate        float64          `json:"rate"`
-	Latency     *Latency         `json:"latency_ms"`
+	// Latency is over every completion of the window (count); a fast
+	// failure lowers it. SuccessLatency is over the successful ones
+	// (count − errors); null when none succeeded.
+	Latency        *Latency `json:"latency_ms"`
+	SuccessLatency *Latency `json:"success_latency_ms"`
 }
 
 // Point is one interval of a time series. T is its start and Width its
@@ -161,6 +175,12 @@ type Target struct {
 	Server        []ServerFigure `json:"server,omitempty"`
 	ServerSamples int            `json:"server_samples,omitempty"`
 	ServerError   string         `json:"server_error,omitempty"`
+	// SpansServers is set (2 or more) when the samples were answered by
+	// different servers — a failover, a restart: figures derived from the
+	// first and last samples then mix them. ServerChangedAt says when a
+	// sample first showed another server, seconds from the run's start.
+	SpansServers    int       `json:"spans_servers,omitempty"`
+	ServerChangedAt []float64 `json:"server_changed_at,omitempty"`
 	// Cleanup is what the target's cleanup did, for drivers that clean up.
 	Cleanup *Cleanup `json:"cleanup,omitempty"`
 }
@@ -370,6 +390,12 @@ func Build(in Input) *Report {
 			}
 			t := &r.Targets[i]
 			t.ServerSamples, t.ServerError = ts.Samples, ts.SampleErr
+			if ts.Servers > 1 {
+				t.SpansServers = ts.Servers
+				for _, c := range ts.ServerChanges {
+					t.ServerChangedAt = append(t.ServerChangedAt, round3(c.Seconds()))
+				}
+			}
 			for _, name := range ts.Order {
 				t.Server = append(t.Server, ServerFigure{Name: name, Value: nanPtr(ts.Server[name]), Help: ts.Help[name]})
 			}
@@ -417,6 +443,16 @@ func Build(in Input) *Report {
 				rf.Recovery = ptr(round3(e.Recovery.Seconds()))
 			}
 			rf.RecoveryNote = e.Why
+			if e.ErrorsStoppedOK {
+				rf.ErrorsStopped = ptr(round3(e.ErrorsStopped.Seconds()))
+			}
+			if e.LatencyReturnedOK {
+				rf.LatencyReturned = ptr(round3(e.LatencyReturned.Seconds()))
+			}
+			if e.LatencyLimit > 0 {
+				rf.LatencyLimit = ptr(ms(e.LatencyLimit))
+				rf.SuccessLimit = nanPtr(e.SuccessLimit)
+			}
 			rf.Before, rf.During, rf.After = window(e.Before), window(e.During), window(e.After)
 		}
 		r.Faults = append(r.Faults, rf)
@@ -474,7 +510,8 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 
 func window(s metrics.Span) *Window {
 	w := &Window{From: round3(s.From.Seconds()), To: round3(s.To.Seconds()), Count: s.Count, Errors: s.Errors,
-		ErrorsBy: s.ErrorsBy, SuccessRate: nanPtr(s.SuccessRate), Rate: round3(s.Rate), Latency: latency(s.Latency)}
+		ErrorsBy: s.ErrorsBy, SuccessRate: nanPtr(s.SuccessRate), Rate: round3(s.Rate), Latency: latency(s.Latency),
+		SuccessLatency: latency(s.SuccessLatency)}
 	if w.ErrorsBy == nil {
 		w.ErrorsBy = map[string]int64{}
 	}
