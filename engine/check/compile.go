@@ -350,8 +350,9 @@ func statShape(withSteps map[string]*shape) *shape {
 	}}
 	if withSteps != nil {
 		s.fields["steps"] = &shape{fields: withSteps}
-		s.fields["dropped"] = leafShape()
-		s.fields["interrupted"] = leafShape()
+		for _, f := range []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late"} {
+			s.fields[f] = leafShape()
+		}
 	}
 	return s
 }
@@ -365,10 +366,12 @@ func shapeOf(p *plan.Plan, names Names) *shape {
 	}}
 	faults := &shape{fields: map[string]*shape{}}
 	win := &shape{fields: map[string]*shape{"latency": statShape(nil).fields["latency"], "error_rate": leafShape(),
-		"success_rate": leafShape(), "rate": leafShape(), "count": leafShape(), "errors": leafShape(), "errors_by": {open: true}}}
+		"success_rate": leafShape(), "rate": leafShape(), "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
+		"success_latency": statShape(nil).fields["latency"]}}
 	for _, f := range p.Faults {
 		faults.fields[f.Name] = &shape{fields: map[string]*shape{"applied": leafShape(), "recovery": leafShape(),
-			"recovered": leafShape(), "errors": leafShape(), "before": win, "during": win, "after": win}}
+			"recovered": leafShape(), "errors_stopped": leafShape(), "latency_returned": leafShape(), "errors": leafShape(),
+			"before": win, "during": win, "after": win}}
 	}
 	top.fields["faults"] = faults
 	for target, metrics := range names.Server {

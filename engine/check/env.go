@@ -98,11 +98,18 @@ type StepEnv struct {
 	measured bool
 }
 
-// ScenarioEnv is `<scenario>`: whole iterations, plus its steps.
+// ScenarioEnv is `<scenario>`: whole iterations, plus its steps. Due and
+// the outcomes (ok, failed, dropped, interrupted, late) account for every
+// iteration due in the measured window; see docs/METRICS.md.
 type ScenarioEnv struct {
 	StepEnv
+	Due         int                 `expr:"due"`
+	OK          int                 `expr:"ok"`
+	Failed      int                 `expr:"failed"`
 	Dropped     int                 `expr:"dropped"`
 	Interrupted int                 `expr:"interrupted"`
+	Late        int                 `expr:"late"`
+	SentLate    int                 `expr:"sent_late"`
 	Steps       map[string]*StepEnv `expr:"steps"`
 	// present is false when the scenario is absent from the summary.
 	present bool
@@ -125,15 +132,28 @@ type Names struct {
 type FaultEnv struct {
 	// Applied is false when the fault did not happen.
 	Applied bool `expr:"applied"`
-	// Recovery runs from the fault's end until the affected scenarios were
-	// back within tolerance; unknown when they were not (or no baseline).
+	// Recovery runs from the fault's end (its undo returned) until the
+	// affected scenarios were back within tolerance: the larger of
+	// ErrorsStopped and LatencyReturned; unknown when they were not (or no
+	// baseline).
 	Recovery  Duration `expr:"recovery"`
 	Recovered bool     `expr:"recovered"`
+	// ErrorsStopped and LatencyReturned split it (docs/FAULTS.md).
+	ErrorsStopped   Duration `expr:"errors_stopped"`
+	LatencyReturned Duration `expr:"latency_returned"`
 	// Errors counts the affected scenarios' failed iterations during it.
-	Errors int        `expr:"errors"`
-	Before *WindowEnv `expr:"before"`
-	During *WindowEnv `expr:"during"`
-	After  *WindowEnv `expr:"after"`
+	Errors int             `expr:"errors"`
+	Before *FaultWindowEnv `expr:"before"`
+	During *FaultWindowEnv `expr:"during"`
+	After  *FaultWindowEnv `expr:"after"`
+}
+
+// FaultWindowEnv is `faults.<name>.{before,during,after}`: a window's
+// figures (latency over every completion, success_latency over the
+// successful ones). Figures of a window that held no completion are unknown.
+type FaultWindowEnv struct {
+	WindowEnv
+	SuccessLatency LatencyEnv `expr:"success_latency"`
 }
 
 // RunEnv is `run`.
@@ -209,6 +229,8 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 			fe.Applied = true
 			fe.Recovered = e.Recovered
 			fe.Recovery = Duration{D: e.Recovery, OK: e.Recovered}
+			fe.ErrorsStopped = Duration{D: e.ErrorsStopped, OK: e.ErrorsStoppedOK}
+			fe.LatencyReturned = Duration{D: e.LatencyReturned, OK: e.LatencyReturnedOK}
 			fe.Errors = int(e.During.Errors)
 			fe.Before, fe.During, fe.After = spanEnv(e.Before), spanEnv(e.During), spanEnv(e.After)
 		}
@@ -251,9 +273,10 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		if hits+misses > 0 {
 			se.HitRatio = float64(hits) / float64(hits+misses)
 		}
+		o := sc.Outcomes
+		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
+		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)
 		se.present = true
-		se.Dropped = int(sc.Dropped)
-		se.Interrupted = int(sc.Interrupted)
 	}
 	return env
 }
@@ -291,15 +314,15 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 }
 
 func zeroFault() *FaultEnv {
-	z := func() *WindowEnv {
-		return &WindowEnv{ErrorRate: math.NaN(), SuccessRate: math.NaN(), Rate: math.NaN(), ErrorsBy: map[string]int{}}
+	z := func() *FaultWindowEnv {
+		return &FaultWindowEnv{WindowEnv: WindowEnv{ErrorRate: math.NaN(), SuccessRate: math.NaN(), Rate: math.NaN(), ErrorsBy: map[string]int{}}}
 	}
 	return &FaultEnv{Before: z(), During: z(), After: z()}
 }
 
-func spanEnv(s metrics.Span) *WindowEnv {
-	w := &WindowEnv{Latency: latencyEnv(s.Latency), SuccessRate: s.SuccessRate, ErrorRate: math.NaN(), Rate: s.Rate,
-		Count: int(s.Count), Errors: int(s.Errors), ErrorsBy: map[string]int{}}
+func spanEnv(s metrics.Span) *FaultWindowEnv {
+	w := &FaultWindowEnv{WindowEnv: WindowEnv{Latency: latencyEnv(s.Latency), SuccessRate: s.SuccessRate, ErrorRate: math.NaN(), Rate: s.Rate,
+		Count: int(s.Count), Errors: int(s.Errors), ErrorsBy: map[string]int{}}, SuccessLatency: latencyEnv(s.SuccessLatency)}
 	if s.Count > 0 {
 		w.ErrorRate = float64(s.Errors) / float64(s.Count)
 		w.measured = true

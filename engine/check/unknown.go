@@ -149,7 +149,7 @@ func unmeasured(env map[string]any, path string) bool {
 		if f == nil {
 			return false
 		}
-		var w *WindowEnv
+		var w *FaultWindowEnv
 		switch segs[2] {
 		case "errors":
 			return !f.Applied

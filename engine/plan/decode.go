@@ -207,6 +207,9 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		_, dv := get(rd, "degraded")
 		l.addf(dv, "readiness: degraded (%g) must not be above ready (%g)", p.Readiness.Degraded, p.Readiness.Ready)
 	}
+	if _, lv := get(root, "late"); lv != nil {
+		p.Late = l.latePolicy(lv)
+	}
 	p.Interval = time.Second
 	if _, iv := get(root, "interval"); iv != nil {
 		if d, ok := dur(iv); ok && d > 0 {
@@ -413,6 +416,10 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	if _, gv := key("graceful_stop"); gv != nil {
 		ld.GracefulStop, _ = dur(gv)
 	}
+	lk, lv := key("late")
+	if lv != nil {
+		ld.Late = l.latePolicy(lv)
+	}
 	if rv != nil {
 		if f, ok := num(rv); ok {
 			ld.Rate = f
@@ -509,11 +516,24 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 			l.addf(sk, "load: the stages never reach one VU")
 		}
 	}
+	if lv != nil && ld.Model == Closed {
+		l.addf(lk, "load: late belongs to the open model (rate, stages of rates, burst): a closed-model VU is never late")
+	}
 	if ld.Warmup > 0 && ld.Duration > 0 && ld.Warmup >= ld.Duration {
 		_, wv := key("warmup")
 		l.addf(wv, "load: warmup (%v) must be shorter than the scenario (%v)", ld.Warmup, ld.Duration)
 	}
 	return ld
+}
+
+// latePolicy reads a late: value; the schema already refused anything but
+// send and skip, with its position.
+func (l *loader) latePolicy(n *yaml.Node) LatePolicy {
+	switch v := LatePolicy(str(n)); v {
+	case LateSend, LateSkip:
+		return v
+	}
+	return ""
 }
 
 // ptrOf is a placeholder location for nodes whose pointer is not tracked;

@@ -106,16 +106,16 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 				fmt.Fprintln(&b, wrapText(" ", head+" — not applied: "+f.Skipped, 80, "   "))
 			default:
 				fmt.Fprintf(&b, "%s, %.1fs–%.1fs\n", head, f.Start, f.End)
-				errs := "-" // a window with no data: unknown, not 0
-				if f.During != nil && f.During.Count > 0 {
-					errs = fmt.Sprint(f.During.Errors)
+				for _, w := range []struct {
+					label string
+					w     *Window
+				}{{"before", f.Before}, {"during", f.During}, {"after ", f.After}} {
+					fmt.Fprintln(&b, wrapText("   "+w.label+"  ", winCell(w.w), 80, "           "))
 				}
-				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %s\n",
-					winP99(f.Before), winP99(f.During), winP99(f.After), errs)
 				if f.Recovery != nil {
-					fmt.Fprintf(&b, "   recovered %.1fs after the fault ended\n", *f.Recovery)
+					fmt.Fprintln(&b, wrapText("   ", "recovered after "+recoveryText(f), 80, "     "))
 				} else {
-					fmt.Fprintf(&b, "   recovery unknown: %s\n", f.RecoveryNote)
+					fmt.Fprintln(&b, wrapText("   ", "recovery "+recoveryText(f), 80, "     "))
 				}
 			}
 			if f.UndoError != "" {
@@ -214,19 +214,12 @@ func writeState(b *strings.Builder, r *Report, p painter) {
 }
 
 func row(b *strings.Builder, name string, s Stats, indent string) {
-	lat := func(f func(*Latency) float64) string {
-		if s.Latency == nil {
-			return "-"
-		}
-		return short(f(s.Latency))
-	}
 	errs := fmt.Sprintf("%d", s.Errors)
 	if s.Count == 0 {
 		errs = "-" // nothing completed: the error count is unknown, not 0
 	}
 	fmt.Fprintf(b, "%-22s %8d %8.1f %7s %7s %7s %7s %7s\n", cut(name, 22), s.Count, s.Rate, errs,
-		lat(func(l *Latency) float64 { return l.P50 }), lat(func(l *Latency) float64 { return l.P95 }),
-		lat(func(l *Latency) float64 { return l.P99 }), lat(func(l *Latency) float64 { return l.Max }))
+		latencyText(s.Latency, "p50"), latencyText(s.Latency, "p95"), latencyText(s.Latency, "p99"), latencyText(s.Latency, "max"))
 	var notes []string
 	if s.HitRatio != nil {
 		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses))
@@ -297,6 +290,9 @@ func serverView(b *strings.Builder, targets []Target) {
 		fmt.Fprintln(b, wrap(line, have, 80))
 		if len(missing) > 0 {
 			fmt.Fprintln(b, wrap("    unavailable from this server: ", missing, 80))
+		}
+		if n := spansNote(t); n != "" {
+			fmt.Fprintln(b, wrapText("    ", "note: "+n, 80, "      "))
 		}
 		if t.ServerError != "" {
 			fmt.Fprintf(b, "    last sampling error: %s\n", t.ServerError)

@@ -70,11 +70,18 @@ func synthStats(name string, n int, base time.Duration, open bool, errEvery int,
 				st.ErrorsBy[errClass]++
 			}
 		}
-		st.Points = append(st.Points, metrics.Point{Start: offset + time.Duration(sec)*time.Second, Count: int64(perSec),
-			Errors: errs, Latency: metrics.Summarize(h)})
+		st.Points = append(st.Points, metrics.Point{Start: offset + time.Duration(sec)*time.Second, Width: time.Second,
+			Measured: time.Second, Count: int64(perSec), Errors: errs, Latency: metrics.Summarize(h)})
 	}
-	// The last interval completed nothing: its latency is unknown.
-	st.Points = append(st.Points, metrics.Point{Start: offset + seconds*time.Second})
+	// The last interval completed nothing: its latency is unknown. A
+	// scenario that started late ends half-way through it: it is partial.
+	last := metrics.Point{Start: offset + seconds*time.Second, Width: time.Second, Measured: time.Second}
+	if offset > 0 {
+		last.Measured = offset / 2
+		// Before its start, nothing was measured.
+		st.Points = append([]metrics.Point{{Width: offset}}, st.Points...)
+	}
+	st.Points = append(st.Points, last)
 	return st
 }
 
@@ -101,6 +108,11 @@ func buildFixture(opts fixtureOptions) *Report {
 	fetch := synthStats("fetch", 400, 300*time.Microsecond, true, 0, "", 0, time.Second)
 	deliver := synthStats("deliver", 400, 40*time.Millisecond, false, 40, "status", opts.extra, time.Second)
 	deliverIter := synthStats("", 400, 41*time.Millisecond, true, 40, "status", opts.extra, time.Second)
+	// Every due iteration has its outcome (engine/scenario.go's finish).
+	cacheOutcomes := metrics.Outcomes{Due: 5000, OK: 5000}
+	cacheIter.Account(cacheOutcomes)
+	deliverOutcomes := metrics.Outcomes{Due: 402, OK: 390, Failed: 10, Dropped: 2}
+	deliverIter.Account(deliverOutcomes)
 
 	sum := &metrics.RunSummary{
 		Started:  started,
@@ -110,9 +122,9 @@ func buildFixture(opts fixtureOptions) *Report {
 			PeakRSS: 48 << 20, Valid: true},
 		Scenarios: []*metrics.ScenarioSummary{
 			{Name: "strategy_cache", Model: "closed", Iteration: cacheIter, Steps: []*metrics.Stats{lookup},
-				Elapsed: 10 * time.Second, MaxVUs: 20},
+				Elapsed: 10 * time.Second, MaxVUs: 20, Outcomes: cacheOutcomes},
 			{Name: "signal_delivery", Model: "open", Iteration: deliverIter, Steps: []*metrics.Stats{fetch, deliver},
-				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20},
+				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20, Outcomes: deliverOutcomes},
 		},
 		Faults: []*metrics.FaultSummary{
 			{Name: "redis_latency", Target: "cache", Kind: "latency", Describe: "adds 50ms to every reply",
@@ -123,6 +135,8 @@ func buildFixture(opts fixtureOptions) *Report {
 					During:    span(3*time.Second, 5*time.Second, 980, 4, 1.3),
 					After:     span(5*time.Second, 10*time.Second, 2950, 1, 0.45),
 					Recovered: true, Recovery: 1500 * time.Millisecond,
+					ErrorsStoppedOK: true, LatencyReturned: 1500 * time.Millisecond, LatencyReturnedOK: true,
+					LatencyLimit: 5600 * time.Microsecond, SuccessLimit: 0.98,
 				}},
 			{Name: "webhook_outage", Target: "discord", Kind: "status", Describe: "answers 503 to every request",
 				PlannedAt: 7500 * time.Millisecond, PlannedFor: 1500 * time.Millisecond, Start: 7500 * time.Millisecond,
@@ -214,9 +228,13 @@ func fixtureJSON(t *testing.T) []byte {
 // span is a fault window's figures: n operations, errs errors, latencies
 // around ms.
 func span(from, to time.Duration, n, errs int64, ms float64) metrics.Span {
-	h := metrics.NewHistogram()
+	h, ok := metrics.NewHistogram(), metrics.NewHistogram()
 	for i := int64(0); i < n; i++ {
-		_ = h.RecordValue(int64(ms*1e6) + i%13*int64(ms*1e5))
+		v := int64(ms*1e6) + i%13*int64(ms*1e5)
+		_ = h.RecordValue(v)
+		if i >= errs { // the failed calls are the fastest
+			_ = ok.RecordValue(v)
+		}
 	}
 	sr := math.NaN()
 	if n > 0 {
@@ -227,7 +245,7 @@ func span(from, to time.Duration, n, errs int64, ms float64) metrics.Span {
 		by["status"] = errs
 	}
 	return metrics.Span{From: from, To: to, Count: n, Errors: errs, ErrorsBy: by, SuccessRate: sr,
-		Rate: float64(n) / (to - from).Seconds(), Latency: metrics.Summarize(h)}
+		Rate: float64(n) / (to - from).Seconds(), Latency: metrics.Summarize(h), SuccessLatency: metrics.Summarize(ok)}
 }
 
 // golden compares got with testdata/name, or rewrites it under -update.

@@ -71,12 +71,16 @@ func checkValue(c Check) string {
 	return c.Display
 }
 
-// latencyText prints one percentile of l compactly, "-" when unmeasured.
-func latencyText(l *Latency, pick func(*Latency) float64) string {
+// latencyText prints the named figure of l ("p99") compactly, "-" when
+// unmeasured, with "≥" when it is a lower bound (Latency.AtLeast).
+func latencyText(l *Latency, name string) string {
 	if l == nil {
 		return "-"
 	}
-	return short(pick(l))
+	if l.IsAtLeast(name) {
+		return "≥" + short(latencyPick[name](l))
+	}
+	return short(latencyPick[name](l))
 }
 
 func pct(f *float64) string {
@@ -106,6 +110,8 @@ var latencyPick = map[string]func(*Latency) float64{
 	"p99":  func(l *Latency) float64 { return l.P99 },
 	"p999": func(l *Latency) float64 { return l.P999 },
 	"max":  func(l *Latency) float64 { return l.Max },
+	"min":  func(l *Latency) float64 { return l.Min },
+	"mean": func(l *Latency) float64 { return l.Mean },
 }
 
 // mdEscape makes s safe inside a Markdown table cell: pipes cannot end the

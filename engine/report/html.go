@@ -73,15 +73,11 @@ func htmlFaultOf(f Fault) htmlFault {
 		h.When, h.Note = "not applied", f.Skipped
 	default:
 		h.When = fmt.Sprintf("%.1f–%.1f s", f.Start, f.End)
-		h.Before, h.During, h.After = winP99(f.Before), winP99(f.During), winP99(f.After)
+		h.Before, h.During, h.After = winCell(f.Before), winCell(f.During), winCell(f.After)
 		if f.During != nil {
 			h.Errors = fmt.Sprintf("%d", f.During.Errors)
 		}
-		if f.Recovery != nil {
-			h.Recovery = fmt.Sprintf("%.1f s", *f.Recovery)
-		} else if f.RecoveryNote != "" {
-			h.Recovery = "unknown: " + f.RecoveryNote
-		}
+		h.Recovery = recoveryText(f)
 	}
 	if f.UndoError != "" {
 		h.Problem = strings.TrimPrefix(h.Problem+"; ", "; ") + "UNDO FAILED: " + f.UndoError
@@ -169,8 +165,8 @@ func htmlStatsRow(name string, step bool, s Stats, notes []string) htmlRow {
 	}
 	l := s.Latency
 	return htmlRow{Name: name, Step: step, Count: s.Count, Rate: rateText(s.Rate), Errors: errs,
-		P50: latencyText(l, latencyPick["p50"]), P95: latencyText(l, latencyPick["p95"]),
-		P99: latencyText(l, latencyPick["p99"]), Max: latencyText(l, latencyPick["max"]), Notes: strings.Join(notes, "; ")}
+		P50: latencyText(l, "p50"), P95: latencyText(l, "p95"),
+		P99: latencyText(l, "p99"), Max: latencyText(l, "max"), Notes: strings.Join(notes, "; ")}
 }
 
 var htmlFuncs = template.FuncMap{
@@ -181,6 +177,7 @@ var htmlFuncs = template.FuncMap{
 	"pct":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"secs":    func(f float64) string { return fmt.Sprintf("%.1f s", f) },
 	"figure":  figureOf,
+	"spans":   spansNote,
 	"deref":   func(f *float64) float64 { return *f },
 	"mib":     func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
 
@@ -262,7 +259,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 </table>
 {{with .Faults}}<h2>Faults <small>applied windows are shaded on the time charts</small></h2>
 <table>
-<thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">p99 before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
+<thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
 <tbody>
 {{range .}}<tr><td><strong>{{.Name}}</strong><br><span class="muted">{{.Describe}}</span>{{with .Note}}<br><span class="muted"><em>{{.}}</em></span>{{end}}{{with .Problem}}<br><span class="ko">{{.}}</span>{{end}}</td><td>{{.Target}}</td><td>{{.When}}</td><td class="n">{{.Before}}</td><td class="n">{{.During}}</td><td class="n">{{.After}}</td><td class="n">{{.Errors}}</td><td>{{.Recovery}}</td></tr>
 {{end}}</tbody>
@@ -279,7 +276,8 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <thead><tr><th>target</th><th>driver</th><th>kind</th><th>address</th></tr></thead>
 <tbody>
 {{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{.Kind}}</td><td class="mono">{{.Addr}}</td></tr>
-{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
+{{with spans .}}<tr><td></td><td colspan="3"><strong>note:</strong> {{.}}</td></tr>
+{{end}}{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
 <dl class="kv">{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{figure .Value}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>
 {{end}}{{end}}</tbody>
 </table>
@@ -287,7 +285,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Invalid}}<strong>invalid</strong>{{else if and (not $r.Generator.Lag) (not $r.Generator.Scheduled)}}validity not judged (closed model){{else}}valid: the generator held the requested load{{end}}</dd>
 <dt>generator CPU</dt><dd>{{pct $r.Generator.CPU}} of the available CPUs{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
 {{with $r.Generator.Lag}}<dt>scheduling lag</dt><dd>p50 {{short .P50}}, p99 {{short .P99}}, max {{short .Max}}</dd>{{end}}
-{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} skipped as late, {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
+{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} late (sent late or skipped), {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
 <dt>time series interval</dt><dd>{{$r.Interval}} s</dd>
 {{with $r.Plan.Digest}}<dt>plan digest</dt><dd class="mono">sha256:{{.}}</dd>{{end}}
 </dl>

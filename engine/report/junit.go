@@ -257,11 +257,16 @@ func junitOut(r *Report) string {
 	for _, reason := range r.Generator.Reasons {
 		fmt.Fprintf(&b, "invalid measurement: %s\n", reason)
 	}
+	for _, t := range r.Targets {
+		if n := spansNote(t); n != "" {
+			b.WriteString("note: " + n + "\n")
+		}
+	}
 	for _, f := range r.Faults {
 		h := htmlFaultOf(f)
 		fmt.Fprintf(&b, "fault %s on %s: %s, %s", f.Name, f.Target, f.Describe, h.When)
 		if f.Applied {
-			fmt.Fprintf(&b, "; p99 before %s, during %s, after %s; errors during %s; recovery %s", h.Before, h.During, h.After,
+			fmt.Fprintf(&b, "; before %s; during %s; after %s; errors during %s; recovery %s", h.Before, h.During, h.After,
 				h.Errors, h.Recovery)
 		}
 		for _, n := range []string{h.Note, h.Problem} {

@@ -117,7 +117,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 
 	if len(r.Faults) > 0 {
-		b.WriteString("| fault | target | window | p99 before | during | after | errors during | recovery |\n")
+		b.WriteString("| fault | target | window | before | during | after | errors during | recovery |\n")
 		b.WriteString("|---|---|---|--:|--:|--:|--:|---|\n")
 		for _, f := range r.Faults {
 			h := htmlFaultOf(f)
@@ -145,6 +145,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	var targets []string
 	for _, t := range r.Targets {
 		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(t.Kind)))
+		if n := spansNote(t); n != "" {
+			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
+		}
 	}
 	gen := fmt.Sprintf("generator CPU %.0f%%", r.Generator.CPU*100)
 	if r.Generator.Lag != nil {
@@ -181,8 +184,8 @@ func mdRow(b *strings.Builder, name string, s Stats, notes []string) {
 	}
 	l := s.Latency
 	fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", name, s.Count, rateText(s.Rate), errs,
-		latencyText(l, latencyPick["p50"]), latencyText(l, latencyPick["p95"]), latencyText(l, latencyPick["p99"]),
-		latencyText(l, latencyPick["max"]), mdEscape(strings.Join(notes, "; ")))
+		latencyText(l, "p50"), latencyText(l, "p95"), latencyText(l, "p99"),
+		latencyText(l, "max"), mdEscape(strings.Join(notes, "; ")))
 }
 
 // statNotes are the figures of a row that have no column.

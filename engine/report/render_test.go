@@ -248,6 +248,11 @@ func checkJUnitCounts(t *testing.T, doc []byte, r *Report) {
 			switch {
 			case ch.Error != "" && c.Error == nil:
 				t.Errorf("check %s errored but has no <error>", ch.Name)
+			case ch.Error == "" && ch.NA():
+				if c.Failure == nil || c.Failure.Type != "runplan.CheckNotMeasured" || !strings.Contains(c.Failure.Message, ch.Expr) ||
+					!strings.Contains(c.Failure.Message, strings.Join(ch.Missing, ", ")) {
+					t.Errorf("check %s is n/a; want a not-measured <failure> naming its expression and missing figures, got %+v", ch.Name, c.Failure)
+				}
 			case ch.Error == "" && !ch.Passed && (c.Failure == nil || !strings.Contains(c.Failure.Message, ch.Expr) ||
 				!strings.Contains(c.Failure.Message, checkValue(ch))):
 				t.Errorf("check %s failed; want a <failure> naming its value and expression, got %+v", ch.Name, c.Failure)

@@ -85,7 +85,7 @@ func TestUnmeasuredCountsAreUnknown(t *testing.T) {
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{
 			"strategy_cache                0      0.0       -       -       -       -       -",
 			"  lookup                      0      0.0       -       -       -       -       -",
-			"errors during -"}},
+			"during  no calls"}},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{
 			"| **strategy_cache** (closed) | 0 | 0.00 | - | - | - | - | - |",
 			"| ↳ lookup | 0 | 0.00 | - | - | - | - | - |"}},
