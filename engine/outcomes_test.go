@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -234,6 +235,54 @@ checks:
 					t.Fatalf("the target saw %s calls, the scenario counted %d", check(t, r, "calls").Display, s.Count)
 				}
 				tt.check(t, r, s)
+			})
+		})
+	}
+}
+
+// The open model's achieved arrival rate comes from the generator's actual
+// send times, not from the plan: a generator slowed to one dispatch per
+// 150ms cannot hold 10/s, and the report says so; a target that stalls at
+// the end is the target's fault, and leaves the arrival rate alone.
+func TestAchievedArrivalRate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		step    string
+		slow    time.Duration
+		arrival float64 // want, iterations/s
+	}{
+		// Hit k is sent at 150ms·(k+1): the last of 50 at 7.5s, 2.6s
+		// after its due time: 50 in 7.6s.
+		{"slowed generator", "{probe: {delay: 1ms}}", 150 * time.Millisecond, 50 / 7.6},
+		{"stalled target", "{probe: {delay: 1ms, stall_at: 4s, stall_for: 1m}}", 0, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 10/s, duration: 5s, max_vus: 50, graceful_stop: 2s}
+    steps: [` + tt.step + `]
+checks:
+  - {name: held, expr: "sc.arrival_rate > 9.5 && sc.planned_rate == 10"}
+`
+				opts := engine.WithBeforeDispatch(engine.Options{}, func(uint64) { time.Sleep(tt.slow) })
+				r := runPlan(t, src, opts, context.Background())
+				s := scenario(t, r, "sc")
+				accounted(t, s)
+				if s.PlannedRate == nil || *s.PlannedRate != 10 {
+					t.Fatalf("planned rate %v, want 10", s.PlannedRate)
+				}
+				if s.ArrivalRate == nil || math.Abs(*s.ArrivalRate-tt.arrival) > 0.001 {
+					t.Fatalf("arrival rate %v, want %.3f", s.ArrivalRate, tt.arrival)
+				}
+				if held := check(t, r, "held").Passed; held != (tt.arrival > 9.5) {
+					t.Fatalf("check held = %v with an arrival rate of %v", held, *s.ArrivalRate)
+				}
 			})
 		})
 	}
