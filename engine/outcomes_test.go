@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -115,6 +116,7 @@ func TestEveryDueIterationIsAccounted(t *testing.T) {
 				if c := check(t, r, "honest"); c.Passed {
 					t.Fatalf("check %q passed (%s) although the outcomes say otherwise", c.Expr, c.Display)
 				}
+				renderedOutcomes(t, r, s)
 			})
 		})
 	}
@@ -285,5 +287,30 @@ checks:
 				}
 			})
 		})
+	}
+}
+
+// renderedOutcomes fails the test unless every output shows s's outcomes
+// side by side.
+func renderedOutcomes(t *testing.T, r *report.Report, s report.Scenario) {
+	t.Helper()
+	o := s.Outcomes
+	var con, md, html, junit bytes.Buffer
+	for _, err := range []error{report.WriteConsole(&con, r, report.ConsoleOptions{}), report.WriteMarkdown(&md, r),
+		report.WriteHTML(&html, r), report.WriteJUnit(&junit, r)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	line := fmt.Sprintf("due %d: ok %d, failed %d, dropped %d, interrupted %d, late %d", o.Due, o.OK, o.Failed, o.Dropped, o.Interrupted, o.Late)
+	row := fmt.Sprintf("| **%s** | %d | %d | %d | %d | %d | %d |", s.Name, o.Due, o.OK, o.Failed, o.Dropped, o.Interrupted, o.Late)
+	cells := fmt.Sprintf(`<td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td>`,
+		o.Due, o.OK, o.Failed, o.Dropped, o.Interrupted, o.Late)
+	for _, c := range []struct{ name, out, want string }{
+		{"console", con.String(), line}, {"junit", junit.String(), line}, {"markdown", md.String(), row}, {"html", html.String(), cells},
+	} {
+		if !strings.Contains(c.out, c.want) {
+			t.Errorf("%s lacks the outcomes %q:\n%s", c.name, c.want, c.out)
+		}
 	}
 }
