@@ -350,7 +350,7 @@ func statShape(withSteps map[string]*shape) *shape {
 	}}
 	if withSteps != nil {
 		s.fields["steps"] = &shape{fields: withSteps}
-		for _, f := range []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late"} {
+		for _, f := range []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late", "arrival_rate", "planned_rate"} {
 			s.fields[f] = leafShape()
 		}
 	}

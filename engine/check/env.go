@@ -103,13 +103,17 @@ type StepEnv struct {
 // iteration due in the measured window; see docs/METRICS.md.
 type ScenarioEnv struct {
 	StepEnv
-	Due         int                 `expr:"due"`
-	OK          int                 `expr:"ok"`
-	Failed      int                 `expr:"failed"`
-	Dropped     int                 `expr:"dropped"`
-	Interrupted int                 `expr:"interrupted"`
-	Late        int                 `expr:"late"`
-	SentLate    int                 `expr:"sent_late"`
+	Due         int `expr:"due"`
+	OK          int `expr:"ok"`
+	Failed      int `expr:"failed"`
+	Dropped     int `expr:"dropped"`
+	Interrupted int `expr:"interrupted"`
+	Late        int `expr:"late"`
+	SentLate    int `expr:"sent_late"`
+	// ArrivalRate and PlannedRate are the open model's achieved and planned
+	// arrival rates (unknown in the closed model).
+	ArrivalRate float64             `expr:"arrival_rate"`
+	PlannedRate float64             `expr:"planned_rate"`
 	Steps       map[string]*StepEnv `expr:"steps"`
 	// present is false when the scenario is absent from the summary.
 	present bool
@@ -277,6 +281,7 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
 		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)
 		se.present = true
+		se.ArrivalRate, se.PlannedRate = sc.ArrivalRate(), sc.PlannedRate()
 	}
 	return env
 }
@@ -303,7 +308,7 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 		env[target] = te
 	}
 	for _, s := range p.Scenarios {
-		se := &ScenarioEnv{StepEnv: zero(), Steps: map[string]*StepEnv{}}
+		se := &ScenarioEnv{StepEnv: zero(), Steps: map[string]*StepEnv{}, ArrivalRate: nan, PlannedRate: nan}
 		for _, st := range s.Steps {
 			z := zero()
 			se.Steps[st.Name] = &z

@@ -77,15 +77,6 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		if s.Warmup > 0 {
 			notes = append(notes, fmt.Sprintf("warmup %gs not measured", s.Warmup))
 		}
-		if s.Late > 0 {
-			notes = append(notes, fmt.Sprintf("late %d", s.Late))
-		}
-		if s.Dropped > 0 {
-			notes = append(notes, fmt.Sprintf("dropped %d", s.Dropped))
-		}
-		if s.Interrupted > 0 {
-			notes = append(notes, fmt.Sprintf("interrupted %d", s.Interrupted))
-		}
 		if s.Aborted != "" {
 			notes = append(notes, "aborted: "+s.Aborted)
 		}
@@ -93,6 +84,11 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			notes = append(notes, "latency from scheduled start")
 		}
 		fmt.Fprintf(&b, "  (%s)\n", strings.Join(notes, ", "))
+		out := outcomesText(s)
+		if a := arrivalText(s); a != "" {
+			out += "; " + a
+		}
+		fmt.Fprintln(&b, wrapText("  ", out, 80, "    "))
 	}
 	if len(r.Faults) > 0 {
 		fmt.Fprintln(&b)

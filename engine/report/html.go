@@ -44,10 +44,19 @@ type htmlView struct {
 	Started    string
 	Passed     int
 	Rows       []htmlRow
+	Outcomes   []htmlOutcomes
 	Scenarios  []htmlScenario
 	Faults     []htmlFault
 	Charts     int
 	ChartsJSON template.JS
+}
+
+// htmlOutcomes is one scenario's row of the outcomes table.
+type htmlOutcomes struct {
+	Name     string
+	O        Outcomes
+	SentLate string
+	Arrival  string
 }
 
 type htmlRow struct {
@@ -130,6 +139,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			notes = append(statNotes(s.Stats), notes...)
 		}
 		v.Rows = append(v.Rows, htmlStatsRow(s.Name, false, s.Stats, notes))
+		v.Outcomes = append(v.Outcomes, htmlOutcomes{Name: s.Name, O: s.Outcomes, SentLate: sentLateText(s), Arrival: arrivalCell(s)})
 		for _, st := range s.Steps {
 			v.Rows = append(v.Rows, htmlStatsRow(st.Name, true, st.Stats, statNotes(st.Stats)))
 		}
@@ -257,6 +267,13 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{range .Rows}}<tr{{if .Step}} class="step"{{end}}><td>{{if .Step}}{{.Name}}{{else}}<strong>{{.Name}}</strong>{{end}}</td><td class="n">{{.Count}}</td><td class="n">{{.Rate}}</td><td class="n">{{.Errors}}</td><td class="n">{{.P50}}</td><td class="n">{{.P95}}</td><td class="n">{{.P99}}</td><td class="n">{{.Max}}</td><td class="muted">{{.Notes}}</td></tr>
 {{end}}</tbody>
 </table>
+{{with .Outcomes}}<table class="outcomes">
+<thead><tr><th>outcomes</th><th class="n">due</th><th class="n">ok</th><th class="n">failed</th><th class="n">dropped</th><th class="n">interrupted</th><th class="n">late</th><th class="n">sent late</th><th class="n">arrival/s (planned)</th></tr></thead>
+<tbody>
+{{range .}}<tr><td><strong>{{.Name}}</strong></td><td class="n">{{.O.Due}}</td><td class="n">{{.O.OK}}</td><td class="n">{{.O.Failed}}</td><td class="n">{{.O.Dropped}}</td><td class="n">{{.O.Interrupted}}</td><td class="n">{{.O.Late}}</td><td class="n">{{.SentLate}}</td><td class="n">{{.Arrival}}</td></tr>
+{{end}}</tbody>
+</table>
+{{end}}
 {{with .Faults}}<h2>Faults <small>applied windows are shaded on the time charts</small></h2>
 <table>
 <thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>

@@ -262,6 +262,13 @@ func junitOut(r *Report) string {
 			b.WriteString("note: " + n + "\n")
 		}
 	}
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(&b, "scenario %s: %s", s.Name, outcomesText(s))
+		if a := arrivalText(s); a != "" {
+			b.WriteString("; " + a)
+		}
+		b.WriteString("\n")
+	}
 	for _, f := range r.Faults {
 		h := htmlFaultOf(f)
 		fmt.Fprintf(&b, "fault %s on %s: %s, %s", f.Name, f.Target, f.Describe, h.When)

@@ -114,6 +114,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			}
 		}
 		b.WriteString("\n")
+		// Every due iteration's outcome, side by side.
+		b.WriteString("| outcomes | due | ok | failed | dropped | interrupted | late | sent late | arrival/s (planned) |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, s := range r.Scenarios {
+			o := s.Outcomes
+			fmt.Fprintf(&b, "| **%s** | %d | %d | %d | %d | %d | %d | %s | %s |\n", mdEscape(s.Name), o.Due, o.OK, o.Failed,
+				o.Dropped, o.Interrupted, o.Late, sentLateText(s), arrivalCell(s))
+		}
+		b.WriteString("\n")
 	}
 
 	if len(r.Faults) > 0 {
@@ -214,14 +223,6 @@ func scenarioNotes(s Scenario) []string {
 	}
 	if s.Warmup > 0 {
 		notes = append(notes, fmt.Sprintf("warmup %gs", s.Warmup))
-	}
-	for _, n := range []struct {
-		what string
-		v    int64
-	}{{"dropped", s.Dropped}, {"late", s.Late}, {"interrupted", s.Interrupted}} {
-		if n.v > 0 {
-			notes = append(notes, fmt.Sprintf("%s %d", n.what, n.v))
-		}
 	}
 	if s.Aborted != "" {
 		notes = append(notes, "aborted: "+s.Aborted)

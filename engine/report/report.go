@@ -289,6 +289,11 @@ type Scenario struct {
 	Interrupted int64   `json:"interrupted"`
 	// Outcomes accounts for every iteration due in the measured window.
 	Outcomes Outcomes `json:"outcomes"`
+	// PlannedRate and ArrivalRate are the open model's planned arrival rate
+	// and the one the generator achieved, measured from its send times
+	// (iterations per second; absent in the closed model).
+	PlannedRate *float64 `json:"planned_rate,omitempty"`
+	ArrivalRate *float64 `json:"arrival_rate,omitempty"`
 	Stats
 	Steps []Step `json:"steps"`
 }
@@ -428,6 +433,12 @@ func Build(in Input) *Report {
 		o := sc.Outcomes
 		rs.Outcomes = Outcomes{Due: o.Due, OK: o.OK, Failed: o.Failed, Dropped: o.Dropped, Interrupted: o.Interrupted,
 			Late: o.Late, SentLate: o.SentLate}
+		if v := sc.PlannedRate(); !math.IsNaN(v) {
+			rs.PlannedRate = ptr(round3(v))
+		}
+		if v := sc.ArrivalRate(); !math.IsNaN(v) {
+			rs.ArrivalRate = ptr(round3(v))
+		}
 		if sc.Iteration == nil { // never started
 			rs.Stats = Stats{ErrorsBy: map[string]int64{}, LatencyBasis: "service", Series: []Point{}}
 			r.Scenarios = append(r.Scenarios, rs)
