@@ -143,7 +143,7 @@ func diagnose(in healthInput, cpu float64) (cause, advice string) {
 // percent prints a share as a percentage with enough digits for the small
 // limits validity uses (0.1%, 0.05%).
 func percent(f float64) string {
-	return strconv.FormatFloat(f*100, 'f', -1, 64) + "%"
+	return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
 }
 
 // peakRSS reads the process's peak resident set size from /proc (Linux);

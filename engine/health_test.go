@@ -40,6 +40,8 @@ func TestValidityPerScenario(t *testing.T) {
 			map[string]plan.Validity{"a": loose}, true, nil},
 		{"late share above the default", []*metrics.ScenarioSummary{openScenario("a", 1000, 10, time.Millisecond)},
 			map[string]plan.Validity{"a": def}, false, []string{"a: the generator was late for 10 of 1000 due iterations (1%; limit 0.1%)"}},
+		{"a share printed with three digits", []*metrics.ScenarioSummary{openScenario("a", 36, 25, time.Millisecond)},
+			map[string]plan.Validity{"a": def}, false, []string{"a: the generator was late for 25 of 36 due iterations (69.4%; limit 0.1%)"}},
 		{"late share within a raised limit", []*metrics.ScenarioSummary{openScenario("a", 1000, 10, time.Millisecond)},
 			map[string]plan.Validity{"a": loose}, true, nil},
 		// Judged per scenario: a small late scenario is not hidden by a
