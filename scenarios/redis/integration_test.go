@@ -127,6 +127,12 @@ func openTarget(t testing.TB, url, extra string) *Target {
 		src += "url: " + url + "\n"
 	}
 	src += extra
+	if url == "" && !strings.Contains(extra, "url:") && !strings.Contains(extra, "managed:") && !strings.Contains(extra, "sentinel:") &&
+		!strings.Contains(extra, "cluster:") && !strings.Contains(extra, "local_server:") {
+		// The tests written for the in-process server keep it; the default
+		// (a redis-server when installed) has tests of its own.
+		src += "local_server: miniredis\n"
+	}
 	spec := driver.TargetSpec{Name: "cache", Driver: "redis", URL: url, Node: node(t, src), RunID: runID(t)}
 	if url == "" {
 		if u := node(t, src); u != nil {
