@@ -43,7 +43,8 @@ checks:
 		t.Fatalf("hit ratios %+v, want the client's and the server's", sc.HitRatios)
 	}
 	client, server := sc.HitRatios[0], sc.HitRatios[1]
-	if client.Value == nil || *client.Value != *sc.HitRatio || client.Source != "client" || client.From != 0 || math.Abs(client.To-sc.Elapsed) > 0.001 || client.Window != "measured" {
+	if client.Value == nil || *client.Value != *sc.HitRatio || client.Source != "client" || math.Abs(client.From-sc.Start-sc.Warmup) > 0.001 ||
+		math.Abs(client.To-client.From-sc.Elapsed) > 0.001 || client.Window != "measured" {
 		t.Errorf("client ratio %+v", client)
 	}
 	if server.Source != "server" || server.Target != "cache" || server.Window != "run" || server.Value == nil || server.From != 0 || math.Abs(server.To-r.Duration) > 0.001 {
