@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,9 +43,12 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	rusage0 := cpuTime()
 
 	for _, r := range runs {
-		r.iter.SetInterval(interval)
-		for _, se := range r.series {
+		// The measured span begins at the scenario's planned start plus
+		// its warmup: nothing is recorded before.
+		from := r.sc.Start + r.sc.Load.Warmup
+		for _, se := range append([]*metrics.Series{r.iter}, r.series...) {
 			se.SetInterval(interval)
+			se.SetSpan(from)
 		}
 	}
 	// The collector closes each interval a little after it ends; samples
@@ -60,7 +64,9 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 			for {
 				end := start.Add(time.Duration(next+1) * interval)
 				if inclusive {
-					if now.Before(start.Add(time.Duration(next) * interval)) {
+					// The last interval is the one now falls in; one
+					// starting at now would measure nothing.
+					if !now.After(start.Add(time.Duration(next) * interval)) {
 						return
 					}
 				} else if now.Before(end.Add(grace)) {
@@ -99,7 +105,16 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	out := make([]*metrics.ScenarioSummary, len(runs))
 	var wg sync.WaitGroup
 	for i, r := range runs {
-		wg.Go(func() { out[i] = r.run(ctx, start) })
+		wg.Go(func() {
+			out[i] = r.run(ctx, start)
+			// Every iteration has returned: the measured span ends here, or
+			// at the end of the part its rates cover (an open model's
+			// schedule) if later.
+			end := max(time.Since(start), out[i].Offset+out[i].Warmup+out[i].Elapsed)
+			for _, se := range append([]*metrics.Series{r.iter}, r.series...) {
+				se.EndSpan(end)
+			}
+		})
 	}
 	wg.Wait()
 	close(scenariosDone)
@@ -114,7 +129,13 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	sum.Scenarios = out
 	sum.Faults = tl.wait(out, interval)
 	wall := time.Since(start)
-	sum.Generator = generatorHealth(out, cpuTime()-rusage0, wall)
+	limits := make(map[string]plan.Validity, len(prog.plan.Scenarios))
+	for _, s := range prog.plan.Scenarios {
+		limits[s.Name] = s.Validity
+	}
+	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpuTime() - rusage0, wall: wall,
+		procs: runtime.GOMAXPROCS(0)})
+	sum.Generator.PeakRSS = peakRSS()
 }
 
 // cpuTime is the process's user + system CPU time so far.

@@ -41,8 +41,16 @@ type Series struct {
 	interval time.Duration
 	rolled   atomic.Int64 // intervals collected so far
 
+	// pmu guards the closed points and the measured span, [from, until)
+	// from the run's start (no end until ended).
 	pmu    sync.Mutex
 	points []Point
+	from   time.Duration
+	until  time.Duration
+	ended  bool
+
+	// observe, when set, sees every recorded sample (observe.go).
+	observe func(Sample)
 }
 
 type shard struct {
@@ -136,6 +144,9 @@ func (s *Series) Record(vu int, x Sample) {
 	}
 	sh.waited += int64(x.Waited)
 	sh.mu.Unlock()
+	if s.observe != nil {
+		s.observe(x)
+	}
 }
 
 // RecordLowerBound adds an operation that did not complete (an iteration

@@ -78,6 +78,14 @@ type TargetSummary struct {
 	// sampling error, if any.
 	Samples   int
 	SampleErr string
+	// Servers counts the distinct servers (driver.IdentifiedServerStatser)
+	// that answered the samples: more than one after a failover or a
+	// restart, when figures from first and last samples span them; 0 when
+	// the driver does not say. ServerChanges lists when, from the run's
+	// start, a sample first showed another server than the one before (at
+	// most the first 16).
+	Servers       int
+	ServerChanges []time.Duration
 }
 
 // ScenarioSummary is one scenario's measurements.

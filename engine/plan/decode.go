@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,12 @@ const (
 	DefaultReady    = 90
 	DefaultDegraded = 70
 	DefaultMaxVUs   = 100
+)
+
+// Default validity limits, documented in docs/LOAD.md and docs/SCORING.md.
+const (
+	DefaultLagP99 = 10 * time.Millisecond
+	DefaultLate   = 0.001 // 0.1 % of due iterations
 )
 
 // stepFields are the keys of a step that are not its kind.
@@ -110,6 +117,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 			}
 		}
 	}
+	p.Validity = l.validity(Validity{LagP99: DefaultLagP99, Late: DefaultLate}, root, "")
 	names := map[string]*yaml.Node{}
 	_, targets := get(root, "targets")
 	mapping(targets, func(k, v *yaml.Node) {
@@ -261,6 +269,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	if lv != nil && !l.bad(ptr+"/load") {
 		s.Load = l.load1(lk, lv)
 	}
+	s.Validity = l.validity(p.Validity, lv, "scenario "+k.Value+": load.")
 	sk, steps := get(v, "steps")
 	mk, mix := get(v, "mix")
 	switch {
@@ -322,6 +331,54 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		s.Steps = append(s.Steps, st)
 	}
 	return s
+}
+
+// validity reads n's `validity:` over base: each limit given replaces
+// base's. what prefixes messages ("" at the top level).
+func (l *loader) validity(base Validity, n *yaml.Node, what string) Validity {
+	_, vv := get(n, "validity")
+	if vv == nil {
+		return base
+	}
+	out := base
+	if _, lv := get(vv, "lag_p99"); lv != nil {
+		if d, ok := dur(lv); ok {
+			if d <= 0 {
+				l.addf(lv, "%svalidity.lag_p99 must be positive", what)
+			} else {
+				out.LagP99 = d
+			}
+		}
+	}
+	if _, sv := get(vv, "late"); sv != nil {
+		if f, ok := share(sv); ok {
+			if f < 0 || f > 1 {
+				l.addf(sv, "%svalidity.late must be a share from 0 to 1, or a percentage like 0.1%%", what)
+			} else {
+				out.Late = f
+			}
+		}
+	}
+	return out
+}
+
+// share reads a share: a number (0.001) or a percentage ("0.1%").
+func share(n *yaml.Node) (float64, bool) {
+	if f, ok := num(n); ok {
+		return f, true
+	}
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return 0, false
+	}
+	s, ok := strings.CutSuffix(strings.TrimSpace(n.Value), "%")
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return 0, false
+	}
+	return f / 100, true
 }
 
 func (l *loader) load1(k, n *yaml.Node) LoadSpec {

@@ -22,11 +22,14 @@ type Plan struct {
 	Seed    uint64
 	HasSeed bool
 
-	Targets         []*Target
-	Scenarios       []*Scenario
-	Faults          []*Fault
-	Checks          []*Check
-	Readiness       Readiness
+	Targets   []*Target
+	Scenarios []*Scenario
+	Faults    []*Fault
+	Checks    []*Check
+	Readiness Readiness
+	// Validity holds the plan's validity limits (top-level `validity:`,
+	// defaults filled in); each scenario has its own, resolved.
+	Validity        Validity
 	Recommendations []*Recommendation
 	// Interval is the report's time-series interval (default 1s).
 	Interval time.Duration
@@ -72,7 +75,20 @@ type Scenario struct {
 	// Mix is true when each iteration runs one step drawn by weight
 	// (the scenario's `mix:`) instead of all steps in order.
 	Mix bool
-	Pos Pos
+	// Validity is the scenario's validity limits: its load.validity over
+	// the plan's.
+	Validity Validity
+	Pos      Pos
+}
+
+// Validity holds the limits past which the generator did not hold the
+// requested load and the measurement is invalid (docs/LOAD.md).
+type Validity struct {
+	// LagP99 is the largest open-model scheduling lag p99 allowed.
+	LagP99 time.Duration
+	// Late is the largest share of due open-model iterations that may be
+	// late (0..1).
+	Late float64
 }
 
 // Model is a load model.
@@ -212,8 +228,10 @@ func (f *Fault) Network() bool {
 }
 
 // Recovery says when the scenarios a fault affected count as recovered:
-// Intervals consecutive intervals whose p99 is within Latency (a fraction)
-// above the baseline and whose success rate is within Success below it.
+// from the first moment after the fault's end that starts a stretch of
+// Intervals × the time-series interval whose p99 is within Latency (a
+// fraction) above the baseline and whose success rate is within Success
+// below it (engine/fault.Window, docs/FAULTS.md).
 type Recovery struct {
 	Latency   float64
 	Success   float64
