@@ -264,17 +264,17 @@ func junitOut(r *Report) string {
 	for _, reason := range r.Generator.Reasons {
 		fmt.Fprintf(&b, "invalid measurement: %s\n", reason)
 	}
-	for _, t := range r.Targets {
-		if n := spansNote(t); n != "" {
-			b.WriteString("note: " + n + "\n")
-		}
-	}
 	for _, s := range r.Scenarios {
 		fmt.Fprintf(&b, "scenario %s: %s", s.Name, outcomesText(s))
 		if a := arrivalText(s); a != "" {
 			b.WriteString("; " + a)
 		}
 		b.WriteString("\n")
+	}
+	for _, t := range r.Targets {
+		if n := spansNote(t); n != "" {
+			b.WriteString("note: " + n + "\n")
+		}
 	}
 	for _, f := range r.Faults {
 		h := htmlFaultOf(f)
