@@ -41,6 +41,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	}
 	sum.Interval = interval
 	rusage0 := cpuTime()
+	host0 := readHost()
 
 	for _, r := range runs {
 		// The measured span begins at the scenario's planned start plus
@@ -134,7 +135,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 		limits[s.Name] = s.Validity
 	}
 	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpuTime() - rusage0, wall: wall,
-		procs: runtime.GOMAXPROCS(0)})
+		procs: runtime.GOMAXPROCS(0), host: hostOver(host0, readHost(), runtime.NumCPU())})
 	sum.Generator.PeakRSS = peakRSS()
 }
 

@@ -48,6 +48,9 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		for _, reason := range r.Generator.Reasons {
 			fmt.Fprintln(&b, p.paint("31", "  - "+reason))
 		}
+		if a := r.Generator.Advice; a != "" {
+			fmt.Fprintln(&b, wrapText("  ", a, 80, "  "))
+		}
 	}
 	for _, n := range r.Notices {
 		fmt.Fprintln(&b, p.paint("1;33", wrapText("NOTICE: ", n, 80, "  ")))

@@ -244,7 +244,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 </div>
 </header>
 {{if $r.Invalid}}<div class="alert bad"><strong>Invalid measurement:</strong> the load generator could not hold the requested load; the checks are not to be trusted.
-<ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul></div>
+<ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul>{{with $r.Generator.Advice}}{{.}}{{end}}</div>
 {{end}}{{if or $r.Partial $r.Error}}<div class="alert warn">{{if $r.NotStarted}}<strong>Not started:</strong> the run did not start; nothing was measured, and the measurement is not judged.{{else}}<strong>Partial run:</strong> the run did not complete; the figures cover what ran.{{end}}{{with $r.Error}}<br>Error: <span class="mono">{{.}}</span>{{end}}</div>
 {{end}}{{range $r.Notices}}<div class="alert warn"><strong>Notice:</strong> {{.}}</div>
 {{end}}{{range $r.DeadRuns}}<div class="alert warn"><strong>Left by an earlier run:</strong> {{deadRun .}}<br>Restore with <code>{{cleanupCommand .Server}}</code></div>

@@ -56,6 +56,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		for _, reason := range r.Generator.Reasons {
 			b.WriteString("> - " + mdEscape(reason) + "\n")
 		}
+		if a := r.Generator.Advice; a != "" {
+			b.WriteString(">\n> " + mdEscape(a) + "\n")
+		}
 		b.WriteString("\n")
 	}
 

@@ -76,6 +76,20 @@ type Generator struct {
 	Late      int64    `json:"late"`
 	Dropped   int64    `json:"dropped"`
 	Reasons   []string `json:"invalid_reasons,omitempty"`
+	// Cause and Advice diagnose an invalid measurement (docs/SCORING.md).
+	Cause  string `json:"cause,omitempty"`
+	Advice string `json:"advice,omitempty"`
+	// Host is the host over the run; nil where the system does not say.
+	Host *Host `json:"host,omitempty"`
+}
+
+// Host is the host's view of the run: shares of its CPU time busy (all
+// processes) and stolen by the hypervisor, and the load average at the end.
+type Host struct {
+	Busy  float64 `json:"busy"`
+	Steal float64 `json:"steal"`
+	Load1 float64 `json:"load1"`
+	Cores int     `json:"cores"`
 }
 
 // Fault is one fault of the timeline as it happened, with its measured
@@ -395,7 +409,10 @@ func Build(in Input) *Report {
 	}
 	g := in.Summary.Generator
 	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000, PeakRSS: g.PeakRSS,
-		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons}
+		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons, Cause: g.Cause, Advice: g.Advice}
+	if g.HostKnown {
+		r.Generator.Host = &Host{Busy: round3(g.HostBusy), Steal: round3(g.HostSteal), Load1: g.HostLoad, Cores: g.HostCores}
+	}
 	r.Targets = append(r.Targets, in.Targets...)
 	r.DeadRuns = append(r.DeadRuns, in.DeadRuns...)
 	r.Leftovers = append(r.Leftovers, in.Leftovers...)
