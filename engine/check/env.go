@@ -93,14 +93,26 @@ type StepEnv struct {
 	// points and interval feed worst().
 	points   []metrics.Point
 	interval time.Duration
+	// measured is false when nothing completed: the counts are then
+	// unknown, not 0 (see unknown.go).
+	measured bool
 }
 
-// ScenarioEnv is `<scenario>`: whole iterations, plus its steps.
+// ScenarioEnv is `<scenario>`: whole iterations, plus its steps. Due and
+// the outcomes (ok, failed, dropped, interrupted, late) account for every
+// iteration due in the measured window; see docs/METRICS.md.
 type ScenarioEnv struct {
 	StepEnv
+	Due         int                 `expr:"due"`
+	OK          int                 `expr:"ok"`
+	Failed      int                 `expr:"failed"`
 	Dropped     int                 `expr:"dropped"`
 	Interrupted int                 `expr:"interrupted"`
+	Late        int                 `expr:"late"`
+	SentLate    int                 `expr:"sent_late"`
 	Steps       map[string]*StepEnv `expr:"steps"`
+	// present is false when the scenario is absent from the summary.
+	present bool
 }
 
 // TargetEnv is `<target>`: the server's own view of the run.
@@ -198,7 +210,8 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 		HitRatio:        st.HitRatio(),
 		Hits:            int(st.Hits),
 		Misses:          int(st.Misses),
-		RateWait:        Duration{D: st.Waited, OK: true},
+		RateWait:        Duration{D: st.Waited, OK: st.Count > 0},
+		measured:        st.Count > 0,
 	}
 }
 
@@ -260,8 +273,10 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		if hits+misses > 0 {
 			se.HitRatio = float64(hits) / float64(hits+misses)
 		}
-		se.Dropped = int(sc.Dropped)
-		se.Interrupted = int(sc.Interrupted)
+		o := sc.Outcomes
+		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
+		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)
+		se.present = true
 	}
 	return env
 }
@@ -274,7 +289,7 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 	zero := func() StepEnv {
 		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
 	}
-	env := map[string]any{"run": &RunEnv{Valid: true}}
+	env := map[string]any{"run": &RunEnv{Valid: true}, recName: (*recorder)(nil)}
 	faults := map[string]*FaultEnv{}
 	for _, f := range p.Faults {
 		faults[f.Name] = zeroFault()
@@ -310,6 +325,7 @@ func spanEnv(s metrics.Span) *FaultWindowEnv {
 		Count: int(s.Count), Errors: int(s.Errors), ErrorsBy: map[string]int{}}, SuccessLatency: latencyEnv(s.SuccessLatency)}
 	if s.Count > 0 {
 		w.ErrorRate = float64(s.Errors) / float64(s.Count)
+		w.measured = true
 	}
 	for k, v := range s.ErrorsBy {
 		w.ErrorsBy[k] = int(v)

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -94,8 +95,11 @@ type ScenarioSummary struct {
 	// Iteration measures whole iterations; Steps each step, in plan order.
 	Iteration *Stats
 	Steps     []*Stats
+	// Outcomes accounts for every iteration due in the measured window.
+	Outcomes Outcomes
 	// Dropped counts open-model iterations that found no free VU;
-	// Interrupted those cancelled at the end of the run.
+	// Interrupted those cancelled at the end of the run (both also in
+	// Outcomes).
 	Dropped     int64
 	Interrupted int64
 	// Elapsed is how long the scenario ran, for rates.
@@ -105,11 +109,56 @@ type ScenarioSummary struct {
 	// Offset is when the scenario started, from the run's start; Warmup
 	// the unmeasured lead-in.
 	Offset, Warmup time.Duration
-	// Open model: hits due, skipped as late, and the scheduling lag.
+	// Open model: hits due, and the scheduling lag. Late counts the hits the
+	// generator handled late, sent late or skipped (the generator's fault,
+	// for validity); Outcomes.Late only those skipped.
 	Scheduled, Late int64
 	Lag             *hdrhistogram.Histogram
 	// MaxVUs is the most VUs the scenario had.
 	MaxVUs int
+}
+
+// Outcomes says what became of the iterations due in a scenario's measured
+// window (after its warmup): each has exactly one of OK, Failed, Dropped,
+// Interrupted and Late, so they sum to Due. See docs/METRICS.md.
+type Outcomes struct {
+	// Due is every iteration that fell due: scheduled by the open model's
+	// pacer, started by the closed model's VUs.
+	Due int64
+	// OK and Failed completed, without or with an error.
+	OK, Failed int64
+	// Dropped were due while every VU was busy (open model): the target's
+	// concurrency could not keep up.
+	Dropped int64
+	// Interrupted were cut at the end: the graceful stop, or a kill.
+	Interrupted int64
+	// Late were skipped because the generator could not send them on time
+	// (late: skip).
+	Late int64
+	// SentLate were sent after the late tolerance (late: send); they also
+	// have one of the outcomes above.
+	SentLate int64
+}
+
+// Errors is the number of due iterations that count as errors: failed,
+// dropped and interrupted.
+func (o Outcomes) Errors() int64 { return o.Failed + o.Dropped + o.Interrupted }
+
+// SuccessRate is OK over Due, NaN when nothing was due.
+func (o Outcomes) SuccessRate() float64 {
+	if o.Due == 0 {
+		return math.NaN()
+	}
+	return float64(o.OK) / float64(o.Due)
+}
+
+// ErrorRate is Errors over Due, NaN when nothing was due. It and
+// SuccessRate leave out the late share: the generator's, not the target's.
+func (o Outcomes) ErrorRate() float64 {
+	if o.Due == 0 {
+		return math.NaN()
+	}
+	return float64(o.Errors()) / float64(o.Due)
 }
 
 // Rate is iterations (or step operations) per second over the scenario's

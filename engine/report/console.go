@@ -125,11 +125,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
 	}
-	switch {
-	case r.NotStarted:
-		gen = "generator: measurement not judged (the run did not start)"
-	case r.Valid:
-		gen += " — measurement valid"
+	if r.NotStarted {
+		gen = "generator: " + validityText(r)
+	} else {
+		gen += " — " + validityText(r)
 	}
 	fmt.Fprintln(&b, gen)
 	fmt.Fprintln(&b)
@@ -137,7 +136,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		fmt.Fprintln(&b, p.paint("1", "CHECKS"))
 		for _, c := range r.Checks {
 			mark := p.paint("32", "✓")
-			if !c.Passed {
+			switch {
+			case c.NA():
+				mark = p.paint("33", "?")
+			case !c.Passed:
 				mark = p.paint("31", "✗")
 			}
 			extra := ""
@@ -156,17 +158,23 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			if c.Error != "" {
 				fmt.Fprintln(&b, wrapText("     error: ", c.Error, 80, "       "))
 			}
+			if c.NA() {
+				fmt.Fprintln(&b, wrapText("     n/a, not measured: ", strings.Join(c.Missing, ", "), 80, "       "))
+			}
 		}
 		fmt.Fprintln(&b)
 	}
 	score := "n/a (no checks)"
 	if r.Score != nil {
-		score = fmt.Sprintf("%.1f/100", *r.Score)
+		score = scoreText(r)
 	}
-	verdictColor := map[string]string{"ready": "32", "degraded": "33", "not_ready": "31"}[r.Verdict]
+	verdictColor := map[string]string{"ready": "32", "degraded": "33", "not_ready": "31", "invalid": "35"}[r.Verdict]
 	v := r.Verdict
-	if r.VerdictCapped {
+	switch {
+	case r.VerdictCapped:
 		v += " (a critical check failed)"
+	case r.Verdict == "invalid":
+		v += " (see INVALID MEASUREMENT above)"
 	}
 	fmt.Fprintf(&b, "SCORE %s   VERDICT %s\n", score, p.paint("1;"+verdictColor, v))
 	if len(r.Recommendations) > 0 {
@@ -203,16 +211,12 @@ func writeState(b *strings.Builder, r *Report, p painter) {
 }
 
 func row(b *strings.Builder, name string, s Stats, indent string) {
-	lat := func(f func(*Latency) float64) string {
-		if s.Latency == nil {
-			return "-"
-		}
-		return short(f(s.Latency))
-	}
 	errs := fmt.Sprintf("%d", s.Errors)
+	if s.Count == 0 {
+		errs = "-" // nothing completed: the error count is unknown, not 0
+	}
 	fmt.Fprintf(b, "%-22s %8d %8.1f %7s %7s %7s %7s %7s\n", cut(name, 22), s.Count, s.Rate, errs,
-		lat(func(l *Latency) float64 { return l.P50 }), lat(func(l *Latency) float64 { return l.P95 }),
-		lat(func(l *Latency) float64 { return l.P99 }), lat(func(l *Latency) float64 { return l.Max }))
+		latencyText(s.Latency, "p50"), latencyText(s.Latency, "p95"), latencyText(s.Latency, "p99"), latencyText(s.Latency, "max"))
 	var notes []string
 	if s.HitRatio != nil {
 		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses))

@@ -165,8 +165,8 @@ func htmlStatsRow(name string, step bool, s Stats, notes []string) htmlRow {
 	}
 	l := s.Latency
 	return htmlRow{Name: name, Step: step, Count: s.Count, Rate: rateText(s.Rate), Errors: errs,
-		P50: latencyText(l, latencyPick["p50"]), P95: latencyText(l, latencyPick["p95"]),
-		P99: latencyText(l, latencyPick["p99"]), Max: latencyText(l, latencyPick["max"]), Notes: strings.Join(notes, "; ")}
+		P50: latencyText(l, "p50"), P95: latencyText(l, "p95"),
+		P99: latencyText(l, "p99"), Max: latencyText(l, "max"), Notes: strings.Join(notes, "; ")}
 }
 
 var htmlFuncs = template.FuncMap{
@@ -228,7 +228,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 </div>
 <div class="score">
 <span class="badge v-{{$r.Verdict}}">{{verdict $r.Verdict}}</span>
-<div class="num">{{if $r.Score}}{{printf "%.1f" (deref $r.Score)}}<span>/100</span>{{else}}n/a{{end}}</div>
+<div class="num">{{if $r.Score}}{{printf "%.1f" (deref $r.Score)}}<span>/100</span>{{else}}n/a{{end}}</div>{{if $r.Invalid}}{{if $r.Score}}<div class="sub">score untrusted: the measurement is invalid</div>{{end}}{{end}}
 <div class="sub">{{if $r.Checks}}{{.Passed}} of {{len $r.Checks}} checks passed{{else}}no checks{{end}}{{if $r.VerdictCapped}}; a critical check failed{{end}}</div>
 </div>
 </header>
@@ -243,7 +243,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table class="checks">
 <thead><tr><th></th><th>check</th><th class="n">value</th><th>expression</th><th class="n">weight</th></tr></thead>
 <tbody>
-{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if .Error}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
+{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else if .NA}}<span class="ko" title="not measured">?</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if or .Error .NA}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 {{end}}
@@ -282,10 +282,10 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{end}}{{end}}</tbody>
 </table>
 <dl class="kv">
-<dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Valid}}valid: the generator held the requested load{{else}}<strong>invalid</strong>{{end}}</dd>
+<dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Invalid}}<strong>invalid</strong>{{else if and (not $r.Generator.Lag) (not $r.Generator.Scheduled)}}validity not judged (closed model){{else}}valid: the generator held the requested load{{end}}</dd>
 <dt>generator CPU</dt><dd>{{pct $r.Generator.CPU}} of the available CPUs{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
 {{with $r.Generator.Lag}}<dt>scheduling lag</dt><dd>p50 {{short .P50}}, p99 {{short .P99}}, max {{short .Max}}</dd>{{end}}
-{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} skipped as late, {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
+{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} late (sent late or skipped), {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
 <dt>time series interval</dt><dd>{{$r.Interval}} s</dd>
 {{with $r.Plan.Digest}}<dt>plan digest</dt><dd class="mono">sha256:{{.}}</dd>{{end}}
 </dl>

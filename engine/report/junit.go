@@ -100,6 +100,11 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			tc.Error = &junitProblem{Type: "runplan.CheckError", Message: "cannot evaluate " + c.Expr + ": " + c.Error,
 				Text: checkDetail(c)}
 			suite.Errors++
+		case c.NA():
+			tc.Failure = &junitProblem{Type: "runplan.CheckNotMeasured",
+				Message: fmt.Sprintf("n/a: %s read figures never measured (%s); unknown never passes", c.Expr, strings.Join(c.Missing, ", ")),
+				Text:    checkDetail(c)}
+			suite.Failures++
 		case !c.Passed:
 			tc.Failure = &junitProblem{Type: "runplan.CheckFailed",
 				Message: fmt.Sprintf("value %s does not satisfy %s", checkValue(c), c.Expr), Text: checkDetail(c)}

@@ -127,14 +127,24 @@ type Window struct {
 	SuccessLatency *Latency `json:"success_latency_ms"`
 }
 
-// Point is one interval of a time series. T is its start in seconds from
-// the run's start; Latency (ms) is null when nothing completed in it.
+// Point is one interval of a time series. T is its start and Width its
+// length in seconds from the run's start (the plan's interval, or a
+// multiple of it where old intervals were coarsened). Measured is how much
+// of it lay inside the scenario's measured span (after its start and
+// warmup, before its end): 0 when none, and then Rate is null; less than
+// Width for a partial interval, whose Rate is over its measured length.
+// Latency (ms) is null when nothing completed in it. Reports written
+// before points had widths carry neither Width nor Measured: each point
+// is then one whole interval.
 type Point struct {
-	T       float64       `json:"t"`
-	Count   int64         `json:"count"`
-	Errors  int64         `json:"errors"`
-	Rate    float64       `json:"rate"`
-	Latency *PointLatency `json:"latency_ms"`
+	T        float64       `json:"t"`
+	Width    float64       `json:"width,omitempty"`
+	Measured *float64      `json:"measured,omitempty"`
+	Partial  bool          `json:"partial,omitempty"`
+	Count    int64         `json:"count"`
+	Errors   int64         `json:"errors"`
+	Rate     *float64      `json:"rate"`
+	Latency  *PointLatency `json:"latency_ms"`
 }
 
 // PointLatency holds an interval's percentiles in milliseconds.
@@ -203,6 +213,9 @@ type Stats struct {
 	LatencyBasis string   `json:"latency_basis"`
 	// ServiceLatency is given beside a response-time Latency.
 	ServiceLatency *Latency `json:"service_latency_ms,omitempty"`
+	// LowerBounds counts the interrupted iterations whose wait until they
+	// were cut is in the histograms as a lower bound of their latency.
+	LowerBounds int64 `json:"lower_bounds,omitempty"`
 	// Histogram is the latency histogram in HdrHistogram's compressed,
 	// base64 form (nanoseconds), for exact merging and comparison. Redaction
 	// leaves it alone: it holds no text, and a chance match would corrupt it.
@@ -222,6 +235,23 @@ type Latency struct {
 	P99  float64 `json:"p99"`
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
+	// AtLeast names the figures above that may include an interrupted
+	// iteration's wait (a lower bound of its latency): the true figure is
+	// at least the one given, and renderers print it with "≥".
+	AtLeast []string `json:"at_least,omitempty"`
+}
+
+// IsAtLeast reports whether the named figure ("p99") is a lower bound.
+func (l *Latency) IsAtLeast(name string) bool {
+	if l == nil {
+		return false
+	}
+	for _, n := range l.AtLeast {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Step is one step's figures.
@@ -243,8 +273,23 @@ type Scenario struct {
 	Dropped     int64   `json:"dropped"`
 	Late        int64   `json:"late,omitempty"`
 	Interrupted int64   `json:"interrupted"`
+	// Outcomes accounts for every iteration due in the measured window.
+	Outcomes Outcomes `json:"outcomes"`
 	Stats
 	Steps []Step `json:"steps"`
+}
+
+// Outcomes says what became of the iterations due in a scenario's measured
+// window: ok + failed + dropped + interrupted + late = due. SentLate counts
+// those of them the generator sent late (late: send). See docs/METRICS.md.
+type Outcomes struct {
+	Due         int64 `json:"due"`
+	OK          int64 `json:"ok"`
+	Failed      int64 `json:"failed"`
+	Dropped     int64 `json:"dropped"`
+	Interrupted int64 `json:"interrupted"`
+	Late        int64 `json:"late"`
+	SentLate    int64 `json:"sent_late"`
 }
 
 // Check is one evaluated check.
@@ -262,7 +307,13 @@ type Check struct {
 	Credit  float64 `json:"credit"`
 	Partial bool    `json:"partial_credit,omitempty"`
 	Error   string  `json:"error,omitempty"`
+	// Missing names the figures the check read that were never measured:
+	// the check is then n/a, and does not pass.
+	Missing []string `json:"missing,omitempty"`
 }
+
+// NA reports whether the check is n/a: it read a figure never measured.
+func (c Check) NA() bool { return len(c.Missing) > 0 }
 
 // Invalid reports whether the measurement is judged invalid: the run
 // started and the generator could not hold the requested load. A run that
@@ -329,7 +380,7 @@ func Build(in Input) *Report {
 	}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
-		s := math.Round(in.Outcome.Score*10) / 10
+		s := check.RoundScore(in.Outcome.Score)
 		r.Score = &s
 	}
 	for i := range r.Targets {
@@ -357,6 +408,9 @@ func Build(in Input) *Report {
 		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Aborted: sc.Aborted,
 			Start: sc.Offset.Seconds(), Warmup: sc.Warmup.Seconds(), MaxVUs: sc.MaxVUs,
 			Scheduled: sc.Scheduled, Dropped: sc.Dropped, Late: sc.Late, Interrupted: sc.Interrupted, Steps: []Step{}}
+		o := sc.Outcomes
+		rs.Outcomes = Outcomes{Due: o.Due, OK: o.OK, Failed: o.Failed, Dropped: o.Dropped, Interrupted: o.Interrupted,
+			Late: o.Late, SentLate: o.SentLate}
 		if sc.Iteration == nil { // never started
 			rs.Stats = Stats{ErrorsBy: map[string]int64{}, LatencyBasis: "service", Series: []Point{}}
 			r.Scenarios = append(r.Scenarios, rs)
@@ -406,7 +460,7 @@ func Build(in Input) *Report {
 	for _, c := range in.Outcome.Checks {
 		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
 			Credit: c.Credit, Partial: c.Partial,
-			Display: check.FormatValue(c.Value)}
+			Display: check.FormatValue(c.Value), Missing: c.Missing}
 		switch v := c.Value.(type) {
 		case check.Duration:
 			if v.OK {
@@ -420,13 +474,17 @@ func Build(in Input) *Report {
 		default:
 			rc.Value = v
 		}
+		if rc.NA() {
+			// The value read was unknown, whatever its type shows.
+			rc.Value, rc.Display = nil, "n/a"
+		}
 		r.Checks = append(r.Checks, rc)
 	}
 	return r
 }
 
 func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duration) Stats {
-	out := Stats{Series: series(st.Points, interval), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
+	out := Stats{Series: series(st.Points), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
 		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), Hits: st.Hits, Misses: st.Misses,
 		HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
 	if out.ErrorsBy == nil {
@@ -435,14 +493,15 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 	if st.Ops > st.Count {
 		out.Ops, out.OpsRate = st.Ops, round3(sc.Rate(st.Ops))
 	}
-	h := st.Service
+	h, l := st.Service, st.ServiceLatency()
 	if st.Response != nil {
-		h = st.Response
+		h, l = st.Response, st.ResponseLatency()
 		out.LatencyBasis = "response"
-		out.ServiceLatency = latency(metrics.Summarize(st.Service))
+		out.ServiceLatency = latency(st.ServiceLatency())
 		out.ServiceHistogram, _ = metrics.Encode(st.Service)
 	}
-	out.Latency = latency(metrics.Summarize(h))
+	out.Latency = latency(l)
+	out.LowerBounds = st.LowerBounds
 	if h.TotalCount() > 0 {
 		out.Histogram, _ = metrics.Encode(h)
 	}
@@ -459,13 +518,11 @@ func window(s metrics.Span) *Window {
 	return w
 }
 
-func series(points []metrics.Point, interval time.Duration) []Point {
+func series(points []metrics.Point) []Point {
 	out := make([]Point, 0, len(points))
 	for _, p := range points {
-		rp := Point{T: round3(p.Start.Seconds()), Count: p.Count, Errors: p.Errors}
-		if interval > 0 {
-			rp.Rate = round3(float64(p.Count) / interval.Seconds())
-		}
+		rp := Point{T: round3(p.Start.Seconds()), Width: round3(p.Width.Seconds()), Measured: ptr(round3(p.Measured.Seconds())),
+			Partial: p.Partial(), Count: p.Count, Errors: p.Errors, Rate: nanPtr(round3(p.Rate()))}
 		if p.Latency.OK {
 			rp.Latency = &PointLatency{P50: ms(p.Latency.P50), P90: ms(p.Latency.P90), P99: ms(p.Latency.P99), Max: ms(p.Latency.Max)}
 		}
@@ -478,7 +535,8 @@ func latency(l metrics.Latency) *Latency {
 	if !l.OK {
 		return nil
 	}
-	return &Latency{Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
+	return &Latency{Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max),
+		AtLeast: l.AtLeast}
 }
 
 func ms(d time.Duration) float64 { return round3(float64(d) / 1e6) }
