@@ -3,6 +3,8 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -114,6 +116,7 @@ func TestEveryDueIterationIsAccounted(t *testing.T) {
 				if c := check(t, r, "honest"); c.Passed {
 					t.Fatalf("check %q passed (%s) although the outcomes say otherwise", c.Expr, c.Display)
 				}
+				renderedOutcomes(t, r, s)
 			})
 		})
 	}
@@ -236,5 +239,78 @@ checks:
 				tt.check(t, r, s)
 			})
 		})
+	}
+}
+
+// The open model's achieved arrival rate comes from the generator's actual
+// send times, not from the plan: a generator slowed to one dispatch per
+// 150ms cannot hold 10/s, and the report says so; a target that stalls at
+// the end is the target's fault, and leaves the arrival rate alone.
+func TestAchievedArrivalRate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		step    string
+		slow    time.Duration
+		arrival float64 // want, iterations/s
+	}{
+		// Hit k is sent at 150ms·(k+1): the last of 50 at 7.5s, 2.6s
+		// after its due time: 50 in 7.6s.
+		{"slowed generator", "{probe: {delay: 1ms}}", 150 * time.Millisecond, 50 / 7.6},
+		{"stalled target", "{probe: {delay: 1ms, stall_at: 4s, stall_for: 1m}}", 0, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				src := `version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 10/s, duration: 5s, max_vus: 50, graceful_stop: 2s}
+    steps: [` + tt.step + `]
+checks:
+  - {name: held, expr: "sc.arrival_rate > 9.5 && sc.planned_rate == 10"}
+`
+				opts := engine.WithBeforeDispatch(engine.Options{}, func(uint64) { time.Sleep(tt.slow) })
+				r := runPlan(t, src, opts, context.Background())
+				s := scenario(t, r, "sc")
+				accounted(t, s)
+				if s.PlannedRate == nil || *s.PlannedRate != 10 {
+					t.Fatalf("planned rate %v, want 10", s.PlannedRate)
+				}
+				if s.ArrivalRate == nil || math.Abs(*s.ArrivalRate-tt.arrival) > 0.001 {
+					t.Fatalf("arrival rate %v, want %.3f", s.ArrivalRate, tt.arrival)
+				}
+				if held := check(t, r, "held").Passed; held != (tt.arrival > 9.5) {
+					t.Fatalf("check held = %v with an arrival rate of %v", held, *s.ArrivalRate)
+				}
+			})
+		})
+	}
+}
+
+// renderedOutcomes fails the test unless every output shows s's outcomes
+// side by side.
+func renderedOutcomes(t *testing.T, r *report.Report, s report.Scenario) {
+	t.Helper()
+	o := s.Outcomes
+	var con, md, html, junit bytes.Buffer
+	for _, err := range []error{report.WriteConsole(&con, r, report.ConsoleOptions{}), report.WriteMarkdown(&md, r),
+		report.WriteHTML(&html, r), report.WriteJUnit(&junit, r)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	line := fmt.Sprintf("due %d: ok %d, failed %d, dropped %d, interrupted %d, late %d", o.Due, o.OK, o.Failed, o.Dropped, o.Interrupted, o.Late)
+	row := fmt.Sprintf("| **%s** | %d | %d | %d | %d | %d | %d |", s.Name, o.Due, o.OK, o.Failed, o.Dropped, o.Interrupted, o.Late)
+	cells := fmt.Sprintf(`<td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td>`,
+		o.Due, o.OK, o.Failed, o.Dropped, o.Interrupted, o.Late)
+	for _, c := range []struct{ name, out, want string }{
+		{"console", con.String(), line}, {"junit", junit.String(), line}, {"markdown", md.String(), row}, {"html", html.String(), cells},
+	} {
+		if !strings.Contains(c.out, c.want) {
+			t.Errorf("%s lacks the outcomes %q:\n%s", c.name, c.want, c.out)
+		}
 	}
 }

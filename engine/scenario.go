@@ -307,11 +307,21 @@ func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.Sce
 	sum.Dropped, sum.Interrupted, sum.Elapsed = o.Dropped, o.Interrupted, res.Elapsed
 	sum.Scheduled, sum.Late, sum.Lag, sum.MaxVUs = res.Scheduled, res.Late, res.Lag, res.MaxVUs
 	if s.Load.Model == plan.Open && sctx.Err() == nil {
-		// The open model's rate is over its planned window, which ends
-		// after the last scheduled start.
-		sum.Elapsed = max(sum.Elapsed, s.Load.Duration)
+		// The open model's window is the schedule the generator achieved:
+		// the plan's, stretched by how late it handled the last due hit
+		// (the actual send time), never the target's slowness in
+		// finishing the iterations in flight.
+		sum.PlannedElapsed = s.Load.Duration
+		sum.Elapsed = s.Load.Duration + max(res.LastLag, 0)
 	}
 	sum.Elapsed = max(sum.Elapsed-s.Load.Warmup, 0) // rates cover the measured part
+	if s.Load.Model == plan.Open {
+		if sum.PlannedElapsed == 0 {
+			// Cut short: the plan's window is the part that ran.
+			sum.PlannedElapsed = res.Elapsed
+		}
+		sum.PlannedElapsed = max(sum.PlannedElapsed-s.Load.Warmup, 0)
+	}
 	prog.opts.Log.Info().Str("scenario", s.Name).Int64("iterations", res.Iterations).Int64("dropped", res.Dropped).Msg("scenario done")
 	return sum
 }
@@ -392,7 +402,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			return false
 		}
 		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart), Ops: out.Ops,
-			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
+			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss, LookupErr: out.Cache == driver.CacheError}
 		if i == first && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
 		}

@@ -110,7 +110,7 @@ func (unwrapper) Visit(node *ast.Node) {
 
 // stepCounts are the figures of a scenario or step that are unknown when it
 // completed nothing, beyond those already NaN or unknown durations.
-var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses", "rate", "ops_rate", "rate_limit_wait"}
+var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses", "lookup_errors", "rate", "ops_rate", "rate_limit_wait"}
 
 // windowCounts are the figures of a fault window that are unknown when it
 // held no data.

@@ -102,8 +102,13 @@ type ScenarioSummary struct {
 	// Outcomes).
 	Dropped     int64
 	Interrupted int64
-	// Elapsed is how long the scenario ran, for rates.
-	Elapsed time.Duration
+	// Elapsed is how long the scenario's measured part ran, for rates. In
+	// the open model it is the achieved schedule: the planned window
+	// stretched by how late the generator handled its last due hit, so
+	// that a generator that fell behind shows a lower rate.
+	// PlannedElapsed is the open model's planned measured window (zero in
+	// the closed model).
+	Elapsed, PlannedElapsed time.Duration
 	// Aborted says why a driver stopped the scenario early, if one did.
 	Aborted string
 	// Offset is when the scenario started, from the run's start; Warmup
@@ -168,6 +173,27 @@ func (s *ScenarioSummary) Rate(count int64) float64 {
 		return 0
 	}
 	return float64(count) / s.Elapsed.Seconds()
+}
+
+// ArrivalRate is the open model's achieved arrival rate: the due
+// iterations the generator sent on its schedule (dropped ones included:
+// they arrived to find no free VU; skipped late ones not) per second of the
+// achieved schedule. NaN in the closed model or when nothing was due.
+func (s *ScenarioSummary) ArrivalRate() float64 {
+	if s.Model != "open" || s.Elapsed <= 0 || s.Outcomes.Due == 0 {
+		return math.NaN()
+	}
+	return float64(s.Outcomes.Due-s.Outcomes.Late) / s.Elapsed.Seconds()
+}
+
+// PlannedRate is the open model's planned arrival rate over the measured
+// window: the due iterations per second of the plan's schedule. NaN in the
+// closed model or when nothing was due.
+func (s *ScenarioSummary) PlannedRate() float64 {
+	if s.Model != "open" || s.PlannedElapsed <= 0 || s.Outcomes.Due == 0 {
+		return math.NaN()
+	}
+	return float64(s.Outcomes.Due) / s.PlannedElapsed.Seconds()
 }
 
 // Scenario returns the named scenario's summary or nil.

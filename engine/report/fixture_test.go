@@ -124,7 +124,8 @@ func buildFixture(opts fixtureOptions) *Report {
 			{Name: "strategy_cache", Model: "closed", Iteration: cacheIter, Steps: []*metrics.Stats{lookup},
 				Elapsed: 10 * time.Second, MaxVUs: 20, Outcomes: cacheOutcomes},
 			{Name: "signal_delivery", Model: "open", Iteration: deliverIter, Steps: []*metrics.Stats{fetch, deliver},
-				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20, Outcomes: deliverOutcomes},
+				Elapsed: 10 * time.Second, PlannedElapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20,
+				Outcomes: deliverOutcomes},
 		},
 		Faults: []*metrics.FaultSummary{
 			{Name: "redis_latency", Target: "cache", Kind: "latency", Describe: "adds 50ms to every reply",

@@ -83,6 +83,44 @@ func latencyText(l *Latency, name string) string {
 	return short(latencyPick[name](l))
 }
 
+// outcomesText is a scenario's outcomes side by side: what became of every
+// iteration due in its measured window.
+func outcomesText(s Scenario) string {
+	o := s.Outcomes
+	t := fmt.Sprintf("due %d: ok %d, failed %d, dropped %d, interrupted %d, late %d", o.Due, o.OK, o.Failed, o.Dropped,
+		o.Interrupted, o.Late)
+	if s.Model == "open" {
+		t += fmt.Sprintf(" (sent late %d)", o.SentLate)
+	}
+	return t
+}
+
+// arrivalText is the open model's achieved and planned arrival rates, ""
+// when the scenario has none.
+func arrivalText(s Scenario) string {
+	if s.ArrivalRate == nil || s.PlannedRate == nil {
+		return ""
+	}
+	return fmt.Sprintf("arrival %s/s of %s/s planned", rateText(*s.ArrivalRate), rateText(*s.PlannedRate))
+}
+
+// sentLateText is the sent-late count of an open-model scenario, "-" in the
+// closed model (which is never late).
+func sentLateText(s Scenario) string {
+	if s.Model != "open" {
+		return "-"
+	}
+	return fmt.Sprintf("%d", s.Outcomes.SentLate)
+}
+
+// arrivalCell is "achieved (planned)" per second, "-" without them.
+func arrivalCell(s Scenario) string {
+	if s.ArrivalRate == nil || s.PlannedRate == nil {
+		return "-"
+	}
+	return rateText(*s.ArrivalRate) + " (" + rateText(*s.PlannedRate) + ")"
+}
+
 func pct(f *float64) string {
 	if f == nil {
 		return "n/a"

@@ -44,10 +44,19 @@ type htmlView struct {
 	Started    string
 	Passed     int
 	Rows       []htmlRow
+	Outcomes   []htmlOutcomes
 	Scenarios  []htmlScenario
 	Faults     []htmlFault
 	Charts     int
 	ChartsJSON template.JS
+}
+
+// htmlOutcomes is one scenario's row of the outcomes table.
+type htmlOutcomes struct {
+	Name     string
+	O        Outcomes
+	SentLate string
+	Arrival  string
 }
 
 type htmlRow struct {
@@ -130,6 +139,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			notes = append(statNotes(s.Stats), notes...)
 		}
 		v.Rows = append(v.Rows, htmlStatsRow(s.Name, false, s.Stats, notes))
+		v.Outcomes = append(v.Outcomes, htmlOutcomes{Name: s.Name, O: s.Outcomes, SentLate: sentLateText(s), Arrival: arrivalCell(s)})
 		for _, st := range s.Steps {
 			v.Rows = append(v.Rows, htmlStatsRow(st.Name, true, st.Stats, statNotes(st.Stats)))
 		}
@@ -183,6 +193,7 @@ var htmlFuncs = template.FuncMap{
 
 	"deadRun":         deadRunLine,
 	"leftover":        leftoverLine,
+	"kindText":        kindText,
 	"leftoverServers": leftoverServers,
 	"cleanupCommand":  cleanupCommand,
 }
@@ -235,6 +246,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{if $r.Invalid}}<div class="alert bad"><strong>Invalid measurement:</strong> the load generator could not hold the requested load; the checks are not to be trusted.
 <ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul></div>
 {{end}}{{if or $r.Partial $r.Error}}<div class="alert warn">{{if $r.NotStarted}}<strong>Not started:</strong> the run did not start; nothing was measured, and the measurement is not judged.{{else}}<strong>Partial run:</strong> the run did not complete; the figures cover what ran.{{end}}{{with $r.Error}}<br>Error: <span class="mono">{{.}}</span>{{end}}</div>
+{{end}}{{range $r.Notices}}<div class="alert warn"><strong>Notice:</strong> {{.}}</div>
 {{end}}{{range $r.DeadRuns}}<div class="alert warn"><strong>Left by an earlier run:</strong> {{deadRun .}}<br>Restore with <code>{{cleanupCommand .Server}}</code></div>
 {{end}}{{if $r.Leftovers}}<div class="alert bad"><strong>Not undone:</strong> the run left its targets changed.
 <ul>{{range $r.Leftovers}}<li>{{.Target}}: {{leftover .}}</li>{{end}}</ul>{{range leftoverServers $r.Leftovers}}Restore with <code>{{cleanupCommand .}}</code><br>{{end}}{{with $r.Journal}}Journal: <span class="mono">{{.}}</span>{{end}}</div>
@@ -243,7 +255,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table class="checks">
 <thead><tr><th></th><th>check</th><th class="n">value</th><th>expression</th><th class="n">weight</th></tr></thead>
 <tbody>
-{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else if .NA}}<span class="ko" title="not measured">?</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if or .Error .NA}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
+{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else if .NA}}<span class="ko" title="not measured">?</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if or .Error .NA}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code>{{range .Notes}}<br><span class="muted">⚠ {{.}}</span>{{end}}</td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 {{end}}
@@ -257,6 +269,13 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{range .Rows}}<tr{{if .Step}} class="step"{{end}}><td>{{if .Step}}{{.Name}}{{else}}<strong>{{.Name}}</strong>{{end}}</td><td class="n">{{.Count}}</td><td class="n">{{.Rate}}</td><td class="n">{{.Errors}}</td><td class="n">{{.P50}}</td><td class="n">{{.P95}}</td><td class="n">{{.P99}}</td><td class="n">{{.Max}}</td><td class="muted">{{.Notes}}</td></tr>
 {{end}}</tbody>
 </table>
+{{with .Outcomes}}<table class="outcomes">
+<thead><tr><th>outcomes</th><th class="n">due</th><th class="n">ok</th><th class="n">failed</th><th class="n">dropped</th><th class="n">interrupted</th><th class="n">late</th><th class="n">sent late</th><th class="n">arrival/s (planned)</th></tr></thead>
+<tbody>
+{{range .}}<tr><td><strong>{{.Name}}</strong></td><td class="n">{{.O.Due}}</td><td class="n">{{.O.OK}}</td><td class="n">{{.O.Failed}}</td><td class="n">{{.O.Dropped}}</td><td class="n">{{.O.Interrupted}}</td><td class="n">{{.O.Late}}</td><td class="n">{{.SentLate}}</td><td class="n">{{.Arrival}}</td></tr>
+{{end}}</tbody>
+</table>
+{{end}}
 {{with .Faults}}<h2>Faults <small>applied windows are shaded on the time charts</small></h2>
 <table>
 <thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
@@ -275,7 +294,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table>
 <thead><tr><th>target</th><th>driver</th><th>kind</th><th>address</th></tr></thead>
 <tbody>
-{{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{.Kind}}</td><td class="mono">{{.Addr}}</td></tr>
+{{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{kindText .}}</td><td class="mono">{{.Addr}}</td></tr>
 {{with spans .}}<tr><td></td><td colspan="3"><strong>note:</strong> {{.}}</td></tr>
 {{end}}{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
 <dl class="kv">{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{figure .Value}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>

@@ -59,6 +59,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("\n")
 	}
 
+	for _, n := range r.Notices {
+		b.WriteString("> [!WARNING]\n> **Notice**: " + mdEscape(n) + "\n\n")
+	}
 	for _, d := range r.DeadRuns {
 		b.WriteString("> [!WARNING]\n")
 		b.WriteString("> **Left by an earlier run**: " + mdEscape(deadRunLine(d)) + "  \n")
@@ -92,7 +95,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			if c.Critical {
 				weight += " critical"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m, mdEscape(c.Name), val, mdCode(c.Expr), weight)
+			expr := mdCode(c.Expr)
+			for _, n := range c.Notes {
+				expr += "<br>⚠ " + mdEscape(n)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m, mdEscape(c.Name), val, expr, weight)
 		}
 		b.WriteString("\n")
 	}
@@ -109,6 +116,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			for _, st := range s.Steps {
 				mdRow(&b, "↳ "+mdEscape(st.Name), st.Stats, statNotes(st.Stats))
 			}
+		}
+		b.WriteString("\n")
+		// Every due iteration's outcome, side by side.
+		b.WriteString("| outcomes | due | ok | failed | dropped | interrupted | late | sent late | arrival/s (planned) |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, s := range r.Scenarios {
+			o := s.Outcomes
+			fmt.Fprintf(&b, "| **%s** | %d | %d | %d | %d | %d | %d | %s | %s |\n", mdEscape(s.Name), o.Due, o.OK, o.Failed,
+				o.Dropped, o.Interrupted, o.Late, sentLateText(s), arrivalCell(s))
 		}
 		b.WriteString("\n")
 	}
@@ -141,7 +157,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	var targets []string
 	for _, t := range r.Targets {
-		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(t.Kind)))
+		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(kindText(t))))
 		if n := spansNote(t); n != "" {
 			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
 		}
@@ -190,6 +206,9 @@ func statNotes(s Stats) []string {
 	var notes []string
 	if s.HitRatio != nil {
 		notes = append(notes, fmt.Sprintf("hit ratio %.1f%%", *s.HitRatio*100))
+		if s.LookupErrors > 0 {
+			notes = append(notes, fmt.Sprintf("lookup errors %d", s.LookupErrors))
+		}
 	}
 	if len(s.ErrorsBy) > 0 {
 		classes := make([]string, 0, len(s.ErrorsBy))
@@ -206,19 +225,14 @@ func statNotes(s Stats) []string {
 
 func scenarioNotes(s Scenario) []string {
 	var notes []string
+	if h := hitRatioText(s); h != "" {
+		notes = append(notes, h)
+	}
 	if s.LatencyBasis == "response" {
 		notes = append(notes, "latency from scheduled start")
 	}
 	if s.Warmup > 0 {
 		notes = append(notes, fmt.Sprintf("warmup %gs", s.Warmup))
-	}
-	for _, n := range []struct {
-		what string
-		v    int64
-	}{{"dropped", s.Dropped}, {"late", s.Late}, {"interrupted", s.Interrupted}} {
-		if n.v > 0 {
-			notes = append(notes, fmt.Sprintf("%s %d", n.what, n.v))
-		}
 	}
 	if s.Aborted != "" {
 		notes = append(notes, "aborted: "+s.Aborted)
