@@ -83,7 +83,7 @@ func htmlFaultOf(f Fault) htmlFault {
 	default:
 		h.When = fmt.Sprintf("%.1f–%.1f s", f.Start, f.End)
 		h.Before, h.During, h.After = winCell(f.Before), winCell(f.During), winCell(f.After)
-		if f.During != nil {
+		if f.During != nil && f.During.Count > 0 { // no data: unknown, not 0
 			h.Errors = fmt.Sprintf("%d", f.During.Errors)
 		}
 		h.Recovery = recoveryText(f)
