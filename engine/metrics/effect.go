@@ -48,7 +48,7 @@ func MergePoints(series ...[]Point) []Point {
 	for _, s := range series {
 		for i, p := range s {
 			if i >= len(out) {
-				out = append(out, Point{Start: p.Start})
+				out = append(out, Point{Start: p.Start, Width: p.Width, Measured: p.Measured})
 			}
 			o := &out[i]
 			o.Count += p.Count
@@ -115,7 +115,11 @@ func span(points []Point, interval, from, to time.Duration) Span {
 // recovery time. untilEnd is true when the fault lasted to the end.
 func Measure(points []Point, interval, start, end time.Duration, untilEnd bool, tol Tolerance) Effect {
 	// Windows are whole intervals: the fault's edges are rounded to the
-	// nearest interval boundary.
+	// nearest interval boundary. Once a long run's series is coarsened
+	// (see MaxPoints), an interval is a point's width.
+	for _, p := range points {
+		interval = max(interval, p.Width)
+	}
 	if interval > 0 {
 		start = start.Round(interval)
 		end = max(end.Round(interval), start+interval)
