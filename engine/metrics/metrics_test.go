@@ -68,43 +68,6 @@ func TestWorstWindow(t *testing.T) {
 	}
 }
 
-func TestMeasureRecovery(t *testing.T) {
-	t.Parallel()
-	tol := Tolerance{Latency: 0.5, Success: 0.02, Intervals: 2}
-	tests := []struct {
-		name      string
-		intervals []iv
-		start     time.Duration
-		end       time.Duration
-		untilEnd  bool
-		recovered bool
-		recovery  time.Duration
-	}{
-		{"back at once", []iv{{50, 0, time.Millisecond}, {50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			2 * time.Second, 3 * time.Second, false, true, 0},
-		{"one slow interval after", []iv{{50, 0, time.Millisecond}, {50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 0, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			2 * time.Second, 3 * time.Second, false, true, time.Second},
-		{"never back", []iv{{50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 10, time.Millisecond}, {50, 10, time.Millisecond}},
-			time.Second, 2 * time.Second, false, false, 0},
-		{"no baseline", []iv{{50, 50, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			0, time.Second, false, false, 0},
-		{"until the end", []iv{{50, 0, time.Millisecond}, {50, 50, time.Second}},
-			time.Second, 2 * time.Second, true, false, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := Measure(series(t, tt.intervals), time.Second, tt.start, tt.end, tt.untilEnd, tol)
-			if e.Recovered != tt.recovered || e.Recovery != tt.recovery {
-				t.Fatalf("recovered %v after %v (%s); want %v after %v", e.Recovered, e.Recovery, e.Why, tt.recovered, tt.recovery)
-			}
-			if !tt.recovered && e.Why == "" {
-				t.Fatal("an unknown recovery must say why")
-			}
-		})
-	}
-}
-
 func TestLateSampleGoesToTheOpenInterval(t *testing.T) {
 	t.Parallel()
 	s := NewSeries("s")
@@ -117,6 +80,42 @@ func TestLateSampleGoesToTheOpenInterval(t *testing.T) {
 	p := s.Points()
 	if len(p) != 2 || p[0].Count != 1 || p[1].Count != 1 || s.Stats().Count != 2 {
 		t.Fatalf("points %+v", p)
+	}
+}
+
+// A percentile is marked "at least" when a lower bound may have lowered it:
+// when the smallest lower bound is at most the percentile.
+func TestLowerBoundsMarkPercentiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		bounds []time.Duration // recorded as lower bounds beside 100 × 1ms
+		want   []string
+	}{
+		{"none", nil, nil},
+		{"one long wait lifts only the top", []time.Duration{30 * time.Second}, []string{"mean", "p999", "max"}},
+		{"three long waits reach the p99", []time.Duration{2 * time.Second, 2 * time.Second, 3 * time.Second}, []string{"mean", "p99", "p999", "max"}},
+		{"a short wait may lower every figure", []time.Duration{time.Microsecond}, []string{"min", "mean", "p50", "p90", "p95", "p99", "p999", "max"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewSeries("x")
+			for range 100 {
+				s.Record(1, Sample{Service: time.Millisecond})
+			}
+			for _, b := range tt.bounds {
+				s.RecordLowerBound(1, Sample{Service: b})
+			}
+			st := s.Stats()
+			l := st.ServiceLatency()
+			if st.Count != 100 || st.LowerBounds != int64(len(tt.bounds)) {
+				t.Fatalf("count %d lower bounds %d", st.Count, st.LowerBounds)
+			}
+			if fmt.Sprint(l.AtLeast) != fmt.Sprint(tt.want) {
+				t.Fatalf("at least %v, want %v (p99 %v)", l.AtLeast, tt.want, l.P99)
+			}
+		})
 	}
 }
 
