@@ -58,9 +58,9 @@ type Series struct {
 	pendN     int64
 	last      Point
 	hasLast   bool
-	// scratch and mergeH are Roll's working histograms (the collector
-	// calls Roll from one goroutine at a time).
-	scratch, mergeH *hdrhistogram.Histogram
+	// scratch is Roll's working histogram (the collector calls Roll from
+	// one goroutine at a time).
+	scratch *hdrhistogram.Histogram
 
 	// observe, when set, sees every recorded sample (observe.go).
 	observe func(Sample)

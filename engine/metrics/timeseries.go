@@ -233,9 +233,10 @@ func (s *Series) pending() Point {
 // and no pending one, so that pairs line up on the doubled grid. s.pmu is
 // held.
 func (s *Series) coarsen() {
-	if s.mergeH == nil {
-		s.mergeH = NewHistogram()
-	}
+	// The merging histogram is dropped afterwards: a series that keeps
+	// it between coarsenings holds more memory than one that never
+	// coarsened.
+	h := NewHistogram()
 	n := len(s.points) / 2
 	for i := range n {
 		a, b := s.points[2*i], s.points[2*i+1]
@@ -243,7 +244,6 @@ func (s *Series) coarsen() {
 		addCounts(&m, a)
 		addCounts(&m, b)
 		m.Measured = s.measured(m.Start, m.Width)
-		h := s.mergeH
 		h.Reset()
 		for _, enc := range []string{a.Hist, b.Hist} {
 			// A point's histogram was encoded by this series: it decodes.
