@@ -13,7 +13,8 @@ import (
 // under the open model, service time otherwise).
 type Point struct {
 	Start time.Duration // from the run's start
-	// Width is the interval's length: the series' interval.
+	// Width is the interval's length: the series' interval, or a
+	// power-of-two multiple of it once the series is coarsened (MaxPoints).
 	Width time.Duration
 	// Measured is how much of [Start, Start+Width) lay inside the series'
 	// measured span (see Series.SetSpan): 0 when none — nothing was
@@ -124,9 +125,10 @@ func (s *Series) slotFor(sh *shard, at time.Duration) *slot {
 // grow with the run's length: when it has this many, adjacent points are
 // merged in pairs (their counts added, their histograms merged), and from
 // then on each point spans twice as many intervals. A run of n intervals
-// keeps between MaxPoints/2 and MaxPoints points of width interval × 2^k,
-// the smallest power of two that fits; the last may be narrower (it holds the
-// intervals closed since the last whole point). It is even.
+// keeps fewer than MaxPoints points of width interval × 2^k, the smallest
+// power of two that fits, and at least MaxPoints/2 once coarsened; Points
+// adds the one being filled, narrower (the intervals closed since the last
+// whole point). It is even.
 const MaxPoints = 512
 
 // Roll closes interval number idx, which starts at idx × the interval from
