@@ -41,13 +41,26 @@ type Series struct {
 	interval time.Duration
 	rolled   atomic.Int64 // intervals collected so far
 
-	// pmu guards the closed points and the measured span, [from, until)
-	// from the run's start (no end until ended).
-	pmu    sync.Mutex
-	points []Point
-	from   time.Duration
-	until  time.Duration
-	ended  bool
+	// pmu guards the closed points, the measured span, [from, until) from
+	// the run's start (no end until ended), and the coarsening state: each
+	// point spans factor intervals (1 until the series is coarsened), pend
+	// is the point being filled (pendN intervals so far, histogram pendH),
+	// last the most recent interval closed.
+	pmu       sync.Mutex
+	points    []Point
+	from      time.Duration
+	until     time.Duration
+	ended     bool
+	factor    int64
+	maxPoints int // MaxPoints; fewer in tests
+	pend      Point
+	pendH     *hdrhistogram.Histogram
+	pendN     int64
+	last      Point
+	hasLast   bool
+	// scratch is Roll's working histogram (the collector calls Roll from
+	// one goroutine at a time).
+	scratch *hdrhistogram.Histogram
 
 	// observe, when set, sees every recorded sample (observe.go).
 	observe func(Sample)
@@ -77,7 +90,7 @@ type shard struct {
 // NewSeries returns a series with one shard per available CPU.
 func NewSeries(name string) *Series {
 	n := max(runtime.GOMAXPROCS(0), 1)
-	s := &Series{Name: name, shards: make([]shard, n)}
+	s := &Series{Name: name, shards: make([]shard, n), factor: 1, maxPoints: MaxPoints}
 	for i := range s.shards {
 		s.shards[i].service = NewHistogram()
 		for j := range s.shards[i].ring {
