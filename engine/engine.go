@@ -133,6 +133,10 @@ type Options struct {
 	// report still lists what was not undone). The command line passes
 	// journal.DefaultDir().
 	JournalDir string
+
+	// beforeDispatch is load.Open.BeforeDispatch for every open-model
+	// scenario: a test seam (export_test.go) that makes the generator late.
+	beforeDispatch func(hit uint64)
 }
 
 // Program is a prepared plan: drivers resolved, steps prepared, checks

@@ -81,6 +81,9 @@ type faultRun struct {
 	sum     *metrics.FaultSummary
 	undo    func(context.Context) error
 	active  bool
+	// win measures the fault from its scenarios' completions; nil for a
+	// fault not drawn.
+	win *fault.Window
 }
 
 // timeline switches the faults on and off. It is driven by one goroutine;
@@ -97,6 +100,10 @@ type timeline struct {
 // then it undoes every fault still active. wait returns the records.
 func (prog *Program) startTimeline(ctx context.Context, start time.Time, targets map[string]driver.Target, proxies map[string]*fault.Proxies, stop <-chan struct{}) *timeline {
 	tl := &timeline{prog: prog, done: make(chan struct{}), start: start}
+	interval := prog.plan.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
 	for _, pf := range prog.faults {
 		f := pf.spec
 		fr := &faultRun{pf: pf, target: targets[f.Target], proxies: proxies[f.Target], sum: &metrics.FaultSummary{
@@ -124,10 +131,55 @@ func (prog *Program) startTimeline(ctx context.Context, start time.Time, targets
 				fr.sum.Skipped = fmt.Sprintf("not drawn (probability %g)", f.Probability)
 			}
 		}
+		if fr.sum.Skipped == "" {
+			fr.win = fault.NewWindow(baselineFrom(f, interval), fault.Rule{Latency: f.Recovery.Latency,
+				Success: f.Recovery.Success, Stretch: time.Duration(max(f.Recovery.Intervals, 1)) * interval},
+				func() time.Duration { return time.Since(start) })
+		}
 		tl.runs = append(tl.runs, fr)
 	}
+	tl.observe()
 	go tl.loop(ctx, stop)
 	return tl
+}
+
+// baselineFrom is where a fault's before window starts: as long before the
+// fault as the fault lasts (at least one interval), or from the run's start
+// for a fault that lasts until the end.
+func baselineFrom(f *plan.Fault, interval time.Duration) time.Duration {
+	if f.For <= 0 {
+		return 0
+	}
+	return max(f.At-max(f.For, interval), 0)
+}
+
+// observe has every scenario's iteration series report its completions to
+// the windows of the faults that affect it. It runs before the scenarios
+// start.
+func (tl *timeline) observe() {
+	tl.prog.mu.Lock()
+	runs := tl.prog.runs
+	tl.prog.mu.Unlock()
+	for _, sr := range runs {
+		var wins []*fault.Window
+		for _, r := range tl.runs {
+			if r.win != nil && slices.Contains(r.sum.Scenarios, sr.sc.Name) {
+				wins = append(wins, r.win)
+			}
+		}
+		if len(wins) == 0 {
+			continue
+		}
+		sr.iter.Observe(func(x metrics.Sample) {
+			c := fault.Completion{At: x.At, Sent: x.At - x.Service, Latency: x.Service, Class: x.ErrClass}
+			if x.Response > 0 {
+				c.Latency = x.Response
+			}
+			for _, w := range wins {
+				w.Observe(c)
+			}
+		})
+	}
 }
 
 type event struct {
@@ -202,6 +254,7 @@ func (tl *timeline) begin(ctx context.Context, r *faultRun) {
 	defer cancel()
 	var err error
 	var undo func(context.Context) error
+	r.win.Begin()
 	switch {
 	case r.pf.network != nil:
 		if r.proxies == nil {
@@ -214,7 +267,7 @@ func (tl *timeline) begin(ctx context.Context, r *faultRun) {
 	default:
 		undo, err = r.pf.driver.Start(sctx, r.target)
 	}
-	now := time.Since(tl.start)
+	now := r.win.InEffect()
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	r.undo = undo
@@ -244,8 +297,11 @@ func (tl *timeline) endLocked(r *faultRun) {
 		return
 	}
 	r.active = false
-	r.sum.End = time.Since(tl.start)
-	if err := tl.prog.undoFault(r.sum.Name, r.undo); err != nil {
+	// The window ends when the undo has returned: until then the fault may
+	// still act.
+	err := tl.prog.undoFault(r.sum.Name, r.undo)
+	r.sum.End = r.win.Ended()
+	if err != nil {
 		r.sum.UndoErr = err.Error()
 		tl.prog.opts.Log.Error().Str("fault", r.sum.Name).Err(err).Msg("undoing the fault failed: the target may still be affected")
 		return
@@ -280,22 +336,17 @@ func (tl *timeline) Active(scenario string) []string {
 }
 
 // wait waits for the timeline to finish (every fault undone) and measures
-// each applied fault's effect on the scenarios it affected.
-func (tl *timeline) wait(scenarios []*metrics.ScenarioSummary, interval time.Duration) []*metrics.FaultSummary {
+// each applied fault's effect on the scenarios it affected, from the
+// completions its window observed. The scenarios are done: nothing is
+// observed any more.
+func (tl *timeline) wait(_ []*metrics.ScenarioSummary, _ time.Duration) []*metrics.FaultSummary {
 	<-tl.done
+	now := time.Since(tl.start)
 	var out []*metrics.FaultSummary
 	for _, r := range tl.runs {
 		s := r.sum
 		if s.Applied {
-			var series [][]metrics.Point
-			for _, sc := range scenarios {
-				if sc != nil && sc.Iteration != nil && slices.Contains(s.Scenarios, sc.Name) {
-					series = append(series, sc.Iteration.Points)
-				}
-			}
-			rec := r.pf.spec.Recovery
-			s.Effect = metrics.Measure(metrics.MergePoints(series...), interval, s.Start, s.End, s.UntilEnd,
-				metrics.Tolerance{Latency: rec.Latency, Success: rec.Success, Intervals: rec.Intervals})
+			s.Effect = r.win.Effect(s.UntilEnd, now)
 		}
 		out = append(out, s)
 	}

@@ -3,33 +3,45 @@ package engine
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
 )
 
-// Validity thresholds of a measurement, documented in docs/LOAD.md: past
-// them the generator did not hold the requested load, and the figures
-// describe the generator as much as the target.
+// Validity of a measurement, documented in docs/LOAD.md: past a scenario's
+// validity limits (plan.Validity: the plan's `validity:` and the scenario's
+// load.validity, defaults plan.DefaultLagP99 and plan.DefaultLate) the
+// generator did not hold the requested load, and the figures describe the
+// generator as much as the target. Two floors keep a short run from being
+// judged on noise:
 const (
-	// MaxLateShare is the largest share of due open-model iterations the
-	// generator may skip for being late; MinLate late iterations are
-	// always tolerated, so that one hiccup in a short run is not a verdict.
-	MaxLateShare = 0.001
-	MinLate      = 5
-	// MaxLagP99 is the largest p99 scheduling lag of the open model,
-	// judged once at least MinLagSamples iterations were due.
-	MaxLagP99     = 10 * time.Millisecond
+	// MinLate late iterations are always tolerated in a scenario, so that
+	// one hiccup in a short run is not a verdict.
+	MinLate = 5
+	// MinLagSamples due iterations are needed before a scenario's lag p99
+	// is judged.
 	MinLagSamples = 100
 )
 
-// generatorHealth judges whether the generator held the requested load.
-func generatorHealth(scenarios []*metrics.ScenarioSummary, cpu, wall time.Duration) metrics.Generator {
+// healthInput is what generatorHealth judges.
+type healthInput struct {
+	scenarios []*metrics.ScenarioSummary
+	// limits gives a scenario's validity limits by name; scenarios it
+	// does not know get the defaults.
+	limits map[string]plan.Validity
+	// cpu is the process's CPU time over wall; procs the CPUs it may use.
+	cpu, wall time.Duration
+	procs     int
+}
+
+// generatorHealth judges, scenario by scenario, whether the generator held
+// the requested load. It is a pure function of its input.
+func generatorHealth(in healthInput) metrics.Generator {
 	g := metrics.Generator{Valid: true}
-	for _, s := range scenarios {
+	for _, s := range in.scenarios {
 		if s == nil || s.Lag == nil {
 			continue
 		}
@@ -41,22 +53,34 @@ func generatorHealth(scenarios []*metrics.ScenarioSummary, cpu, wall time.Durati
 		g.Late += s.Late
 		g.Dropped += s.Dropped
 	}
-	if wall > 0 {
-		g.CPU = cpu.Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
+	if in.wall > 0 && in.procs > 0 {
+		g.CPU = in.cpu.Seconds() / in.wall.Seconds() / float64(in.procs)
 	}
-	g.PeakRSS = peakRSS()
-	if g.Scheduled > 0 {
-		if share := float64(g.Late) / float64(g.Scheduled); share > MaxLateShare && g.Late > MinLate {
-			g.Valid = false
-			g.Reasons = append(g.Reasons, fmt.Sprintf("the generator skipped %d of %d due iterations (%.2f%%) because it was late (limit %.1f%%)",
-				g.Late, g.Scheduled, share*100, MaxLateShare*100))
+	for _, s := range in.scenarios {
+		if s == nil || s.Lag == nil || s.Scheduled <= 0 {
+			continue
 		}
-		if p99 := time.Duration(g.Lag.ValueAtQuantile(99)); p99 > MaxLagP99 && g.Scheduled >= MinLagSamples {
+		lim, ok := in.limits[s.Name]
+		if !ok {
+			lim = plan.Validity{LagP99: plan.DefaultLagP99, Late: plan.DefaultLate}
+		}
+		if share := float64(s.Late) / float64(s.Scheduled); share > lim.Late && s.Late > MinLate {
 			g.Valid = false
-			g.Reasons = append(g.Reasons, fmt.Sprintf("scheduling lag p99 %v is above %v", p99.Round(time.Microsecond), MaxLagP99))
+			g.Reasons = append(g.Reasons, fmt.Sprintf("%s: the generator was late for %d of %d due iterations (%s; limit %s)",
+				s.Name, s.Late, s.Scheduled, percent(share), percent(lim.Late)))
+		}
+		if p99 := time.Duration(s.Lag.ValueAtQuantile(99)); p99 > lim.LagP99 && s.Scheduled >= MinLagSamples {
+			g.Valid = false
+			g.Reasons = append(g.Reasons, fmt.Sprintf("%s: scheduling lag p99 %v is above %v", s.Name, p99.Round(time.Microsecond), lim.LagP99))
 		}
 	}
 	return g
+}
+
+// percent prints a share as a percentage with enough digits for the small
+// limits validity uses (0.1%, 0.05%).
+func percent(f float64) string {
+	return strconv.FormatFloat(f*100, 'f', -1, 64) + "%"
 }
 
 // peakRSS reads the process's peak resident set size from /proc (Linux);

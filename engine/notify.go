@@ -191,6 +191,9 @@ func message(r *report.Report, flavor string) any {
 	score := "n/a"
 	if r.Score != nil {
 		score = fmt.Sprintf("%.1f/100", *r.Score)
+		if r.Invalid() {
+			score += " (untrusted)"
+		}
 	}
 	var failed []report.Check
 	for _, c := range r.Checks {
@@ -214,14 +217,17 @@ func message(r *report.Report, flavor string) any {
 	}
 	line := func(c report.Check) string {
 		v := c.Display
-		if c.Error != "" {
+		switch {
+		case c.Error != "":
 			v = "error: " + c.Error
+		case c.NA():
+			v = "n/a, not measured: " + strings.Join(c.Missing, ", ")
 		}
 		return fmt.Sprintf("%s = %s (want %s)", c.Name, v, c.Expr)
 	}
 	switch flavor {
 	case "discord":
-		color := map[string]int{"ready": 0x2ecc71, "degraded": 0xf1c40f}[r.Verdict]
+		color := map[string]int{"ready": 0x2ecc71, "degraded": 0xf1c40f, "invalid": 0x8250df}[r.Verdict]
 		if color == 0 {
 			color = 0xe74c3c
 		}
@@ -260,7 +266,11 @@ func message(r *report.Report, flavor string) any {
 	default:
 		fc := []any{}
 		for _, c := range failed {
-			fc = append(fc, map[string]any{"name": c.Name, "expr": c.Expr, "value": c.Display, "error": c.Error})
+			f := map[string]any{"name": c.Name, "expr": c.Expr, "value": c.Display, "error": c.Error}
+			if c.NA() {
+				f["missing"] = c.Missing
+			}
+			fc = append(fc, f)
 		}
 		var sc any
 		if r.Score != nil && !math.IsNaN(*r.Score) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -24,25 +25,81 @@ type probeTarget struct {
 	calls  atomic.Int64
 	extra  atomic.Int64 // ns added to every call while a "slow" fault is on
 	undone atomic.Int64 // faults undone
+	// An "aftermath" fault: calls fail until failUntil and, after they
+	// stop failing, take slowBy longer until slowUntil (unix ns; math.MaxInt64
+	// while the fault is on).
+	failUntil, slowUntil, slowBy atomic.Int64
+	// server numbers the server process behind the target: a "failover"
+	// fault moves it to the next one.
+	server atomic.Int64
+}
+
+// failoverFault is the probe's failover: from its start another server
+// answers (the server statistics say so). Nothing to undo.
+type failoverFault struct{}
+
+func (failoverFault) Start(ctx context.Context, t driver.Target) (func(context.Context) error, error) {
+	t.(*probeTarget).server.Add(1)
+	return func(context.Context) error { return nil }, nil
+}
+
+// IdentifiedServerStats reports the calls served and which server answered.
+func (t *probeTarget) IdentifiedServerStats(ctx context.Context) (map[string]float64, string, error) {
+	m, err := t.ServerStats(ctx)
+	return m, fmt.Sprintf("probe-%d", t.server.Load()), err
 }
 
 // slowFault is the probe's own fault kind: calls take Delay longer.
 type slowFault struct{ delay time.Duration }
 
-func (probe) FaultKinds() []string { return []string{"slow"} }
+// aftermathFault makes calls fail while it is on and for FailFor after its
+// undo, then take Delay longer until SlowFor after its undo: a server that
+// recovers from errors and from latency at different times.
+type aftermathFault struct{ delay, failFor, slowFor time.Duration }
+
+func (probe) FaultKinds() []string { return []string{"slow", "aftermath", "failover"} }
 
 func (probe) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	var cfg struct {
-		Delay string `yaml:"delay"`
+		Delay   string `yaml:"delay"`
+		FailFor string `yaml:"fail_for"`
+		SlowFor string `yaml:"slow_for"`
 	}
 	if err := f.Node.Decode(&cfg); err != nil {
 		return nil, driver.Errorf(f.Node, "probe: %v", err)
 	}
-	d, err := time.ParseDuration(cfg.Delay)
-	if err != nil {
-		return nil, driver.Errorf(f.Node, "probe: slow.delay: %v", err)
+	var ds [3]time.Duration
+	for i, src := range []string{cfg.Delay, cfg.FailFor, cfg.SlowFor} {
+		if src == "" {
+			continue
+		}
+		d, err := time.ParseDuration(src)
+		if err != nil {
+			return nil, driver.Errorf(f.Node, "probe: %s: %v", f.Kind, err)
+		}
+		ds[i] = d
 	}
-	return slowFault{delay: d}, nil
+	switch f.Kind {
+	case "failover":
+		return failoverFault{}, nil
+	case "aftermath":
+		return aftermathFault{delay: ds[0], failFor: ds[1], slowFor: ds[2]}, nil
+	}
+	return slowFault{delay: ds[0]}, nil
+}
+
+func (a aftermathFault) Start(ctx context.Context, t driver.Target) (func(context.Context) error, error) {
+	pt := t.(*probeTarget)
+	pt.slowBy.Store(int64(a.delay))
+	pt.failUntil.Store(math.MaxInt64)
+	pt.slowUntil.Store(math.MaxInt64)
+	return func(context.Context) error {
+		now := time.Now().UnixNano()
+		pt.failUntil.Store(now + int64(a.failFor))
+		pt.slowUntil.Store(now + int64(a.slowFor))
+		pt.undone.Add(1)
+		return nil
+	}, nil
 }
 
 func (s slowFault) Start(ctx context.Context, t driver.Target) (func(context.Context) error, error) {
@@ -131,6 +188,14 @@ func (probe) ServerMetrics() []driver.ServerMetric {
 func (s *probeStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 	n := s.t.calls.Add(1)
 	d := s.delay + time.Duration(s.t.extra.Load())
+	if now := time.Now().UnixNano(); now < s.t.failUntil.Load() {
+		if s.delay > 0 {
+			time.Sleep(s.delay)
+		}
+		return driver.Outcome{Err: errProbe, Class: "aftermath"}
+	} else if now < s.t.slowUntil.Load() {
+		d += time.Duration(s.t.slowBy.Load())
+	}
 	if s.stallFor > 0 {
 		// Inside the stall window, a call waits until the window ends.
 		el := time.Since(s.t.opened)

@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,9 +43,12 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	rusage0 := cpuTime()
 
 	for _, r := range runs {
-		r.iter.SetInterval(interval)
-		for _, se := range r.series {
+		// The measured span begins at the scenario's planned start plus
+		// its warmup: nothing is recorded before.
+		from := r.sc.Start + r.sc.Load.Warmup
+		for _, se := range append([]*metrics.Series{r.iter}, r.series...) {
 			se.SetInterval(interval)
+			se.SetSpan(from)
 		}
 	}
 	// The collector closes each interval a little after it ends; samples
@@ -60,7 +64,9 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 			for {
 				end := start.Add(time.Duration(next+1) * interval)
 				if inclusive {
-					if now.Before(start.Add(time.Duration(next) * interval)) {
+					// The last interval is the one now falls in; one
+					// starting at now would measure nothing.
+					if !now.After(start.Add(time.Duration(next) * interval)) {
 						return
 					}
 				} else if now.Before(end.Add(grace)) {
@@ -99,7 +105,16 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	out := make([]*metrics.ScenarioSummary, len(runs))
 	var wg sync.WaitGroup
 	for i, r := range runs {
-		wg.Go(func() { out[i] = r.run(ctx, start) })
+		wg.Go(func() {
+			out[i] = r.run(ctx, start)
+			// Every iteration has returned: the measured span ends here, or
+			// at the end of the part its rates cover (an open model's
+			// schedule) if later.
+			end := max(time.Since(start), out[i].Offset+out[i].Warmup+out[i].Elapsed)
+			for _, se := range append([]*metrics.Series{r.iter}, r.series...) {
+				se.EndSpan(end)
+			}
+		})
 	}
 	wg.Wait()
 	close(scenariosDone)
@@ -114,7 +129,13 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	sum.Scenarios = out
 	sum.Faults = tl.wait(out, interval)
 	wall := time.Since(start)
-	sum.Generator = generatorHealth(out, cpuTime()-rusage0, wall)
+	limits := make(map[string]plan.Validity, len(prog.plan.Scenarios))
+	for _, s := range prog.plan.Scenarios {
+		limits[s.Name] = s.Validity
+	}
+	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpuTime() - rusage0, wall: wall,
+		procs: runtime.GOMAXPROCS(0)})
+	sum.Generator.PeakRSS = peakRSS()
 }
 
 // cpuTime is the process's user + system CPU time so far.
@@ -150,6 +171,9 @@ type scenarioRun struct {
 	done        atomic.Bool
 	completed   atomic.Int64
 	errors      atomic.Int64
+	// Outcomes of the measured iterations the VUs ran (the executor counts
+	// the dropped and late ones).
+	ok, failed, interrupted atomic.Int64
 }
 
 func (prog *Program) newScenarioRun(s *plan.Scenario) *scenarioRun {
@@ -218,6 +242,9 @@ func (sr *scenarioRun) executor() interface {
 	for i, s := range l.Stages {
 		stages[i] = load.Stage{Duration: s.Duration, Target: s.Target}
 	}
+	// The warmup counts from the executor's own start, so that the
+	// executor and iterate agree on which iterations are measured.
+	stop.OnStart = func(start time.Time) { sr.measureFrom.Store(start.Add(l.Warmup).UnixNano()) }
 	if l.Model == plan.Closed {
 		return load.Closed{VUs: l.VUs, Iterations: l.Iterations, PerVUIterations: l.PerVUIterations,
 			Duration: l.Duration, Stages: stages, Stop: stop}
@@ -231,7 +258,9 @@ func (sr *scenarioRun) executor() interface {
 	default:
 		pacer = load.ConstantPacer{Rate: l.Rate, Duration: l.Duration}
 	}
-	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: sr.prog.opts.LateTolerance, Stop: stop}
+	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: sr.prog.opts.LateTolerance, Warmup: l.Warmup,
+		SendLate:       sr.prog.plan.LatePolicy(sr.sc) == plan.LateSend,
+		BeforeDispatch: sr.prog.opts.beforeDispatch, Stop: stop}
 }
 
 func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.ScenarioSummary {
@@ -263,14 +292,36 @@ func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.Sce
 		sum.Aborted = cause.Error()
 		prog.opts.Log.Warn().Str("scenario", s.Name).Str("reason", sum.Aborted).Msg("scenario aborted")
 	}
-	sum.Dropped, sum.Interrupted, sum.Elapsed = res.Dropped, res.Interrupted, res.Elapsed
+	o := metrics.Outcomes{OK: sr.ok.Load(), Failed: sr.failed.Load(), Interrupted: sr.interrupted.Load(),
+		Dropped: res.Dropped, Late: res.Skipped, SentLate: res.Late - res.Skipped}
+	o.Due = o.OK + o.Failed + o.Interrupted + o.Dropped + o.Late
+	if s.Load.Model == plan.Open {
+		// Every due hit has its outcome: the pacer's count is the check.
+		if o.Due != res.Scheduled {
+			prog.opts.Log.Error().Str("scenario", s.Name).Int64("due", res.Scheduled).Int64("accounted", o.Due).
+				Msg("iterations unaccounted for: please report this bug")
+		}
+		o.Due = res.Scheduled
+	}
+	sum.Outcomes = o
+	sum.Dropped, sum.Interrupted, sum.Elapsed = o.Dropped, o.Interrupted, res.Elapsed
 	sum.Scheduled, sum.Late, sum.Lag, sum.MaxVUs = res.Scheduled, res.Late, res.Lag, res.MaxVUs
 	if s.Load.Model == plan.Open && sctx.Err() == nil {
-		// The open model's rate is over its planned window, which ends
-		// after the last scheduled start.
-		sum.Elapsed = max(sum.Elapsed, s.Load.Duration)
+		// The open model's window is the schedule the generator achieved:
+		// the plan's, stretched by how late it handled the last due hit
+		// (the actual send time), never the target's slowness in
+		// finishing the iterations in flight.
+		sum.PlannedElapsed = s.Load.Duration
+		sum.Elapsed = s.Load.Duration + max(res.LastLag, 0)
 	}
 	sum.Elapsed = max(sum.Elapsed-s.Load.Warmup, 0) // rates cover the measured part
+	if s.Load.Model == plan.Open {
+		if sum.PlannedElapsed == 0 {
+			// Cut short: the plan's window is the part that ran.
+			sum.PlannedElapsed = res.Elapsed
+		}
+		sum.PlannedElapsed = max(sum.PlannedElapsed-s.Load.Warmup, 0)
+	}
 	prog.opts.Log.Info().Str("scenario", s.Name).Int64("iterations", res.Iterations).Int64("dropped", res.Dropped).Msg("scenario done")
 	return sum
 }
@@ -278,6 +329,7 @@ func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.Sce
 // finish fills the summary's figures once the time series are closed.
 func (sr *scenarioRun) finish(sum *metrics.ScenarioSummary) {
 	sum.Iteration = sr.iter.Stats()
+	sum.Iteration.Account(sum.Outcomes)
 	sum.Steps = sum.Steps[:0]
 	for _, se := range sr.series {
 		sum.Steps = append(sum.Steps, se.Stats())
@@ -285,23 +337,33 @@ func (sr *scenarioRun) finish(sum *metrics.ScenarioSummary) {
 }
 
 // iterate runs one iteration: the steps in order, stopping at the first
-// failed step. During the warmup nothing is recorded.
+// failed step. An iteration due during the warmup (scheduled before its
+// end in the open model, started before it in the closed) is run but not
+// recorded; a measured one gets exactly one outcome: ok, failed or
+// interrupted.
 func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled time.Time) (completed bool) {
 	st := sr.vus[vu-1]
 	begin := time.Now()
+	due := begin
+	if !scheduled.IsZero() {
+		due = scheduled
+	}
+	measure := due.UnixNano() >= sr.measureFrom.Load()
 	// A panicking driver must not take the run down without its faults
 	// undone and its report written: the iteration fails instead.
 	defer func() {
 		if p := recover(); p != nil {
 			sr.prog.opts.Log.Error().Str("scenario", sr.sc.Name).Interface("panic", p).Msg("a step panicked")
-			sr.iter.Record(vu, metrics.Sample{Service: time.Since(begin), ErrClass: "panic", At: time.Since(sr.runStart)})
-			sr.errors.Add(1)
+			if measure {
+				sr.iter.Record(vu, metrics.Sample{Service: time.Since(begin), ErrClass: "panic", At: time.Since(sr.runStart)})
+				sr.errors.Add(1)
+				sr.failed.Add(1)
+			}
 			completed = true
 		}
 	}()
 	st.it.Number = n
 	st.it.Templates.SetIteration(n)
-	measure := begin.UnixNano() >= sr.measureFrom.Load()
 	failed := ""
 	first, last := 0, len(sr.steps)
 	if sr.sc.Mix {
@@ -321,8 +383,23 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 		}
 		t1 := time.Now()
 		if ctx.Err() != nil && out.Err != nil {
+			// Cut short at the end of the run: interrupted. How long it had
+			// waited is a lower bound of its latency, and is recorded as one.
+			if measure {
+				sr.interrupted.Add(1)
+				lb := metrics.Sample{Service: t1.Sub(begin)}
+				step := metrics.Sample{Service: t1.Sub(t0)}
+				if !scheduled.IsZero() {
+					lb.Response = t1.Sub(scheduled)
+					if i == first {
+						step.Response = lb.Response
+					}
+				}
+				sr.iter.RecordLowerBound(vu, lb)
+				sr.series[i].RecordLowerBound(vu, step)
+			}
 			st.it.VUIter++
-			return false // cut short at the end of the run: counted as interrupted
+			return false
 		}
 		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart), Ops: out.Ops,
 			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss, LookupErr: out.Cache == driver.CacheError}
@@ -351,6 +428,9 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 		sr.completed.Add(1)
 		if failed != "" {
 			sr.errors.Add(1)
+			sr.failed.Add(1)
+		} else {
+			sr.ok.Add(1)
 		}
 	}
 	st.it.VUIter++

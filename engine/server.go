@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,35 @@ type sampled struct {
 	lastErr   string
 	firstTime time.Time
 	lastTime  time.Time
+	// The servers that answered, for drivers that say (distinct
+	// identities, at most maxServers kept), the last one, and when a sample
+	// first showed another.
+	servers []string
+	nserver int
+	lastID  string
+	changes []time.Time
+}
+
+// maxServers bounds the identities and changes a target keeps: memory does
+// not grow with a run that fails over again and again.
+const maxServers = 16
+
+// noteServer records which server answered a sample taken at now. The
+// sampler's lock is held.
+func (t *sampled) noteServer(id string, now time.Time) {
+	if id == "" {
+		return
+	}
+	if t.lastID != "" && id != t.lastID && len(t.changes) < maxServers {
+		t.changes = append(t.changes, now)
+	}
+	t.lastID = id
+	if !slices.Contains(t.servers, id) {
+		t.nserver++
+		if len(t.servers) < maxServers {
+			t.servers = append(t.servers, id)
+		}
+	}
 }
 
 func (prog *Program) startSampling(ctx context.Context, targets []openTarget) *sampler {
@@ -77,7 +107,14 @@ func (prog *Program) startSampling(ctx context.Context, targets []openTarget) *s
 func (s *sampler) sampleAll(ctx context.Context) {
 	for _, t := range s.targets {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		stats, err := t.statser.ServerStats(cctx)
+		var stats map[string]float64
+		var id string
+		var err error
+		if is, ok := t.statser.(driver.IdentifiedServerStatser); ok {
+			stats, id, err = is.IdentifiedServerStats(cctx)
+		} else {
+			stats, err = t.statser.ServerStats(cctx)
+		}
 		cancel()
 		now := time.Now()
 		s.mu.Lock()
@@ -96,6 +133,7 @@ func (s *sampler) sampleAll(ctx context.Context) {
 			}
 		}
 		t.samples++
+		t.noteServer(id, now)
 		s.mu.Unlock()
 	}
 }
@@ -108,9 +146,19 @@ func (s *sampler) stop() []*metrics.TargetSummary {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	s.sampleAll(ctx)
 	cancel()
+	s.prog.mu.Lock()
+	runStart := s.prog.runStart
+	s.prog.mu.Unlock()
+	if runStart.IsZero() {
+		runStart = s.started
+	}
 	var out []*metrics.TargetSummary
 	for _, t := range s.targets {
-		ts := &metrics.TargetSummary{Name: t.name, Server: map[string]float64{}, Help: map[string]string{}, Samples: t.samples, SampleErr: t.lastErr}
+		ts := &metrics.TargetSummary{Name: t.name, Server: map[string]float64{}, Help: map[string]string{}, Samples: t.samples, SampleErr: t.lastErr,
+			Servers: t.nserver}
+		for _, c := range t.changes {
+			ts.ServerChanges = append(ts.ServerChanges, max(c.Sub(runStart), 0))
+		}
 		for _, m := range t.metrics {
 			v, ok := math.NaN(), false
 			if t.first != nil {

@@ -75,6 +75,15 @@ func options(env map[string]any, extra ...expr.Option) []expr.Option {
 		expr.Function("worst", worstFn,
 			new(func(*StepEnv, Duration) *WindowEnv),
 			new(func(*ScenarioEnv, Duration) *WindowEnv)),
+		expr.Function(figName, figure,
+			new(func(*recorder, string, int) int),
+			new(func(*recorder, string, float64) float64),
+			new(func(*recorder, string, Duration) Duration)),
+		expr.Function(knownName, knownFigure,
+			new(func(*recorder, string, int) bool),
+			new(func(*recorder, string, float64) bool),
+			new(func(*recorder, string, Duration) bool)),
+		expr.Patch(figPatcher{}),
 		expr.Operator("<", "dur_lt"),
 		expr.Operator("<=", "dur_le"),
 		expr.Operator(">", "dur_gt"),
@@ -341,8 +350,9 @@ func statShape(withSteps map[string]*shape) *shape {
 	}}
 	if withSteps != nil {
 		s.fields["steps"] = &shape{fields: withSteps}
-		s.fields["dropped"] = leafShape()
-		s.fields["interrupted"] = leafShape()
+		for _, f := range []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late", "arrival_rate", "planned_rate"} {
+			s.fields[f] = leafShape()
+		}
 	}
 	return s
 }
@@ -356,10 +366,12 @@ func shapeOf(p *plan.Plan, names Names) *shape {
 	}}
 	faults := &shape{fields: map[string]*shape{}}
 	win := &shape{fields: map[string]*shape{"latency": statShape(nil).fields["latency"], "error_rate": leafShape(),
-		"success_rate": leafShape(), "rate": leafShape(), "count": leafShape(), "errors": leafShape(), "errors_by": {open: true}}}
+		"success_rate": leafShape(), "rate": leafShape(), "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
+		"success_latency": statShape(nil).fields["latency"]}}
 	for _, f := range p.Faults {
 		faults.fields[f.Name] = &shape{fields: map[string]*shape{"applied": leafShape(), "recovery": leafShape(),
-			"recovered": leafShape(), "errors": leafShape(), "before": win, "during": win, "after": win}}
+			"recovered": leafShape(), "errors_stopped": leafShape(), "latency_returned": leafShape(), "errors": leafShape(),
+			"before": win, "during": win, "after": win}}
 	}
 	top.fields["faults"] = faults
 	for target, metrics := range names.Server {

@@ -96,14 +96,30 @@ type StepEnv struct {
 	// points and interval feed worst().
 	points   []metrics.Point
 	interval time.Duration
+	// measured is false when nothing completed: the counts are then
+	// unknown, not 0 (see unknown.go).
+	measured bool
 }
 
-// ScenarioEnv is `<scenario>`: whole iterations, plus its steps.
+// ScenarioEnv is `<scenario>`: whole iterations, plus its steps. Due and
+// the outcomes (ok, failed, dropped, interrupted, late) account for every
+// iteration due in the measured window; see docs/METRICS.md.
 type ScenarioEnv struct {
 	StepEnv
-	Dropped     int                 `expr:"dropped"`
-	Interrupted int                 `expr:"interrupted"`
+	Due         int `expr:"due"`
+	OK          int `expr:"ok"`
+	Failed      int `expr:"failed"`
+	Dropped     int `expr:"dropped"`
+	Interrupted int `expr:"interrupted"`
+	Late        int `expr:"late"`
+	SentLate    int `expr:"sent_late"`
+	// ArrivalRate and PlannedRate are the open model's achieved and planned
+	// arrival rates (unknown in the closed model).
+	ArrivalRate float64             `expr:"arrival_rate"`
+	PlannedRate float64             `expr:"planned_rate"`
 	Steps       map[string]*StepEnv `expr:"steps"`
+	// present is false when the scenario is absent from the summary.
+	present bool
 }
 
 // TargetEnv is `<target>`: the server's own view of the run.
@@ -123,15 +139,28 @@ type Names struct {
 type FaultEnv struct {
 	// Applied is false when the fault did not happen.
 	Applied bool `expr:"applied"`
-	// Recovery runs from the fault's end until the affected scenarios were
-	// back within tolerance; unknown when they were not (or no baseline).
+	// Recovery runs from the fault's end (its undo returned) until the
+	// affected scenarios were back within tolerance: the larger of
+	// ErrorsStopped and LatencyReturned; unknown when they were not (or no
+	// baseline).
 	Recovery  Duration `expr:"recovery"`
 	Recovered bool     `expr:"recovered"`
+	// ErrorsStopped and LatencyReturned split it (docs/FAULTS.md).
+	ErrorsStopped   Duration `expr:"errors_stopped"`
+	LatencyReturned Duration `expr:"latency_returned"`
 	// Errors counts the affected scenarios' failed iterations during it.
-	Errors int        `expr:"errors"`
-	Before *WindowEnv `expr:"before"`
-	During *WindowEnv `expr:"during"`
-	After  *WindowEnv `expr:"after"`
+	Errors int             `expr:"errors"`
+	Before *FaultWindowEnv `expr:"before"`
+	During *FaultWindowEnv `expr:"during"`
+	After  *FaultWindowEnv `expr:"after"`
+}
+
+// FaultWindowEnv is `faults.<name>.{before,during,after}`: a window's
+// figures (latency over every completion, success_latency over the
+// successful ones). Figures of a window that held no completion are unknown.
+type FaultWindowEnv struct {
+	WindowEnv
+	SuccessLatency LatencyEnv `expr:"success_latency"`
 }
 
 // RunEnv is `run`.
@@ -189,7 +218,8 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 		Hits:            int(st.Hits),
 		Misses:          int(st.Misses),
 		LookupErrors:    int(st.LookupErrors),
-		RateWait:        Duration{D: st.Waited, OK: true},
+		RateWait:        Duration{D: st.Waited, OK: st.Count > 0},
+		measured:        st.Count > 0,
 	}
 }
 
@@ -207,6 +237,8 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 			fe.Applied = true
 			fe.Recovered = e.Recovered
 			fe.Recovery = Duration{D: e.Recovery, OK: e.Recovered}
+			fe.ErrorsStopped = Duration{D: e.ErrorsStopped, OK: e.ErrorsStoppedOK}
+			fe.LatencyReturned = Duration{D: e.LatencyReturned, OK: e.LatencyReturnedOK}
 			fe.Errors = int(e.During.Errors)
 			fe.Before, fe.During, fe.After = spanEnv(e.Before), spanEnv(e.During), spanEnv(e.After)
 		}
@@ -247,8 +279,11 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		// A scenario's hit ratio is over all its cache steps.
 		se.Hits, se.Misses, se.LookupErrors = int(hits), int(misses), int(lookupErrs)
 		se.HitRatio = metrics.HitRatio(hits, misses, lookupErrs)
-		se.Dropped = int(sc.Dropped)
-		se.Interrupted = int(sc.Interrupted)
+		o := sc.Outcomes
+		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
+		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)
+		se.present = true
+		se.ArrivalRate, se.PlannedRate = sc.ArrivalRate(), sc.PlannedRate()
 	}
 	return env
 }
@@ -261,7 +296,7 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 	zero := func() StepEnv {
 		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
 	}
-	env := map[string]any{"run": &RunEnv{Valid: true}}
+	env := map[string]any{"run": &RunEnv{Valid: true}, recName: (*recorder)(nil)}
 	faults := map[string]*FaultEnv{}
 	for _, f := range p.Faults {
 		faults[f.Name] = zeroFault()
@@ -275,7 +310,7 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 		env[target] = te
 	}
 	for _, s := range p.Scenarios {
-		se := &ScenarioEnv{StepEnv: zero(), Steps: map[string]*StepEnv{}}
+		se := &ScenarioEnv{StepEnv: zero(), Steps: map[string]*StepEnv{}, ArrivalRate: nan, PlannedRate: nan}
 		for _, st := range s.Steps {
 			z := zero()
 			se.Steps[st.Name] = &z
@@ -286,17 +321,18 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 }
 
 func zeroFault() *FaultEnv {
-	z := func() *WindowEnv {
-		return &WindowEnv{ErrorRate: math.NaN(), SuccessRate: math.NaN(), Rate: math.NaN(), ErrorsBy: map[string]int{}}
+	z := func() *FaultWindowEnv {
+		return &FaultWindowEnv{WindowEnv: WindowEnv{ErrorRate: math.NaN(), SuccessRate: math.NaN(), Rate: math.NaN(), ErrorsBy: map[string]int{}}}
 	}
 	return &FaultEnv{Before: z(), During: z(), After: z()}
 }
 
-func spanEnv(s metrics.Span) *WindowEnv {
-	w := &WindowEnv{Latency: latencyEnv(s.Latency), SuccessRate: s.SuccessRate, ErrorRate: math.NaN(), Rate: s.Rate,
-		Count: int(s.Count), Errors: int(s.Errors), ErrorsBy: map[string]int{}}
+func spanEnv(s metrics.Span) *FaultWindowEnv {
+	w := &FaultWindowEnv{WindowEnv: WindowEnv{Latency: latencyEnv(s.Latency), SuccessRate: s.SuccessRate, ErrorRate: math.NaN(), Rate: s.Rate,
+		Count: int(s.Count), Errors: int(s.Errors), ErrorsBy: map[string]int{}}, SuccessLatency: latencyEnv(s.SuccessLatency)}
 	if s.Count > 0 {
 		w.ErrorRate = float64(s.Errors) / float64(s.Count)
+		w.measured = true
 	}
 	for k, v := range s.ErrorsBy {
 		w.ErrorsBy[k] = int(v)

@@ -18,6 +18,10 @@ const (
 	NotReady = "not_ready"
 	// Unscored is the verdict of a plan without checks: nothing was judged.
 	Unscored = "unscored"
+	// Invalid is the verdict of a run whose measurement is invalid: the
+	// generator did not hold the requested load, so whatever the score,
+	// it describes the generator as much as the target.
+	Invalid = "invalid"
 )
 
 // Result is one evaluated check.
@@ -37,6 +41,11 @@ type Result struct {
 	Credit float64
 	// Partial is true for a check scored with good and bad bounds.
 	Partial bool
+	// NA is true when the check read a figure that was never measured: it
+	// does not pass and earns nothing. Missing names those figures, in the
+	// order read.
+	NA      bool
+	Missing []string
 }
 
 // Outcome is the evaluation of a whole plan.
@@ -69,10 +78,17 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	criticalFailed := false
 	for _, c := range p.checks {
 		r := Result{Name: c.check.Name, Expr: c.check.Expr, Weight: c.check.Weight, Critical: c.check.Critical}
+		rec := &recorder{env: env}
+		env[recName] = rec
 		v, err := expr.Run(c.prog, env)
+		env[recName] = (*recorder)(nil)
 		switch {
 		case err != nil:
 			r.Error = firstLine(err.Error())
+		case len(rec.missing) > 0:
+			// Unknown is never a pass.
+			r.NA, r.Missing = true, rec.missing
+			r.Value = v
 		default:
 			r.Passed, _ = v.(bool)
 			r.Value = v
@@ -88,7 +104,9 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		}
 		if c.check.HasBounds {
 			r.Partial = true
-			r.Credit = credit(r.Value, c.check.Good, c.check.Bad)
+			if !r.NA {
+				r.Credit = credit(r.Value, c.check.Good, c.check.Bad)
+			}
 		}
 		total += r.Weight
 		passed += r.Weight * r.Credit
@@ -101,11 +119,14 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	out.Verdict = Unscored
 	if total > 0 {
 		out.Score = 100 * passed / total
+		// Band the score as it is shown: 89.96 shows as 90.0, and is
+		// ready at a 90 band.
+		shown := RoundScore(out.Score)
 		rd := p.plan.Readiness
 		switch {
-		case out.Score >= rd.Ready:
+		case shown >= rd.Ready:
 			out.Verdict = Ready
-		case out.Score >= rd.Degraded:
+		case shown >= rd.Degraded:
 			out.Verdict = Degraded
 		default:
 			out.Verdict = NotReady
@@ -114,10 +135,17 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	if criticalFailed && out.Verdict != NotReady {
 		out.Verdict, out.Capped = NotReady, true
 	}
+	// An invalid measurement always gives reasons; a run that never
+	// started has none and is not judged.
+	if sum != nil && !sum.Generator.Valid && len(sum.Generator.Reasons) > 0 {
+		out.Verdict, out.Capped = Invalid, false
+	}
 	for _, r := range p.recs {
+		rec := &recorder{env: env}
+		env[recName] = rec
 		v, err := expr.Run(r.when, env)
-		if err != nil || v != true {
-			continue
+		if err != nil || v != true || len(rec.missing) > 0 {
+			continue // a condition on an unknown figure does not hold
 		}
 		var b strings.Builder
 		for _, part := range r.say {
@@ -137,6 +165,9 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 	out.Recommendations = append(out.Recommendations, builtinAdvice(sum)...)
 	return out
 }
+
+// RoundScore rounds a score as every output shows it: to one decimal.
+func RoundScore(s float64) float64 { return math.Round(s*10) / 10 }
 
 // credit scores a value between good (1) and bad (0), linearly; an unknown
 // value earns nothing.

@@ -23,6 +23,9 @@ type WindowEnv struct {
 	Count    int            `expr:"count"`
 	Errors   int            `expr:"errors"`
 	ErrorsBy map[string]int `expr:"errors_by"`
+	// measured is false for a fault window that held no data (see
+	// unknown.go).
+	measured bool
 }
 
 // worstFn implements worst(scenario or step, width).

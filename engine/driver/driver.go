@@ -279,6 +279,17 @@ type ServerStatser interface {
 	ServerStats(ctx context.Context) (map[string]float64, error)
 }
 
+// IdentifiedServerStatser is implemented by ServerStatsers that can say
+// which server answered: IdentifiedServerStats is ServerStats plus an opaque
+// identity of the server process(es) read (Redis: each primary's run_id and
+// role), "" when unknown. The engine notes when the identity changes during
+// a run — a failover, a restart — because figures derived from the first and
+// last samples then span different servers. Safe for concurrent use.
+type IdentifiedServerStatser interface {
+	ServerStatser
+	IdentifiedServerStats(ctx context.Context) (stats map[string]float64, server string, err error)
+}
+
 // ServerMetricser is implemented by drivers whose targets are
 // ServerStatsers: it lists the names visible to checks as
 // `<target>.server.<name>` and how each is derived from the samples.

@@ -23,22 +23,30 @@ type IterFunc func(ctx context.Context, vu int, n int64, scheduled time.Time) bo
 type Result struct {
 	Started     time.Time
 	Elapsed     time.Duration
-	Iterations  int64 // started
+	Iterations  int64 // started, warmup included
 	Interrupted int64 // cut short at the end (graceful stop) or by a kill
-	// Open model only:
+	// Open model only, over the hits due in the measured window (at or
+	// after Open.Warmup):
 	Scheduled int64 // hits the pacer made due
 	Dropped   int64 // due while every VU was busy (the target's saturation)
-	Late      int64 // dispatched too late (the generator's own lag), skipped
-	// Lag is the scheduling lag of every due hit: dispatch time minus due
-	// time (nanoseconds). Nil in the closed model.
+	// Late counts the hits the generator handled after the late tolerance
+	// (its own lag): sent late or, under the skip policy, Skipped.
+	Late    int64
+	Skipped int64
+	// Lag is the scheduling lag of every measured due hit: dispatch time
+	// minus due time (nanoseconds). Nil in the closed model.
 	Lag *hdrhistogram.Histogram
+	// LastDue is when the last measured hit was due, from Started, and
+	// LastLag how late the generator handled it (dispatched, dropped or
+	// skipped): the achieved schedule's end is LastDue + LastLag.
+	LastDue, LastLag time.Duration
 	// MaxVUs is the most VUs that existed.
 	MaxVUs int
 }
 
 // DefaultLateTolerance is how far behind its due time a hit may be
-// dispatched. A later hit is skipped and counted as late rather than sent
-// in a catch-up burst.
+// dispatched before it counts as late: sent late, or skipped under the skip
+// policy (Open.SendLate false).
 const DefaultLateTolerance = 10 * time.Millisecond
 
 // spinWindow is how long before a hit's due time the open model stops
@@ -86,6 +94,9 @@ type Stop struct {
 	// Kill, when done, cancels iterations in flight at once (a second
 	// Ctrl-C). Nil never fires.
 	Kill context.Context
+	// OnStart, when set, is called once with the executor's start, before
+	// the first iteration: the open model's due times count from it.
+	OnStart func(start time.Time)
 }
 
 // Closed is the closed model: VUs loop over iterations.
@@ -108,12 +119,22 @@ type Closed struct {
 // run at once (all allocated before the clock starts), and an iteration due
 // while all are busy is dropped, never queued, so a slow target cannot slow
 // the schedule (no coordinated omission). A hit the generator itself could
-// not dispatch within LateTolerance of its due time is skipped as late, so
-// the schedule never catches up in bursts.
+// not dispatch within LateTolerance of its due time is late: with SendLate
+// it is still sent (its response time runs from its due time, so the
+// lateness shows), otherwise it is skipped, so that the schedule never
+// catches up in bursts.
 type Open struct {
 	Pacer         Pacer
 	MaxVUs        int
 	LateTolerance time.Duration
+	SendLate      bool
+	// Warmup: hits due before it run but are not counted in the Result.
+	Warmup time.Duration
+	// BeforeDispatch, when set, is called by the dispatcher with each hit's
+	// number once the hit is due, before its lag is taken. It is a test
+	// seam: a hook that sleeps makes the generator late on purpose. Nil in
+	// production.
+	BeforeDispatch func(hit uint64)
 	Stop
 }
 
@@ -173,6 +194,9 @@ func (c Closed) Run(ctx context.Context, fn IterFunc) Result {
 	var next, started, interrupted atomic.Int64
 	var wg sync.WaitGroup
 	res.Started = time.Now()
+	if c.OnStart != nil {
+		c.OnStart(res.Started)
+	}
 	for vu := 1; vu <= nvus; vu++ {
 		wg.Go(func() {
 			var mine int64
@@ -265,7 +289,11 @@ func (o Open) Run(ctx context.Context, fn IterFunc) Result {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var hits uint64
+	var dispatched int64
 	res.Started = time.Now()
+	if o.OnStart != nil {
+		o.OnStart(res.Started)
+	}
 loop:
 	for stop.Err() == nil {
 		wait, done := o.Pacer.Pace(time.Since(res.Started), hits)
@@ -299,20 +327,36 @@ loop:
 				}
 			}
 		}
+		if o.BeforeDispatch != nil {
+			o.BeforeDispatch(hits)
+		}
 		scheduled := res.Started.Add(due)
 		lag := time.Since(scheduled)
-		_ = res.Lag.RecordValue(max(int64(lag), 1))
-		res.Scheduled++
+		measured := due >= o.Warmup
 		hits++
-		if lag > tolerance {
+		if measured {
+			_ = res.Lag.RecordValue(max(int64(lag), 1))
+			res.Scheduled++
+			res.LastDue, res.LastLag = due, lag
+		}
+		late := lag > tolerance
+		if late && measured {
 			res.Late++
+		}
+		if late && !o.SendLate {
+			if measured {
+				res.Skipped++
+			}
 			continue
 		}
 		select {
 		case vu := <-free:
+			dispatched++
 			mail[vu] <- job{n: int64(hits - 1), scheduled: scheduled}
 		default:
-			res.Dropped++
+			if measured {
+				res.Dropped++
+			}
 		}
 	}
 	// The pacer's end is the scenario's end: in-flight iterations get their
@@ -323,7 +367,7 @@ loop:
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(res.Started)
-	res.Iterations = res.Scheduled - res.Dropped - res.Late
+	res.Iterations = dispatched
 	res.Interrupted = interrupted.Load()
 	return res
 }

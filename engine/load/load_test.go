@@ -253,8 +253,8 @@ func TestOpenSkipsLateHitsInsteadOfBursting(t *testing.T) {
 		var ran atomic.Int64
 		res := Open{Pacer: lyingPacer{}, MaxVUs: 5, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
 			func(ctx context.Context, vu int, n int64, s time.Time) bool { ran.Add(1); return true })
-		if res.Late != 2 || ran.Load() != 1 || res.Scheduled != 3 {
-			t.Fatalf("late %d ran %d scheduled %d; want 2, 1, 3", res.Late, ran.Load(), res.Scheduled)
+		if res.Late != 2 || res.Skipped != 2 || ran.Load() != 1 || res.Scheduled != 3 {
+			t.Fatalf("late %d skipped %d ran %d scheduled %d; want 2, 2, 1, 3", res.Late, res.Skipped, ran.Load(), res.Scheduled)
 		}
 		if res.Lag.Max() < int64(90*time.Millisecond) {
 			t.Fatalf("lag max %v", time.Duration(res.Lag.Max()))
@@ -314,4 +314,18 @@ func TestSpinUntil(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With SendLate, the late hits are sent (from their due time) and counted
+// as late, none skipped.
+func TestOpenSendsLateHits(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var ran atomic.Int64
+		res := Open{Pacer: lyingPacer{}, MaxVUs: 5, SendLate: true, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
+			func(ctx context.Context, vu int, n int64, s time.Time) bool { ran.Add(1); return true })
+		if res.Late != 2 || res.Skipped != 0 || ran.Load() != 3 || res.Scheduled != 3 {
+			t.Fatalf("late %d skipped %d ran %d scheduled %d; want 2, 0, 3, 3", res.Late, res.Skipped, ran.Load(), res.Scheduled)
+		}
+	})
 }

@@ -41,8 +41,16 @@ type Series struct {
 	interval time.Duration
 	rolled   atomic.Int64 // intervals collected so far
 
+	// pmu guards the closed points and the measured span, [from, until)
+	// from the run's start (no end until ended).
 	pmu    sync.Mutex
 	points []Point
+	from   time.Duration
+	until  time.Duration
+	ended  bool
+
+	// observe, when set, sees every recorded sample (observe.go).
+	observe func(Sample)
 }
 
 type shard struct {
@@ -57,6 +65,10 @@ type shard struct {
 	lookupErrs int64
 	waited     int64 // ns
 	ops        int64
+	// lower counts the lower bounds recorded (RecordLowerBound); lowSvc
+	// and lowResp are the smallest of them in each histogram (ns).
+	lower           int64
+	lowSvc, lowResp int64
 	// The open intervals, by index modulo ringSize, collected by Roll.
 	ring [ringSize]slot
 	_    [64]byte
@@ -136,6 +148,36 @@ func (s *Series) Record(vu int, x Sample) {
 	}
 	sh.waited += int64(x.Waited)
 	sh.mu.Unlock()
+	if s.observe != nil {
+		s.observe(x)
+	}
+}
+
+// RecordLowerBound adds an operation that did not complete (an iteration
+// interrupted at the end) to the latency histograms only: x.Service and
+// x.Response are how long it had waited when it was cut, lower bounds of
+// its latency. It counts neither in Count nor in the time series; Stats
+// says how many values are lower bounds, so that percentiles they may have
+// lowered are marked "at least".
+func (s *Series) RecordLowerBound(vu int, x Sample) {
+	sh := &s.shards[vu%len(s.shards)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.lower == 0 {
+		sh.lowSvc, sh.lowResp = math.MaxInt64, math.MaxInt64
+	}
+	sh.lower++
+	v := clamp(x.Service)
+	_ = sh.service.RecordValue(v)
+	sh.lowSvc = min(sh.lowSvc, v)
+	if x.Response > 0 {
+		if sh.response == nil {
+			sh.response = NewHistogram()
+		}
+		r := clamp(x.Response)
+		_ = sh.response.RecordValue(r)
+		sh.lowResp = min(sh.lowResp, r)
+	}
 }
 
 func clamp(d time.Duration) int64 {
@@ -163,6 +205,16 @@ type Stats struct {
 	Response *hdrhistogram.Histogram
 	// Points is the time series, one per interval.
 	Points []Point
+	// LowerBounds counts the values in Service (and Response) that are
+	// lower bounds (RecordLowerBound); lowSvc and lowResp are the smallest
+	// of them.
+	LowerBounds     int64
+	lowSvc, lowResp int64
+	// Outcomes is set on a scenario's whole-iteration stats: Errors and
+	// ErrorsBy then include the dropped and interrupted iterations, and the
+	// success and error rates are over every due iteration, not over Count
+	// (the iterations that completed).
+	Outcomes *Outcomes
 }
 
 // Stats merges the shards into a summary.
@@ -188,26 +240,58 @@ func (s *Series) Stats() *Stats {
 		st.LookupErrors += sh.lookupErrs
 		st.Waited += time.Duration(sh.waited)
 		st.Ops += sh.ops
+		if sh.lower > 0 {
+			if st.LowerBounds == 0 {
+				st.lowSvc, st.lowResp = math.MaxInt64, math.MaxInt64
+			}
+			st.LowerBounds += sh.lower
+			st.lowSvc, st.lowResp = min(st.lowSvc, sh.lowSvc), min(st.lowResp, sh.lowResp)
+		}
 		sh.mu.Unlock()
 	}
 	st.Points = s.Points()
 	return st
 }
 
-// SuccessRate is the share of operations without error, NaN when none ran.
+// SuccessRate is the share of operations without error, NaN when none ran;
+// with Outcomes, the share of due iterations that were ok.
 func (st *Stats) SuccessRate() float64 {
+	if st.Outcomes != nil {
+		return st.Outcomes.SuccessRate()
+	}
 	if st.Count == 0 {
 		return math.NaN()
 	}
 	return float64(st.Count-st.Errors) / float64(st.Count)
 }
 
-// ErrorRate is the share of operations with an error, NaN when none ran.
+// ErrorRate is the share of operations with an error, NaN when none ran;
+// with Outcomes, the share of due iterations that failed, were dropped or
+// were interrupted.
 func (st *Stats) ErrorRate() float64 {
+	if st.Outcomes != nil {
+		return st.Outcomes.ErrorRate()
+	}
 	if st.Count == 0 {
 		return math.NaN()
 	}
 	return float64(st.Errors) / float64(st.Count)
+}
+
+// Account sets a scenario's outcomes on its whole-iteration stats: dropped
+// and interrupted iterations join Errors and ErrorsBy as classes of their
+// own ("dropped", "interrupted"), and the rates become shares of o.Due.
+func (st *Stats) Account(o Outcomes) {
+	st.Outcomes = &o
+	for class, n := range map[string]int64{"dropped": o.Dropped, "interrupted": o.Interrupted} {
+		if n > 0 {
+			if st.ErrorsBy == nil {
+				st.ErrorsBy = map[string]int64{}
+			}
+			st.ErrorsBy[class] += n
+			st.Errors += n
+		}
+	}
 }
 
 // HitRatio is hits over lookups, NaN when there were no lookups.
@@ -243,6 +327,42 @@ func sortedKeys(m map[string]int64) []string {
 type Latency struct {
 	OK                                       bool
 	Min, Mean, P50, P90, P95, P99, P999, Max time.Duration
+	// AtLeast names the figures ("min", "mean", "p50" … "p999", "max") that
+	// a lower bound may have lowered: the true figure is at least the one
+	// given. Empty when the histogram holds no lower bound.
+	AtLeast []string
+}
+
+// ServiceLatency summarises the service-time histogram, marking the
+// figures its lower bounds may have lowered.
+func (st *Stats) ServiceLatency() Latency {
+	return summarizeBounded(st.Service, st.LowerBounds, st.lowSvc)
+}
+
+// ResponseLatency summarises the response-time histogram (not OK when
+// there is none), marking the figures its lower bounds may have lowered.
+func (st *Stats) ResponseLatency() Latency {
+	return summarizeBounded(st.Response, st.LowerBounds, st.lowResp)
+}
+
+// summarizeBounded is Summarize for a histogram that holds n lower bounds,
+// the smallest low. Raising a value can only raise a quantile, and only a
+// quantile at or above the value: a figure is marked when low is at most
+// the figure (the mean and the max whenever there is a lower bound).
+func summarizeBounded(h *hdrhistogram.Histogram, n, low int64) Latency {
+	l := Summarize(h)
+	if !l.OK || n == 0 || low == math.MaxInt64 {
+		return l
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"min", l.Min}, {"mean", l.Mean}, {"p50", l.P50}, {"p90", l.P90}, {"p95", l.P95}, {"p99", l.P99}, {"p999", l.P999}, {"max", l.Max}} {
+		if f.name == "mean" || int64(f.v) >= low || h.ValuesAreEquivalent(int64(f.v), low) {
+			l.AtLeast = append(l.AtLeast, f.name)
+		}
+	}
+	return l
 }
 
 // Summarize reads the usual percentiles off h (nil gives a not-OK Latency).

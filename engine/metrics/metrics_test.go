@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -67,43 +68,6 @@ func TestWorstWindow(t *testing.T) {
 	}
 }
 
-func TestMeasureRecovery(t *testing.T) {
-	t.Parallel()
-	tol := Tolerance{Latency: 0.5, Success: 0.02, Intervals: 2}
-	tests := []struct {
-		name      string
-		intervals []iv
-		start     time.Duration
-		end       time.Duration
-		untilEnd  bool
-		recovered bool
-		recovery  time.Duration
-	}{
-		{"back at once", []iv{{50, 0, time.Millisecond}, {50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			2 * time.Second, 3 * time.Second, false, true, 0},
-		{"one slow interval after", []iv{{50, 0, time.Millisecond}, {50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 0, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			2 * time.Second, 3 * time.Second, false, true, time.Second},
-		{"never back", []iv{{50, 0, time.Millisecond}, {50, 50, time.Second}, {50, 10, time.Millisecond}, {50, 10, time.Millisecond}},
-			time.Second, 2 * time.Second, false, false, 0},
-		{"no baseline", []iv{{50, 50, time.Second}, {50, 0, time.Millisecond}, {50, 0, time.Millisecond}},
-			0, time.Second, false, false, 0},
-		{"until the end", []iv{{50, 0, time.Millisecond}, {50, 50, time.Second}},
-			time.Second, 2 * time.Second, true, false, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := Measure(series(t, tt.intervals), time.Second, tt.start, tt.end, tt.untilEnd, tol)
-			if e.Recovered != tt.recovered || e.Recovery != tt.recovery {
-				t.Fatalf("recovered %v after %v (%s); want %v after %v", e.Recovered, e.Recovery, e.Why, tt.recovered, tt.recovery)
-			}
-			if !tt.recovered && e.Why == "" {
-				t.Fatal("an unknown recovery must say why")
-			}
-		})
-	}
-}
-
 func TestLateSampleGoesToTheOpenInterval(t *testing.T) {
 	t.Parallel()
 	s := NewSeries("s")
@@ -115,6 +79,124 @@ func TestLateSampleGoesToTheOpenInterval(t *testing.T) {
 	s.Roll(1)
 	p := s.Points()
 	if len(p) != 2 || p[0].Count != 1 || p[1].Count != 1 || s.Stats().Count != 2 {
+		t.Fatalf("points %+v", p)
+	}
+}
+
+// A percentile is marked "at least" when a lower bound may have lowered it:
+// when the smallest lower bound is at most the percentile.
+func TestLowerBoundsMarkPercentiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		bounds []time.Duration // recorded as lower bounds beside 100 × 1ms
+		want   []string
+	}{
+		{"none", nil, nil},
+		{"one long wait lifts only the top", []time.Duration{30 * time.Second}, []string{"mean", "p999", "max"}},
+		{"three long waits reach the p99", []time.Duration{2 * time.Second, 2 * time.Second, 3 * time.Second}, []string{"mean", "p99", "p999", "max"}},
+		{"a short wait may lower every figure", []time.Duration{time.Microsecond}, []string{"min", "mean", "p50", "p90", "p95", "p99", "p999", "max"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewSeries("x")
+			for range 100 {
+				s.Record(1, Sample{Service: time.Millisecond})
+			}
+			for _, b := range tt.bounds {
+				s.RecordLowerBound(1, Sample{Service: b})
+			}
+			st := s.Stats()
+			l := st.ServiceLatency()
+			if st.Count != 100 || st.LowerBounds != int64(len(tt.bounds)) {
+				t.Fatalf("count %d lower bounds %d", st.Count, st.LowerBounds)
+			}
+			if fmt.Sprint(l.AtLeast) != fmt.Sprint(tt.want) {
+				t.Fatalf("at least %v, want %v (p99 %v)", l.AtLeast, tt.want, l.P99)
+			}
+		})
+	}
+}
+
+// Only the measured span counts: intervals before it are unknown, not 0/s,
+// a partial interval at its end has its rate over its measured part and is
+// left out of worst() windows.
+func TestMeasuredSpan(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		from, until  time.Duration // until 0: never ended
+		measured     []time.Duration
+		worstRate    float64 // NaN: unknown
+		worstWindows time.Duration
+	}{
+		{"whole run", 0, 0, []time.Duration{time.Second, time.Second, time.Second, time.Second}, 10, time.Second},
+		{"start and warmup", 2 * time.Second, 0, []time.Duration{0, 0, time.Second, time.Second}, 10, time.Second},
+		{"partial end", 0, 3500 * time.Millisecond, []time.Duration{time.Second, time.Second, time.Second, 500 * time.Millisecond}, 10, time.Second},
+		{"partial start", 1500 * time.Millisecond, 0, []time.Duration{0, 500 * time.Millisecond, time.Second, time.Second}, 10, time.Second},
+		{"shorter than the window", 1500 * time.Millisecond, 3500 * time.Millisecond, []time.Duration{0, 500 * time.Millisecond, time.Second, 500 * time.Millisecond}, 10, 5 * time.Second},
+		{"never started", time.Hour, 3 * time.Second, []time.Duration{0, 0, 0, 0}, math.NaN(), time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewSeries("s")
+			s.SetInterval(time.Second)
+			s.SetSpan(tt.from)
+			for i := range 4 {
+				// 10 operations per second of the measured span.
+				for j := range 10 {
+					at := time.Duration(i)*time.Second + time.Duration(j)*100*time.Millisecond
+					if at >= tt.from && (tt.until == 0 || at < tt.until) {
+						s.Record(j, Sample{Service: time.Millisecond, At: at})
+					}
+				}
+				if i == 3 && tt.until > 0 {
+					s.EndSpan(tt.until)
+				}
+				s.Roll(int64(i))
+			}
+			points := s.Points()
+			for i, p := range points {
+				if p.Measured != tt.measured[i] || p.Width != time.Second {
+					t.Fatalf("point %d: measured %v of %v, want %v", i, p.Measured, p.Width, tt.measured[i])
+				}
+				if p.Measured == 0 {
+					if !math.IsNaN(p.Rate()) {
+						t.Errorf("point %d: unmeasured, rate %v; want NaN", i, p.Rate())
+					}
+				} else if p.Rate() != 10 {
+					t.Errorf("point %d: rate %v over %v, want 10", i, p.Rate(), p.Measured)
+				}
+				if p.Partial() != (p.Measured > 0 && p.Measured < time.Second) {
+					t.Errorf("point %d: partial %v", i, p.Partial())
+				}
+			}
+			w, err := Worst(points, time.Second, tt.worstWindows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.IsNaN(tt.worstRate) != math.IsNaN(w.Rate) || (!math.IsNaN(w.Rate) && math.Abs(w.Rate-tt.worstRate) > 1e-9) {
+				t.Errorf("worst rate %v, want %v", w.Rate, tt.worstRate)
+			}
+			if math.IsNaN(tt.worstRate) && (w.OK || !math.IsNaN(w.SuccessRate)) {
+				t.Errorf("worst of nothing measured: %+v", w)
+			}
+		})
+	}
+}
+
+// A span ended after its last interval closed corrects it.
+func TestEndSpanCorrectsClosedIntervals(t *testing.T) {
+	t.Parallel()
+	s := NewSeries("s")
+	s.SetInterval(time.Second)
+	s.Roll(0)
+	s.Roll(1)
+	s.EndSpan(1200 * time.Millisecond)
+	p := s.Points()
+	if p[0].Measured != time.Second || p[1].Measured != 200*time.Millisecond || !p[1].Partial() {
 		t.Fatalf("points %+v", p)
 	}
 }

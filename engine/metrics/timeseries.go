@@ -8,12 +8,19 @@ import (
 )
 
 // Point is one interval of a series: what completed between Start and
-// Start + the interval, on the same latency basis as the series (response
-// time under the open model, service time otherwise).
+// Start + Width, on the same latency basis as the series (response time
+// under the open model, service time otherwise).
 type Point struct {
-	Start  time.Duration // from the run's start
-	Count  int64
-	Errors int64
+	Start time.Duration // from the run's start
+	// Width is the interval's length: the series' interval.
+	Width time.Duration
+	// Measured is how much of [Start, Start+Width) lay inside the series'
+	// measured span (see Series.SetSpan): 0 when none — nothing was
+	// measured, the interval's figures are unknown — and less than Width for
+	// a partial interval (the span began or ended inside it).
+	Measured time.Duration
+	Count    int64
+	Errors   int64
 	// ErrorsBy counts the interval's errors by class (nil when none).
 	ErrorsBy map[string]int64
 	// Latency summarises the interval; Hist is its histogram, compressed,
@@ -21,6 +28,21 @@ type Point struct {
 	Latency Latency
 	Hist    string
 }
+
+// Partial reports whether only part of the interval was measured.
+func (p Point) Partial() bool { return p.Measured > 0 && p.Measured < p.Width }
+
+// Rate is the operations completed per second of the interval's measured
+// part; NaN when none of it was measured.
+func (p Point) Rate() float64 {
+	if p.Measured <= 0 {
+		return math.NaN()
+	}
+	return float64(p.Count) / p.Measured.Seconds()
+}
+
+// full reports whether the whole interval was measured.
+func (p Point) full() bool { return p.Measured > 0 && p.Measured == p.Width }
 
 // ringSize is how many intervals a shard keeps open: the collector may be
 // up to ringSize-1 intervals late before data would be lost.
@@ -38,6 +60,44 @@ type slot struct {
 // SetInterval sets the time-series interval; samples are attributed to
 // interval floor(At / interval). Call it before recording.
 func (s *Series) SetInterval(d time.Duration) { s.interval = d }
+
+// SetSpan sets where the series' measured span begins, from the run's start:
+// the scenario's start offset plus its warmup. Intervals wholly before it are
+// unmeasured (their figures unknown, not zero). Without it the span begins
+// at the run's start. Call it before the first Roll.
+func (s *Series) SetSpan(from time.Duration) {
+	s.pmu.Lock()
+	s.from = from
+	s.pmu.Unlock()
+}
+
+// EndSpan ends the measured span at at, from the run's start: when the
+// scenario's last iteration returned (or, for a scenario that never started,
+// before its span began). Intervals after it are unmeasured and the one it
+// falls in is partial. Until it is called the span has no end. It is safe to
+// call concurrently with Roll, and corrects intervals already closed.
+func (s *Series) EndSpan(at time.Duration) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.until, s.ended = at, true
+	for i := len(s.points) - 1; i >= 0; i-- {
+		p := &s.points[i]
+		if p.Start+p.Width <= at {
+			break
+		}
+		p.Measured = s.measured(p.Start, p.Width)
+	}
+}
+
+// measured is how much of [start, start+width) lies in the measured span.
+// s.pmu is held.
+func (s *Series) measured(start, width time.Duration) time.Duration {
+	lo, hi := max(start, s.from), start+width
+	if s.ended {
+		hi = min(hi, s.until)
+	}
+	return max(hi-lo, 0)
+}
 
 // slotFor returns the shard's slot for a sample completed at at. A sample
 // for an interval already collected goes to the first open one. The shard's
@@ -90,11 +150,12 @@ func (s *Series) Roll(idx int64) Point {
 		sh.mu.Unlock()
 	}
 	s.rolled.Store(idx + 1)
-	p := Point{Start: time.Duration(idx) * s.interval, Count: count, Errors: errs, ErrorsBy: by, Latency: Summarize(h)}
+	p := Point{Start: time.Duration(idx) * s.interval, Width: s.interval, Count: count, Errors: errs, ErrorsBy: by, Latency: Summarize(h)}
 	if count > 0 {
 		p.Hist, _ = Encode(h)
 	}
 	s.pmu.Lock()
+	p.Measured = s.measured(p.Start, p.Width)
 	s.points = append(s.points, p)
 	s.pmu.Unlock()
 	return p
@@ -131,22 +192,50 @@ type Window struct {
 	At time.Duration
 }
 
-// Worst slides a window of width (a whole number of intervals, at least one)
-// over points and returns, for each figure, its worst value. Only windows
-// that lie wholly inside the series count, unless the series is shorter
-// than one window, when the whole series is the only window.
+// Worst slides a window of width (a whole number of intervals, at least
+// one, rounded up) over the points of the measured span and returns, for
+// each figure, its worst value. Only windows of intervals measured whole
+// count — a partial interval at either edge of the span is left out —
+// unless there is no such window (the measured span is shorter than the
+// window), when the whole measured span is the only window. With no
+// measured interval every figure is unknown (NaN, and OK false).
 func Worst(points []Point, interval, width time.Duration) (Window, error) {
 	w := Window{Width: width, ErrorRate: math.NaN(), SuccessRate: math.NaN(), Rate: math.NaN()}
+	lo, hi := 0, len(points)
+	for lo < hi && points[lo].Measured <= 0 {
+		lo++
+	}
+	for hi > lo && points[hi-1].Measured <= 0 {
+		hi--
+	}
+	points = points[lo:hi]
 	if len(points) == 0 || interval <= 0 {
 		return w, nil
 	}
-	k := int(width / interval)
-	if width%interval != 0 {
+	step := interval
+	for _, p := range points {
+		step = max(step, p.Width)
+	}
+	k := int(width / step)
+	if width%step != 0 {
 		k++
 	}
 	k = max(k, 1)
-	if k > len(points) {
-		k = len(points)
+	// The windows: every k consecutive whole intervals.
+	var starts []int
+	run := 0 // whole intervals in a row so far
+	for i, p := range points {
+		if !p.full() {
+			run = 0
+			continue
+		}
+		run++
+		if run >= k {
+			starts = append(starts, i-k+1)
+		}
+	}
+	if len(starts) == 0 {
+		k, starts = len(points), []int{0}
 	}
 	decoded := make([]*hdrhistogram.Histogram, len(points))
 	get := func(i int) (*hdrhistogram.Histogram, error) {
@@ -159,16 +248,20 @@ func Worst(points []Point, interval, width time.Duration) (Window, error) {
 		}
 		return decoded[i], nil
 	}
-	for start := 0; start+k <= len(points); start++ {
+	for n, start := range starts {
 		// Release what slid out, so memory stays at one window.
-		if start > 0 {
-			decoded[start-1] = nil
+		if n > 0 {
+			for i := starts[n-1]; i < start; i++ {
+				decoded[i] = nil
+			}
 		}
 		h := NewHistogram()
 		var count, errs int64
+		var measured time.Duration
 		for i := start; i < start+k; i++ {
 			count += points[i].Count
 			errs += points[i].Errors
+			measured += points[i].Measured
 			d, err := get(i)
 			if err != nil {
 				return w, err
@@ -177,7 +270,7 @@ func Worst(points []Point, interval, width time.Duration) (Window, error) {
 				h.Merge(d)
 			}
 		}
-		rate := float64(count) / (time.Duration(k) * interval).Seconds()
+		rate := float64(count) / measured.Seconds()
 		if math.IsNaN(w.Rate) || rate < w.Rate {
 			w.Rate = rate
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,12 @@ const (
 	DefaultReady    = 90
 	DefaultDegraded = 70
 	DefaultMaxVUs   = 100
+)
+
+// Default validity limits, documented in docs/LOAD.md and docs/SCORING.md.
+const (
+	DefaultLagP99 = 10 * time.Millisecond
+	DefaultLate   = 0.001 // 0.1 % of due iterations
 )
 
 // stepFields are the keys of a step that are not its kind.
@@ -110,6 +117,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 			}
 		}
 	}
+	p.Validity = l.validity(Validity{LagP99: DefaultLagP99, Late: DefaultLate}, root, "")
 	names := map[string]*yaml.Node{}
 	_, targets := get(root, "targets")
 	mapping(targets, func(k, v *yaml.Node) {
@@ -199,6 +207,9 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		_, dv := get(rd, "degraded")
 		l.addf(dv, "readiness: degraded (%g) must not be above ready (%g)", p.Readiness.Degraded, p.Readiness.Ready)
 	}
+	if _, lv := get(root, "late"); lv != nil {
+		p.Late = l.latePolicy(lv)
+	}
 	p.Interval = time.Second
 	if _, iv := get(root, "interval"); iv != nil {
 		if d, ok := dur(iv); ok && d > 0 {
@@ -258,6 +269,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	if lv != nil && !l.bad(ptr+"/load") {
 		s.Load = l.load1(lk, lv)
 	}
+	s.Validity = l.validity(p.Validity, lv, "scenario "+k.Value+": load.")
 	sk, steps := get(v, "steps")
 	mk, mix := get(v, "mix")
 	switch {
@@ -321,6 +333,54 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	return s
 }
 
+// validity reads n's `validity:` over base: each limit given replaces
+// base's. what prefixes messages ("" at the top level).
+func (l *loader) validity(base Validity, n *yaml.Node, what string) Validity {
+	_, vv := get(n, "validity")
+	if vv == nil {
+		return base
+	}
+	out := base
+	if _, lv := get(vv, "lag_p99"); lv != nil {
+		if d, ok := dur(lv); ok {
+			if d <= 0 {
+				l.addf(lv, "%svalidity.lag_p99 must be positive", what)
+			} else {
+				out.LagP99 = d
+			}
+		}
+	}
+	if _, sv := get(vv, "late"); sv != nil {
+		if f, ok := share(sv); ok {
+			if f < 0 || f > 1 {
+				l.addf(sv, "%svalidity.late must be a share from 0 to 1, or a percentage like 0.1%%", what)
+			} else {
+				out.Late = f
+			}
+		}
+	}
+	return out
+}
+
+// share reads a share: a number (0.001) or a percentage ("0.1%").
+func share(n *yaml.Node) (float64, bool) {
+	if f, ok := num(n); ok {
+		return f, true
+	}
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return 0, false
+	}
+	s, ok := strings.CutSuffix(strings.TrimSpace(n.Value), "%")
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return 0, false
+	}
+	return f / 100, true
+}
+
 func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	var ld LoadSpec
 	key := func(name string) (*yaml.Node, *yaml.Node) { return get(n, name) }
@@ -355,6 +415,10 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	}
 	if _, gv := key("graceful_stop"); gv != nil {
 		ld.GracefulStop, _ = dur(gv)
+	}
+	lk, lv := key("late")
+	if lv != nil {
+		ld.Late = l.latePolicy(lv)
 	}
 	if rv != nil {
 		if f, ok := num(rv); ok {
@@ -452,11 +516,24 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 			l.addf(sk, "load: the stages never reach one VU")
 		}
 	}
+	if lv != nil && ld.Model == Closed {
+		l.addf(lk, "load: late belongs to the open model (rate, stages of rates, burst): a closed-model VU is never late")
+	}
 	if ld.Warmup > 0 && ld.Duration > 0 && ld.Warmup >= ld.Duration {
 		_, wv := key("warmup")
 		l.addf(wv, "load: warmup (%v) must be shorter than the scenario (%v)", ld.Warmup, ld.Duration)
 	}
 	return ld
+}
+
+// latePolicy reads a late: value; the schema already refused anything but
+// send and skip, with its position.
+func (l *loader) latePolicy(n *yaml.Node) LatePolicy {
+	switch v := LatePolicy(str(n)); v {
+	case LateSend, LateSkip:
+		return v
+	}
+	return ""
 }
 
 // ptrOf is a placeholder location for nodes whose pointer is not tracked;

@@ -22,14 +22,21 @@ type Plan struct {
 	Seed    uint64
 	HasSeed bool
 
-	Targets         []*Target
-	Scenarios       []*Scenario
-	Faults          []*Fault
-	Checks          []*Check
-	Readiness       Readiness
+	Targets   []*Target
+	Scenarios []*Scenario
+	Faults    []*Fault
+	Checks    []*Check
+	Readiness Readiness
+	// Validity holds the plan's validity limits (top-level `validity:`,
+	// defaults filled in); each scenario has its own, resolved.
+	Validity        Validity
 	Recommendations []*Recommendation
 	// Interval is the report's time-series interval (default 1s).
 	Interval time.Duration
+	// Late is the plan's default late policy for open-model scenarios
+	// (top-level late:); empty means LateSend. A scenario's load.late
+	// overrides it.
+	Late LatePolicy
 	// Notify lists where to post the outcome when the run ends.
 	Notify []Notify
 
@@ -68,7 +75,20 @@ type Scenario struct {
 	// Mix is true when each iteration runs one step drawn by weight
 	// (the scenario's `mix:`) instead of all steps in order.
 	Mix bool
-	Pos Pos
+	// Validity is the scenario's validity limits: its load.validity over
+	// the plan's.
+	Validity Validity
+	Pos      Pos
+}
+
+// Validity holds the limits past which the generator did not hold the
+// requested load and the measurement is invalid (docs/LOAD.md).
+type Validity struct {
+	// LagP99 is the largest open-model scheduling lag p99 allowed.
+	LagP99 time.Duration
+	// Late is the largest share of due open-model iterations that may be
+	// late (0..1).
+	Late float64
 }
 
 // Model is a load model.
@@ -103,6 +123,34 @@ type LoadSpec struct {
 	// GracefulStop bounds how long iterations in flight at the end may
 	// finish; zero means the default.
 	GracefulStop time.Duration
+	// Late is what the open model does with a hit the generator could only
+	// dispatch after the late tolerance; empty: the plan's default.
+	Late LatePolicy
+}
+
+// LatePolicy is what the open model does with a hit the generator could not
+// dispatch on time (docs/LOAD.md).
+type LatePolicy string
+
+const (
+	// LateSend sends it late; its response time runs from its due time, so
+	// the lateness shows. The default.
+	LateSend LatePolicy = "send"
+	// LateSkip skips it (outcome late), so that the load never catches up
+	// in a burst.
+	LateSkip LatePolicy = "skip"
+)
+
+// LatePolicy is the scenario's effective late policy: its own, else the
+// plan's, else LateSend.
+func (p *Plan) LatePolicy(s *Scenario) LatePolicy {
+	switch {
+	case s.Load.Late != "":
+		return s.Load.Late
+	case p.Late != "":
+		return p.Late
+	}
+	return LateSend
 }
 
 // Stage moves the VU count or the rate linearly to Target over Duration.
@@ -180,8 +228,10 @@ func (f *Fault) Network() bool {
 }
 
 // Recovery says when the scenarios a fault affected count as recovered:
-// Intervals consecutive intervals whose p99 is within Latency (a fraction)
-// above the baseline and whose success rate is within Success below it.
+// from the first moment after the fault's end that starts a stretch of
+// Intervals × the time-series interval whose p99 is within Latency (a
+// fraction) above the baseline and whose success rate is within Success
+// below it (engine/fault.Window, docs/FAULTS.md).
 type Recovery struct {
 	Latency   float64
 	Success   float64

@@ -110,6 +110,12 @@ func TestDiagnostics(t *testing.T) {
 				`p.yaml:4:20: scenarios.sc.load.vus: got string, want integer`,
 				`p.yaml:4:33: scenarios.sc.load.duration: a duration needs a unit, like 500ms, 20s or 1m30s (got 5)`,
 			}},
+		{"late policy is send or skip", strings.Replace(base, "vus: 2, duration: 5s", "rate: 5/s, duration: 5s, late: later", 1),
+			[]string{`p.yaml:10:43: scenarios.s1.load.late: "later" is not one of "send", "skip"`}},
+		{"late belongs to the open model", strings.Replace(base, "vus: 2, duration: 5s", "vus: 2, duration: 5s, late: skip", 1),
+			[]string{`p.yaml:10:34: load: late belongs to the open model`}},
+		{"top-level late is send or skip", strings.Replace(base, "name: t\n", "name: t\nlate: never\n", 1),
+			[]string{`p.yaml:3:7: late: `}},
 		{"duplicate key", "version: 1\nversion: 1\ntargets: {c: {driver: redis}}\nscenarios: {s1: {load: {iterations: 1}, steps: [{sleep: 1s}]}}\n", []string{`p.yaml:2:1: duplicate key "version" (first at line 1)`}},
 		{"syntax error", "version: 1\ntargets: [\n", []string{"p.yaml:2:1: YAML syntax:"}},
 		{"bad names", "version: 1\ntargets: {run: {driver: redis}}\nscenarios:\n  my-s: {load: {vus: 1, iterations: 1}, steps: [{sleep: 1s}]}\n",
@@ -142,5 +148,38 @@ func TestSuggest(t *testing.T) {
 		if got := suggest(in, known); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A scenario's late policy is its own, else the plan's, else send.
+func TestLatePolicyDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, top, own string
+		want           LatePolicy
+	}{
+		{"default send", "", "", LateSend},
+		{"plan default", "skip", "", LateSkip},
+		{"scenario overrides", "skip", "send", LateSend},
+		{"scenario only", "", "skip", LateSkip},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := strings.Replace(base, "vus: 2, duration: 5s", "rate: 5/s, duration: 5s", 1)
+			if tt.own != "" {
+				src = strings.Replace(src, "duration: 5s}", "duration: 5s, late: "+tt.own+"}", 1)
+			}
+			if tt.top != "" {
+				src = strings.Replace(src, "name: t\n", "name: t\nlate: "+tt.top+"\n", 1)
+			}
+			p, err := Parse("p.yaml", []byte(src), Options{Env: env(nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.LatePolicy(p.Scenarios[0]); got != tt.want {
+				t.Fatalf("late policy %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

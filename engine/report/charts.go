@@ -77,7 +77,10 @@ func logVal(f float64) *float64 {
 }
 
 // timeCharts are a series' throughput and latency percentiles over time;
-// none when it has no points.
+// none when it has no points. An interval outside the scenario's measured
+// span (before its start, in its warmup, after its end) is a gap; a
+// partial one (the span began or ended inside it) is not joined to the
+// line but drawn as a marker of its own, its rates over its measured part.
 func timeCharts(id, name string, s Stats, interval float64, faults []faultWindow) []chart {
 	if len(s.Series) == 0 {
 		return nil
@@ -85,16 +88,25 @@ func timeCharts(id, name string, s Stats, interval float64, faults []faultWindow
 	x := make([]float64, len(s.Series))
 	rate := make([]*float64, len(s.Series))
 	errs := make([]*float64, len(s.Series))
+	partRate := make([]*float64, len(s.Series))
+	partErrs := make([]*float64, len(s.Series))
+	anyPartial := false
 	var p50, p90, p99, mx []*float64
 	anyLatency := false
 	for i, p := range s.Series {
 		x[i] = p.T
-		rate[i] = val(p.Rate)
-		e := float64(p.Errors)
-		if interval > 0 {
-			e /= interval
+		measured := interval // a report from before points had widths
+		if p.Measured != nil {
+			measured = *p.Measured
 		}
-		errs[i] = val(math.Round(e*1000) / 1000)
+		if p.Rate != nil && measured > 0 {
+			r, e := val(*p.Rate), val(math.Round(float64(p.Errors)/measured*1000)/1000)
+			if p.Partial {
+				partRate[i], partErrs[i], anyPartial = r, e, true
+			} else {
+				rate[i], errs[i] = r, e
+			}
+		}
 		if p.Latency == nil {
 			p50, p90, p99, mx = append(p50, nil), append(p90, nil), append(p99, nil), append(mx, nil)
 			continue
@@ -116,6 +128,11 @@ func timeCharts(id, name string, s Stats, interval float64, faults []faultWindow
 			{Label: "errors/s", Color: colorRed, Unit: "/s", Axis: 1, Values: errs},
 		},
 	}}
+	if anyPartial {
+		out[0].Series = append(out[0].Series,
+			chartSeries{Label: "completed/s (partial interval)", Color: colorBlue, Unit: "/s", Points: true, Values: partRate},
+			chartSeries{Label: "errors/s (partial interval)", Color: colorRed, Unit: "/s", Axis: 1, Points: true, Values: partErrs})
+	}
 	if anyLatency {
 		out = append(out, chart{
 			ID: id + "-latency", Kind: "time", Title: name + ": latency (" + basis + ")", Log: true, X: x, Faults: faults,

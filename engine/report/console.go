@@ -77,15 +77,6 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		if s.Warmup > 0 {
 			notes = append(notes, fmt.Sprintf("warmup %gs not measured", s.Warmup))
 		}
-		if s.Late > 0 {
-			notes = append(notes, fmt.Sprintf("late %d", s.Late))
-		}
-		if s.Dropped > 0 {
-			notes = append(notes, fmt.Sprintf("dropped %d", s.Dropped))
-		}
-		if s.Interrupted > 0 {
-			notes = append(notes, fmt.Sprintf("interrupted %d", s.Interrupted))
-		}
 		if s.Aborted != "" {
 			notes = append(notes, "aborted: "+s.Aborted)
 		}
@@ -93,6 +84,11 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			notes = append(notes, "latency from scheduled start")
 		}
 		fmt.Fprintf(&b, "  (%s)\n", strings.Join(notes, ", "))
+		out := outcomesText(s)
+		if a := arrivalText(s); a != "" {
+			out += "; " + a
+		}
+		fmt.Fprintln(&b, wrapText("  ", out, 80, "    "))
 		if h := hitRatioText(s); h != "" {
 			fmt.Fprintln(&b, wrapText("  ", h, 80, "    "))
 		}
@@ -109,12 +105,16 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 				fmt.Fprintln(&b, wrapText(" ", head+" — not applied: "+f.Skipped, 80, "   "))
 			default:
 				fmt.Fprintf(&b, "%s, %.1fs–%.1fs\n", head, f.Start, f.End)
-				fmt.Fprintf(&b, "   p99 before %s, during %s, after %s; errors during %d\n",
-					winP99(f.Before), winP99(f.During), winP99(f.After), f.During.Errors)
+				for _, w := range []struct {
+					label string
+					w     *Window
+				}{{"before", f.Before}, {"during", f.During}, {"after ", f.After}} {
+					fmt.Fprintln(&b, wrapText("   "+w.label+"  ", winCell(w.w), 80, "           "))
+				}
 				if f.Recovery != nil {
-					fmt.Fprintf(&b, "   recovered %.1fs after the fault ended\n", *f.Recovery)
+					fmt.Fprintln(&b, wrapText("   ", "recovered after "+recoveryText(f), 80, "     "))
 				} else {
-					fmt.Fprintf(&b, "   recovery unknown: %s\n", f.RecoveryNote)
+					fmt.Fprintln(&b, wrapText("   ", "recovery "+recoveryText(f), 80, "     "))
 				}
 			}
 			if f.UndoError != "" {
@@ -127,11 +127,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
 	}
-	switch {
-	case r.NotStarted:
-		gen = "generator: measurement not judged (the run did not start)"
-	case r.Valid:
-		gen += " — measurement valid"
+	if r.NotStarted {
+		gen = "generator: " + validityText(r)
+	} else {
+		gen += " — " + validityText(r)
 	}
 	fmt.Fprintln(&b, gen)
 	fmt.Fprintln(&b)
@@ -139,7 +138,10 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		fmt.Fprintln(&b, p.paint("1", "CHECKS"))
 		for _, c := range r.Checks {
 			mark := p.paint("32", "✓")
-			if !c.Passed {
+			switch {
+			case c.NA():
+				mark = p.paint("33", "?")
+			case !c.Passed:
 				mark = p.paint("31", "✗")
 			}
 			extra := ""
@@ -161,17 +163,23 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			if c.Error != "" {
 				fmt.Fprintln(&b, wrapText("     error: ", c.Error, 80, "       "))
 			}
+			if c.NA() {
+				fmt.Fprintln(&b, wrapText("     n/a, not measured: ", strings.Join(c.Missing, ", "), 80, "       "))
+			}
 		}
 		fmt.Fprintln(&b)
 	}
 	score := "n/a (no checks)"
 	if r.Score != nil {
-		score = fmt.Sprintf("%.1f/100", *r.Score)
+		score = scoreText(r)
 	}
-	verdictColor := map[string]string{"ready": "32", "degraded": "33", "not_ready": "31"}[r.Verdict]
+	verdictColor := map[string]string{"ready": "32", "degraded": "33", "not_ready": "31", "invalid": "35"}[r.Verdict]
 	v := r.Verdict
-	if r.VerdictCapped {
+	switch {
+	case r.VerdictCapped:
 		v += " (a critical check failed)"
+	case r.Verdict == "invalid":
+		v += " (see INVALID MEASUREMENT above)"
 	}
 	fmt.Fprintf(&b, "SCORE %s   VERDICT %s\n", score, p.paint("1;"+verdictColor, v))
 	if len(r.Recommendations) > 0 {
@@ -208,16 +216,12 @@ func writeState(b *strings.Builder, r *Report, p painter) {
 }
 
 func row(b *strings.Builder, name string, s Stats, indent string) {
-	lat := func(f func(*Latency) float64) string {
-		if s.Latency == nil {
-			return "-"
-		}
-		return short(f(s.Latency))
-	}
 	errs := fmt.Sprintf("%d", s.Errors)
+	if s.Count == 0 {
+		errs = "-" // nothing completed: the error count is unknown, not 0
+	}
 	fmt.Fprintf(b, "%-22s %8d %8.1f %7s %7s %7s %7s %7s\n", cut(name, 22), s.Count, s.Rate, errs,
-		lat(func(l *Latency) float64 { return l.P50 }), lat(func(l *Latency) float64 { return l.P95 }),
-		lat(func(l *Latency) float64 { return l.P99 }), lat(func(l *Latency) float64 { return l.Max }))
+		latencyText(s.Latency, "p50"), latencyText(s.Latency, "p95"), latencyText(s.Latency, "p99"), latencyText(s.Latency, "max"))
 	var notes []string
 	if s.HitRatio != nil {
 		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses+s.LookupErrors))
@@ -291,6 +295,9 @@ func serverView(b *strings.Builder, targets []Target) {
 		fmt.Fprintln(b, wrap(line, have, 80))
 		if len(missing) > 0 {
 			fmt.Fprintln(b, wrap("    unavailable from this server: ", missing, 80))
+		}
+		if n := spansNote(t); n != "" {
+			fmt.Fprintln(b, wrapText("    ", "note: "+n, 80, "      "))
 		}
 		if t.ServerError != "" {
 			fmt.Fprintf(b, "    last sampling error: %s\n", t.ServerError)

@@ -27,6 +27,8 @@ type fixtureOptions struct {
 	extra time.Duration
 	// started moves the run in time (trends).
 	started time.Time
+	// invalid makes the measurement invalid, with the verdict invalid.
+	invalid bool
 }
 
 var fixtureStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -68,11 +70,18 @@ func synthStats(name string, n int, base time.Duration, open bool, errEvery int,
 				st.ErrorsBy[errClass]++
 			}
 		}
-		st.Points = append(st.Points, metrics.Point{Start: offset + time.Duration(sec)*time.Second, Count: int64(perSec),
-			Errors: errs, Latency: metrics.Summarize(h)})
+		st.Points = append(st.Points, metrics.Point{Start: offset + time.Duration(sec)*time.Second, Width: time.Second,
+			Measured: time.Second, Count: int64(perSec), Errors: errs, Latency: metrics.Summarize(h)})
 	}
-	// The last interval completed nothing: its latency is unknown.
-	st.Points = append(st.Points, metrics.Point{Start: offset + seconds*time.Second})
+	// The last interval completed nothing: its latency is unknown. A
+	// scenario that started late ends half-way through it: it is partial.
+	last := metrics.Point{Start: offset + seconds*time.Second, Width: time.Second, Measured: time.Second}
+	if offset > 0 {
+		last.Measured = offset / 2
+		// Before its start, nothing was measured.
+		st.Points = append([]metrics.Point{{Width: offset}}, st.Points...)
+	}
+	st.Points = append(st.Points, last)
 	return st
 }
 
@@ -99,6 +108,11 @@ func buildFixture(opts fixtureOptions) *Report {
 	fetch := synthStats("fetch", 400, 300*time.Microsecond, true, 0, "", 0, time.Second)
 	deliver := synthStats("deliver", 400, 40*time.Millisecond, false, 40, "status", opts.extra, time.Second)
 	deliverIter := synthStats("", 400, 41*time.Millisecond, true, 40, "status", opts.extra, time.Second)
+	// Every due iteration has its outcome (engine/scenario.go's finish).
+	cacheOutcomes := metrics.Outcomes{Due: 5000, OK: 5000}
+	cacheIter.Account(cacheOutcomes)
+	deliverOutcomes := metrics.Outcomes{Due: 402, OK: 390, Failed: 10, Dropped: 2}
+	deliverIter.Account(deliverOutcomes)
 
 	sum := &metrics.RunSummary{
 		Started:  started,
@@ -108,9 +122,10 @@ func buildFixture(opts fixtureOptions) *Report {
 			PeakRSS: 48 << 20, Valid: true},
 		Scenarios: []*metrics.ScenarioSummary{
 			{Name: "strategy_cache", Model: "closed", Iteration: cacheIter, Steps: []*metrics.Stats{lookup},
-				Elapsed: 10 * time.Second, MaxVUs: 20},
+				Elapsed: 10 * time.Second, MaxVUs: 20, Outcomes: cacheOutcomes},
 			{Name: "signal_delivery", Model: "open", Iteration: deliverIter, Steps: []*metrics.Stats{fetch, deliver},
-				Elapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20},
+				Elapsed: 10 * time.Second, PlannedElapsed: 10 * time.Second, Offset: time.Second, Scheduled: 402, Dropped: 2, MaxVUs: 20,
+				Outcomes: deliverOutcomes},
 		},
 		Faults: []*metrics.FaultSummary{
 			{Name: "redis_latency", Target: "cache", Kind: "latency", Describe: "adds 50ms to every reply",
@@ -121,6 +136,8 @@ func buildFixture(opts fixtureOptions) *Report {
 					During:    span(3*time.Second, 5*time.Second, 980, 4, 1.3),
 					After:     span(5*time.Second, 10*time.Second, 2950, 1, 0.45),
 					Recovered: true, Recovery: 1500 * time.Millisecond,
+					ErrorsStoppedOK: true, LatencyReturned: 1500 * time.Millisecond, LatencyReturnedOK: true,
+					LatencyLimit: 5600 * time.Microsecond, SuccessLimit: 0.98,
 				}},
 			{Name: "webhook_outage", Target: "discord", Kind: "status", Describe: "answers 503 to every request",
 				PlannedAt: 7500 * time.Millisecond, PlannedFor: 1500 * time.Millisecond, Start: 7500 * time.Millisecond,
@@ -157,6 +174,8 @@ func buildFixture(opts fixtureOptions) *Report {
 				Error: "unknown name cache.server.queue_depth (1:14)"},
 			{Name: "throughput", Expr: "strategy_cache.rate > 600", Passed: false, Weight: 10, Value: 500.0,
 				Partial: true, Credit: 0.6},
+			{Name: "restart_errors", Expr: "faults.redis_restart.errors == 0", Passed: false, Weight: 0, Value: 0,
+				NA: true, Missing: []string{"faults.redis_restart.errors"}},
 		},
 		Verdict: check.NotReady,
 		Capped:  true,
@@ -174,6 +193,11 @@ func buildFixture(opts fixtureOptions) *Report {
 		passed += c.Weight * outcome.Checks[i].Credit
 	}
 	outcome.Score = 100 * passed / total
+	if opts.invalid {
+		sum.Generator.Valid = false
+		sum.Generator.Reasons = []string{"signal_delivery: scheduling lag p99 15ms is above 10ms"}
+		outcome.Verdict, outcome.Capped = check.Invalid, false
+	}
 	return Build(Input{
 		Plan: &plan.Plan{Name: "phase1-fixture", Description: "Synthetic figures for the renderers' tests.",
 			File: "plans/fixture.yaml", Digest: "5f2b6c0d8e1a4b7c9d3e6f1a2b5c8d0e7f4a1b3c6d9e2f5a8b1c4d7e0f3a6b9c"},
@@ -202,9 +226,13 @@ func fixtureJSON(t *testing.T) []byte {
 // span is a fault window's figures: n operations, errs errors, latencies
 // around ms.
 func span(from, to time.Duration, n, errs int64, ms float64) metrics.Span {
-	h := metrics.NewHistogram()
+	h, ok := metrics.NewHistogram(), metrics.NewHistogram()
 	for i := int64(0); i < n; i++ {
-		_ = h.RecordValue(int64(ms*1e6) + i%13*int64(ms*1e5))
+		v := int64(ms*1e6) + i%13*int64(ms*1e5)
+		_ = h.RecordValue(v)
+		if i >= errs { // the failed calls are the fastest
+			_ = ok.RecordValue(v)
+		}
 	}
 	sr := math.NaN()
 	if n > 0 {
@@ -215,7 +243,7 @@ func span(from, to time.Duration, n, errs int64, ms float64) metrics.Span {
 		by["status"] = errs
 	}
 	return metrics.Span{From: from, To: to, Count: n, Errors: errs, ErrorsBy: by, SuccessRate: sr,
-		Rate: float64(n) / (to - from).Seconds(), Latency: metrics.Summarize(h)}
+		Rate: float64(n) / (to - from).Seconds(), Latency: metrics.Summarize(h), SuccessLatency: metrics.Summarize(ok)}
 }
 
 // golden compares got with testdata/name, or rewrites it under -update.

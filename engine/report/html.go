@@ -44,10 +44,19 @@ type htmlView struct {
 	Started    string
 	Passed     int
 	Rows       []htmlRow
+	Outcomes   []htmlOutcomes
 	Scenarios  []htmlScenario
 	Faults     []htmlFault
 	Charts     int
 	ChartsJSON template.JS
+}
+
+// htmlOutcomes is one scenario's row of the outcomes table.
+type htmlOutcomes struct {
+	Name     string
+	O        Outcomes
+	SentLate string
+	Arrival  string
 }
 
 type htmlRow struct {
@@ -73,15 +82,11 @@ func htmlFaultOf(f Fault) htmlFault {
 		h.When, h.Note = "not applied", f.Skipped
 	default:
 		h.When = fmt.Sprintf("%.1f–%.1f s", f.Start, f.End)
-		h.Before, h.During, h.After = winP99(f.Before), winP99(f.During), winP99(f.After)
+		h.Before, h.During, h.After = winCell(f.Before), winCell(f.During), winCell(f.After)
 		if f.During != nil {
 			h.Errors = fmt.Sprintf("%d", f.During.Errors)
 		}
-		if f.Recovery != nil {
-			h.Recovery = fmt.Sprintf("%.1f s", *f.Recovery)
-		} else if f.RecoveryNote != "" {
-			h.Recovery = "unknown: " + f.RecoveryNote
-		}
+		h.Recovery = recoveryText(f)
 	}
 	if f.UndoError != "" {
 		h.Problem = strings.TrimPrefix(h.Problem+"; ", "; ") + "UNDO FAILED: " + f.UndoError
@@ -134,6 +139,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			notes = append(statNotes(s.Stats), notes...)
 		}
 		v.Rows = append(v.Rows, htmlStatsRow(s.Name, false, s.Stats, notes))
+		v.Outcomes = append(v.Outcomes, htmlOutcomes{Name: s.Name, O: s.Outcomes, SentLate: sentLateText(s), Arrival: arrivalCell(s)})
 		for _, st := range s.Steps {
 			v.Rows = append(v.Rows, htmlStatsRow(st.Name, true, st.Stats, statNotes(st.Stats)))
 		}
@@ -169,8 +175,8 @@ func htmlStatsRow(name string, step bool, s Stats, notes []string) htmlRow {
 	}
 	l := s.Latency
 	return htmlRow{Name: name, Step: step, Count: s.Count, Rate: rateText(s.Rate), Errors: errs,
-		P50: latencyText(l, latencyPick["p50"]), P95: latencyText(l, latencyPick["p95"]),
-		P99: latencyText(l, latencyPick["p99"]), Max: latencyText(l, latencyPick["max"]), Notes: strings.Join(notes, "; ")}
+		P50: latencyText(l, "p50"), P95: latencyText(l, "p95"),
+		P99: latencyText(l, "p99"), Max: latencyText(l, "max"), Notes: strings.Join(notes, "; ")}
 }
 
 var htmlFuncs = template.FuncMap{
@@ -181,6 +187,7 @@ var htmlFuncs = template.FuncMap{
 	"pct":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"secs":    func(f float64) string { return fmt.Sprintf("%.1f s", f) },
 	"figure":  figureOf,
+	"spans":   spansNote,
 	"deref":   func(f *float64) float64 { return *f },
 	"mib":     func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
 
@@ -232,7 +239,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 </div>
 <div class="score">
 <span class="badge v-{{$r.Verdict}}">{{verdict $r.Verdict}}</span>
-<div class="num">{{if $r.Score}}{{printf "%.1f" (deref $r.Score)}}<span>/100</span>{{else}}n/a{{end}}</div>
+<div class="num">{{if $r.Score}}{{printf "%.1f" (deref $r.Score)}}<span>/100</span>{{else}}n/a{{end}}</div>{{if $r.Invalid}}{{if $r.Score}}<div class="sub">score untrusted: the measurement is invalid</div>{{end}}{{end}}
 <div class="sub">{{if $r.Checks}}{{.Passed}} of {{len $r.Checks}} checks passed{{else}}no checks{{end}}{{if $r.VerdictCapped}}; a critical check failed{{end}}</div>
 </div>
 </header>
@@ -248,7 +255,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table class="checks">
 <thead><tr><th></th><th>check</th><th class="n">value</th><th>expression</th><th class="n">weight</th></tr></thead>
 <tbody>
-{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if .Error}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code>{{range .Notes}}<br><span class="muted">⚠ {{.}}</span>{{end}}</td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
+{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else if .NA}}<span class="ko" title="not measured">?</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if or .Error .NA}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code>{{range .Notes}}<br><span class="muted">⚠ {{.}}</span>{{end}}</td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 {{end}}
@@ -262,9 +269,16 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{range .Rows}}<tr{{if .Step}} class="step"{{end}}><td>{{if .Step}}{{.Name}}{{else}}<strong>{{.Name}}</strong>{{end}}</td><td class="n">{{.Count}}</td><td class="n">{{.Rate}}</td><td class="n">{{.Errors}}</td><td class="n">{{.P50}}</td><td class="n">{{.P95}}</td><td class="n">{{.P99}}</td><td class="n">{{.Max}}</td><td class="muted">{{.Notes}}</td></tr>
 {{end}}</tbody>
 </table>
+{{with .Outcomes}}<table class="outcomes">
+<thead><tr><th>outcomes</th><th class="n">due</th><th class="n">ok</th><th class="n">failed</th><th class="n">dropped</th><th class="n">interrupted</th><th class="n">late</th><th class="n">sent late</th><th class="n">arrival/s (planned)</th></tr></thead>
+<tbody>
+{{range .}}<tr><td><strong>{{.Name}}</strong></td><td class="n">{{.O.Due}}</td><td class="n">{{.O.OK}}</td><td class="n">{{.O.Failed}}</td><td class="n">{{.O.Dropped}}</td><td class="n">{{.O.Interrupted}}</td><td class="n">{{.O.Late}}</td><td class="n">{{.SentLate}}</td><td class="n">{{.Arrival}}</td></tr>
+{{end}}</tbody>
+</table>
+{{end}}
 {{with .Faults}}<h2>Faults <small>applied windows are shaded on the time charts</small></h2>
 <table>
-<thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">p99 before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
+<thead><tr><th>fault</th><th>target</th><th>window</th><th class="n">before</th><th class="n">during</th><th class="n">after</th><th class="n">errors during</th><th>recovery</th></tr></thead>
 <tbody>
 {{range .}}<tr><td><strong>{{.Name}}</strong><br><span class="muted">{{.Describe}}</span>{{with .Note}}<br><span class="muted"><em>{{.}}</em></span>{{end}}{{with .Problem}}<br><span class="ko">{{.}}</span>{{end}}</td><td>{{.Target}}</td><td>{{.When}}</td><td class="n">{{.Before}}</td><td class="n">{{.During}}</td><td class="n">{{.After}}</td><td class="n">{{.Errors}}</td><td>{{.Recovery}}</td></tr>
 {{end}}</tbody>
@@ -281,15 +295,16 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <thead><tr><th>target</th><th>driver</th><th>kind</th><th>address</th></tr></thead>
 <tbody>
 {{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{kindText .}}</td><td class="mono">{{.Addr}}</td></tr>
-{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
+{{with spans .}}<tr><td></td><td colspan="3"><strong>note:</strong> {{.}}</td></tr>
+{{end}}{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
 <dl class="kv">{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{figure .Value}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>
 {{end}}{{end}}</tbody>
 </table>
 <dl class="kv">
-<dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Valid}}valid: the generator held the requested load{{else}}<strong>invalid</strong>{{end}}</dd>
+<dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Invalid}}<strong>invalid</strong>{{else if and (not $r.Generator.Lag) (not $r.Generator.Scheduled)}}validity not judged (closed model){{else}}valid: the generator held the requested load{{end}}</dd>
 <dt>generator CPU</dt><dd>{{pct $r.Generator.CPU}} of the available CPUs{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
 {{with $r.Generator.Lag}}<dt>scheduling lag</dt><dd>p50 {{short .P50}}, p99 {{short .P99}}, max {{short .Max}}</dd>{{end}}
-{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} skipped as late, {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
+{{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} late (sent late or skipped), {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
 <dt>time series interval</dt><dd>{{$r.Interval}} s</dd>
 {{with $r.Plan.Digest}}<dt>plan digest</dt><dd class="mono">sha256:{{.}}</dd>{{end}}
 </dl>

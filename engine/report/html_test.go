@@ -172,6 +172,25 @@ func TestHTMLCharts(t *testing.T) {
 	if p99 := lat.Series[2].Values; p99[0] == nil || *p99[0] != r.Scenarios[0].Series[0].Latency.P99 {
 		t.Errorf("first p99 %v, want %v", p99[0], r.Scenarios[0].Series[0].Latency.P99)
 	}
+	// signal_delivery starts at 1 s: its first interval was not measured,
+	// a gap, not an outage; its last is partial, a marker of its own.
+	tp := byID["s1-throughput"]
+	if len(tp.Series) != 4 {
+		t.Fatalf("throughput chart with a partial interval: %d series, want 4", len(tp.Series))
+	}
+	last := len(tp.X) - 1
+	if tp.Series[0].Values[0] != nil || tp.Series[1].Values[0] != nil {
+		t.Errorf("interval before the start charted as %v/s", *tp.Series[0].Values[0])
+	}
+	if tp.Series[0].Values[last] != nil || tp.Series[2].Values[last] == nil || !tp.Series[2].Points {
+		t.Errorf("partial interval: line %v, marker %v; want only a marker", tp.Series[0].Values[last], tp.Series[2].Values[last])
+	}
+	if tp.Series[0].Values[1] == nil || *tp.Series[0].Values[1] != 40 {
+		t.Errorf("first measured interval charted as %v, want 40/s", tp.Series[0].Values[1])
+	}
+	if len(byID["s0-throughput"].Series) != 2 {
+		t.Errorf("throughput chart without a partial interval: %d series, want 2", len(byID["s0-throughput"].Series))
+	}
 	dist := byID["s1-step0-distribution"]
 	if len(dist.Series) != 2 {
 		t.Errorf("open-model step: %d curves, want response and service time", len(dist.Series))

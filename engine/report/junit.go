@@ -100,6 +100,11 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			tc.Error = &junitProblem{Type: "runplan.CheckError", Message: "cannot evaluate " + c.Expr + ": " + c.Error,
 				Text: checkDetail(c)}
 			suite.Errors++
+		case c.NA():
+			tc.Failure = &junitProblem{Type: "runplan.CheckNotMeasured",
+				Message: fmt.Sprintf("n/a: %s read figures never measured (%s); unknown never passes", c.Expr, strings.Join(c.Missing, ", ")),
+				Text:    checkDetail(c)}
+			suite.Failures++
 		case !c.Passed:
 			tc.Failure = &junitProblem{Type: "runplan.CheckFailed",
 				Message: fmt.Sprintf("value %s does not satisfy %s", checkValue(c), c.Expr), Text: checkDetail(c)}
@@ -259,11 +264,23 @@ func junitOut(r *Report) string {
 	for _, reason := range r.Generator.Reasons {
 		fmt.Fprintf(&b, "invalid measurement: %s\n", reason)
 	}
+	for _, t := range r.Targets {
+		if n := spansNote(t); n != "" {
+			b.WriteString("note: " + n + "\n")
+		}
+	}
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(&b, "scenario %s: %s", s.Name, outcomesText(s))
+		if a := arrivalText(s); a != "" {
+			b.WriteString("; " + a)
+		}
+		b.WriteString("\n")
+	}
 	for _, f := range r.Faults {
 		h := htmlFaultOf(f)
 		fmt.Fprintf(&b, "fault %s on %s: %s, %s", f.Name, f.Target, f.Describe, h.When)
 		if f.Applied {
-			fmt.Fprintf(&b, "; p99 before %s, during %s, after %s; errors during %s; recovery %s", h.Before, h.During, h.After,
+			fmt.Fprintf(&b, "; before %s; during %s; after %s; errors during %s; recovery %s", h.Before, h.During, h.After,
 				h.Errors, h.Recovery)
 		}
 		for _, n := range []string{h.Note, h.Problem} {

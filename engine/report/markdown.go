@@ -8,7 +8,7 @@ import (
 )
 
 // verdictMark is the emoji a Markdown heading starts with.
-var verdictMark = map[string]string{"ready": "✅", "degraded": "⚠️", "not_ready": "❌", "unscored": "➖"}
+var verdictMark = map[string]string{"ready": "✅", "degraded": "⚠️", "not_ready": "❌", "unscored": "➖", "invalid": "🚫"}
 
 // WriteMarkdown writes a compact summary for pull-request comments and
 // GitHub job summaries: the verdict and score, the checks with their
@@ -82,7 +82,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("| | check | value | expression | weight |\n|:-:|---|--:|---|--:|\n")
 		for _, c := range r.Checks {
 			m, val := "✓", mdEscape(checkValue(c))
-			if !c.Passed {
+			switch {
+			case c.NA():
+				m, val = "❔", "**"+val+"**"
+			case !c.Passed:
 				m, val = "✗", "**"+val+"**"
 			}
 			weight := fmt.Sprintf("%g", c.Weight)
@@ -115,10 +118,19 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			}
 		}
 		b.WriteString("\n")
+		// Every due iteration's outcome, side by side.
+		b.WriteString("| outcomes | due | ok | failed | dropped | interrupted | late | sent late | arrival/s (planned) |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, s := range r.Scenarios {
+			o := s.Outcomes
+			fmt.Fprintf(&b, "| **%s** | %d | %d | %d | %d | %d | %d | %s | %s |\n", mdEscape(s.Name), o.Due, o.OK, o.Failed,
+				o.Dropped, o.Interrupted, o.Late, sentLateText(s), arrivalCell(s))
+		}
+		b.WriteString("\n")
 	}
 
 	if len(r.Faults) > 0 {
-		b.WriteString("| fault | target | window | p99 before | during | after | errors during | recovery |\n")
+		b.WriteString("| fault | target | window | before | during | after | errors during | recovery |\n")
 		b.WriteString("|---|---|---|--:|--:|--:|--:|---|\n")
 		for _, f := range r.Faults {
 			h := htmlFaultOf(f)
@@ -146,11 +158,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	var targets []string
 	for _, t := range r.Targets {
 		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(kindText(t))))
+		if n := spansNote(t); n != "" {
+			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
+		}
 	}
 	gen := fmt.Sprintf("generator CPU %.0f%%", r.Generator.CPU*100)
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s", short(r.Generator.Lag.P99))
 	}
+	gen += " · " + validityText(r)
 	line := gen
 	if len(targets) > 0 {
 		line = "targets " + strings.Join(targets, "; ") + " · " + gen
@@ -162,21 +178,27 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 func verdictText(r *Report) string {
 	v := strings.ReplaceAll(r.Verdict, "_", " ")
-	if r.VerdictCapped {
+	switch {
+	case r.VerdictCapped:
 		v += " (a critical check failed)"
+	case r.Verdict == "invalid":
+		v = "invalid measurement"
 	}
 	return v
 }
 
 func mdRow(b *strings.Builder, name string, s Stats, notes []string) {
 	errs := fmt.Sprintf("%d", s.Errors)
+	if s.Count == 0 {
+		errs = "-" // nothing completed: the error count is unknown, not 0
+	}
 	if s.Errors > 0 && s.ErrorRate != nil {
 		errs = fmt.Sprintf("%d (%s)", s.Errors, pct(s.ErrorRate))
 	}
 	l := s.Latency
 	fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", name, s.Count, rateText(s.Rate), errs,
-		latencyText(l, latencyPick["p50"]), latencyText(l, latencyPick["p95"]), latencyText(l, latencyPick["p99"]),
-		latencyText(l, latencyPick["max"]), mdEscape(strings.Join(notes, "; ")))
+		latencyText(l, "p50"), latencyText(l, "p95"), latencyText(l, "p99"),
+		latencyText(l, "max"), mdEscape(strings.Join(notes, "; ")))
 }
 
 // statNotes are the figures of a row that have no column.
@@ -211,14 +233,6 @@ func scenarioNotes(s Scenario) []string {
 	}
 	if s.Warmup > 0 {
 		notes = append(notes, fmt.Sprintf("warmup %gs", s.Warmup))
-	}
-	for _, n := range []struct {
-		what string
-		v    int64
-	}{{"dropped", s.Dropped}, {"late", s.Late}, {"interrupted", s.Interrupted}} {
-		if n.v > 0 {
-			notes = append(notes, fmt.Sprintf("%s %d", n.what, n.v))
-		}
 	}
 	if s.Aborted != "" {
 		notes = append(notes, "aborted: "+s.Aborted)

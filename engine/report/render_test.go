@@ -41,6 +41,15 @@ func withoutUplot(b []byte) []byte {
 	return bytes.Replace(b, []byte(uplotCSS), []byte("/* uPlot.min.css */"), 1)
 }
 
+// closedOnly is the fixture with only its closed-model scenario: the
+// measurement's validity is not judged.
+func closedOnly() *Report {
+	r := buildFixture(fixtureOptions{})
+	r.Scenarios = r.Scenarios[:1]
+	r.Generator.Lag, r.Generator.Scheduled, r.Generator.Late, r.Generator.Dropped = nil, 0, 0, 0
+	return r
+}
+
 func TestGoldens(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -54,6 +63,14 @@ func TestGoldens(t *testing.T) {
 			return WriteConsole(w, buildFixture(fixtureOptions{}), ConsoleOptions{Color: true})
 		}},
 		{"junit.golden.xml", func(w io.Writer) error { return WriteJUnit(w, buildFixture(fixtureOptions{})) }},
+		{"console-closed.golden", func(w io.Writer) error { return WriteConsole(w, closedOnly(), ConsoleOptions{}) }},
+		{"markdown-closed.golden.md", func(w io.Writer) error { return WriteMarkdown(w, closedOnly()) }},
+		{"console-invalid.golden", func(w io.Writer) error {
+			return WriteConsole(w, buildFixture(fixtureOptions{invalid: true}), ConsoleOptions{})
+		}},
+		{"markdown-invalid.golden.md", func(w io.Writer) error {
+			return WriteMarkdown(w, buildFixture(fixtureOptions{invalid: true}))
+		}},
 		{"markdown.golden.md", func(w io.Writer) error { return WriteMarkdown(w, buildFixture(fixtureOptions{})) }},
 		{"html.golden.html", func(w io.Writer) error {
 			var b bytes.Buffer
@@ -231,6 +248,11 @@ func checkJUnitCounts(t *testing.T, doc []byte, r *Report) {
 			switch {
 			case ch.Error != "" && c.Error == nil:
 				t.Errorf("check %s errored but has no <error>", ch.Name)
+			case ch.Error == "" && ch.NA():
+				if c.Failure == nil || c.Failure.Type != "runplan.CheckNotMeasured" || !strings.Contains(c.Failure.Message, ch.Expr) ||
+					!strings.Contains(c.Failure.Message, strings.Join(ch.Missing, ", ")) {
+					t.Errorf("check %s is n/a; want a not-measured <failure> naming its expression and missing figures, got %+v", ch.Name, c.Failure)
+				}
 			case ch.Error == "" && !ch.Passed && (c.Failure == nil || !strings.Contains(c.Failure.Message, ch.Expr) ||
 				!strings.Contains(c.Failure.Message, checkValue(ch))):
 				t.Errorf("check %s failed; want a <failure> naming its value and expression, got %+v", ch.Name, c.Failure)

@@ -96,10 +96,20 @@ type Fault struct {
 	UndoError  string   `json:"undo_error,omitempty"`
 	Scenarios  []string `json:"scenarios"`
 	Recovered  bool     `json:"recovered"`
-	// Recovery is the time from the fault's end until the scenarios were
-	// back within tolerance; null when unknown (RecoveryNote says why).
+	// Recovery is the time from the fault's end (its undo returned) until
+	// the scenarios were back within tolerance: the larger of ErrorsStopped
+	// and LatencyReturned; null when unknown (RecoveryNote says why).
 	Recovery     *float64 `json:"recovery"`
 	RecoveryNote string   `json:"recovery_note,omitempty"`
+	// ErrorsStopped is the time from the fault's end to its last failed
+	// completion, LatencyReturned until latency stayed within LatencyLimit
+	// (docs/FAULTS.md); null when unknown.
+	ErrorsStopped   *float64 `json:"errors_stopped"`
+	LatencyReturned *float64 `json:"latency_returned"`
+	// LatencyLimit (ms) and SuccessLimit are the recovery rule's limits,
+	// derived from the before window; absent without a baseline.
+	LatencyLimit *float64 `json:"latency_limit_ms,omitempty"`
+	SuccessLimit *float64 `json:"success_limit,omitempty"`
 	Before       *Window  `json:"before,omitempty"`
 	During       *Window  `json:"during,omitempty"`
 	After        *Window  `json:"after,omitempty"`
@@ -114,17 +124,31 @@ type Window struct {
 	ErrorsBy    map[string]int64 `json:"errors_by"`
 	SuccessRate *float64         `json:"success_rate"`
 	Rate        float64          `json:"rate"`
-	Latency     *Latency         `json:"latency_ms"`
+	// Latency is over every completion of the window (count); a fast
+	// failure lowers it. SuccessLatency is over the successful ones
+	// (count − errors); null when none succeeded.
+	Latency        *Latency `json:"latency_ms"`
+	SuccessLatency *Latency `json:"success_latency_ms"`
 }
 
-// Point is one interval of a time series. T is its start in seconds from
-// the run's start; Latency (ms) is null when nothing completed in it.
+// Point is one interval of a time series. T is its start and Width its
+// length in seconds from the run's start (the plan's interval, or a
+// multiple of it where old intervals were coarsened). Measured is how much
+// of it lay inside the scenario's measured span (after its start and
+// warmup, before its end): 0 when none, and then Rate is null; less than
+// Width for a partial interval, whose Rate is over its measured length.
+// Latency (ms) is null when nothing completed in it. Reports written
+// before points had widths carry neither Width nor Measured: each point
+// is then one whole interval.
 type Point struct {
-	T       float64       `json:"t"`
-	Count   int64         `json:"count"`
-	Errors  int64         `json:"errors"`
-	Rate    float64       `json:"rate"`
-	Latency *PointLatency `json:"latency_ms"`
+	T        float64       `json:"t"`
+	Width    float64       `json:"width,omitempty"`
+	Measured *float64      `json:"measured,omitempty"`
+	Partial  bool          `json:"partial,omitempty"`
+	Count    int64         `json:"count"`
+	Errors   int64         `json:"errors"`
+	Rate     *float64      `json:"rate"`
+	Latency  *PointLatency `json:"latency_ms"`
 }
 
 // PointLatency holds an interval's percentiles in milliseconds.
@@ -161,6 +185,12 @@ type Target struct {
 	Server        []ServerFigure `json:"server,omitempty"`
 	ServerSamples int            `json:"server_samples,omitempty"`
 	ServerError   string         `json:"server_error,omitempty"`
+	// SpansServers is set (2 or more) when the samples were answered by
+	// different servers — a failover, a restart: figures derived from the
+	// first and last samples then mix them. ServerChangedAt says when a
+	// sample first showed another server, seconds from the run's start.
+	SpansServers    int       `json:"spans_servers,omitempty"`
+	ServerChangedAt []float64 `json:"server_changed_at,omitempty"`
 	// Cleanup is what the target's cleanup did, for drivers that clean up.
 	Cleanup *Cleanup `json:"cleanup,omitempty"`
 }
@@ -196,6 +226,9 @@ type Stats struct {
 	LatencyBasis string   `json:"latency_basis"`
 	// ServiceLatency is given beside a response-time Latency.
 	ServiceLatency *Latency `json:"service_latency_ms,omitempty"`
+	// LowerBounds counts the interrupted iterations whose wait until they
+	// were cut is in the histograms as a lower bound of their latency.
+	LowerBounds int64 `json:"lower_bounds,omitempty"`
 	// Histogram is the latency histogram in HdrHistogram's compressed,
 	// base64 form (nanoseconds), for exact merging and comparison. Redaction
 	// leaves it alone: it holds no text, and a chance match would corrupt it.
@@ -215,6 +248,23 @@ type Latency struct {
 	P99  float64 `json:"p99"`
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
+	// AtLeast names the figures above that may include an interrupted
+	// iteration's wait (a lower bound of its latency): the true figure is
+	// at least the one given, and renderers print it with "≥".
+	AtLeast []string `json:"at_least,omitempty"`
+}
+
+// IsAtLeast reports whether the named figure ("p99") is a lower bound.
+func (l *Latency) IsAtLeast(name string) bool {
+	if l == nil {
+		return false
+	}
+	for _, n := range l.AtLeast {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Step is one step's figures.
@@ -236,11 +286,31 @@ type Scenario struct {
 	Dropped     int64   `json:"dropped"`
 	Late        int64   `json:"late,omitempty"`
 	Interrupted int64   `json:"interrupted"`
+	// Outcomes accounts for every iteration due in the measured window.
+	Outcomes Outcomes `json:"outcomes"`
+	// PlannedRate and ArrivalRate are the open model's planned arrival rate
+	// and the one the generator achieved, measured from its send times
+	// (iterations per second; absent in the closed model).
+	PlannedRate *float64 `json:"planned_rate,omitempty"`
+	ArrivalRate *float64 `json:"arrival_rate,omitempty"`
 	Stats
 	// HitRatios put the client's hit ratio beside the server's, each with
 	// the window it covers (see hitRatios); absent without cache lookups.
 	HitRatios []HitRatio `json:"hit_ratios,omitempty"`
 	Steps     []Step     `json:"steps"`
+}
+
+// Outcomes says what became of the iterations due in a scenario's measured
+// window: ok + failed + dropped + interrupted + late = due. SentLate counts
+// those of them the generator sent late (late: send). See docs/METRICS.md.
+type Outcomes struct {
+	Due         int64 `json:"due"`
+	OK          int64 `json:"ok"`
+	Failed      int64 `json:"failed"`
+	Dropped     int64 `json:"dropped"`
+	Interrupted int64 `json:"interrupted"`
+	Late        int64 `json:"late"`
+	SentLate    int64 `json:"sent_late"`
 }
 
 // Check is one evaluated check.
@@ -258,10 +328,16 @@ type Check struct {
 	Credit  float64 `json:"credit"`
 	Partial bool    `json:"partial_credit,omitempty"`
 	Error   string  `json:"error,omitempty"`
+	// Missing names the figures the check read that were never measured:
+	// the check is then n/a, and does not pass.
+	Missing []string `json:"missing,omitempty"`
 	// Notes warn about the figures the check reads: a latency figure of a
 	// scenario (or fault window) on a target with notices carries them.
 	Notes []string `json:"notes,omitempty"`
 }
+
+// NA reports whether the check is n/a: it read a figure never measured.
+func (c Check) NA() bool { return len(c.Missing) > 0 }
 
 // Invalid reports whether the measurement is judged invalid: the run
 // started and the generator could not hold the requested load. A run that
@@ -328,7 +404,7 @@ func Build(in Input) *Report {
 	}
 	r.Recommendations = append([]string{}, in.Outcome.Recommendations...)
 	if !math.IsNaN(in.Outcome.Score) {
-		s := math.Round(in.Outcome.Score*10) / 10
+		s := check.RoundScore(in.Outcome.Score)
 		r.Score = &s
 	}
 	for i := range r.Targets {
@@ -338,6 +414,12 @@ func Build(in Input) *Report {
 			}
 			t := &r.Targets[i]
 			t.ServerSamples, t.ServerError = ts.Samples, ts.SampleErr
+			if ts.Servers > 1 {
+				t.SpansServers = ts.Servers
+				for _, c := range ts.ServerChanges {
+					t.ServerChangedAt = append(t.ServerChangedAt, round3(c.Seconds()))
+				}
+			}
 			for _, name := range ts.Order {
 				t.Server = append(t.Server, ServerFigure{Name: name, Value: nanPtr(ts.Server[name]), Help: ts.Help[name]})
 			}
@@ -350,6 +432,15 @@ func Build(in Input) *Report {
 		rs := Scenario{Name: sc.Name, Model: sc.Model, Elapsed: sc.Elapsed.Seconds(), Aborted: sc.Aborted,
 			Start: sc.Offset.Seconds(), Warmup: sc.Warmup.Seconds(), MaxVUs: sc.MaxVUs,
 			Scheduled: sc.Scheduled, Dropped: sc.Dropped, Late: sc.Late, Interrupted: sc.Interrupted, Steps: []Step{}}
+		o := sc.Outcomes
+		rs.Outcomes = Outcomes{Due: o.Due, OK: o.OK, Failed: o.Failed, Dropped: o.Dropped, Interrupted: o.Interrupted,
+			Late: o.Late, SentLate: o.SentLate}
+		if v := sc.PlannedRate(); !math.IsNaN(v) {
+			rs.PlannedRate = ptr(round3(v))
+		}
+		if v := sc.ArrivalRate(); !math.IsNaN(v) {
+			rs.ArrivalRate = ptr(round3(v))
+		}
 		if sc.Iteration == nil { // never started
 			rs.Stats = Stats{ErrorsBy: map[string]int64{}, LatencyBasis: "service", Series: []Point{}}
 			r.Scenarios = append(r.Scenarios, rs)
@@ -382,6 +473,16 @@ func Build(in Input) *Report {
 				rf.Recovery = ptr(round3(e.Recovery.Seconds()))
 			}
 			rf.RecoveryNote = e.Why
+			if e.ErrorsStoppedOK {
+				rf.ErrorsStopped = ptr(round3(e.ErrorsStopped.Seconds()))
+			}
+			if e.LatencyReturnedOK {
+				rf.LatencyReturned = ptr(round3(e.LatencyReturned.Seconds()))
+			}
+			if e.LatencyLimit > 0 {
+				rf.LatencyLimit = ptr(ms(e.LatencyLimit))
+				rf.SuccessLimit = nanPtr(e.SuccessLimit)
+			}
 			rf.Before, rf.During, rf.After = window(e.Before), window(e.During), window(e.After)
 		}
 		r.Faults = append(r.Faults, rf)
@@ -391,7 +492,7 @@ func Build(in Input) *Report {
 	for _, c := range in.Outcome.Checks {
 		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
 			Credit: c.Credit, Partial: c.Partial,
-			Display: check.FormatValue(c.Value), Notes: latencyNotes(c.Expr, tainted)}
+			Display: check.FormatValue(c.Value), Missing: c.Missing, Notes: latencyNotes(c.Expr, tainted)}
 		switch v := c.Value.(type) {
 		case check.Duration:
 			if v.OK {
@@ -405,13 +506,17 @@ func Build(in Input) *Report {
 		default:
 			rc.Value = v
 		}
+		if rc.NA() {
+			// The value read was unknown, whatever its type shows.
+			rc.Value, rc.Display = nil, "n/a"
+		}
 		r.Checks = append(r.Checks, rc)
 	}
 	return r
 }
 
 func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duration) Stats {
-	out := Stats{Series: series(st.Points, interval), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
+	out := Stats{Series: series(st.Points), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
 		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), Hits: st.Hits, Misses: st.Misses,
 		LookupErrors: st.LookupErrors, HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
 	if out.ErrorsBy == nil {
@@ -420,14 +525,15 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 	if st.Ops > st.Count {
 		out.Ops, out.OpsRate = st.Ops, round3(sc.Rate(st.Ops))
 	}
-	h := st.Service
+	h, l := st.Service, st.ServiceLatency()
 	if st.Response != nil {
-		h = st.Response
+		h, l = st.Response, st.ResponseLatency()
 		out.LatencyBasis = "response"
-		out.ServiceLatency = latency(metrics.Summarize(st.Service))
+		out.ServiceLatency = latency(st.ServiceLatency())
 		out.ServiceHistogram, _ = metrics.Encode(st.Service)
 	}
-	out.Latency = latency(metrics.Summarize(h))
+	out.Latency = latency(l)
+	out.LowerBounds = st.LowerBounds
 	if h.TotalCount() > 0 {
 		out.Histogram, _ = metrics.Encode(h)
 	}
@@ -436,20 +542,19 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 
 func window(s metrics.Span) *Window {
 	w := &Window{From: round3(s.From.Seconds()), To: round3(s.To.Seconds()), Count: s.Count, Errors: s.Errors,
-		ErrorsBy: s.ErrorsBy, SuccessRate: nanPtr(s.SuccessRate), Rate: round3(s.Rate), Latency: latency(s.Latency)}
+		ErrorsBy: s.ErrorsBy, SuccessRate: nanPtr(s.SuccessRate), Rate: round3(s.Rate), Latency: latency(s.Latency),
+		SuccessLatency: latency(s.SuccessLatency)}
 	if w.ErrorsBy == nil {
 		w.ErrorsBy = map[string]int64{}
 	}
 	return w
 }
 
-func series(points []metrics.Point, interval time.Duration) []Point {
+func series(points []metrics.Point) []Point {
 	out := make([]Point, 0, len(points))
 	for _, p := range points {
-		rp := Point{T: round3(p.Start.Seconds()), Count: p.Count, Errors: p.Errors}
-		if interval > 0 {
-			rp.Rate = round3(float64(p.Count) / interval.Seconds())
-		}
+		rp := Point{T: round3(p.Start.Seconds()), Width: round3(p.Width.Seconds()), Measured: ptr(round3(p.Measured.Seconds())),
+			Partial: p.Partial(), Count: p.Count, Errors: p.Errors, Rate: nanPtr(round3(p.Rate()))}
 		if p.Latency.OK {
 			rp.Latency = &PointLatency{P50: ms(p.Latency.P50), P90: ms(p.Latency.P90), P99: ms(p.Latency.P99), Max: ms(p.Latency.Max)}
 		}
@@ -462,7 +567,8 @@ func latency(l metrics.Latency) *Latency {
 	if !l.OK {
 		return nil
 	}
-	return &Latency{Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
+	return &Latency{Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P95: ms(l.P95), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max),
+		AtLeast: l.AtLeast}
 }
 
 func ms(d time.Duration) float64 { return round3(float64(d) / 1e6) }

@@ -81,6 +81,7 @@ func TestReportsValidateAgainstSchema(t *testing.T) {
 		{"committed fixture.json", fixtureFile},
 		{"unscored, no targets, no open model", marshal(t, unscored)},
 		{"partial, invalid, a scenario that never started", marshal(t, failed)},
+		{"invalid verdict", marshal(t, buildFixture(fixtureOptions{invalid: true}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

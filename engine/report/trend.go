@@ -158,6 +158,9 @@ func trendCell(c Check, ok bool) string {
 	if c.Error != "" {
 		return mark + " error"
 	}
+	if c.NA() {
+		return "? n/a"
+	}
 	return mark + " " + checkValue(c)
 }
 
@@ -193,7 +196,7 @@ func WriteTrendMarkdown(w io.Writer, t *Trend) error {
 		switch {
 		case r.NotStarted:
 			verdict += " (not started)"
-		case !r.Valid:
+		case !r.Valid && r.Verdict != "invalid": // a report from before the invalid verdict
 			verdict += " (invalid)"
 		}
 		if r.Partial && !r.NotStarted {
@@ -241,7 +244,7 @@ func trendCharts(t *Trend) []chart {
 	x := make([]float64, len(t.Runs))
 	score := make([]*float64, len(t.Runs))
 	byVerdict := map[string][]*float64{}
-	verdicts := []struct{ name, color string }{{"ready", colorGreen}, {"degraded", "#9a6700"}, {"not_ready", colorRed}}
+	verdicts := []struct{ name, color string }{{"ready", colorGreen}, {"degraded", "#9a6700"}, {"not_ready", colorRed}, {"invalid", "#8250df"}}
 	for _, v := range verdicts {
 		byVerdict[v.name] = make([]*float64, len(t.Runs))
 	}
@@ -336,7 +339,7 @@ func WriteTrendHTML(w io.Writer, t *Trend) error {
 		switch {
 		case r.NotStarted:
 			row.Verdict += " (not started)"
-		case !r.Valid:
+		case !r.Valid && r.Verdict != "invalid":
 			row.Verdict += " (invalid)"
 		}
 		for _, c := range t.Checks {

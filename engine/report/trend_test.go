@@ -19,7 +19,7 @@ func TestTrend(t *testing.T) {
 			t.Errorf("run %d (%s) is not after run %d (%s)", i, tr.Runs[i].Started, i-1, tr.Runs[i-1].Started)
 		}
 	}
-	if len(tr.Checks) != 6 || tr.Checks[2].Name != "delivery_time" {
+	if len(tr.Checks) != 7 || tr.Checks[2].Name != "delivery_time" {
 		t.Errorf("checks %+v", tr.Checks)
 	}
 	var b bytes.Buffer

@@ -259,6 +259,13 @@ func TestFaultKinds(t *testing.T) {
 				// succeeded), however long that takes on a busy machine;
 				// then the target serves again.
 				servedAgain(t, r, f.End, 5*time.Second)
+				// The server figures span the killed process and the
+				// restarted one, which answered from the kill on.
+				for _, tg := range r.Targets {
+					if tg.Name == "cache" && (tg.SpansServers != 2 || len(tg.ServerChangedAt) != 1 || tg.ServerChangedAt[0] < f.Start) {
+						t.Errorf("server figures span %d servers, changed at %v; want 2, once after %v", tg.SpansServers, tg.ServerChangedAt, f.Start)
+					}
+				}
 			},
 		},
 		{

@@ -91,10 +91,12 @@ func TestCachePlans(t *testing.T) {
 				}
 			}
 			// The plans' timeouts are tight (a slow call fails fast), so a
-			// busy machine may time a few calls out; any other error is a
-			// fault of the run.
+			// busy machine may time a few calls out, and drop or interrupt
+			// open-model iterations (errors of their own classes); any other
+			// error is a fault of the run.
 			for _, s := range rep.Scenarios {
-				if s.Count == 0 || s.Errors > s.ErrorsBy["timeout"] {
+				busy := s.ErrorsBy["timeout"] + s.ErrorsBy["dropped"] + s.ErrorsBy["interrupted"]
+				if s.Count == 0 || s.Errors > busy {
 					t.Errorf("scenario %s: %d iterations, %d errors %v\n%s", s.Name, s.Count, s.Errors, s.ErrorsBy, stdout.String())
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,45 +44,64 @@ var infoSectionNames = []string{"server", "clients", "memory", "stats", "replica
 // The sampling's own INFO commands count in total_commands_processed. It is
 // safe for concurrent use.
 func (t *Target) ServerStats(ctx context.Context) (map[string]float64, error) {
+	m, _, err := t.IdentifiedServerStats(ctx)
+	return m, err
+}
+
+var _ driver.IdentifiedServerStatser = (*Target)(nil)
+
+// IdentifiedServerStats is ServerStats plus which server answered: the
+// run_id and role of the server read ("<run_id>/<role>"), or of every
+// primary of a cluster (sorted, comma-separated); "" when the server does
+// not say (the embedded one). A failover or a restart changes it.
+func (t *Target) IdentifiedServerStats(ctx context.Context) (map[string]float64, string, error) {
 	obs := t.observer()
 	if cc, ok := obs.(*goredis.ClusterClient); ok {
 		sum := map[string]float64{}
 		var mu sync.Mutex
+		var ids []string
 		nodes := 0
 		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
-			m, err := t.info(ctx, c)
+			m, id, err := t.info(ctx, c)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			mergeStats(sum, m)
+			ids = append(ids, id)
 			nodes++
 			return nil
 		})
 		if err != nil {
-			return nil, t.scrub(fmt.Errorf("redis: target %q: INFO: %w", t.name, err))
+			return nil, "", t.scrub(fmt.Errorf("redis: target %q: INFO: %w", t.name, err))
 		}
 		sum["nodes"] = float64(nodes)
-		return sum, nil
+		slices.Sort(ids)
+		id := strings.Join(ids, ",")
+		if slices.Contains(ids, "") {
+			id = ""
+		}
+		return sum, id, nil
 	}
-	m, err := t.info(ctx, obs)
+	m, id, err := t.info(ctx, obs)
 	if err != nil {
-		return nil, t.scrub(fmt.Errorf("redis: target %q: INFO: %w", t.name, err))
+		return nil, "", t.scrub(fmt.Errorf("redis: target %q: INFO: %w", t.name, err))
 	}
 	if _, ok := m["keys"]; !ok && t.mini != nil {
 		n, err := obs.DBSize(ctx).Result()
 		if err != nil {
-			return nil, fmt.Errorf("redis: target %q: DBSIZE: %w", t.name, err)
+			return nil, "", fmt.Errorf("redis: target %q: DBSIZE: %w", t.name, err)
 		}
 		m["keys"] = float64(n)
 	}
-	return m, nil
+	return m, id, nil
 }
 
 // info reads and parses one server's INFO, falling back to the older forms
-// when the server refuses the newer.
-func (t *Target) info(ctx context.Context, c goredis.UniversalClient) (map[string]float64, error) {
+// when the server refuses the newer; it returns the figures and the
+// server's identity (serverIdentity).
+func (t *Target) info(ctx context.Context, c goredis.UniversalClient) (map[string]float64, string, error) {
 	for {
 		mode := t.infoMode.Load()
 		var cmd *goredis.StringCmd
@@ -95,13 +115,34 @@ func (t *Target) info(ctx context.Context, c goredis.UniversalClient) (map[strin
 		}
 		txt, err := cmd.Result()
 		if err == nil {
-			return parseInfo(txt), nil
+			return parseInfo(txt), serverIdentity(txt), nil
 		}
 		if _, isReply := errors.AsType[goredis.Error](err); !isReply || mode == infoPlain {
-			return nil, err
+			return nil, "", err
 		}
 		t.infoMode.CompareAndSwap(mode, mode+1)
 	}
+}
+
+// serverIdentity is "<run_id>/<role>" from an INFO reply: another process
+// (a restart, a failover to another server) or the same one in another role
+// gives another identity; "" when INFO has no run_id.
+func serverIdentity(txt string) string {
+	var id, role string
+	for line := range strings.SplitSeq(txt, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		switch {
+		case !ok:
+		case k == "run_id":
+			id = v
+		case k == "role":
+			role = v
+		}
+	}
+	if id == "" {
+		return ""
+	}
+	return id + "/" + role
 }
 
 // notFigures are numeric-looking INFO fields that are identifiers.

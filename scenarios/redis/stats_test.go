@@ -201,3 +201,20 @@ func TestServerStatsLive(t *testing.T) {
 		})
 	}
 }
+
+// The server's identity is its run id and role: a restart or a failover to
+// another process changes the first, a demotion the second.
+func TestServerIdentity(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, info, want string }{
+		{"primary", sampleInfo, "1234567890abcdef/master"},
+		{"demoted", "run_id:1234567890abcdef\r\nrole:slave\r\n", "1234567890abcdef/slave"},
+		{"restarted", "# Server\r\nrun_id:fedcba0987654321\r\n# Replication\r\nrole:master\r\n", "fedcba0987654321/master"},
+		{"embedded: no run id", "# Clients\r\nconnected_clients:1\r\n", ""},
+	}
+	for _, tt := range tests {
+		if got := serverIdentity(tt.info); got != tt.want {
+			t.Errorf("%s: identity %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
