@@ -116,10 +116,6 @@ var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses
 // never started (absent from the summary).
 var outcomeCounts = []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late"}
 
-// outcomeCounts are the outcome counts of a scenario, unknown when it is
-// absent from the summary (it never started).
-var outcomeCounts = []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late"}
-
 // windowCounts are the figures of a fault window that are unknown when it
 // held no data.
 var windowCounts = []string{"count", "errors", "errors_by", "rate"}

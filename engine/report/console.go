@@ -87,14 +87,14 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			notes = append(notes, "latency from scheduled start")
 		}
 		fmt.Fprintf(&b, "  (%s)\n", strings.Join(notes, ", "))
-		if h := hitRatioText(s); h != "" {
-			fmt.Fprintln(&b, wrapText("  ", h, 80, "    "))
-		}
 		out := outcomesText(s)
 		if a := arrivalText(s); a != "" {
 			out += "; " + a
 		}
 		fmt.Fprintln(&b, wrapText("  ", out, 80, "    "))
+		if h := hitRatioText(s); h != "" {
+			fmt.Fprintln(&b, wrapText("  ", h, 80, "    "))
+		}
 	}
 	if len(r.Faults) > 0 {
 		fmt.Fprintln(&b)
