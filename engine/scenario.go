@@ -403,7 +403,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			return false
 		}
 		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart), Ops: out.Ops,
-			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
+			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss, LookupErr: out.Cache == driver.CacheError}
 		if i == first && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
 		}

@@ -110,10 +110,10 @@ func (unwrapper) Visit(node *ast.Node) {
 
 // stepCounts are the figures of a scenario or step that are unknown when it
 // completed nothing, beyond those already NaN or unknown durations.
-var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses", "rate", "ops_rate", "rate_limit_wait"}
+var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses", "lookup_errors", "rate", "ops_rate", "rate_limit_wait"}
 
-// outcomeCounts are the outcome counts of a scenario, unknown when it is
-// absent from the summary (it never started).
+// outcomeCounts are a scenario's outcome counts: unknown when the scenario
+// never started (absent from the summary).
 var outcomeCounts = []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late"}
 
 // windowCounts are the figures of a fault window that are unknown when it

@@ -41,29 +41,43 @@ type Series struct {
 	interval time.Duration
 	rolled   atomic.Int64 // intervals collected so far
 
-	// pmu guards the closed points and the measured span, [from, until)
-	// from the run's start (no end until ended).
-	pmu    sync.Mutex
-	points []Point
-	from   time.Duration
-	until  time.Duration
-	ended  bool
+	// pmu guards the closed points, the measured span, [from, until) from
+	// the run's start (no end until ended), and the coarsening state: each
+	// point spans factor intervals (1 until the series is coarsened), pend
+	// is the point being filled (pendN intervals so far, histogram pendH),
+	// last the most recent interval closed.
+	pmu       sync.Mutex
+	points    []Point
+	from      time.Duration
+	until     time.Duration
+	ended     bool
+	factor    int64
+	maxPoints int // MaxPoints; fewer in tests
+	pend      Point
+	pendH     *hdrhistogram.Histogram
+	pendN     int64
+	last      Point
+	hasLast   bool
+	// scratch is Roll's working histogram (the collector calls Roll from
+	// one goroutine at a time).
+	scratch *hdrhistogram.Histogram
 
 	// observe, when set, sees every recorded sample (observe.go).
 	observe func(Sample)
 }
 
 type shard struct {
-	mu       sync.Mutex
-	service  *hdrhistogram.Histogram
-	response *hdrhistogram.Histogram
-	count    int64
-	errors   int64
-	errorsBy map[string]int64
-	hits     int64
-	misses   int64
-	waited   int64 // ns
-	ops      int64
+	mu         sync.Mutex
+	service    *hdrhistogram.Histogram
+	response   *hdrhistogram.Histogram
+	count      int64
+	errors     int64
+	errorsBy   map[string]int64
+	hits       int64
+	misses     int64
+	lookupErrs int64
+	waited     int64 // ns
+	ops        int64
 	// lower counts the lower bounds recorded (RecordLowerBound); lowSvc
 	// and lowResp are the smallest of them in each histogram (ns).
 	lower           int64
@@ -76,7 +90,7 @@ type shard struct {
 // NewSeries returns a series with one shard per available CPU.
 func NewSeries(name string) *Series {
 	n := max(runtime.GOMAXPROCS(0), 1)
-	s := &Series{Name: name, shards: make([]shard, n)}
+	s := &Series{Name: name, shards: make([]shard, n), factor: 1, maxPoints: MaxPoints}
 	for i := range s.shards {
 		s.shards[i].service = NewHistogram()
 		for j := range s.shards[i].ring {
@@ -96,8 +110,8 @@ type Sample struct {
 	Response time.Duration
 	// ErrClass is empty on success.
 	ErrClass string
-	// Hit and Miss count cache lookups.
-	Hit, Miss bool
+	// Hit and Miss count cache lookups; LookupErr a lookup that failed.
+	Hit, Miss, LookupErr bool
 	// Waited is client-side waiting (rate limits) included in Service.
 	Waited time.Duration
 	// At is when the operation completed, from the run's start: it picks
@@ -141,6 +155,9 @@ func (s *Series) Record(vu int, x Sample) {
 	}
 	if x.Miss {
 		sh.misses++
+	}
+	if x.LookupErr {
+		sh.lookupErrs++
 	}
 	sh.waited += int64(x.Waited)
 	sh.mu.Unlock()
@@ -188,7 +205,10 @@ type Stats struct {
 	ErrorsBy map[string]int64
 	Hits     int64
 	Misses   int64
-	Waited   time.Duration
+	// LookupErrors are cache lookups that failed before telling hit from
+	// miss; they count in HitRatio's denominator.
+	LookupErrors int64
+	Waited       time.Duration
 	// Ops counts operations: more than Count when calls carried several
 	// (pipelines).
 	Ops int64
@@ -230,6 +250,7 @@ func (s *Series) Stats() *Stats {
 		}
 		st.Hits += sh.hits
 		st.Misses += sh.misses
+		st.LookupErrors += sh.lookupErrs
 		st.Waited += time.Duration(sh.waited)
 		st.Ops += sh.ops
 		if sh.lower > 0 {
@@ -287,11 +308,17 @@ func (st *Stats) Account(o Outcomes) {
 }
 
 // HitRatio is hits over lookups, NaN when there were no lookups.
-func (st *Stats) HitRatio() float64 {
-	if st.Hits+st.Misses == 0 {
+func (st *Stats) HitRatio() float64 { return HitRatio(st.Hits, st.Misses, st.LookupErrors) }
+
+// HitRatio is hits over every lookup: hits, misses and lookups that failed
+// (a timed-out lookup served nothing from the cache, so it lowers the ratio
+// rather than vanishing from it). NaN when there were no lookups.
+func HitRatio(hits, misses, lookupErrors int64) float64 {
+	n := hits + misses + lookupErrors
+	if n == 0 {
 		return math.NaN()
 	}
-	return float64(st.Hits) / float64(st.Hits+st.Misses)
+	return float64(hits) / float64(n)
 }
 
 // ErrorClasses returns the error classes seen, sorted.

@@ -200,3 +200,91 @@ func TestEndSpanCorrectsClosedIntervals(t *testing.T) {
 		t.Fatalf("points %+v", p)
 	}
 }
+
+// A series keeps a bounded number of points however long the run: old
+// intervals are merged in pairs, and nothing is lost in the merging.
+func TestSeriesIsCoarsenedToBoundedPoints(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		intervals int
+		max       int           // points kept at most
+		sparse    int           // operations every sparse intervals (for speed)
+		points    int           // kept at the end
+		width     time.Duration // of every point but maybe the last
+	}{
+		{7, 8, 1, 7, 10 * time.Millisecond},
+		{8, 8, 1, 4, 20 * time.Millisecond},
+		{100, 8, 1, 7, 160 * time.Millisecond},
+		{103, 8, 1, 7, 160 * time.Millisecond}, // the last point holds 7 intervals
+		// The real bound: 120 s at 10 ms.
+		{12000, MaxPoints, 997, 375, 32 * 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.intervals, " of ", tt.max), func(t *testing.T) {
+			t.Parallel()
+			s := NewSeries("s")
+			s.SetInterval(10 * time.Millisecond)
+			s.SetSpan(0)
+			s.maxPoints = tt.max
+			maxKept := 0
+			for i := range tt.intervals {
+				at := time.Duration(i) * 10 * time.Millisecond
+				if i%tt.sparse == 0 {
+					s.Record(0, Sample{Service: time.Duration(i%7+1) * time.Millisecond, At: at})
+					if i%3 == 0 {
+						s.Record(1, Sample{Service: time.Millisecond, At: at, ErrClass: "timeout"})
+					}
+				}
+				s.Roll(int64(i))
+				s.pmu.Lock()
+				maxKept = max(maxKept, len(s.points))
+				s.pmu.Unlock()
+			}
+			if maxKept >= tt.max {
+				t.Errorf("kept up to %d points, want fewer than %d", maxKept, tt.max)
+			}
+			s.EndSpan(time.Duration(tt.intervals)*10*time.Millisecond - 5*time.Millisecond)
+			points := s.Points()
+			if len(points) != tt.points {
+				t.Fatalf("%d points, want %d", len(points), tt.points)
+			}
+			var count, errs, timeouts int64
+			var next, measured time.Duration
+			for i, p := range points {
+				if p.Start != next {
+					t.Fatalf("point %d starts at %v, want %v", i, p.Start, next)
+				}
+				if i < len(points)-1 && p.Width != tt.width {
+					t.Fatalf("point %d is %v wide, want %v", i, p.Width, tt.width)
+				}
+				next += p.Width
+				count += p.Count
+				errs += p.Errors
+				timeouts += p.ErrorsBy["timeout"]
+				measured += p.Measured
+				if h, err := Decode(p.Hist); err != nil || (h == nil) != (p.Count == 0) || (h != nil && h.TotalCount() != p.Count) {
+					t.Fatalf("point %d: histogram %v for %d operations (%v)", i, h, p.Count, err)
+				}
+			}
+			last := points[len(points)-1]
+			if next != time.Duration(tt.intervals)*10*time.Millisecond || !last.Partial() {
+				t.Errorf("the points end at %v (last partial %v), want %v", next, last.Partial(), time.Duration(tt.intervals)*10*time.Millisecond)
+			}
+			st := s.Stats()
+			if count != st.Count || errs != st.Errors || timeouts != st.ErrorsBy["timeout"] {
+				t.Errorf("points hold %d operations, %d errors (%d timeouts); the series %d, %d", count, errs, timeouts, st.Count, st.Errors)
+			}
+			if want := time.Duration(tt.intervals)*10*time.Millisecond - 5*time.Millisecond; measured != want {
+				t.Errorf("measured %v, want %v", measured, want)
+			}
+			if p, ok := s.Last(); !ok || p.Width != 10*time.Millisecond {
+				t.Errorf("last interval %+v, want one interval", p)
+			}
+			// worst() over coarse points: windows are whole points.
+			w, err := Worst(points, 10*time.Millisecond, 10*time.Millisecond)
+			if err != nil || !w.OK || w.Latency.Max < time.Millisecond || w.ErrorRate <= 0 {
+				t.Errorf("worst %+v (%v)", w, err)
+			}
+		})
+	}
+}

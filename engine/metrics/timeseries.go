@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"math"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 // under the open model, service time otherwise).
 type Point struct {
 	Start time.Duration // from the run's start
-	// Width is the interval's length: the series' interval.
+	// Width is the interval's length: the series' interval, or a
+	// power-of-two multiple of it once the series is coarsened (MaxPoints).
 	Width time.Duration
 	// Measured is how much of [Start, Start+Width) lay inside the series'
 	// measured span (see Series.SetSpan): 0 when none — nothing was
@@ -119,12 +121,31 @@ func (s *Series) slotFor(sh *shard, at time.Duration) *slot {
 	return sl
 }
 
+// MaxPoints bounds the points a series keeps, so that its memory does not
+// grow with the run's length: when it has this many, adjacent points are
+// merged in pairs (their counts added, their histograms merged), and from
+// then on each point spans twice as many intervals. A run of n intervals
+// keeps fewer than MaxPoints points of width interval × 2^k, the smallest
+// power of two that fits, and at least MaxPoints/2 once coarsened; Points
+// adds the one being filled, narrower (the intervals closed since the last
+// whole point). It is even.
+const MaxPoints = 512
+
 // Roll closes interval number idx, which starts at idx × the interval from
-// the run's start, and appends it to the series' points. The collector
-// calls it once per interval, in order, once the interval is over; it is
-// safe to call while Record runs.
+// the run's start, and adds it to the series' points (as a point of its
+// own, or into the current wider point once the series is coarsened). It
+// returns the interval (its Hist empty once the series is coarsened). The
+// collector calls it once per interval, in order, from one goroutine at a
+// time, once the interval is over; it is safe to call while Record,
+// Points, Last and EndSpan run.
 func (s *Series) Roll(idx int64) Point {
-	h := NewHistogram()
+	if s.scratch == nil {
+		s.scratch = NewHistogram()
+	}
+	h := s.scratch
+	if h.TotalCount() > 0 {
+		h.Reset()
+	}
 	var count, errs int64
 	var by map[string]int64
 	for i := range s.shards {
@@ -151,31 +172,116 @@ func (s *Series) Roll(idx int64) Point {
 	}
 	s.rolled.Store(idx + 1)
 	p := Point{Start: time.Duration(idx) * s.interval, Width: s.interval, Count: count, Errors: errs, ErrorsBy: by, Latency: Summarize(h)}
-	if count > 0 {
-		p.Hist, _ = Encode(h)
-	}
 	s.pmu.Lock()
+	defer s.pmu.Unlock()
 	p.Measured = s.measured(p.Start, p.Width)
-	s.points = append(s.points, p)
-	s.pmu.Unlock()
+	s.last, s.hasLast = p, true
+	if s.factor <= 1 {
+		if count > 0 {
+			p.Hist, _ = Encode(h)
+		}
+		s.points = append(s.points, p)
+	} else {
+		if s.pendN == 0 {
+			s.pend = Point{Start: p.Start}
+			if s.pendH == nil {
+				s.pendH = NewHistogram()
+			}
+			s.pendH.Reset()
+		}
+		addCounts(&s.pend, p)
+		s.pend.Width += p.Width
+		if count > 0 {
+			s.pendH.Merge(h)
+		}
+		s.pendN++
+		if s.pendN == s.factor {
+			s.points = append(s.points, s.pending())
+			s.pendN = 0
+		}
+	}
+	if len(s.points) >= s.maxPoints {
+		s.coarsen()
+	}
 	return p
 }
 
-// Points returns the closed intervals so far.
+// addCounts adds p's counts to o's.
+func addCounts(o *Point, p Point) {
+	o.Count += p.Count
+	o.Errors += p.Errors
+	for k, v := range p.ErrorsBy {
+		if o.ErrorsBy == nil {
+			o.ErrorsBy = map[string]int64{}
+		}
+		o.ErrorsBy[k] += v
+	}
+}
+
+// pending is the point being filled, closed as it stands. s.pmu is held.
+func (s *Series) pending() Point {
+	p := s.pend
+	p.ErrorsBy = maps.Clone(p.ErrorsBy)
+	p.Measured = s.measured(p.Start, p.Width)
+	p.Latency = Summarize(s.pendH)
+	if p.Count > 0 {
+		p.Hist, _ = Encode(s.pendH)
+	}
+	return p
+}
+
+// coarsen merges the points in pairs and doubles the width of the points
+// to come. It runs when the series has MaxPoints points (an even number)
+// and no pending one, so that pairs line up on the doubled grid. s.pmu is
+// held.
+func (s *Series) coarsen() {
+	// The merging histogram is dropped afterwards: a series that keeps
+	// it between coarsenings holds more memory than one that never
+	// coarsened.
+	h := NewHistogram()
+	n := len(s.points) / 2
+	for i := range n {
+		a, b := s.points[2*i], s.points[2*i+1]
+		m := Point{Start: a.Start, Width: a.Width + b.Width}
+		addCounts(&m, a)
+		addCounts(&m, b)
+		m.Measured = s.measured(m.Start, m.Width)
+		h.Reset()
+		for _, enc := range []string{a.Hist, b.Hist} {
+			// A point's histogram was encoded by this series: it decodes.
+			if d, err := Decode(enc); err == nil && d != nil {
+				h.Merge(d)
+			}
+		}
+		m.Latency = Summarize(h)
+		if h.TotalCount() > 0 {
+			m.Hist, _ = Encode(h)
+		}
+		s.points[i] = m
+	}
+	clear(s.points[n:])
+	s.points = s.points[:n]
+	s.factor *= 2
+}
+
+// Points returns the closed points so far, the one being filled included
+// (narrower than the others) once the series is coarsened.
 func (s *Series) Points() []Point {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	return append([]Point(nil), s.points...)
+	out := append(make([]Point, 0, len(s.points)+1), s.points...)
+	if s.pendN > 0 {
+		out = append(out, s.pending())
+	}
+	return out
 }
 
-// Last returns the most recent closed interval, if any.
+// Last returns the most recent closed interval, if any (one interval, even
+// once the series is coarsened).
 func (s *Series) Last() (Point, bool) {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	if len(s.points) == 0 {
-		return Point{}, false
-	}
-	return s.points[len(s.points)-1], true
+	return s.last, s.hasLast
 }
 
 // Window is the worst of every window of a given width over a series.
