@@ -140,7 +140,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	_, faults := get(root, "faults")
 	if faults != nil && faults.Kind == yaml.SequenceNode {
 		seen := map[string]*yaml.Node{}
-		for i, fn := range faults.Content {
+		for i, fn := range items(faults) {
 			if f := l.fault(p, fn, fmt.Sprintf("/faults/%d", i), seen); f != nil {
 				p.Faults = append(p.Faults, f)
 			}
@@ -149,7 +149,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	_, checks := get(root, "checks")
 	if checks != nil && checks.Kind == yaml.SequenceNode {
 		seen := map[string]*yaml.Node{}
-		for i, c := range checks.Content {
+		for i, c := range items(checks) {
 			ck := &Check{Weight: 1, Pos: posOf(c), Invalid: l.bad(fmt.Sprintf("/checks/%d", i))}
 			nk, nv := get(c, "name")
 			ck.Name = str(nv)
@@ -218,7 +218,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	}
 	_, notify := get(root, "notify")
 	if notify != nil && notify.Kind == yaml.SequenceNode {
-		for _, nn := range notify.Content {
+		for _, nn := range items(notify) {
 			var n Notify
 			_, u := get(nn, "url")
 			_, f := get(nn, "flavor")
@@ -234,7 +234,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	}
 	_, recs := get(root, "recommendations")
 	if recs != nil && recs.Kind == yaml.SequenceNode {
-		for i, r := range recs.Content {
+		for i, r := range items(recs) {
 			_, w := get(r, "when")
 			_, s := get(r, "say")
 			p.Recommendations = append(p.Recommendations, &Recommendation{When: str(w), WhenNode: w, Say: str(s), SayNode: s,
@@ -289,7 +289,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	}
 	seen := map[string]*yaml.Node{}
 	count := map[string]int{}
-	for i, sn := range steps.Content {
+	for i, sn := range items(steps) {
 		sptr := fmt.Sprintf("%s/%d", ptr, i)
 		st := l.step(p, sn, sptr)
 		if st == nil {
@@ -431,7 +431,7 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 	// unless the load names the open model with rate or max_vus.
 	rateStages := rv != nil || mv != nil
 	if stages != nil && stages.Kind == yaml.SequenceNode {
-		for _, st := range stages.Content {
+		for _, st := range items(stages) {
 			_, sd := get(st, "duration")
 			_, tv := get(st, "target")
 			stage := Stage{}
@@ -736,4 +736,14 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 		l.addf(kinds[0], "step: several %s targets (%s): say which with target:", st.Kind, strings.Join(match, ", "))
 	}
 	return st
+}
+
+// items is a sequence node's entries with aliases resolved: `- *step` is
+// the anchored step, not a node the decoder would skip.
+func items(n *yaml.Node) []*yaml.Node {
+	out := make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		out[i] = deref(c)
+	}
+	return out
 }
