@@ -434,6 +434,9 @@ func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupRes
 		for _, o := range open {
 			if o.name == t.Name {
 				rt.Kind, rt.Addr = o.target.Kind(), o.target.Addr()
+				if d, ok := o.target.(driver.Describer); ok {
+					rt.Software, rt.Notices = d.Software(), d.Notices()
+				}
 			}
 		}
 		if c, ok := cleaned[t.Name]; ok {

@@ -35,6 +35,8 @@ type healthInput struct {
 	// cpu is the process's CPU time over wall; procs the CPUs it may use.
 	cpu, wall time.Duration
 	procs     int
+	// host is the host over the run (unknown outside Linux).
+	host hostView
 }
 
 // generatorHealth judges, scenario by scenario, whether the generator held
@@ -74,7 +76,68 @@ func generatorHealth(in healthInput) metrics.Generator {
 			g.Reasons = append(g.Reasons, fmt.Sprintf("%s: scheduling lag p99 %v is above %v", s.Name, p99.Round(time.Microsecond), lim.LagP99))
 		}
 	}
+	if h := in.host; h.OK {
+		g.HostKnown, g.HostBusy, g.HostSteal, g.HostLoad, g.HostCores = true, h.Busy, h.Steal, h.Load1, h.Cores
+	}
+	if !g.Valid {
+		g.Cause, g.Advice = diagnose(in, g.CPU)
+	}
 	return g
+}
+
+// Thresholds of the diagnosis, documented in docs/SCORING.md.
+const (
+	// diagSteal is the share of stolen CPU time past which the hypervisor
+	// is the cause.
+	diagSteal = 0.05
+	// diagOthers is the share of the host's CPU time used by other
+	// processes past which the host was busy; diagLoad the load average
+	// per CPU past which it was, whatever runplan used.
+	diagOthers = 0.25
+	diagLoad   = 1.5
+	// diagNeighbour is runplan's CPU share past which a closed-model
+	// scenario beside the open model took the CPU the scheduler needed;
+	// diagCPU the share past which runplan itself was CPU-bound.
+	diagNeighbour = 0.5
+	diagCPU       = 0.7
+)
+
+// diagnose names the visible cause of an invalid measurement and what to
+// do, from the host's view, runplan's CPU share and the run's scenarios.
+// Lowering the rate only helps when runplan itself was the bottleneck.
+func diagnose(in healthInput, cpu float64) (cause, advice string) {
+	h := in.host
+	var ours float64 // runplan's share of the whole host
+	if h.OK && in.wall > 0 && h.Cores > 0 {
+		ours = in.cpu.Seconds() / in.wall.Seconds() / float64(h.Cores)
+	}
+	others := h.Busy - ours
+	var closed []string
+	for _, s := range in.scenarios {
+		if s != nil && s.Model == string(plan.Closed) && s.Iteration != nil && s.Iteration.Count > 0 {
+			closed = append(closed, s.Name)
+		}
+	}
+	limits := "or state what a shared runner can hold with the plan's validity: {lag_p99, late}; lowering the rate will not help"
+	switch {
+	case h.OK && h.Steal >= diagSteal:
+		return "host_steal", fmt.Sprintf("Cause: the machine was busy: the hypervisor stole %.0f%% of its CPU time during the run. Run on a machine with dedicated CPUs, %s.",
+			h.Steal*100, limits)
+	case h.OK && (others >= diagOthers || h.Load1 >= diagLoad*float64(h.Cores)):
+		return "host_busy", fmt.Sprintf("Cause: the machine was busy: other processes used %.0f%% of its %d CPUs (load average %.2f) while runplan used %.0f%%. Run runplan on a quieter machine, apart from the target, %s.",
+			max(others, 0)*100, h.Cores, h.Load1, ours*100, limits)
+	case len(closed) > 0 && cpu >= diagNeighbour:
+		return "closed_model", fmt.Sprintf("Cause: the closed-model scenario %s ran beside the open model while runplan used %.0f%% of its CPUs: it took the CPU the open-model scheduler needed. Run the closed-model scenario separately or lower its VUs.",
+			strings.Join(closed, ", "), cpu*100)
+	case cpu >= diagCPU:
+		return "generator_cpu", fmt.Sprintf("Cause: runplan was CPU-bound (%.0f%% of its CPUs). Lower the rate, or spread the load over several runplan processes or machines.", cpu*100)
+	}
+	host := "the host's load is unknown on this system"
+	if h.OK {
+		host = fmt.Sprintf("the host was not busy (load average %.2f on %d CPUs, %.0f%% stolen)", h.Load1, h.Cores, h.Steal*100)
+	}
+	return "unknown", fmt.Sprintf("Cause not visible: runplan used %.0f%% of its CPUs and %s. Look for pauses the figures do not show (a container's CPU quota, swapping, a suspended VM), then lower the rate if they are not the cause.",
+		cpu*100, host)
 }
 
 // percent prints a share as a percentage with enough digits for the small

@@ -41,6 +41,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	}
 	sum.Interval = interval
 	rusage0 := cpuTime()
+	host0 := readHost()
 
 	for _, r := range runs {
 		// The measured span begins at the scenario's planned start plus
@@ -134,7 +135,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 		limits[s.Name] = s.Validity
 	}
 	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpuTime() - rusage0, wall: wall,
-		procs: runtime.GOMAXPROCS(0)})
+		procs: runtime.GOMAXPROCS(0), host: hostOver(host0, readHost(), runtime.NumCPU())})
 	sum.Generator.PeakRSS = peakRSS()
 }
 
@@ -402,7 +403,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			return false
 		}
 		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart), Ops: out.Ops,
-			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss}
+			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss, LookupErr: out.Cache == driver.CacheError}
 		if i == first && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
 		}

@@ -25,10 +25,13 @@ func builtinAdvice(sum *metrics.RunSummary) []string {
 	var out []string
 	g := sum.Generator
 	if !g.Valid && len(g.Reasons) > 0 {
-		out = append(out, "The measurement is invalid: "+strings.Join(g.Reasons, "; ")+
-			". Run runplan on a less loaded machine, apart from the target, or lower the rate.")
+		advice := g.Advice
+		if advice == "" { // a summary without a diagnosis
+			advice = "Run runplan on a less loaded machine, apart from the target, or lower the rate."
+		}
+		out = append(out, "The measurement is invalid: "+strings.Join(g.Reasons, "; ")+". "+advice)
 	}
-	if g.CPU > adviseCPU {
+	if g.CPU > adviseCPU && g.Cause != "generator_cpu" && g.Cause != "closed_model" {
 		out = append(out, fmt.Sprintf("runplan used %.0f%% of its CPUs: the generator may have limited the load; run it on another machine than the target.", g.CPU*100))
 	}
 	for _, sc := range sum.Scenarios {

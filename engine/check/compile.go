@@ -346,7 +346,7 @@ func statShape(withSteps map[string]*shape) *shape {
 	s := &shape{fields: map[string]*shape{
 		"latency": lat, "service_latency": lat, "response_latency": lat, "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
 		"success_rate": leafShape(), "error_rate": leafShape(), "rate": leafShape(), "ops": leafShape(), "ops_rate": leafShape(),
-		"hit_ratio": leafShape(), "hits": leafShape(), "misses": leafShape(), "rate_limit_wait": leafShape(),
+		"hit_ratio": leafShape(), "hits": leafShape(), "misses": leafShape(), "lookup_errors": leafShape(), "rate_limit_wait": leafShape(),
 	}}
 	if withSteps != nil {
 		s.fields["steps"] = &shape{fields: withSteps}

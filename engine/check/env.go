@@ -83,12 +83,15 @@ type StepEnv struct {
 	Rate            float64        `expr:"rate"`
 	// Ops and OpsRate count operations (a pipeline's commands); equal to
 	// Count and Rate when every call carried one.
-	Ops      int      `expr:"ops"`
-	OpsRate  float64  `expr:"ops_rate"`
-	HitRatio float64  `expr:"hit_ratio"`
-	Hits     int      `expr:"hits"`
-	Misses   int      `expr:"misses"`
-	RateWait Duration `expr:"rate_limit_wait"`
+	Ops      int     `expr:"ops"`
+	OpsRate  float64 `expr:"ops_rate"`
+	HitRatio float64 `expr:"hit_ratio"`
+	Hits     int     `expr:"hits"`
+	Misses   int     `expr:"misses"`
+	// LookupErrors are cache lookups that failed; they count in
+	// hit_ratio's denominator.
+	LookupErrors int      `expr:"lookup_errors"`
+	RateWait     Duration `expr:"rate_limit_wait"`
 
 	// points and interval feed worst().
 	points   []metrics.Point
@@ -214,6 +217,7 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 		HitRatio:        st.HitRatio(),
 		Hits:            int(st.Hits),
 		Misses:          int(st.Misses),
+		LookupErrors:    int(st.LookupErrors),
 		RateWait:        Duration{D: st.Waited, OK: st.Count > 0},
 		measured:        st.Count > 0,
 	}
@@ -259,12 +263,13 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		if !ok {
 			continue
 		}
-		var hits, misses int64
+		var hits, misses, lookupErrs int64
 		for _, st := range sc.Steps {
 			e := stepEnv(st, sc)
 			se.Steps[st.Name] = &e
 			hits += st.Hits
 			misses += st.Misses
+			lookupErrs += st.LookupErrors
 		}
 		se.StepEnv = stepEnv(sc.Iteration, sc)
 		for _, st := range se.Steps {
@@ -272,11 +277,8 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		}
 		se.interval = sum.Interval
 		// A scenario's hit ratio is over all its cache steps.
-		se.Hits, se.Misses = int(hits), int(misses)
-		se.HitRatio = math.NaN()
-		if hits+misses > 0 {
-			se.HitRatio = float64(hits) / float64(hits+misses)
-		}
+		se.Hits, se.Misses, se.LookupErrors = int(hits), int(misses), int(lookupErrs)
+		se.HitRatio = metrics.HitRatio(hits, misses, lookupErrs)
 		o := sc.Outcomes
 		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
 		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)

@@ -110,7 +110,11 @@ func (unwrapper) Visit(node *ast.Node) {
 
 // stepCounts are the figures of a scenario or step that are unknown when it
 // completed nothing, beyond those already NaN or unknown durations.
-var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses", "rate", "ops_rate", "rate_limit_wait"}
+var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses", "lookup_errors", "rate", "ops_rate", "rate_limit_wait"}
+
+// outcomeCounts are a scenario's outcome counts: unknown when the scenario
+// never started (absent from the summary).
+var outcomeCounts = []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late"}
 
 // windowCounts are the figures of a fault window that are unknown when it
 // held no data.
@@ -137,7 +141,7 @@ func unmeasured(env map[string]any, path string) bool {
 			st := x.Steps[segs[2]]
 			return st != nil && !st.measured && slices.Contains(stepCounts, segs[3])
 		}
-		if !x.present && (segs[1] == "dropped" || segs[1] == "interrupted") {
+		if !x.present && slices.Contains(outcomeCounts, segs[1]) {
 			return true
 		}
 		return !x.measured && slices.Contains(stepCounts, segs[1])

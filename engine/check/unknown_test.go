@@ -27,6 +27,11 @@ scenarios:
     steps:
       - name: lookup
         redis: {cache_get: {key: k}}
+  absent:
+    load: {vus: 1, duration: 1s}
+    steps:
+      - name: lookup
+        redis: {cache_get: {key: k}}
 faults:
   - {name: skipped, target: cache, at: 1s, for: 1s, latency: {delay: 10ms}}
   - {name: early, target: cache, at: 0s, for: 1s, latency: {delay: 10ms}}
@@ -75,6 +80,11 @@ func TestUnknownNeverPasses(t *testing.T) {
 		{"never.success_rate >= 0 || never.errors == 0", true, false, []string{"never.success_rate", "never.errors"}},
 		{"never.rate_limit_wait < ms(1)", true, false, []string{"never.rate_limit_wait"}},
 		{"never.hits + never.misses == 0", true, false, []string{"never.hits", "never.misses"}},
+		// Outcome counts of a scenario that never started; those of one
+		// that started are known, even when nothing completed.
+		{"absent.due == 0", true, false, []string{"absent.due"}},
+		{"absent.dropped + absent.interrupted + absent.late == 0", true, false, []string{"absent.dropped", "absent.interrupted", "absent.late"}},
+		{"never.dropped == 0", false, true, nil},
 		// worst() windows with no data.
 		{"worst(never, s(1)).latency.p99 < ms(5)", true, false, []string{"worst(never, s(1)).latency.p99"}},
 		// Fault windows that never happened, or had no data.

@@ -78,3 +78,17 @@ func TestBandingOnTheDisplayedScore(t *testing.T) {
 		})
 	}
 }
+
+// TestInvalidAdviceByCause: the built-in advice on an invalid measurement
+// is the diagnosis's, not always "lower the rate".
+func TestInvalidAdviceByCause(t *testing.T) {
+	t.Parallel()
+	sum := summary(10, 0, 0, 0, time.Millisecond)
+	sum.Generator = metrics.Generator{Reasons: []string{"a: scheduling lag p99 15ms is above 10ms"}, CPU: 0.95,
+		Cause: "closed_model", Advice: "Cause: the closed-model scenario sc ran beside the open model. Run the closed-model scenario separately or lower its VUs."}
+	got := builtinAdvice(sum)
+	want := "The measurement is invalid: a: scheduling lag p99 15ms is above 10ms. Cause: the closed-model scenario sc ran beside the open model. Run the closed-model scenario separately or lower its VUs."
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("advice %q\nwant [%q] (and no second CPU advice)", got, want)
+	}
+}

@@ -53,6 +53,21 @@ type Target interface {
 	Close() error
 }
 
+// Describer is implemented by targets that say which software serves them
+// and what a reader of the report must know about their figures. The engine
+// copies both into the report's target; every renderer shows the notices as
+// a banner, and checks that read a latency figure of a scenario on the
+// target carry them as a note. Both are fixed once the target is open;
+// implementations are safe for concurrent use.
+type Describer interface {
+	// Software names what serves the target, e.g. "redis-server 7.0.15" or
+	// "miniredis"; "" when unknown.
+	Software() string
+	// Notices are warnings about the target's figures, e.g. "in-process
+	// miniredis: figures are not Redis measurements"; none for most targets.
+	Notices() []string
+}
+
 // Target kinds, as reported.
 const (
 	KindEmbedded = "embedded"
@@ -158,6 +173,10 @@ const (
 	CacheNone CacheResult = iota // not a cache step
 	CacheHit
 	CacheMiss
+	// CacheError is a lookup that failed (a timeout, a refused connection,
+	// an error reply) before it could tell hit from miss: it counts as a
+	// lookup in the hit ratio, neither hit nor miss (see metrics.HitRatio).
+	CacheError
 )
 
 // Outcome is what one Do reports. The engine measures the call's duration
@@ -168,7 +187,7 @@ type Outcome struct {
 	// Class names the kind of failure ("timeout", "refused", "status", ...).
 	// Empty with a non-nil Err lets the engine classify the error.
 	Class string
-	// Cache tells hit or miss for cache steps.
+	// Cache tells hit, miss or failed lookup for cache steps.
 	Cache CacheResult
 	// Waited is time spent waiting on the client side (rate limits) that is
 	// part of the call's duration but not of the service's latency.

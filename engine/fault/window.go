@@ -38,6 +38,11 @@ type Completion struct {
 	Class   string        // error class; empty on success
 }
 
+// notAnswers are outcome classes that say nothing of the target's answers —
+// an iteration cut at the end of the run, or one the generator dropped or
+// sent late — which the recovery scan leaves out (the windows count them).
+var notAnswers = map[string]bool{"interrupted": true, "dropped": true, "late": true}
+
 // maxMarks bounds the failed or slow completions a stretch remembers: the
 // latest ones, from which a stretch that failed restarts. Memory does not
 // grow with the run's length or rate.
@@ -153,7 +158,7 @@ func (w *Window) Observe(c Completion) {
 		if c.At < w.end+w.length() {
 			w.after.add(c)
 		}
-		if !w.judged {
+		if !w.judged || notAnswers[c.Class] {
 			return
 		}
 		slow, failed := c.Latency > w.latencyLimit, c.Class != ""

@@ -85,6 +85,14 @@ func TestWindowRecovery(t *testing.T) {
 			}
 			return msec
 		}, nil, want{0, 81 * msec}},
+		// Iterations cut at the end of the run are not the target's
+		// failures.
+		{"interrupted at the end", 7 * time.Second, delayed(100*msec, 0), func(sent, end time.Duration) string {
+			if sent >= 8800*msec && sent/(20*msec)%2 == 0 {
+				return "interrupted"
+			}
+			return ""
+		}, want{0, 81 * msec}},
 		// Never back within tolerance: unknown.
 		{"stays slow", 5 * time.Second, func(sent, end time.Duration) time.Duration {
 			if sent >= 3*time.Second {

@@ -67,16 +67,17 @@ type Series struct {
 }
 
 type shard struct {
-	mu       sync.Mutex
-	service  *hdrhistogram.Histogram
-	response *hdrhistogram.Histogram
-	count    int64
-	errors   int64
-	errorsBy map[string]int64
-	hits     int64
-	misses   int64
-	waited   int64 // ns
-	ops      int64
+	mu         sync.Mutex
+	service    *hdrhistogram.Histogram
+	response   *hdrhistogram.Histogram
+	count      int64
+	errors     int64
+	errorsBy   map[string]int64
+	hits       int64
+	misses     int64
+	lookupErrs int64
+	waited     int64 // ns
+	ops        int64
 	// lower counts the lower bounds recorded (RecordLowerBound); lowSvc
 	// and lowResp are the smallest of them in each histogram (ns).
 	lower           int64
@@ -109,8 +110,8 @@ type Sample struct {
 	Response time.Duration
 	// ErrClass is empty on success.
 	ErrClass string
-	// Hit and Miss count cache lookups.
-	Hit, Miss bool
+	// Hit and Miss count cache lookups; LookupErr a lookup that failed.
+	Hit, Miss, LookupErr bool
 	// Waited is client-side waiting (rate limits) included in Service.
 	Waited time.Duration
 	// At is when the operation completed, from the run's start: it picks
@@ -154,6 +155,9 @@ func (s *Series) Record(vu int, x Sample) {
 	}
 	if x.Miss {
 		sh.misses++
+	}
+	if x.LookupErr {
+		sh.lookupErrs++
 	}
 	sh.waited += int64(x.Waited)
 	sh.mu.Unlock()
@@ -201,7 +205,10 @@ type Stats struct {
 	ErrorsBy map[string]int64
 	Hits     int64
 	Misses   int64
-	Waited   time.Duration
+	// LookupErrors are cache lookups that failed before telling hit from
+	// miss; they count in HitRatio's denominator.
+	LookupErrors int64
+	Waited       time.Duration
 	// Ops counts operations: more than Count when calls carried several
 	// (pipelines).
 	Ops int64
@@ -243,6 +250,7 @@ func (s *Series) Stats() *Stats {
 		}
 		st.Hits += sh.hits
 		st.Misses += sh.misses
+		st.LookupErrors += sh.lookupErrs
 		st.Waited += time.Duration(sh.waited)
 		st.Ops += sh.ops
 		if sh.lower > 0 {
@@ -300,11 +308,17 @@ func (st *Stats) Account(o Outcomes) {
 }
 
 // HitRatio is hits over lookups, NaN when there were no lookups.
-func (st *Stats) HitRatio() float64 {
-	if st.Hits+st.Misses == 0 {
+func (st *Stats) HitRatio() float64 { return HitRatio(st.Hits, st.Misses, st.LookupErrors) }
+
+// HitRatio is hits over every lookup: hits, misses and lookups that failed
+// (a timed-out lookup served nothing from the cache, so it lowers the ratio
+// rather than vanishing from it). NaN when there were no lookups.
+func HitRatio(hits, misses, lookupErrors int64) float64 {
+	n := hits + misses + lookupErrors
+	if n == 0 {
 		return math.NaN()
 	}
-	return float64(st.Hits) / float64(st.Hits+st.Misses)
+	return float64(hits) / float64(n)
 }
 
 // ErrorClasses returns the error classes seen, sorted.

@@ -63,6 +63,16 @@ type Generator struct {
 	// Reasons says why, with the figures.
 	Valid   bool
 	Reasons []string
+	// Host is the host's view of the run, where the system says (Linux's
+	// /proc): HostBusy and HostSteal are shares of its CPU time over the
+	// run, HostLoad its one-minute load average at the end.
+	HostKnown                     bool
+	HostBusy, HostSteal, HostLoad float64
+	HostCores                     int
+	// Cause names what made an invalid measurement invalid, as far as the
+	// figures show (host_steal, host_busy, closed_model, generator_cpu or
+	// unknown); Advice says what to do about it. Empty when valid.
+	Cause, Advice string
 }
 
 // TargetSummary is a target's own view of the run (server statistics).

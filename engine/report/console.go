@@ -48,10 +48,16 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		for _, reason := range r.Generator.Reasons {
 			fmt.Fprintln(&b, p.paint("31", "  - "+reason))
 		}
+		if a := r.Generator.Advice; a != "" {
+			fmt.Fprintln(&b, wrapText("  ", a, 80, "  "))
+		}
+	}
+	for _, n := range r.Notices {
+		fmt.Fprintln(&b, p.paint("1;33", wrapText("NOTICE: ", n, 80, "  ")))
 	}
 	writeState(&b, r, p)
 	for _, t := range r.Targets {
-		line := fmt.Sprintf("target %s: %s, %s", t.Name, t.Driver, t.Kind)
+		line := fmt.Sprintf("target %s: %s, %s", t.Name, t.Driver, kindText(t))
 		if len([]rune(line))+1+len([]rune(t.Addr)) <= 80 {
 			fmt.Fprintf(&b, "%s %s\n", line, t.Addr)
 		} else {
@@ -86,6 +92,9 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			out += "; " + a
 		}
 		fmt.Fprintln(&b, wrapText("  ", out, 80, "    "))
+		if h := hitRatioText(s); h != "" {
+			fmt.Fprintln(&b, wrapText("  ", h, 80, "    "))
+		}
 	}
 	if len(r.Faults) > 0 {
 		fmt.Fprintln(&b)
@@ -151,6 +160,9 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			}
 			fmt.Fprintf(&b, " %s %-28s %12s  weight %g%s\n", mark, cut(c.Name, 28), cut(val, 24), c.Weight, extra)
 			fmt.Fprintf(&b, "     %s\n", cut(c.Expr, 74))
+			for _, n := range c.Notes {
+				fmt.Fprintln(&b, p.paint("33", wrapText("     note: ", n, 80, "       ")))
+			}
 			if c.Error != "" {
 				fmt.Fprintln(&b, wrapText("     error: ", c.Error, 80, "       "))
 			}
@@ -215,7 +227,10 @@ func row(b *strings.Builder, name string, s Stats, indent string) {
 		latencyText(s.Latency, "p50"), latencyText(s.Latency, "p95"), latencyText(s.Latency, "p99"), latencyText(s.Latency, "max"))
 	var notes []string
 	if s.HitRatio != nil {
-		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses))
+		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses+s.LookupErrors))
+		if s.LookupErrors > 0 {
+			notes = append(notes, fmt.Sprintf("lookup errors %d (counted as lookups)", s.LookupErrors))
+		}
 	}
 	if len(s.ErrorsBy) > 0 {
 		classes := make([]string, 0, len(s.ErrorsBy))

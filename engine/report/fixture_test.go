@@ -196,6 +196,9 @@ func buildFixture(opts fixtureOptions) *Report {
 	if opts.invalid {
 		sum.Generator.Valid = false
 		sum.Generator.Reasons = []string{"signal_delivery: scheduling lag p99 15ms is above 10ms"}
+		sum.Generator.HostKnown, sum.Generator.HostBusy, sum.Generator.HostLoad, sum.Generator.HostCores = true, 0.95, 3.5, 2
+		sum.Generator.Cause = "host_busy"
+		sum.Generator.Advice = "Cause: the machine was busy: other processes used 64% of its 2 CPUs (load average 3.50) while runplan used 31%."
 		outcome.Verdict, outcome.Capped = check.Invalid, false
 	}
 	return Build(Input{

@@ -83,7 +83,7 @@ func htmlFaultOf(f Fault) htmlFault {
 	default:
 		h.When = fmt.Sprintf("%.1f–%.1f s", f.Start, f.End)
 		h.Before, h.During, h.After = winCell(f.Before), winCell(f.During), winCell(f.After)
-		if f.During != nil {
+		if f.During != nil && f.During.Count > 0 { // no data: unknown, not 0
 			h.Errors = fmt.Sprintf("%d", f.During.Errors)
 		}
 		h.Recovery = recoveryText(f)
@@ -193,6 +193,7 @@ var htmlFuncs = template.FuncMap{
 
 	"deadRun":         deadRunLine,
 	"leftover":        leftoverLine,
+	"kindText":        kindText,
 	"leftoverServers": leftoverServers,
 	"cleanupCommand":  cleanupCommand,
 }
@@ -243,8 +244,9 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 </div>
 </header>
 {{if $r.Invalid}}<div class="alert bad"><strong>Invalid measurement:</strong> the load generator could not hold the requested load; the checks are not to be trusted.
-<ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul></div>
+<ul>{{range $r.Generator.Reasons}}<li>{{.}}</li>{{end}}</ul>{{with $r.Generator.Advice}}{{.}}{{end}}</div>
 {{end}}{{if or $r.Partial $r.Error}}<div class="alert warn">{{if $r.NotStarted}}<strong>Not started:</strong> the run did not start; nothing was measured, and the measurement is not judged.{{else}}<strong>Partial run:</strong> the run did not complete; the figures cover what ran.{{end}}{{with $r.Error}}<br>Error: <span class="mono">{{.}}</span>{{end}}</div>
+{{end}}{{range $r.Notices}}<div class="alert warn"><strong>Notice:</strong> {{.}}</div>
 {{end}}{{range $r.DeadRuns}}<div class="alert warn"><strong>Left by an earlier run:</strong> {{deadRun .}}<br>Restore with <code>{{cleanupCommand .Server}}</code></div>
 {{end}}{{if $r.Leftovers}}<div class="alert bad"><strong>Not undone:</strong> the run left its targets changed.
 <ul>{{range $r.Leftovers}}<li>{{.Target}}: {{leftover .}}</li>{{end}}</ul>{{range leftoverServers $r.Leftovers}}Restore with <code>{{cleanupCommand .}}</code><br>{{end}}{{with $r.Journal}}Journal: <span class="mono">{{.}}</span>{{end}}</div>
@@ -253,7 +255,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table class="checks">
 <thead><tr><th></th><th>check</th><th class="n">value</th><th>expression</th><th class="n">weight</th></tr></thead>
 <tbody>
-{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else if .NA}}<span class="ko" title="not measured">?</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if or .Error .NA}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code></td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
+{{range $r.Checks}}<tr{{if not .Passed}} class="failed"{{end}}><td>{{if .Passed}}<span class="ok">✓</span>{{else if .NA}}<span class="ko" title="not measured">?</span>{{else}}<span class="ko">✗</span>{{end}}</td><td>{{.Name}}</td><td class="{{if or .Error .NA}}ko{{else}}n{{end}}">{{value .}}</td><td><code>{{.Expr}}</code>{{range .Notes}}<br><span class="muted">⚠ {{.}}</span>{{end}}</td><td class="n">{{.Weight}}{{if .Partial}} <span class="muted">· credit {{pct .Credit}}</span>{{end}}{{if .Critical}} <span class="muted">critical</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 {{end}}
@@ -292,7 +294,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 <table>
 <thead><tr><th>target</th><th>driver</th><th>kind</th><th>address</th></tr></thead>
 <tbody>
-{{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{.Kind}}</td><td class="mono">{{.Addr}}</td></tr>
+{{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{kindText .}}</td><td class="mono">{{.Addr}}</td></tr>
 {{with spans .}}<tr><td></td><td colspan="3"><strong>note:</strong> {{.}}</td></tr>
 {{end}}{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
 <dl class="kv">{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{figure .Value}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>

@@ -161,6 +161,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	if r.Error != "" {
 		errs.WriteString("error: " + r.Error + "\n")
 	}
+	writeNoticesText(&errs, r)
 	for _, d := range r.DeadRuns {
 		fmt.Fprintf(&errs, "warning: %s; restore with: %s\n", deadRunLine(d), cleanupCommand(d.Server))
 	}
@@ -227,6 +228,9 @@ func junitProperties(r *Report) []junitProperty {
 	for _, t := range r.Targets {
 		props = append(props, junitProperty{"target." + t.Name, strings.TrimSpace(t.Driver + " " + t.Kind + " " + t.Addr)})
 	}
+	for i, n := range r.Notices {
+		props = append(props, junitProperty{"notice." + strconv.Itoa(i+1), n})
+	}
 	return props
 }
 
@@ -235,6 +239,9 @@ func checkDetail(c Check) string {
 	fmt.Fprintf(&b, "check:      %s\nexpression: %s\nvalue:      %s", c.Name, c.Expr, checkValue(c))
 	if f, ok := c.Value.(float64); ok && c.Unit != "" {
 		fmt.Fprintf(&b, " (%s %s)", strconv.FormatFloat(f, 'f', -1, 64), c.Unit)
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(&b, "\nnote:       %s", n)
 	}
 	fmt.Fprintf(&b, "\nweight:     %g", c.Weight)
 	if c.Partial {
@@ -257,17 +264,17 @@ func junitOut(r *Report) string {
 	for _, reason := range r.Generator.Reasons {
 		fmt.Fprintf(&b, "invalid measurement: %s\n", reason)
 	}
-	for _, t := range r.Targets {
-		if n := spansNote(t); n != "" {
-			b.WriteString("note: " + n + "\n")
-		}
-	}
 	for _, s := range r.Scenarios {
 		fmt.Fprintf(&b, "scenario %s: %s", s.Name, outcomesText(s))
 		if a := arrivalText(s); a != "" {
 			b.WriteString("; " + a)
 		}
 		b.WriteString("\n")
+	}
+	for _, t := range r.Targets {
+		if n := spansNote(t); n != "" {
+			b.WriteString("note: " + n + "\n")
+		}
 	}
 	for _, f := range r.Faults {
 		h := htmlFaultOf(f)

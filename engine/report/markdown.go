@@ -56,9 +56,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		for _, reason := range r.Generator.Reasons {
 			b.WriteString("> - " + mdEscape(reason) + "\n")
 		}
+		if a := r.Generator.Advice; a != "" {
+			b.WriteString(">\n> " + mdEscape(a) + "\n")
+		}
 		b.WriteString("\n")
 	}
 
+	for _, n := range r.Notices {
+		b.WriteString("> [!WARNING]\n> **Notice**: " + mdEscape(n) + "\n\n")
+	}
 	for _, d := range r.DeadRuns {
 		b.WriteString("> [!WARNING]\n")
 		b.WriteString("> **Left by an earlier run**: " + mdEscape(deadRunLine(d)) + "  \n")
@@ -92,7 +98,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			if c.Critical {
 				weight += " critical"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m, mdEscape(c.Name), val, mdCode(c.Expr), weight)
+			expr := mdCode(c.Expr)
+			for _, n := range c.Notes {
+				expr += "<br>⚠ " + mdEscape(n)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m, mdEscape(c.Name), val, expr, weight)
 		}
 		b.WriteString("\n")
 	}
@@ -150,7 +160,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	var targets []string
 	for _, t := range r.Targets {
-		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(t.Kind)))
+		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(kindText(t))))
 		if n := spansNote(t); n != "" {
 			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
 		}
@@ -199,6 +209,9 @@ func statNotes(s Stats) []string {
 	var notes []string
 	if s.HitRatio != nil {
 		notes = append(notes, fmt.Sprintf("hit ratio %.1f%%", *s.HitRatio*100))
+		if s.LookupErrors > 0 {
+			notes = append(notes, fmt.Sprintf("lookup errors %d", s.LookupErrors))
+		}
 	}
 	if len(s.ErrorsBy) > 0 {
 		classes := make([]string, 0, len(s.ErrorsBy))
@@ -215,6 +228,9 @@ func statNotes(s Stats) []string {
 
 func scenarioNotes(s Scenario) []string {
 	var notes []string
+	if h := hitRatioText(s); h != "" {
+		notes = append(notes, h)
+	}
 	if s.LatencyBasis == "response" {
 		notes = append(notes, "latency from scheduled start")
 	}

@@ -46,6 +46,10 @@ type Report struct {
 	Scenarios []Scenario `json:"scenarios"`
 	Faults    []Fault    `json:"faults"`
 	Checks    []Check    `json:"checks"`
+	// Notices are the targets' notices, each prefixed with its target
+	// ("target cache: in-process miniredis: ..."): every renderer shows them
+	// as a banner above the results.
+	Notices []string `json:"notices,omitempty"`
 	// Score is 0..100, null when the plan has no checks.
 	Score           *float64 `json:"score"`
 	Verdict         string   `json:"verdict"`
@@ -72,6 +76,20 @@ type Generator struct {
 	Late      int64    `json:"late"`
 	Dropped   int64    `json:"dropped"`
 	Reasons   []string `json:"invalid_reasons,omitempty"`
+	// Cause and Advice diagnose an invalid measurement (docs/SCORING.md).
+	Cause  string `json:"cause,omitempty"`
+	Advice string `json:"advice,omitempty"`
+	// Host is the host over the run; nil where the system does not say.
+	Host *Host `json:"host,omitempty"`
+}
+
+// Host is the host's view of the run: shares of its CPU time busy (all
+// processes) and stolen by the hypervisor, and the load average at the end.
+type Host struct {
+	Busy  float64 `json:"busy"`
+	Steal float64 `json:"steal"`
+	Load1 float64 `json:"load1"`
+	Cores int     `json:"cores"`
 }
 
 // Fault is one fault of the timeline as it happened, with its measured
@@ -170,6 +188,12 @@ type Target struct {
 	// Kind is embedded, managed or external ("not opened" after a failure).
 	Kind string `json:"kind"`
 	Addr string `json:"addr,omitempty"`
+	// Software is what serves the target (e.g. "redis-server 7.0.15",
+	// "miniredis"), when its driver says.
+	Software string `json:"software,omitempty"`
+	// Notices are the driver's warnings about the target's figures; every
+	// renderer shows them as a banner (see Report.Notices).
+	Notices []string `json:"notices,omitempty"`
 	// Server is the server's own view of the run, when its driver reads
 	// one; a null value is a figure the server did not provide.
 	Server        []ServerFigure `json:"server,omitempty"`
@@ -202,11 +226,14 @@ type Stats struct {
 	Rate        float64          `json:"rate"` // per second
 	// Ops and OpsRate count operations when calls carried several
 	// (pipelines); absent when they equal count and rate.
-	Ops      int64    `json:"ops,omitempty"`
-	OpsRate  float64  `json:"ops_rate,omitempty"`
-	Hits     int64    `json:"hits,omitempty"`
-	Misses   int64    `json:"misses,omitempty"`
-	HitRatio *float64 `json:"hit_ratio,omitempty"`
+	Ops     int64   `json:"ops,omitempty"`
+	OpsRate float64 `json:"ops_rate,omitempty"`
+	Hits    int64   `json:"hits,omitempty"`
+	Misses  int64   `json:"misses,omitempty"`
+	// LookupErrors are cache lookups that failed; HitRatio counts them as
+	// lookups (hits / (hits + misses + lookup_errors)).
+	LookupErrors int64    `json:"lookup_errors,omitempty"`
+	HitRatio     *float64 `json:"hit_ratio,omitempty"`
 	// Latency is in milliseconds; LatencyBasis says whether it runs from the
 	// actual start ("service") or the scheduled start ("response").
 	Latency      *Latency `json:"latency_ms"`
@@ -281,7 +308,10 @@ type Scenario struct {
 	PlannedRate *float64 `json:"planned_rate,omitempty"`
 	ArrivalRate *float64 `json:"arrival_rate,omitempty"`
 	Stats
-	Steps []Step `json:"steps"`
+	// HitRatios put the client's hit ratio beside the server's, each with
+	// the window it covers (see hitRatios); absent without cache lookups.
+	HitRatios []HitRatio `json:"hit_ratios,omitempty"`
+	Steps     []Step     `json:"steps"`
 }
 
 // Outcomes says what became of the iterations due in a scenario's measured
@@ -315,6 +345,9 @@ type Check struct {
 	// Missing names the figures the check read that were never measured:
 	// the check is then n/a, and does not pass.
 	Missing []string `json:"missing,omitempty"`
+	// Notes warn about the figures the check reads: a latency figure of a
+	// scenario (or fault window) on a target with notices carries them.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // NA reports whether the check is n/a: it read a figure never measured.
@@ -376,7 +409,10 @@ func Build(in Input) *Report {
 	}
 	g := in.Summary.Generator
 	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000, PeakRSS: g.PeakRSS,
-		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons}
+		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons, Cause: g.Cause, Advice: g.Advice}
+	if g.HostKnown {
+		r.Generator.Host = &Host{Busy: round3(g.HostBusy), Steal: round3(g.HostSteal), Load1: g.HostLoad, Cores: g.HostCores}
+	}
 	r.Targets = append(r.Targets, in.Targets...)
 	r.DeadRuns = append(r.DeadRuns, in.DeadRuns...)
 	r.Leftovers = append(r.Leftovers, in.Leftovers...)
@@ -428,16 +464,16 @@ func Build(in Input) *Report {
 			continue
 		}
 		rs.Stats = stats(sc.Iteration, sc, in.Summary.Interval)
-		var hits, misses int64
+		var hits, misses, lookupErrs int64
 		for _, st := range sc.Steps {
 			rs.Steps = append(rs.Steps, Step{Name: st.Name, Stats: stats(st, sc, in.Summary.Interval)})
 			hits += st.Hits
 			misses += st.Misses
+			lookupErrs += st.LookupErrors
 		}
-		rs.Hits, rs.Misses = hits, misses
-		if hits+misses > 0 {
-			rs.HitRatio = ptr(float64(hits) / float64(hits+misses))
-		}
+		rs.Hits, rs.Misses, rs.LookupErrors = hits, misses, lookupErrs
+		rs.HitRatio = nanPtr(metrics.HitRatio(hits, misses, lookupErrs))
+		rs.HitRatios = hitRatios(rs, in.Plan, r.Targets, r.Duration)
 		r.Scenarios = append(r.Scenarios, rs)
 	}
 	for _, f := range in.Summary.Faults {
@@ -468,10 +504,12 @@ func Build(in Input) *Report {
 		}
 		r.Faults = append(r.Faults, rf)
 	}
+	r.Notices = targetNotices(r.Targets)
+	tainted := taintedNames(in.Plan, r.Targets)
 	for _, c := range in.Outcome.Checks {
 		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
 			Credit: c.Credit, Partial: c.Partial,
-			Display: check.FormatValue(c.Value), Missing: c.Missing}
+			Display: check.FormatValue(c.Value), Missing: c.Missing, Notes: latencyNotes(c.Expr, tainted)}
 		switch v := c.Value.(type) {
 		case check.Duration:
 			if v.OK {
@@ -497,7 +535,7 @@ func Build(in Input) *Report {
 func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duration) Stats {
 	out := Stats{Series: series(st.Points), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
 		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), Hits: st.Hits, Misses: st.Misses,
-		HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
+		LookupErrors: st.LookupErrors, HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
 	if out.ErrorsBy == nil {
 		out.ErrorsBy = map[string]int64{}
 	}

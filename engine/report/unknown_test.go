@@ -88,7 +88,8 @@ func TestUnmeasuredCountsAreUnknown(t *testing.T) {
 			"during  no calls"}},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{
 			"| **strategy_cache** (closed) | 0 | 0.00 | - | - | - | - | - |",
-			"| ↳ lookup | 0 | 0.00 | - | - | - | - | - |"}},
+			"| ↳ lookup | 0 | 0.00 | - | - | - | - | - |",
+			"| no calls | p99 990µs, 99.9% ok of 2950 | - |"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -174,8 +174,8 @@ func (s *cacheGetStep) Bind(t driver.Target) error {
 	return nil
 }
 
-// Do looks the key up and fills it on a miss. It reports CacheHit or
-// CacheMiss unless the lookup itself failed. It is safe for concurrent use.
+// Do looks the key up and fills it on a miss. It reports CacheHit,
+// CacheMiss, or CacheError when the lookup itself failed. It is safe for concurrent use.
 func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 	sc := s.pool.Get().(*cacheScratch)
 	buf := append(sc.buf[:0], s.target.prefix...)
@@ -213,7 +213,7 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 	}
 	switch {
 	case err != nil:
-		return s.fail(sc, "GET", err, driver.CacheNone)
+		return s.fail(sc, "GET", err, driver.CacheError)
 	case hit:
 		s.pool.Put(sc)
 		return driver.Outcome{Cache: driver.CacheHit}

@@ -25,7 +25,7 @@ var targetKeys = []string{
 	"url", "sentinel", "cluster", "managed",
 	"username", "password", "db", "tls",
 	"pool_size", "timeout", "dial_timeout", "read_timeout", "write_timeout", "pool_timeout", "retries",
-	"key_prefix", "read_only", "safety_ttl", "keep", "allow_destructive", "fast_path", "prefill",
+	"key_prefix", "read_only", "safety_ttl", "keep", "allow_destructive", "fast_path", "prefill", "local_server",
 }
 
 var (
@@ -51,6 +51,20 @@ const (
 	modeCluster  = "cluster"  // a Redis Cluster
 	modeManaged  = "managed"  // processes runplan starts
 )
+
+// What a target without url, sentinel, cluster or managed starts
+// (local_server).
+const (
+	// localAuto: a redis-server when one is on PATH, else miniredis.
+	localAuto = "auto"
+	// localRedisServer: a standalone redis-server, which must be installed.
+	localRedisServer = "redis-server"
+	// localMiniredis: the in-process miniredis, whose figures are not Redis
+	// measurements.
+	localMiniredis = "miniredis"
+)
+
+var localServers = []string{localAuto, localRedisServer, localMiniredis}
 
 // config is a target's decoded configuration.
 type config struct {
@@ -79,6 +93,9 @@ type config struct {
 	safetyTTL                              time.Duration // safety_ttl; 0: the default for the run's length
 	keep, noFastPath                       bool
 	prefill                                []*prefillSpec
+	// localServer is what an embedded-mode target starts: localAuto
+	// (default), localRedisServer or localMiniredis.
+	localServer string
 }
 
 type sentinelConfig struct {
@@ -223,6 +240,11 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 				cfg.noFastPath = !on
 			case "prefill":
 				cfg.prefill, err = parsePrefill(v)
+			case "local_server":
+				cfg.localServer, err = decodeString(v, "local_server")
+				if err == nil && !containsString(localServers, cfg.localServer) {
+					err = driver.Errorf(v, "redis: target %q: local_server: expected one of %s, got %q", t.Name, strings.Join(localServers, ", "), cfg.localServer)
+				}
 			default:
 				err = unknownKey(k, targetKeys)
 			}
@@ -276,6 +298,12 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 				fail(driver.Errorf(nodes["tls"], "redis: target %q: tls needs a rediss:// url (the url's scheme says plain text)", t.Name))
 			}
 		}
+	}
+	if cfg.localServer == "" {
+		cfg.localServer = localAuto
+	}
+	if cfg.mode != modeEmbedded && nodes["local_server"] != nil {
+		fail(driver.Errorf(nodes["local_server"], "redis: target %q: local_server chooses the server runplan starts for a target without url, sentinel, cluster or managed; this target is a %s target", t.Name, cfg.mode))
 	}
 	switch cfg.mode {
 	case modeEmbedded:

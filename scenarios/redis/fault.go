@@ -87,7 +87,7 @@ type faultEnv struct {
 // PrepareFault decodes and validates one fault without I/O. Every kind
 // changes a server, so it is refused on a target runplan did not start
 // unless the target allows destructive operations; kinds that need a
-// particular kind of target (kill: managed; error_replies: embedded; ...)
+// particular kind of target (kill: managed; error_replies: miniredis; ...)
 // say so. Errors are located in the plan. Safe for concurrent use.
 func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	n := valueNode(f.Node)
@@ -254,8 +254,8 @@ func (e *faultEnv) needs(n *yaml.Node, kind string) error {
 	}
 	switch kind {
 	case FaultClientPause, FaultDebugSleep, FaultMemorySqueeze:
-		if mode == modeEmbedded {
-			return fail("a real redis-server (a managed: or url: target; the embedded server does not implement it)")
+		if mode == modeEmbedded && e.cfg.localServer == localMiniredis {
+			return fail("a real redis-server (a managed: or url: target, or a target without them that starts a redis-server; miniredis does not implement it)")
 		}
 	case FaultKill:
 		if mode != modeManaged {
@@ -270,8 +270,8 @@ func (e *faultEnv) needs(n *yaml.Node, kind string) error {
 			return fail("a managed cluster (managed: {topology: cluster, replicas: 1})")
 		}
 	case FaultErrorReplies:
-		if mode != modeEmbedded {
-			return fail("the embedded server (a target without url, sentinel, cluster or managed); use a network fault or client_pause on a real server")
+		if mode != modeEmbedded || e.cfg.localServer != localMiniredis {
+			return fail("the in-process miniredis (a target without url, sentinel, cluster or managed, with local_server: miniredis); use a network fault or client_pause on a real server")
 		}
 	}
 	return nil
@@ -281,8 +281,10 @@ func (e *faultEnv) describe() string {
 	switch {
 	case e.topology != "":
 		return "a managed " + e.topology + " target"
+	case e.cfg.mode == modeEmbedded && e.cfg.localServer == localMiniredis:
+		return "an in-process miniredis target"
 	case e.cfg.mode == modeEmbedded:
-		return "an embedded target"
+		return "a local target (a redis-server when one is installed, else miniredis)"
 	case e.cfg.mode == modeURL:
 		return "a url target"
 	default:
@@ -297,6 +299,17 @@ func (e *faultEnv) redisTarget(t driver.Target) (*Target, error) {
 		return nil, fmt.Errorf("redis: fault %s: expected a redis target, got %T", e.name, t)
 	}
 	return rt, nil
+}
+
+// realTarget is redisTarget for the kinds a real redis-server must serve: a
+// local target that fell back to miniredis (no redis-server installed) is
+// refused.
+func (e *faultEnv) realTarget(dt driver.Target) (*Target, error) {
+	t, err := e.redisTarget(dt)
+	if err == nil && t.mini != nil {
+		err = fmt.Errorf("redis: fault %s: needs a real redis-server, and target %q is the in-process miniredis (no redis-server is installed)", e.name, e.target)
+	}
+	return t, err
 }
 
 // wrap prefixes err with the fault's name and scrubs the target's
@@ -468,7 +481,7 @@ const unpauseTry = 3 * time.Second
 // say) the fault still runs, and an early undo reports that the pause ends
 // by itself at its planned end.
 func (p *pauseFault) Start(ctx context.Context, dt driver.Target) (func(context.Context) error, error) {
-	t, err := p.env.redisTarget(dt)
+	t, err := p.env.realTarget(dt)
 	if err != nil {
 		return nil, err
 	}
@@ -599,7 +612,7 @@ func (s *sleepFault) String() string { return fmt.Sprintf("debug sleep %v", s.le
 // Start sends DEBUG SLEEP without waiting for it; undo waits until the
 // server has slept (or ctx ends) and reports a failed DEBUG SLEEP.
 func (s *sleepFault) Start(ctx context.Context, dt driver.Target) (func(context.Context) error, error) {
-	t, err := s.env.redisTarget(dt)
+	t, err := s.env.realTarget(dt)
 	if err != nil {
 		return nil, err
 	}
@@ -828,7 +841,7 @@ type squeezed struct {
 }
 
 func (m *squeezeFault) Start(ctx context.Context, dt driver.Target) (func(context.Context) error, error) {
-	t, err := m.env.redisTarget(dt)
+	t, err := m.env.realTarget(dt)
 	if err != nil {
 		return nil, err
 	}
@@ -959,7 +972,7 @@ func (e *errorFault) Start(_ context.Context, dt driver.Target) (func(context.Co
 		return nil, err
 	}
 	if t.mini == nil {
-		return nil, fmt.Errorf("redis: fault %s: error_replies needs the embedded server", e.env.name)
+		return nil, fmt.Errorf("redis: fault %s: error_replies needs the in-process miniredis (local_server: miniredis)", e.env.name)
 	}
 	t.mini.SetError(e.msg)
 	return func(context.Context) error {

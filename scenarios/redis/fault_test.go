@@ -229,7 +229,7 @@ func TestFaultKinds(t *testing.T) {
 		},
 		{
 			name:   "error_replies",
-			target: `{driver: redis, timeout: 10s}`,
+			target: `{driver: redis, timeout: 10s, local_server: miniredis}`,
 			step:   `[GET, "k:{{ uniform(100) }}"]`,
 			fault:  `{name: f, target: cache, at: 1s, for: 1s, error_replies: {error: LOADING}}`, run: 3 * time.Second,
 			check: func(t *testing.T, r *report.Report, f report.Fault, _ string) {
@@ -379,8 +379,9 @@ func TestFaultValidation(t *testing.T) {
 		{"command line only", `{driver: redis, url: "redis://127.0.0.1:1"}`, `memory_squeeze: {maxmemory: 1mb}`, true, "allow_destructive: true"},
 		{"pause until the end", `{driver: redis, managed: {}}`, `client_pause: {mode: write}`, false, "client_pause needs `for:`"},
 		{"pause mode", `{driver: redis, managed: {}}`, `client_pause: {mode: reads}`, false, "expected write or all"},
-		{"pause on embedded", `{driver: redis}`, `client_pause: {}`, false, "needs a real redis-server"},
-		{"sleep on embedded", `{driver: redis}`, `debug_sleep: {duration: 1s}`, false, "needs a real redis-server"},
+		{"pause on miniredis", `{driver: redis, local_server: miniredis}`, `client_pause: {}`, false, "needs a real redis-server"},
+		{"sleep on miniredis", `{driver: redis, local_server: miniredis}`, `debug_sleep: {duration: 1s}`, false, "needs a real redis-server"},
+		{"pause on the default target", `{driver: redis}`, `client_pause: {mode: write}`, false, "client_pause needs `for:`"},
 		{"sleep without duration", `{driver: redis, managed: {}}`, `debug_sleep: {}`, false, "needs a duration"},
 		{"kill on url", `{driver: redis, url: "redis://127.0.0.1:1", allow_destructive: true}`, `kill: {}`, true, "needs a managed: target"},
 		{"kill node", `{driver: redis, managed: {}}`, `kill: {node: sentinel}`, false, "expected primary or replica"},
@@ -390,8 +391,9 @@ func TestFaultValidation(t *testing.T) {
 		{"cluster failover without replicas", `{driver: redis, managed: {topology: cluster}}`, `cluster_failover: {}`, false, "needs a replica"},
 		{"squeeze size", `{driver: redis, managed: {}}`, `memory_squeeze: {maxmemory: lots}`, false, "expected a size"},
 		{"squeeze policy", `{driver: redis, managed: {}}`, `memory_squeeze: {maxmemory: 2mb, policy: lru}`, false, "memory_squeeze.policy"},
-		{"error replies on managed", `{driver: redis, managed: {}}`, `error_replies: {error: LOADING}`, false, "needs the embedded server"},
-		{"error replies code", `{driver: redis}`, `error_replies: {error: BUSY}`, false, "expected LOADING, READONLY or MASTERDOWN"},
+		{"error replies on managed", `{driver: redis, managed: {}}`, `error_replies: {error: LOADING}`, false, "needs the in-process miniredis"},
+		{"error replies on the default target", `{driver: redis}`, `error_replies: {error: LOADING}`, false, "needs the in-process miniredis"},
+		{"error replies code", `{driver: redis, local_server: miniredis}`, `error_replies: {error: BUSY}`, false, "expected LOADING, READONLY or MASTERDOWN"},
 		{"unknown parameter", `{driver: redis}`, `flush: {db: 3}`, false, `unknown key "db"`},
 	}
 	for _, tt := range tests {

@@ -264,6 +264,9 @@ func TestCheckTarget(t *testing.T) {
 		want []wantErr // nil: valid
 	}{
 		{"embedded", "", "driver: redis\n", nil},
+		{"local servers", "", "driver: redis\nlocal_server: miniredis\n", nil},
+		{"local server unknown", "", "local_server: valkey\n", []wantErr{{1, 15, "local_server: expected one of auto, redis-server, miniredis"}}},
+		{"local server with url", "redis://h", "url: redis://h\nlocal_server: auto\n", []wantErr{{2, 1, "local_server chooses the server runplan starts"}}},
 		{"full", "redis://u:p@127.0.0.1:6379/2", "driver: redis\nurl: redis://u:p@127.0.0.1:6379/2\npool_size: 64\ntimeout: 500ms\nkey_prefix: \"app:\"\nkeep: true\n", nil},
 		{"unix", "unix:///tmp/redis.sock?db=1", "driver: redis\nurl: unix:///tmp/redis.sock?db=1\n", nil},
 		{"tls", "rediss://h:6380", "driver: redis\nurl: rediss://h:6380\n", nil},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,7 +54,10 @@ type Target struct {
 	mini     *miniredis.Miniredis // embedded only
 	stopTick chan struct{}        // embedded only: stops the TTL clock
 	tickDone chan struct{}
-	deploy   *managed.Deployment // managed only
+	deploy   *managed.Deployment // managed (and local redis-server) only
+
+	software string   // what serves the target; see Software
+	notices  []string // see Notices
 
 	prefill []*prefillSpec
 	seed    uint64
@@ -123,7 +127,12 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 	u := cfg.universal()
 	switch cfg.mode {
 	case modeEmbedded:
+		if cfg.localServer == localRedisServer || cfg.localServer == localAuto && redisServerInstalled() {
+			return t.startLocal(ctx, cfg, u)
+		}
 		t.kind = driver.KindEmbedded
+		t.software = "miniredis"
+		t.notices = []string{MiniredisNotice}
 		t.mini = miniredis.NewMiniRedis()
 		if err := t.mini.StartAddr("127.0.0.1:0"); err != nil {
 			return fmt.Errorf("redis: target %q: starting embedded server: %w", t.name, err)
@@ -170,6 +179,11 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 	case modeManaged:
 		t.kind = driver.KindManaged
 		mc := *cfg.managed
+		defer func() {
+			if t.deploy != nil {
+				t.software = "redis-server " + t.deploy.Release()
+			}
+		}()
 		mc.Log = t.log
 		d, err := managed.Start(ctx, mc)
 		if err != nil {
@@ -193,6 +207,40 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 			t.single(t.dialVia(u.Simple()), cfg)
 		}
 	}
+	return nil
+}
+
+var _ driver.Describer = (*Target)(nil)
+
+// MiniredisNotice is the notice of a target served by the in-process
+// miniredis (see Target.Notices).
+const MiniredisNotice = "in-process miniredis: figures are not Redis measurements"
+
+// redisServerInstalled reports whether a redis-server is on PATH: the
+// default (local_server: auto) target then starts one.
+func redisServerInstalled() bool {
+	_, err := exec.LookPath(managed.DefaultBinary)
+	return err == nil
+}
+
+// startLocal starts the standalone redis-server of a target without url,
+// sentinel, cluster or managed (local_server: auto with a redis-server on
+// PATH, or local_server: redis-server): a managed standalone deployment,
+// which Close stops.
+func (t *Target) startLocal(ctx context.Context, cfg *config, u *goredis.UniversalOptions) error {
+	t.kind = driver.KindManaged
+	d, err := managed.Start(ctx, managed.Config{Log: t.log})
+	if err != nil {
+		if errors.Is(err, managed.ErrNotInstalled) {
+			err = fmt.Errorf("%w (or set local_server: miniredis for the in-process server, whose figures are not Redis measurements)", err)
+		}
+		return fmt.Errorf("redis: target %q: starting a local redis-server: %w", t.name, err)
+	}
+	t.deploy = d
+	t.software = "redis-server " + d.Release()
+	u.Addrs = []string{d.Addr()}
+	t.addr = scheme(u, "") + d.Addr()
+	t.single(t.dialVia(u.Simple()), cfg)
 	return nil
 }
 
@@ -403,6 +451,16 @@ func (t *Target) startClock() {
 // Kind returns driver.KindEmbedded, driver.KindManaged or
 // driver.KindExternal. It is safe for concurrent use.
 func (t *Target) Kind() string { return t.kind }
+
+// Software names what serves the target: "redis-server <version>" for the
+// servers runplan starts, "miniredis" for the in-process
+// server, "" for servers runplan did not start (their version is in the
+// server figures). It is safe for concurrent use.
+func (t *Target) Software() string { return t.software }
+
+// Notices returns MiniredisNotice for a target served by the in-process
+// miniredis, none otherwise. It is safe for concurrent use.
+func (t *Target) Notices() []string { return t.notices }
 
 // Addr describes the target's servers, without any password: a redis URL,
 // or redis-sentinel://addrs/master, redis-cluster://addrs (rediss-* under

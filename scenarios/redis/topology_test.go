@@ -28,6 +28,8 @@ func TestConnections(t *testing.T) {
 		fast bool
 	}{
 		{"embedded", func(*testing.T) string { return "" }, driver.KindEmbedded, nil, true},
+		{"local redis-server", func(*testing.T) string { return "local_server: redis-server\n" }, driver.KindManaged,
+			func(_ *testing.T, tg *Target) string { return "redis://" + tg.Deployment().Addr() }, true},
 		{"url", func(t *testing.T) string { return "url: " + redistest.Start(t).URL() + "\n" }, driver.KindExternal, nil, true},
 		{"url go-redis", func(t *testing.T) string {
 			return "url: " + redistest.Start(t).URL() + "\nfast_path: false\n"

@@ -140,13 +140,17 @@ func checkNamed(t *testing.T, r *report.Report, name string) report.Check {
 // Ctrl-C during plans/phase1.yaml stops the run gracefully and leaves a
 // complete report marked partial; the exit code says it was interrupted.
 // The interrupt comes once the run's progress shows measured iterations
-// (past the cache scenario's 3 s warmup), however long that takes.
+// (past the cache scenario's 3 s warmup), however long that takes. The
+// redis-server started for the cache is stopped in order: its directory
+// (under the run's TMPDIR) is removed, which Close does once the process
+// has exited.
 func TestInterruptLeavesPartialReport(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "r.json")
+	tmp := t.TempDir()
 	args, _ := json.Marshal([]string{"run", "../../../plans/phase1.yaml", "--out", out, "--log-format", "json"})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "RUNPLAN_TEST_ARGS="+string(args))
+	cmd.Env = append(os.Environ(), "RUNPLAN_TEST_ARGS="+string(args), "TMPDIR="+tmp)
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -184,6 +188,12 @@ func TestInterruptLeavesPartialReport(t *testing.T) {
 	}
 	if !r.Partial || len(r.Scenarios) == 0 || r.Scenarios[0].Count == 0 {
 		t.Fatalf("report partial=%v with %d scenarios", r.Partial, len(r.Scenarios))
+	}
+	if r.Targets[0].Kind != "managed" {
+		t.Errorf("cache target kind %q, want a managed redis-server", r.Targets[0].Kind)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "runplan-redis-*")); len(left) > 0 {
+		t.Errorf("the redis-server's directory is left after Ctrl-C: %v", left)
 	}
 	// The plan runs for 25 s: interrupted well before, it ended before.
 	if interruptedAt < 20*time.Second && r.Duration >= 25 {

@@ -158,7 +158,8 @@ type Deployment struct {
 	cfg     Config
 	dir     string
 	certs   *Certs
-	version int // the server's major version
+	version int    // the server's major version
+	release string // the server's full version, e.g. 7.0.15
 
 	mu        sync.Mutex
 	primaries []*Server
@@ -203,7 +204,7 @@ func Start(ctx context.Context, cfg Config) (_ *Deployment, err error) {
 			return nil, err
 		}
 	}
-	if d.version, err = serverVersion(ctx, bin); err != nil {
+	if d.version, d.release, err = serverVersion(ctx, bin); err != nil {
 		return nil, err
 	}
 	started := time.Now()
@@ -431,27 +432,33 @@ func parallel(n int, f func(i int) error) error {
 	return errors.Join(errs...)
 }
 
-// serverVersion returns the major version of the redis-server at bin.
-func serverVersion(ctx context.Context, bin string) (int, error) {
+// serverVersion returns the major and full versions of the redis-server at
+// bin.
+func serverVersion(ctx context.Context, bin string) (int, string, error) {
 	out, err := exec.CommandContext(ctx, bin, "--version").Output()
 	if err != nil {
-		return 0, fmt.Errorf("managed: %s --version: %w", bin, err)
+		return 0, "", fmt.Errorf("managed: %s --version: %w", bin, err)
 	}
 	// Redis server v=7.0.15 sha=...
 	_, v, ok := strings.Cut(string(out), "v=")
 	if !ok {
-		return 0, fmt.Errorf("managed: %s --version: unexpected output %q", bin, strings.TrimSpace(string(out)))
+		return 0, "", fmt.Errorf("managed: %s --version: unexpected output %q", bin, strings.TrimSpace(string(out)))
 	}
-	major, _, _ := strings.Cut(v, ".")
+	release, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+	major, _, _ := strings.Cut(release, ".")
 	n, err := strconv.Atoi(major)
 	if err != nil {
-		return 0, fmt.Errorf("managed: %s --version: unexpected output %q", bin, strings.TrimSpace(string(out)))
+		return 0, "", fmt.Errorf("managed: %s --version: unexpected output %q", bin, strings.TrimSpace(string(out)))
 	}
-	return n, nil
+	return n, release, nil
 }
 
 // Version returns the servers' major version.
 func (d *Deployment) Version() int { return d.version }
+
+// Release returns the servers' full version, as redis-server --version
+// gives it (e.g. 7.0.15).
+func (d *Deployment) Release() string { return d.release }
 
 // Topology returns the deployment's topology.
 func (d *Deployment) Topology() string { return d.cfg.Topology }
