@@ -406,6 +406,16 @@ func Encode(h *hdrhistogram.Histogram) (string, error) {
 	return string(b), nil
 }
 
+// sparse copies h into the sparse form, which holds only its populated
+// buckets: an interval's histogram keeps a few kilobytes rather than the
+// dense form's quarter of a megabyte, and needs no compression (whose
+// encoder makes a megabyte of garbage per call) to be kept.
+func sparse(h *hdrhistogram.Histogram) *hdrhistogram.PackedHistogram {
+	p := hdrhistogram.NewPacked(lowest, highest, sigfigs)
+	p.MergeFrom(h)
+	return p
+}
+
 // Decode reverses Encode.
 func Decode(s string) (*hdrhistogram.Histogram, error) {
 	if s == "" {

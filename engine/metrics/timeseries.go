@@ -25,10 +25,11 @@ type Point struct {
 	Errors   int64
 	// ErrorsBy counts the interval's errors by class (nil when none).
 	ErrorsBy map[string]int64
-	// Latency summarises the interval; Hist is its histogram, compressed,
-	// for windowed figures (empty when nothing completed).
+	// Latency summarises the interval; Hist is its histogram in the sparse
+	// form, for windowed figures (nil when nothing completed). It is never
+	// changed once the point is made: copies of the point share it.
 	Latency Latency
-	Hist    string
+	Hist    *hdrhistogram.PackedHistogram
 }
 
 // Partial reports whether only part of the interval was measured.
@@ -178,7 +179,7 @@ func (s *Series) Roll(idx int64) Point {
 	s.last, s.hasLast = p, true
 	if s.factor <= 1 {
 		if count > 0 {
-			p.Hist, _ = Encode(h)
+			p.Hist = sparse(h)
 		}
 		s.points = append(s.points, p)
 	} else {
@@ -225,7 +226,7 @@ func (s *Series) pending() Point {
 	p.Measured = s.measured(p.Start, p.Width)
 	p.Latency = Summarize(s.pendH)
 	if p.Count > 0 {
-		p.Hist, _ = Encode(s.pendH)
+		p.Hist = sparse(s.pendH)
 	}
 	return p
 }
@@ -247,15 +248,22 @@ func (s *Series) coarsen() {
 		addCounts(&m, b)
 		m.Measured = s.measured(m.Start, m.Width)
 		h.Reset()
-		for _, enc := range []string{a.Hist, b.Hist} {
-			// A point's histogram was encoded by this series: it decodes.
-			if d, err := Decode(enc); err == nil && d != nil {
-				h.Merge(d)
+		var merged *hdrhistogram.PackedHistogram
+		for _, d := range []*hdrhistogram.PackedHistogram{a.Hist, b.Hist} {
+			if d == nil {
+				continue
 			}
+			if merged == nil {
+				merged = hdrhistogram.NewPacked(lowest, highest, sigfigs)
+			}
+			merged.Merge(d)
+		}
+		if merged != nil {
+			merged.MergeInto(h)
 		}
 		m.Latency = Summarize(h)
 		if h.TotalCount() > 0 {
-			m.Hist, _ = Encode(h)
+			m.Hist = merged
 		}
 		s.points[i] = m
 	}
@@ -343,37 +351,23 @@ func Worst(points []Point, interval, width time.Duration) (Window, error) {
 	if len(starts) == 0 {
 		k, starts = len(points), []int{0}
 	}
-	decoded := make([]*hdrhistogram.Histogram, len(points))
-	get := func(i int) (*hdrhistogram.Histogram, error) {
-		if decoded[i] == nil && points[i].Hist != "" {
-			h, err := Decode(points[i].Hist)
-			if err != nil {
-				return nil, err
-			}
-			decoded[i] = h
+	// One dense histogram, reset for each window, gathers the window's
+	// sparse ones.
+	var h *hdrhistogram.Histogram
+	for _, start := range starts {
+		if h == nil {
+			h = NewHistogram()
+		} else {
+			h.Reset()
 		}
-		return decoded[i], nil
-	}
-	for n, start := range starts {
-		// Release what slid out, so memory stays at one window.
-		if n > 0 {
-			for i := starts[n-1]; i < start; i++ {
-				decoded[i] = nil
-			}
-		}
-		h := NewHistogram()
 		var count, errs int64
 		var measured time.Duration
 		for i := start; i < start+k; i++ {
 			count += points[i].Count
 			errs += points[i].Errors
 			measured += points[i].Measured
-			d, err := get(i)
-			if err != nil {
-				return w, err
-			}
-			if d != nil {
-				h.Merge(d)
+			if d := points[i].Hist; d != nil {
+				d.MergeInto(h)
 			}
 		}
 		rate := float64(count) / measured.Seconds()
