@@ -283,6 +283,9 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
 		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)
 		se.present = true
+		// Due iterations make the counts known even when none completed:
+		// all dropped, interrupted or skipped are errors or late, not 0.
+		se.measured = se.measured || o.Due > 0
 		se.ArrivalRate, se.PlannedRate = sc.ArrivalRate(), sc.PlannedRate()
 	}
 	return env

@@ -27,6 +27,11 @@ scenarios:
     steps:
       - name: lookup
         redis: {cache_get: {key: k}}
+  alldropped:
+    load: {rate: 40/s, duration: 1s, max_vus: 1}
+    steps:
+      - name: lookup
+        redis: {cache_get: {key: k}}
   absent:
     load: {vus: 1, duration: 1s}
     steps:
@@ -46,6 +51,13 @@ func unknownSummary() *metrics.RunSummary {
 	sum.Interval = time.Second
 	sum.Scenarios = append(sum.Scenarios, &metrics.ScenarioSummary{Name: "never", Model: "closed", Iteration: empty,
 		Steps: []*metrics.Stats{step}, Elapsed: time.Second})
+	// Every due iteration dropped: nothing completed, yet the counts are
+	// known.
+	dropped := metrics.NewSeries("alldropped").Stats()
+	o := metrics.Outcomes{Due: 40, Dropped: 40}
+	dropped.Account(o)
+	sum.Scenarios = append(sum.Scenarios, &metrics.ScenarioSummary{Name: "alldropped", Model: "open", Iteration: dropped,
+		Steps: []*metrics.Stats{metrics.NewSeries("lookup").Stats()}, Elapsed: time.Second, Outcomes: o, Dropped: 40})
 	ran := sum.Scenarios[0].Iteration
 	lat := metrics.Summarize(ran.Service)
 	sum.Faults = []*metrics.FaultSummary{
@@ -85,6 +97,13 @@ func TestUnknownNeverPasses(t *testing.T) {
 		{"absent.due == 0", true, false, []string{"absent.due"}},
 		{"absent.dropped + absent.interrupted + absent.late == 0", true, false, []string{"absent.dropped", "absent.interrupted", "absent.late"}},
 		{"never.dropped == 0", false, true, nil},
+		// A scenario whose every due iteration was dropped: its counts are
+		// known; its latency (nothing completed) and its step's are not.
+		{"alldropped.errors == 40", false, true, nil},
+		{"alldropped.errors_by.dropped == 40 && alldropped.count == 0", false, true, nil},
+		{"alldropped.success_rate == 0", false, true, nil},
+		{"alldropped.latency.p99 < ms(5)", true, false, []string{"alldropped.latency.p99"}},
+		{"alldropped.steps.lookup.errors == 0", true, false, []string{"alldropped.steps.lookup.errors"}},
 		// worst() windows with no data.
 		{"worst(never, s(1)).latency.p99 < ms(5)", true, false, []string{"worst(never, s(1)).latency.p99"}},
 		// Fault windows that never happened, or had no data.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/runplan/runplan/schema"
 )
 
 // TestNACheckNamesMissingFigures: a check that read a figure never
@@ -104,5 +106,70 @@ func TestUnmeasuredCountsAreUnknown(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnmeasuredCountsAreNullInJSON: the JSON report gives the counts of a
+// scenario with nothing due or completed, and of a step that completed no
+// call, as null (unknown), not 0; a scenario whose due iterations were all
+// dropped keeps its counts, which are known. Read back, the report renders
+// as before.
+func TestUnmeasuredCountsAreNullInJSON(t *testing.T) {
+	t.Parallel()
+	r := buildFixture(fixtureOptions{})
+	never := &r.Scenarios[0]
+	never.Count, never.Errors, never.Rate, never.Latency, never.Outcomes = 0, 0, 0, nil, Outcomes{}
+	never.ErrorsBy = map[string]int64{}
+	for i := range never.Steps {
+		never.Steps[i].Count, never.Steps[i].Errors, never.Steps[i].Rate, never.Steps[i].Latency = 0, 0, 0, nil
+	}
+	dropped := &r.Scenarios[1]
+	dropped.Count, dropped.Errors, dropped.Rate = 0, 40, 0
+	dropped.Outcomes = Outcomes{Due: 40, Dropped: 40}
+	b := marshal(t, r)
+	var doc struct {
+		Scenarios []struct {
+			Name     string           `json:"name"`
+			Errors   *int64           `json:"errors"`
+			ErrorsBy map[string]int64 `json:"errors_by"`
+			Rate     *float64         `json:"rate"`
+			Steps    []struct {
+				Errors *int64   `json:"errors"`
+				Rate   *float64 `json:"rate"`
+			} `json:"steps"`
+		} `json:"scenarios"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s0, s1 := doc.Scenarios[0], doc.Scenarios[1]
+	if s0.Errors != nil || s0.Rate != nil || s0.ErrorsBy != nil {
+		t.Errorf("scenario that measured nothing: errors %v, rate %v, errors_by %v; want null", s0.Errors, s0.Rate, s0.ErrorsBy)
+	}
+	for i, st := range s0.Steps {
+		if st.Errors != nil || st.Rate != nil {
+			t.Errorf("step %d that completed no call: errors %v, rate %v; want null", i, st.Errors, st.Rate)
+		}
+	}
+	if s1.Errors == nil || *s1.Errors != 40 || s1.Rate == nil {
+		t.Errorf("scenario whose 40 due iterations were dropped: errors %v, rate %v; want 40 and 0", s1.Errors, s1.Rate)
+	}
+	sch, err := schema.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(decodeJSON(t, b)); err != nil {
+		t.Errorf("does not validate against schema/report.schema.json:\n%v", err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteConsole(&out, &back, ConsoleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "strategy_cache                0      0.0       -"; !strings.Contains(out.String(), want) {
+		t.Errorf("read back, the console lacks %q:\n%s", want, out.String())
 	}
 }
