@@ -260,8 +260,19 @@ func (sr *scenarioRun) executor() interface {
 		pacer = load.ConstantPacer{Rate: l.Rate, Duration: l.Duration}
 	}
 	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: sr.prog.opts.LateTolerance, Warmup: l.Warmup,
-		SendLate:       sr.prog.plan.LatePolicy(sr.sc) == plan.LateSend,
+		Late:           latePolicy(sr.prog.plan.LatePolicy(sr.sc)),
 		BeforeDispatch: sr.prog.opts.beforeDispatch, Stop: stop}
+}
+
+// latePolicy maps the plan's late policy to the executor's.
+func latePolicy(p plan.LatePolicy) load.LatePolicy {
+	switch p {
+	case plan.LateSend:
+		return load.LateSend
+	case plan.LateSkip:
+		return load.LateSkip
+	}
+	return load.LateAuto
 }
 
 func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.ScenarioSummary {

@@ -45,9 +45,38 @@ type Result struct {
 }
 
 // DefaultLateTolerance is how far behind its due time a hit may be
-// dispatched before it counts as late: sent late, or skipped under the skip
-// policy (Open.SendLate false).
+// dispatched before it counts as late: sent late, or skipped (Open.Late).
 const DefaultLateTolerance = 10 * time.Millisecond
+
+// LatePolicy says what the open model does with a hit it could not
+// dispatch within its late tolerance (docs/LOAD.md).
+type LatePolicy int
+
+const (
+	// LateAuto, the zero value, sends a late hit unless the next one is
+	// due already: a lone late hit (a low rate, a short hiccup) is sent,
+	// while a generator behind by more than one hit's gap skips all but
+	// the latest overdue hit instead of catching up in a burst. Hits due
+	// at the same instant (a burst pacer's) are all sent.
+	LateAuto LatePolicy = iota
+	// LateSend sends every late hit, catching up as fast as it can.
+	LateSend
+	// LateSkip skips every late hit.
+	LateSkip
+)
+
+// sends reports whether the late hit due at due, the pacer's hit number
+// next-1, is sent at elapsed (from the executor's start).
+func (p LatePolicy) sends(pacer Pacer, due time.Duration, next uint64, elapsed time.Duration) bool {
+	switch p {
+	case LateSend:
+		return true
+	case LateSkip:
+		return false
+	}
+	nextDue := pacer.Due(next)
+	return nextDue <= due || nextDue > elapsed
+}
 
 // spinWindow is how long before a hit's due time the open model stops
 // sleeping and yields the processor until the hit is due.
@@ -119,15 +148,15 @@ type Closed struct {
 // run at once (all allocated before the clock starts), and an iteration due
 // while all are busy is dropped, never queued, so a slow target cannot slow
 // the schedule (no coordinated omission). A hit the generator itself could
-// not dispatch within LateTolerance of its due time is late: with SendLate
-// it is still sent (its response time runs from its due time, so the
-// lateness shows), otherwise it is skipped, so that the schedule never
-// catches up in bursts.
+// not dispatch within LateTolerance of its due time is late, and Late says
+// whether it is still sent (its response time runs from its due time, so the
+// lateness shows) or skipped, so that the schedule does not catch up in a
+// burst.
 type Open struct {
 	Pacer         Pacer
 	MaxVUs        int
 	LateTolerance time.Duration
-	SendLate      bool
+	Late          LatePolicy
 	// Warmup: hits due before it run but are not counted in the Result.
 	Warmup time.Duration
 	// BeforeDispatch, when set, is called by the dispatcher with each hit's
@@ -343,7 +372,7 @@ loop:
 		if late && measured {
 			res.Late++
 		}
-		if late && !o.SendLate {
+		if late && !o.Late.sends(o.Pacer, due, hits, time.Since(res.Started)) {
 			if measured {
 				res.Skipped++
 			}

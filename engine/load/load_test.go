@@ -251,7 +251,7 @@ func TestOpenSkipsLateHitsInsteadOfBursting(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var ran atomic.Int64
-		res := Open{Pacer: lyingPacer{}, MaxVUs: 5, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
+		res := Open{Pacer: lyingPacer{}, MaxVUs: 5, Late: LateSkip, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
 			func(ctx context.Context, vu int, n int64, s time.Time) bool { ran.Add(1); return true })
 		if res.Late != 2 || res.Skipped != 2 || ran.Load() != 1 || res.Scheduled != 3 {
 			t.Fatalf("late %d skipped %d ran %d scheduled %d; want 2, 2, 1, 3", res.Late, res.Skipped, ran.Load(), res.Scheduled)
@@ -316,16 +316,60 @@ func TestSpinUntil(t *testing.T) {
 	}
 }
 
-// With SendLate, the late hits are sent (from their due time) and counted
+// With LateSend, the late hits are sent (from their due time) and counted
 // as late, none skipped.
 func TestOpenSendsLateHits(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var ran atomic.Int64
-		res := Open{Pacer: lyingPacer{}, MaxVUs: 5, SendLate: true, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
+		res := Open{Pacer: lyingPacer{}, MaxVUs: 5, Late: LateSend, Stop: Stop{GracefulStop: time.Second}}.Run(context.Background(),
 			func(ctx context.Context, vu int, n int64, s time.Time) bool { ran.Add(1); return true })
 		if res.Late != 2 || res.Skipped != 0 || ran.Load() != 3 || res.Scheduled != 3 {
 			t.Fatalf("late %d skipped %d ran %d scheduled %d; want 2, 0, 3, 3", res.Late, res.Skipped, ran.Load(), res.Scheduled)
 		}
 	})
+}
+
+// The late policies when the dispatcher stalls for 55 ms before a hit: at
+// 100/s the next hits fall due during the stall, so auto skips them rather
+// than catch up in a burst (send sends them all); at 1/s the late hit is
+// alone, and auto sends it. Hits due at one instant (a burst) are all sent.
+func TestLatePolicies(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                    string
+		pacer                   Pacer
+		policy                  LatePolicy
+		late, skipped, ran, due int64
+	}{
+		{"auto at 100/s skips the catch-up", ConstantPacer{Rate: 100, Duration: 200 * time.Millisecond}, LateAuto, 5, 5, 15, 20},
+		{"send at 100/s catches up", ConstantPacer{Rate: 100, Duration: 200 * time.Millisecond}, LateSend, 5, 0, 20, 20},
+		{"skip at 100/s", ConstantPacer{Rate: 100, Duration: 200 * time.Millisecond}, LateSkip, 5, 5, 15, 20},
+		{"auto at 1/s sends the lone late hit", ConstantPacer{Rate: 1, Duration: 5 * time.Second}, LateAuto, 1, 0, 5, 5},
+		{"skip at 1/s", ConstantPacer{Rate: 1, Duration: 5 * time.Second}, LateSkip, 1, 1, 4, 5},
+		{"auto sends a late burst whole", BurstPacer{Size: 5, Every: time.Second, Count: 2}, LateAuto, 5, 0, 10, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				var ran atomic.Int64
+				stallAt := uint64(3)
+				if _, ok := tt.pacer.(BurstPacer); ok {
+					stallAt = 5 // the second burst's first hit
+				}
+				res := Open{Pacer: tt.pacer, MaxVUs: 20, Late: tt.policy, Stop: Stop{GracefulStop: time.Second},
+					BeforeDispatch: func(hit uint64) {
+						if hit == stallAt {
+							time.Sleep(55 * time.Millisecond)
+						}
+					}}.Run(context.Background(),
+					func(ctx context.Context, vu int, n int64, s time.Time) bool { ran.Add(1); return true })
+				if res.Late != tt.late || res.Skipped != tt.skipped || ran.Load() != tt.ran || res.Scheduled != tt.due {
+					t.Fatalf("late %d skipped %d ran %d due %d; want %d, %d, %d, %d",
+						res.Late, res.Skipped, ran.Load(), res.Scheduled, tt.late, tt.skipped, tt.ran, tt.due)
+				}
+			})
+		})
+	}
 }

@@ -527,10 +527,10 @@ func (l *loader) load1(k, n *yaml.Node) LoadSpec {
 }
 
 // latePolicy reads a late: value; the schema already refused anything but
-// send and skip, with its position.
+// auto, send and skip, with its position.
 func (l *loader) latePolicy(n *yaml.Node) LatePolicy {
 	switch v := LatePolicy(str(n)); v {
-	case LateSend, LateSkip:
+	case LateAuto, LateSend, LateSkip:
 		return v
 	}
 	return ""

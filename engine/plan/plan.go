@@ -34,7 +34,7 @@ type Plan struct {
 	// Interval is the report's time-series interval (default 1s).
 	Interval time.Duration
 	// Late is the plan's default late policy for open-model scenarios
-	// (top-level late:); empty means LateSend. A scenario's load.late
+	// (top-level late:); empty means LateAuto. A scenario's load.late
 	// overrides it.
 	Late LatePolicy
 	// Notify lists where to post the outcome when the run ends.
@@ -133,8 +133,12 @@ type LoadSpec struct {
 type LatePolicy string
 
 const (
+	// LateAuto, the default, sends it late unless the next hit is due
+	// already, when the generator would catch up in a burst: then it is
+	// skipped.
+	LateAuto LatePolicy = "auto"
 	// LateSend sends it late; its response time runs from its due time, so
-	// the lateness shows. The default.
+	// the lateness shows.
 	LateSend LatePolicy = "send"
 	// LateSkip skips it (outcome late), so that the load never catches up
 	// in a burst.
@@ -142,7 +146,7 @@ const (
 )
 
 // LatePolicy is the scenario's effective late policy: its own, else the
-// plan's, else LateSend.
+// plan's, else LateAuto.
 func (p *Plan) LatePolicy(s *Scenario) LatePolicy {
 	switch {
 	case s.Load.Late != "":
@@ -150,7 +154,7 @@ func (p *Plan) LatePolicy(s *Scenario) LatePolicy {
 	case p.Late != "":
 		return p.Late
 	}
-	return LateSend
+	return LateAuto
 }
 
 // Stage moves the VU count or the rate linearly to Target over Duration.

@@ -111,7 +111,7 @@ func TestDiagnostics(t *testing.T) {
 				`p.yaml:4:33: scenarios.sc.load.duration: a duration needs a unit, like 500ms, 20s or 1m30s (got 5)`,
 			}},
 		{"late policy is send or skip", strings.Replace(base, "vus: 2, duration: 5s", "rate: 5/s, duration: 5s, late: later", 1),
-			[]string{`p.yaml:10:43: scenarios.s1.load.late: "later" is not one of "send", "skip"`}},
+			[]string{`p.yaml:10:43: scenarios.s1.load.late: "later" is not one of "auto", "send", "skip"`}},
 		{"late belongs to the open model", strings.Replace(base, "vus: 2, duration: 5s", "vus: 2, duration: 5s, late: skip", 1),
 			[]string{`p.yaml:10:34: load: late belongs to the open model`}},
 		{"top-level late is send or skip", strings.Replace(base, "name: t\n", "name: t\nlate: never\n", 1),
@@ -158,7 +158,7 @@ func TestLatePolicyDefaults(t *testing.T) {
 		name, top, own string
 		want           LatePolicy
 	}{
-		{"default send", "", "", LateSend},
+		{"default auto", "", "", LateAuto},
 		{"plan default", "skip", "", LateSkip},
 		{"scenario overrides", "skip", "send", LateSend},
 		{"scenario only", "", "skip", LateSkip},
