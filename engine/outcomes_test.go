@@ -261,8 +261,9 @@ func TestAchievedArrivalRate(t *testing.T) {
 		slow    time.Duration
 		arrival float64 // want, iterations/s
 	}{
-		// Hit k is sent at 150ms·(k+1): the last of 50 at 7.5s, 2.6s
-		// after its due time: 50 in 7.6s.
+		// Hit k is sent at 150ms·(k+1) (late: send, so that every late
+		// hit is sent): the last of 50 at 7.5s, 2.6s after its due time:
+		// 50 in 7.6s.
 		{"slowed generator", "{probe: {delay: 1ms}}", 150 * time.Millisecond, 50 / 7.6},
 		{"stalled target", "{probe: {delay: 1ms, stall_at: 4s, stall_for: 1m}}", 0, 10},
 	}
@@ -274,7 +275,7 @@ func TestAchievedArrivalRate(t *testing.T) {
 targets: {p: {driver: probe}}
 scenarios:
   sc:
-    load: {rate: 10/s, duration: 5s, max_vus: 50, graceful_stop: 2s}
+    load: {rate: 10/s, duration: 5s, max_vus: 50, graceful_stop: 2s, late: send}
     steps: [` + tt.step + `]
 checks:
   - {name: held, expr: "sc.arrival_rate > 9.5 && sc.planned_rate == 10"}
