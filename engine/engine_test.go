@@ -302,7 +302,7 @@ scenarios:
 	}
 }
 
-// A fault's window, effect and recovery are measured from the time series,
+// A fault's window, effect and recovery are measured from completion times,
 // and the fault is undone at its end.
 func TestFaultEffectAndRecovery(t *testing.T) {
 	t.Parallel()
