@@ -24,6 +24,11 @@ import (
 	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
 
+// plainClient has a transport of its own. httptest.Server.Close calls
+// CloseIdleConnections on http.DefaultTransport, which breaks a keep-alive
+// connection another parallel test is about to reuse.
+var plainClient = &http.Client{Transport: &http.Transport{}}
+
 // canary is a token that must never show in anything the driver reports.
 const canary = "CANARYc4n4ryTOKENxyz0123456789abcdefABCDEF"
 
@@ -643,7 +648,7 @@ func TestOpen(t *testing.T) {
 	if err := tg.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := http.Post(wt.Sink().URL(), "application/json", strings.NewReader(`{"content":"x"}`)); err == nil {
+	if _, err := plainClient.Post(wt.Sink().URL(), "application/json", strings.NewReader(`{"content":"x"}`)); err == nil {
 		t.Error("the sink still answers after Close")
 	}
 

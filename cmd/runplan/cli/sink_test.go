@@ -13,6 +13,11 @@ import (
 	"time"
 )
 
+// sinkClient has a transport of its own. httptest.Server.Close calls
+// CloseIdleConnections on http.DefaultTransport, which breaks a keep-alive
+// connection another parallel test is about to reuse.
+var sinkClient = &http.Client{Transport: &http.Transport{}}
+
 // sinkCanary is a token that must appear only where the user needs it: the
 // URL line on stdout.
 const sinkCanary = "CANARYsinkTOKEN0123456789abcdefXYZ"
@@ -95,7 +100,7 @@ func TestSinkCommand(t *testing.T) {
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Runplan-Message", "cli/test/1") // the same twice: a duplicate
 				req.Header.Set("X-Runplan-Sent", "1")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := sinkClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -106,7 +111,7 @@ func TestSinkCommand(t *testing.T) {
 				}
 			}
 			base := url[:strings.Index(url, tt.path)]
-			resp, err := http.Post(base+tt.bad, "application/json", strings.NewReader(tt.body))
+			resp, err := sinkClient.Post(base+tt.bad, "application/json", strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +142,7 @@ func TestSinkCommand(t *testing.T) {
 func TestSinkCommandLimitsAndSigning(t *testing.T) {
 	t.Parallel()
 	url, stop, _, stderr := startSink(t, "--flavor", "generic", "--signing", "github", "--secret", "s3cret", "--rate-limit", "1/1h", "--quiet")
-	resp, err := http.Post(url, "application/json", strings.NewReader(`{}`))
+	resp, err := sinkClient.Post(url, "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +150,7 @@ func TestSinkCommandLimitsAndSigning(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unsigned delivery: %d", resp.StatusCode)
 	}
-	resp, err = http.Post(url, "application/json", strings.NewReader(`{}`))
+	resp, err = sinkClient.Post(url, "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}

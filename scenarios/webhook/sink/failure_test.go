@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// faultClient has a transport of its own. httptest.Server.Close calls
+// CloseIdleConnections on http.DefaultTransport, which breaks a keep-alive
+// connection another parallel test is about to reuse.
+var faultClient = &http.Client{Transport: &http.Transport{}}
+
 // Injected statuses answer the way the service does: a deleted Discord
 // webhook is 404 code 10015, a bad token 401 code 50027, a rate limit 429
 // with retry_after in the body and Retry-After in the headers.
@@ -40,7 +45,7 @@ func TestInjectedStatusesAnswerLikeTheService(t *testing.T) {
 			if tt.flavor == FlavorSlack {
 				body = `{"text":"hello"}`
 			}
-			resp, err := http.Post(s.URL(), "application/json", strings.NewReader(body))
+			resp, err := faultClient.Post(s.URL(), "application/json", strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}

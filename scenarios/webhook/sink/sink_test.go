@@ -15,6 +15,11 @@ import (
 	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
 
+// sinkClient has a transport of its own. httptest.Server.Close calls
+// CloseIdleConnections on http.DefaultTransport, which breaks a keep-alive
+// connection another parallel test is about to reuse.
+var sinkClient = &http.Client{Transport: &http.Transport{}}
+
 func newServer(t *testing.T, opts sink.Options) (*sink.Sink, *httptest.Server) {
 	t.Helper()
 	s := sink.New(opts)
@@ -32,7 +37,7 @@ func post(t *testing.T, url, contentType, body string) (int, []byte) {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := sinkClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +299,7 @@ func TestStartAndClose(t *testing.T) {
 	if err := s.Start("127.0.0.1:0"); err == nil {
 		t.Error("Start after Close succeeded")
 	}
-	if _, err := http.Post(u, "application/json", strings.NewReader(`{"content":"hi"}`)); err == nil {
+	if _, err := sinkClient.Post(u, "application/json", strings.NewReader(`{"content":"hi"}`)); err == nil {
 		t.Error("the sink still answers after Close")
 	}
 }
@@ -428,7 +433,7 @@ func do(t *testing.T, method, url string, h map[string]string, body string) (*ht
 	for k, v := range h {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := sinkClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
