@@ -54,13 +54,13 @@ type Series struct {
 	factor    int64
 	maxPoints int // MaxPoints; fewer in tests
 	pend      Point
-	pendH     *hdrhistogram.Histogram
+	pendH     *hdrhistogram.PackedHistogram
 	pendN     int64
 	last      Point
 	hasLast   bool
 	// scratch is Roll's working histogram (the collector calls Roll from
 	// one goroutine at a time).
-	scratch *hdrhistogram.Histogram
+	scratch *hdrhistogram.PackedHistogram
 
 	// observe, when set, sees every recorded sample (observe.go).
 	observe func(Sample)
@@ -94,7 +94,7 @@ func NewSeries(name string) *Series {
 	for i := range s.shards {
 		s.shards[i].service = NewHistogram()
 		for j := range s.shards[i].ring {
-			s.shards[i].ring[j] = slot{h: NewHistogram(), idx: -1}
+			s.shards[i].ring[j] = slot{h: newSparse(), idx: -1}
 		}
 		s.shards[i].errorsBy = map[string]int64{}
 	}
@@ -383,13 +383,26 @@ func Summarize(h *hdrhistogram.Histogram) Latency {
 	if h == nil || h.TotalCount() == 0 {
 		return Latency{}
 	}
-	q := func(p float64) time.Duration { return time.Duration(h.ValueAtQuantile(p)) }
+	return summarize(h.Min(), h.Max(), h.Mean(), h.ValueAtQuantile)
+}
+
+// SummarizeSparse is Summarize for a histogram in the sparse form: the same
+// bucket geometry, so the same figures as its dense copy.
+func SummarizeSparse(h *hdrhistogram.PackedHistogram) Latency {
+	if h == nil || h.TotalCount() == 0 {
+		return Latency{}
+	}
+	return summarize(h.Min(), h.Max(), h.Mean(), h.ValueAtPercentile)
+}
+
+func summarize(lo, hi int64, mean float64, at func(percentile float64) int64) Latency {
+	q := func(p float64) time.Duration { return time.Duration(at(p)) }
 	return Latency{
 		OK:   true,
-		Min:  time.Duration(h.Min()),
-		Mean: time.Duration(h.Mean()),
+		Min:  time.Duration(lo),
+		Mean: time.Duration(mean),
 		P50:  q(50), P90: q(90), P95: q(95), P99: q(99), P999: q(99.9),
-		Max: time.Duration(h.Max()),
+		Max: time.Duration(hi),
 	}
 }
 
@@ -406,14 +419,13 @@ func Encode(h *hdrhistogram.Histogram) (string, error) {
 	return string(b), nil
 }
 
-// sparse copies h into the sparse form, which holds only its populated
-// buckets: an interval's histogram keeps a few kilobytes rather than the
-// dense form's quarter of a megabyte, and needs no compression (whose
-// encoder makes a megabyte of garbage per call) to be kept.
-func sparse(h *hdrhistogram.Histogram) *hdrhistogram.PackedHistogram {
-	p := hdrhistogram.NewPacked(lowest, highest, sigfigs)
-	p.MergeFrom(h)
-	return p
+// newSparse returns an empty histogram in the sparse form, which holds only
+// its populated buckets: an interval's histogram keeps a few kilobytes
+// rather than the dense form's quarter of a megabyte, and needs no
+// compression (whose encoder makes a megabyte of garbage per call) to be
+// kept.
+func newSparse() *hdrhistogram.PackedHistogram {
+	return hdrhistogram.NewPacked(lowest, highest, sigfigs)
 }
 
 // Decode reverses Encode.

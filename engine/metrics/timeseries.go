@@ -25,9 +25,12 @@ type Point struct {
 	Errors   int64
 	// ErrorsBy counts the interval's errors by class (nil when none).
 	ErrorsBy map[string]int64
-	// Latency summarises the interval; Hist is its histogram in the sparse
-	// form, for windowed figures (nil when nothing completed). It is never
-	// changed once the point is made: copies of the point share it.
+	// Latency summarises the interval, read off its histogram at full
+	// precision (3 significant digits) — or, for a point merged by
+	// coarsening, off Hist. Hist is the interval's histogram in the sparse
+	// form at PointDigits significant digits, for windowed figures (nil
+	// when nothing completed). It is never changed once the point is made:
+	// copies of the point share it.
 	Latency Latency
 	Hist    *hdrhistogram.PackedHistogram
 }
@@ -51,10 +54,14 @@ func (p Point) full() bool { return p.Measured > 0 && p.Measured == p.Width }
 // up to ringSize-1 intervals late before data would be lost.
 const ringSize = 4
 
-// slot is one open interval of a shard.
+// slot is one open interval of a shard. Its histogram is in the sparse
+// form: an interval holds few distinct latencies, and a dense histogram per
+// slot (a quarter of a megabyte, ringSize per shard per series) would be
+// most of a run's memory. Reset keeps its storage, so that recording into
+// it stays free of allocations once the slot has seen a typical interval.
 type slot struct {
 	idx    int64 // interval index; -1 when empty
-	h      *hdrhistogram.Histogram
+	h      *hdrhistogram.PackedHistogram
 	count  int64
 	errors int64
 	by     map[string]int64
@@ -141,12 +148,10 @@ const MaxPoints = 512
 // Points, Last and EndSpan run.
 func (s *Series) Roll(idx int64) Point {
 	if s.scratch == nil {
-		s.scratch = NewHistogram()
+		s.scratch = newSparse()
 	}
 	h := s.scratch
-	if h.TotalCount() > 0 {
-		h.Reset()
-	}
+	h.Reset()
 	var count, errs int64
 	var by map[string]int64
 	for i := range s.shards {
@@ -172,21 +177,21 @@ func (s *Series) Roll(idx int64) Point {
 		sh.mu.Unlock()
 	}
 	s.rolled.Store(idx + 1)
-	p := Point{Start: time.Duration(idx) * s.interval, Width: s.interval, Count: count, Errors: errs, ErrorsBy: by, Latency: Summarize(h)}
+	p := Point{Start: time.Duration(idx) * s.interval, Width: s.interval, Count: count, Errors: errs, ErrorsBy: by, Latency: SummarizeSparse(h)}
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
 	p.Measured = s.measured(p.Start, p.Width)
 	s.last, s.hasLast = p, true
 	if s.factor <= 1 {
 		if count > 0 {
-			p.Hist = sparse(h)
+			p.Hist = pointHist(h)
 		}
 		s.points = append(s.points, p)
 	} else {
 		if s.pendN == 0 {
 			s.pend = Point{Start: p.Start}
 			if s.pendH == nil {
-				s.pendH = NewHistogram()
+				s.pendH = newSparse()
 			}
 			s.pendH.Reset()
 		}
@@ -224,10 +229,30 @@ func (s *Series) pending() Point {
 	p := s.pend
 	p.ErrorsBy = maps.Clone(p.ErrorsBy)
 	p.Measured = s.measured(p.Start, p.Width)
-	p.Latency = Summarize(s.pendH)
+	p.Latency = SummarizeSparse(s.pendH)
 	if p.Count > 0 {
-		p.Hist = sparse(s.pendH)
+		p.Hist = pointHist(s.pendH)
 	}
+	return p
+}
+
+// PointDigits is the precision, in significant digits, of the histograms
+// points keep for windowed figures (Worst): 1 % rather than the 0.1 % of a
+// series' whole-run histograms, so that a point holds about an eighth of
+// the buckets (a point of a busy one-second interval keeps 2 KB rather
+// than 15 KB, and a series of MaxPoints points a megabyte rather than
+// eight). A value moves to the coarser bucket that contains its bucket,
+// and percentiles read a bucket's highest equivalent value: a windowed
+// figure is never below the one full precision gives, and at most 1 %
+// above it.
+const PointDigits = 2
+
+// pointHist copies h (full precision) into a new histogram at PointDigits,
+// its storage sized to fit.
+func pointHist(h *hdrhistogram.PackedHistogram) *hdrhistogram.PackedHistogram {
+	p := hdrhistogram.NewPacked(lowest, highest, PointDigits)
+	p.Merge(h)
+	p.Compact()
 	return p
 }
 
@@ -236,10 +261,6 @@ func (s *Series) pending() Point {
 // and no pending one, so that pairs line up on the doubled grid. s.pmu is
 // held.
 func (s *Series) coarsen() {
-	// The merging histogram is dropped afterwards: a series that keeps
-	// it between coarsenings holds more memory than one that never
-	// coarsened.
-	h := NewHistogram()
 	n := len(s.points) / 2
 	for i := range n {
 		a, b := s.points[2*i], s.points[2*i+1]
@@ -247,24 +268,19 @@ func (s *Series) coarsen() {
 		addCounts(&m, a)
 		addCounts(&m, b)
 		m.Measured = s.measured(m.Start, m.Width)
-		h.Reset()
-		var merged *hdrhistogram.PackedHistogram
 		for _, d := range []*hdrhistogram.PackedHistogram{a.Hist, b.Hist} {
 			if d == nil {
 				continue
 			}
-			if merged == nil {
-				merged = hdrhistogram.NewPacked(lowest, highest, sigfigs)
+			if m.Hist == nil {
+				m.Hist = hdrhistogram.NewPacked(lowest, highest, PointDigits)
 			}
-			merged.Merge(d)
+			m.Hist.Merge(d)
 		}
-		if merged != nil {
-			merged.MergeInto(h)
+		if m.Hist != nil {
+			m.Hist.Compact()
 		}
-		m.Latency = Summarize(h)
-		if h.TotalCount() > 0 {
-			m.Hist = merged
-		}
+		m.Latency = SummarizeSparse(m.Hist)
 		s.points[i] = m
 	}
 	clear(s.points[n:])
@@ -352,11 +368,12 @@ func Worst(points []Point, interval, width time.Duration) (Window, error) {
 		k, starts = len(points), []int{0}
 	}
 	// One dense histogram, reset for each window, gathers the window's
-	// sparse ones.
+	// sparse ones, at their precision: gathered into finer buckets, a
+	// coarse bucket's values would be read as its lowest.
 	var h *hdrhistogram.Histogram
 	for _, start := range starts {
 		if h == nil {
-			h = NewHistogram()
+			h = hdrhistogram.New(lowest, highest, PointDigits)
 		} else {
 			h.Reset()
 		}
