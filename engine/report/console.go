@@ -126,16 +126,16 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		}
 		fmt.Fprintln(&b)
 	}
-	gen := fmt.Sprintf("generator: cpu %.0f%%", r.Generator.CPU*100)
+	gen := fmt.Sprintf("cpu %.0f%%", r.Generator.CPU*100)
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
 	}
 	if r.NotStarted {
-		gen = "generator: " + validityText(r)
+		gen = validityText(r)
 	} else {
 		gen += " — " + validityText(r)
 	}
-	fmt.Fprintln(&b, gen)
+	fmt.Fprintln(&b, wrapText("generator: ", gen, 80, "  "))
 	fmt.Fprintln(&b)
 	if len(r.Checks) > 0 {
 		fmt.Fprintln(&b, p.paint("1", "CHECKS"))

@@ -117,6 +117,10 @@ func TestConsoleReadableAt80Columns(t *testing.T) {
 		render func(io.Writer) error
 	}{
 		{"fixture", func(w io.Writer) error { return WriteConsole(w, buildFixture(fixtureOptions{}), ConsoleOptions{}) }},
+		{"invalid", func(w io.Writer) error {
+			return WriteConsole(w, buildFixture(fixtureOptions{invalid: true}), ConsoleOptions{})
+		}},
+		{"closed", func(w io.Writer) error { return WriteConsole(w, closedOnly(), ConsoleOptions{}) }},
 		{"sample.json", func(w io.Writer) error { return WriteConsole(w, readFixture(t, "sample.json"), ConsoleOptions{}) }},
 		{"sample-faults.json", func(w io.Writer) error {
 			return WriteConsole(w, readFixture(t, "sample-faults.json"), ConsoleOptions{})
