@@ -24,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/check"
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/journal"
@@ -170,13 +171,13 @@ type Program struct {
 
 // Validate prepares p without any I/O and returns every problem found;
 // warnings included.
-func Validate(p *plan.Plan) plan.Diagnostics {
+func Validate(p *plan.Plan) diag.Diagnostics {
 	return ValidateWith(p, Options{})
 }
 
 // ValidateWith is Validate with the options that change what is valid
 // (AllowDestructive).
-func ValidateWith(p *plan.Plan, opts Options) plan.Diagnostics {
+func ValidateWith(p *plan.Plan, opts Options) diag.Diagnostics {
 	opts.RunID = "validate"
 	_, diags := prepare(p, opts)
 	return diags
@@ -184,9 +185,13 @@ func ValidateWith(p *plan.Plan, opts Options) plan.Diagnostics {
 
 // Check loads the plan at path and validates it as far as it can: problems
 // of loading and of every later stage (drivers, checks), all at once,
-// sorted. The plan is nil when it has errors. It is what `runplan validate`
+// sorted. The step kinds are the registered drivers unless lo names
+// them. The plan is nil when it has errors. It is what `runplan validate`
 // runs, and what `runplan run` runs before anything else.
-func Check(path string, lo plan.Options, opts Options) (*plan.Plan, plan.Diagnostics) {
+func Check(path string, lo plan.Options, opts Options) (*plan.Plan, diag.Diagnostics) {
+	if lo.StepKinds == nil {
+		lo.StepKinds = driver.Drivers()
+	}
 	p, diags := plan.LoadAll(path, lo)
 	if p != nil {
 		diags = append(diags, ValidateWith(p, opts)...)
@@ -198,7 +203,7 @@ func Check(path string, lo plan.Options, opts Options) (*plan.Plan, plan.Diagnos
 	return p, diags
 }
 
-// Prepare prepares p for a run. Problems are returned as plan.Diagnostics.
+// Prepare prepares p for a run. Problems are returned as diag.Diagnostics.
 func Prepare(p *plan.Plan, opts Options) (*Program, error) {
 	prog, diags := prepare(p, opts)
 	if len(diags.Errors()) > 0 {
@@ -207,7 +212,7 @@ func Prepare(p *plan.Plan, opts Options) (*Program, error) {
 	return prog, nil
 }
 
-func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
+func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	prog := &Program{
 		plan:    p,
 		opts:    opts,
@@ -225,40 +230,24 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 	} else if !p.HasSeed {
 		prog.seed = mrand.Uint64()
 	}
-	var diags plan.Diagnostics
-	var at func(pos plan.Pos, err error)
-	at = func(pos plan.Pos, err error) {
-		// A driver may join several problems (errors.Join): one line each.
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				at(pos, e)
-			}
-			return
-		}
-		d := plan.Diagnostic{File: p.File, Line: pos.Line, Col: pos.Col, Msg: err.Error()}
-		var pe *driver.PosError
-		if errors.As(err, &pe) {
-			d.Line, d.Col, d.Msg = pe.Line, pe.Col, pe.Err.Error()
-		}
-		if d.Line == 0 {
-			d.Line, d.Col = 1, 1
-		}
-		diags = append(diags, d)
-	}
+	var diags diag.Diagnostics
+	// Drivers report positioned errors (engine/diag); one without a
+	// position is placed at the plan element it belongs to.
+	at := func(pos diag.Pos, err error) { diags = append(diags, diag.FromError(p.File, pos, err)...) }
 	for _, t := range p.Targets {
 		d, err := driver.Lookup(t.Driver)
 		if err != nil {
 			if !t.Invalid {
 				msg := fmt.Sprintf("target %s: unknown driver %q", t.Name, t.Driver)
-				if s := plan.Suggest(t.Driver, driver.Drivers()); s != "" {
+				if s := diag.Suggest(t.Driver, driver.Drivers()); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				msg += " (registered: " + strings.Join(driver.Drivers(), ", ") + ")"
-				d := plan.Diagnostic{File: p.File, Line: t.Pos.Line, Col: t.Pos.Col, Msg: msg}
+				pos := t.Pos
 				if _, dn := driverNode(t); dn != nil {
-					d.Line, d.Col = dn.Line, dn.Column
+					pos = diag.PosOf(dn)
 				}
-				diags = append(diags, d)
+				diags = append(diags, diag.New(p.File, pos, msg))
 			}
 			continue
 		}
@@ -287,10 +276,12 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			spec := driver.StepSpec{Name: st.Name, Target: prog.specs[st.Target], Node: st.Node, Expect: st.Expect, Templates: compiler,
 				Load: loadInfo(s.Load),
 				Warn: func(n *yaml.Node, msg string) {
-					d := plan.Diagnostic{File: p.File, Line: st.Pos.Line, Col: st.Pos.Col, Msg: msg, Warning: true}
+					pos := st.Pos
 					if n != nil {
-						d.Line, d.Col = n.Line, n.Column
+						pos = diag.PosOf(n)
 					}
+					d := diag.New(p.File, pos, msg)
+					d.Warning = true
 					diags = append(diags, d)
 				}}
 			ds, err := d.Prepare(spec)

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 )
 
 func runPlan(t *testing.T, src string, opts engine.Options, ctx context.Context) *report.Report {
 	t.Helper()
-	p, err := plan.Parse("t.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	p, err := plan.Parse("t.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ checks:
 
 func benchPlan(b *testing.B, src string) *report.Report {
 	b.Helper()
-	p, err := plan.Parse("b.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	p, err := plan.Parse("b.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		b.Fatal(err)
 	}

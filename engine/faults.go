@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/metrics"
@@ -55,11 +56,11 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 			if !slices.Contains(kinds, f.Kind) {
 				all := append(append([]string{}, plan.NetworkFaultKinds...), kinds...)
 				msg := fmt.Sprintf("fault %s: unknown fault kind %q for target %s (driver %s)", f.Name, f.Kind, f.Target, prog.specs[f.Target].Driver)
-				if s := plan.Suggest(f.Kind, all); s != "" {
+				if s := diag.Suggest(f.Kind, all); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				msg += "; kinds: " + strings.Join(all, ", ")
-				add(f, &driver.PosError{Line: f.KindNode.Line, Col: f.KindNode.Column, Err: errors.New(msg)})
+				add(f, diag.Errorf(f.KindNode, "%s", msg))
 				continue
 			}
 			df, err := fr.PrepareFault(driver.FaultSpec{Name: f.Name, Kind: f.Kind, Node: f.Node, For: f.For, Target: prog.specs[f.Target]})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 )
 
@@ -56,13 +57,13 @@ func (tcpecho) Prepare(s driver.StepSpec) (driver.Step, error) {
 		Size     int    `yaml:"size"`
 	}
 	if err := s.Node.Decode(&cfg); err != nil {
-		return nil, driver.Errorf(s.Node, "tcpecho: %v", err)
+		return nil, diag.Errorf(s.Node, "tcpecho: %v", err)
 	}
 	st := &echoStep{deadline: 5 * time.Second, size: cfg.Size}
 	if cfg.Deadline != "" {
 		d, err := time.ParseDuration(cfg.Deadline)
 		if err != nil {
-			return nil, driver.Errorf(s.Node, "tcpecho: %v", err)
+			return nil, diag.Errorf(s.Node, "tcpecho: %v", err)
 		}
 		st.deadline = d
 	}

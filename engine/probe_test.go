@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 )
 
@@ -66,7 +67,7 @@ func (probe) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		SlowFor string `yaml:"slow_for"`
 	}
 	if err := f.Node.Decode(&cfg); err != nil {
-		return nil, driver.Errorf(f.Node, "probe: %v", err)
+		return nil, diag.Errorf(f.Node, "probe: %v", err)
 	}
 	var ds [3]time.Duration
 	for i, src := range []string{cfg.Delay, cfg.FailFor, cfg.SlowFor} {
@@ -75,7 +76,7 @@ func (probe) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		}
 		d, err := time.ParseDuration(src)
 		if err != nil {
-			return nil, driver.Errorf(f.Node, "probe: %s: %v", f.Kind, err)
+			return nil, diag.Errorf(f.Node, "probe: %s: %v", f.Kind, err)
 		}
 		ds[i] = d
 	}
@@ -137,7 +138,7 @@ func (probe) Prepare(s driver.StepSpec) (driver.Step, error) {
 		AbortAfter int64  `yaml:"abort_after"`
 	}
 	if err := s.Node.Decode(&cfg); err != nil {
-		return nil, driver.Errorf(s.Node, "probe: %v", err)
+		return nil, diag.Errorf(s.Node, "probe: %v", err)
 	}
 	st := &probeStep{failEvery: cfg.FailEvery, abortAfter: cfg.AbortAfter, ops: cfg.Ops}
 	for _, f := range []struct {
@@ -149,7 +150,7 @@ func (probe) Prepare(s driver.StepSpec) (driver.Step, error) {
 		}
 		d, err := time.ParseDuration(f.src)
 		if err != nil {
-			return nil, driver.Errorf(s.Node, "probe: %v", err)
+			return nil, diag.Errorf(s.Node, "probe: %v", err)
 		}
 		*f.dst = d
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 )
 
@@ -30,7 +31,7 @@ func TestPlannedRunLength(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			src := "version: 1\nname: t\nscenarios:\n  " + tc.scenarios + "\n"
-			p, err := plan.Parse("t.yaml", []byte(src), plan.Options{})
+			p, err := plan.Parse("t.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers()})
 			if err != nil {
 				t.Fatal(err)
 			}

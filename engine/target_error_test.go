@@ -86,7 +86,7 @@ scenarios:
     load: {vus: 1, iterations: 1}
     steps: [{unreachable: {}}]
 `, tc.url)
-			p, err := plan.Parse("t.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+			p, err := plan.Parse("t.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 			if err != nil {
 				t.Fatal(err)
 			}

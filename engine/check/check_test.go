@@ -24,7 +24,7 @@ checks:
 
 func load(t *testing.T, checks string) *plan.Plan {
 	t.Helper()
-	p, err := plan.Parse("p.yaml", []byte(strings.Replace(src, "%s", checks, 1)), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	p, err := plan.Parse("p.yaml", []byte(strings.Replace(src, "%s", checks, 1)), plan.Options{StepKinds: testKinds, Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}

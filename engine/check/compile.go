@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -140,7 +141,7 @@ func known(v any) bool {
 // Compile compiles every check and recommendation of p against the names p
 // defines, runs each once on a zero environment to catch type errors that
 // expr only finds at run time, and returns every problem found.
-func Compile(p *plan.Plan, names Names) (*Program, plan.Diagnostics) {
+func Compile(p *plan.Plan, names Names) (*Program, diag.Diagnostics) {
 	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names)}
 	prog := &Program{plan: p, names: names}
 	for _, ck := range p.Checks {
@@ -167,7 +168,7 @@ type compiler struct {
 	plan  *plan.Plan
 	env   map[string]any
 	shape *shape
-	diags plan.Diagnostics
+	diags diag.Diagnostics
 }
 
 // compileExpr checks names, then compiles src; it reports problems located
@@ -218,7 +219,7 @@ func (c *compiler) exprErr(n *yaml.Node, what, src string, err error) {
 
 // errOff reports a problem at byte offset off of the expression held by n.
 func (c *compiler) errOff(n *yaml.Node, off int, msg string) {
-	d := plan.Diagnostic{File: c.plan.File, Msg: msg, Line: 1, Col: 1}
+	d := diag.Diagnostic{File: c.plan.File, Msg: msg, Line: 1, Col: 1}
 	if n != nil {
 		d.Line, d.Col = plan.OffsetPos(n, off)
 	}
@@ -485,7 +486,7 @@ func (c *compiler) resolve(n *yaml.Node, what, src string, segs []string, locs [
 			}
 			path := strings.Join(segs[:i+1], ".")
 			msg := fmt.Sprintf("%s: unknown name %s", what, path)
-			if s := plan.Suggest(seg, cur.names()); s != "" {
+			if s := diag.Suggest(seg, cur.names()); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(append(segs[:i:i], s), "."))
 			} else if len(cur.fields) <= 12 {
 				msg += " (known: " + strings.Join(cur.names(), ", ") + ")"

@@ -50,7 +50,7 @@ func FuzzCheckExpr(f *testing.F) {
 			return // an expression is a line of a plan
 		}
 		text := strings.ReplaceAll(fuzzPlan, "EXPR", yamlQuote(src))
-		p, diags := plan.ParseAll("p.yaml", []byte(text), plan.Options{Env: func(string) (string, bool) { return "", false }})
+		p, diags := plan.ParseAll("p.yaml", []byte(text), plan.Options{StepKinds: testKinds, Env: func(string) (string, bool) { return "", false }})
 		if p == nil {
 			t.Fatalf("the plan around %q did not load: %v", src, diags)
 		}

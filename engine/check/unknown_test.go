@@ -123,7 +123,7 @@ func TestUnknownNeverPasses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
 			t.Parallel()
-			p, err := plan.Parse("p.yaml", []byte(strings.Replace(unknownSrc, "%s", tt.expr, 1)), plan.Options{Env: func(string) (string, bool) { return "", false }})
+			p, err := plan.Parse("p.yaml", []byte(strings.Replace(unknownSrc, "%s", tt.expr, 1)), plan.Options{StepKinds: testKinds, Env: func(string) (string, bool) { return "", false }})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,11 @@
 //	Journaler.BindJournal (targets on servers runplan did not start)
 //	Cleaner.Cleanup, then Target.Close (also after a failed run)
 //
+// The validating calls (CheckTarget, Prepare, PrepareFault) report problems
+// in the plan as engine/diag describes: each at its node (diag.Errorf), all
+// of them joined (errors.Join), words suggested with diag.Suggest. The
+// engine shows them as "file:line:col: message".
+//
 // Nothing in this package imports a driver; drivers import this package.
 package driver
 
@@ -355,24 +360,6 @@ type Env struct {
 	Seed uint64
 	// Log receives human-readable progress notes (never secrets).
 	Log func(msg string)
-}
-
-// PosError is an error located in the plan file.
-type PosError struct {
-	Line, Col int
-	Err       error
-}
-
-func (e *PosError) Error() string { return fmt.Sprintf("%d:%d: %v", e.Line, e.Col, e.Err) }
-func (e *PosError) Unwrap() error { return e.Err }
-
-// Errorf returns an error located at node n (or unlocated when n is nil).
-func Errorf(n *yaml.Node, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	if n == nil {
-		return err
-	}
-	return &PosError{Line: n.Line, Col: n.Column, Err: err}
 }
 
 // ErrAbortScenario, wrapped in an Outcome's Err, asks the engine to stop

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/diag"
 )
 
 // Limits on what a plan may hold, documented in docs/PLAN-FORMAT.md. A plan
@@ -60,22 +62,22 @@ func MaxNodes(maxSize int64) int {
 // readPlan reads the plan file at path, refusing one larger than the limit
 // before reading it: a regular file by its size, anything else (a pipe) by
 // reading at most one byte past the limit.
-func readPlan(path string, opts Options) ([]byte, Diagnostics) {
+func readPlan(path string, opts Options) ([]byte, diag.Diagnostics) {
 	limit := opts.maxSize()
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", unwrapPath(err))}}
+		return nil, diag.Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", unwrapPath(err))}}
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
-		return nil, Diagnostics{tooLarge(path, fi.Size(), limit)}
+		return nil, diag.Diagnostics{tooLarge(path, fi.Size(), limit)}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", unwrapPath(err))}}
+		return nil, diag.Diagnostics{{File: path, Msg: fmt.Sprintf("cannot read plan: %v", unwrapPath(err))}}
 	}
 	if int64(len(data)) > limit {
-		return nil, Diagnostics{tooLarge(path, -1, limit)}
+		return nil, diag.Diagnostics{tooLarge(path, -1, limit)}
 	}
 	return data, nil
 }
@@ -89,12 +91,12 @@ func unwrapPath(err error) error {
 
 // tooLarge is the diagnostic for a plan past the size limit; size is -1
 // when unknown (only that it is larger).
-func tooLarge(file string, size, limit int64) Diagnostic {
+func tooLarge(file string, size, limit int64) diag.Diagnostic {
 	what := "larger than"
 	if size >= 0 {
 		what = Size(size).String() + ", more than"
 	}
-	return Diagnostic{File: file, Msg: fmt.Sprintf("the plan is %s the %s limit (a plan is usually a few kB): "+
+	return diag.Diagnostic{File: file, Msg: fmt.Sprintf("the plan is %s the %s limit (a plan is usually a few kB): "+
 		"if it really is this large, raise the limit with --max-plan-size, e.g. --max-plan-size %s", what, Size(limit), Size(suggestLimit(size, limit)))}
 }
 
@@ -292,7 +294,7 @@ func (l *loader) checkUTF8(data []byte) bool {
 		case r == utf8.RuneError && size == 1:
 			b := data[off]
 			if reported == maxEncodingDiags {
-				l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
+				l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
 					Msg: "more bytes that are not UTF-8 follow: save the plan as UTF-8"})
 				return false
 			}
@@ -300,7 +302,7 @@ func (l *loader) checkUTF8(data []byte) bool {
 			if b >= 0xA0 {
 				msg += fmt.Sprintf(" (%c in Latin-1?)", rune(b))
 			}
-			l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
+			l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
 				Msg: msg + ": save the plan as UTF-8"})
 			reported++
 			// One per line: skip to the next.

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/runplan/runplan/engine/diag"
 )
 
 // billionLaughs is the YAML alias bomb: nine levels of nine aliases to the
@@ -92,7 +94,7 @@ func TestHostilePlansAreBounded(t *testing.T) {
 			path: func(t *testing.T) string {
 				return writePlan(t, "bomb.yaml", 0, func(w *bufio.Writer, _ int) { w.WriteString(billionLaughs()) })
 			},
-			opts:     Options{MaxSize: 64 * mb},
+			opts:     Options{StepKinds: testKinds, MaxSize: 64 * mb},
 			want:     `bomb.yaml:8:32: alias *f expands the plan past its limit of 6,710,886 YAML nodes: an alias counts all the nodes of its value each time it is used (--max-plan-size raises the limit, now 64MiB: one node per 10 bytes)`,
 			maxAlloc: 1 * mb,
 		},
@@ -178,7 +180,7 @@ func TestHostilePlansAreBounded(t *testing.T) {
 			opts := tt.opts
 			opts.Env = env(nil)
 			var p *Plan
-			var diags Diagnostics
+			var diags diag.Diagnostics
 			alloc := allocated(func() { p, diags = LoadAll(path, opts) })
 			if p != nil {
 				t.Errorf("the plan was accepted")
@@ -207,8 +209,10 @@ func TestLargestAcceptedPlanIsBounded(t *testing.T) {
 		n += 13 // name, scenario mapping, load key, load mapping, 4 in it, steps key, list, step mapping, 2 in it
 	}
 	var p *Plan
-	var diags Diagnostics
-	alloc := allocated(func() { p, diags = ParseAll("big.yaml", []byte(b.String()), Options{Env: env(nil)}) })
+	var diags diag.Diagnostics
+	alloc := allocated(func() {
+		p, diags = ParseAll("big.yaml", []byte(b.String()), Options{StepKinds: testKinds, Env: env(nil)})
+	})
 	if p == nil || len(diags) > 0 {
 		t.Fatalf("a plan under the limits was refused:\n%s", diags.Error())
 	}
@@ -262,7 +266,7 @@ func BenchmarkRefuseHostilePlans(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if p, _ := ParseAll("p.yaml", []byte(bc.src), Options{Env: env(nil)}); p != nil {
+				if p, _ := ParseAll("p.yaml", []byte(bc.src), Options{StepKinds: testKinds, Env: env(nil)}); p != nil {
 					b.Fatal("accepted")
 				}
 			}

@@ -11,7 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/schema"
 )
 
@@ -36,10 +36,6 @@ const (
 
 // stepFields are the keys of a step that are not its kind.
 var stepFields = []string{"name", "target", "expect", "weight"}
-
-// StepKinds are the keys that name a step's kind: every registered driver
-// plus sleep.
-func StepKinds() []string { return append(driver.Drivers(), "sleep") }
 
 // mapping iterates over a mapping node's entries.
 func mapping(n *yaml.Node, f func(k, v *yaml.Node)) {
@@ -92,13 +88,6 @@ func dur(n *yaml.Node) (time.Duration, bool) {
 	return d, err == nil
 }
 
-func posOf(n *yaml.Node) Pos {
-	if n == nil {
-		return Pos{}
-	}
-	return Pos{n.Line, n.Column}
-}
-
 func (l *loader) decode(p *Plan, root *yaml.Node) {
 	if _, v := get(root, "version"); v != nil {
 		if f, ok := num(v); ok {
@@ -122,7 +111,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	_, targets := get(root, "targets")
 	mapping(targets, func(k, v *yaml.Node) {
 		l.checkName(k, "target", names)
-		t := &Target{Name: k.Value, Node: v, Pos: posOf(k), Invalid: l.bad("/targets/" + escapePtr(k.Value))}
+		t := &Target{Name: k.Value, Node: v, Pos: diag.PosOf(k), Invalid: l.bad("/targets/" + escapePtr(k.Value))}
 		_, d := get(v, "driver")
 		t.Driver = str(d)
 		_, u := get(v, "url")
@@ -150,7 +139,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 	if checks != nil && checks.Kind == yaml.SequenceNode {
 		seen := map[string]*yaml.Node{}
 		for i, c := range items(checks) {
-			ck := &Check{Weight: 1, Pos: posOf(c), Invalid: l.bad(fmt.Sprintf("/checks/%d", i))}
+			ck := &Check{Weight: 1, Pos: diag.PosOf(c), Invalid: l.bad(fmt.Sprintf("/checks/%d", i))}
 			nk, nv := get(c, "name")
 			ck.Name = str(nv)
 			if nv != nil && nv.Kind == yaml.ScalarNode {
@@ -261,7 +250,7 @@ func (l *loader) checkName(k *yaml.Node, what string, names map[string]*yaml.Nod
 
 func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	ptr := "/scenarios/" + escapePtr(k.Value)
-	s := &Scenario{Name: k.Value, Pos: posOf(k)}
+	s := &Scenario{Name: k.Value, Pos: diag.PosOf(k)}
 	if _, sv := get(v, "start"); sv != nil {
 		s.Start, _ = dur(sv)
 	}
@@ -544,7 +533,7 @@ func (l *loader) fault(p *Plan, n *yaml.Node, ptr string, seen map[string]*yaml.
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
-	f := &Fault{Probability: 1, Pos: posOf(n), Invalid: l.bad(ptr),
+	f := &Fault{Probability: 1, Pos: diag.PosOf(n), Invalid: l.bad(ptr),
 		Recovery: Recovery{Latency: DefaultRecoveryLatency, Success: DefaultRecoverySuccess, Intervals: DefaultRecoveryIntervals}}
 	_, nv := get(n, "name")
 	f.Name = str(nv)
@@ -568,7 +557,7 @@ func (l *loader) fault(p *Plan, n *yaml.Node, ptr string, seen map[string]*yaml.
 			known = append(known, t.Name)
 		}
 		msg := fmt.Sprintf("fault %s: unknown target %q", f.Name, f.Target)
-		if s := suggest(f.Target, known); s != "" {
+		if s := diag.Suggest(f.Target, known); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		l.add(tv, msg)
@@ -638,9 +627,9 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
-	st := &Step{Pos: posOf(n)}
+	st := &Step{Pos: diag.PosOf(n)}
 	var kinds []*yaml.Node
-	known := StepKinds()
+	known := append(slices.Clone(l.stepKinds), "sleep")
 	unknown := false
 	mapping(n, func(k, v *yaml.Node) {
 		if slices.Contains(known, k.Value) {
@@ -652,11 +641,11 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 			return
 		}
 		// The schema allows any lower-case key, for drivers registered by
-		// other packages; here the registry says which exist.
+		// other packages; here Options.StepKinds says which exist.
 		unknown = true
 		msg := fmt.Sprintf("unknown key %q in step", k.Value)
 		all := append(append([]string{}, stepFields...), known...)
-		if s := suggest(k.Value, all); s != "" {
+		if s := diag.Suggest(k.Value, all); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else {
 			msg += " (a step has name, target, expect and one kind: " + strings.Join(known, ", ") + ")"
@@ -697,7 +686,7 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 				known = append(known, t.Name)
 			}
 			msg := fmt.Sprintf("step: unknown target %q", name)
-			if s := suggest(name, known); s != "" {
+			if s := diag.Suggest(name, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			} else if len(known) > 0 {
 				msg += " (targets: " + strings.Join(known, ", ") + ")"

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/redact"
 )
 
@@ -137,7 +138,7 @@ func (l *loader) expand(n *yaml.Node) (string, bool) {
 // exact for single-line plain and quoted scalars.
 func (l *loader) errAtOffset(n *yaml.Node, off int, msg string) {
 	line, col := offsetPos(n, off)
-	l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: col, Msg: msg})
+	l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: col, Msg: msg})
 }
 
 // offsetPos maps a byte offset inside a scalar's value to a file position.

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/redact"
 )
 
@@ -31,10 +32,15 @@ type Options struct {
 	// MaxSize is the largest plan in bytes (--max-plan-size); 0 means
 	// DefaultMaxSize. It also sets the node limit (see MaxNodes).
 	MaxSize int64
+	// StepKinds are the kinds of step the plan may use besides sleep: the
+	// names of the registered drivers (driver.Drivers()), in the order
+	// messages list them. The caller fills it from the registry; this
+	// package knows no driver.
+	StepKinds []string
 }
 
 // Load reads, interpolates, overrides and validates the plan file at path.
-// On problems it returns a Diagnostics error listing all of them.
+// On problems it returns a diag.Diagnostics error listing all of them.
 func Load(path string, opts Options) (*Plan, error) {
 	data, diags := readPlan(path, opts)
 	if diags != nil {
@@ -57,7 +63,7 @@ func Parse(file string, data []byte, opts Options) (*Plan, error) {
 // (drivers, checks) can report theirs too. Parts with problems are marked
 // Invalid and should be skipped by later stages. The plan is nil only when
 // the file could not be read or parsed as YAML at all.
-func LoadAll(path string, opts Options) (*Plan, Diagnostics) {
+func LoadAll(path string, opts Options) (*Plan, diag.Diagnostics) {
 	data, diags := readPlan(path, opts)
 	if diags != nil {
 		return nil, diags
@@ -66,14 +72,14 @@ func LoadAll(path string, opts Options) (*Plan, Diagnostics) {
 }
 
 // ParseAll is LoadAll for a plan already in memory.
-func ParseAll(file string, data []byte, opts Options) (*Plan, Diagnostics) {
+func ParseAll(file string, data []byte, opts Options) (*Plan, diag.Diagnostics) {
 	if opts.Env == nil {
 		opts.Env = os.LookupEnv
 	}
 	if int64(len(data)) > opts.maxSize() {
-		return nil, Diagnostics{tooLarge(file, int64(len(data)), opts.maxSize())}
+		return nil, diag.Diagnostics{tooLarge(file, int64(len(data)), opts.maxSize())}
 	}
-	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, maxSize: opts.maxSize(), nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{},
+	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, maxSize: opts.maxSize(), stepKinds: opts.StepKinds, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{},
 		mergedBy: map[*yaml.Node]*yaml.Node{}}
 	p := l.load(data, opts.Sets)
 	if p != nil {
@@ -87,7 +93,7 @@ type loader struct {
 	file    string
 	env     LookupEnv
 	maxSize int64
-	diags   Diagnostics
+	diags   diag.Diagnostics
 	// secrets receives what interpolation brings in; nil: nobody listens.
 	secrets *redact.Redactor
 	// nodes maps a JSON pointer of the instance to its value node; keys maps
@@ -100,6 +106,8 @@ type loader struct {
 	// badPtrs are locations with schema errors, so that semantic checks do
 	// not report the same problem twice.
 	badPtrs []string
+	// stepKinds are Options.StepKinds.
+	stepKinds []string
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -112,7 +120,7 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			l.diags = append(l.diags, Diagnostic{File: l.file, Line: 1, Col: 1, Msg: "the plan is empty: write at least version, targets and scenarios (see docs/PLAN-FORMAT.md)"})
+			l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: 1, Col: 1, Msg: "the plan is empty: write at least version, targets and scenarios (see docs/PLAN-FORMAT.md)"})
 			return nil
 		}
 		l.yamlError(err, data)
@@ -192,7 +200,7 @@ func (l *loader) yamlLine(msg string, data []byte) {
 	case strings.Contains(msg, "did not find expected ',' or '}'") || strings.Contains(msg, "did not find expected ',' or ']'"):
 		msg += " (an unclosed { or [?)"
 	}
-	l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: col, Msg: "YAML syntax: " + msg})
+	l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: col, Msg: "YAML syntax: " + msg})
 }
 
 // recordBlockIndents notes the content column of every block scalar, which
@@ -211,11 +219,7 @@ func (l *loader) recordBlockIndents(n *yaml.Node, lines [][]byte) {
 
 // add records a problem at node n.
 func (l *loader) add(n *yaml.Node, msg string) {
-	d := Diagnostic{File: l.file, Msg: msg, Line: 1, Col: 1}
-	if n != nil && n.Line > 0 {
-		d.Line, d.Col = n.Line, n.Column
-	}
-	l.diags = append(l.diags, d)
+	l.diags = append(l.diags, diag.New(l.file, diag.PosOf(n), msg))
 }
 
 func (l *loader) addf(n *yaml.Node, format string, args ...any) {
@@ -313,12 +317,12 @@ func escapePtr(s string) string {
 func (l *loader) applySet(root *yaml.Node, set string) {
 	path, value, ok := strings.Cut(set, "=")
 	if !ok || path == "" {
-		l.diags = append(l.diags, Diagnostic{File: "--set", Msg: fmt.Sprintf("%q: use --set path=value, like --set scenarios.cache.load.duration=5s", set)})
+		l.diags = append(l.diags, diag.Diagnostic{File: "--set", Msg: fmt.Sprintf("%q: use --set path=value, like --set scenarios.cache.load.duration=5s", set)})
 		return
 	}
 	segs := strings.Split(path, ".")
 	fail := func(format string, args ...any) {
-		l.diags = append(l.diags, Diagnostic{File: "--set", Msg: path + ": " + fmt.Sprintf(format, args...)})
+		l.diags = append(l.diags, diag.Diagnostic{File: "--set", Msg: path + ": " + fmt.Sprintf(format, args...)})
 	}
 	n := root
 	schemas := rootSchemas()
@@ -350,7 +354,7 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 						}
 					}
 					msg := fmt.Sprintf("the plan has no %s", here)
-					if s := suggest(seg, cands); s != "" {
+					if s := diag.Suggest(seg, cands); s != "" {
 						alt := slices.Clone(segs)
 						alt[i] = s
 						msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(alt, "."))

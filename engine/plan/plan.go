@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/engine/diag"
 )
 
 // Plan is a validated plan.
@@ -63,7 +65,7 @@ type Target struct {
 	// Invalid marks a target with problems already reported.
 	Invalid bool
 	Node    *yaml.Node
-	Pos     Pos
+	Pos     diag.Pos
 }
 
 // Scenario is a named workload: a load model and the steps of one iteration.
@@ -78,7 +80,7 @@ type Scenario struct {
 	// Validity is the scenario's validity limits: its load.validity over
 	// the plan's.
 	Validity Validity
-	Pos      Pos
+	Pos      diag.Pos
 }
 
 // Validity holds the limits past which the generator did not hold the
@@ -190,7 +192,7 @@ type Step struct {
 	Weight float64
 	Node   *yaml.Node // value under the kind key
 	Expect *yaml.Node
-	Pos    Pos
+	Pos    diag.Pos
 	// Invalid marks a step with problems already reported; later stages
 	// skip it so that no problem is reported twice.
 	Invalid bool
@@ -217,7 +219,7 @@ type Fault struct {
 	Node     *yaml.Node
 	KindNode *yaml.Node
 	Recovery Recovery
-	Pos      Pos
+	Pos      diag.Pos
 	Invalid  bool // problems already reported
 }
 
@@ -264,7 +266,7 @@ type Check struct {
 	// BoundsAreDurations is true when the bounds were written as durations.
 	BoundsAreDurations bool
 	BoundsNode         *yaml.Node
-	Pos                Pos
+	Pos                diag.Pos
 	Invalid            bool // problems already reported
 }
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/schema"
 )
 
@@ -25,7 +26,7 @@ var printer = message.NewPrinter(language.English)
 func (l *loader) validateSchema(inst any) {
 	sch, err := schema.Plan()
 	if err != nil {
-		l.diags = append(l.diags, Diagnostic{File: l.file, Msg: err.Error()})
+		l.diags = append(l.diags, diag.Diagnostic{File: l.file, Msg: err.Error()})
 		return
 	}
 	err = sch.Validate(inst)
@@ -119,7 +120,7 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			if where != "" {
 				msg += " in " + where
 			}
-			if s := suggest(prop, known); s != "" {
+			if s := diag.Suggest(prop, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			} else if len(known) > 0 && len(known) <= 12 {
 				msg += " (known keys: " + strings.Join(known, ", ") + ")"
@@ -185,7 +186,7 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 					ws = append(ws, s)
 				}
 			}
-			if s := suggest(got, ws); s != "" {
+			if s := diag.Suggest(got, ws); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 		}
@@ -266,7 +267,7 @@ func (l *loader) allowedKeys(schemaURL string) []string {
 func (l *loader) misspelled(n *yaml.Node, want string) bool {
 	found := false
 	mapping(n, func(k, _ *yaml.Node) {
-		if k.Value != want && suggest(k.Value, []string{want}) == want {
+		if k.Value != want && diag.Suggest(k.Value, []string{want}) == want {
 			found = true
 		}
 	})
@@ -339,53 +340,6 @@ func display(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
-}
-
-// suggest returns the known word closest to w when it is close enough to be
-// a likely typo, or "".
-func suggest(w string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		d := editDistance(strings.ToLower(w), strings.ToLower(k))
-		limit := 2
-		if len(k) <= 4 {
-			limit = 1
-		}
-		if d <= limit && d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// Suggest is suggest for other packages: the closest of known to w, or "".
-func Suggest(w string, known []string) string { return suggest(w, known) }
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and transpositions of neighbours ("laod" is one
-// step from "load", the commonest typo of all).
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // bad reports whether a schema error was found at or below ptr.

@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -91,7 +92,7 @@ func prepareBatch(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.S
 		case "commands":
 			many = k
 			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-				return driver.Errorf(v, "redis: commands: expected a list of commands such as [[SET, k, v], [GET, k]], got %s", describe(v))
+				return diag.Errorf(v, "redis: commands: expected a list of commands such as [[SET, k, v], [GET, k]], got %s", describe(v))
 			}
 			var cerrs []error
 			for _, item := range v.Content {
@@ -112,15 +113,15 @@ func prepareBatch(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.S
 	})
 	switch {
 	case one != nil && many != nil:
-		errs = append(errs, driver.Errorf(many, "redis: command and commands exclude each other: use commands for several"))
+		errs = append(errs, diag.Errorf(many, "redis: command and commands exclude each other: use commands for several"))
 	case one == nil && many == nil:
-		errs = append(errs, driver.Errorf(n, "redis: missing command (or commands): the command(s) to send, e.g. {command: [GET, k], pipeline: 16}"))
+		errs = append(errs, diag.Errorf(n, "redis: missing command (or commands): the command(s) to send, e.g. {command: [GET, k], pipeline: 16}"))
 	}
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}
 	if total := len(s.cmds) * s.repeat; total > maxBatchCommands {
-		return nil, driver.Errorf(n, "redis: %d commands in one round trip is more than %d", total, maxBatchCommands)
+		return nil, diag.Errorf(n, "redis: %d commands in one round trip is more than %d", total, maxBatchCommands)
 	}
 	switch {
 	case s.tx:

@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -59,7 +60,7 @@ var (
 func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
 	n = valueNode(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: cache_get: expected a mapping with key and on_miss, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: cache_get: expected a mapping with key and on_miss, got %s", describe(n))
 	}
 	s := &cacheGetStep{step: step, size: fixedSize(defaultValueSize)}
 	var errs []error
@@ -68,7 +69,7 @@ func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (drive
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], valueNode(n.Content[i+1])
 		if seen[k.Value] {
-			errs = append(errs, driver.Errorf(k, "redis: cache_get: duplicate key %q", k.Value))
+			errs = append(errs, diag.Errorf(k, "redis: cache_get: duplicate key %q", k.Value))
 			continue
 		}
 		seen[k.Value] = true
@@ -76,7 +77,7 @@ func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (drive
 		case "key":
 			keyNode = v
 			if v.Kind != yaml.ScalarNode || isNull(v) {
-				errs = append(errs, driver.Errorf(v, "redis: cache_get: key: expected a string, got %s", describe(v)))
+				errs = append(errs, diag.Errorf(v, "redis: cache_get: key: expected a string, got %s", describe(v)))
 				continue
 			}
 			t, err := compileAt(c, v, "cache_get key")
@@ -87,7 +88,7 @@ func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (drive
 			s.key = t
 		case "on_miss":
 			if g.readOnly {
-				errs = append(errs, driver.Errorf(k, "redis: cache_get: on_miss is refused on target %q: on a miss it SETs the key, and the target is read_only, "+
+				errs = append(errs, diag.Errorf(k, "redis: cache_get: on_miss is refused on target %q: on a miss it SETs the key, and the target is read_only, "+
 					"so that runplan never changes data it did not write; without on_miss a lookup only reads", g.target))
 				continue
 			}
@@ -99,7 +100,7 @@ func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (drive
 		}
 	}
 	if keyNode == nil {
-		errs = append(errs, driver.Errorf(n, "redis: cache_get: missing key"))
+		errs = append(errs, diag.Errorf(n, "redis: cache_get: missing key"))
 	}
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
@@ -109,7 +110,7 @@ func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (drive
 
 func (s *cacheGetStep) prepareOnMiss(n *yaml.Node) error {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return driver.Errorf(n, "redis: cache_get: on_miss: expected a mapping with value_size, ttl and load_delay, got %s", describe(n))
+		return diag.Errorf(n, "redis: cache_get: on_miss: expected a mapping with value_size, ttl and load_delay, got %s", describe(n))
 	}
 	s.fill = true
 	var errs []error
@@ -117,7 +118,7 @@ func (s *cacheGetStep) prepareOnMiss(n *yaml.Node) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], valueNode(n.Content[i+1])
 		if seen[k.Value] {
-			errs = append(errs, driver.Errorf(k, "redis: cache_get: on_miss: duplicate key %q", k.Value))
+			errs = append(errs, diag.Errorf(k, "redis: cache_get: on_miss: duplicate key %q", k.Value))
 			continue
 		}
 		seen[k.Value] = true

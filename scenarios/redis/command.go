@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -189,47 +190,47 @@ type gate struct {
 func prepareCmd(n *yaml.Node, c *tmpl.Compiler, g gate) (*cmdSpec, error) {
 	n = valueNode(n)
 	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil, driver.Errorf(n, "redis: expected a command sequence such as [GET, key], got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: expected a command sequence such as [GET, key], got %s", describe(n))
 	}
 	if len(n.Content) == 0 {
-		return nil, driver.Errorf(n, "redis: empty command: expected a sequence such as [GET, key]")
+		return nil, diag.Errorf(n, "redis: empty command: expected a sequence such as [GET, key]")
 	}
 	nameNode := valueNode(n.Content[0])
 	if nameNode.Kind != yaml.ScalarNode || isNull(nameNode) || nameNode.Value == "" {
-		return nil, driver.Errorf(nameNode, "redis: expected a command name, got %s", describe(nameNode))
+		return nil, diag.Errorf(nameNode, "redis: expected a command name, got %s", describe(nameNode))
 	}
 	if tmpl.HasTemplate(nameNode.Value) {
-		return nil, driver.Errorf(nameNode, "redis: the command name must not be a template")
+		return nil, diag.Errorf(nameNode, "redis: the command name must not be a template")
 	}
 	name := strings.ToUpper(nameNode.Value)
 	if why, ok := connectionState[name]; ok {
-		return nil, driver.Errorf(nameNode, "redis: command %s is refused: %s", name, why)
+		return nil, diag.Errorf(nameNode, "redis: command %s is refused: %s", name, why)
 	}
 	total := len(n.Content)
 	info, known := commands[name]
 	switch {
 	case g.readOnly && (destructive[name] || known && info.access.writes()):
-		return nil, driver.Errorf(nameNode, "redis: command %s is refused on target %q: the target is read_only, so that runplan never changes data it did not write, "+
+		return nil, diag.Errorf(nameNode, "redis: command %s is refused on target %q: the target is read_only, so that runplan never changes data it did not write, "+
 			"and %s; only read commands run there (GET, MGET, EXISTS, TTL, STRLEN, HGET, HGETALL, LRANGE, SMEMBERS, ZRANGE, ...)", name, g.target, writeReason(name, info))
 	case destructive[name]:
 		if !g.allowed {
-			return nil, driver.Errorf(nameNode, "redis: command %s is refused on target %q: it is destructive or administrative, or reaches beyond the run's keys, "+
+			return nil, diag.Errorf(nameNode, "redis: command %s is refused on target %q: it is destructive or administrative, or reaches beyond the run's keys, "+
 				"and runplan did not start this server; to run it anyway, set allow_destructive: true on the target and pass --allow-destructive", name, g.target)
 		}
 		info = cmdInfo{arity: -1}
 	case !known:
 		hint := ""
-		if s := suggest(name, commandNames); s != "" {
+		if s := diag.Suggest(name, commandNames); s != "" {
 			hint = fmt.Sprintf(" (did you mean %s?)", s)
 		}
-		return nil, driver.Errorf(nameNode, "redis: unsupported command %s%s: only commands whose key positions are known can run, "+
+		return nil, diag.Errorf(nameNode, "redis: unsupported command %s%s: only commands whose key positions are known can run, "+
 			"so that their keys go under the run's key prefix; supported: %s", name, hint, strings.Join(commandNames, " "))
 	case info.arity > 0 && total != info.arity:
-		return nil, driver.Errorf(nameNode, "redis: %s takes %s, got %d", name, plural(info.arity-1), total-1)
+		return nil, diag.Errorf(nameNode, "redis: %s takes %s, got %d", name, plural(info.arity-1), total-1)
 	case info.arity < 0 && total < -info.arity:
-		return nil, driver.Errorf(nameNode, "redis: %s takes at least %s, got %d", name, plural(-info.arity-1), total-1)
+		return nil, diag.Errorf(nameNode, "redis: %s takes at least %s, got %d", name, plural(-info.arity-1), total-1)
 	case info.step > 1 && info.last < 0 && (total-info.first)%info.step != 0:
-		return nil, driver.Errorf(nameNode, "redis: %s takes key value pairs, got %d arguments", name, total-1)
+		return nil, diag.Errorf(nameNode, "redis: %s takes key value pairs, got %d arguments", name, total-1)
 	}
 	s := &cmdSpec{name: name, pos: nameNode}
 	s.args = make([]commandArg, total)
@@ -249,10 +250,10 @@ func prepareCmd(n *yaml.Node, c *tmpl.Compiler, g gate) (*cmdSpec, error) {
 			s.dyn = true
 			continue
 		case a.Kind != yaml.ScalarNode:
-			errs = append(errs, driver.Errorf(a, "redis: %s argument %d: expected a string, a number or {value_size: ...}, got %s", name, i, describe(a)))
+			errs = append(errs, diag.Errorf(a, "redis: %s argument %d: expected a string, a number or {value_size: ...}, got %s", name, i, describe(a)))
 			continue
 		case isNull(a):
-			errs = append(errs, driver.Errorf(a, "redis: %s argument %d is null: write \"\" for an empty string", name, i))
+			errs = append(errs, diag.Errorf(a, "redis: %s argument %d is null: write \"\" for an empty string", name, i))
 			continue
 		}
 		arg := commandArg{src: a.Value, key: key}
@@ -296,7 +297,7 @@ func writeReason(name string, info cmdInfo) string {
 func prepareValueArg(n *yaml.Node, cmd string, i int, key bool) (sizeSpec, error) {
 	what := fmt.Sprintf("%s argument %d", cmd, i)
 	if key {
-		return sizeSpec{}, driver.Errorf(n, "redis: %s is a key: a key cannot be a generated value", what)
+		return sizeSpec{}, diag.Errorf(n, "redis: %s is a key: a key cannot be a generated value", what)
 	}
 	if len(n.Content) != 2 || n.Content[0].Value != "value_size" {
 		if len(n.Content) >= 2 {
@@ -304,7 +305,7 @@ func prepareValueArg(n *yaml.Node, cmd string, i int, key bool) (sizeSpec, error
 				return sizeSpec{}, unknownKey(k, []string{"value_size"})
 			}
 		}
-		return sizeSpec{}, driver.Errorf(n, "redis: %s: expected a string, a number or {value_size: SIZE} (a generated value)", what)
+		return sizeSpec{}, diag.Errorf(n, "redis: %s: expected a string, a number or {value_size: SIZE} (a generated value)", what)
 	}
 	return parseSize(n.Content[1], what+" value_size")
 }

@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/scenarios/redis/managed"
 )
@@ -168,12 +169,12 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 	switch {
 	case n == nil || isNull(n):
 	case n.Kind != yaml.MappingNode:
-		fail(driver.Errorf(n, "redis: target %q: expected a mapping, got %s", t.Name, describe(n)))
+		fail(diag.Errorf(n, "redis: target %q: expected a mapping, got %s", t.Name, describe(n)))
 	default:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], valueNode(n.Content[i+1])
 			if nodes[k.Value] != nil {
-				fail(driver.Errorf(k, "redis: duplicate key %q", k.Value))
+				fail(diag.Errorf(k, "redis: duplicate key %q", k.Value))
 				continue
 			}
 			nodes[k.Value] = k
@@ -243,7 +244,7 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 			case "local_server":
 				cfg.localServer, err = decodeString(v, "local_server")
 				if err == nil && !containsString(localServers, cfg.localServer) {
-					err = driver.Errorf(v, "redis: target %q: local_server: expected one of %s, got %q", t.Name, strings.Join(localServers, ", "), cfg.localServer)
+					err = diag.Errorf(v, "redis: target %q: local_server: expected one of %s, got %q", t.Name, strings.Join(localServers, ", "), cfg.localServer)
 				}
 			default:
 				err = unknownKey(k, targetKeys)
@@ -264,7 +265,7 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 	}
 	switch {
 	case len(ways) > 1:
-		fail(driver.Errorf(nodes[ways[1]], "redis: target %q: %s and %s exclude each other: a target is one url, one sentinel set, one cluster or one managed deployment",
+		fail(diag.Errorf(nodes[ways[1]], "redis: target %q: %s and %s exclude each other: a target is one url, one sentinel set, one cluster or one managed deployment",
 			t.Name, ways[0], ways[1]))
 	case len(ways) == 0:
 		cfg.mode = modeEmbedded
@@ -279,23 +280,23 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 			if ue, ok := errors.AsType[*url.Error](err); ok {
 				err = ue.Err // url.Error quotes the whole URL, password included
 			}
-			fail(driver.Errorf(urlNode, "redis: target %q: invalid url %s: %w", t.Name, redactURL(cfg.url), scrub(err, cfg.secrets())))
+			fail(diag.Errorf(urlNode, "redis: target %q: invalid url %s: %w", t.Name, redactURL(cfg.url), scrub(err, cfg.secrets())))
 		} else {
 			cfg.opts = opts
 			if cfg.hasUser && opts.Username != "" {
-				fail(driver.Errorf(nodes["username"], "redis: target %q: username is given twice, in the url and as username", t.Name))
+				fail(diag.Errorf(nodes["username"], "redis: target %q: username is given twice, in the url and as username", t.Name))
 			}
 			if cfg.hasPass && opts.Password != "" {
-				fail(driver.Errorf(nodes["password"], "redis: target %q: the password is given twice, in the url and as password", t.Name))
+				fail(diag.Errorf(nodes["password"], "redis: target %q: the password is given twice, in the url and as password", t.Name))
 			}
 			if cfg.hasDB && opts.DB != 0 {
-				fail(driver.Errorf(nodes["db"], "redis: target %q: db is given twice, in the url and as db", t.Name))
+				fail(diag.Errorf(nodes["db"], "redis: target %q: db is given twice, in the url and as db", t.Name))
 			}
 			if cfg.retries != nil && (urlHasParam(cfg.url, "max_retries") || urlHasParam(cfg.url, "min_retry_backoff") || urlHasParam(cfg.url, "max_retry_backoff")) {
-				fail(driver.Errorf(nodes["retries"], "redis: target %q: retries are given twice, in the url and as retries", t.Name))
+				fail(diag.Errorf(nodes["retries"], "redis: target %q: retries are given twice, in the url and as retries", t.Name))
 			}
 			if cfg.tls != nil && opts.TLSConfig == nil {
-				fail(driver.Errorf(nodes["tls"], "redis: target %q: tls needs a rediss:// url (the url's scheme says plain text)", t.Name))
+				fail(diag.Errorf(nodes["tls"], "redis: target %q: tls needs a rediss:// url (the url's scheme says plain text)", t.Name))
 			}
 		}
 	}
@@ -303,27 +304,27 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 		cfg.localServer = localAuto
 	}
 	if cfg.mode != modeEmbedded && nodes["local_server"] != nil {
-		fail(driver.Errorf(nodes["local_server"], "redis: target %q: local_server chooses the server runplan starts for a target without url, sentinel, cluster or managed; this target is a %s target", t.Name, cfg.mode))
+		fail(diag.Errorf(nodes["local_server"], "redis: target %q: local_server chooses the server runplan starts for a target without url, sentinel, cluster or managed; this target is a %s target", t.Name, cfg.mode))
 	}
 	switch cfg.mode {
 	case modeEmbedded:
 		for _, k := range []string{"username", "password", "db", "tls", "retries"} {
 			if nodes[k] != nil {
-				fail(driver.Errorf(nodes[k], "redis: target %q: %s needs a server to connect to: give a url, sentinel or cluster (without them the target is an embedded server)", t.Name, k))
+				fail(diag.Errorf(nodes[k], "redis: target %q: %s needs a server to connect to: give a url, sentinel or cluster (without them the target is an embedded server)", t.Name, k))
 			}
 		}
 	case modeManaged:
 		for _, k := range []string{"username", "password", "tls"} {
 			if nodes[k] != nil {
-				fail(driver.Errorf(nodes[k], "redis: target %q: %s does not apply to a managed target: set managed.%s instead", t.Name, k, map[string]string{"username": "password", "password": "password", "tls": "tls"}[k]))
+				fail(diag.Errorf(nodes[k], "redis: target %q: %s does not apply to a managed target: set managed.%s instead", t.Name, k, map[string]string{"username": "password", "password": "password", "tls": "tls"}[k]))
 			}
 		}
 		if nodes["db"] != nil && cfg.managed != nil && cfg.managed.Topology == managed.Cluster {
-			fail(driver.Errorf(nodes["db"], "redis: target %q: a cluster has only db 0", t.Name))
+			fail(diag.Errorf(nodes["db"], "redis: target %q: a cluster has only db 0", t.Name))
 		}
 	case modeCluster:
 		if nodes["db"] != nil && cfg.db != 0 {
-			fail(driver.Errorf(nodes["db"], "redis: target %q: a cluster has only db 0", t.Name))
+			fail(diag.Errorf(nodes["db"], "redis: target %q: a cluster has only db 0", t.Name))
 		}
 	}
 	if cfg.readOnly {
@@ -331,19 +332,19 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 		// rather than silently ignored.
 		for _, k := range []string{"prefill", "keep", "safety_ttl"} {
 			if nodes[k] != nil {
-				fail(driver.Errorf(nodes[k], "redis: target %q: %s does not apply to a read_only target, which reads the keys it is given and writes none%s",
+				fail(diag.Errorf(nodes[k], "redis: target %q: %s does not apply to a read_only target, which reads the keys it is given and writes none%s",
 					t.Name, k, map[string]string{"prefill": " (prefill writes keys)"}[k]))
 			}
 		}
 	}
 	if cfg.mode != modeURL && cfg.mode != modeEmbedded && cfg.mode != modeManaged && nodes["fast_path"] != nil && !cfg.noFastPath {
-		fail(driver.Errorf(nodes["fast_path"], "redis: target %q: the fast path serves single servers (url and managed standalone targets); %s targets use go-redis", t.Name, cfg.mode))
+		fail(diag.Errorf(nodes["fast_path"], "redis: target %q: the fast path serves single servers (url and managed standalone targets); %s targets use go-redis", t.Name, cfg.mode))
 	}
 	if cfg.tls != nil && cfg.tls.valid {
 		if _, err := cfg.tls.load(); err != nil {
 			// Files are read at validation too: a missing certificate is a
 			// plan problem, found before any load is sent.
-			fail(driver.Errorf(nodes["tls"], "redis: target %q: tls: %w", t.Name, err))
+			fail(diag.Errorf(nodes["tls"], "redis: target %q: tls: %w", t.Name, err))
 		}
 	}
 	return cfg, joinErrors(errs)
@@ -358,11 +359,11 @@ func decodeSafetyTTL(n *yaml.Node, runLength time.Duration) (time.Duration, erro
 	case err != nil:
 		return 0, err
 	case d < minSafetyTTL:
-		return 0, driver.Errorf(n, "redis: safety_ttl must be at least %v, got %s: every key written on a server runplan did not start carries it", minSafetyTTL, n.Value)
+		return 0, diag.Errorf(n, "redis: safety_ttl must be at least %v, got %s: every key written on a server runplan did not start carries it", minSafetyTTL, n.Value)
 	case d%time.Second != 0:
-		return 0, driver.Errorf(n, "redis: safety_ttl must be whole seconds, got %s", n.Value)
+		return 0, diag.Errorf(n, "redis: safety_ttl must be whole seconds, got %s", n.Value)
 	case runLength > 0 && d < runLength:
-		return 0, driver.Errorf(n, "redis: safety_ttl %s is shorter than the run, planned to last %v (the latest scenario end plus its graceful stop): "+
+		return 0, diag.Errorf(n, "redis: safety_ttl %s is shorter than the run, planned to last %v (the latest scenario end plus its graceful stop): "+
 			"keys would expire while the run still uses them; give at least %v (the default is %v)", n.Value, runLength, roundUpSecond(runLength), defaultSafetyTTL(runLength))
 	}
 	return d, nil
@@ -378,7 +379,7 @@ func firstSet(a, b time.Duration) time.Duration {
 
 func parseSentinel(n *yaml.Node) (*sentinelConfig, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: sentinel: expected a mapping with master and addrs, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: sentinel: expected a mapping with master and addrs, got %s", describe(n))
 	}
 	s := &sentinelConfig{}
 	var errs []error
@@ -399,17 +400,17 @@ func parseSentinel(n *yaml.Node) (*sentinelConfig, error) {
 		return err
 	})
 	if master == nil || (s.master == "" && len(errs) == 0) {
-		errs = append(errs, driver.Errorf(n, "redis: sentinel: missing master (the name the sentinels know the primary by)"))
+		errs = append(errs, diag.Errorf(n, "redis: sentinel: missing master (the name the sentinels know the primary by)"))
 	}
 	if addrs == nil {
-		errs = append(errs, driver.Errorf(n, "redis: sentinel: missing addrs (the sentinels' host:port addresses)"))
+		errs = append(errs, diag.Errorf(n, "redis: sentinel: missing addrs (the sentinels' host:port addresses)"))
 	}
 	return s, joinErrors(errs)
 }
 
 func parseCluster(n *yaml.Node) (*clusterConfig, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: cluster: expected a mapping with addrs, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: cluster: expected a mapping with addrs, got %s", describe(n))
 	}
 	c := &clusterConfig{}
 	var errs []error
@@ -420,14 +421,14 @@ func parseCluster(n *yaml.Node) (*clusterConfig, error) {
 		return err
 	})
 	if addrs == nil {
-		errs = append(errs, driver.Errorf(n, "redis: cluster: missing addrs (host:port addresses of some cluster nodes)"))
+		errs = append(errs, diag.Errorf(n, "redis: cluster: missing addrs (host:port addresses of some cluster nodes)"))
 	}
 	return c, joinErrors(errs)
 }
 
 func parseTLS(n *yaml.Node) (*tlsConfig, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: tls: expected a mapping (ca_file, cert_file, key_file, insecure_skip_verify, server_name; {} for the system's CAs), got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: tls: expected a mapping (ca_file, cert_file, key_file, insecure_skip_verify, server_name; {} for the system's CAs), got %s", describe(n))
 	}
 	c := &tlsConfig{}
 	var errs []error
@@ -447,7 +448,7 @@ func parseTLS(n *yaml.Node) (*tlsConfig, error) {
 		return err
 	})
 	if (c.certFile == "") != (c.keyFile == "") && len(errs) == 0 {
-		errs = append(errs, driver.Errorf(n, "redis: tls: cert_file and key_file go together (a client certificate and its key)"))
+		errs = append(errs, diag.Errorf(n, "redis: tls: cert_file and key_file go together (a client certificate and its key)"))
 	}
 	c.valid = len(errs) == 0
 	return c, joinErrors(errs)
@@ -479,7 +480,7 @@ func (c *tlsConfig) load() (*tls.Config, error) {
 
 func parseRetries(n *yaml.Node) (*retryConfig, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: retries: expected a mapping with max, min_backoff and max_backoff, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: retries: expected a mapping with max, min_backoff and max_backoff, got %s", describe(n))
 	}
 	r := &retryConfig{}
 	var errs []error
@@ -495,14 +496,14 @@ func parseRetries(n *yaml.Node) (*retryConfig, error) {
 		return err
 	})
 	if len(errs) == 0 && r.maxBackoff > 0 && r.minBackoff > r.maxBackoff {
-		errs = append(errs, driver.Errorf(n, "redis: retries: min_backoff %v is more than max_backoff %v", r.minBackoff, r.maxBackoff))
+		errs = append(errs, diag.Errorf(n, "redis: retries: min_backoff %v is more than max_backoff %v", r.minBackoff, r.maxBackoff))
 	}
 	return r, joinErrors(errs)
 }
 
 func parseManaged(n *yaml.Node) (*managed.Config, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: managed: expected a mapping such as {topology: cluster, replicas: 1}, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: managed: expected a mapping such as {topology: cluster, replicas: 1}, got %s", describe(n))
 	}
 	m := &managed.Config{}
 	var errs []error
@@ -512,7 +513,7 @@ func parseManaged(n *yaml.Node) (*managed.Config, error) {
 		case "topology":
 			m.Topology, err = decodeString(v, "managed.topology")
 			if err == nil && !containsString(managed.Topologies, m.Topology) {
-				err = driver.Errorf(v, "redis: managed.topology: expected one of %s, got %q", strings.Join(managed.Topologies, ", "), m.Topology)
+				err = diag.Errorf(v, "redis: managed.topology: expected one of %s, got %q", strings.Join(managed.Topologies, ", "), m.Topology)
 			}
 		case "replicas":
 			m.Replicas, err = decodeInt(v, "managed.replicas", 0, managed.MaxReplicas)
@@ -533,23 +534,23 @@ func parseManaged(n *yaml.Node) (*managed.Config, error) {
 		case "node_timeout":
 			m.NodeTimeout, err = decodeDuration(v, "managed.node_timeout")
 			if err == nil && m.NodeTimeout < 100*time.Millisecond {
-				err = driver.Errorf(v, "redis: managed.node_timeout must be at least 100ms, got %s", v.Value)
+				err = diag.Errorf(v, "redis: managed.node_timeout must be at least 100ms, got %s", v.Value)
 			}
 		}
 		return err
 	})
 	if primaries != nil && m.Topology != managed.Cluster {
-		errs = append(errs, driver.Errorf(primaries, "redis: managed.primaries applies to the cluster topology only"))
+		errs = append(errs, diag.Errorf(primaries, "redis: managed.primaries applies to the cluster topology only"))
 	}
 	if sentinels != nil && m.Topology != managed.Sentinel {
-		errs = append(errs, driver.Errorf(sentinels, "redis: managed.sentinels applies to the sentinel topology only"))
+		errs = append(errs, diag.Errorf(sentinels, "redis: managed.sentinels applies to the sentinel topology only"))
 	}
 	return m, joinErrors(errs)
 }
 
 func decodeSettings(n *yaml.Node) (map[string]string, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: managed.config: expected a mapping of redis.conf directives, such as {maxmemory: 64mb}, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: managed.config: expected a mapping of redis.conf directives, such as {maxmemory: 64mb}, got %s", describe(n))
 	}
 	out := map[string]string{}
 	var errs []error
@@ -558,14 +559,14 @@ func decodeSettings(n *yaml.Node) (map[string]string, error) {
 		name := strings.ToLower(k.Value)
 		switch {
 		case name == "" || strings.ContainsAny(name, " \t\"'"):
-			errs = append(errs, driver.Errorf(k, "redis: managed.config: invalid directive name %q", k.Value))
+			errs = append(errs, diag.Errorf(k, "redis: managed.config: invalid directive name %q", k.Value))
 		case reservedSettings[name]:
-			errs = append(errs, driver.Errorf(k, "redis: managed.config: %s is set by runplan and cannot be changed", name))
+			errs = append(errs, diag.Errorf(k, "redis: managed.config: %s is set by runplan and cannot be changed", name))
 		case v.Kind != yaml.ScalarNode || isNull(v):
-			errs = append(errs, driver.Errorf(v, "redis: managed.config.%s: expected a string or a number, got %s", name, describe(v)))
+			errs = append(errs, diag.Errorf(v, "redis: managed.config.%s: expected a string or a number, got %s", name, describe(v)))
 		default:
 			if _, dup := out[name]; dup {
-				errs = append(errs, driver.Errorf(k, "redis: managed.config: duplicate directive %q", name))
+				errs = append(errs, diag.Errorf(k, "redis: managed.config: duplicate directive %q", name))
 			}
 			out[name] = v.Value
 		}
@@ -589,7 +590,7 @@ func forEach(n *yaml.Node, known []string, errs *[]error, f func(k, v *yaml.Node
 		k, v := n.Content[i], valueNode(n.Content[i+1])
 		switch {
 		case seen[k.Value]:
-			*errs = append(*errs, driver.Errorf(k, "redis: duplicate key %q", k.Value))
+			*errs = append(*errs, diag.Errorf(k, "redis: duplicate key %q", k.Value))
 			continue
 		case !containsString(known, k.Value):
 			*errs = append(*errs, unknownKey(k, known))
@@ -613,25 +614,25 @@ func containsString(list []string, s string) bool {
 
 func decodeInt(n *yaml.Node, what string, lo, hi int) (int, error) {
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		return 0, driver.Errorf(n, "redis: %s: expected an integer, got %s", what, describe(n))
+		return 0, diag.Errorf(n, "redis: %s: expected an integer, got %s", what, describe(n))
 	}
 	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil || v < int64(lo) || v > int64(hi) {
-		return 0, driver.Errorf(n, "redis: %s must be between %d and %d, got %s", what, lo, hi, n.Value)
+		return 0, diag.Errorf(n, "redis: %s must be between %d and %d, got %s", what, lo, hi, n.Value)
 	}
 	return int(v), nil
 }
 
 func decodeDuration(n *yaml.Node, what string) (time.Duration, error) {
 	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return 0, driver.Errorf(n, "redis: %s: expected a duration such as 500ms or 5m, got %s", what, describe(n))
+		return 0, diag.Errorf(n, "redis: %s: expected a duration such as 500ms or 5m, got %s", what, describe(n))
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return 0, driver.Errorf(n, "redis: %s: expected a duration such as 500ms or 5m, got %q", what, n.Value)
+		return 0, diag.Errorf(n, "redis: %s: expected a duration such as 500ms or 5m, got %q", what, n.Value)
 	}
 	if d < 0 {
-		return 0, driver.Errorf(n, "redis: %s must not be negative, got %s", what, n.Value)
+		return 0, diag.Errorf(n, "redis: %s must not be negative, got %s", what, n.Value)
 	}
 	return d, nil
 }
@@ -639,14 +640,14 @@ func decodeDuration(n *yaml.Node, what string) (time.Duration, error) {
 func decodePositive(n *yaml.Node, what string) (time.Duration, error) {
 	d, err := decodeDuration(n, what)
 	if err == nil && d <= 0 {
-		err = driver.Errorf(n, "redis: %s must be positive, got %s", what, n.Value)
+		err = diag.Errorf(n, "redis: %s must be positive, got %s", what, n.Value)
 	}
 	return d, err
 }
 
 func decodeString(n *yaml.Node, what string) (string, error) {
 	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return "", driver.Errorf(n, "redis: %s: expected a string, got %s", what, describe(n))
+		return "", diag.Errorf(n, "redis: %s: expected a string, got %s", what, describe(n))
 	}
 	return n.Value, nil
 }
@@ -658,7 +659,7 @@ func decodeSecret(n *yaml.Node, what string) (string, error) {
 		if n != nil && n.Kind != yaml.ScalarNode {
 			kind = describe(n)
 		}
-		return "", driver.Errorf(n, "redis: %s: expected a string, got %s", what, kind)
+		return "", diag.Errorf(n, "redis: %s: expected a string, got %s", what, kind)
 	}
 	return n.Value, nil
 }
@@ -666,7 +667,7 @@ func decodeSecret(n *yaml.Node, what string) (string, error) {
 func decodeBool(n *yaml.Node, what string) (bool, error) {
 	var b bool
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		return false, driver.Errorf(n, "redis: %s: expected true or false, got %s", what, describe(n))
+		return false, diag.Errorf(n, "redis: %s: expected true or false, got %s", what, describe(n))
 	}
 	return b, nil
 }
@@ -674,19 +675,19 @@ func decodeBool(n *yaml.Node, what string) (bool, error) {
 // decodeAddrs decodes a non-empty list of host:port addresses.
 func decodeAddrs(n *yaml.Node, what string) ([]string, error) {
 	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		return nil, driver.Errorf(n, "redis: %s: expected a list of host:port addresses, got %s", what, describe(n))
+		return nil, diag.Errorf(n, "redis: %s: expected a list of host:port addresses, got %s", what, describe(n))
 	}
 	var out []string
 	var errs []error
 	for _, a := range n.Content {
 		a = valueNode(a)
 		if a.Kind != yaml.ScalarNode || isNull(a) {
-			errs = append(errs, driver.Errorf(a, "redis: %s: expected a host:port address, got %s", what, describe(a)))
+			errs = append(errs, diag.Errorf(a, "redis: %s: expected a host:port address, got %s", what, describe(a)))
 			continue
 		}
 		host, port, err := net.SplitHostPort(a.Value)
 		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
-			errs = append(errs, driver.Errorf(a, "redis: %s: expected a host:port address, got %q", what, a.Value))
+			errs = append(errs, diag.Errorf(a, "redis: %s: expected a host:port address, got %q", what, a.Value))
 			continue
 		}
 		out = append(out, a.Value)

@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/scenarios/redis/managed"
@@ -92,11 +93,11 @@ type faultEnv struct {
 func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	n := valueNode(f.Node)
 	if !containsString(faultKinds, f.Kind) {
-		return nil, driver.Errorf(n, "redis: fault %s: unknown fault kind %q (expected one of: %s)", f.Name, f.Kind, strings.Join(faultKinds, ", "))
+		return nil, diag.Errorf(n, "redis: fault %s: unknown fault kind %q (expected one of: %s)", f.Name, f.Kind, strings.Join(faultKinds, ", "))
 	}
 	cfg, _ := parseTarget(f.Target)
 	if cfg == nil {
-		return nil, driver.Errorf(n, "redis: fault %s: target %q is invalid", f.Name, f.Target.Name)
+		return nil, diag.Errorf(n, "redis: fault %s: target %q is invalid", f.Name, f.Target.Name)
 	}
 	env := &faultEnv{name: f.Name, target: f.Target.Name, cfg: cfg}
 	if cfg.mode == modeManaged && cfg.managed != nil {
@@ -110,7 +111,7 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	switch {
 	case n == nil || isNull(n):
 	case n.Kind != yaml.MappingNode:
-		return nil, driver.Errorf(n, "redis: fault %s: %s: expected a mapping of parameters such as {}, got %s", f.Name, f.Kind, describe(n))
+		return nil, diag.Errorf(n, "redis: fault %s: %s: expected a mapping of parameters such as {}, got %s", f.Name, f.Kind, describe(n))
 	default:
 		forEach(n, faultParams[f.Kind], &errs, func(k, v *yaml.Node) error {
 			params[k.Value] = v
@@ -121,7 +122,7 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		return nil, joinErrors(errs)
 	}
 	if !cfg.owned() && !f.Target.AllowDestructive {
-		return nil, driver.Errorf(n, "redis: fault %s: %s changes the server, and runplan did not start target %q: it needs allow_destructive: true on the target and --allow-destructive on the command line (or use a managed: target)",
+		return nil, diag.Errorf(n, "redis: fault %s: %s changes the server, and runplan did not start target %q: it needs allow_destructive: true on the target and --allow-destructive on the command line (or use a managed: target)",
 			f.Name, f.Kind, f.Target.Name)
 	}
 	if err := env.needs(n, f.Kind); err != nil {
@@ -140,27 +141,27 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 				mode = "WRITE"
 			case "all":
 			default:
-				return nil, driver.Errorf(v, "redis: fault %s: client_pause.mode: expected write or all, got %q", f.Name, s)
+				return nil, diag.Errorf(v, "redis: fault %s: client_pause.mode: expected write or all, got %q", f.Name, s)
 			}
 		}
 		if f.For <= 0 {
-			return nil, driver.Errorf(n, "redis: fault %s: client_pause needs `for:` (CLIENT PAUSE takes its length up front, and a pause until the end of the run would outlive it)", f.Name)
+			return nil, diag.Errorf(n, "redis: fault %s: client_pause needs `for:` (CLIENT PAUSE takes its length up front, and a pause until the end of the run would outlive it)", f.Name)
 		}
 		if f.For < time.Millisecond {
-			return nil, driver.Errorf(n, "redis: fault %s: client_pause: `for:` must be at least 1ms", f.Name)
+			return nil, diag.Errorf(n, "redis: fault %s: client_pause: `for:` must be at least 1ms", f.Name)
 		}
 		return &pauseFault{env: env, mode: mode, length: f.For}, nil
 	case FaultDebugSleep:
 		v := params["duration"]
 		if v == nil {
-			return nil, driver.Errorf(n, "redis: fault %s: debug_sleep needs a duration, e.g. {duration: 1s}", f.Name)
+			return nil, diag.Errorf(n, "redis: fault %s: debug_sleep needs a duration, e.g. {duration: 1s}", f.Name)
 		}
 		d, err := decodePositive(v, "debug_sleep.duration")
 		if err != nil {
 			return nil, err
 		}
 		if d > maxDebugSleep {
-			return nil, driver.Errorf(v, "redis: fault %s: debug_sleep.duration must be at most %v, got %s", f.Name, maxDebugSleep, v.Value)
+			return nil, diag.Errorf(v, "redis: fault %s: debug_sleep.duration must be at most %v, got %s", f.Name, maxDebugSleep, v.Value)
 		}
 		return &sleepFault{env: env, length: d}, nil
 	case FaultKill:
@@ -171,10 +172,10 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 				return nil, err
 			}
 			if s != managed.RolePrimary && s != managed.RoleReplica {
-				return nil, driver.Errorf(v, "redis: fault %s: kill.node: expected primary or replica, got %q", f.Name, s)
+				return nil, diag.Errorf(v, "redis: fault %s: kill.node: expected primary or replica, got %q", f.Name, s)
 			}
 			if s == managed.RoleReplica && cfg.managed.Replicas == 0 && env.topology != managed.Sentinel {
-				return nil, driver.Errorf(v, "redis: fault %s: kill.node: target %q has no replica (set managed.replicas)", f.Name, f.Target.Name)
+				return nil, diag.Errorf(v, "redis: fault %s: kill.node: target %q has no replica (set managed.replicas)", f.Name, f.Target.Name)
 			}
 			k.node = s
 		}
@@ -190,17 +191,17 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		return &failoverFault{env: env}, nil
 	case FaultClusterFailover:
 		if cfg.managed.Replicas == 0 {
-			return nil, driver.Errorf(n, "redis: fault %s: cluster_failover needs a replica: set managed.replicas on target %q", f.Name, f.Target.Name)
+			return nil, diag.Errorf(n, "redis: fault %s: cluster_failover needs a replica: set managed.replicas on target %q", f.Name, f.Target.Name)
 		}
 		return &clusterFailoverFault{env: env}, nil
 	case FaultMemorySqueeze:
 		m := &squeezeFault{env: env}
 		v := params["maxmemory"]
 		if v == nil {
-			return nil, driver.Errorf(n, "redis: fault %s: memory_squeeze needs maxmemory, e.g. {maxmemory: 2mb, policy: allkeys-lru}", f.Name)
+			return nil, diag.Errorf(n, "redis: fault %s: memory_squeeze needs maxmemory, e.g. {maxmemory: 2mb, policy: allkeys-lru}", f.Name)
 		}
 		if v.Kind != yaml.ScalarNode || !memorySize.MatchString(v.Value) {
-			return nil, driver.Errorf(v, "redis: fault %s: memory_squeeze.maxmemory: expected a size such as 2mb or 1048576, got %s", f.Name, describe(v))
+			return nil, diag.Errorf(v, "redis: fault %s: memory_squeeze.maxmemory: expected a size such as 2mb or 1048576, got %s", f.Name, describe(v))
 		}
 		m.maxmemory = strings.ToLower(v.Value)
 		if v := params["policy"]; v != nil {
@@ -209,7 +210,7 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 				return nil, err
 			}
 			if !containsString(evictionPolicies, s) {
-				return nil, driver.Errorf(v, "redis: fault %s: memory_squeeze.policy: expected one of %s, got %q", f.Name, strings.Join(evictionPolicies, ", "), s)
+				return nil, diag.Errorf(v, "redis: fault %s: memory_squeeze.policy: expected one of %s, got %q", f.Name, strings.Join(evictionPolicies, ", "), s)
 			}
 			m.policy = s
 		}
@@ -219,7 +220,7 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	case FaultErrorReplies:
 		v := params["error"]
 		if v == nil {
-			return nil, driver.Errorf(n, "redis: fault %s: error_replies needs an error: LOADING, READONLY or MASTERDOWN", f.Name)
+			return nil, diag.Errorf(n, "redis: fault %s: error_replies needs an error: LOADING, READONLY or MASTERDOWN", f.Name)
 		}
 		s, err := decodeString(v, "error_replies.error")
 		if err != nil {
@@ -227,11 +228,11 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		}
 		msg, ok := errorReplies[strings.ToUpper(s)]
 		if !ok {
-			return nil, driver.Errorf(v, "redis: fault %s: error_replies.error: expected LOADING, READONLY or MASTERDOWN, got %q", f.Name, s)
+			return nil, diag.Errorf(v, "redis: fault %s: error_replies.error: expected LOADING, READONLY or MASTERDOWN, got %q", f.Name, s)
 		}
 		return &errorFault{env: env, code: strings.ToUpper(s), msg: msg}, nil
 	}
-	return nil, driver.Errorf(n, "redis: fault %s: unknown fault kind %q", f.Name, f.Kind)
+	return nil, diag.Errorf(n, "redis: fault %s: unknown fault kind %q", f.Name, f.Kind)
 }
 
 // faultParams are the parameters of each kind.
@@ -250,7 +251,7 @@ var faultParams = map[string][]string{
 func (e *faultEnv) needs(n *yaml.Node, kind string) error {
 	mode := e.cfg.mode
 	fail := func(what string) error {
-		return driver.Errorf(n, "redis: fault %s: %s needs %s, and target %q is %s", e.name, kind, what, e.target, e.describe())
+		return diag.Errorf(n, "redis: fault %s: %s needs %s, and target %q is %s", e.name, kind, what, e.target, e.describe())
 	}
 	switch kind {
 	case FaultClientPause, FaultDebugSleep, FaultMemorySqueeze:

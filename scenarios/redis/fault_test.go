@@ -15,6 +15,7 @@ import (
 
 	"github.com/runplan/runplan/cmd/runplan/cli"
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/scenarios/redis/managed"
@@ -26,7 +27,7 @@ import (
 // line does, with --allow-destructive.
 func runFaultPlan(t *testing.T, src string) *report.Report {
 	t.Helper()
-	p, err := plan.Parse("fault.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	p, err := plan.Parse("fault.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +410,7 @@ scenarios:
 faults:
   - {name: f, target: cache, at: 1s, %s}
 `, tt.target, tt.fault)
-			p, err := plan.Parse("fault.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+			p, err := plan.Parse("fault.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 	"github.com/runplan/runplan/scenarios/redis/redistest"
@@ -19,7 +20,7 @@ import (
 // does (no --allow-destructive), under run id runID.
 func runKeysPlan(t *testing.T, src, runID string) *report.Report {
 	t.Helper()
-	p, err := plan.Parse("keys.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	p, err := plan.Parse("keys.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
@@ -52,7 +52,7 @@ func parsePrefill(n *yaml.Node) ([]*prefillSpec, error) {
 			out = append(out, p)
 		}
 		if len(n.Content) == 0 {
-			errs = append(errs, driver.Errorf(n, "redis: prefill: empty list"))
+			errs = append(errs, diag.Errorf(n, "redis: prefill: empty list"))
 		}
 		return out, joinErrors(errs)
 	}
@@ -65,7 +65,7 @@ func parsePrefill(n *yaml.Node) ([]*prefillSpec, error) {
 
 func parsePrefillOne(n *yaml.Node) (*prefillSpec, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, driver.Errorf(n, "redis: prefill: expected a mapping such as {key: \"user:{{ iteration }}\", count: 10000, value_size: 512}, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: prefill: expected a mapping such as {key: \"user:{{ iteration }}\", count: 10000, value_size: 512}, got %s", describe(n))
 	}
 	p := &prefillSpec{size: fixedSize(defaultValueSize), batch: defaultPrefillBatch}
 	var errs []error
@@ -75,7 +75,7 @@ func parsePrefillOne(n *yaml.Node) (*prefillSpec, error) {
 		case "key":
 			key = v
 			if v.Kind != yaml.ScalarNode || isNull(v) {
-				return driver.Errorf(v, "redis: prefill.key: expected a string, got %s", describe(v))
+				return diag.Errorf(v, "redis: prefill.key: expected a string, got %s", describe(v))
 			}
 			p.key, err = compileAt(tmpl.NewCompiler(), v, "prefill key")
 		case "count":
@@ -91,13 +91,13 @@ func parsePrefillOne(n *yaml.Node) (*prefillSpec, error) {
 		return err
 	})
 	if key == nil {
-		errs = append(errs, driver.Errorf(n, "redis: prefill: missing key (a template such as \"user:{{ iteration }}\", iteration running from 0 to count-1)"))
+		errs = append(errs, diag.Errorf(n, "redis: prefill: missing key (a template such as \"user:{{ iteration }}\", iteration running from 0 to count-1)"))
 	}
 	if count == nil {
-		errs = append(errs, driver.Errorf(n, "redis: prefill: missing count"))
+		errs = append(errs, diag.Errorf(n, "redis: prefill: missing count"))
 	}
 	if len(errs) == 0 && p.key.Static() && p.count > 1 {
-		errs = append(errs, driver.Errorf(key, "redis: prefill.key %q has no {{ }}: all %d keys would be the same; use {{ iteration }}", p.key.Source(), p.count))
+		errs = append(errs, diag.Errorf(key, "redis: prefill.key %q has no {{ }}: all %d keys would be the same; use {{ iteration }}", p.key.Source(), p.count))
 	}
 	return p, joinErrors(errs)
 }
@@ -106,7 +106,7 @@ func parsePrefillOne(n *yaml.Node) (*prefillSpec, error) {
 func decodeTTL(n *yaml.Node, what string) (time.Duration, error) {
 	d, err := decodeDuration(n, what)
 	if err == nil && d > 0 && d < time.Millisecond {
-		err = driver.Errorf(n, "redis: %s must be 0 (no expiry) or at least 1ms, got %s", what, n.Value)
+		err = diag.Errorf(n, "redis: %s must be 0 (no expiry) or at least 1ms, got %s", what, n.Value)
 	}
 	return d, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -31,8 +32,8 @@ func stepSpec(t testing.TB, src string) driver.StepSpec {
 }
 
 // posErrors flattens err into its located parts.
-func posErrors(err error) []*driver.PosError {
-	var out []*driver.PosError
+func posErrors(err error) []*diag.Error {
+	var out []*diag.Error
 	var walk func(error)
 	walk = func(e error) {
 		if j, ok := e.(interface{ Unwrap() []error }); ok {
@@ -41,7 +42,7 @@ func posErrors(err error) []*driver.PosError {
 			}
 			return
 		}
-		if pe, ok := errors.AsType[*driver.PosError](e); ok {
+		if pe, ok := errors.AsType[*diag.Error](e); ok {
 			out = append(out, pe)
 		}
 	}
@@ -380,28 +381,6 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(tc.in); got != tc.want {
 			t.Errorf("redactURL(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-	}
-}
-
-func TestSuggest(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in   string
-		want string
-	}{
-		{"on_mis", "on_miss"},
-		{"KEY", "key"},
-		{"ky", "key"},
-		{"onmiss", "on_miss"},
-		{"something", ""},
-	}
-	for _, tc := range tests {
-		if got := suggest(tc.in, cacheGetKeys); got != tc.want {
-			t.Errorf("suggest(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-	if d := editDistance("kitten", "sitting"); d != 3 {
-		t.Errorf("editDistance = %d, want 3", d)
 	}
 }
 

@@ -47,6 +47,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -115,10 +116,10 @@ var stepForms = []string{"cache_get", "command", "commands", "pipeline", "transa
 func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 	n := valueNode(s.Node)
 	if n == nil {
-		return nil, driver.Errorf(nil, "redis: step %q: missing command", s.Name)
+		return nil, diag.Errorf(nil, "redis: step %q: missing command", s.Name)
 	}
 	if s.Expect != nil {
-		return nil, driver.Errorf(s.Expect, "redis: step %q: expect is not supported by redis steps: a server error reply already fails the call", s.Name)
+		return nil, diag.Errorf(s.Expect, "redis: step %q: expect is not supported by redis steps: a server error reply already fails the call", s.Name)
 	}
 	c := s.Templates
 	if c == nil {
@@ -131,7 +132,7 @@ func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 	case yaml.MappingNode:
 		return prepareMapping(s.Name, n, c, g)
 	default:
-		return nil, driver.Errorf(n, "redis: expected a command sequence such as [GET, key] or a mapping with command, commands or cache_get, got %s", describe(n))
+		return nil, diag.Errorf(n, "redis: expected a command sequence such as [GET, key] or a mapping with command, commands or cache_get, got %s", describe(n))
 	}
 }
 
@@ -154,7 +155,7 @@ func gateFor(t driver.TargetSpec) gate {
 // prepareMapping handles the mapping forms of a step.
 func prepareMapping(name string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
 	if len(n.Content) == 0 {
-		return nil, driver.Errorf(n, "redis: empty mapping: expected command, commands or cache_get, or a command sequence such as [GET, key]")
+		return nil, diag.Errorf(n, "redis: empty mapping: expected command, commands or cache_get, or a command sequence such as [GET, key]")
 	}
 	var cache *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -182,9 +183,9 @@ func prepareMapping(name string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver
 			}
 			step = s
 		case k.Value == "cache_get":
-			errs = append(errs, driver.Errorf(k, "redis: duplicate key %q", k.Value))
+			errs = append(errs, diag.Errorf(k, "redis: duplicate key %q", k.Value))
 		case containsString(stepForms, k.Value):
-			errs = append(errs, driver.Errorf(k, "redis: cache_get must be alone: %s does not apply to it", k.Value))
+			errs = append(errs, diag.Errorf(k, "redis: cache_get must be alone: %s does not apply to it", k.Value))
 		default:
 			errs = append(errs, unknownKey(k, stepForms))
 		}

@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
@@ -31,7 +32,7 @@ func interruptedRun(t *testing.T, src string) *report.Report {
 // ready says so, and cancels the run's context as the first Ctrl-C does.
 func runUntil(t *testing.T, src string, opts engine.Options, ready func() bool) *report.Report {
 	t.Helper()
-	p, err := plan.Parse("state.yaml", []byte(src), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	p, err := plan.Parse("state.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
@@ -64,45 +64,10 @@ func describe(n *yaml.Node) string {
 // unknownKey reports key k, which is none of known, suggesting the nearest
 // known key within edit distance 2.
 func unknownKey(k *yaml.Node, known []string) error {
-	if s := suggest(k.Value, known); s != "" {
-		return driver.Errorf(k, "redis: unknown key %q (did you mean %q?)", k.Value, s)
+	if s := diag.Suggest(k.Value, known); s != "" {
+		return diag.Errorf(k, "redis: unknown key %q (did you mean %q?)", k.Value, s)
 	}
-	return driver.Errorf(k, "redis: unknown key %q (expected one of: %s)", k.Value, strings.Join(known, ", "))
-}
-
-// suggest returns the candidate nearest to s (case-insensitively) if within
-// edit distance 2, else "".
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 3
-	ls := strings.ToLower(s)
-	for _, c := range candidates {
-		if d := editDistance(ls, strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, over runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return diag.Errorf(k, "redis: unknown key %q (expected one of: %s)", k.Value, strings.Join(known, ", "))
 }
 
 // joinErrors returns nil, the only error, or all of them joined.
@@ -133,7 +98,7 @@ func compileAt(c *tmpl.Compiler, n *yaml.Node, what string) (*tmpl.Template, err
 			col += 1 + utf8.RuneCountInString(n.Value[:te.Offset])
 		}
 	}
-	return nil, &driver.PosError{Line: line, Col: col, Err: fmt.Errorf("redis: %s: template %q: %w", what, n.Value, err)}
+	return nil, diag.ErrorAt(diag.Pos{Line: line, Col: col}, fmt.Errorf("redis: %s: template %q: %w", what, n.Value, err))
 }
 
 // classify names the kind of failure of a call.

@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 )
 
@@ -70,7 +71,7 @@ func parseSize(n *yaml.Node, what string) (sizeSpec, error) {
 	n = valueNode(n)
 	if n != nil && n.Kind == yaml.SequenceNode {
 		if len(n.Content) == 0 {
-			return sizeSpec{}, driver.Errorf(n, "redis: %s: empty list of sizes", what)
+			return sizeSpec{}, diag.Errorf(n, "redis: %s: empty list of sizes", what)
 		}
 		var s sizeSpec
 		var errs []error
@@ -102,7 +103,7 @@ func parseSizeItem(n *yaml.Node, what string, weighted bool) (sizeRange, float64
 	}
 	form := "a size in bytes, {min, max}, or a weighted list such as [{size: 100, weight: 9}, {size: 10000, weight: 1}]"
 	if n == nil || n.Kind != yaml.MappingNode {
-		return sizeRange{}, 0, driver.Errorf(n, "redis: %s: expected %s, got %s", what, form, describe(n))
+		return sizeRange{}, 0, diag.Errorf(n, "redis: %s: expected %s, got %s", what, form, describe(n))
 	}
 	keys := []string{"min", "max"}
 	if weighted {
@@ -126,7 +127,7 @@ func parseSizeItem(n *yaml.Node, what string, weighted bool) (sizeRange, float64
 			rg.hi, err = decodeInt(v, what+" max", 0, maxValueSize)
 		case "weight":
 			if v.Kind != yaml.ScalarNode || (v.ShortTag() != "!!int" && v.ShortTag() != "!!float") || v.Decode(&w) != nil || !(w > 0) {
-				err = driver.Errorf(v, "redis: %s weight: expected a positive number, got %s", what, describe(v))
+				err = diag.Errorf(v, "redis: %s weight: expected a positive number, got %s", what, describe(v))
 			}
 		}
 		return err
@@ -136,11 +137,11 @@ func parseSizeItem(n *yaml.Node, what string, weighted bool) (sizeRange, float64
 	}
 	switch {
 	case size != nil && (lo != nil || hi != nil):
-		return rg, 0, driver.Errorf(size, "redis: %s: give size, or min and max, not both", what)
+		return rg, 0, diag.Errorf(size, "redis: %s: give size, or min and max, not both", what)
 	case size == nil && (lo == nil || hi == nil):
-		return rg, 0, driver.Errorf(n, "redis: %s: expected %s", what, form)
+		return rg, 0, diag.Errorf(n, "redis: %s: expected %s", what, form)
 	case rg.lo > rg.hi:
-		return rg, 0, driver.Errorf(lo, "redis: %s: min %d is more than max %d", what, rg.lo, rg.hi)
+		return rg, 0, diag.Errorf(lo, "redis: %s: min %d is more than max %d", what, rg.lo, rg.hi)
 	}
 	return rg, w, nil
 }

@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
@@ -109,7 +109,7 @@ func compileJSON(n *yaml.Node, c *tmpl.Compiler, errs *[]error) jsonNode {
 		static := true
 		for i, m := range members {
 			if tmpl.HasTemplate(m.key.Value) {
-				*errs = append(*errs, driver.Errorf(m.key, "webhook: templates are not allowed in JSON keys"))
+				*errs = append(*errs, diag.Errorf(m.key, "webhook: templates are not allowed in JSON keys"))
 			}
 			p := []byte{','}
 			if i == 0 {
@@ -150,7 +150,7 @@ func compileJSON(n *yaml.Node, c *tmpl.Compiler, errs *[]error) jsonNode {
 	case yaml.ScalarNode:
 		return compileScalar(n, c, errs)
 	default:
-		*errs = append(*errs, driver.Errorf(n, "webhook: json: unsupported YAML node"))
+		*errs = append(*errs, diag.Errorf(n, "webhook: json: unsupported YAML node"))
 		return staticJSON("null")
 	}
 }
@@ -162,12 +162,12 @@ func compileScalar(n *yaml.Node, c *tmpl.Compiler, errs *[]error) jsonNode {
 	case "!!bool", "!!int", "!!float":
 		var v any
 		if err := n.Decode(&v); err != nil {
-			*errs = append(*errs, driver.Errorf(n, "webhook: json: %v", err))
+			*errs = append(*errs, diag.Errorf(n, "webhook: json: %v", err))
 			return staticJSON("null")
 		}
 		b, err := appendValue(nil, v)
 		if err != nil {
-			*errs = append(*errs, driver.Errorf(n, "webhook: json: %v", err))
+			*errs = append(*errs, diag.Errorf(n, "webhook: json: %v", err))
 			return staticJSON("null")
 		}
 		return staticJSON(b)
@@ -207,7 +207,7 @@ func compileTemplate(n *yaml.Node, c *tmpl.Compiler) (*tmpl.Template, error) {
 			col += te.Offset + 1
 		}
 	}
-	return nil, &driver.PosError{Line: line, Col: col, Err: fmt.Errorf("webhook: template %q: %w", n.Value, err)}
+	return nil, diag.ErrorAt(diag.Pos{Line: line, Col: col}, fmt.Errorf("webhook: template %q: %w", n.Value, err))
 }
 
 // appendValue appends the JSON form of a template or YAML value.

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
@@ -144,10 +145,10 @@ func parseTarget(t driver.TargetSpec) (*targetConfig, error) {
 				v, ok := scalarString(h.val, "header "+h.key.Value, &errs)
 				switch {
 				case !validHeaderName(h.key.Value):
-					errs = append(errs, driver.Errorf(h.key, "webhook: %q is not a valid header name", h.key.Value))
+					errs = append(errs, diag.Errorf(h.key, "webhook: %q is not a valid header name", h.key.Value))
 				case ok && !validHeaderValue(v):
 					// The value may be a secret: never quote it.
-					errs = append(errs, driver.Errorf(h.val, "webhook: header %s: the value holds a line break or NUL", h.key.Value))
+					errs = append(errs, diag.Errorf(h.val, "webhook: header %s: the value holds a line break or NUL", h.key.Value))
 				case ok:
 					cfg.headers.Add(h.key.Value, v)
 				}
@@ -181,14 +182,14 @@ func parseTarget(t driver.TargetSpec) (*targetConfig, error) {
 			errs = append(errs, locate(urlNode, err))
 		}
 		if sinkNode != nil {
-			errs = append(errs, driver.Errorf(sinkNode, "webhook: sink options apply to the embedded sink, and this target has a url"))
+			errs = append(errs, diag.Errorf(sinkNode, "webhook: sink options apply to the embedded sink, and this target has a url"))
 		}
 	}
 	if cfg.flavor == "" {
 		cfg.flavor = inferFlavor(cfg.url)
 	}
 	if cfg.signing != "" && cfg.flavor != FlavorGeneric {
-		errs = append(errs, driver.Errorf(signingNode, "webhook: signing applies to the generic flavor (Discord and Slack do not verify signatures)"))
+		errs = append(errs, diag.Errorf(signingNode, "webhook: signing applies to the generic flavor (Discord and Slack do not verify signatures)"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -197,7 +198,7 @@ func parseTarget(t driver.TargetSpec) (*targetConfig, error) {
 		cfg.sinkOpts.Flavor = cfg.flavor
 		cfg.sinkOpts.Signing, cfg.sinkOpts.Secret = cfg.signing, cfg.secret
 		if err := cfg.sinkOpts.Check(); err != nil {
-			return nil, driver.Errorf(sinkNode, "webhook: %w", err)
+			return nil, diag.Errorf(sinkNode, "webhook: %w", err)
 		}
 	}
 	return cfg, nil
@@ -287,7 +288,7 @@ func (cfg *targetConfig) parseRetries(n *yaml.Node, errs *[]error) {
 		}
 	}
 	if cfg.maxBackoff < cfg.backoff {
-		*errs = append(*errs, driver.Errorf(n, "webhook: retries: max_backoff %s is below backoff %s", cfg.maxBackoff, cfg.backoff))
+		*errs = append(*errs, diag.Errorf(n, "webhook: retries: max_backoff %s is below backoff %s", cfg.maxBackoff, cfg.backoff))
 	}
 }
 
@@ -336,7 +337,7 @@ func (cfg *targetConfig) parseSigning(n *yaml.Node, errs *[]error) {
 			// Never quote the value: it is a secret.
 			s, ok := scalarString(f.val, "signing secret", errs)
 			if ok && s == "" {
-				*errs = append(*errs, driver.Errorf(f.val, "webhook: signing secret is empty"))
+				*errs = append(*errs, diag.Errorf(f.val, "webhook: signing secret is empty"))
 				ok = false
 			}
 			if ok {
@@ -347,12 +348,12 @@ func (cfg *targetConfig) parseSigning(n *yaml.Node, errs *[]error) {
 		}
 	}
 	if n != nil && (cfg.signing == "" || cfg.secret == "") && len(*errs) == before {
-		*errs = append(*errs, driver.Errorf(n, "webhook: signing needs a scheme (github or standard) and a secret"))
+		*errs = append(*errs, diag.Errorf(n, "webhook: signing needs a scheme (github or standard) and a secret"))
 	}
 	if cfg.signing == SigningStandard && cfg.secret != "" {
 		key, err := sink.StandardKey(cfg.secret)
 		if err != nil {
-			*errs = append(*errs, driver.Errorf(secretNode, "webhook: signing secret: %w", err))
+			*errs = append(*errs, diag.Errorf(secretNode, "webhook: signing secret: %w", err))
 		}
 		cfg.key = key
 	}
@@ -397,7 +398,7 @@ func parseLimit(n *yaml.Node, what string, errs *[]error) sink.Limit {
 	}
 	l, err := sink.ParseLimit(s)
 	if err != nil {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s %q: %v", what, s, sink.ErrBadLimit))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s %q: %v", what, s, sink.ErrBadLimit))
 		return sink.Limit{}
 	}
 	return l
@@ -438,7 +439,7 @@ func parseFault(n *yaml.Node, errs *[]error) *sink.Fault {
 			v := deref(kv.val)
 			r, err := strconv.ParseFloat(v.Value, 64)
 			if v.Kind != yaml.ScalarNode || (v.Tag != "!!float" && v.Tag != "!!int") || err != nil || r <= 0 || r > 1 {
-				*errs = append(*errs, driver.Errorf(v, "webhook: fault ratio must be a number above 0 and at most 1"))
+				*errs = append(*errs, diag.Errorf(v, "webhook: fault ratio must be a number above 0 and at most 1"))
 				continue
 			}
 			f.Ratio = r
@@ -452,22 +453,22 @@ func parseFault(n *yaml.Node, errs *[]error) *sink.Fault {
 // badWord reports value s of what, not one of known.
 func badWord(n *yaml.Node, what, s string, known []string) error {
 	msg := fmt.Sprintf("webhook: unknown %s %q (%s)", what, s, strings.Join(known, ", "))
-	if sg := suggest(s, known); sg != "" {
+	if sg := diag.Suggest(s, known); sg != "" {
 		msg += fmt.Sprintf("; did you mean %q?", sg)
 	}
-	return driver.Errorf(n, "%s", msg)
+	return diag.Errorf(n, "%s", msg)
 }
 
 // parseInt decodes an integer from lo to hi.
 func parseInt(n *yaml.Node, what string, lo, hi int, errs *[]error) (int, bool) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be an integer from %d to %d", what, lo, hi))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be an integer from %d to %d", what, lo, hi))
 		return 0, false
 	}
 	v, err := strconv.Atoi(n.Value)
 	if err != nil || v < lo || v > hi {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be an integer from %d to %d", what, lo, hi))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be an integer from %d to %d", what, lo, hi))
 		return 0, false
 	}
 	return v, true
@@ -476,12 +477,12 @@ func parseInt(n *yaml.Node, what string, lo, hi int, errs *[]error) (int, bool) 
 func parseBool(n *yaml.Node, what string, errs *[]error) (bool, bool) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be true or false", what))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be true or false", what))
 		return false, false
 	}
 	var b bool
 	if err := n.Decode(&b); err != nil {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be true or false", what))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be true or false", what))
 		return false, false
 	}
 	return b, true
@@ -492,7 +493,7 @@ func locate(n *yaml.Node, err error) error {
 	if n == nil {
 		return err
 	}
-	return &driver.PosError{Line: n.Line, Col: n.Column, Err: err}
+	return diag.ErrorAt(diag.PosOf(n), err)
 }
 
 // checkURL validates a webhook URL; its errors never hold the URL's secrets.
@@ -523,7 +524,7 @@ func checkURL(raw string) error {
 func parseDuration(n *yaml.Node, what string, errs *[]error) (time.Duration, bool) {
 	d, ok := parseDurationZero(n, what, errs)
 	if ok && d == 0 {
-		*errs = append(*errs, driver.Errorf(deref(n), "webhook: %s %q is not a positive duration such as 500ms or 10s", what, deref(n).Value))
+		*errs = append(*errs, diag.Errorf(deref(n), "webhook: %s %q is not a positive duration such as 500ms or 10s", what, deref(n).Value))
 		return 0, false
 	}
 	return d, ok
@@ -533,12 +534,12 @@ func parseDuration(n *yaml.Node, what string, errs *[]error) (time.Duration, boo
 func parseDurationZero(n *yaml.Node, what string, errs *[]error) (time.Duration, bool) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && !(n.Tag == "!!int" && n.Value == "0")) {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be a duration such as 500ms or 10s", what))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be a duration such as 500ms or 10s", what))
 		return 0, false
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil || d < 0 {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s %q is not a positive duration such as 500ms or 10s", what, n.Value))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s %q is not a positive duration such as 500ms or 10s", what, n.Value))
 		return 0, false
 	}
 	return d, true

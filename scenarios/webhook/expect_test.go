@@ -7,7 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/diag"
 )
 
 // TestParseExpectStatus decodes expect: {status: ...} as the driver sees it
@@ -54,7 +54,7 @@ func TestParseExpectStatus(t *testing.T) {
 			if len(errs) != 1 {
 				t.Fatalf("errors %v, want one", errs)
 			}
-			var pe *driver.PosError
+			var pe *diag.Error
 			if !errors.As(errs[0], &pe) {
 				t.Fatalf("error %v has no position", errs[0])
 			}
@@ -65,6 +65,6 @@ func TestParseExpectStatus(t *testing.T) {
 	}
 }
 
-func fmtPos(pe *driver.PosError) string {
+func fmtPos(pe *diag.Error) string {
 	return fmt.Sprintf("%d:%d: %v", pe.Line, pe.Col, pe.Err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
@@ -31,15 +32,15 @@ func (Driver) FaultKinds() []string { return []string{FaultHTTP} }
 // use.
 func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	if f.Kind != FaultHTTP {
-		return nil, driver.Errorf(f.Node, "webhook: unknown fault kind %q (%s)", f.Kind, FaultHTTP)
+		return nil, diag.Errorf(f.Node, "webhook: unknown fault kind %q (%s)", f.Kind, FaultHTTP)
 	}
 	if f.Target.URL != "" {
-		return nil, driver.Errorf(f.Node, "webhook: fault %s: http faults act on the embedded sink, and target %s has a url; use a network fault (latency, reset, down) for an external webhook", f.Name, f.Target.Name)
+		return nil, diag.Errorf(f.Node, "webhook: fault %s: http faults act on the embedded sink, and target %s has a url; use a network fault (latency, reset, down) for an external webhook", f.Name, f.Target.Name)
 	}
 	var errs []error
 	sf := parseFault(f.Node, &errs)
 	if len(errs) == 0 && !sf.Hang && !sf.Reset && !sf.Garbage && sf.Status == 0 && sf.Delay == 0 {
-		errs = append(errs, driver.Errorf(f.Node, "webhook: fault %s: say how the sink misbehaves: status, delay, hang, reset or garbage", f.Name))
+		errs = append(errs, diag.Errorf(f.Node, "webhook: fault %s: say how the sink misbehaves: status, delay, hang, reset or garbage", f.Name))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

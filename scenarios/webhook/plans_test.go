@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 	_ "github.com/runplan/runplan/scenarios/redis"
@@ -20,7 +21,7 @@ import (
 func runPlan(t *testing.T, path string, judged []string, sets ...string) *report.Report {
 	t.Helper()
 	env := func(string) (string, bool) { return "", false } // never a real webhook
-	p, err := plan.Load(path, plan.Options{Env: env, Sets: sets})
+	p, err := plan.Load(path, plan.Options{StepKinds: driver.Drivers(), Env: env, Sets: sets})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
@@ -83,14 +84,14 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 	var errs []error
 	n := deref(s.Node)
 	if isNull(n) {
-		return nil, driver.Errorf(n, "webhook: the step needs a mapping such as {json: {content: hello}}")
+		return nil, diag.Errorf(n, "webhook: the step needs a mapping such as {json: {content: hello}}")
 	}
 	var bodyKey *yaml.Node
 	for _, f := range fields(n, "webhook step", &errs) {
 		switch f.key.Value {
 		case "json", "body":
 			if bodyKey != nil {
-				errs = append(errs, driver.Errorf(f.key, "webhook: give json or body, not both"))
+				errs = append(errs, diag.Errorf(f.key, "webhook: give json or body, not both"))
 				continue
 			}
 			bodyKey = f.key
@@ -108,7 +109,7 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 				continue
 			}
 			if !validHeaderName(m) {
-				errs = append(errs, driver.Errorf(f.val, "webhook: %q is not an HTTP method", m))
+				errs = append(errs, diag.Errorf(f.val, "webhook: %q is not an HTTP method", m))
 				continue
 			}
 			st.method = strings.ToUpper(m)
@@ -139,7 +140,7 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 func compileRaw(n *yaml.Node, c *tmpl.Compiler, errs *[]error) jsonNode {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		*errs = append(*errs, driver.Errorf(n, "webhook: body must be a string (use json for structured bodies)"))
+		*errs = append(*errs, diag.Errorf(n, "webhook: body must be a string (use json for structured bodies)"))
 		return nil
 	}
 	if !tmpl.HasTemplate(n.Value) {
@@ -171,16 +172,16 @@ func (st *step) params(n *yaml.Node, what string, c *tmpl.Compiler, errs *[]erro
 	for _, f := range fields(n, what, errs) {
 		v := deref(f.val)
 		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-			*errs = append(*errs, driver.Errorf(v, "webhook: %s %s must be a string, a number or a boolean", what, f.key.Value))
+			*errs = append(*errs, diag.Errorf(v, "webhook: %s %s must be a string, a number or a boolean", what, f.key.Value))
 			continue
 		}
 		if what == "headers" {
 			if !validHeaderName(f.key.Value) {
-				*errs = append(*errs, driver.Errorf(f.key, "webhook: %q is not a valid header name", f.key.Value))
+				*errs = append(*errs, diag.Errorf(f.key, "webhook: %q is not a valid header name", f.key.Value))
 				continue
 			}
 			if !validHeaderValue(v.Value) {
-				*errs = append(*errs, driver.Errorf(v, "webhook: header %s: the value holds a line break or NUL", f.key.Value))
+				*errs = append(*errs, diag.Errorf(v, "webhook: header %s: the value holds a line break or NUL", f.key.Value))
 				continue
 			}
 		}
@@ -212,7 +213,7 @@ func (st *step) parseExpect(n *yaml.Node, errs *[]error) {
 		if v.Kind == yaml.SequenceNode {
 			items = v.Content
 			if len(items) == 0 {
-				*errs = append(*errs, driver.Errorf(v, "webhook: expect status: the list is empty"))
+				*errs = append(*errs, diag.Errorf(v, "webhook: expect status: the list is empty"))
 			}
 		}
 		var texts []string
@@ -222,10 +223,10 @@ func (st *step) parseExpect(n *yaml.Node, errs *[]error) {
 			if !ok {
 				if code, err := strconv.Atoi(it.Value); err == nil && it.Kind == yaml.ScalarNode && it.Tag == "!!str" && code >= 100 && code <= 599 {
 					// YAML reads status: "200" as a string.
-					*errs = append(*errs, driver.Errorf(it, "webhook: expect status: %q in quotes is a string, not a status code: write %d without quotes", it.Value, code))
+					*errs = append(*errs, diag.Errorf(it, "webhook: expect status: %q in quotes is a string, not a status code: write %d without quotes", it.Value, code))
 					continue
 				}
-				*errs = append(*errs, driver.Errorf(it, "webhook: expect status: %s is not an HTTP status (100 to 599) nor a class such as 2xx", kindName(it)))
+				*errs = append(*errs, diag.Errorf(it, "webhook: expect status: %s is not an HTTP status (100 to 599) nor a class such as 2xx", kindName(it)))
 				continue
 			}
 			st.expect = append(st.expect, r)

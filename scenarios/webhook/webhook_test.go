@@ -19,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
@@ -185,7 +186,7 @@ func TestCheckTarget(t *testing.T) {
 			if strings.Contains(err.Error(), canary) {
 				t.Errorf("error %q leaks the token", err)
 			}
-			var pe *driver.PosError
+			var pe *diag.Error
 			if !errors.As(err, &pe) {
 				t.Errorf("error %q is not located", err)
 			}
@@ -229,7 +230,7 @@ func TestPrepareErrors(t *testing.T) {
 				t.Fatal("Prepare accepted the step")
 			}
 			if len(tt.cols) > 0 {
-				var pe *driver.PosError
+				var pe *diag.Error
 				if !errors.As(err, &pe) || pe.Line != 1 || !slices.Contains(tt.cols, pe.Col) {
 					t.Errorf("error %q is not at line 1, column %v", err, tt.cols)
 				}

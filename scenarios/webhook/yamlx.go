@@ -6,7 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/diag"
 )
 
 // field is one key/value pair of a YAML mapping.
@@ -31,7 +31,7 @@ func fields(n *yaml.Node, what string, errs *[]error) []field {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be a mapping, not %s", what, kindName(n)))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be a mapping, not %s", what, kindName(n)))
 		return nil
 	}
 	out := make([]field, 0, len(n.Content)/2)
@@ -39,11 +39,11 @@ func fields(n *yaml.Node, what string, errs *[]error) []field {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			*errs = append(*errs, driver.Errorf(k, "webhook: %s: keys must be strings", what))
+			*errs = append(*errs, diag.Errorf(k, "webhook: %s: keys must be strings", what))
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			*errs = append(*errs, driver.Errorf(k, "webhook: %s: duplicate key %q (first at line %d)", what, k.Value, prev.Line))
+			*errs = append(*errs, diag.Errorf(k, "webhook: %s: duplicate key %q (first at line %d)", what, k.Value, prev.Line))
 			continue
 		}
 		seen[k.Value] = k
@@ -55,46 +55,12 @@ func fields(n *yaml.Node, what string, errs *[]error) []field {
 // unknownKey reports key k, unknown in what, suggesting the nearest known key.
 func unknownKey(k *yaml.Node, what string, known []string) error {
 	msg := fmt.Sprintf("webhook: unknown key %q in %s", k.Value, what)
-	if s := suggest(k.Value, known); s != "" {
+	if s := diag.Suggest(k.Value, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	} else {
 		msg += " (known: " + strings.Join(known, ", ") + ")"
 	}
-	return driver.Errorf(k, "%s", msg)
-}
-
-// suggest returns the known word within edit distance 2 of s, the nearest
-// first, or "".
-func suggest(s string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(s), k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, over bytes
-// (keys are ASCII).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return diag.Errorf(k, "%s", msg)
 }
 
 // kindName names a node's kind for messages.
@@ -124,7 +90,7 @@ func isNull(n *yaml.Node) bool {
 func scalarString(n *yaml.Node, what string, errs *[]error) (string, bool) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		*errs = append(*errs, driver.Errorf(n, "webhook: %s must be a string", what))
+		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be a string", what))
 		return "", false
 	}
 	return n.Value, true

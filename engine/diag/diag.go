@@ -1,0 +1,161 @@
+// Package diag is the one vocabulary for the problems found in a plan, shared
+// by the plan loader (engine/plan), the engine and the drivers: positions,
+// positioned errors, diagnostics and the "did you mean" suggestion.
+//
+// The contract, for everything that reads part of a plan (the loader, and a
+// driver's CheckTarget, Prepare and PrepareFault):
+//
+//   - A Pos is a 1-based line and column in the plan file. The zero Pos
+//     means "nowhere in particular".
+//   - A problem at a node is returned as an *Error, made with Errorf (at a
+//     YAML node) or ErrorAt (at a Pos). It carries no file name: the engine
+//     knows the file. An error wrapping an *Error is located by the
+//     innermost one, and its message is that *Error's message alone.
+//   - Gather every problem and return them together with errors.Join: each
+//     joined error becomes one diagnostic. Never stop at the first.
+//   - An error without a position is placed at the plan element it belongs
+//     to (the target, step or fault), or at 1:1 when that has none either.
+//   - A message starts with its reporter ("redis: ", "webhook: "), names the
+//     offending value, and for a word that is none of the known ones offers
+//     the nearest with Suggest ("did you mean ...?").
+//
+// What users see is a Diagnostic: "file:line:col: message", or
+// "file:line:col: warning: message" for a problem that does not stop the
+// run; Diagnostics print one per line, sorted by position, without
+// duplicates.
+//
+// Everything here is plain values and pure functions, safe for concurrent
+// use.
+package diag
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Pos is a position in the plan file: 1-based line and column.
+type Pos struct {
+	Line, Col int
+}
+
+// PosOf returns the position of node n; the zero Pos when n is nil.
+func PosOf(n *yaml.Node) Pos {
+	if n == nil {
+		return Pos{}
+	}
+	return Pos{n.Line, n.Column}
+}
+
+// Error is an error located in the plan file. It prints as
+// "line:col: message"; the engine adds the file name.
+type Error struct {
+	Pos
+	Err error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d:%d: %v", e.Line, e.Col, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorAt returns err located at pos.
+func ErrorAt(pos Pos, err error) error { return &Error{Pos: pos, Err: err} }
+
+// Errorf returns an error located at node n (or unlocated when n is nil).
+func Errorf(n *yaml.Node, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	if n == nil {
+		return err
+	}
+	return ErrorAt(PosOf(n), err)
+}
+
+// Diagnostic is one problem found in a plan, located in its file.
+type Diagnostic struct {
+	File string
+	Line int // 1-based; 0 when the problem has no place in the file
+	Col  int // 1-based
+	Msg  string
+	// Warning marks a problem that does not stop the run.
+	Warning bool
+}
+
+// New returns the diagnostic msg at pos in file; a zero pos becomes 1:1.
+func New(file string, pos Pos, msg string) Diagnostic {
+	if pos.Line == 0 {
+		pos = Pos{1, 1}
+	}
+	return Diagnostic{File: file, Line: pos.Line, Col: pos.Col, Msg: msg}
+}
+
+// FromError turns err, as a driver or the loader returns it, into
+// diagnostics in file: one for each error joined in err (errors.Join), each
+// at the position of the *Error it wraps, else at pos (else at 1:1).
+func FromError(file string, pos Pos, err error) Diagnostics {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out Diagnostics
+		for _, e := range j.Unwrap() {
+			out = append(out, FromError(file, pos, e)...)
+		}
+		return out
+	}
+	msg := err.Error()
+	var e *Error
+	if errors.As(err, &e) {
+		pos, msg = e.Pos, e.Err.Error()
+	}
+	return Diagnostics{New(file, pos, msg)}
+}
+
+func (d Diagnostic) String() string {
+	prefix := ""
+	if d.Warning {
+		prefix = "warning: "
+	}
+	if d.Line == 0 {
+		return fmt.Sprintf("%s: %s%s", d.File, prefix, d.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s%s", d.File, d.Line, d.Col, prefix, d.Msg)
+}
+
+// Diagnostics is a list of problems; as an error it prints one per line,
+// sorted by position.
+type Diagnostics []Diagnostic
+
+func (ds Diagnostics) Error() string {
+	var b strings.Builder
+	for i, d := range ds.Sorted() {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(d.String())
+	}
+	return b.String()
+}
+
+// Sorted returns the diagnostics ordered by file, line, column and message,
+// without duplicates.
+func (ds Diagnostics) Sorted() Diagnostics {
+	out := slices.Clone(ds)
+	slices.SortStableFunc(out, func(a, b Diagnostic) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col), cmp.Compare(a.Msg, b.Msg))
+	})
+	return slices.Compact(out)
+}
+
+// Errors returns the diagnostics that are not warnings.
+func (ds Diagnostics) Errors() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if !d.Warning {
+			out = append(out, d)
+		}
+	}
+	return out
+}

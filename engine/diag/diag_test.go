@@ -1,0 +1,95 @@
+package diag
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+func TestSuggest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in    string
+		known []string
+		want  string
+	}{
+		{"durration", []string{"duration", "vus", "iterations", "rate", "max_vus"}, "duration"},
+		{"vu", []string{"duration", "vus", "iterations", "rate", "max_vus"}, "vus"},
+		{"iteration", []string{"duration", "vus", "iterations", "rate", "max_vus"}, "iterations"},
+		{"ratee", []string{"duration", "vus", "iterations", "rate", "max_vus"}, "rate"},
+		{"maxvus", []string{"duration", "vus", "iterations", "rate", "max_vus"}, "max_vus"},
+		{"xyz", []string{"duration", "vus", "iterations", "rate", "max_vus"}, ""},
+		{"laod", []string{"load", "name"}, "load"}, // a transposition is one edit
+		{"KEY", []string{"key", "on_miss"}, "key"}, // case is ignored
+		{"ky", []string{"key", "on_miss"}, "key"},  // ...
+		{"on_mis", []string{"key", "on_miss"}, "on_miss"},
+		{"onmiss", []string{"key", "on_miss"}, "on_miss"},
+		{"kxz", []string{"key", "on_miss"}, ""},       // two edits are too many for a short word
+		{"something", []string{"key", "on_miss"}, ""}, // ...
+		{"ab", []string{"ax", "ay"}, "ax"},            // the first of equals
+	}
+	for _, tc := range tests {
+		if got := Suggest(tc.in, tc.known); got != tc.want {
+			t.Errorf("Suggest(%q, %q) = %q, want %q", tc.in, tc.known, got, tc.want)
+		}
+	}
+}
+
+func TestDistance(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"kitten", "sitting", 3}, {"", "abc", 3}, {"laod", "load", 1}, {"ca", "abc", 3}, {"héllo", "hello", 1}, {"same", "same", 0}} {
+		if got := Distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestFromError(t *testing.T) {
+	t.Parallel()
+	at := Pos{7, 3}
+	located := ErrorAt(Pos{2, 5}, errors.New("redis: unknown key"))
+	err := errors.Join(
+		located,
+		errors.New("webhook: no position"),
+		fmt.Errorf("wrapped: %w", Errorf(nil, "still no position")),
+	)
+	got := FromError("p.yaml", at, err)
+	want := Diagnostics{
+		{File: "p.yaml", Line: 2, Col: 5, Msg: "redis: unknown key"},
+		{File: "p.yaml", Line: 7, Col: 3, Msg: "webhook: no position"},
+		{File: "p.yaml", Line: 7, Col: 3, Msg: "wrapped: still no position"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("FromError = %v, want %v", got, want)
+	}
+	if got := FromError("p.yaml", Pos{}, errors.New("x")); got[0].Line != 1 || got[0].Col != 1 {
+		t.Errorf("an unplaced error at no position is at %d:%d, want 1:1", got[0].Line, got[0].Col)
+	}
+	if got := located.Error(); got != "2:5: redis: unknown key" {
+		t.Errorf("Error() = %q", got)
+	}
+	if FromError("p.yaml", at, nil) != nil {
+		t.Error("FromError(nil) is not empty")
+	}
+}
+
+func TestDiagnosticsError(t *testing.T) {
+	t.Parallel()
+	ds := Diagnostics{
+		{File: "p.yaml", Line: 3, Col: 1, Msg: "b"},
+		{File: "p.yaml", Line: 1, Col: 2, Msg: "a", Warning: true},
+		{File: "p.yaml", Line: 3, Col: 1, Msg: "b"},
+		{File: "--set", Msg: "c"},
+	}
+	want := "--set: c\np.yaml:1:2: warning: a\np.yaml:3:1: b"
+	if got := ds.Error(); got != want {
+		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+	if n := len(ds.Errors()); n != 3 {
+		t.Errorf("%d errors, want 3", n)
+	}
+}
