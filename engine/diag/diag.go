@@ -9,8 +9,8 @@
 //     means "nowhere in particular".
 //   - A problem at a node is returned as an *Error, made with Errorf (at a
 //     YAML node) or ErrorAt (at a Pos). It carries no file name: the engine
-//     knows the file. An error wrapping an *Error is located by the
-//     innermost one, and its message is that *Error's message alone.
+//     knows the file. An error that wraps an *Error is placed by the first
+//     in its chain (errors.As), and its message is that *Error's alone.
 //   - Gather every problem and return them together with errors.Join: each
 //     joined error becomes one diagnostic. Never stop at the first.
 //   - An error without a position is placed at the plan element it belongs
@@ -91,7 +91,7 @@ func New(file string, pos Pos, msg string) Diagnostic {
 	return Diagnostic{File: file, Line: pos.Line, Col: pos.Col, Msg: msg}
 }
 
-// FromError turns err, as a driver or the loader returns it, into
+// FromError turns err, as a driver returns it, into
 // diagnostics in file: one for each error joined in err (errors.Join), each
 // at the position of the *Error it wraps, else at pos (else at 1:1).
 func FromError(file string, pos Pos, err error) Diagnostics {
