@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 )
@@ -117,7 +118,7 @@ scenarios:
   sc:
     load: {rate: 100/s, warmup: 2s, duration: 3s, max_vus: 10}
     steps: [{probe: {}}]
-`), plan.Options{Env: func(string) (string, bool) { return "", false }})
+`), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}
