@@ -153,7 +153,7 @@ type Program struct {
 	names   check.Names
 	// faults is the prepared timeline; netTargets the targets that need
 	// the network fault proxy.
-	faults     []*preparedFault
+	faults     []*fault.Planned
 	netTargets map[string]bool
 	proxies    map[string]*fault.Proxies
 	// journal records what the drivers change on servers runplan did not
@@ -165,7 +165,7 @@ type Program struct {
 	mu       sync.Mutex
 	runs     []*scenarioRun
 	runStart time.Time
-	timeline *timeline
+	timeline *fault.Timeline
 }
 
 // Validate prepares p without any I/O and returns every problem found;
