@@ -392,7 +392,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
 			running = true
 			prog.execute(ctx, sum, targets)
-			sum.Targets = sampler.stop()
+			sum.Targets = prog.stopSampling(sampler)
 			if ctx.Err() != nil {
 				sum.Partial = true
 			}
