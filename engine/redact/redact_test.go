@@ -307,3 +307,22 @@ func TestWalk(t *testing.T) {
 		t.Errorf("map key not masked: %v", v.ByName)
 	}
 }
+
+// A URL's parse error is told without the piece of the URL it quotes.
+func TestParseReason(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		"http://127.0.0.1:CANARYport/x": "invalid port",
+		"http://h/%zzCANARY":            "invalid URL escape",
+		"http://[::1/CANARY":            "missing ']' in host",
+		"http://h\x7f/CANARY":           "invalid control character in URL",
+	} {
+		_, err := url.Parse(raw)
+		if err == nil {
+			t.Fatalf("%q parses", raw)
+		}
+		if got := ParseReason(err); got != want {
+			t.Errorf("%q: %q, want %q (from %v)", raw, got, want, err)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/journal"
+	"github.com/runplan/runplan/engine/notify"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
@@ -242,13 +243,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	red := secretsOf(stderr)
 	registerSets(red, sets)
-	var notifyTo []engine.Notification
+	var notifyTo []notify.Notification
 	for _, u := range notifyURLs {
 		// A webhook URL is a secret; a bad one is found now, not when the
 		// run is over.
 		red.AddURL(u)
-		n := engine.Notification{URL: u, Always: *notifyOn == "always"}
-		if err := engine.CheckNotification(n); err != nil {
+		n := notify.Notification{URL: u, Always: *notifyOn == "always"}
+		if err := notify.Check(n); err != nil {
 			fmt.Fprintln(stderr, "runplan run: --notify:", err)
 			return ExitUsage
 		}
@@ -355,10 +356,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
 		// Notifications never change the exit code: failures are logged.
-		to := append(engine.Notifications(p), notifyTo...)
+		to := append(notify.FromPlan(p), notifyTo...)
 		if len(to) > 0 {
 			nctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			for _, err := range engine.Notify(nctx, rep, to, red) {
+			for _, err := range notify.Send(nctx, rep, to, red) {
 				log.Error().Err(err).Msg("notification not delivered")
 			}
 			cancel()
@@ -441,10 +442,10 @@ func registerSets(red *redact.Redactor, sets []string) {
 }
 
 // checkNotifications checks the plan's notify: entries before anything
-// runs (engine.CheckNotification).
+// runs (notify.Check).
 func checkNotifications(p *plan.Plan) error {
-	for _, n := range engine.Notifications(p) {
-		if err := engine.CheckNotification(n); err != nil {
+	for _, n := range notify.FromPlan(p) {
+		if err := notify.Check(n); err != nil {
 			return fmt.Errorf("%s: notify: %w", p.File, err)
 		}
 	}
