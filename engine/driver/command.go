@@ -14,6 +14,7 @@ import (
 // RegisterCommand; the command line finds them through LookupCommand and
 // Commands, so that it imports no driver. runplan's own commands (run,
 // validate, ...) take precedence over a registered one of the same name.
+// The registry is safe for concurrent use.
 type Command struct {
 	// Name is the word after runplan, e.g. "sink".
 	Name string
