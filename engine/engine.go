@@ -301,12 +301,15 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			prog.steps[st] = ds
 		}
 	}
-	prog.names = check.Names{Server: map[string][]string{}}
+	prog.names = check.Names{Server: map[string][]string{}, Advisors: map[string]driver.Advisor{}}
 	for _, t := range p.Targets {
 		if sm, ok := prog.drivers[t.Name].(driver.ServerMetricser); ok {
 			for _, m := range sm.ServerMetrics() {
 				prog.names.Server[t.Name] = append(prog.names.Server[t.Name], m.Name)
 			}
+		}
+		if a, ok := prog.drivers[t.Name].(driver.Advisor); ok {
+			prog.names.Advisors[t.Driver] = a
 		}
 	}
 	prog.prepareFaults(p, func(f *plan.Fault, err error) { at(f.Pos, err) })

@@ -326,3 +326,20 @@ func TestParseReason(t *testing.T) {
 		}
 	}
 }
+
+func TestUnmasked(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	w := New().NewWriter(&b)
+	if Unmasked(w) != io.Writer(&b) {
+		t.Error("Unmasked(masking writer) is not the writer below")
+	}
+	if Unmasked(&b) != io.Writer(&b) {
+		t.Error("Unmasked(plain writer) is not the writer itself")
+	}
+	const hook = "https://discord.com/api/webhooks/123/CANARYtoken0123456789abcdefXYZ\n"
+	fmt.Fprint(Unmasked(w), hook)
+	if b.String() != hook {
+		t.Errorf("unmasked output %q", b.String())
+	}
+}
