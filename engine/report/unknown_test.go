@@ -16,11 +16,7 @@ import (
 func TestNACheckNamesMissingFigures(t *testing.T) {
 	t.Parallel()
 	r := buildFixture(fixtureOptions{})
-	tests := []struct {
-		name   string
-		render func(io.Writer) error
-		want   []string
-	}{
+	tests := []renderCase{
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) },
 			[]string{" ? restart_errors", "n/a, not measured: faults.redis_restart.errors"}},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) },
@@ -32,20 +28,7 @@ func TestNACheckNamesMissingFigures(t *testing.T) {
 		{"json", func(w io.Writer) error { return WriteJSON(w, r) },
 			[]string{`"missing": [`, `"faults.redis_restart.errors"`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var b bytes.Buffer
-			if err := tt.render(&b); err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(b.String(), w) {
-					t.Errorf("%s output lacks %q", tt.name, w)
-				}
-			}
-		})
-	}
+	checkRenders(t, tests)
 	var doc struct {
 		Checks []struct {
 			Name    string   `json:"name"`
@@ -79,11 +62,7 @@ func TestUnmeasuredCountsAreUnknown(t *testing.T) {
 	s.Count, s.Errors, s.Rate, s.Latency = 0, 0, 0, nil
 	s.Steps[0].Count, s.Steps[0].Errors, s.Steps[0].Rate, s.Steps[0].Latency, s.Steps[0].HitRatio = 0, 0, 0, nil, nil
 	r.Faults[0].During = &Window{ErrorsBy: map[string]int64{}}
-	tests := []struct {
-		name   string
-		render func(io.Writer) error
-		want   []string
-	}{
+	tests := []renderCase{
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{
 			"strategy_cache                0      0.0       -       -       -       -       -",
 			"  lookup                      0      0.0       -       -       -       -       -",
@@ -93,20 +72,7 @@ func TestUnmeasuredCountsAreUnknown(t *testing.T) {
 			"| ↳ lookup | 0 | 0.00 | - | - | - | - | - |",
 			"| no calls | p99 990µs, 99.9% ok of 2950 | - |"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var b bytes.Buffer
-			if err := tt.render(&b); err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(b.String(), w) {
-					t.Errorf("%s output lacks %q:\n%s", tt.name, w, b.String())
-				}
-			}
-		})
-	}
+	checkRenders(t, tests)
 }
 
 // TestUnmeasuredCountsAreNullInJSON: the JSON report gives the counts of a
@@ -171,5 +137,56 @@ func TestUnmeasuredCountsAreNullInJSON(t *testing.T) {
 	}
 	if want := "strategy_cache                0      0.0       -"; !strings.Contains(out.String(), want) {
 		t.Errorf("read back, the console lacks %q:\n%s", want, out.String())
+	}
+}
+
+// TestUnknownGeneratorCPU: where the system does not give runplan's CPU
+// time, the generator's CPU share is unknown in every output — null in the
+// JSON, which the schema accepts — never 0%.
+func TestUnknownGeneratorCPU(t *testing.T) {
+	t.Parallel()
+	r := buildFixture(fixtureOptions{cpuUnknown: true})
+	if r.Generator.CPU != nil {
+		t.Fatalf("CPU %v; want nil (unknown)", *r.Generator.CPU)
+	}
+	checkRenders(t, []renderCase{
+		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{"generator: cpu unknown, scheduling lag"}},
+		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{"generator CPU unknown, scheduling lag"}},
+		{"html", func(w io.Writer) error { return WriteHTML(w, r) }, []string{"<dt>generator CPU</dt><dd>unknown on this system, peak memory"}},
+		{"json", func(w io.Writer) error { return WriteJSON(w, r) }, []string{`"cpu": null,`}},
+	})
+	sch, err := schema.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(decodeJSON(t, marshal(t, r))); err != nil {
+		t.Errorf("does not validate against schema/report.schema.json:\n%v", err)
+	}
+}
+
+// renderCase is one output of a report and the strings it must contain.
+type renderCase struct {
+	name   string
+	render func(io.Writer) error
+	want   []string
+}
+
+// checkRenders renders each case in a parallel subtest and fails the ones
+// whose output lacks a string they want.
+func checkRenders(t *testing.T, tests []renderCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			if err := tt.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("%s output lacks %q:\n%s", tt.name, w, b.String())
+				}
+			}
+		})
 	}
 }
