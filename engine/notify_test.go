@@ -13,7 +13,7 @@ import (
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
-	_ "github.com/runplan/runplan/scenarios/webhook"
+	_ "github.com/runplan/runplan/scenarios/all" // notifications post through the webhook driver
 )
 
 // secretReport is a report of a run that did not start, whose texts carry
