@@ -153,7 +153,7 @@ type Program struct {
 	names   check.Names
 	// faults is the prepared timeline; netTargets the targets that need
 	// the network fault proxy.
-	faults     []*preparedFault
+	faults     []*fault.Planned
 	netTargets map[string]bool
 	proxies    map[string]*fault.Proxies
 	// journal records what the drivers change on servers runplan did not
@@ -165,7 +165,7 @@ type Program struct {
 	mu       sync.Mutex
 	runs     []*scenarioRun
 	runStart time.Time
-	timeline *timeline
+	timeline *fault.Timeline
 }
 
 // Validate prepares p without any I/O and returns every problem found;
@@ -301,12 +301,15 @@ func prepare(p *plan.Plan, opts Options) (*Program, plan.Diagnostics) {
 			prog.steps[st] = ds
 		}
 	}
-	prog.names = check.Names{Server: map[string][]string{}}
+	prog.names = check.Names{Server: map[string][]string{}, Advisors: map[string]driver.Advisor{}}
 	for _, t := range p.Targets {
 		if sm, ok := prog.drivers[t.Name].(driver.ServerMetricser); ok {
 			for _, m := range sm.ServerMetrics() {
 				prog.names.Server[t.Name] = append(prog.names.Server[t.Name], m.Name)
 			}
+		}
+		if a, ok := prog.drivers[t.Name].(driver.Advisor); ok {
+			prog.names.Advisors[t.Driver] = a
 		}
 	}
 	prog.prepareFaults(p, func(f *plan.Fault, err error) { at(f.Pos, err) })
@@ -392,7 +395,7 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
 			running = true
 			prog.execute(ctx, sum, targets)
-			sum.Targets = sampler.stop()
+			sum.Targets = prog.stopSampling(sampler)
 			if ctx.Err() != nil {
 				sum.Partial = true
 			}

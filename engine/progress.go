@@ -16,11 +16,14 @@ type ScenarioProgress struct {
 	PlannedIterations int64
 	// Completed iterations and failed ones so far (after the warmup).
 	Completed, Errors int64
-	// Rate and P99 describe the last closed interval (P99OK false when it
-	// held nothing).
-	Rate  float64
-	P99   time.Duration
-	P99OK bool
+	// Rate and P99 describe the last closed interval: Rate per second of
+	// its measured part (RateOK false when none of it was measured — the
+	// warmup, before the scenario's start), P99OK false when it held
+	// nothing.
+	Rate   float64
+	RateOK bool
+	P99    time.Duration
+	P99OK  bool
 	// Faults names the faults active now on the scenario's targets.
 	Faults []string
 }
@@ -31,11 +34,7 @@ func (prog *Program) Progress() []ScenarioProgress {
 	prog.mu.Lock()
 	runs := prog.runs
 	tl := prog.timeline
-	interval := prog.plan.Interval
 	prog.mu.Unlock()
-	if interval <= 0 {
-		interval = time.Second
-	}
 	out := make([]ScenarioProgress, 0, len(runs))
 	for _, r := range runs {
 		p := ScenarioProgress{Name: r.sc.Name, Planned: r.sc.Load.Duration, Done: r.done.Load(),
@@ -51,7 +50,9 @@ func (prog *Program) Progress() []ScenarioProgress {
 			p.Elapsed = time.Since(time.Unix(0, ns))
 		}
 		if pt, ok := r.iter.Last(); ok {
-			p.Rate = float64(pt.Count) / interval.Seconds()
+			if pt.Measured > 0 {
+				p.Rate, p.RateOK = pt.Rate(), true
+			}
 			p.P99, p.P99OK = pt.Latency.P99, pt.Latency.OK
 		}
 		p.Faults = tl.Active(r.sc.Name)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
@@ -98,7 +99,13 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 		byName[t.name] = t.target
 	}
 	scenariosDone := make(chan struct{})
-	tl := prog.startTimeline(ctx, start, byName, prog.proxies, scenariosDone)
+	tl := fault.Start(ctx, start, fault.Config{Faults: prog.faults, Targets: byName, Proxies: prog.proxies,
+		Interval: interval, Seed: prog.seed, Log: prog.opts.Log}, scenariosDone)
+	for _, r := range runs {
+		if f := tl.Observer(r.sc.Name); f != nil {
+			r.iter.Observe(f)
+		}
+	}
 	prog.mu.Lock()
 	prog.timeline = tl
 	prog.mu.Unlock()
@@ -121,14 +128,14 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	close(scenariosDone)
 	// Faults are undone before the last interval closes, so that every
 	// fault window ends inside the time series.
-	<-tl.done
+	<-tl.Done()
 	close(stopCollector)
 	<-collectorDone
 	for i, r := range runs {
 		r.finish(out[i])
 	}
 	sum.Scenarios = out
-	sum.Faults = tl.wait(out, interval)
+	sum.Faults = tl.Wait()
 	wall := time.Since(start)
 	limits := make(map[string]plan.Validity, len(prog.plan.Scenarios))
 	for _, s := range prog.plan.Scenarios {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 )
 
@@ -102,5 +103,51 @@ checks:
 				t.Errorf("never: point at %vs has rate %v, measured %v; want null, 0", p.T, p.Rate, p.Measured)
 			}
 		}
+	})
+}
+
+// The live progress has no rate for an interval it did not measure (the
+// warmup): it says so rather than show an outage of 0/s; once an interval
+// is measured, its rate is the scenario's.
+func TestProgressRateUnknownInWarmup(t *testing.T) {
+	t.Parallel()
+	p, err := plan.Parse("t.yaml", []byte(`version: 1
+targets: {p: {driver: probe}}
+scenarios:
+  sc:
+    load: {rate: 100/s, warmup: 2s, duration: 3s, max_vus: 10}
+    steps: [{probe: {}}]
+`), plan.Options{Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		prog, err := engine.Prepare(p, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if _, err := prog.Run(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+		at := func(d time.Duration) engine.ScenarioProgress {
+			time.Sleep(d)
+			synctest.Wait()
+			ps := prog.Progress()
+			if len(ps) != 1 {
+				t.Fatalf("progress %+v", ps)
+			}
+			return ps[0]
+		}
+		if sp := at(1500 * time.Millisecond); sp.RateOK || sp.Rate != 0 {
+			t.Errorf("in the warmup: rate %v (known %v), want unknown", sp.Rate, sp.RateOK)
+		}
+		if sp := at(2 * time.Second); !sp.RateOK || sp.Rate != 100 {
+			t.Errorf("after the warmup: rate %v (known %v), want 100", sp.Rate, sp.RateOK)
+		}
+		<-done
 	})
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"slices"
 	"time"
 
@@ -16,14 +15,9 @@ import (
 // not start, retries a failed undo within a budget, and reports what it
 // could not undo or clean up — in the report, not only in a log line.
 
-// Undo retries: a fault's undo is tried up to undoTries times, all within
-// undoBudget (a restarted server may take most of it to come back).
-const (
-	undoTries  = 3
-	undoBudget = 30 * time.Second
-	// cleanupBudget bounds a target's cleanup, retries included.
-	cleanupBudget = 30 * time.Second
-)
+// cleanupBudget bounds a target's cleanup, retries included. (A fault's
+// undo is retried within a budget of its own: fault.Timeline.)
+const cleanupBudget = 30 * time.Second
 
 // identities returns each target's journal identity ("" for targets whose
 // servers runplan starts, or whose driver journals nothing).
@@ -92,30 +86,6 @@ func (prog *Program) bindJournal(name, drv string, tg driver.Target) error {
 		return nil
 	}
 	return jt.BindJournal(prog.journal.For(name, drv, id))
-}
-
-// undoFault runs a fault's undo until it succeeds, at most undoTries
-// times within undoBudget, backing off between tries.
-func (prog *Program) undoFault(name string, undo func(context.Context) error) error {
-	deadline := time.Now().Add(undoBudget)
-	var err error
-	for try := 0; try < undoTries; try++ {
-		if try > 0 {
-			wait := time.Duration(try) * 250 * time.Millisecond
-			if time.Until(deadline) <= wait {
-				break
-			}
-			prog.opts.Log.Warn().Str("fault", name).Err(err).Int("try", try+1).Msg("undoing the fault failed; trying again")
-			time.Sleep(wait)
-		}
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		err = undo(ctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-	}
-	return err
 }
 
 // cleanupResult is one target's cleanup, as it ended.

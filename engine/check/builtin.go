@@ -2,23 +2,23 @@ package check
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
 )
 
-// Thresholds of the built-in recommendations, documented in docs/SCORING.md.
-const (
-	adviseHitRatio   = 0.80 // below it, with at least adviseMinLookups lookups
-	adviseMinLookups = 100
-	adviseCPU        = 0.90 // runplan's own CPU share above which it may have limited the load
-)
+// adviseCPU is runplan's own CPU share above which it may have limited the
+// load, documented in docs/SCORING.md with the drivers' thresholds.
+const adviseCPU = 0.90
 
 // builtinAdvice returns recommendations grounded in what was measured, each
-// naming the figures that triggered it. They follow the plan's own.
-func builtinAdvice(sum *metrics.RunSummary) []string {
+// naming the figures that triggered it. They follow the plan's own. The
+// engine's advice is generic; the drivers of p's targets add theirs, in
+// their own vocabulary, through advisors (by driver name).
+func builtinAdvice(p *plan.Plan, advisors map[string]driver.Advisor, sum *metrics.RunSummary) []string {
 	if sum == nil {
 		return nil
 	}
@@ -34,20 +34,27 @@ func builtinAdvice(sum *metrics.RunSummary) []string {
 	if g.CPU > adviseCPU && g.Cause != "generator_cpu" && g.Cause != "closed_model" {
 		out = append(out, fmt.Sprintf("runplan used %.0f%% of its CPUs: the generator may have limited the load; run it on another machine than the target.", g.CPU*100))
 	}
+	drivers := driverOf(p)
 	for _, sc := range sum.Scenarios {
 		if sc == nil || sc.Iteration == nil {
 			continue
 		}
-		var hits, misses int64
+		// The steps of each driver, drivers in the order of their first step.
+		var order []string
+		byDriver := map[string][]driver.StepFigures{}
 		for _, st := range sc.Steps {
-			hits += st.Hits
-			misses += st.Misses
-		}
-		if n := hits + misses; n >= adviseMinLookups {
-			if r := float64(hits) / float64(n); r < adviseHitRatio {
-				out = append(out, fmt.Sprintf("%s: cache hit ratio %.1f%% (%d hits of %d lookups): keys expire or are evicted before they are reused; lengthen TTLs, pre-warm hot keys or give the cache more memory.",
-					sc.Name, r*100, hits, n))
+			d := drivers[sc.Name][st.Name]
+			if advisors[d] == nil {
+				continue
 			}
+			if _, seen := byDriver[d]; !seen {
+				order = append(order, d)
+			}
+			byDriver[d] = append(byDriver[d], driver.StepFigures{Name: st.Name, Calls: st.Count, Errors: st.Errors,
+				Hits: st.Hits, Misses: st.Misses, LookupErrors: st.LookupErrors})
+		}
+		for _, d := range order {
+			out = append(out, advisors[d].AdviseScenario(driver.ScenarioFigures{Scenario: sc.Name, Steps: byDriver[d]})...)
 		}
 		if sc.Dropped > 0 {
 			due := sc.Scheduled
@@ -55,22 +62,49 @@ func builtinAdvice(sum *metrics.RunSummary) []string {
 				sc.Name, sc.Dropped, due, sc.MaxVUs))
 		}
 		for _, st := range sc.Steps {
-			out = append(out, stepAdvice(sc.Name, st)...)
+			out = append(out, stepAdvice(sc.Name, st, advisors[drivers[sc.Name][st.Name]])...)
 		}
 	}
 	for _, t := range sum.Targets {
-		for _, name := range t.Order {
-			v := t.Server[name]
-			if strings.Contains(name, "evicted") && !math.IsNaN(v) && v > 0 {
-				out = append(out, fmt.Sprintf("%s: the server evicted %.0f keys during the run (%s): it reached maxmemory; raise maxmemory, shorten TTLs or store less.", t.Name, v, name))
-			}
+		if a := advisors[targetDriver(p, t.Name)]; a != nil {
+			out = append(out, a.AdviseTarget(driver.TargetFigures{Target: t.Name, Order: t.Order, Server: t.Server})...)
 		}
 	}
 	return out
 }
 
-// stepAdvice looks at a step's errors by class.
-func stepAdvice(scenario string, st *metrics.Stats) []string {
+// driverOf maps each scenario's steps to the driver of their target: ""
+// for a sleep, or a step on an unknown target.
+func driverOf(p *plan.Plan) map[string]map[string]string {
+	m := map[string]map[string]string{}
+	if p == nil {
+		return m
+	}
+	for _, sc := range p.Scenarios {
+		m[sc.Name] = map[string]string{}
+		for _, st := range sc.Steps {
+			m[sc.Name][st.Name] = targetDriver(p, st.Target)
+		}
+	}
+	return m
+}
+
+// targetDriver returns the driver of p's target name, "" when p has none.
+func targetDriver(p *plan.Plan, name string) string {
+	if p == nil {
+		return ""
+	}
+	for _, t := range p.Targets {
+		if t.Name == name {
+			return t.Driver
+		}
+	}
+	return ""
+}
+
+// stepAdvice looks at a step's errors by class: the engine's generic advice
+// on a class, then the step's driver's (a nil advisor has none).
+func stepAdvice(scenario string, st *metrics.Stats, a driver.Advisor) []string {
 	if st.Errors == 0 {
 		return nil
 	}
@@ -80,19 +114,16 @@ func stepAdvice(scenario string, st *metrics.Stats) []string {
 		classes = append(classes, c)
 	}
 	sort.Strings(classes)
-	share := func(n int64) string {
-		return fmt.Sprintf("%d of %d (%.1f%%)", n, st.Count, 100*float64(n)/float64(max(st.Count, 1)))
-	}
 	for _, c := range classes {
-		n := st.ErrorsBy[c]
-		where := scenario + "." + st.Name
+		e := driver.ErrorFigures{Scenario: scenario, Step: st.Name, Class: c, Errors: st.ErrorsBy[c], Calls: st.Count}
 		switch c {
 		case "timeout":
-			out = append(out, fmt.Sprintf("%s: %s calls timed out: find what stalls the target (slow commands, a saturated connection pool, the network) before raising the timeout.", where, share(n)))
-		case "rate_limited", "429":
-			out = append(out, fmt.Sprintf("%s: %s requests were rate limited (429): send fewer, spread them over more webhooks, or let the driver respect the limits.", where, share(n)))
+			out = append(out, fmt.Sprintf("%s: %s calls timed out: find what stalls the target (slow commands, a saturated connection pool, the network) before raising the timeout.", e.Where(), e.Share()))
 		case "refused", "connection", "reset", "dns", "tls":
-			out = append(out, fmt.Sprintf("%s: %s calls failed to connect (%s): check that the target is up and reachable, and its connection limits.", where, share(n), c))
+			out = append(out, fmt.Sprintf("%s: %s calls failed to connect (%s): check that the target is up and reachable, and its connection limits.", e.Where(), e.Share(), c))
+		}
+		if a != nil {
+			out = append(out, a.AdviseErrors(e)...)
 		}
 	}
 	return out

@@ -1,11 +1,14 @@
 package check
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
 )
@@ -170,8 +173,30 @@ func TestPartialCredit(t *testing.T) {
 	}
 }
 
+// echoAdvisor gives advice that says what it was shown, to check what the
+// engine asks its drivers and in which order.
+type echoAdvisor struct{}
+
+func (echoAdvisor) AdviseScenario(s driver.ScenarioFigures) []string {
+	var b strings.Builder
+	for _, st := range s.Steps {
+		fmt.Fprintf(&b, " %s %d/%d/%d/%d", st.Name, st.Calls, st.Errors, st.Hits, st.Misses)
+	}
+	return []string{"scenario " + s.Scenario + ":" + b.String()}
+}
+
+func (echoAdvisor) AdviseErrors(e driver.ErrorFigures) []string {
+	return []string{"errors " + e.Where() + " " + e.Class + ": " + e.Share()}
+}
+
+func (echoAdvisor) AdviseTarget(t driver.TargetFigures) []string {
+	return []string{fmt.Sprintf("target %s: %v", t.Target, t.Order)}
+}
+
 func TestBuiltinAdvice(t *testing.T) {
 	t.Parallel()
+	p := load(t, "  - {name: c, expr: \"sc.count > 1\"}")
+	advisors := map[string]driver.Advisor{"redis": echoAdvisor{}}
 	low := summary(200, 0, 100, 100, time.Millisecond)
 	dropped := summary(10, 0, 0, 0, time.Millisecond)
 	dropped.Scenarios[0].Dropped, dropped.Scenarios[0].Scheduled, dropped.Scenarios[0].MaxVUs = 5, 15, 2
@@ -179,21 +204,30 @@ func TestBuiltinAdvice(t *testing.T) {
 	evicted.Targets = []*metrics.TargetSummary{{Name: "cache", Order: []string{"evicted_keys"}, Server: map[string]float64{"evicted_keys": 42}}}
 	invalid := summary(10, 0, 0, 0, time.Millisecond)
 	invalid.Generator = metrics.Generator{Valid: false, Reasons: []string{"scheduling lag p99 12ms is above 10ms"}, CPU: 0.97}
+	timeouts := summary(400, 12, 0, 0, time.Millisecond)
+	timeouts.Scenarios[0].Dropped, timeouts.Scenarios[0].Scheduled, timeouts.Scenarios[0].MaxVUs = 1, 401, 2
+	timeouts.Targets = evicted.Targets
 	tests := []struct {
-		name string
-		sum  *metrics.RunSummary
-		want []string
+		name     string
+		sum      *metrics.RunSummary
+		advisors map[string]driver.Advisor
+		want     []string
 	}{
-		{"healthy", summary(200, 0, 190, 10, time.Millisecond), nil},
-		{"low hit ratio", low, []string{"sc: cache hit ratio 50.0% (100 hits of 200 lookups)"}},
-		{"dropped", dropped, []string{"sc: 5 of 15 due iterations were dropped because all 2 VUs were busy"}},
-		{"evictions", evicted, []string{"cache: the server evicted 42 keys"}},
-		{"invalid generator", invalid, []string{"The measurement is invalid: scheduling lag p99 12ms is above 10ms", "runplan used 97% of its CPUs"}},
+		{"healthy", summary(200, 0, 190, 10, time.Millisecond), nil, nil},
+		{"dropped", dropped, nil, []string{"sc: 5 of 15 due iterations were dropped because all 2 VUs were busy"}},
+		{"timeouts", summary(400, 12, 0, 0, time.Millisecond), nil, []string{"sc.lookup: 12 of 400 (3.0%) calls timed out: find what stalls"}},
+		{"invalid generator", invalid, nil, []string{"The measurement is invalid: scheduling lag p99 12ms is above 10ms", "runplan used 97% of its CPUs"}},
+		{"no driver advice without an advisor", low, nil, nil},
+		{"scenario", low, advisors, []string{"scenario sc: lookup 200/0/100/100"}},
+		{"target", evicted, advisors, []string{"scenario sc: lookup 10/0/0/0", "target cache: [evicted_keys]"}},
+		{"order", timeouts, advisors, []string{"scenario sc: lookup 400/12/0/0", "sc: 1 of 401 due iterations were dropped",
+			"sc.lookup: 12 of 400 (3.0%) calls timed out", "errors sc.lookup timeout: 12 of 400 (3.0%)", "target cache: [evicted_keys]"}},
+		{"another driver's advisor", low, map[string]driver.Advisor{"webhook": echoAdvisor{}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := builtinAdvice(tt.sum)
+			got := builtinAdvice(p, tt.advisors, tt.sum)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %q, want %d", got, len(tt.want))
 			}
@@ -203,5 +237,20 @@ func TestBuiltinAdvice(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEvaluateAsksAdvisors checks that Evaluate gives the advice of the
+// advisors Compile was given, after the plan's own recommendations.
+func TestEvaluateAsksAdvisors(t *testing.T) {
+	t.Parallel()
+	p := load(t, "  - {name: c, expr: \"sc.count > 1\"}\nrecommendations:\n  - {when: \"sc.count > 1\", say: plan}")
+	prog, diags := Compile(p, Names{Advisors: map[string]driver.Advisor{"redis": echoAdvisor{}}})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	out := prog.Evaluate(summary(10, 0, 0, 0, time.Millisecond))
+	if want := []string{"plan", "scenario sc: lookup 10/0/0/0"}; !slices.Equal(out.Recommendations, want) {
+		t.Fatalf("recommendations %q, want %q", out.Recommendations, want)
 	}
 }

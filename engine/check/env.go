@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
 )
@@ -128,11 +129,15 @@ type TargetEnv struct {
 	Server map[string]float64 `expr:"server"`
 }
 
-// Names lists the names that come from drivers rather than from the plan.
+// Names lists what comes from drivers rather than from the plan: the names
+// checks may use, and the drivers' advice.
 type Names struct {
 	// Server maps a target's name to the names of its server metrics
 	// (`<target>.server.<name>`), for targets whose driver reports them.
 	Server map[string][]string
+	// Advisors maps a driver's name to its Advisor, for the drivers of the
+	// plan's targets that give advice of their own (driver.Advisor).
+	Advisors map[string]driver.Advisor
 }
 
 // FaultEnv is `faults.<name>`: a fault's measured effect.

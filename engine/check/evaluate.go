@@ -162,7 +162,7 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		}
 		out.Recommendations = append(out.Recommendations, b.String())
 	}
-	out.Recommendations = append(out.Recommendations, builtinAdvice(sum)...)
+	out.Recommendations = append(out.Recommendations, builtinAdvice(p.plan, p.names.Advisors, sum)...)
 	return out
 }
 

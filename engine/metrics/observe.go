@@ -6,5 +6,5 @@ package metrics
 // guarded); nil removes it.
 //
 // The fault windows use it to see each completion's exact time, which the
-// interval points round away (engine/faults.go, engine/fault.Window).
+// interval points round away (engine/fault.Timeline, engine/fault.Window).
 func (s *Series) Observe(f func(Sample)) { s.observe = f }

@@ -307,3 +307,39 @@ func TestWalk(t *testing.T) {
 		t.Errorf("map key not masked: %v", v.ByName)
 	}
 }
+
+// A URL's parse error is told without the piece of the URL it quotes.
+func TestParseReason(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		"http://127.0.0.1:CANARYport/x": "invalid port",
+		"http://h/%zzCANARY":            "invalid URL escape",
+		"http://[::1/CANARY":            "missing ']' in host",
+		"http://h\x7f/CANARY":           "invalid control character in URL",
+	} {
+		_, err := url.Parse(raw)
+		if err == nil {
+			t.Fatalf("%q parses", raw)
+		}
+		if got := ParseReason(err); got != want {
+			t.Errorf("%q: %q, want %q (from %v)", raw, got, want, err)
+		}
+	}
+}
+
+func TestUnmasked(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	w := New().NewWriter(&b)
+	if Unmasked(w) != io.Writer(&b) {
+		t.Error("Unmasked(masking writer) is not the writer below")
+	}
+	if Unmasked(&b) != io.Writer(&b) {
+		t.Error("Unmasked(plain writer) is not the writer itself")
+	}
+	const hook = "https://discord.com/api/webhooks/123/CANARYtoken0123456789abcdefXYZ\n"
+	fmt.Fprint(Unmasked(w), hook)
+	if b.String() != hook {
+		t.Errorf("unmasked output %q", b.String())
+	}
+}

@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"errors"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -225,4 +227,17 @@ func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' 
 
 func isSchemeChar(c byte) bool {
 	return isAlpha(c) || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
+}
+
+// ParseReason is what a url.Parse error says is wrong, without the piece of
+// the URL it quotes (a bad port, an escape — which may be the token): the
+// words before the quote, "invalid port" for `invalid port ":x" after host`.
+func ParseReason(err error) string {
+	reason := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		reason = ue.Err.Error()
+	}
+	reason, _, _ = strings.Cut(reason, `"`)
+	return strings.TrimSpace(strings.TrimPrefix(reason, "net/url: "))
 }

@@ -78,3 +78,14 @@ func (w *Writer) Redactor() *Redactor { return w.r }
 // Unwrap returns the underlying writer, for checks such as "is it a
 // terminal" that the Writer would hide. Writing to it bypasses masking.
 func (w *Writer) Unwrap() io.Writer { return w.w }
+
+// Unmasked returns the writer below a masking Writer (any writer with an
+// Unwrap method), w itself otherwise: for the rare output that must show a
+// secret because the user asked for it, like the URL `runplan sink` prints
+// for the user to copy, token included.
+func Unmasked(w io.Writer) io.Writer {
+	if rw, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		return rw.Unwrap()
+	}
+	return w
+}

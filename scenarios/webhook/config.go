@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/notify"
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
 
@@ -70,7 +71,6 @@ var (
 	signingKeys = []string{"scheme", "secret"}
 	sinkKeys    = []string{"rate_limit", "channel_limit", "global_limit", "send_to", "fault"}
 	faultKeys   = []string{"delay", "status", "retry_after", "hang", "reset", "garbage", "delivered", "ratio"}
-	discordPath = regexp.MustCompile(`^/api/(v[0-9]+/)?webhooks/`)
 )
 
 // targetConfig is a target's decoded configuration.
@@ -203,24 +203,15 @@ func parseTarget(t driver.TargetSpec) (*targetConfig, error) {
 	return cfg, nil
 }
 
-// inferFlavor names the service a URL belongs to: slack for
-// hooks.slack.com, discord for Discord's webhook paths and for the embedded
-// sink, generic otherwise.
+// inferFlavor names the service a URL belongs to, by the rule that
+// notifications follow too (notify.Flavor: slack for hooks.slack.com,
+// discord for Discord's webhook paths, generic otherwise); a target without
+// a URL is the embedded sink, discord by default.
 func inferFlavor(raw string) string {
 	if raw == "" {
 		return FlavorDiscord
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return FlavorGeneric
-	}
-	switch {
-	case strings.EqualFold(u.Hostname(), "hooks.slack.com"):
-		return FlavorSlack
-	case discordPath.MatchString(u.Path):
-		return FlavorDiscord
-	}
-	return FlavorGeneric
+	return notify.Flavor(raw)
 }
 
 func (cfg *targetConfig) parseRate(n *yaml.Node, errs *[]error) {
@@ -499,16 +490,7 @@ func locate(n *yaml.Node, err error) error {
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		// The parser quotes the offending piece of the URL (a bad port, an
-		// escape), which may be the token: keep only the words before it.
-		reason := err.Error()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			reason = ue.Err.Error()
-		}
-		reason, _, _ = strings.Cut(reason, `"`)
-		reason = strings.TrimSpace(strings.TrimPrefix(reason, "net/url: "))
-		return fmt.Errorf("webhook: url %s does not parse: %s", Redact(raw), reason)
+		return fmt.Errorf("webhook: url %s does not parse: %s", Redact(raw), redact.ParseReason(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("webhook: url %s: the scheme must be http or https", Redact(raw))

@@ -21,7 +21,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/journal"
+	"github.com/runplan/runplan/engine/notify"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
@@ -39,7 +41,17 @@ const (
 	ExitInternal    = 70  // a bug in runplan (a panic); a runtime crash aborts with SIGABRT instead
 )
 
-const usage = `runplan — declarative scenario engine for Redis and webhooks
+// usage is runplan's help: its own commands, with the drivers' commands
+// (driver.RegisterCommand) listed after those that read reports.
+func usage() string {
+	var drivers strings.Builder
+	for _, c := range driver.Commands() {
+		fmt.Fprintf(&drivers, "  %-32s %s\n", "runplan "+c.Synopsis, c.Summary)
+	}
+	return usageHead + drivers.String() + usageTail
+}
+
+const usageHead = `runplan — declarative scenario engine for Redis and webhooks
 
 Usage:
   runplan PLAN [flags]             run a plan (same as runplan run)
@@ -49,8 +61,9 @@ Usage:
   runplan report FILE.json         render a saved report in another format
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
-  runplan sink --listen ADDR       run the embedded webhook sink (Discord, Slack, generic) standalone
-  runplan cleanup URL              restore what a killed run left on a server (settings, pauses, keys)
+`
+
+const usageTail = `  runplan cleanup URL              restore what a killed run left on a server (settings, pauses, keys)
   runplan version                  print the version
 
 Run "runplan COMMAND --help" for a command's flags.
@@ -90,22 +103,14 @@ func secretsOf(w io.Writer) *redact.Redactor {
 	return redact.New()
 }
 
-// unwrap returns the writer below Main's masking writer.
-func unwrap(w io.Writer) io.Writer {
-	if rw, ok := w.(interface{ Unwrap() io.Writer }); ok {
-		return rw.Unwrap()
-	}
-	return w
-}
-
 func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return ExitUsage
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return ExitOK
 	case "run":
 		return runCmd(args[1:], stdout, stderr)
@@ -113,8 +118,6 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return validateCmd(args[1:], stdout, stderr)
 	case "schema":
 		return schemaCmd(args[1:], stdout, stderr)
-	case "sink":
-		return sinkCmd(args[1:], stdout, stderr)
 	case "report":
 		return reportCmd(args[1:], stdout, stderr)
 	case "compare":
@@ -127,15 +130,26 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
 		return ExitOK
 	}
+	if c, ok := driver.LookupCommand(args[0]); ok {
+		return driverCmd(c, args[1:], stdout, stderr)
+	}
 	if strings.HasPrefix(args[0], "-") {
 		// Flags before the plan: runplan --seed 1 plan.yaml
 		return runCmd(args, stdout, stderr)
 	}
 	if _, err := os.Stat(args[0]); err != nil && !strings.ContainsAny(args[0], "./") {
-		fmt.Fprintf(stderr, "runplan: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "runplan: unknown command %q\n\n%s", args[0], usage())
 		return ExitUsage
 	}
 	return runCmd(args, stdout, stderr)
+}
+
+// driverCmd runs a command a driver registered until it returns, or until
+// SIGINT or SIGTERM asks it to stop.
+func driverCmd(c driver.Command, args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return c.Run(ctx, args, stdout, stderr)
 }
 
 type stringList []string
@@ -173,18 +187,12 @@ func (lf *logFlags) logger(stderr io.Writer) (zerolog.Logger, error) {
 }
 
 func isTerminal(w io.Writer) bool {
-	f, ok := unwrap(w).(*os.File)
+	f, ok := redact.Unmasked(w).(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+	return driver.CommandFlags(name, synopsis, stderr)
 }
 
 // parseInterleaved parses flags that may come before or after positional
@@ -242,13 +250,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	red := secretsOf(stderr)
 	registerSets(red, sets)
-	var notifyTo []engine.Notification
+	var notifyTo []notify.Notification
 	for _, u := range notifyURLs {
 		// A webhook URL is a secret; a bad one is found now, not when the
 		// run is over.
 		red.AddURL(u)
-		n := engine.Notification{URL: u, Always: *notifyOn == "always"}
-		if err := engine.CheckNotification(n); err != nil {
+		n := notify.Notification{URL: u, Always: *notifyOn == "always"}
+		if err := notify.Check(n); err != nil {
 			fmt.Fprintln(stderr, "runplan run: --notify:", err)
 			return ExitUsage
 		}
@@ -355,10 +363,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
 		// Notifications never change the exit code: failures are logged.
-		to := append(engine.Notifications(p), notifyTo...)
+		to := append(notify.FromPlan(p), notifyTo...)
 		if len(to) > 0 {
 			nctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			for _, err := range engine.Notify(nctx, rep, to, red) {
+			for _, err := range notify.Send(nctx, rep, to, red) {
 				log.Error().Err(err).Msg("notification not delivered")
 			}
 			cancel()
@@ -441,10 +449,10 @@ func registerSets(red *redact.Redactor, sets []string) {
 }
 
 // checkNotifications checks the plan's notify: entries before anything
-// runs (engine.CheckNotification).
+// runs (notify.Check).
 func checkNotifications(p *plan.Plan) error {
-	for _, n := range engine.Notifications(p) {
-		if err := engine.CheckNotification(n); err != nil {
+	for _, n := range notify.FromPlan(p) {
+		if err := notify.Check(n); err != nil {
 			return fmt.Errorf("%s: notify: %w", p.File, err)
 		}
 	}

@@ -39,7 +39,11 @@ func describe(p engine.ScenarioProgress) string {
 	if p.P99OK {
 		p99 = p.P99.Round(10 * time.Microsecond).String()
 	}
-	s := fmt.Sprintf("%7.1f/s p99 %-8s errors %d", p.Rate, p99, p.Errors)
+	rate := "-"
+	if p.RateOK {
+		rate = fmt.Sprintf("%.1f", p.Rate)
+	}
+	s := fmt.Sprintf("%7s/s p99 %-8s errors %d", rate, p99, p.Errors)
 	if len(p.Faults) > 0 {
 		s += " fault " + strings.Join(p.Faults, ",")
 	}
@@ -130,7 +134,10 @@ func logLines(ctx context.Context, src progressSource, log zerolog.Logger, perio
 				continue
 			}
 			ev := log.Info().Str("scenario", p.Name).Dur("elapsed", p.Elapsed.Round(time.Second)).
-				Int64("completed", p.Completed).Int64("errors", p.Errors).Float64("rate", p.Rate)
+				Int64("completed", p.Completed).Int64("errors", p.Errors)
+			if p.RateOK { // not in the warmup: an unmeasured interval has no rate, not 0
+				ev = ev.Float64("rate", p.Rate)
+			}
 			if p.Planned > 0 {
 				ev = ev.Dur("planned", p.Planned)
 			}

@@ -32,7 +32,8 @@ func TestProgressLogLines(t *testing.T) {
 	t.Parallel()
 	src := fixedProgress{
 		{Name: "running", Started: true, Elapsed: 3 * time.Second, Planned: 10 * time.Second, Completed: 150, Errors: 2,
-			Rate: 50, P99: 4 * time.Millisecond, P99OK: true, Faults: []string{"slow_cache"}},
+			Rate: 50, RateOK: true, P99: 4 * time.Millisecond, P99OK: true, Faults: []string{"slow_cache"}},
+		{Name: "warming", Started: true, Elapsed: time.Second, Planned: 10 * time.Second},
 		{Name: "later"},
 		{Name: "finished", Started: true, Done: true},
 	}
@@ -51,8 +52,13 @@ func TestProgressLogLines(t *testing.T) {
 				t.Errorf("log lacks %s:\n%s", want, got)
 			}
 		}
-		if n := strings.Count(got, `"message":"progress"`); n != 2 {
-			t.Errorf("%d lines in two periods, want 2:\n%s", n, got)
+		if n := strings.Count(got, `"message":"progress"`); n != 4 {
+			t.Errorf("%d lines in two periods of two running scenarios, want 4:\n%s", n, got)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+			if strings.Contains(line, `"warming"`) && strings.Contains(line, `"rate"`) {
+				t.Errorf("a scenario in its warmup has no rate yet, not 0: %s", line)
+			}
 		}
 		if strings.Contains(got, "later") || strings.Contains(got, "finished") {
 			t.Errorf("quiet scenarios were logged:\n%s", got)
@@ -64,7 +70,7 @@ func TestProgressLogLines(t *testing.T) {
 func TestProgressBars(t *testing.T) {
 	t.Parallel()
 	src := fixedProgress{{Name: "running", Started: true, Elapsed: 3 * time.Second, Planned: 10 * time.Second, Rate: 50,
-		P99: 4 * time.Millisecond, P99OK: true, Errors: 2}}
+		RateOK: true, P99: 4 * time.Millisecond, P99OK: true, Errors: 2}}
 	synctest.Test(t, func(t *testing.T) {
 		var out syncBuf
 		stop := showProgress(context.Background(), src, &out, true, zerolog.Nop())

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/runplan/runplan/engine/driver"
+	_ "github.com/runplan/runplan/scenarios/all" // the webhook driver registers `runplan sink`
 )
 
 // sinkClient has a transport of its own. httptest.Server.Close calls
@@ -40,17 +43,21 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startSink runs the sink command in-process on a free loopback port and
-// returns the URL it printed, a stop function returning the exit code, and
-// its stdout and stderr so far.
+// startSink runs the sink command, as registered by the webhook driver,
+// in-process on a free loopback port and returns the URL it printed, a stop
+// function returning the exit code, and its stdout and stderr so far.
 func startSink(t *testing.T, args ...string) (url string, stop func() int, stdout *lockedBuffer, stderr *lockedBuffer) {
 	t.Helper()
+	sink, ok := driver.LookupCommand("sink")
+	if !ok {
+		t.Fatal("no sink command registered")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- runSink(ctx, append([]string{"--listen", "127.0.0.1:0", "--token", sinkCanary}, args...), io.MultiWriter(pw, stdout), stderr)
+		code <- sink.Run(ctx, append([]string{"--listen", "127.0.0.1:0", "--token", sinkCanary}, args...), io.MultiWriter(pw, stdout), stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')

@@ -1,4 +1,4 @@
-package cli
+package webhook
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
 )
 
@@ -20,18 +20,17 @@ import (
 // it stays out of the process list and shell history.
 const sinkSecretEnv = "RUNPLAN_SINK_SECRET"
 
-// sinkCmd runs the embedded webhook sink standalone until SIGINT or SIGTERM.
-func sinkCmd(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return runSink(ctx, args, stdout, stderr)
+func init() {
+	driver.RegisterCommand(driver.Command{Name: "sink", Synopsis: "sink --listen ADDR",
+		Summary: "run the embedded webhook sink (Discord, Slack, generic) standalone", Run: runSink})
 }
 
-// runSink is sinkCmd until ctx ends. It prints the webhook URL, alone on the
-// first line of stdout, logs every request to stderr (the token masked) and
-// a summary when it stops.
+// runSink is `runplan sink`: it runs the embedded webhook sink standalone
+// until ctx ends (SIGINT or SIGTERM). It prints the webhook URL, alone on
+// the first line of stdout, logs every request to stderr (the token masked)
+// and a summary when it stops.
 func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sink", "runplan sink --listen 127.0.0.1:PORT [--flavor discord|slack|generic] [flags]", stderr)
+	fs := driver.CommandFlags("sink", "runplan sink --listen 127.0.0.1:PORT [--flavor discord|slack|generic] [flags]", stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on (port 0: any free port)")
 	flavor := fs.String("flavor", sink.FlavorDiscord, "service to emulate: discord, slack or generic")
 	token := fs.String("token", "", "the webhook's token (default: random)")
@@ -44,14 +43,14 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "do not log every request")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+			return driver.ExitOK
 		}
-		return ExitUsage
+		return driver.ExitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "runplan sink: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return ExitUsage
+		return driver.ExitUsage
 	}
 	opts := sink.Options{Flavor: *flavor, Token: *token, WebhookID: *webhookID, Signing: *signing, Secret: *secret}
 	if opts.Secret == "" {
@@ -80,7 +79,7 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for _, e := range errs {
 			fmt.Fprintln(stderr, "runplan sink:", e)
 		}
-		return ExitUsage
+		return driver.ExitUsage
 	}
 	var mu sync.Mutex // serialises stderr between request goroutines
 	logf := func(format string, args ...any) {
@@ -94,13 +93,13 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s := sink.New(opts)
 	if err := s.Start(*listen); err != nil {
 		fmt.Fprintln(stderr, "runplan sink:", err)
-		return ExitRuntime
+		return driver.ExitRuntime
 	}
 	defer s.Close()
 	// The URL holds the token: it goes to stdout once, for the user to
 	// copy, and nowhere else. It is the one thing runplan prints unmasked
-	// on purpose (past Main's masking writer): the user asked for it.
-	fmt.Fprintln(unwrap(stdout), s.URL())
+	// on purpose (past the masking writer): the user asked for it.
+	fmt.Fprintln(redact.Unmasked(stdout), s.URL())
 	o := s.Options()
 	logf("runplan sink: %s-compatible webhook listening on %s (rate limit %s, global %s); post to the URL printed on stdout; Ctrl-C to stop\n",
 		o.Flavor, s.Addr(), o.RateLimit, o.GlobalLimit)
@@ -115,7 +114,7 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logf("; receive latency p50 %s, p99 %s, max %s", st.Latency.P50, st.Latency.P99, st.Latency.Max)
 	}
 	logf("\n")
-	return ExitOK
+	return driver.ExitOK
 }
 
 // requestLine formats one answered request for the log.
