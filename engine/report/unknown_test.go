@@ -18,15 +18,15 @@ func TestNACheckNamesMissingFigures(t *testing.T) {
 	r := buildFixture(fixtureOptions{})
 	tests := []renderCase{
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) },
-			[]string{" ? restart_errors", "n/a, not measured: faults.redis_restart.errors"}},
+			[]string{" ? restart_errors", "n/a, not measured: faults.redis_restart.errors"}, nil},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) },
-			[]string{"| ❔ | restart_errors | **n/a: not measured: faults.redis_restart.errors** |"}},
+			[]string{"| ❔ | restart_errors | **n/a: not measured: faults.redis_restart.errors** |"}, nil},
 		{"html", func(w io.Writer) error { return WriteHTML(w, r) },
-			[]string{`title="not measured">?</span>`, "n/a: not measured: faults.redis_restart.errors"}},
+			[]string{`title="not measured">?</span>`, "n/a: not measured: faults.redis_restart.errors"}, nil},
 		{"junit", func(w io.Writer) error { return WriteJUnit(w, r) },
-			[]string{`type="runplan.CheckNotMeasured"`, "faults.redis_restart.errors"}},
+			[]string{`type="runplan.CheckNotMeasured"`, "faults.redis_restart.errors"}, nil},
 		{"json", func(w io.Writer) error { return WriteJSON(w, r) },
-			[]string{`"missing": [`, `"faults.redis_restart.errors"`}},
+			[]string{`"missing": [`, `"faults.redis_restart.errors"`}, nil},
 	}
 	checkRenders(t, tests)
 	var doc struct {
@@ -66,11 +66,11 @@ func TestUnmeasuredCountsAreUnknown(t *testing.T) {
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{
 			"strategy_cache                0      0.0       -       -       -       -       -",
 			"  lookup                      0      0.0       -       -       -       -       -",
-			"during  no calls"}},
+			"during  no calls"}, nil},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{
 			"| **strategy_cache** (closed) | 0 | 0.00 | - | - | - | - | - |",
 			"| ↳ lookup | 0 | 0.00 | - | - | - | - | - |",
-			"| no calls | p99 990µs, 99.9% ok of 2950 | - |"}},
+			"| no calls | p99 990µs, 99.9% ok of 2950 | - |"}, nil},
 	}
 	checkRenders(t, tests)
 }
@@ -150,10 +150,10 @@ func TestUnknownGeneratorCPU(t *testing.T) {
 		t.Fatalf("CPU %v; want nil (unknown)", *r.Generator.CPU)
 	}
 	checkRenders(t, []renderCase{
-		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{"generator: cpu unknown, scheduling lag"}},
-		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{"generator CPU unknown, scheduling lag"}},
-		{"html", func(w io.Writer) error { return WriteHTML(w, r) }, []string{"<dt>generator CPU</dt><dd>unknown on this system, peak memory"}},
-		{"json", func(w io.Writer) error { return WriteJSON(w, r) }, []string{`"cpu": null,`}},
+		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{"generator: cpu unknown, scheduling lag"}, nil},
+		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{"generator CPU unknown, scheduling lag"}, nil},
+		{"html", func(w io.Writer) error { return WriteHTML(w, r) }, []string{"<dt>generator CPU</dt><dd>unknown on this system, peak memory"}, nil},
+		{"json", func(w io.Writer) error { return WriteJSON(w, r) }, []string{`"cpu": null,`}, nil},
 	})
 	sch, err := schema.Report()
 	if err != nil {
@@ -164,15 +164,16 @@ func TestUnknownGeneratorCPU(t *testing.T) {
 	}
 }
 
-// renderCase is one output of a report and the strings it must contain.
+// renderCase is one output of a report, the strings it must contain and
+// those it must not.
 type renderCase struct {
-	name   string
-	render func(io.Writer) error
-	want   []string
+	name       string
+	render     func(io.Writer) error
+	want, deny []string
 }
 
 // checkRenders renders each case in a parallel subtest and fails the ones
-// whose output lacks a string they want.
+// whose output lacks a string they want or has one they deny.
 func checkRenders(t *testing.T, tests []renderCase) {
 	t.Helper()
 	for _, tt := range tests {
@@ -185,6 +186,11 @@ func checkRenders(t *testing.T, tests []renderCase) {
 			for _, w := range tt.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("%s output lacks %q:\n%s", tt.name, w, b.String())
+				}
+			}
+			for _, d := range tt.deny {
+				if strings.Contains(b.String(), d) {
+					t.Errorf("%s output has %q", tt.name, d)
 				}
 			}
 		})
