@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +110,22 @@ func TestCPUTime(t *testing.T) {
 	}
 	if b, ok := cpuTime(); !ok || b < a || a < 0 {
 		t.Fatalf("CPU time %v then %v (ok %v)", a, b, ok)
+	}
+}
+
+// TestPeakRSS: Linux and macOS give the process's peak memory; elsewhere it
+// is unknown (0, left out of the report).
+func TestPeakRSS(t *testing.T) {
+	t.Parallel()
+	got := peakRSS()
+	switch runtime.GOOS {
+	case "linux", "darwin":
+		if got <= 0 {
+			t.Fatalf("peak RSS %d on %s; want a positive size", got, runtime.GOOS)
+		}
+	default:
+		if got != 0 {
+			t.Fatalf("peak RSS %d on %s, where it is unknown", got, runtime.GOOS)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -157,25 +156,4 @@ func diagnose(in healthInput, cpu float64) (cause, advice string) {
 // limits validity uses (0.1%, 0.05%).
 func percent(f float64) string {
 	return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
-}
-
-// peakRSS reads the process's peak resident set size from /proc (Linux);
-// it returns 0 elsewhere.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb * 1024
-				}
-			}
-		}
-	}
-	return 0
 }
