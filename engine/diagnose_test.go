@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +43,7 @@ func TestDiagnosis(t *testing.T) {
 	tests := []struct {
 		name      string
 		scenarios []*metrics.ScenarioSummary
-		cpu       time.Duration // runplan's CPU time over wall, with 2 CPUs
+		cpu       time.Duration // runplan's CPU time over wall, with 2 CPUs; unknown when negative
 		host      hostView
 		cause     string
 		advice    []string
@@ -66,11 +68,23 @@ func TestDiagnosis(t *testing.T) {
 			[]string{"Cause not visible: runplan used 10% of its CPUs and the host was not busy (load average 0.40 on 2 CPUs"}},
 		{"nothing visible, host unknown", []*metrics.ScenarioSummary{late}, 2 * time.Second,
 			hostView{Cores: 2}, "unknown", []string{"the host's load is unknown on this system"}},
+		// Where the system does not say, runplan's CPU share is unknown:
+		// it names no cause and is never printed as 0%.
+		{"CPU unknown, host unknown", []*metrics.ScenarioSummary{late, closed}, -1,
+			hostView{Cores: 2}, "unknown", []string{"Cause not visible: runplan's CPU use is unknown and the host's load is unknown"}},
+		{"CPU unknown, a high load average", []*metrics.ScenarioSummary{late}, -1,
+			hostView{OK: true, Busy: 0.9, Load1: 4, Cores: 2}, "host_busy",
+			[]string{"its load average was 4.00 on 2 CPUs (runplan's own CPU use is unknown on this system)"}},
+		{"CPU unknown, a busy host with a low load average", []*metrics.ScenarioSummary{late}, -1,
+			hostView{OK: true, Busy: 0.9, Load1: 0.5, Cores: 2}, "unknown", []string{"runplan's CPU use is unknown and the host was not busy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			g := generatorHealth(healthInput{scenarios: tt.scenarios, cpu: tt.cpu, wall: wall, procs: 2, host: tt.host})
+			g := generatorHealth(healthInput{scenarios: tt.scenarios, cpu: tt.cpu, cpuKnown: tt.cpu >= 0, wall: wall, procs: 2, host: tt.host})
+			if tt.cpu < 0 && !math.IsNaN(g.CPU) {
+				t.Errorf("an unknown CPU time gave the CPU share %v, not NaN", g.CPU)
+			}
 			if g.Valid || g.Cause != tt.cause {
 				t.Fatalf("valid %v cause %q; want invalid, %q (%s)", g.Valid, g.Cause, tt.cause, g.Advice)
 			}
@@ -81,7 +95,37 @@ func TestDiagnosis(t *testing.T) {
 			}
 		})
 	}
-	if g := generatorHealth(healthInput{scenarios: []*metrics.ScenarioSummary{closed}, cpu: 16 * time.Second, wall: wall, procs: 2}); g.Cause != "" || g.Advice != "" {
+	if g := generatorHealth(healthInput{scenarios: []*metrics.ScenarioSummary{closed}, cpu: 16 * time.Second, cpuKnown: true, wall: wall, procs: 2}); g.Cause != "" || g.Advice != "" {
 		t.Fatalf("a valid measurement got a diagnosis: %q", g.Advice)
+	}
+}
+
+// TestCPUTime: where the system says (every system the tests run on), the
+// process's CPU time is known and does not go back.
+func TestCPUTime(t *testing.T) {
+	t.Parallel()
+	a, ok := cpuTime()
+	if !ok {
+		t.Skip("this system does not give the process's CPU time")
+	}
+	if b, ok := cpuTime(); !ok || b < a || a < 0 {
+		t.Fatalf("CPU time %v then %v (ok %v)", a, b, ok)
+	}
+}
+
+// TestPeakRSS: Linux and macOS give the process's peak memory; elsewhere it
+// is unknown (0, left out of the report).
+func TestPeakRSS(t *testing.T) {
+	t.Parallel()
+	got := peakRSS()
+	switch runtime.GOOS {
+	case "linux", "darwin":
+		if got <= 0 {
+			t.Fatalf("peak RSS %d on %s; want a positive size", got, runtime.GOOS)
+		}
+	default:
+		if got != 0 {
+			t.Fatalf("peak RSS %d on %s, where it is unknown", got, runtime.GOOS)
+		}
 	}
 }

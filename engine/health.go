@@ -2,7 +2,7 @@ package engine
 
 import (
 	"fmt"
-	"os"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -32,8 +32,10 @@ type healthInput struct {
 	// limits gives a scenario's validity limits by name; scenarios it
 	// does not know get the defaults.
 	limits map[string]plan.Validity
-	// cpu is the process's CPU time over wall; procs the CPUs it may use.
+	// cpu is the process's CPU time over wall, when cpuKnown (the system
+	// said, at both ends); procs the CPUs it may use.
 	cpu, wall time.Duration
+	cpuKnown  bool
 	procs     int
 	// host is the host over the run (unknown outside Linux).
 	host hostView
@@ -55,7 +57,8 @@ func generatorHealth(in healthInput) metrics.Generator {
 		g.Late += s.Late
 		g.Dropped += s.Dropped
 	}
-	if in.wall > 0 && in.procs > 0 {
+	g.CPU = math.NaN() // unknown, not 0, where the system does not say
+	if in.cpuKnown && in.wall > 0 && in.procs > 0 {
 		g.CPU = in.cpu.Seconds() / in.wall.Seconds() / float64(in.procs)
 	}
 	for _, s := range in.scenarios {
@@ -105,13 +108,14 @@ const (
 // diagnose names the visible cause of an invalid measurement and what to
 // do, from the host's view, runplan's CPU share and the run's scenarios.
 // Lowering the rate only helps when runplan itself was the bottleneck.
+// An unknown CPU share (NaN) names no cause: only the host's figures can.
 func diagnose(in healthInput, cpu float64) (cause, advice string) {
 	h := in.host
-	var ours float64 // runplan's share of the whole host
-	if h.OK && in.wall > 0 && h.Cores > 0 {
+	ours := math.NaN() // runplan's share of the whole host
+	if in.cpuKnown && h.OK && in.wall > 0 && h.Cores > 0 {
 		ours = in.cpu.Seconds() / in.wall.Seconds() / float64(h.Cores)
 	}
-	others := h.Busy - ours
+	others := h.Busy - ours // NaN, and no cause, when ours is unknown
 	var closed []string
 	for _, s := range in.scenarios {
 		if s != nil && s.Model == string(plan.Closed) && s.Iteration != nil && s.Iteration.Count > 0 {
@@ -124,45 +128,32 @@ func diagnose(in healthInput, cpu float64) (cause, advice string) {
 		return "host_steal", fmt.Sprintf("Cause: the machine was busy: the hypervisor stole %.0f%% of its CPU time during the run. Run on a machine with dedicated CPUs, %s.",
 			h.Steal*100, limits)
 	case h.OK && (others >= diagOthers || h.Load1 >= diagLoad*float64(h.Cores)):
-		return "host_busy", fmt.Sprintf("Cause: the machine was busy: other processes used %.0f%% of its %d CPUs (load average %.2f) while runplan used %.0f%%. Run runplan on a quieter machine, apart from the target, %s.",
-			max(others, 0)*100, h.Cores, h.Load1, ours*100, limits)
+		busy := fmt.Sprintf("other processes used %.0f%% of its %d CPUs (load average %.2f) while runplan used %.0f%%",
+			max(others, 0)*100, h.Cores, h.Load1, ours*100)
+		if math.IsNaN(ours) {
+			busy = fmt.Sprintf("its load average was %.2f on %d CPUs (runplan's own CPU use is unknown on this system)", h.Load1, h.Cores)
+		}
+		return "host_busy", fmt.Sprintf("Cause: the machine was busy: %s. Run runplan on a quieter machine, apart from the target, %s.", busy, limits)
 	case len(closed) > 0 && cpu >= diagNeighbour:
 		return "closed_model", fmt.Sprintf("Cause: the closed-model scenario %s ran beside the open model while runplan used %.0f%% of its CPUs: it took the CPU the open-model scheduler needed. Run the closed-model scenario separately or lower its VUs.",
 			strings.Join(closed, ", "), cpu*100)
 	case cpu >= diagCPU:
 		return "generator_cpu", fmt.Sprintf("Cause: runplan was CPU-bound (%.0f%% of its CPUs). Lower the rate, or spread the load over several runplan processes or machines.", cpu*100)
 	}
+	used := fmt.Sprintf("runplan used %.0f%% of its CPUs", cpu*100)
+	if math.IsNaN(cpu) {
+		used = "runplan's CPU use is unknown"
+	}
 	host := "the host's load is unknown on this system"
 	if h.OK {
 		host = fmt.Sprintf("the host was not busy (load average %.2f on %d CPUs, %.0f%% stolen)", h.Load1, h.Cores, h.Steal*100)
 	}
-	return "unknown", fmt.Sprintf("Cause not visible: runplan used %.0f%% of its CPUs and %s. Look for pauses the figures do not show (a container's CPU quota, swapping, a suspended VM), then lower the rate if they are not the cause.",
-		cpu*100, host)
+	return "unknown", fmt.Sprintf("Cause not visible: %s and %s. Look for pauses the figures do not show (a container's CPU quota, swapping, a suspended VM), then lower the rate if they are not the cause.",
+		used, host)
 }
 
 // percent prints a share as a percentage with enough digits for the small
 // limits validity uses (0.1%, 0.05%).
 func percent(f float64) string {
 	return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
-}
-
-// peakRSS reads the process's peak resident set size from /proc (Linux);
-// it returns 0 elsewhere.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb * 1024
-				}
-			}
-		}
-	}
-	return 0
 }

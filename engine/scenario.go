@@ -41,7 +41,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 		interval = time.Second
 	}
 	sum.Interval = interval
-	rusage0 := cpuTime()
+	cpu0, cpuOK0 := cpuTime()
 	host0 := readHost()
 
 	for _, r := range runs {
@@ -141,18 +141,10 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	for _, s := range prog.plan.Scenarios {
 		limits[s.Name] = s.Validity
 	}
-	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpuTime() - rusage0, wall: wall,
-		procs: runtime.GOMAXPROCS(0), host: hostOver(host0, readHost(), runtime.NumCPU())})
+	cpu1, cpuOK1 := cpuTime()
+	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpu1 - cpu0, cpuKnown: cpuOK0 && cpuOK1,
+		wall: wall, procs: runtime.GOMAXPROCS(0), host: hostOver(host0, readHost(), runtime.NumCPU())})
 	sum.Generator.PeakRSS = peakRSS()
-}
-
-// cpuTime is the process's user + system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type vuState struct {

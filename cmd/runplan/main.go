@@ -8,9 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/runplan/runplan/cmd/runplan/cli"
-	// Drivers register themselves, like database/sql drivers.
-	_ "github.com/runplan/runplan/scenarios/redis"
-	_ "github.com/runplan/runplan/scenarios/webhook"
+	_ "github.com/runplan/runplan/scenarios/all" // every driver registers itself, like database/sql drivers
 )
 
 // crashTestHook is nil except in the binary that main_test.go builds with

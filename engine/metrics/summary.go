@@ -54,10 +54,11 @@ type Generator struct {
 	// Scheduled, Late and Dropped sum the open-model scenarios' figures.
 	Scheduled, Late, Dropped int64
 	// CPU is runplan's own CPU use over the run, as a share of the CPUs
-	// available to it (0..1).
+	// available to it (0..1); NaN where the system does not say.
 	CPU float64
 	// PeakRSS is the process's peak resident memory in bytes (Linux's
-	// VmHWM); zero where the system does not say.
+	// VmHWM, macOS's ru_maxrss); zero, unknown, where the system does not
+	// say.
 	PeakRSS int64
 	// Valid is false when the generator could not hold the requested load;
 	// Reasons says why, with the figures.

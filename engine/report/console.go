@@ -126,7 +126,7 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		}
 		fmt.Fprintln(&b)
 	}
-	gen := fmt.Sprintf("cpu %.0f%%", r.Generator.CPU*100)
+	gen := "cpu " + cpuText(r.Generator.CPU)
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s, late %d of %d", short(r.Generator.Lag.P99), r.Generator.Late, r.Generator.Scheduled)
 	}

@@ -29,6 +29,9 @@ type fixtureOptions struct {
 	started time.Time
 	// invalid makes the measurement invalid, with the verdict invalid.
 	invalid bool
+	// cpuUnknown leaves the generator's CPU share unknown, as where the
+	// system does not give the process's CPU time.
+	cpuUnknown bool
 }
 
 var fixtureStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -193,6 +196,9 @@ func buildFixture(opts fixtureOptions) *Report {
 		passed += c.Weight * outcome.Checks[i].Credit
 	}
 	outcome.Score = 100 * passed / total
+	if opts.cpuUnknown {
+		sum.Generator.CPU = math.NaN()
+	}
 	if opts.invalid {
 		sum.Generator.Valid = false
 		sum.Generator.Reasons = []string{"signal_delivery: scheduling lag p99 15ms is above 10ms"}

@@ -121,6 +121,15 @@ func arrivalCell(s Scenario) string {
 	return rateText(*s.ArrivalRate) + " (" + rateText(*s.PlannedRate) + ")"
 }
 
+// cpuText is the generator's CPU share, "unknown" where the system did not
+// say.
+func cpuText(f *float64) string {
+	if f == nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.0f%%", *f*100)
+}
+
 func pct(f *float64) string {
 	if f == nil {
 		return "n/a"

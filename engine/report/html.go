@@ -302,7 +302,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 </table>
 <dl class="kv">
 <dt>measurement</dt><dd>{{if $r.NotStarted}}not judged: the run did not start{{else if $r.Invalid}}<strong>invalid</strong>{{else if and (not $r.Generator.Lag) (not $r.Generator.Scheduled)}}validity not judged (closed model){{else}}valid: the generator held the requested load{{end}}</dd>
-<dt>generator CPU</dt><dd>{{pct $r.Generator.CPU}} of the available CPUs{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
+<dt>generator CPU</dt><dd>{{with $r.Generator.CPU}}{{pct (deref .)}} of the available CPUs{{else}}unknown on this system{{end}}{{if $r.Generator.PeakRSS}}, peak memory {{mib $r.Generator.PeakRSS}}{{end}}</dd>
 {{with $r.Generator.Lag}}<dt>scheduling lag</dt><dd>p50 {{short .P50}}, p99 {{short .P99}}, max {{short .Max}}</dd>{{end}}
 {{if $r.Generator.Scheduled}}<dt>open-model iterations</dt><dd>{{$r.Generator.Scheduled}} due, {{$r.Generator.Late}} late (sent late or skipped), {{$r.Generator.Dropped}} dropped for want of a free VU</dd>{{end}}
 <dt>time series interval</dt><dd>{{$r.Interval}} s</dd>

@@ -15,11 +15,7 @@ func TestInvalidVerdictEverywhere(t *testing.T) {
 	t.Parallel()
 	r := buildFixture(fixtureOptions{invalid: true})
 	valid := buildFixture(fixtureOptions{})
-	tests := []struct {
-		name       string
-		render     func(io.Writer) error
-		want, deny []string
-	}{
+	checkRenders(t, []renderCase{
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) },
 			[]string{"SCORE 50.9/100 (untrusted)   VERDICT invalid"}, []string{"measurement valid", "not_ready"}},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) },
@@ -39,26 +35,7 @@ func TestInvalidVerdictEverywhere(t *testing.T) {
 		}, []string{"invalid 50.9/100 (untrusted)"}, nil},
 		{"compare markdown", func(w io.Writer) error { return WriteCompareMarkdown(w, Compare(valid, r, DefaultTolerances())) },
 			[]string{"| invalid | 50.9/100 (untrusted) |"}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var b bytes.Buffer
-			if err := tt.render(&b); err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(b.String(), w) {
-					t.Errorf("lacks %q:\n%s", w, b.String())
-				}
-			}
-			for _, d := range tt.deny {
-				if strings.Contains(b.String(), d) {
-					t.Errorf("has %q", d)
-				}
-			}
-		})
-	}
+	})
 	var doc map[string]any
 	var b bytes.Buffer
 	if err := WriteJSON(&b, r); err != nil {

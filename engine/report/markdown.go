@@ -165,7 +165,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
 		}
 	}
-	gen := fmt.Sprintf("generator CPU %.0f%%", r.Generator.CPU*100)
+	gen := "generator CPU " + cpuText(r.Generator.CPU)
 	if r.Generator.Lag != nil {
 		gen += fmt.Sprintf(", scheduling lag p99 %s", short(r.Generator.Lag.P99))
 	}

@@ -70,7 +70,7 @@ type Report struct {
 type Generator struct {
 	// Lag is the open model's scheduling lag in ms (null without one).
 	Lag       *Latency `json:"lag_ms"`
-	CPU       float64  `json:"cpu"` // share of the available CPUs, 0..1
+	CPU       *float64 `json:"cpu"` // share of the available CPUs, 0..1; null where the system does not say
 	PeakRSS   int64    `json:"peak_rss_bytes,omitempty"`
 	Scheduled int64    `json:"scheduled"`
 	Late      int64    `json:"late"`
@@ -408,7 +408,7 @@ func Build(in Input) *Report {
 		Interval:       in.Summary.Interval.Seconds(),
 	}
 	g := in.Summary.Generator
-	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: math.Round(g.CPU*1000) / 1000, PeakRSS: g.PeakRSS,
+	r.Generator = Generator{Lag: latency(metrics.Summarize(g.Lag)), CPU: nanPtr(round3(g.CPU)), PeakRSS: g.PeakRSS,
 		Scheduled: g.Scheduled, Late: g.Late, Dropped: g.Dropped, Reasons: g.Reasons, Cause: g.Cause, Advice: g.Advice}
 	if g.HostKnown {
 		r.Generator.Host = &Host{Busy: round3(g.HostBusy), Steal: round3(g.HostSteal), Load1: g.HostLoad, Cores: g.HostCores}

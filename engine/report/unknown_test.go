@@ -16,36 +16,19 @@ import (
 func TestNACheckNamesMissingFigures(t *testing.T) {
 	t.Parallel()
 	r := buildFixture(fixtureOptions{})
-	tests := []struct {
-		name   string
-		render func(io.Writer) error
-		want   []string
-	}{
+	tests := []renderCase{
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) },
-			[]string{" ? restart_errors", "n/a, not measured: faults.redis_restart.errors"}},
+			[]string{" ? restart_errors", "n/a, not measured: faults.redis_restart.errors"}, nil},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) },
-			[]string{"| ❔ | restart_errors | **n/a: not measured: faults.redis_restart.errors** |"}},
+			[]string{"| ❔ | restart_errors | **n/a: not measured: faults.redis_restart.errors** |"}, nil},
 		{"html", func(w io.Writer) error { return WriteHTML(w, r) },
-			[]string{`title="not measured">?</span>`, "n/a: not measured: faults.redis_restart.errors"}},
+			[]string{`title="not measured">?</span>`, "n/a: not measured: faults.redis_restart.errors"}, nil},
 		{"junit", func(w io.Writer) error { return WriteJUnit(w, r) },
-			[]string{`type="runplan.CheckNotMeasured"`, "faults.redis_restart.errors"}},
+			[]string{`type="runplan.CheckNotMeasured"`, "faults.redis_restart.errors"}, nil},
 		{"json", func(w io.Writer) error { return WriteJSON(w, r) },
-			[]string{`"missing": [`, `"faults.redis_restart.errors"`}},
+			[]string{`"missing": [`, `"faults.redis_restart.errors"`}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var b bytes.Buffer
-			if err := tt.render(&b); err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(b.String(), w) {
-					t.Errorf("%s output lacks %q", tt.name, w)
-				}
-			}
-		})
-	}
+	checkRenders(t, tests)
 	var doc struct {
 		Checks []struct {
 			Name    string   `json:"name"`
@@ -79,34 +62,17 @@ func TestUnmeasuredCountsAreUnknown(t *testing.T) {
 	s.Count, s.Errors, s.Rate, s.Latency = 0, 0, 0, nil
 	s.Steps[0].Count, s.Steps[0].Errors, s.Steps[0].Rate, s.Steps[0].Latency, s.Steps[0].HitRatio = 0, 0, 0, nil, nil
 	r.Faults[0].During = &Window{ErrorsBy: map[string]int64{}}
-	tests := []struct {
-		name   string
-		render func(io.Writer) error
-		want   []string
-	}{
+	tests := []renderCase{
 		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{
 			"strategy_cache                0      0.0       -       -       -       -       -",
 			"  lookup                      0      0.0       -       -       -       -       -",
-			"during  no calls"}},
+			"during  no calls"}, nil},
 		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{
 			"| **strategy_cache** (closed) | 0 | 0.00 | - | - | - | - | - |",
 			"| ↳ lookup | 0 | 0.00 | - | - | - | - | - |",
-			"| no calls | p99 990µs, 99.9% ok of 2950 | - |"}},
+			"| no calls | p99 990µs, 99.9% ok of 2950 | - |"}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var b bytes.Buffer
-			if err := tt.render(&b); err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(b.String(), w) {
-					t.Errorf("%s output lacks %q:\n%s", tt.name, w, b.String())
-				}
-			}
-		})
-	}
+	checkRenders(t, tests)
 }
 
 // TestUnmeasuredCountsAreNullInJSON: the JSON report gives the counts of a
@@ -171,5 +137,62 @@ func TestUnmeasuredCountsAreNullInJSON(t *testing.T) {
 	}
 	if want := "strategy_cache                0      0.0       -"; !strings.Contains(out.String(), want) {
 		t.Errorf("read back, the console lacks %q:\n%s", want, out.String())
+	}
+}
+
+// TestUnknownGeneratorCPU: where the system does not give runplan's CPU
+// time, the generator's CPU share is unknown in every output — null in the
+// JSON, which the schema accepts — never 0%.
+func TestUnknownGeneratorCPU(t *testing.T) {
+	t.Parallel()
+	r := buildFixture(fixtureOptions{cpuUnknown: true})
+	if r.Generator.CPU != nil {
+		t.Fatalf("CPU %v; want nil (unknown)", *r.Generator.CPU)
+	}
+	checkRenders(t, []renderCase{
+		{"console", func(w io.Writer) error { return WriteConsole(w, r, ConsoleOptions{}) }, []string{"generator: cpu unknown, scheduling lag"}, nil},
+		{"markdown", func(w io.Writer) error { return WriteMarkdown(w, r) }, []string{"generator CPU unknown, scheduling lag"}, nil},
+		{"html", func(w io.Writer) error { return WriteHTML(w, r) }, []string{"<dt>generator CPU</dt><dd>unknown on this system, peak memory"}, nil},
+		{"json", func(w io.Writer) error { return WriteJSON(w, r) }, []string{`"cpu": null,`}, nil},
+	})
+	sch, err := schema.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(decodeJSON(t, marshal(t, r))); err != nil {
+		t.Errorf("does not validate against schema/report.schema.json:\n%v", err)
+	}
+}
+
+// renderCase is one output of a report, the strings it must contain and
+// those it must not.
+type renderCase struct {
+	name       string
+	render     func(io.Writer) error
+	want, deny []string
+}
+
+// checkRenders renders each case in a parallel subtest and fails the ones
+// whose output lacks a string they want or has one they deny.
+func checkRenders(t *testing.T, tests []renderCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			if err := tt.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("%s output lacks %q:\n%s", tt.name, w, b.String())
+				}
+			}
+			for _, d := range tt.deny {
+				if strings.Contains(b.String(), d) {
+					t.Errorf("%s output has %q", tt.name, d)
+				}
+			}
+		})
 	}
 }

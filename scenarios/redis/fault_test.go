@@ -18,9 +18,9 @@ import (
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
+	_ "github.com/runplan/runplan/scenarios/all" // the drivers, as the binary links them (chaos-cache.yaml's sink is a webhook)
 	"github.com/runplan/runplan/scenarios/redis/managed"
 	"github.com/runplan/runplan/scenarios/redis/redistest"
-	_ "github.com/runplan/runplan/scenarios/webhook" // chaos-cache.yaml's sink
 )
 
 // runFaultPlan runs a plan in-process through the engine, as the command

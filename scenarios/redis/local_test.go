@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,9 +78,7 @@ func TestDefaultTargetIsRedisServer(t *testing.T) {
 	}
 	// Close waits for the server to exit: the process is gone (or a
 	// zombie reaped by then).
-	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("redis-server %d still running after Close (kill 0: %v)", pid, err)
-	}
+	checkExited(t, pid)
 }
 
 // TestDefaultTargetWithoutRedisServer: with no redis-server on PATH the

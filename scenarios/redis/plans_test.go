@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/runplan/runplan/cmd/runplan/cli"
-	_ "github.com/runplan/runplan/scenarios/redis" // the driver, as the binary links it
+	_ "github.com/runplan/runplan/scenarios/all" // the drivers, as the binary links them
 	"github.com/runplan/runplan/scenarios/redis/redistest"
 )
 

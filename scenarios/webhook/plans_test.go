@@ -10,8 +10,7 @@ import (
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
-	_ "github.com/runplan/runplan/scenarios/redis"
-	_ "github.com/runplan/runplan/scenarios/webhook"
+	_ "github.com/runplan/runplan/scenarios/all"
 )
 
 // runPlan runs an example plan on local targets and fails the test for

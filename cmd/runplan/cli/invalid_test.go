@@ -11,8 +11,7 @@ import (
 	"testing"
 
 	// The drivers register themselves; validation needs them to prepare steps.
-	_ "github.com/runplan/runplan/scenarios/redis"
-	_ "github.com/runplan/runplan/scenarios/webhook"
+	_ "github.com/runplan/runplan/scenarios/all"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/invalid/*.golden files from the current output")

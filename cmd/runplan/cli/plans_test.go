@@ -5,8 +5,7 @@ import (
 	"testing"
 
 	// Drivers register themselves for the in-process commands.
-	_ "github.com/runplan/runplan/scenarios/redis"
-	_ "github.com/runplan/runplan/scenarios/webhook"
+	_ "github.com/runplan/runplan/scenarios/all"
 )
 
 // Every example plan is valid.

@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/runplan/runplan/engine/driver"
-	// The webhook driver registers `runplan sink`.
-	_ "github.com/runplan/runplan/scenarios/webhook"
+	_ "github.com/runplan/runplan/scenarios/all" // the webhook driver registers `runplan sink`
 )
 
 // sinkClient has a transport of its own. httptest.Server.Close calls
