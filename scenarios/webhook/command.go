@@ -22,7 +22,7 @@ const sinkSecretEnv = "RUNPLAN_SINK_SECRET"
 
 func init() {
 	driver.RegisterCommand(driver.Command{Name: "sink", Synopsis: "sink --listen ADDR",
-		Summary: "run the embedded webhook sink (Discord, Slack, generic) standalone", Run: runSink})
+		Summary: "run the embedded webhook sink on its own", Run: runSink})
 }
 
 // runSink is `runplan sink`: it runs the embedded webhook sink standalone

@@ -63,16 +63,17 @@ Usage:
   runplan trend REPORT|DIR...      score, verdict and checks over time
 `
 
-const usageTail = `  runplan cleanup URL              restore what a killed run left on a server (settings, pauses, keys)
+const usageTail = `  runplan cleanup URL              undo what a killed run left on a server
   runplan version                  print the version
 
 Run "runplan COMMAND --help" for a command's flags.
 
 Exit codes: 0 checks pass (verdict ready); 1 checks failed or verdict not
 ready; 2 invalid plan or command line; 3 runtime error (e.g. target
-unreachable, or a target left changed); 4 invalid measurement (the generator could not hold the
-load); 130 interrupted (partial report written); 70 internal error (a
-bug: please report it; a crash of the Go runtime aborts with SIGABRT).
+unreachable, or a target left changed); 4 invalid measurement (the
+generator could not hold the load); 130 interrupted (partial report
+written); 70 internal error (a bug: please report it; a crash of the Go
+runtime aborts with SIGABRT).
 `
 
 // Main runs the command line and returns the exit code.

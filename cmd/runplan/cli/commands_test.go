@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/runplan/runplan/engine/driver"
 )
@@ -27,6 +28,11 @@ func TestDriverCommands(t *testing.T) {
 		}
 		if !strings.Contains(help, "  runplan "+c.Synopsis+" ") || !strings.Contains(help, c.Summary+"\n") {
 			t.Errorf("usage does not list %q:\n%s", c.Name, help)
+		}
+	}
+	for i, line := range strings.Split(help, "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("usage line %d is %d columns wide: %s", i+1, n, line)
 		}
 	}
 }
