@@ -187,21 +187,39 @@ func ValidateWith(p *plan.Plan, opts Options) diag.Diagnostics {
 // of loading and of every later stage (drivers, checks), all at once,
 // sorted. The step kinds are the registered drivers unless lo names
 // them. The plan is nil when it has errors. It is what `runplan validate`
-// runs, and what `runplan run` runs before anything else.
+// runs.
 func Check(path string, lo plan.Options, opts Options) (*plan.Plan, diag.Diagnostics) {
+	opts.RunID = "validate"
+	prog, diags := Load(path, lo, opts)
+	if prog == nil {
+		return nil, diags
+	}
+	return prog.plan, diags
+}
+
+// Load is Check and Prepare in one pass, what `runplan run` runs: it loads
+// the plan at path and prepares it for a run with opts, so that every
+// driver decodes and validates each target and step once. The program is
+// nil when the plan has errors; the diagnostics list every problem and
+// warning, sorted.
+func Load(path string, lo plan.Options, opts Options) (*Program, diag.Diagnostics) {
 	if lo.StepKinds == nil {
 		lo.StepKinds = driver.Drivers()
 	}
 	p, diags := plan.LoadAll(path, lo)
-	if p != nil {
-		diags = append(diags, ValidateWith(p, opts)...)
+	if p == nil {
+		return nil, diags.Sorted()
 	}
-	diags = diags.Sorted()
+	prog, pdiags := prepare(p, opts)
+	diags = append(diags, pdiags...).Sorted()
 	if len(diags.Errors()) > 0 {
 		return nil, diags
 	}
-	return p, diags
+	return prog, diags
 }
+
+// Plan is the plan the program was prepared from. It must not be changed.
+func (prog *Program) Plan() *plan.Plan { return prog.plan }
 
 // Prepare prepares p for a run. Problems are returned as diag.Diagnostics.
 func Prepare(p *plan.Plan, opts Options) (*Program, error) {

@@ -288,34 +288,38 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	p, diags := engine.Check(pos[0], plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
-	if p == nil {
+	opts.AllowDestructive = *allowDestructive
+	journalDir, journalErr := journal.DefaultDir()
+	opts.JournalDir = journalDir
+	// The first signal stops the run gracefully (in-flight iterations get
+	// their graceful stop); a second one cancels them at once: opts.Kill.
+	kill, killNow := context.WithCancel(context.Background())
+	defer killNow()
+	opts.Kill = kill
+	// Loaded and prepared once: the drivers decode each target and step
+	// once, for the diagnostics and for the run.
+	prog, diags := engine.Load(pos[0], plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, opts)
+	if prog == nil {
 		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
 	}
 	for _, d := range diags {
 		log.Warn().Msg(d.String())
 	}
+	p := prog.Plan()
 	if err := checkNotifications(p); err != nil {
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	}
-	opts.AllowDestructive = *allowDestructive
-	if dir, err := journal.DefaultDir(); err == nil {
-		opts.JournalDir = dir
-	} else {
-		log.Warn().Err(err).Msg("changes to targets are journaled in memory only: runplan cleanup cannot restore them after a crash")
+	if journalErr != nil {
+		log.Warn().Err(journalErr).Msg("changes to targets are journaled in memory only: runplan cleanup cannot restore them after a crash")
 	}
-	var prog *engine.Program
 
 	// The first signal stops the run gracefully (in-flight iterations get
 	// their graceful stop); a second one cancels them at once. Either way
 	// the targets are cleaned up and the report is written.
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	kill, killNow := context.WithCancel(context.Background())
-	defer killNow()
-	opts.Kill = kill
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -333,11 +337,6 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		log.Warn().Msg("stopping at once")
 		killNow()
 	}()
-	prog, err = engine.Prepare(p, opts)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return ExitUsage
-	}
 	stopProgress := func() {}
 	if !*quietProgress {
 		stopProgress = showProgress(ctx, prog, stderr, isTerminal(stderr), log)
