@@ -184,7 +184,7 @@ func (l LoadSpec) MaxStageTarget(start float64) float64 {
 // Step is one step of a scenario.
 type Step struct {
 	Name string
-	// Kind is the driver's key ("redis", "webhook") or "sleep".
+	// Kind is the name of the step's driver (one of Options.StepKinds) or "sleep".
 	Kind   string
 	Target string // target name; empty for sleep
 	Sleep  time.Duration
