@@ -148,7 +148,7 @@ type Program struct {
 	seed    uint64
 	runID   string
 	drivers map[string]driver.Driver
-	specs   map[string]driver.TargetSpec
+	configs map[string]driver.Config
 	steps   map[*plan.Step]driver.Step
 	checks  *check.Program
 	names   check.Names
@@ -236,7 +236,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		opts:    opts,
 		runID:   opts.RunID,
 		drivers: map[string]driver.Driver{},
-		specs:   map[string]driver.TargetSpec{},
+		configs: map[string]driver.Config{},
 		steps:   map[*plan.Step]driver.Step{},
 	}
 	if prog.runID == "" {
@@ -272,14 +272,17 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
 			RunLength:        plannedRunLength(p, opts.GracefulStop),
 			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
-		if !t.Invalid { // an invalid target's problems are reported already
-			if err := d.CheckTarget(spec); err != nil {
+		cfg, err := d.Configure(spec)
+		if err != nil {
+			// An invalid target's problems are reported already; its steps
+			// cannot be prepared without its configuration.
+			if !t.Invalid {
 				at(t.Pos, err)
-				continue
 			}
+			continue
 		}
 		prog.drivers[t.Name] = d
-		prog.specs[t.Name] = spec
+		prog.configs[t.Name] = cfg
 	}
 	compiler := tmpl.NewCompiler()
 	for _, s := range p.Scenarios {
@@ -287,11 +290,11 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			if st.Kind == "sleep" || st.Invalid {
 				continue
 			}
-			d, ok := prog.drivers[st.Target]
+			cfg, ok := prog.configs[st.Target]
 			if !ok {
 				continue // reported with the target
 			}
-			spec := driver.StepSpec{Name: st.Name, Target: prog.specs[st.Target], Node: st.Node, Expect: st.Expect, Templates: compiler,
+			spec := driver.StepSpec{Name: st.Name, Node: st.Node, Expect: st.Expect, Templates: compiler,
 				Load: loadInfo(s.Load),
 				Warn: func(n *yaml.Node, msg string) {
 					pos := st.Pos
@@ -302,7 +305,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 					d.Warning = true
 					diags = append(diags, d)
 				}}
-			ds, err := d.Prepare(spec)
+			ds, err := cfg.Prepare(spec)
 			if err != nil {
 				at(st.Pos, err)
 				continue
@@ -476,18 +479,21 @@ func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 	var out []openTarget
 	prog.proxies = map[string]*fault.Proxies{}
 	for _, t := range prog.plan.Targets {
-		d := prog.drivers[t.Name]
+		cfg := prog.configs[t.Name]
 		octx, cancel := context.WithTimeout(ctx, timeout)
 		env := driver.Env{Seed: prog.seed, Log: func(msg string) { prog.opts.Log.Info().Str("target", t.Name).Msg(msg) }}
-		spec := prog.specs[t.Name]
 		if prog.netTargets[t.Name] {
 			// Network faults act on a proxy between runplan and the target:
 			// the driver dials through it.
 			px := fault.NewProxies(t.Name)
 			prog.proxies[t.Name] = px
-			spec.Via = px.Via
+			env.Via = px.Via
 		}
-		tg, err := d.Open(octx, spec, env)
+		tg, err := cfg.Open(octx, env)
+		if err != nil && tg != nil {
+			_ = tg.Close() // the contract: Close also after a failed Open
+			tg = nil
+		}
 		if err == nil {
 			if p, ok := tg.(driver.Pinger); ok {
 				if perr := p.Ping(octx); perr != nil {

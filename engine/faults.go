@@ -20,11 +20,16 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 	if interval <= 0 {
 		interval = time.Second
 	}
+	driverOf := map[string]string{}
+	for _, t := range p.Targets {
+		driverOf[t.Name] = t.Driver
+	}
 	for _, f := range p.Faults {
 		if f.Invalid {
 			continue
 		}
 		d, ok := prog.drivers[f.Target]
+		cfg := prog.configs[f.Target]
 		if !ok {
 			continue // the target's problem is reported already
 		}
@@ -54,7 +59,7 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 			}
 			if !slices.Contains(kinds, f.Kind) {
 				all := append(append([]string{}, plan.NetworkFaultKinds...), kinds...)
-				msg := fmt.Sprintf("fault %s: unknown fault kind %q for target %s (driver %s)", f.Name, f.Kind, f.Target, prog.specs[f.Target].Driver)
+				msg := fmt.Sprintf("fault %s: unknown fault kind %q for target %s (driver %s)", f.Name, f.Kind, f.Target, driverOf[f.Target])
 				if s := diag.Suggest(f.Kind, all); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
@@ -62,7 +67,12 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 				add(f, diag.Errorf(f.KindNode, "%s", msg))
 				continue
 			}
-			df, err := fr.PrepareFault(driver.FaultSpec{Name: f.Name, Kind: f.Kind, Node: f.Node, For: f.For, Target: prog.specs[f.Target]})
+			fp, ok := cfg.(driver.FaultPreparer)
+			if !ok {
+				add(f, diag.Errorf(f.KindNode, "fault %s: driver %s lists fault kind %q but its targets prepare no faults", f.Name, driverOf[f.Target], f.Kind))
+				continue
+			}
+			df, err := fp.PrepareFault(driver.FaultSpec{Name: f.Name, Kind: f.Kind, Node: f.Node, For: f.For})
 			if err != nil {
 				add(f, err)
 				continue

@@ -13,22 +13,27 @@ import (
 )
 
 // prepCount is a test driver that counts how often the engine asks it to
-// check a target and prepare a step.
+// configure a target and prepare a step.
 type prepCount struct{}
 
-var prepChecks, prepSteps atomic.Int64
+var prepConfigs, prepSteps atomic.Int64
+
+type prepConfig struct{}
 
 type prepTarget struct{}
 
-func (prepTarget) Kind() string                       { return driver.KindEmbedded }
-func (prepTarget) Addr() string                       { return "prepcount" }
-func (prepTarget) Close() error                       { return nil }
-func (prepCount) CheckTarget(driver.TargetSpec) error { prepChecks.Add(1); return nil }
-func (prepCount) Prepare(driver.StepSpec) (driver.Step, error) {
+func (prepTarget) Kind() string { return driver.KindEmbedded }
+func (prepTarget) Addr() string { return "prepcount" }
+func (prepTarget) Close() error { return nil }
+func (prepCount) Configure(driver.TargetSpec) (driver.Config, error) {
+	prepConfigs.Add(1)
+	return prepConfig{}, nil
+}
+func (prepConfig) Prepare(driver.StepSpec) (driver.Step, error) {
 	prepSteps.Add(1)
 	return prepStep{}, nil
 }
-func (prepCount) Open(context.Context, driver.TargetSpec, driver.Env) (driver.Target, error) {
+func (prepConfig) Open(context.Context, driver.Env) (driver.Target, error) {
 	return prepTarget{}, nil
 }
 
@@ -40,7 +45,7 @@ func (prepStep) Do(context.Context, *driver.Iteration) driver.Outcome { return d
 func init() { driver.Register("prepcount", prepCount{}) }
 
 // Load, what `runplan run` runs, loads and prepares a plan once: each
-// driver decodes and checks every target and step one time, for the
+// driver configures every target and prepares every step one time, for the
 // diagnostics and the run alike (the CLI used to validate, then prepare
 // again for the run), and the program runs without preparing again.
 func TestLoadPreparesOnce(t *testing.T) {
@@ -69,7 +74,7 @@ scenarios:
 	if rep.Scenarios[0].Count != 3 {
 		t.Errorf("%d iterations, want 3", rep.Scenarios[0].Count)
 	}
-	if c, s := prepChecks.Load(), prepSteps.Load(); c != 1 || s != 2 {
-		t.Errorf("the target was checked %d times and the steps prepared %d times, want 1 and 2", c, s)
+	if c, s := prepConfigs.Load(), prepSteps.Load(); c != 1 || s != 2 {
+		t.Errorf("the target was configured %d times and the steps prepared %d times, want 1 and 2", c, s)
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // tcpecho is a driver for the engine's network-fault tests: each call
 // writes a line to a real TCP echo server and reads it back, over a
-// connection dialled through the fault proxy (TargetSpec.Via), within a
+// connection dialled through the fault proxy (Env.Via), within a
 // deadline (the step's `deadline`, default 5 s); the step's `size` pads the
 // line to that many bytes. It exercises the embedded toxiproxy end to end.
 type tcpecho struct{}
@@ -37,12 +37,15 @@ type echoStep struct {
 	size     int
 }
 
-func (tcpecho) CheckTarget(driver.TargetSpec) error { return nil }
+// echoConfig is a configured tcpecho target.
+type echoConfig struct{ t driver.TargetSpec }
 
-func (tcpecho) Open(ctx context.Context, t driver.TargetSpec, _ driver.Env) (driver.Target, error) {
-	addr := strings.TrimPrefix(t.URL, "tcp://")
-	if t.Via != nil {
-		via, err := t.Via(addr)
+func (tcpecho) Configure(t driver.TargetSpec) (driver.Config, error) { return echoConfig{t}, nil }
+
+func (c echoConfig) Open(ctx context.Context, env driver.Env) (driver.Target, error) {
+	addr := strings.TrimPrefix(c.t.URL, "tcp://")
+	if env.Via != nil {
+		via, err := env.Via(addr)
 		if err != nil {
 			return nil, err
 		}
@@ -51,7 +54,7 @@ func (tcpecho) Open(ctx context.Context, t driver.TargetSpec, _ driver.Env) (dri
 	return &echoTarget{addr: addr}, nil
 }
 
-func (tcpecho) Prepare(s driver.StepSpec) (driver.Step, error) {
+func (echoConfig) Prepare(s driver.StepSpec) (driver.Step, error) {
 	var cfg struct {
 		Deadline string `yaml:"deadline"`
 		Size     int    `yaml:"size"`

@@ -60,7 +60,7 @@ type aftermathFault struct{ delay, failFor, slowFor time.Duration }
 
 func (probe) FaultKinds() []string { return []string{"slow", "aftermath", "failover"} }
 
-func (probe) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
+func (probeConfig) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	var cfg struct {
 		Delay   string `yaml:"delay"`
 		FailFor string `yaml:"fail_for"`
@@ -122,13 +122,16 @@ type probeStep struct {
 
 var errProbe = errors.New("probe: failure on request")
 
-func (probe) CheckTarget(driver.TargetSpec) error { return nil }
+// probeConfig is a configured probe target.
+type probeConfig struct{}
 
-func (probe) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (driver.Target, error) {
+func (probe) Configure(driver.TargetSpec) (driver.Config, error) { return probeConfig{}, nil }
+
+func (probeConfig) Open(ctx context.Context, env driver.Env) (driver.Target, error) {
 	return &probeTarget{opened: time.Now()}, nil
 }
 
-func (probe) Prepare(s driver.StepSpec) (driver.Step, error) {
+func (probeConfig) Prepare(s driver.StepSpec) (driver.Step, error) {
 	var cfg struct {
 		Delay      string `yaml:"delay"`
 		StallAt    string `yaml:"stall_at"`

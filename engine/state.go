@@ -24,12 +24,10 @@ const cleanupBudget = 30 * time.Second
 func (prog *Program) identities() map[string]string {
 	out := map[string]string{}
 	for _, t := range prog.plan.Targets {
-		rc, ok := prog.drivers[t.Name].(driver.Recoverer)
-		if !ok {
-			continue
-		}
-		if id, err := rc.Identity(prog.specs[t.Name]); err == nil && id != "" {
-			out[t.Name] = id
+		if ic, ok := prog.configs[t.Name].(driver.Identifier); ok {
+			if id := ic.Identity(); id != "" {
+				out[t.Name] = id
+			}
 		}
 	}
 	return out

@@ -22,9 +22,15 @@ import (
 // url.Parse does for a password holding '#'.
 type unreachable struct{}
 
-func (unreachable) CheckTarget(driver.TargetSpec) error { return nil }
+// unreachableConfig is a configured unreachable target.
+type unreachableConfig struct{ t driver.TargetSpec }
 
-func (unreachable) Open(ctx context.Context, t driver.TargetSpec, _ driver.Env) (driver.Target, error) {
+func (unreachable) Configure(t driver.TargetSpec) (driver.Config, error) {
+	return unreachableConfig{t}, nil
+}
+
+func (c unreachableConfig) Open(ctx context.Context, _ driver.Env) (driver.Target, error) {
+	t := c.t
 	scheme, rest, _ := strings.Cut(t.URL, "://")
 	var err error
 	switch scheme {
@@ -46,7 +52,7 @@ func (unreachable) Open(ctx context.Context, t driver.TargetSpec, _ driver.Env) 
 	return nil, fmt.Errorf("unreachable: target %q: open %s: %w", t.Name, t.URL, err)
 }
 
-func (unreachable) Prepare(driver.StepSpec) (driver.Step, error) { return unreachableStep{}, nil }
+func (unreachableConfig) Prepare(driver.StepSpec) (driver.Step, error) { return unreachableStep{}, nil }
 
 type unreachableStep struct{}
 

@@ -3,7 +3,7 @@
 // positioned errors, diagnostics and the "did you mean" suggestion.
 //
 // The contract, for everything that reads part of a plan (the loader, and a
-// driver's CheckTarget, Prepare and PrepareFault):
+// driver's Configure, and its Config's Prepare and PrepareFault):
 //
 //   - A Pos is a 1-based line and column in the plan file. The zero Pos
 //     means "nowhere in particular".

@@ -4,15 +4,20 @@
 //
 // Lifecycle, for every target of a plan:
 //
-//	Driver.CheckTarget (validation, no I/O)
-//	Driver.Prepare for every step (validation, no I/O)
-//	Driver.Open (connects; starts an embedded server when the target has no URL)
+//	Driver.Configure (decodes and validates the target once, no I/O) → Config
+//	Config.Prepare for every step (validation, no I/O)
+//	FaultPreparer.PrepareFault for every fault of the target's driver (no I/O)
+//	Identifier.Identity (the journal identity, no I/O)
+//	Config.Open (connects; starts an embedded server when the target has no URL)
 //	Step.Bind (once per step, after Open)
 //	Step.Do (many times, concurrently)
 //	Journaler.BindJournal (targets on servers runplan did not start)
 //	Cleaner.Cleanup, then Target.Close (also after a failed run)
 //
-// The validating calls (CheckTarget, Prepare, PrepareFault) report problems
+// A target's options are decoded once, by Configure: everything after it
+// works from the Config, and no driver decodes a target a second time.
+//
+// The validating calls (Configure, Prepare, PrepareFault) report problems
 // in the plan as engine/diag describes: each at its node (diag.Errorf), all
 // of them joined (errors.Join), words suggested with diag.Suggest. The
 // engine shows them as "file:line:col: message".
@@ -35,17 +40,28 @@ import (
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
-// Driver opens targets and prepares steps for one family of systems.
+// Driver configures targets of one family of systems (Redis, webhooks).
 // Implementations must be safe for concurrent use.
 type Driver interface {
-	// CheckTarget validates a target's configuration without any I/O.
-	CheckTarget(t TargetSpec) error
-	// Prepare decodes and validates one step without any I/O. Templates are
-	// compiled here, through s.Templates.
+	// Configure decodes and validates target t once, strictly and without
+	// any I/O, reporting every problem (engine/diag). The Config it returns
+	// is what every later call works from: nothing decodes t again.
+	Configure(t TargetSpec) (Config, error)
+}
+
+// Config is one target's configuration, decoded and validated once by
+// Driver.Configure. It is immutable, does no I/O but in Open, and is safe
+// for concurrent use. Optional interfaces, found by type assertion:
+// FaultPreparer, Identifier.
+type Config interface {
+	// Prepare decodes and validates one step against this target without
+	// any I/O. Templates are compiled here, through s.Templates.
 	Prepare(s StepSpec) (Step, error)
 	// Open connects to the target, starting an embedded server when the
-	// target has no URL. A failed Open must release what it acquired.
-	Open(ctx context.Context, t TargetSpec, env Env) (Target, error)
+	// target has no URL. When Open fails it either returns a nil Target,
+	// having released what it acquired, or a non-nil Target that the
+	// caller closes (Target.Close is also called after a failed Open).
+	Open(ctx context.Context, env Env) (Target, error)
 }
 
 // Target is an open connection (pool) to one system. Close is called once,
@@ -131,15 +147,20 @@ type Journaler interface {
 	BindJournal(j Journal) error
 }
 
-// Recoverer is implemented by drivers whose targets journal their changes:
-// it restores what a dead run left, for `runplan cleanup`. Safe for
-// concurrent use.
-type Recoverer interface {
-	// Identity returns the journal identity of target t's servers: no
+// Identifier is implemented by the Configs of targets that journal their
+// changes (see Journaler). Safe for concurrent use.
+type Identifier interface {
+	// Identity returns the journal identity of the target's servers: no
 	// secret, the same for every run against them (e.g.
 	// redis://127.0.0.1:6379/0); "" when runplan starts the servers itself,
 	// so that nothing outlives the run. No I/O.
-	Identity(t TargetSpec) (string, error)
+	Identity() string
+}
+
+// Recoverer is implemented by drivers whose targets journal their changes:
+// it restores what a dead run left, for `runplan cleanup`, from the URL of
+// the servers alone (no plan, no Config). Safe for concurrent use.
+type Recoverer interface {
 	// URLIdentity returns the identity of the servers a URL given to
 	// `runplan cleanup` names; an error wrapping ErrNotHandled when the
 	// driver does not handle the URL's scheme. No I/O.
@@ -230,12 +251,6 @@ type TargetSpec struct {
 	// iterations in flight. Zero when unknown: some scenario is bounded by
 	// an iteration count only. Drivers size expiries from it.
 	RunLength time.Duration
-	// Via, when not nil, returns the address to dial to reach upstream (a
-	// host:port the driver would otherwise dial) through runplan's fault
-	// proxy; drivers call it for every address they dial, at dial time
-	// (cluster nodes, sentinels, replicas included). It is set only for
-	// targets with network faults in the plan. Safe for concurrent use.
-	Via func(upstream string) (string, error)
 	// AllowDestructive is true only when both the plan's target
 	// (allow_destructive: true) and the command line (--allow-destructive)
 	// allow destructive operations on a target runplan did not start.
@@ -246,8 +261,6 @@ type TargetSpec struct {
 type StepSpec struct {
 	// Name is the step's name (given, or derived from its position).
 	Name string
-	// Target is the name of the target the step runs against.
-	Target TargetSpec
 	// Node is the value under the driver's key (for `redis: [GET, k]`, the
 	// sequence node), for decoding with positions.
 	Node *yaml.Node
@@ -324,17 +337,21 @@ type FaultSpec struct {
 	For time.Duration
 	// Node is the value under the kind's key, for decoding with positions.
 	Node *yaml.Node
-	// Target is the target the fault acts on.
-	Target TargetSpec
 }
 
-// Faulter is implemented by drivers with fault kinds of their own.
+// Faulter is implemented by drivers with fault kinds of their own: the
+// kinds are known without a target. Their Configs are FaultPreparers.
 type Faulter interface {
 	// FaultKinds lists the kinds the driver handles.
 	FaultKinds() []string
-	// PrepareFault decodes and validates one fault without any I/O; it
-	// refuses faults that change a server runplan did not start unless
-	// the target allows destructive operations.
+}
+
+// FaultPreparer is implemented by the Configs of drivers that are
+// Faulters. Safe for concurrent use.
+type FaultPreparer interface {
+	// PrepareFault decodes and validates one fault on this target without
+	// any I/O; it refuses faults that change a server runplan did not
+	// start unless the target allows destructive operations.
 	PrepareFault(f FaultSpec) (Fault, error)
 }
 
@@ -360,6 +377,12 @@ type Env struct {
 	Seed uint64
 	// Log receives human-readable progress notes (never secrets).
 	Log func(msg string)
+	// Via, when not nil, returns the address to dial to reach upstream (a
+	// host:port the driver would otherwise dial) through runplan's fault
+	// proxy; drivers call it for every address they dial, at dial time
+	// (cluster nodes, sentinels, replicas included). It is set only for
+	// targets with network faults in the plan. Safe for concurrent use.
+	Via func(upstream string) (string, error)
 }
 
 // ErrAbortScenario, wrapped in an Outcome's Err, asks the engine to stop

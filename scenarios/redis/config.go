@@ -147,14 +147,6 @@ func (c *config) secrets() []string {
 	return out
 }
 
-// CheckTarget validates a target's options and URL without I/O. Every problem
-// is reported, each located at the offending value. It is safe for concurrent
-// use.
-func (Driver) CheckTarget(t driver.TargetSpec) error {
-	_, err := parseTarget(t)
-	return err
-}
-
 // parseTarget decodes and validates t.
 func parseTarget(t driver.TargetSpec) (*config, error) {
 	cfg := &config{name: t.Name, url: t.URL}

@@ -90,16 +90,13 @@ type faultEnv struct {
 // unless the target allows destructive operations; kinds that need a
 // particular kind of target (kill: managed; error_replies: miniredis; ...)
 // say so. Errors are located in the plan. Safe for concurrent use.
-func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
+func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	n := valueNode(f.Node)
 	if !containsString(faultKinds, f.Kind) {
 		return nil, diag.Errorf(n, "redis: fault %s: unknown fault kind %q (expected one of: %s)", f.Name, f.Kind, strings.Join(faultKinds, ", "))
 	}
-	cfg, _ := parseTarget(f.Target)
-	if cfg == nil {
-		return nil, diag.Errorf(n, "redis: fault %s: target %q is invalid", f.Name, f.Target.Name)
-	}
-	env := &faultEnv{name: f.Name, target: f.Target.Name, cfg: cfg}
+	cfg, target := c.cfg, c.spec
+	env := &faultEnv{name: f.Name, target: target.Name, cfg: cfg}
 	if cfg.mode == modeManaged && cfg.managed != nil {
 		env.topology = cfg.managed.Topology
 		if env.topology == "" {
@@ -121,9 +118,9 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}
-	if !cfg.owned() && !f.Target.AllowDestructive {
+	if !cfg.owned() && !target.AllowDestructive {
 		return nil, diag.Errorf(n, "redis: fault %s: %s changes the server, and runplan did not start target %q: it needs allow_destructive: true on the target and --allow-destructive on the command line (or use a managed: target)",
-			f.Name, f.Kind, f.Target.Name)
+			f.Name, f.Kind, target.Name)
 	}
 	if err := env.needs(n, f.Kind); err != nil {
 		return nil, err
@@ -175,7 +172,7 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 				return nil, diag.Errorf(v, "redis: fault %s: kill.node: expected primary or replica, got %q", f.Name, s)
 			}
 			if s == managed.RoleReplica && cfg.managed.Replicas == 0 && env.topology != managed.Sentinel {
-				return nil, diag.Errorf(v, "redis: fault %s: kill.node: target %q has no replica (set managed.replicas)", f.Name, f.Target.Name)
+				return nil, diag.Errorf(v, "redis: fault %s: kill.node: target %q has no replica (set managed.replicas)", f.Name, target.Name)
 			}
 			k.node = s
 		}
@@ -191,7 +188,7 @@ func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		return &failoverFault{env: env}, nil
 	case FaultClusterFailover:
 		if cfg.managed.Replicas == 0 {
-			return nil, diag.Errorf(n, "redis: fault %s: cluster_failover needs a replica: set managed.replicas on target %q", f.Name, f.Target.Name)
+			return nil, diag.Errorf(n, "redis: fault %s: cluster_failover needs a replica: set managed.replicas on target %q", f.Name, target.Name)
 		}
 		return &clusterFailoverFault{env: env}, nil
 	case FaultMemorySqueeze:

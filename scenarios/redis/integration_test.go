@@ -143,12 +143,12 @@ func openTarget(t testing.TB, url, extra string) *Target {
 			}
 		}
 	}
-	if err := (Driver{}).CheckTarget(spec); err != nil {
+	if err := checkTarget(spec); err != nil {
 		t.Fatalf("CheckTarget: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tg, err := Driver{}.Open(ctx, spec, driver.Env{Seed: 1, Log: func(string) {}})
+	tg, err := openTargetSpec(ctx, spec, driver.Env{Seed: 1, Log: func(string) {}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -164,8 +164,8 @@ func openTarget(t testing.TB, url, extra string) *Target {
 func bind(t testing.TB, tg *Target, src string) driver.Step {
 	t.Helper()
 	spec := stepSpec(t, src)
-	spec.Target = driver.TargetSpec{Name: "cache", Node: node(t, "managed: {}\n")} // runplan's own: nothing refused
-	step, err := Driver{}.Prepare(spec)
+	target := driver.TargetSpec{Name: "cache", Node: node(t, "managed: {}\n")} // runplan's own: nothing refused
+	step, err := prepareOn(target, spec)
 	if err != nil {
 		t.Fatalf("Prepare(%s): %v", src, err)
 	}
@@ -517,7 +517,7 @@ func TestAuthAndRedaction(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			spec := driver.TargetSpec{Name: "cache", URL: tc.url, Node: node(t, "url: x\ntimeout: 1s\n"), RunID: "r"}
-			tg, err := Driver{}.Open(context.Background(), spec, driver.Env{})
+			tg, err := openTargetSpec(context.Background(), spec, driver.Env{})
 			if err == nil {
 				tg.Close()
 				t.Fatal("Open succeeded")
@@ -630,7 +630,7 @@ func TestServerGone(t *testing.T) {
 func TestBindWrongTarget(t *testing.T) {
 	t.Parallel()
 	for _, src := range []string{`[GET, k]`, `{cache_get: {key: k}}`} {
-		step, err := Driver{}.Prepare(stepSpec(t, src))
+		step, err := prepareStep(stepSpec(t, src))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -649,7 +649,7 @@ func (otherTarget) Close() error { return nil }
 func TestOpenRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	spec := driver.TargetSpec{Name: "c", Node: node(t, "pool_size: 0\n")}
-	if _, err := (Driver{}).Open(context.Background(), spec, driver.Env{}); err == nil {
+	if _, err := openTargetSpec(context.Background(), spec, driver.Env{}); err == nil {
 		t.Fatal("Open accepted pool_size 0")
 	}
 }

@@ -69,13 +69,7 @@ func (t *Target) keysEntry() journal.Entry {
 // redis-cluster://h1:7000,h2:7000. It is "" for targets runplan starts
 // (embedded, managed): their servers end with the run. No I/O; safe for
 // concurrent use.
-func (Driver) Identity(t driver.TargetSpec) (string, error) {
-	cfg, err := parseTarget(t)
-	if err != nil {
-		return "", err
-	}
-	return cfg.identity(), nil
-}
+func (c *Config) Identity() string { return c.cfg.identity() }
 
 func (c *config) identity() string {
 	tlsOn := c.tls != nil

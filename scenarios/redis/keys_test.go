@@ -46,7 +46,7 @@ func TestOpenPrefix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			spec := driver.TargetSpec{Name: "cache", Node: node(t, "driver: redis\n"+tc.src), RunID: tc.runID}
-			tg, err := Driver{}.Open(context.Background(), spec, driver.Env{})
+			tg, err := openTargetSpec(context.Background(), spec, driver.Env{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func TestOpenPrefix(t *testing.T) {
 	}
 	// Without a run id (direct use), a random one: still a run namespace.
 	spec := driver.TargetSpec{Name: "cache", Node: node(t, "key_prefix: \"app:\"\n")}
-	tg, err := Driver{}.Open(context.Background(), spec, driver.Env{})
+	tg, err := openTargetSpec(context.Background(), spec, driver.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestSafetyTTLOption(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			spec := driver.TargetSpec{Name: "cache", Node: node(t, tc.src+"url: redis://h\n"), URL: "redis://h", RunLength: tc.run}
-			err := Driver{}.CheckTarget(spec)
+			err := checkTarget(spec)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("CheckTarget: %v", err)
@@ -137,7 +137,7 @@ func TestReadOnlyOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := Driver{}.CheckTarget(driver.TargetSpec{Name: "cache", Node: node(t, tc.src)})
+			err := checkTarget(driver.TargetSpec{Name: "cache", Node: node(t, tc.src)})
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("CheckTarget: %v", err)
@@ -171,8 +171,8 @@ func TestReadOnlySteps(t *testing.T) {
 	}
 	for _, src := range allowed {
 		spec := stepSpec(t, src)
-		spec.Target = readOnlySpec(t, false)
-		if _, err := (Driver{}).Prepare(spec); err != nil {
+		target := readOnlySpec(t, false)
+		if _, err := prepareOn(target, spec); err != nil {
 			t.Errorf("%s refused on a read_only target: %v", src, err)
 		}
 	}
@@ -195,8 +195,8 @@ func TestReadOnlySteps(t *testing.T) {
 	}
 	for _, tc := range refused {
 		spec := stepSpec(t, tc.src)
-		spec.Target = readOnlySpec(t, tc.allowDes)
-		_, err := Driver{}.Prepare(spec)
+		target := readOnlySpec(t, tc.allowDes)
+		_, err := prepareOn(target, spec)
 		t.Run(tc.src, func(t *testing.T) { checkErrors(t, err, tc.want) })
 	}
 }
@@ -212,8 +212,8 @@ func TestReadOnlyEveryCommand(t *testing.T) {
 			args = append(args, "a")
 		}
 		spec := stepSpec(t, "["+strings.Join(args, ", ")+"]")
-		spec.Target = readOnlySpec(t, false)
-		_, err := Driver{}.Prepare(spec)
+		target := readOnlySpec(t, false)
+		_, err := prepareOn(target, spec)
 		if c.access == aRead && err != nil {
 			t.Errorf("%s (a read) refused: %v", name, err)
 		}
@@ -229,7 +229,7 @@ func TestReadOnlyBind(t *testing.T) {
 	t.Parallel()
 	tg := &Target{name: "users", prefix: "user:", readOnly: true}
 	for _, src := range []string{`[SET, k, v]`, `{commands: [[GET, a], [INCR, a]]}`, `{cache_get: {key: k, on_miss: {}}}`} {
-		step, err := Driver{}.Prepare(stepSpec(t, src))
+		step, err := prepareStep(stepSpec(t, src))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,12 +375,12 @@ func TestProbeExpireNX(t *testing.T) {
 func openSpec(t *testing.T, src string, runLength time.Duration) *Target {
 	t.Helper()
 	spec := driver.TargetSpec{Name: "cache", Driver: "redis", Node: node(t, "driver: redis\n"+src), RunID: runID(t), RunLength: runLength}
-	if err := (Driver{}).CheckTarget(spec); err != nil {
+	if err := checkTarget(spec); err != nil {
 		t.Fatalf("CheckTarget: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tg, err := Driver{}.Open(ctx, spec, driver.Env{Seed: 1, Log: func(string) {}})
+	tg, err := openTargetSpec(ctx, spec, driver.Env{Seed: 1, Log: func(string) {}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -19,12 +19,12 @@ import (
 func openDefault(t *testing.T, extra string) (*Target, error) {
 	t.Helper()
 	spec := driver.TargetSpec{Name: "cache", Driver: "redis", Node: node(t, "driver: redis\n"+extra), RunID: runID(t)}
-	if err := (Driver{}).CheckTarget(spec); err != nil {
+	if err := checkTarget(spec); err != nil {
 		t.Fatalf("CheckTarget: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	tg, err := Driver{}.Open(ctx, spec, driver.Env{Seed: 1, Log: func(string) {}})
+	tg, err := openTargetSpec(ctx, spec, driver.Env{Seed: 1, Log: func(string) {}})
 	if err != nil {
 		return nil, err
 	}

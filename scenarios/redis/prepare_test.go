@@ -150,7 +150,7 @@ func TestPrepareErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			step, err := Driver{}.Prepare(stepSpec(t, tc.src))
+			step, err := prepareStep(stepSpec(t, tc.src))
 			if step != nil {
 				t.Errorf("got a step along with the error")
 			}
@@ -163,13 +163,13 @@ func TestPrepareRefusesExpect(t *testing.T) {
 	t.Parallel()
 	spec := stepSpec(t, `[GET, k]`)
 	spec.Expect = node(t, "\n\n{status: 200}")
-	_, err := Driver{}.Prepare(spec)
+	_, err := prepareStep(spec)
 	checkErrors(t, err, []wantErr{{3, 1, "expect is not supported"}})
 }
 
 func TestPrepareNilNode(t *testing.T) {
 	t.Parallel()
-	if _, err := (Driver{}).Prepare(driver.StepSpec{Name: "s"}); err == nil || !strings.Contains(err.Error(), "redis: ") {
+	if _, err := prepareStep(driver.StepSpec{Name: "s"}); err == nil || !strings.Contains(err.Error(), "redis: ") {
 		t.Fatalf("Prepare(nil node) = %v, want a redis: error", err)
 	}
 }
@@ -213,7 +213,7 @@ func TestPrepareValid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			step, err := Driver{}.Prepare(stepSpec(t, tc.src))
+			step, err := prepareStep(stepSpec(t, tc.src))
 			if err != nil {
 				t.Fatalf("Prepare: %v", err)
 			}
@@ -331,7 +331,7 @@ func TestCheckTarget(t *testing.T) {
 			if tc.src != "" {
 				spec.Node = node(t, tc.src)
 			}
-			err := Driver{}.CheckTarget(spec)
+			err := checkTarget(spec)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("CheckTarget: %v", err)
@@ -353,7 +353,7 @@ func TestCheckTargetNeverShowsPassword(t *testing.T) {
 		"redis://user:hunter2@host?password=hunter2&x=1",
 		"redis://user:hun%74er2@host:bad",
 	} {
-		err := Driver{}.CheckTarget(driver.TargetSpec{Name: "t", URL: u, Node: node(t, "url: x\n")})
+		err := checkTarget(driver.TargetSpec{Name: "t", URL: u, Node: node(t, "url: x\n")})
 		if err == nil {
 			t.Errorf("%s: no error", u)
 			continue

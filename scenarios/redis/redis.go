@@ -34,7 +34,9 @@
 // CONFIG, DEBUG, CLIENT, ...) on servers runplan did not start, unless the
 // target allows them and the command line passes --allow-destructive.
 //
-// Lifecycle: CheckTarget and Prepare validate without I/O; Open connects
+// Lifecycle: Configure decodes and validates a target once, without I/O,
+// into a Config; the Config's Prepare validates steps (and PrepareFault
+// faults) without I/O; Open connects
 // (starting the embedded server or the managed deployment); Prefill loads
 // the keyspace; Bind ties a step to its open target; Do runs concurrently;
 // ServerStats samples INFO throughout; Cleanup removes the run's keys;
@@ -71,6 +73,9 @@ func (silentLogger) Printf(context.Context, string, ...any) {}
 var (
 	_ driver.Driver          = Driver{}
 	_ driver.ServerMetricser = Driver{}
+	_ driver.Config          = (*Config)(nil)
+	_ driver.FaultPreparer   = (*Config)(nil)
+	_ driver.Identifier      = (*Config)(nil)
 	_ driver.Target          = (*Target)(nil)
 	_ driver.Pinger          = (*Target)(nil)
 	_ driver.Cleaner         = (*Target)(nil)
@@ -106,6 +111,25 @@ const (
 // state, is safe for concurrent use.
 type Driver struct{}
 
+// Configure decodes and validates target t's options and URL once, without
+// I/O. Every problem is reported, each located at the offending value. It
+// is safe for concurrent use.
+func (Driver) Configure(t driver.TargetSpec) (driver.Config, error) {
+	cfg, err := parseTarget(t)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{spec: t, cfg: cfg}, nil
+}
+
+// Config is one Redis target, decoded and validated by Configure: it
+// prepares the target's steps and faults and opens it. It is immutable
+// and safe for concurrent use.
+type Config struct {
+	spec driver.TargetSpec
+	cfg  *config
+}
+
 // stepForms are the keys of a step's mapping form.
 var stepForms = []string{"cache_get", "command", "commands", "pipeline", "transaction"}
 
@@ -113,7 +137,7 @@ var stepForms = []string{"cache_get", "command", "commands", "pipeline", "transa
 // a {command | commands, pipeline, transaction} mapping, or a {cache_get}
 // mapping. Every problem found is reported, each located in the plan.
 // Prepare is safe for concurrent use.
-func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
+func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 	n := valueNode(s.Node)
 	if n == nil {
 		return nil, diag.Errorf(nil, "redis: step %q: missing command", s.Name)
@@ -121,35 +145,27 @@ func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
 	if s.Expect != nil {
 		return nil, diag.Errorf(s.Expect, "redis: step %q: expect is not supported by redis steps: a server error reply already fails the call", s.Name)
 	}
-	c := s.Templates
-	if c == nil {
-		c = tmpl.NewCompiler()
+	tc := s.Templates
+	if tc == nil {
+		tc = tmpl.NewCompiler()
 	}
-	g := gateFor(s.Target)
+	g := c.gate()
 	switch n.Kind {
 	case yaml.SequenceNode:
-		return prepareSingle(s.Name, n, c, g)
+		return prepareSingle(s.Name, n, tc, g)
 	case yaml.MappingNode:
-		return prepareMapping(s.Name, n, c, g)
+		return prepareMapping(s.Name, n, tc, g)
 	default:
 		return nil, diag.Errorf(n, "redis: expected a command sequence such as [GET, key] or a mapping with command, commands or cache_get, got %s", describe(n))
 	}
 }
 
-// gateFor decides what may run on target t. Destructive commands run on
+// gate decides what may run on the target. Destructive commands run on
 // the servers runplan starts (embedded, managed), or where the plan and
-// the command line both allow them (t.AllowDestructive); a target whose
-// configuration is unknown (no node) counts as someone else's. A read_only
-// target runs reads only.
-func gateFor(t driver.TargetSpec) gate {
-	g := gate{target: t.Name, allowed: t.AllowDestructive}
-	if t.Node != nil {
-		if cfg, _ := parseTarget(t); cfg != nil {
-			g.allowed = g.allowed || cfg.owned()
-			g.readOnly = cfg.readOnly
-		}
-	}
-	return g
+// the command line both allow them (TargetSpec.AllowDestructive). A
+// read_only target runs reads only.
+func (c *Config) gate() gate {
+	return gate{target: c.spec.Name, allowed: c.spec.AllowDestructive || c.cfg.owned(), readOnly: c.cfg.readOnly}
 }
 
 // prepareMapping handles the mapping forms of a step.

@@ -32,7 +32,6 @@ func TestDestructiveGate(t *testing.T) {
 		{"cluster", driver.TargetSpec{Name: "prod", Node: node(t, "cluster: {addrs: [\"h:7000\"]}\n")}, false},
 		{"embedded", driver.TargetSpec{Name: "local", Node: node(t, "driver: redis\n")}, true},
 		{"managed", driver.TargetSpec{Name: "local", Node: node(t, "driver: redis\nmanaged: {topology: cluster}\n")}, true},
-		{"unknown configuration", driver.TargetSpec{}, false},
 	}
 	steps := []string{
 		`[FLUSHALL]`, `[flushdb, ASYNC]`, `[CONFIG, SET, maxmemory, 1mb]`, `[DEBUG, SLEEP, 0]`, `[SHUTDOWN, NOSAVE]`,
@@ -44,8 +43,8 @@ func TestDestructiveGate(t *testing.T) {
 			t.Run(tg.name+"/"+src, func(t *testing.T) {
 				t.Parallel()
 				spec := stepSpec(t, src)
-				spec.Target = tg.spec
-				_, err := Driver{}.Prepare(spec)
+				target := tg.spec
+				_, err := prepareOn(target, spec)
 				switch {
 				case tg.allowed && err != nil:
 					t.Errorf("refused: %v", err)
@@ -61,8 +60,8 @@ func TestDestructiveGate(t *testing.T) {
 	// everywhere.
 	for _, src := range []string{`[MONITOR]`, `[SELECT, 1]`, `[AUTH, pw]`, `[SUBSCRIBE, ch]`, `[MULTI]`, `[WATCH, k]`} {
 		spec := stepSpec(t, src)
-		spec.Target = driver.TargetSpec{Name: "local", Node: node(t, "driver: redis\n"), AllowDestructive: true}
-		if _, err := (Driver{}).Prepare(spec); err == nil || !strings.Contains(err.Error(), "is refused") {
+		target := driver.TargetSpec{Name: "local", Node: node(t, "driver: redis\n"), AllowDestructive: true}
+		if _, err := prepareOn(target, spec); err == nil || !strings.Contains(err.Error(), "is refused") {
 			t.Errorf("%s: %v, want refused", src, err)
 		}
 	}
@@ -135,7 +134,7 @@ func TestPasswordNeverShown(t *testing.T) {
 					spec.URL = n.Content[i+1].Value
 				}
 			}
-			err := Driver{}.CheckTarget(spec)
+			err := checkTarget(spec)
 			if err == nil {
 				t.Errorf("%s: no error", src)
 				continue
@@ -154,7 +153,7 @@ func TestPasswordNeverShown(t *testing.T) {
 			} {
 				src += fmt.Sprintf("fast_path: %v\ntimeout: 500ms\n", fast)
 				spec := driver.TargetSpec{Name: "cache", Node: node(t, src), RunID: runID(t)}
-				tgi, err := Driver{}.Open(context.Background(), spec, driver.Env{Log: logs.log})
+				tgi, err := openTargetSpec(context.Background(), spec, driver.Env{Log: logs.log})
 				if err != nil {
 					t.Fatalf("Open: %v", err)
 				}
@@ -171,7 +170,7 @@ func TestPasswordNeverShown(t *testing.T) {
 			fmt.Sprintf("url: redis://%s\npassword: %s\ntimeout: 300ms\n", closedPort(t), canary),
 		} {
 			spec := driver.TargetSpec{Name: "cache", Node: node(t, src), RunID: runID(t)}
-			_, err := Driver{}.Open(context.Background(), spec, driver.Env{Log: logs.log})
+			_, err := openTargetSpec(context.Background(), spec, driver.Env{Log: logs.log})
 			if err == nil {
 				t.Fatalf("%s: Open succeeded", src)
 			}
@@ -214,7 +213,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		t.Parallel()
 		var logs logSink
 		spec := driver.TargetSpec{Name: "cache", Node: node(t, "managed: {topology: sentinel, sentinels: 1, password: "+canary+"}\n"), RunID: runID(t)}
-		tgi, err := Driver{}.Open(context.Background(), spec, driver.Env{Log: logs.log})
+		tgi, err := openTargetSpec(context.Background(), spec, driver.Env{Log: logs.log})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

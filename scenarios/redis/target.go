@@ -85,13 +85,10 @@ const embeddedTick = 100 * time.Millisecond
 // managed it starts the deployment (which Close stops). On failure
 // everything acquired is released, and the error never contains a
 // password. Open is safe for concurrent use.
-func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (_ driver.Target, err error) {
-	cfg, err := parseTarget(t)
-	if err != nil {
-		return nil, err
-	}
+func (c *Config) Open(ctx context.Context, env driver.Env) (_ driver.Target, err error) {
+	t, cfg := c.spec, c.cfg
 	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix, owned: cfg.owned(), readOnly: cfg.readOnly,
-		runLength: t.RunLength, secrets: cfg.secrets(), prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: t.Via}
+		runLength: t.RunLength, secrets: cfg.secrets(), prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: env.Via}
 	if !cfg.readOnly {
 		id := t.RunID
 		if id == "" {
@@ -145,7 +142,8 @@ func (t *Target) connect(ctx context.Context, cfg *config) error {
 	case modeURL:
 		t.kind = driver.KindExternal
 		t.addr = redactURL(cfg.url)
-		o := cfg.opts
+		o := new(goredis.Options)
+		*o = *cfg.opts // the Config's own stays as parsed: go-redis changes what it is given
 		cfg.apply(o)
 		if cfg.tls != nil {
 			tc, err := cfg.tls.load()

@@ -167,7 +167,7 @@ func TestTLSFailures(t *testing.T) {
 			spec := driver.TargetSpec{Name: "cache", Node: node(t, tc.yaml), RunID: runID(t)}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			tg, err := Driver{}.Open(ctx, spec, driver.Env{})
+			tg, err := openTargetSpec(ctx, spec, driver.Env{})
 			if err == nil {
 				tg.Close()
 				t.Fatal("Open succeeded")
@@ -203,7 +203,7 @@ func TestManagedLifecycle(t *testing.T) {
 	}
 
 	spec := driver.TargetSpec{Name: "cache", Node: node(t, "managed: {redis_server: /nonexistent/redis-server}\n"), RunID: "r"}
-	_, err := Driver{}.Open(context.Background(), spec, driver.Env{})
+	_, err := openTargetSpec(context.Background(), spec, driver.Env{})
 	if !errors.Is(err, managed.ErrNotInstalled) || !strings.Contains(err.Error(), "redis-server is not installed") {
 		t.Errorf("Open without redis-server: %v, want ErrNotInstalled", err)
 	}

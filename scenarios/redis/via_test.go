@@ -99,10 +99,10 @@ func TestDialsThroughVia(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			v := newTestVia(t)
-			spec := driver.TargetSpec{Name: "cache", Node: node(t, tc.yaml(t)), RunID: runID(t), Via: v.via}
+			spec := driver.TargetSpec{Name: "cache", Node: node(t, tc.yaml(t)), RunID: runID(t)}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			tgi, err := Driver{}.Open(ctx, spec, driver.Env{})
+			tgi, err := openTargetSpec(ctx, spec, driver.Env{Via: v.via})
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -122,7 +122,7 @@ func TestDialsThroughVia(t *testing.T) {
 			// bypasses it.
 			v.setDown(true)
 			tg.Close()
-			tg2, err := Driver{}.Open(ctx, spec, driver.Env{})
+			tg2, err := openTargetSpec(ctx, spec, driver.Env{Via: v.via})
 			if err == nil {
 				tg2.Close()
 				t.Fatal("Open succeeded with the proxy down")

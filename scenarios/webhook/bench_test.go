@@ -21,7 +21,7 @@ func BenchmarkDo(b *testing.B) {
 	}))
 	defer srv.Close()
 	spec := urlTarget(b, srv.URL+"/hook", "flavor: generic\nmax_conns: 50\nrate_limit: ignore\nretries: 0\n")
-	tg, err := Driver{}.Open(context.Background(), spec, driver.Env{})
+	tg, err := openTargetSpec(context.Background(), spec, driver.Env{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,15 +27,15 @@ var _ driver.Faulter = Driver{}
 // FaultKinds lists the driver's own fault kinds. Safe for concurrent use.
 func (Driver) FaultKinds() []string { return []string{FaultHTTP} }
 
-// PrepareFault decodes an http fault without I/O. It refuses external
-// targets, whose service runplan cannot make misbehave. Safe for concurrent
-// use.
-func (Driver) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
+// PrepareFault decodes an http fault on the target without I/O. It refuses
+// external targets, whose service runplan cannot make misbehave. Safe for
+// concurrent use.
+func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	if f.Kind != FaultHTTP {
 		return nil, diag.Errorf(f.Node, "webhook: unknown fault kind %q (%s)", f.Kind, FaultHTTP)
 	}
-	if f.Target.URL != "" {
-		return nil, diag.Errorf(f.Node, "webhook: fault %s: http faults act on the embedded sink, and target %s has a url; use a network fault (latency, reset, down) for an external webhook", f.Name, f.Target.Name)
+	if c.spec.URL != "" {
+		return nil, diag.Errorf(f.Node, "webhook: fault %s: http faults act on the embedded sink, and target %s has a url; use a network fault (latency, reset, down) for an external webhook", f.Name, c.spec.Name)
 	}
 	var errs []error
 	sf := parseFault(f.Node, &errs)

@@ -43,11 +43,11 @@ func TestLoadWarnings(t *testing.T) {
 			t.Parallel()
 			var got []string
 			spec := driver.StepSpec{
-				Name: "deliver", Target: urlTarget(t, tt.url, tt.extra), Node: node(t, "{json: {content: hi}}"),
+				Name: "deliver", Node: node(t, "{json: {content: hi}}"),
 				Templates: tmpl.NewCompiler(), Load: tt.load,
 				Warn: func(n *yaml.Node, msg string) { got = append(got, msg) },
 			}
-			if _, err := (Driver{}).Prepare(spec); err != nil {
+			if _, err := prepareOn(urlTarget(t, tt.url, tt.extra), spec); err != nil {
 				t.Fatal(err)
 			}
 			if len(got) != len(tt.want) {
@@ -153,7 +153,7 @@ func TestCanaryEverywhere(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sk.Close() })
 	for _, u := range []string{sk.URL(), sk.URL() + "?wait=true&token=" + canary, strings.Replace(sk.URL(), "/api/", "/api/v10/", 1)} {
-		tg, err := Driver{}.Open(context.Background(), urlTarget(t, u, "retries: 0\n"), driver.Env{Log: func(m string) { logs = append(logs, m) }})
+		tg, err := openTargetSpec(context.Background(), urlTarget(t, u, "retries: 0\n"), driver.Env{Log: func(m string) { logs = append(logs, m) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestHTTPFault(t *testing.T) {
 	t.Parallel()
 	spec := targetSpec(t, "driver: webhook\nretries: 0\nsink: {rate_limit: off}")
 	prep := func(src string) (driver.Fault, error) {
-		return Driver{}.PrepareFault(driver.FaultSpec{Name: "outage", Kind: FaultHTTP, Node: node(t, src), Target: spec})
+		return prepareFaultOn(spec, driver.FaultSpec{Name: "outage", Kind: FaultHTTP, Node: node(t, src)})
 	}
 	f, err := prep("{status: 503, ratio: 0.5}")
 	if err != nil {
@@ -242,7 +242,7 @@ func TestHTTPFault(t *testing.T) {
 			t.Errorf("PrepareFault(%s) = %v, want %q", src, err, want)
 		}
 	}
-	_, err = Driver{}.PrepareFault(driver.FaultSpec{Name: "x", Kind: FaultHTTP, Node: node(t, "{status: 503}"), Target: urlTarget(t, "https://discord.com/api/webhooks/1/"+canary, "")})
+	_, err = prepareFaultOn(urlTarget(t, "https://discord.com/api/webhooks/1/"+canary, ""), driver.FaultSpec{Name: "x", Kind: FaultHTTP, Node: node(t, "{status: 503}")})
 	if err == nil || !strings.Contains(err.Error(), "use a network fault") || strings.Contains(err.Error(), canary) {
 		t.Errorf("external target: %v", err)
 	}
@@ -252,7 +252,7 @@ func TestHTTPFault(t *testing.T) {
 }
 
 // With network faults in the plan, every connection goes through the
-// engine's fault proxy (TargetSpec.Via).
+// engine's fault proxy (Env.Via).
 func TestDialsThroughVia(t *testing.T) {
 	t.Parallel()
 	_, sk := sinkTarget(t, "sink: {rate_limit: off}\n")
@@ -260,13 +260,13 @@ func TestDialsThroughVia(t *testing.T) {
 	spec := urlTarget(t, strings.Replace(sk.URL(), real, "127.0.0.1:9", 1), "retries: 0\n")
 	var asked []string
 	var mu sync.Mutex
-	spec.Via = func(upstream string) (string, error) {
+	via := func(upstream string) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, upstream)
 		return real, nil
 	}
-	tg := open(t, spec)
+	tg := openEnv(t, spec, driver.Env{Via: via})
 	if out := bound(t, tg, "{json: {content: hi}}", "").Do(context.Background(), iteration()); out.Err != nil {
 		t.Fatal(out.Err)
 	}

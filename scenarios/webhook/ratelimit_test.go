@@ -74,7 +74,7 @@ func pipeTarget(t *testing.T, sk *sink.Sink, host, extra string) *Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := newTarget(cfg, spec, u, driver.KindExternal, sk.Token())
+	tg := newTarget(cfg, spec, nil, u, driver.KindExternal, sk.Token())
 	tg.setDial(ln.dial)
 	t.Cleanup(func() {
 		_ = tg.Close()

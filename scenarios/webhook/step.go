@@ -131,7 +131,6 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	warnLoad(s)
 	return st, nil
 }
 

@@ -48,12 +48,13 @@ type counters struct {
 	requests, retries, responses429, waits, waitedNs, invalid, retiredCalls, budgetRefused atomic.Uint64
 }
 
-// newTarget builds the client for cfg and URL u (the sink's, when embedded).
-// secrets are strings, besides those of u, that must never be shown.
-func newTarget(cfg *targetConfig, spec driver.TargetSpec, u, kind string, secrets ...string) *Target {
+// newTarget builds the client for cfg and URL u (the sink's, when embedded),
+// dialing through via when it is not nil (driver.Env.Via). secrets are
+// strings, besides those of u, that must never be shown.
+func newTarget(cfg *targetConfig, spec driver.TargetSpec, via func(string) (string, error), u, kind string, secrets ...string) *Target {
 	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
 	dial := dialer.DialContext
-	if via := spec.Via; via != nil {
+	if via != nil {
 		// The plan has network faults on this target: every connection
 		// goes through runplan's fault proxy.
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -39,13 +39,10 @@ func realService(raw string) (serviceLimit, bool) {
 
 // warnLoad warns, at validation and without any traffic, when a step aims
 // more load at a real Discord or Slack webhook than the service's documented
-// limits allow, or runs without the client-side limiter against one.
-func warnLoad(s driver.StepSpec) {
-	if s.Warn == nil || s.Target.Node == nil {
-		return
-	}
-	cfg, err := parseTarget(s.Target)
-	if err != nil || cfg.url == "" {
+// limits allow, or runs without the client-side limiter against one. cfg
+// is the step's target.
+func warnLoad(s driver.StepSpec, cfg *targetConfig) {
+	if s.Warn == nil || cfg.url == "" {
 		return
 	}
 	svc, ok := realService(cfg.url)

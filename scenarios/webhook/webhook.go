@@ -44,9 +44,10 @@
 // in an error, in Addr and in logs goes through Redact, and every secret of
 // the target is scrubbed from any text.
 //
-// Lifecycle: CheckTarget and Prepare validate without I/O (Prepare warns
-// when a plan aims more load at a real Discord or Slack webhook than they
-// allow); Open builds the client (or starts the embedded sink) without
+// Lifecycle: Configure decodes and validates a target once, without I/O,
+// into a Config; the Config's Prepare (and PrepareFault) validate without
+// I/O (Prepare warns when a plan aims more load at a real Discord or Slack
+// webhook than they allow); Open builds the client (or starts the embedded sink) without
 // sending anything; Bind ties a step to its open target; Do runs
 // concurrently; Close releases everything.
 package webhook
@@ -67,6 +68,8 @@ func init() { driver.Register(Name, Driver{}) }
 var (
 	_ driver.Driver          = Driver{}
 	_ driver.ServerMetricser = Driver{}
+	_ driver.Config          = (*Config)(nil)
+	_ driver.FaultPreparer   = (*Config)(nil)
 	_ driver.Target          = (*Target)(nil)
 	_ driver.Pinger          = (*Target)(nil)
 	_ driver.ServerStatser   = (*Target)(nil)
@@ -78,45 +81,55 @@ var (
 // state, is safe for concurrent use.
 type Driver struct{}
 
-// CheckTarget validates a target's configuration without I/O, reporting
-// every problem, each located in the plan. Safe for concurrent use.
-func (Driver) CheckTarget(t driver.TargetSpec) error {
-	_, err := parseTarget(t)
-	return err
+// Configure decodes and validates target t's configuration once, without
+// I/O, reporting every problem, each located in the plan. Safe for
+// concurrent use.
+func (Driver) Configure(t driver.TargetSpec) (driver.Config, error) {
+	cfg, err := parseTarget(t)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{spec: t, cfg: cfg}, nil
+}
+
+// Config is one webhook target, decoded and validated by Configure: it
+// prepares the target's steps and faults and opens it. It is immutable and
+// safe for concurrent use.
+type Config struct {
+	spec driver.TargetSpec
+	cfg  *targetConfig
 }
 
 // Prepare decodes and validates one step (the mapping under `webhook:` and
 // the step's `expect:`) without I/O, compiling its templates. Every problem is
 // reported, each located in the plan; load aimed at a real Discord or Slack
 // webhook beyond its limits is a warning (s.Warn). Safe for concurrent use.
-func (Driver) Prepare(s driver.StepSpec) (driver.Step, error) {
+func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 	st, err := prepareStep(s)
 	if err != nil {
 		return nil, err
 	}
+	warnLoad(s, c.cfg)
 	return st, nil
 }
 
 // Open builds the target's HTTP client. Without a URL it starts the embedded
 // sink of the target's flavor on 127.0.0.1 and targets it. It sends nothing:
 // a real webhook would post to a channel. Safe for concurrent use.
-func (Driver) Open(ctx context.Context, t driver.TargetSpec, env driver.Env) (driver.Target, error) {
-	cfg, err := parseTarget(t)
-	if err != nil {
-		return nil, err
-	}
+func (c *Config) Open(ctx context.Context, env driver.Env) (driver.Target, error) {
+	t, cfg := c.spec, c.cfg
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("webhook: open %s: %w", t.Name, err)
 	}
 	if cfg.url != "" {
-		return newTarget(cfg, t, cfg.url, driver.KindExternal), nil
+		return newTarget(cfg, t, env.Via, cfg.url, driver.KindExternal), nil
 	}
 	s := sink.New(cfg.sinkOpts) // checked by parseTarget
 	if err := s.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("webhook: target %s: starting the embedded sink: %w", t.Name, err)
 	}
 	u, fake := sendURL(s, cfg.sendTo)
-	tg := newTarget(cfg, t, u, driver.KindEmbedded, s.Token(), fake)
+	tg := newTarget(cfg, t, env.Via, u, driver.KindEmbedded, s.Token(), fake)
 	tg.sink = s
 	if env.Log != nil {
 		env.Log(fmt.Sprintf("webhook: target %s: embedded %s-compatible sink at %s", t.Name, s.Flavor(), tg.Addr()))

@@ -66,7 +66,13 @@ func urlTarget(t testing.TB, url, extra string) driver.TargetSpec {
 
 func open(t *testing.T, spec driver.TargetSpec) driver.Target {
 	t.Helper()
-	tg, err := Driver{}.Open(context.Background(), spec, driver.Env{})
+	return openEnv(t, spec, driver.Env{})
+}
+
+// openEnv opens target spec with env, and closes it when the test ends.
+func openEnv(t *testing.T, spec driver.TargetSpec, env driver.Env) driver.Target {
+	t.Helper()
+	tg, err := openTargetSpec(context.Background(), spec, env)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -84,7 +90,7 @@ func prepare(t testing.TB, step, expect string) (driver.Step, error) {
 	if expect != "" {
 		spec.Expect = node(t, expect)
 	}
-	return Driver{}.Prepare(spec)
+	return prepareOn(targetSpec(t, "driver: webhook"), spec)
 }
 
 func bound(t testing.TB, tg driver.Target, step, expect string) driver.Step {
@@ -168,7 +174,7 @@ func TestCheckTarget(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := Driver{}.CheckTarget(targetSpec(t, tt.src))
+			err := checkTarget(targetSpec(t, tt.src))
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("CheckTarget: %v", err)
@@ -631,7 +637,7 @@ func (otherTarget) Close() error { return nil }
 func TestOpen(t *testing.T) {
 	t.Parallel()
 	var logs []string
-	tg, err := Driver{}.Open(context.Background(), targetSpec(t, "driver: webhook"), driver.Env{Log: func(m string) { logs = append(logs, m) }})
+	tg, err := openTargetSpec(context.Background(), targetSpec(t, "driver: webhook"), driver.Env{Log: func(m string) { logs = append(logs, m) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -666,7 +672,7 @@ func TestOpen(t *testing.T) {
 	if hits != 0 {
 		t.Errorf("Open and Ping sent %d requests", hits)
 	}
-	if _, err := (Driver{}).Open(context.Background(), targetSpec(t, "driver: webhook\nbogus: 1"), driver.Env{}); err == nil {
+	if _, err := openTargetSpec(context.Background(), targetSpec(t, "driver: webhook\nbogus: 1"), driver.Env{}); err == nil {
 		t.Error("Open accepted an invalid target")
 	}
 }
