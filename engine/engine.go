@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -140,34 +141,43 @@ type Options struct {
 	beforeDispatch func(hit uint64)
 }
 
-// Program is a prepared plan: drivers resolved, steps prepared, checks
-// compiled. It performs no I/O until Run. A Program runs once.
+// Program is a prepared plan, ready to run: every target configured
+// (driver.Config), every step prepared, the load of every scenario built
+// into its executor, the mix weights summed, the checks compiled and the
+// fault timeline planned. It performs no I/O until Run.
+//
+// A Program is never written after Prepare, and Run reads no plan type
+// from it: the live state of a run (open targets, proxies, journal,
+// scenarios in flight, the running fault timeline) belongs to the run
+// (runState). A Program runs once: Run binds its steps to the targets it
+// opens, and a second Run returns ErrRanAlready. Its methods are safe for
+// concurrent use.
 type Program struct {
-	plan    *plan.Plan
-	opts    Options
-	seed    uint64
-	runID   string
-	drivers map[string]driver.Driver
-	configs map[string]driver.Config
-	steps   map[*plan.Step]driver.Step
-	checks  *check.Program
-	names   check.Names
-	// faults is the prepared timeline; netTargets the targets that need
-	// the network fault proxy.
-	faults     []*fault.Planned
-	netTargets map[string]bool
-	proxies    map[string]*fault.Proxies
-	// journal records what the drivers change on servers runplan did not
-	// start; idents are the targets' journal identities.
-	journal *journal.Journal
-	idents  map[string]string
+	opts  Options
+	seed  uint64
+	runID string
+	// file is the plan's path, for the journal.
+	file     string
+	interval time.Duration
+	// targets are the configured targets, in plan order.
+	targets   []*preparedTarget
+	scenarios []*preparedScenario
+	// faults is the planned fault timeline (engine/fault runs it).
+	faults []*fault.Planned
+	checks *check.Program
+	// plan is what the program was prepared from, kept for Plan and for
+	// the report (report.Build describes the plan); the run reads nothing
+	// else from it.
+	plan *plan.Plan
 
-	// Set when the run starts; read by Progress.
-	mu       sync.Mutex
-	runs     []*scenarioRun
-	runStart time.Time
-	timeline *fault.Timeline
+	// live is the run, from the moment Run starts: Progress reads it, and
+	// it is set once (a Program runs once).
+	live atomic.Pointer[runState]
 }
+
+// ErrRanAlready is returned by Program.Run on a Program that has run: its
+// steps are bound to the targets of that run. Prepare the plan again.
+var ErrRanAlready = errors.New("engine: the program has run already")
 
 // Validate prepares p without any I/O and returns every problem found;
 // warnings included.
@@ -218,7 +228,9 @@ func Load(path string, lo plan.Options, opts Options) (*Program, diag.Diagnostic
 	return prog, diags
 }
 
-// Plan is the plan the program was prepared from. It must not be changed.
+// Plan is the plan the program was prepared from, for the caller (the
+// run's notifications); Run does not read it but to describe it in the
+// report. It must not be changed.
 func (prog *Program) Plan() *plan.Plan { return prog.plan }
 
 // Prepare prepares p for a run. Problems are returned as diag.Diagnostics.
@@ -232,12 +244,14 @@ func Prepare(p *plan.Plan, opts Options) (*Program, error) {
 
 func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	prog := &Program{
-		plan:    p,
-		opts:    opts,
-		runID:   opts.RunID,
-		drivers: map[string]driver.Driver{},
-		configs: map[string]driver.Config{},
-		steps:   map[*plan.Step]driver.Step{},
+		plan:     p,
+		opts:     opts,
+		runID:    opts.RunID,
+		file:     p.File,
+		interval: p.Interval,
+	}
+	if prog.interval <= 0 {
+		prog.interval = time.Second
 	}
 	if prog.runID == "" {
 		prog.runID = newRunID()
@@ -252,6 +266,8 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	// Drivers report positioned errors (engine/diag); one without a
 	// position is placed at the plan element it belongs to.
 	at := func(pos diag.Pos, err error) { diags = append(diags, diag.FromError(p.File, pos, err)...) }
+	drivers := map[string]driver.Driver{}
+	configured := map[string]*preparedTarget{}
 	for _, t := range p.Targets {
 		d, err := driver.Lookup(t.Driver)
 		if err != nil {
@@ -272,6 +288,10 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
 			RunLength:        plannedRunLength(p, opts.GracefulStop),
 			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
+		// The driver's own names (server figures, advice) are known
+		// without a configuration: checks on an invalid target are still
+		// checked against them.
+		drivers[t.Name] = d
 		cfg, err := d.Configure(spec)
 		if err != nil {
 			// An invalid target's problems are reported already; its steps
@@ -281,16 +301,26 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			}
 			continue
 		}
-		prog.drivers[t.Name] = d
-		prog.configs[t.Name] = cfg
+		pt := &preparedTarget{name: t.Name, driver: t.Driver, url: t.URL, config: cfg}
+		if sm, ok := d.(driver.ServerMetricser); ok {
+			for _, m := range sm.ServerMetrics() {
+				pt.figures = append(pt.figures, metrics.ServerFigure{Name: m.Name, Help: m.Help, Compute: m.Compute})
+			}
+		}
+		if ic, ok := cfg.(driver.Identifier); ok {
+			pt.identity = ic.Identity()
+		}
+		configured[t.Name] = pt
+		prog.targets = append(prog.targets, pt)
 	}
 	compiler := tmpl.NewCompiler()
+	steps := map[*plan.Step]driver.Step{}
 	for _, s := range p.Scenarios {
 		for _, st := range s.Steps {
 			if st.Kind == "sleep" || st.Invalid {
 				continue
 			}
-			cfg, ok := prog.configs[st.Target]
+			pt, ok := configured[st.Target]
 			if !ok {
 				continue // reported with the target
 			}
@@ -305,27 +335,30 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 					d.Warning = true
 					diags = append(diags, d)
 				}}
-			ds, err := cfg.Prepare(spec)
+			ds, err := pt.config.Prepare(spec)
 			if err != nil {
 				at(st.Pos, err)
 				continue
 			}
-			prog.steps[st] = ds
+			steps[st] = ds
 		}
 	}
-	prog.names = check.Names{Server: map[string][]string{}, Advisors: map[string]driver.Advisor{}}
+	for _, s := range p.Scenarios {
+		prog.scenarios = append(prog.scenarios, prepareScenario(p, s, steps, opts))
+	}
+	names := check.Names{Server: map[string][]string{}, Advisors: map[string]driver.Advisor{}}
 	for _, t := range p.Targets {
-		if sm, ok := prog.drivers[t.Name].(driver.ServerMetricser); ok {
+		if sm, ok := drivers[t.Name].(driver.ServerMetricser); ok {
 			for _, m := range sm.ServerMetrics() {
-				prog.names.Server[t.Name] = append(prog.names.Server[t.Name], m.Name)
+				names.Server[t.Name] = append(names.Server[t.Name], m.Name)
 			}
 		}
-		if a, ok := prog.drivers[t.Name].(driver.Advisor); ok {
-			prog.names.Advisors[t.Driver] = a
+		if a, ok := drivers[t.Name].(driver.Advisor); ok {
+			names.Advisors[t.Driver] = a
 		}
 	}
-	prog.prepareFaults(p, func(f *plan.Fault, err error) { at(f.Pos, err) })
-	checks, cdiags := check.Compile(p, prog.names)
+	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
+	checks, cdiags := check.Compile(p, names)
 	diags = append(diags, cdiags...)
 	prog.checks = checks
 	return prog, diags
@@ -363,25 +396,52 @@ func (prog *Program) RunID() string { return prog.runID }
 // Seed returns the seed in force.
 func (prog *Program) Seed() uint64 { return prog.seed }
 
+// openTarget is a target the run opened.
 type openTarget struct {
-	name   string
-	driver string
+	*preparedTarget
 	target driver.Target
+}
+
+// runState is the live state of a Program's one run: created by Run,
+// never shared with another run. Its fields are written by the goroutine
+// running Run, except runs, runStart and timeline, set once under mu and
+// read by Progress.
+type runState struct {
+	prog *Program
+	// proxies are the network fault proxies, by target.
+	proxies map[string]*fault.Proxies
+	// journal records what the drivers change on servers runplan did not
+	// start.
+	journal *journal.Journal
+
+	mu       sync.Mutex
+	runs     []*scenarioRun
+	runStart time.Time
+	timeline *fault.Timeline
 }
 
 // Run opens the targets, runs every scenario and returns the report. When a
 // target cannot be opened the error is a *TargetError (it wraps ErrTarget)
 // and the report, still returned, is marked partial and not started: its
 // measurement is not judged. Targets are cleaned up and closed in every
-// case.
+// case. A Program runs once: a second Run returns ErrRanAlready and no
+// report.
 func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
+	rs := &runState{prog: prog, proxies: map[string]*fault.Proxies{}}
+	if !prog.live.CompareAndSwap(nil, rs) {
+		return nil, ErrRanAlready
+	}
+	return rs.run(ctx)
+}
+
+func (rs *runState) run(ctx context.Context) (*report.Report, error) {
+	prog := rs.prog
 	log := prog.opts.Log
 	started := time.Now()
-	prog.idents = prog.identities()
-	deadRuns := prog.deadRuns(prog.idents)
-	prog.journal = journal.New(prog.opts.JournalDir, journal.Run{RunID: prog.runID, Plan: prog.plan.File, Started: started})
-	targets, openErr := prog.open(ctx)
-	defer prog.closeAll(targets)
+	deadRuns := prog.deadRuns()
+	rs.journal = journal.New(prog.opts.JournalDir, journal.Run{RunID: prog.runID, Plan: prog.file, Started: started})
+	targets, openErr := rs.open(ctx)
+	defer rs.closeAll(targets)
 
 	sum := &metrics.RunSummary{Started: started}
 	var runErr error
@@ -394,9 +454,14 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 		for _, t := range targets {
 			byName[t.name] = t.target
 		}
-		for st, ds := range prog.steps {
-			if err := ds.Bind(byName[st.Target]); err != nil {
-				runErr = fmt.Errorf("engine: bind step %s: %w", st.Name, err)
+		for _, sc := range prog.scenarios {
+			for _, st := range sc.steps {
+				if st.step == nil {
+					continue
+				}
+				if err := st.step.Bind(byName[st.target]); err != nil {
+					runErr = fmt.Errorf("engine: bind step %s: %w", st.name, err)
+				}
 			}
 		}
 		if runErr == nil {
@@ -406,8 +471,8 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
 			running = true
-			prog.execute(ctx, sum, targets)
-			sum.Targets = prog.stopSampling(sampler)
+			rs.execute(ctx, sum, targets)
+			sum.Targets = rs.stopSampling(sampler)
 			if ctx.Err() != nil {
 				sum.Partial = true
 			}
@@ -415,8 +480,8 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 	}
 	sum.Duration = time.Since(started)
 	cleaned := prog.cleanup(targets)
-	leftovers := prog.leftovers(sum.Faults, cleaned)
-	journalFile := prog.closeJournal()
+	leftovers := rs.leftovers(sum.Faults, cleaned)
+	journalFile := rs.closeJournal()
 	for _, l := range leftovers {
 		log.Error().Str("target", l.Target).Str("fault", l.Fault).Str("error", l.Error).Msg("NOT UNDONE: " + l.What)
 	}
@@ -444,17 +509,17 @@ func (prog *Program) Run(ctx context.Context) (*report.Report, error) {
 
 func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupResult) []report.Target {
 	var out []report.Target
-	for _, t := range prog.plan.Targets {
-		rt := report.Target{Name: t.Name, Driver: t.Driver, Kind: "not opened"}
+	for _, t := range prog.targets {
+		rt := report.Target{Name: t.name, Driver: t.driver, Kind: "not opened"}
 		for _, o := range open {
-			if o.name == t.Name {
+			if o.name == t.name {
 				rt.Kind, rt.Addr = o.target.Kind(), o.target.Addr()
 				if d, ok := o.target.(driver.Describer); ok {
 					rt.Software, rt.Notices = d.Software(), d.Notices()
 				}
 			}
 		}
-		if c, ok := cleaned[t.Name]; ok {
+		if c, ok := cleaned[t.name]; ok {
 			rc := &report.Cleanup{What: c.res.What, KeysRemoved: c.res.KeysRemoved}
 			if c.res.KeysLeft >= 0 {
 				n := c.res.KeysLeft
@@ -470,26 +535,25 @@ func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupRes
 	return out
 }
 
-// open opens every target a step uses (all targets, in plan order).
-func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
+// open opens every target (all targets, in plan order).
+func (rs *runState) open(ctx context.Context) ([]openTarget, error) {
+	prog := rs.prog
 	timeout := prog.opts.OpenTimeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
 	var out []openTarget
-	prog.proxies = map[string]*fault.Proxies{}
-	for _, t := range prog.plan.Targets {
-		cfg := prog.configs[t.Name]
+	for _, t := range prog.targets {
 		octx, cancel := context.WithTimeout(ctx, timeout)
-		env := driver.Env{Seed: prog.seed, Log: func(msg string) { prog.opts.Log.Info().Str("target", t.Name).Msg(msg) }}
-		if prog.netTargets[t.Name] {
+		env := driver.Env{Seed: prog.seed, Log: func(msg string) { prog.opts.Log.Info().Str("target", t.name).Msg(msg) }}
+		if t.network {
 			// Network faults act on a proxy between runplan and the target:
 			// the driver dials through it.
-			px := fault.NewProxies(t.Name)
-			prog.proxies[t.Name] = px
+			px := fault.NewProxies(t.name)
+			rs.proxies[t.name] = px
 			env.Via = px.Via
 		}
-		tg, err := cfg.Open(octx, env)
+		tg, err := t.config.Open(octx, env)
 		if err != nil && tg != nil {
 			_ = tg.Close() // the contract: Close also after a failed Open
 			tg = nil
@@ -505,18 +569,18 @@ func (prog *Program) open(ctx context.Context) ([]openTarget, error) {
 		if err == nil {
 			// Before anything is written: the journal must know the
 			// run's key namespace should the run die.
-			if jerr := prog.bindJournal(t.Name, t.Driver, tg); jerr != nil {
+			if jerr := rs.bindJournal(t, tg); jerr != nil {
 				_ = tg.Close()
 				err = fmt.Errorf("%w (set XDG_STATE_HOME to a writable directory)", jerr)
 			}
 		}
 		cancel()
 		if err != nil {
-			prog.opts.Log.Debug().Str("target", t.Name).Err(err).Msg("target unavailable")
-			return out, newTargetError(t.Name, t.URL, err)
+			prog.opts.Log.Debug().Str("target", t.name).Err(err).Msg("target unavailable")
+			return out, newTargetError(t.name, t.url, err)
 		}
-		prog.opts.Log.Info().Str("target", t.Name).Str("kind", tg.Kind()).Str("addr", tg.Addr()).Msg("target open")
-		out = append(out, openTarget{name: t.Name, driver: t.Driver, target: tg})
+		prog.opts.Log.Info().Str("target", t.name).Str("kind", tg.Kind()).Str("addr", tg.Addr()).Msg("target open")
+		out = append(out, openTarget{preparedTarget: t, target: tg})
 	}
 	return out, nil
 }
@@ -565,13 +629,13 @@ func (prog *Program) cleanup(targets []openTarget) map[string]cleanupResult {
 	return out
 }
 
-func (prog *Program) closeAll(targets []openTarget) {
+func (rs *runState) closeAll(targets []openTarget) {
 	for _, t := range targets {
 		if err := t.target.Close(); err != nil {
-			prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("close failed")
+			rs.prog.opts.Log.Warn().Str("target", t.name).Err(err).Msg("close failed")
 		}
 	}
-	for _, px := range prog.proxies {
+	for _, px := range rs.proxies {
 		px.Close()
 	}
 }

@@ -13,26 +13,27 @@ import (
 )
 
 // prepareFaults validates the fault timeline without I/O and prepares its
-// faults for a fault.Timeline (engine/fault runs it).
-func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err error)) {
-	prog.netTargets = map[string]bool{}
+// faults for a fault.Timeline (engine/fault runs it): a driver's fault on
+// its target's Config (driver.FaultPreparer), a network fault here. It
+// marks the targets with network faults (preparedTarget.network). drivers
+// and targets hold the targets that were configured.
+func prepareFaults(p *plan.Plan, drivers map[string]driver.Driver, targets map[string]*preparedTarget, add func(n *plan.Fault, err error)) []*fault.Planned {
+	var out []*fault.Planned
 	interval := p.Interval
 	if interval <= 0 {
 		interval = time.Second
-	}
-	driverOf := map[string]string{}
-	for _, t := range p.Targets {
-		driverOf[t.Name] = t.Driver
 	}
 	for _, f := range p.Faults {
 		if f.Invalid {
 			continue
 		}
-		d, ok := prog.drivers[f.Target]
-		cfg := prog.configs[f.Target]
+		d, ok := drivers[f.Target]
 		if !ok {
 			continue // the target's problem is reported already
 		}
+		// t is nil when the target did not configure (its problems are
+		// reported): the fault is checked as far as it can be.
+		t := targets[f.Target]
 		pf := &fault.Planned{Name: f.Name, Target: f.Target, Kind: f.Kind, At: f.At, For: f.For, Probability: f.Probability,
 			Recovery: fault.Rule{Latency: f.Recovery.Latency, Success: f.Recovery.Success,
 				Stretch: time.Duration(max(f.Recovery.Intervals, 1)) * interval}}
@@ -50,7 +51,9 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 				continue
 			}
 			pf.Network = n
-			prog.netTargets[f.Target] = true
+			if t != nil {
+				t.network = true
+			}
 		} else {
 			fr, ok := d.(driver.Faulter)
 			var kinds []string
@@ -59,7 +62,7 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 			}
 			if !slices.Contains(kinds, f.Kind) {
 				all := append(append([]string{}, plan.NetworkFaultKinds...), kinds...)
-				msg := fmt.Sprintf("fault %s: unknown fault kind %q for target %s (driver %s)", f.Name, f.Kind, f.Target, driverOf[f.Target])
+				msg := fmt.Sprintf("fault %s: unknown fault kind %q for target %s (driver %s)", f.Name, f.Kind, f.Target, p.TargetByName(f.Target).Driver)
 				if s := diag.Suggest(f.Kind, all); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
@@ -67,9 +70,12 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 				add(f, diag.Errorf(f.KindNode, "%s", msg))
 				continue
 			}
-			fp, ok := cfg.(driver.FaultPreparer)
+			if t == nil {
+				continue
+			}
+			fp, ok := t.config.(driver.FaultPreparer)
 			if !ok {
-				add(f, diag.Errorf(f.KindNode, "fault %s: driver %s lists fault kind %q but its targets prepare no faults", f.Name, driverOf[f.Target], f.Kind))
+				add(f, diag.Errorf(f.KindNode, "fault %s: driver %s lists fault kind %q but its targets prepare no faults", f.Name, t.driver, f.Kind))
 				continue
 			}
 			df, err := fp.PrepareFault(driver.FaultSpec{Name: f.Name, Kind: f.Kind, Node: f.Node, For: f.For})
@@ -79,6 +85,7 @@ func (prog *Program) prepareFaults(p *plan.Plan, add func(n *plan.Fault, err err
 			}
 			pf.Driver = df
 		}
-		prog.faults = append(prog.faults, pf)
+		out = append(out, pf)
 	}
+	return out
 }

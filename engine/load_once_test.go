@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -76,5 +77,9 @@ scenarios:
 	}
 	if c, s := prepConfigs.Load(), prepSteps.Load(); c != 1 || s != 2 {
 		t.Errorf("the target was configured %d times and the steps prepared %d times, want 1 and 2", c, s)
+	}
+	// A program runs once: its steps are bound to that run's targets.
+	if rep, err := prog.Run(context.Background()); !errors.Is(err, engine.ErrRanAlready) || rep != nil {
+		t.Errorf("second Run = %v, %v; want no report and ErrRanAlready", rep, err)
 	}
 }

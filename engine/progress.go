@@ -29,22 +29,24 @@ type ScenarioProgress struct {
 }
 
 // Progress returns every scenario's progress. It is safe to call from
-// another goroutine while Run runs; before the run it returns nil.
+// another goroutine while Run runs; before the scenarios start it returns
+// nil.
 func (prog *Program) Progress() []ScenarioProgress {
-	prog.mu.Lock()
-	runs := prog.runs
-	tl := prog.timeline
-	prog.mu.Unlock()
+	rs := prog.live.Load()
+	if rs == nil {
+		return nil
+	}
+	rs.mu.Lock()
+	runs := rs.runs
+	tl := rs.timeline
+	rs.mu.Unlock()
+	if runs == nil {
+		return nil
+	}
 	out := make([]ScenarioProgress, 0, len(runs))
 	for _, r := range runs {
-		p := ScenarioProgress{Name: r.sc.Name, Planned: r.sc.Load.Duration, Done: r.done.Load(),
-			Completed: r.completed.Load(), Errors: r.errors.Load()}
-		switch {
-		case r.sc.Load.Iterations > 0:
-			p.PlannedIterations = r.sc.Load.Iterations
-		case r.sc.Load.PerVUIterations > 0:
-			p.PlannedIterations = r.sc.Load.PerVUIterations * int64(max(r.sc.Load.VUs, 1))
-		}
+		p := ScenarioProgress{Name: r.sc.name, Planned: r.sc.duration, PlannedIterations: r.sc.plannedIterations,
+			Done: r.done.Load(), Completed: r.completed.Load(), Errors: r.errors.Load()}
 		if ns := r.started.Load(); ns != 0 {
 			p.Started = true
 			p.Elapsed = time.Since(time.Unix(0, ns))
@@ -55,7 +57,7 @@ func (prog *Program) Progress() []ScenarioProgress {
 			}
 			p.P99, p.P99OK = pt.Latency.P99, pt.Latency.OK
 		}
-		p.Faults = tl.Active(r.sc.Name)
+		p.Faults = tl.Active(r.sc.name)
 		out = append(out, p)
 	}
 	return out

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
-	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/tmpl"
@@ -23,23 +21,21 @@ import (
 
 // execute runs all scenarios concurrently, each from its start offset, and
 // rolls their time series every interval.
-func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targets []openTarget) {
-	runs := make([]*scenarioRun, len(prog.plan.Scenarios))
-	for i, s := range prog.plan.Scenarios {
+func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, targets []openTarget) {
+	prog := rs.prog
+	runs := make([]*scenarioRun, len(prog.scenarios))
+	for i, s := range prog.scenarios {
 		runs[i] = prog.newScenarioRun(s)
 	}
-	prog.mu.Lock()
-	prog.runs = runs
-	prog.runStart = time.Now()
-	prog.mu.Unlock()
-	start := prog.runStart
+	start := time.Now()
 	for _, r := range runs {
 		r.runStart = start
 	}
-	interval := prog.plan.Interval
-	if interval <= 0 {
-		interval = time.Second
-	}
+	rs.mu.Lock()
+	rs.runs = runs
+	rs.runStart = start
+	rs.mu.Unlock()
+	interval := prog.interval
 	sum.Interval = interval
 	cpu0, cpuOK0 := cpuTime()
 	host0 := readHost()
@@ -47,7 +43,7 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	for _, r := range runs {
 		// The measured span begins at the scenario's planned start plus
 		// its warmup: nothing is recorded before.
-		from := r.sc.Start + r.sc.Load.Warmup
+		from := r.sc.start + r.sc.warmup
 		for _, se := range append([]*metrics.Series{r.iter}, r.series...) {
 			se.SetInterval(interval)
 			se.SetSpan(from)
@@ -99,16 +95,16 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 		byName[t.name] = t.target
 	}
 	scenariosDone := make(chan struct{})
-	tl := fault.Start(ctx, start, fault.Config{Faults: prog.faults, Targets: byName, Proxies: prog.proxies,
+	tl := fault.Start(ctx, start, fault.Config{Faults: prog.faults, Targets: byName, Proxies: rs.proxies,
 		Interval: interval, Seed: prog.seed, Log: prog.opts.Log}, scenariosDone)
 	for _, r := range runs {
-		if f := tl.Observer(r.sc.Name); f != nil {
+		if f := tl.Observer(r.sc.name); f != nil {
 			r.iter.Observe(f)
 		}
 	}
-	prog.mu.Lock()
-	prog.timeline = tl
-	prog.mu.Unlock()
+	rs.mu.Lock()
+	rs.timeline = tl
+	rs.mu.Unlock()
 
 	out := make([]*metrics.ScenarioSummary, len(runs))
 	var wg sync.WaitGroup
@@ -137,9 +133,9 @@ func (prog *Program) execute(ctx context.Context, sum *metrics.RunSummary, targe
 	sum.Scenarios = out
 	sum.Faults = tl.Wait()
 	wall := time.Since(start)
-	limits := make(map[string]plan.Validity, len(prog.plan.Scenarios))
-	for _, s := range prog.plan.Scenarios {
-		limits[s.Name] = s.Validity
+	limits := make(map[string]plan.Validity, len(prog.scenarios))
+	for _, s := range prog.scenarios {
+		limits[s.name] = s.validity
 	}
 	cpu1, cpuOK1 := cpuTime()
 	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpu1 - cpu0, cpuKnown: cpuOK0 && cpuOK1,
@@ -151,12 +147,12 @@ type vuState struct {
 	it driver.Iteration
 }
 
-// scenarioRun is one scenario in flight. Its fields are set before the run
-// starts; iterate is called concurrently by the executor's VUs.
+// scenarioRun is one scenario in flight, part of a run's live state. Its
+// fields are set before the run starts; iterate is called concurrently by
+// the executor's VUs.
 type scenarioRun struct {
 	prog   *Program
-	sc     *plan.Scenario
-	steps  []driver.Step // nil entry for sleep steps
+	sc     *preparedScenario
 	series []*metrics.Series
 	iter   *metrics.Series
 	vus    []*vuState
@@ -176,47 +172,20 @@ type scenarioRun struct {
 	ok, failed, interrupted atomic.Int64
 }
 
-func (prog *Program) newScenarioRun(s *plan.Scenario) *scenarioRun {
-	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.Name)}
-	for _, st := range s.Steps {
-		sr.steps = append(sr.steps, prog.steps[st])
-		sr.series = append(sr.series, metrics.NewSeries(st.Name))
+func (prog *Program) newScenarioRun(s *preparedScenario) *scenarioRun {
+	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.name)}
+	for _, st := range s.steps {
+		sr.series = append(sr.series, metrics.NewSeries(st.name))
 	}
-	nvus := s.Load.VUs
-	switch {
-	case s.Load.Model == plan.Open:
-		nvus = s.Load.MaxVUs
-	case len(s.Load.Stages) > 0:
-		nvus = max(int(s.Load.MaxStageTarget(float64(s.Load.VUs))+0.999999), 1)
-	}
-	h := fnv.New64a()
-	h.Write([]byte(s.Name))
-	salt := h.Sum64()
-	for vu := 1; vu <= max(nvus, 1); vu++ {
-		rng := mrand.New(mrand.NewPCG(prog.seed, salt^uint64(vu)*0x9e3779b97f4a7c15))
-		ts := tmpl.NewState(s.Name, vu, rng)
-		ts.SetVUs(max(nvus, 1))
+	for vu := 1; vu <= s.vus; vu++ {
+		rng := mrand.New(mrand.NewPCG(prog.seed, s.salt^uint64(vu)*0x9e3779b97f4a7c15))
+		ts := tmpl.NewState(s.name, vu, rng)
+		ts.SetVUs(s.vus)
 		sr.vus = append(sr.vus, &vuState{it: driver.Iteration{
-			Scenario: s.Name, VU: vu, Rand: rng, Templates: ts,
+			Scenario: s.name, VU: vu, Rand: rng, Templates: ts,
 		}})
 	}
 	return sr
-}
-
-// pick maps u in [0, 1) to a step of the mix by the steps' weights.
-func (sr *scenarioRun) pick(u float64) int {
-	var total float64
-	for _, st := range sr.sc.Steps {
-		total += st.Weight
-	}
-	x := u * total
-	for i, st := range sr.sc.Steps {
-		if x < st.Weight {
-			return i
-		}
-		x -= st.Weight
-	}
-	return len(sr.sc.Steps) - 1
 }
 
 func (sr *scenarioRun) roll(idx int64) {
@@ -226,60 +195,20 @@ func (sr *scenarioRun) roll(idx int64) {
 	}
 }
 
-// executor builds the load package's executor for the scenario's load.
-func (sr *scenarioRun) executor() interface {
-	Run(context.Context, load.IterFunc) load.Result
-} {
-	l := sr.sc.Load
-	stop := load.Stop{GracefulStop: sr.prog.opts.GracefulStop, Kill: sr.prog.opts.Kill}
-	if l.GracefulStop > 0 {
-		stop.GracefulStop = l.GracefulStop
-	}
-	if stop.GracefulStop <= 0 {
-		stop.GracefulStop = DefaultGracefulStop
-	}
-	stages := make([]load.Stage, len(l.Stages))
-	for i, s := range l.Stages {
-		stages[i] = load.Stage{Duration: s.Duration, Target: s.Target}
-	}
-	// The warmup counts from the executor's own start, so that the
-	// executor and iterate agree on which iterations are measured.
-	stop.OnStart = func(start time.Time) { sr.measureFrom.Store(start.Add(l.Warmup).UnixNano()) }
-	if l.Model == plan.Closed {
-		return load.Closed{VUs: l.VUs, Iterations: l.Iterations, PerVUIterations: l.PerVUIterations,
-			Duration: l.Duration, Stages: stages, Stop: stop}
-	}
-	var pacer load.Pacer
-	switch {
-	case l.Burst != nil:
-		pacer = load.BurstPacer{Size: l.Burst.Size, Every: l.Burst.Every, Count: l.Burst.Count}
-	case len(stages) > 0:
-		pacer = load.RampPacer{Start: l.Rate, Stages: stages}
-	default:
-		pacer = load.ConstantPacer{Rate: l.Rate, Duration: l.Duration}
-	}
-	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: sr.prog.opts.LateTolerance, Warmup: l.Warmup,
-		Late:           latePolicy(sr.prog.plan.LatePolicy(sr.sc)),
-		BeforeDispatch: sr.prog.opts.beforeDispatch, Stop: stop}
-}
-
-// latePolicy maps the plan's late policy to the executor's.
-func latePolicy(p plan.LatePolicy) load.LatePolicy {
-	switch p {
-	case plan.LateSend:
-		return load.LateSend
-	case plan.LateSkip:
-		return load.LateSkip
-	}
-	return load.LateAuto
+// executor is the scenario's prepared executor, telling the scenario
+// when it starts: the warmup counts from the executor's own start, so
+// that the executor and iterate agree on which iterations are measured.
+func (sr *scenarioRun) executor() executor {
+	warmup := sr.sc.warmup
+	return withOnStart(sr.sc.exec, func(start time.Time) { sr.measureFrom.Store(start.Add(warmup).UnixNano()) })
 }
 
 func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.ScenarioSummary {
 	s := sr.sc
 	prog := sr.prog
-	sum := &metrics.ScenarioSummary{Name: s.Name, Model: string(s.Load.Model), Warmup: s.Load.Warmup}
+	sum := &metrics.ScenarioSummary{Name: s.name, Model: s.model, Warmup: s.warmup}
 	defer sr.done.Store(true)
-	if wait := time.Until(runStart.Add(s.Start)); wait > 0 {
+	if wait := time.Until(runStart.Add(s.start)); wait > 0 {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -290,9 +219,9 @@ func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.Sce
 	}
 	now := time.Now()
 	sr.started.Store(now.UnixNano())
-	sr.measureFrom.Store(now.Add(s.Load.Warmup).UnixNano())
+	sr.measureFrom.Store(now.Add(s.warmup).UnixNano())
 	sum.Offset = now.Sub(runStart)
-	prog.opts.Log.Info().Str("scenario", s.Name).Str("model", string(s.Load.Model)).Msg("scenario started")
+	prog.opts.Log.Info().Str("scenario", s.name).Str("model", s.model).Msg("scenario started")
 	// A driver may abort the scenario (driver.ErrAbortScenario): that stops
 	// the starting of iterations like the end of the run does.
 	sctx, abort := context.WithCancelCause(ctx)
@@ -301,15 +230,15 @@ func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.Sce
 	res := sr.executor().Run(sctx, sr.iterate)
 	if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
 		sum.Aborted = cause.Error()
-		prog.opts.Log.Warn().Str("scenario", s.Name).Str("reason", sum.Aborted).Msg("scenario aborted")
+		prog.opts.Log.Warn().Str("scenario", s.name).Str("reason", sum.Aborted).Msg("scenario aborted")
 	}
 	o := metrics.Outcomes{OK: sr.ok.Load(), Failed: sr.failed.Load(), Interrupted: sr.interrupted.Load(),
 		Dropped: res.Dropped, Late: res.Skipped, SentLate: res.Late - res.Skipped}
 	o.Due = o.OK + o.Failed + o.Interrupted + o.Dropped + o.Late
-	if s.Load.Model == plan.Open {
+	if s.open {
 		// Every due hit has its outcome: the pacer's count is the check.
 		if o.Due != res.Scheduled {
-			prog.opts.Log.Error().Str("scenario", s.Name).Int64("due", res.Scheduled).Int64("accounted", o.Due).
+			prog.opts.Log.Error().Str("scenario", s.name).Int64("due", res.Scheduled).Int64("accounted", o.Due).
 				Msg("iterations unaccounted for: please report this bug")
 		}
 		o.Due = res.Scheduled
@@ -317,23 +246,23 @@ func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.Sce
 	sum.Outcomes = o
 	sum.Dropped, sum.Interrupted, sum.Elapsed = o.Dropped, o.Interrupted, res.Elapsed
 	sum.Scheduled, sum.Late, sum.Lag, sum.MaxVUs = res.Scheduled, res.Late, res.Lag, res.MaxVUs
-	if s.Load.Model == plan.Open && sctx.Err() == nil {
+	if s.open && sctx.Err() == nil {
 		// The open model's window is the schedule the generator achieved:
 		// the plan's, stretched by how late it handled the last due hit
 		// (the actual send time), never the target's slowness in
 		// finishing the iterations in flight.
-		sum.PlannedElapsed = s.Load.Duration
-		sum.Elapsed = s.Load.Duration + max(res.LastLag, 0)
+		sum.PlannedElapsed = s.duration
+		sum.Elapsed = s.duration + max(res.LastLag, 0)
 	}
-	sum.Elapsed = max(sum.Elapsed-s.Load.Warmup, 0) // rates cover the measured part
-	if s.Load.Model == plan.Open {
+	sum.Elapsed = max(sum.Elapsed-s.warmup, 0) // rates cover the measured part
+	if s.open {
 		if sum.PlannedElapsed == 0 {
 			// Cut short: the plan's window is the part that ran.
 			sum.PlannedElapsed = res.Elapsed
 		}
-		sum.PlannedElapsed = max(sum.PlannedElapsed-s.Load.Warmup, 0)
+		sum.PlannedElapsed = max(sum.PlannedElapsed-s.warmup, 0)
 	}
-	prog.opts.Log.Info().Str("scenario", s.Name).Int64("iterations", res.Iterations).Int64("dropped", res.Dropped).Msg("scenario done")
+	prog.opts.Log.Info().Str("scenario", s.name).Int64("iterations", res.Iterations).Int64("dropped", res.Dropped).Msg("scenario done")
 	return sum
 }
 
@@ -364,7 +293,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	// undone and its report written: the iteration fails instead.
 	defer func() {
 		if p := recover(); p != nil {
-			sr.prog.opts.Log.Error().Str("scenario", sr.sc.Name).Interface("panic", p).Msg("a step panicked")
+			sr.prog.opts.Log.Error().Str("scenario", sr.sc.name).Interface("panic", p).Msg("a step panicked")
 			if measure {
 				sr.iter.Record(vu, metrics.Sample{Service: time.Since(begin), ErrClass: "panic", At: time.Since(sr.runStart)})
 				sr.errors.Add(1)
@@ -376,21 +305,22 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	st.it.Number = n
 	st.it.Templates.SetIteration(n)
 	failed := ""
-	first, last := 0, len(sr.steps)
-	if sr.sc.Mix {
+	steps := sr.sc.steps
+	first, last := 0, len(steps)
+	if sr.sc.mix {
 		// One step per iteration, drawn by weight from the VU's seeded
 		// source: reproducible with --seed.
-		first = sr.pick(st.it.Rand.Float64())
+		first = sr.sc.pick(st.it.Rand.Float64())
 		last = first + 1
 	}
 	for i := first; i < last; i++ {
-		step := sr.steps[i]
+		step := &steps[i]
 		t0 := time.Now()
 		var out driver.Outcome
-		if step == nil {
-			out = sleep(ctx, sr.sc.Steps[i].Sleep)
+		if step.step == nil {
+			out = sleep(ctx, step.sleep)
 		} else {
-			out = step.Do(ctx, &st.it)
+			out = step.step.Do(ctx, &st.it)
 		}
 		t1 := time.Now()
 		if ctx.Err() != nil && out.Err != nil {
@@ -399,15 +329,15 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			if measure {
 				sr.interrupted.Add(1)
 				lb := metrics.Sample{Service: t1.Sub(begin)}
-				step := metrics.Sample{Service: t1.Sub(t0)}
+				sl := metrics.Sample{Service: t1.Sub(t0)}
 				if !scheduled.IsZero() {
 					lb.Response = t1.Sub(scheduled)
 					if i == first {
-						step.Response = lb.Response
+						sl.Response = lb.Response
 					}
 				}
 				sr.iter.RecordLowerBound(vu, lb)
-				sr.series[i].RecordLowerBound(vu, step)
+				sr.series[i].RecordLowerBound(vu, sl)
 			}
 			st.it.VUIter++
 			return false
@@ -425,7 +355,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 				sr.abort(out.Err)
 			}
 			failed = x.ErrClass
-			sr.prog.opts.Log.Debug().Str("scenario", sr.sc.Name).Str("step", sr.sc.Steps[i].Name).Str("class", x.ErrClass).Err(out.Err).Msg("step failed")
+			sr.prog.opts.Log.Debug().Str("scenario", sr.sc.name).Str("step", step.name).Str("class", x.ErrClass).Err(out.Err).Msg("step failed")
 			break
 		}
 	}

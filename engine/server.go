@@ -16,12 +16,6 @@ func (prog *Program) startSampling(ctx context.Context, targets []openTarget) *m
 		if !ok {
 			continue
 		}
-		var figs []metrics.ServerFigure
-		if sm, ok := prog.drivers[t.name].(driver.ServerMetricser); ok {
-			for _, m := range sm.ServerMetrics() {
-				figs = append(figs, metrics.ServerFigure{Name: m.Name, Help: m.Help, Compute: m.Compute})
-			}
-		}
 		read := func(ctx context.Context) (map[string]float64, string, error) {
 			stats, err := st.ServerStats(ctx)
 			return stats, "", err
@@ -29,16 +23,16 @@ func (prog *Program) startSampling(ctx context.Context, targets []openTarget) *m
 		if is, ok := st.(driver.IdentifiedServerStatser); ok {
 			read = is.IdentifiedServerStats
 		}
-		sts = append(sts, metrics.SampledTarget{Name: t.name, Read: read, Figures: figs})
+		sts = append(sts, metrics.SampledTarget{Name: t.name, Read: read, Figures: t.figures})
 	}
 	return metrics.StartSampler(ctx, sts, prog.opts.ServerInterval)
 }
 
 // stopSampling takes the final samples and derives every target's server
 // figures, server changes timed from the run's start.
-func (prog *Program) stopSampling(s *metrics.Sampler) []*metrics.TargetSummary {
-	prog.mu.Lock()
-	runStart := prog.runStart
-	prog.mu.Unlock()
+func (rs *runState) stopSampling(s *metrics.Sampler) []*metrics.TargetSummary {
+	rs.mu.Lock()
+	runStart := rs.runStart
+	rs.mu.Unlock()
 	return s.Stop(runStart)
 }

@@ -19,25 +19,11 @@ import (
 // undo is retried within a budget of its own: fault.Timeline.)
 const cleanupBudget = 30 * time.Second
 
-// identities returns each target's journal identity ("" for targets whose
-// servers runplan starts, or whose driver journals nothing).
-func (prog *Program) identities() map[string]string {
-	out := map[string]string{}
-	for _, t := range prog.plan.Targets {
-		if ic, ok := prog.configs[t.Name].(driver.Identifier); ok {
-			if id := ic.Identity(); id != "" {
-				out[t.Name] = id
-			}
-		}
-	}
-	return out
-}
-
 // deadRuns looks in the journal directory for runs that are not running
 // any more (or ran on another host) and left changes on one of the plan's
-// targets.
-func (prog *Program) deadRuns(ids map[string]string) []report.DeadRun {
-	if prog.opts.JournalDir == "" || len(ids) == 0 {
+// targets (by their journal identity, preparedTarget.identity).
+func (prog *Program) deadRuns() []report.DeadRun {
+	if prog.opts.JournalDir == "" || !slices.ContainsFunc(prog.targets, func(t *preparedTarget) bool { return t.identity != "" }) {
 		return nil
 	}
 	runs, errs := journal.Load(prog.opts.JournalDir)
@@ -57,17 +43,17 @@ func (prog *Program) deadRuns(ids map[string]string) []report.DeadRun {
 			if len(jt.Entries) == 0 {
 				continue
 			}
-			for _, t := range prog.plan.Targets {
-				if ids[t.Name] != jt.Server {
+			for _, t := range prog.targets {
+				if t.identity == "" || t.identity != jt.Server {
 					continue
 				}
 				d := report.DeadRun{RunID: r.RunID, PID: r.PID, Host: r.Host, Started: r.Started, State: state.String(),
-					Target: t.Name, Server: jt.Server, Journal: r.Path()}
+					Target: t.name, Server: jt.Server, Journal: r.Path()}
 				for _, e := range jt.Entries {
 					d.Changes = append(d.Changes, e.String())
 				}
 				out = append(out, d)
-				prog.opts.Log.Warn().Str("target", t.Name).Str("run_id", r.RunID).Str("server", jt.Server).
+				prog.opts.Log.Warn().Str("target", t.name).Str("run_id", r.RunID).Str("server", jt.Server).
 					Strs("changes", d.Changes).Msg("an earlier run died and left changes on this target; run `runplan cleanup " + jt.Server + "`")
 			}
 		}
@@ -75,15 +61,14 @@ func (prog *Program) deadRuns(ids map[string]string) []report.DeadRun {
 	return out
 }
 
-// bindJournal hands an open target its journal, when it changes state on
-// servers runplan did not start.
-func (prog *Program) bindJournal(name, drv string, tg driver.Target) error {
-	id := prog.idents[name]
+// bindJournal hands an open target tg of t its journal, when it changes
+// state on servers runplan did not start.
+func (rs *runState) bindJournal(t *preparedTarget, tg driver.Target) error {
 	jt, ok := tg.(driver.Journaler)
-	if !ok || id == "" || prog.journal == nil {
+	if !ok || t.identity == "" || rs.journal == nil {
 		return nil
 	}
-	return jt.BindJournal(prog.journal.For(name, drv, id))
+	return jt.BindJournal(rs.journal.For(t.name, t.driver, t.identity))
 }
 
 // cleanupResult is one target's cleanup, as it ended.
@@ -95,14 +80,14 @@ type cleanupResult struct {
 // leftovers lists what the journal still holds at the end of the run —
 // what could not be undone or cleaned up — each with the error that kept
 // it there. A pause whose planned end has passed is over, not left.
-func (prog *Program) leftovers(faults []*metrics.FaultSummary, cleaned map[string]cleanupResult) []report.Leftover {
-	if prog.journal == nil {
+func (rs *runState) leftovers(faults []*metrics.FaultSummary, cleaned map[string]cleanupResult) []report.Leftover {
+	if rs.journal == nil {
 		return nil
 	}
 	now := time.Now()
 	var out []report.Leftover
-	for _, t := range prog.journal.Left() {
-		log := prog.journal.For(t.Name, t.Driver, t.Server)
+	for _, t := range rs.journal.Left() {
+		log := rs.journal.For(t.Name, t.Driver, t.Server)
 		for _, e := range t.Entries {
 			if e.Expired(now) {
 				_ = log.Forget(e)
@@ -151,15 +136,15 @@ func (prog *Program) leftovers(faults []*metrics.FaultSummary, cleaned map[strin
 
 // closeJournal writes the journal a last time: its file goes when nothing
 // is left, and stays, with what is left, for `runplan cleanup` otherwise.
-func (prog *Program) closeJournal() string {
-	if prog.journal == nil {
+func (rs *runState) closeJournal() string {
+	if rs.journal == nil {
 		return ""
 	}
-	if err := prog.journal.Close(); err != nil {
-		prog.opts.Log.Error().Err(err).Msg("the journal could not be written")
+	if err := rs.journal.Close(); err != nil {
+		rs.prog.opts.Log.Error().Err(err).Msg("the journal could not be written")
 	}
-	if len(prog.journal.Left()) == 0 {
+	if len(rs.journal.Left()) == 0 {
 		return ""
 	}
-	return prog.journal.Path()
+	return rs.journal.Path()
 }

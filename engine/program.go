@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"context"
+	"hash/fnv"
+	"time"
+
+	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/load"
+	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
+)
+
+// What a Program holds: everything a run needs, built by prepare from the
+// plan and never written afterwards. Run reads these, not the plan.
+
+// preparedTarget is one configured target.
+type preparedTarget struct {
+	name, driver string
+	// url is the plan's address for the target (for errors, masked there).
+	url    string
+	config driver.Config
+	// figures are the server figures its driver derives from the target's
+	// statistics (driver.ServerMetricser).
+	figures []metrics.ServerFigure
+	// identity is its journal identity (driver.Identifier), "" when its
+	// driver journals nothing on it.
+	identity string
+	// network is true when the plan has network faults on the target: the
+	// run reaches it through a fault proxy.
+	network bool
+}
+
+// preparedStep is one step of a scenario: a driver's prepared step, or a
+// sleep.
+type preparedStep struct {
+	name   string
+	target string
+	// step is nil for a sleep step.
+	step  driver.Step
+	sleep time.Duration
+}
+
+// executor runs a scenario's iterations under its load model: a load.Closed
+// or a load.Open.
+type executor interface {
+	Run(context.Context, load.IterFunc) load.Result
+}
+
+// preparedScenario is one scenario, its load turned into an executor.
+type preparedScenario struct {
+	name string
+	// start is the scenario's offset from the run's start.
+	start time.Duration
+	// model is "closed" or "open"; open is model == "open".
+	model string
+	open  bool
+	// warmup is measured from the executor's start; duration is the
+	// planned length (zero when bounded by an iteration count).
+	warmup, duration time.Duration
+	// plannedIterations is the iteration count planned (zero when bounded
+	// by a duration), for progress.
+	plannedIterations int64
+	// vus is how many virtual users the executor may run at once.
+	vus int
+	// salt seeds the VUs' random sources apart from other scenarios'.
+	salt uint64
+	// exec is built up front; its Stop.OnStart is set for each run
+	// (withOnStart).
+	exec  executor
+	steps []preparedStep
+	// mix draws one step per iteration by weight: cumWeights[i] is the sum
+	// of the weights of steps 0..i.
+	mix        bool
+	cumWeights []float64
+	validity   plan.Validity
+}
+
+// prepareScenario builds the run's view of scenario s of p. steps are the
+// drivers' prepared steps (absent: a sleep, or a step that failed to
+// prepare).
+func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver.Step, opts Options) *preparedScenario {
+	l := s.Load
+	ps := &preparedScenario{name: s.Name, start: s.Start, model: string(l.Model), open: l.Model == plan.Open,
+		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, validity: s.Validity}
+	switch {
+	case l.Iterations > 0:
+		ps.plannedIterations = l.Iterations
+	case l.PerVUIterations > 0:
+		ps.plannedIterations = l.PerVUIterations * int64(max(l.VUs, 1))
+	}
+	ps.vus = l.VUs
+	switch {
+	case l.Model == plan.Open:
+		ps.vus = l.MaxVUs
+	case len(l.Stages) > 0:
+		ps.vus = max(int(l.MaxStageTarget(float64(l.VUs))+0.999999), 1)
+	}
+	ps.vus = max(ps.vus, 1)
+	h := fnv.New64a()
+	h.Write([]byte(s.Name))
+	ps.salt = h.Sum64()
+	var cum float64
+	for _, st := range s.Steps {
+		ps.steps = append(ps.steps, preparedStep{name: st.Name, target: st.Target, step: steps[st], sleep: st.Sleep})
+		cum += st.Weight
+		ps.cumWeights = append(ps.cumWeights, cum)
+	}
+	ps.exec = buildExecutor(l, latePolicy(p.LatePolicy(s)), opts)
+	return ps
+}
+
+// buildExecutor builds the load package's executor for load l.
+func buildExecutor(l plan.LoadSpec, late load.LatePolicy, opts Options) executor {
+	stop := load.Stop{GracefulStop: opts.GracefulStop, Kill: opts.Kill}
+	if l.GracefulStop > 0 {
+		stop.GracefulStop = l.GracefulStop
+	}
+	if stop.GracefulStop <= 0 {
+		stop.GracefulStop = DefaultGracefulStop
+	}
+	stages := make([]load.Stage, len(l.Stages))
+	for i, s := range l.Stages {
+		stages[i] = load.Stage{Duration: s.Duration, Target: s.Target}
+	}
+	if l.Model == plan.Closed {
+		return load.Closed{VUs: l.VUs, Iterations: l.Iterations, PerVUIterations: l.PerVUIterations,
+			Duration: l.Duration, Stages: stages, Stop: stop}
+	}
+	var pacer load.Pacer
+	switch {
+	case l.Burst != nil:
+		pacer = load.BurstPacer{Size: l.Burst.Size, Every: l.Burst.Every, Count: l.Burst.Count}
+	case len(stages) > 0:
+		pacer = load.RampPacer{Start: l.Rate, Stages: stages}
+	default:
+		pacer = load.ConstantPacer{Rate: l.Rate, Duration: l.Duration}
+	}
+	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: opts.LateTolerance, Warmup: l.Warmup,
+		Late: late, BeforeDispatch: opts.beforeDispatch, Stop: stop}
+}
+
+// withOnStart returns a copy of e that calls f with the executor's own
+// start; e itself is left as prepared.
+func withOnStart(e executor, f func(time.Time)) executor {
+	switch x := e.(type) {
+	case load.Closed:
+		x.Stop.OnStart = f
+		return x
+	case load.Open:
+		x.Stop.OnStart = f
+		return x
+	}
+	return e
+}
+
+// latePolicy maps the plan's late policy to the executor's.
+func latePolicy(p plan.LatePolicy) load.LatePolicy {
+	switch p {
+	case plan.LateSend:
+		return load.LateSend
+	case plan.LateSkip:
+		return load.LateSkip
+	}
+	return load.LateAuto
+}
+
+// pick maps u in [0, 1) to a step of the mix by the steps' weights: the
+// first step whose cumulative weight exceeds u times the total. No
+// allocation: it runs on every iteration of a mix.
+func (ps *preparedScenario) pick(u float64) int {
+	cum := ps.cumWeights
+	last := len(cum) - 1
+	x := u * cum[last]
+	lo, hi := 0, last
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if x < cum[mid] {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
