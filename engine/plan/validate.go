@@ -150,11 +150,11 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			return
 		}
 	case *kind.Type:
-		if strings.Contains(e.SchemaURL, "/$defs/duration") {
+		if inDef(e.SchemaURL, "duration") {
 			l.addf(node, "%s: a duration needs a unit, like 500ms, 20s or 1m30s (got %s)", where, display(scalarOf(node)))
 			return
 		}
-		if strings.Contains(e.SchemaURL, "/$defs/rate") {
+		if inDef(e.SchemaURL, "rate") {
 			l.addf(node, "%s: a rate is a count per unit, like 4/s, 120/m or 2/h, or a number per second", where)
 			return
 		}
@@ -217,6 +217,14 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 		msg = where + ": " + msg
 	}
 	l.add(node, msg)
+}
+
+// inDef reports whether a schema location lies in the core's definition
+// name, and not in a driver's definition whose name begins the same way
+// (a driver called rate has $defs/rateTarget).
+func inDef(schemaURL, name string) bool {
+	_, after, ok := strings.Cut(schemaURL, "/$defs/"+name)
+	return ok && (after == "" || after[0] == '/')
 }
 
 // allowedKeys returns the properties the schema at the given

@@ -2,9 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/runplan/runplan/engine/driver"
@@ -37,25 +38,64 @@ func TestPlanSchemaHasEveryDriver(t *testing.T) {
 	if code := Main([]string{"schema"}, &out, &errOut); code != ExitOK {
 		t.Fatalf("runplan schema: exit %d: %s", code, errOut.String())
 	}
-	for _, name := range driver.Drivers() {
+	type props struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	var doc struct {
+		Defs struct {
+			Target struct {
+				AllOf []json.RawMessage `json:"allOf"`
+			} `json:"target"`
+			Step  props `json:"step"`
+			Fault props `json:"fault"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var defs struct {
+		Defs map[string]json.RawMessage `json:"$defs"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &defs); err != nil {
+		t.Fatal(err)
+	}
+	names := driver.Drivers()
+	if len(names) == 0 {
+		t.Fatal("no driver registered")
+	}
+	for _, name := range names {
 		d, err := driver.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f := d.Schema()
-		want := []string{`"` + name + `": {`}
-		if f.Target != nil {
-			want = append(want, `"`+name+`Target": {`, `"const": "`+name+`"`)
+		if _, ok := doc.Defs.Step.Properties[name]; !ok {
+			t.Errorf("driver %s: no step kind %s", name, name)
 		}
-		if f.Step != nil {
-			want = append(want, `"$ref": "#/$defs/`+name+`Step"`)
+		if f.Target != nil {
+			if _, ok := defs.Defs[name+"Target"]; !ok {
+				t.Errorf("driver %s: no $defs/%sTarget", name, name)
+			}
+			cond := fmt.Sprintf(`{"if":{"properties":{"driver":{"const":%q}}},"then":{"$ref":"#/$defs/%sTarget"}}`, name, name)
+			found := false
+			for _, c := range doc.Defs.Target.AllOf {
+				var b bytes.Buffer
+				if json.Compact(&b, c) == nil && b.String() == cond {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("driver %s: targets are not checked against its options", name)
+			}
 		}
 		for kind := range f.Faults {
-			want = append(want, `"`+kind+`": {`)
+			if _, ok := doc.Defs.Fault.Properties[kind]; !ok {
+				t.Errorf("driver %s: no fault kind %s", name, kind)
+			}
 		}
-		for _, w := range want {
-			if !strings.Contains(out.String(), w) {
-				t.Errorf("driver %s: the schema lacks %s", name, w)
+		for def := range f.Defs {
+			if _, ok := defs.Defs[def]; !ok {
+				t.Errorf("driver %s: no $defs/%s", name, def)
 			}
 		}
 	}
