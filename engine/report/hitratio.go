@@ -30,8 +30,22 @@ type HitRatio struct {
 // hitRatios puts the scenario's client hit ratio beside the server hit
 // ratio of every target its cache steps use; none when the scenario made no
 // lookups or no such target reads server figures.
+//
+// Generic over declarations: the ratio is the scenario's first ratio step
+// metric that the targets' servers also report under its name (a cache's
+// hit_ratio); a step takes part when it has the ratio.
 func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []HitRatio {
-	if s.Hits+s.Misses+s.LookupErrors == 0 || p == nil {
+	if p == nil {
+		return nil
+	}
+	var ratio *Metric
+	for i, m := range s.Metrics {
+		if m.Kind == "ratio" && serverHas(targets, m.Name) {
+			ratio = &s.Metrics[i]
+			break
+		}
+	}
+	if ratio == nil {
 		return nil
 	}
 	var ps *plan.Scenario
@@ -44,10 +58,10 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 		return nil
 	}
 	from := round3(s.Start + s.Warmup)
-	out := []HitRatio{{Source: "client", Value: s.HitRatio, From: from, To: round3(from + s.Elapsed), Window: "measured"}}
+	out := []HitRatio{{Source: "client", Value: ptr(ratio.Value), From: from, To: round3(from + s.Elapsed), Window: "measured"}}
 	seen := map[string]bool{}
 	for _, st := range s.Steps {
-		if st.Hits+st.Misses+st.LookupErrors == 0 {
+		if st.Metric(ratio.Name) == nil {
 			continue
 		}
 		for _, pst := range ps.Steps {
@@ -60,7 +74,7 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 					continue
 				}
 				for _, f := range t.Server {
-					if f.Name == "hit_ratio" {
+					if f.Name == ratio.Name {
 						out = append(out, HitRatio{Source: "server", Target: t.Name, Value: f.Value, From: 0, To: round3(runLength), Window: "run"})
 					}
 				}
@@ -93,4 +107,17 @@ func hitRatioText(s Scenario) string {
 		}
 	}
 	return "hit ratio: " + strings.Join(parts, " · ")
+}
+
+// serverHas reports whether some target's server reports a figure named
+// name.
+func serverHas(targets []Target, name string) bool {
+	for _, t := range targets {
+		for _, f := range t.Server {
+			if f.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }

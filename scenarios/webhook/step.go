@@ -526,7 +526,7 @@ func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 		attempts++
 		t.n.requests.Add(1)
 		if res.class == "" && res.err == nil {
-			return driver.Outcome{Waited: waited}
+			return driver.Outcome{Counters: waitedCounters(waited)}
 		}
 		now := time.Now()
 		switch res.status {
@@ -757,8 +757,8 @@ func (st *step) outcome(res result, attempts int, waited time.Duration, abort bo
 		err = fmt.Errorf("%w; %w", err, driver.ErrAbortScenario)
 	}
 	return driver.Outcome{
-		Class:  res.class,
-		Waited: waited,
+		Class:    res.class,
+		Counters: waitedCounters(waited),
 		Err: &Error{
 			Class:    res.class,
 			Method:   st.method,
