@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -16,7 +17,7 @@ import (
 // schema of a report whose step metrics are known is assembled from their
 // declarations (ReportFor): each becomes a property of scenarios and steps
 // with its kind's shape, and no other key is allowed. ValidateReport does
-// so with the declarations a report carries in step_metrics.
+// so with the declarations of a report's targets' drivers.
 
 // ReportDocFor returns the report schema document with the step metrics
 // ms declared, as JSON.
@@ -91,26 +92,34 @@ func ReportFor(ms []driver.StepMetric) (*jsonschema.Schema, error) {
 }
 
 // ValidateReport validates a decoded JSON report (as jsonschema.UnmarshalJSON
-// gives it) against the report schema with the step metrics it declares in
-// step_metrics; a report without step_metrics against report.schema.json
+// gives it) against the report schema with the step metrics its targets'
+// drivers declare (those registered); with none, against report.schema.json
 // as it is (any step metric).
 func ValidateReport(doc any) error {
 	var ms []driver.StepMetric
 	if m, ok := doc.(map[string]any); ok {
-		list, _ := m["step_metrics"].([]any)
-		for _, e := range list {
-			info, _ := e.(map[string]any)
-			name, _ := info["name"].(string)
-			kindName, _ := info["kind"].(string)
-			kind, err := driver.ParseMetricKind(kindName)
+		targets, _ := m["targets"].([]any)
+		for _, t := range targets {
+			tm, _ := t.(map[string]any)
+			name, _ := tm["driver"].(string)
+			d, err := driver.Lookup(name)
 			if err != nil {
-				// The schema itself says what is wrong with it.
-				ms = nil
-				break
+				continue
 			}
-			ms = append(ms, driver.StepMetric{Name: name, Kind: kind})
+			for _, sm := range driver.StepMetricsOf(d) {
+				if !slices.ContainsFunc(ms, func(x driver.StepMetric) bool { return x.Name == sm.Name }) {
+					ms = append(ms, sm)
+				}
+			}
 		}
 	}
+	return ValidateReportWith(doc, ms)
+}
+
+// ValidateReportWith validates a decoded JSON report against the report
+// schema with the step metrics ms declared (ReportFor); with none, against
+// report.schema.json as it is (any step metric).
+func ValidateReportWith(doc any, ms []driver.StepMetric) error {
 	var sch *jsonschema.Schema
 	var err error
 	if len(ms) > 0 {

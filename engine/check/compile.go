@@ -282,7 +282,7 @@ func (c *compiler) check(ck *plan.Check) *compiled {
 	}
 	if ck.HasBounds {
 		if cc.value == nil {
-			c.errOff(ck.BoundsNode, 0, fmt.Sprintf("check %s: partial credit (good, bad) scores the left side of a comparison; write the check as a comparison like `x.hit_ratio > 0.9`", ck.Name))
+			c.errOff(ck.BoundsNode, 0, fmt.Sprintf("check %s: partial credit (good, bad) scores the left side of a comparison; write the check as a comparison like `x.success_rate > 0.9`", ck.Name))
 			return nil
 		}
 		v, _ := expr.Run(cc.value, c.env)

@@ -65,8 +65,10 @@ type Report struct {
 	// cleanup`; empty when nothing is left or the journal was in memory.
 	Journal string `json:"journal,omitempty"`
 	// StepMetrics declare the step metrics of the scenarios and steps
-	// (driver.StepMetric), for reading the report back.
-	StepMetrics []MetricInfo `json:"step_metrics,omitempty"`
+	// (driver.StepMetric): Build takes them from the run, a report read
+	// back from its targets' drivers (resolveMetrics). Not written: the
+	// JSON keeps the format it always had.
+	StepMetrics []MetricInfo `json:"-"`
 }
 
 // Generator is the load generator's view of itself.

@@ -120,6 +120,12 @@ func TestSchemaRejects(t *testing.T) {
 		{"unknown step field", func(m map[string]any) {
 			m["scenarios"].([]any)[0].(map[string]any)["steps"].([]any)[0].(map[string]any)["p99"] = 1
 		}, "p99"},
+		{"step field not a figure", func(m map[string]any) {
+			m["scenarios"].([]any)[0].(map[string]any)["steps"].([]any)[0].(map[string]any)["p99"] = "fast"
+		}, "p99"},
+		{"counter not a whole number", func(m map[string]any) {
+			m["scenarios"].([]any)[0].(map[string]any)["steps"].([]any)[0].(map[string]any)["hits"] = 1.5
+		}, "hits"},
 		{"series point without latency", func(m map[string]any) {
 			delete(m["scenarios"].([]any)[0].(map[string]any)["series"].([]any)[0].(map[string]any), "latency_ms")
 		}, "latency_ms"},
@@ -142,7 +148,9 @@ func TestSchemaRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = schema.ValidateReport(decodeJSON(t, b))
+			// Against the schema with the fixture's step metrics declared,
+			// as the binary validates with its drivers' declarations.
+			err = schema.ValidateReportWith(decodeJSON(t, b), fixtureMetrics)
 			if err == nil {
 				t.Fatal("validated; want an error")
 			}

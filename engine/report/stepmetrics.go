@@ -18,10 +18,9 @@ import (
 // (driver.StepMetric) are written into a step's or scenario's JSON object
 // under their own names, just before latency_ms (where a cache's hits,
 // misses and hit_ratio have always been), and left out when they have
-// nothing to say (metrics.Figure.Zero). The report lists the declarations
-// once, in step_metrics, so that a report read back knows each figure's
-// kind; a report written before step_metrics existed gets its kinds
-// guessed (resolveMetrics).
+// nothing to say (metrics.Figure.Zero). A report read back takes each
+// figure's kind from the declarations of its targets' drivers
+// (resolveMetrics).
 
 // Metric is one declared figure of a step or scenario.
 type Metric struct {
@@ -33,13 +32,12 @@ type Metric struct {
 	Value float64
 }
 
-// MetricInfo declares a figure of the report's steps (step_metrics).
+// MetricInfo declares a figure of the report's steps and scenarios (a
+// driver.StepMetric, its kind by name).
 type MetricInfo struct {
-	Name        string   `json:"name"`
-	Kind        string   `json:"kind"`
-	Help        string   `json:"help,omitempty"`
-	Numerator   string   `json:"numerator,omitempty"`
-	Denominator []string `json:"denominator,omitempty"`
+	Name, Kind, Help string
+	Numerator        string
+	Denominator      []string
 }
 
 // Metric returns the figure named name, nil when s has none.
@@ -237,11 +235,20 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// resolveMetrics sets the kinds of metrics read back from the report's
-// declarations (step_metrics); without one (a report older than them), a
-// figure written with a fraction is taken for a ratio, a whole number for
-// a counter, as such reports only held counters and ratios.
+// resolveMetrics sets the kinds of metrics read back from the
+// declarations of the report's targets' drivers, when they are registered;
+// failing that (a driver this binary lacks), a figure written with a
+// fraction is taken for a ratio, a whole number for a counter.
 func (r *Report) resolveMetrics() {
+	if len(r.StepMetrics) == 0 {
+		for _, t := range r.Targets {
+			if d, err := driver.Lookup(t.Driver); err == nil {
+				for _, m := range driver.StepMetricsOf(d) {
+					addInfo(&r.StepMetrics, m)
+				}
+			}
+		}
+	}
 	kinds := map[string]string{}
 	for _, d := range r.StepMetrics {
 		kinds[d.Name] = d.Kind
