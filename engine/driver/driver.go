@@ -17,6 +17,12 @@
 // of them joined (errors.Join), words suggested with diag.Suggest. The
 // engine shows them as "file:line:col: message".
 //
+// A driver's steps may produce figures of their own (a cache's hits, a
+// client's rate-limit wait): the driver declares them once (StepMetricser,
+// see metrics.go) and every Outcome carries their values in a fixed-size
+// array (Outcome.Counters); checks, the report and its schema take them
+// from the declaration.
+//
 // Nothing in this package imports a driver; drivers import this package.
 package driver
 

@@ -101,7 +101,7 @@ var ReservedNames = []string{
 	"rate", "ops", "ops_rate", "steps", "due", "ok", "failed", "dropped", "interrupted", "late", "sent_late",
 	"arrival_rate", "planned_rate", "name", "model", "elapsed", "start", "warmup", "max_vus", "aborted", "scheduled",
 	"outcomes", "latency_ms", "latency_basis", "service_latency_ms", "lower_bounds", "histogram",
-	"service_histogram", "series",
+	"service_histogram", "series", "hit_ratios",
 }
 
 var metricName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

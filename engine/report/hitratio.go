@@ -25,6 +25,9 @@ type HitRatio struct {
 	// excluded) or "run" (the whole run: warmup, other scenarios and
 	// every other client's lookups included).
 	Window string `json:"window"`
+	// metric names the ratio (the step metric), for people; "" in a
+	// report read back (see ratioName).
+	metric string
 }
 
 // hitRatios puts the scenario's client hit ratio beside the server hit
@@ -58,7 +61,7 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 		return nil
 	}
 	from := round3(s.Start + s.Warmup)
-	out := []HitRatio{{Source: "client", Value: ptr(ratio.Value), From: from, To: round3(from + s.Elapsed), Window: "measured"}}
+	out := []HitRatio{{Source: "client", Value: ptr(ratio.Value), From: from, To: round3(from + s.Elapsed), Window: "measured", metric: ratio.Name}}
 	seen := map[string]bool{}
 	for _, st := range s.Steps {
 		if st.Metric(ratio.Name) == nil {
@@ -75,7 +78,7 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 				}
 				for _, f := range t.Server {
 					if f.Name == ratio.Name {
-						out = append(out, HitRatio{Source: "server", Target: t.Name, Value: f.Value, From: 0, To: round3(runLength), Window: "run"})
+						out = append(out, HitRatio{Source: "server", Target: t.Name, Value: f.Value, From: 0, To: round3(runLength), Window: "run", metric: ratio.Name})
 					}
 				}
 			}
@@ -87,7 +90,7 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 	return out
 }
 
-// hitRatioText is the scenario's hit ratios side by side, for people:
+// hitRatioText is the scenario's client and server ratios side by side, for people:
 // "hit ratio: client 93.1% (measured 3–28s) · server cache 92.0% (whole run 0–28.4s)".
 func hitRatioText(s Scenario) string {
 	if len(s.HitRatios) == 0 {
@@ -106,7 +109,27 @@ func hitRatioText(s Scenario) string {
 			parts = append(parts, fmt.Sprintf("server %s %s (whole run %g–%gs)", h.Target, v, h.From, h.To))
 		}
 	}
-	return "hit ratio: " + strings.Join(parts, " · ")
+	return label(ratioName(s)) + ": " + strings.Join(parts, " · ")
+}
+
+// ratioName is the step metric the scenario's side-by-side ratios are of:
+// in a report read back, the scenario's ratio whose value the client's
+// is.
+func ratioName(s Scenario) string {
+	if n := s.HitRatios[0].metric; n != "" {
+		return n
+	}
+	for _, h := range s.HitRatios {
+		if h.Source != "client" || h.Value == nil {
+			continue
+		}
+		for _, m := range s.Metrics {
+			if m.Kind == "ratio" && m.Value == *h.Value {
+				return m.Name
+			}
+		}
+	}
+	return "ratio"
 }
 
 // serverHas reports whether some target's server reports a figure named

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,16 @@ func TestStepMetricsReadBack(t *testing.T) {
 	}
 	if again := marshal(t, &back); !bytes.Equal(again, marshal(t, withQueueMetrics(t))) {
 		t.Error("the report read back does not write the same JSON")
+	}
+}
+
+// TestReservedNamesCoverTheReport: no step metric may take the name of a
+// field of a scenario or step in the JSON report.
+func TestReservedNamesCoverTheReport(t *testing.T) {
+	t.Parallel()
+	for key := range ownKeys {
+		if !slices.Contains(driver.ReservedNames, key) {
+			t.Errorf("%q is a key of the report's scenarios or steps but not in driver.ReservedNames", key)
+		}
 	}
 }

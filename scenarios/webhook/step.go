@@ -464,8 +464,9 @@ func (st *step) bodyKind() string {
 
 // Do delivers one message: it waits for the rate limiter (respect mode),
 // sends, and retries with backoff on 5xx and connection failures and after
-// 429s, within ctx. It is safe for concurrent use. The outcome's Waited is
-// the time spent waiting on rate limits; its Class names the last failure.
+// 429s, within ctx. It is safe for concurrent use. The outcome's
+// rate_limit_wait (stepMetrics) is the time spent waiting on rate limits;
+// its Class names the last failure.
 func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 	t := st.t
 	if t == nil {
