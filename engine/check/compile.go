@@ -145,7 +145,7 @@ func known(v any) bool {
 // defines, runs each once on a zero environment to catch type errors that
 // expr only finds at run time, and returns every problem found.
 func Compile(p *plan.Plan, names Names) (*Program, diag.Diagnostics) {
-	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names), kinds: names.kinds()}
+	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names), names: names, kinds: names.kinds()}
 	prog := &Program{plan: p, names: names}
 	for _, ck := range p.Checks {
 		if ck.Invalid {
@@ -171,8 +171,20 @@ type compiler struct {
 	plan  *plan.Plan
 	env   map[string]any
 	shape *shape
+	names Names
 	kinds map[string]driver.MetricKind
 	diags diag.Diagnostics
+}
+
+// ratioExamples names ratios for a hint: the first ratio the plan's
+// drivers declare, and success_rate.
+func (c *compiler) ratioExamples() string {
+	for _, m := range c.names.StepMetrics {
+		if m.Kind == driver.Ratio {
+			return m.Name + " and success_rate"
+		}
+	}
+	return "success_rate"
 }
 
 // compileExpr checks names, then compiles src; it reports problems located
@@ -186,7 +198,7 @@ func (c *compiler) compileExpr(n *yaml.Node, what, src string, asBool bool) *vm.
 			continue // inside a string
 		}
 		lit := src[m[2]:m[3]]
-		c.errOff(n, m[2], fmt.Sprintf("%s: %s%% is not a number: write %s (ratios such as success_rate are fractions from 0 to 1)", what, lit, fraction(lit)))
+		c.errOff(n, m[2], fmt.Sprintf("%s: %s%% is not a number: write %s (ratios such as %s are fractions from 0 to 1)", what, lit, fraction(lit), c.ratioExamples()))
 		percent = true
 	}
 	if percent {
