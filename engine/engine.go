@@ -216,6 +216,13 @@ func Load(path string, lo plan.Options, opts Options) (*Program, diag.Diagnostic
 	if lo.StepKinds == nil {
 		lo.StepKinds = driver.Drivers()
 	}
+	if lo.Schema == nil {
+		sch, err := PlanSchema()
+		if err != nil {
+			return nil, diag.Diagnostics{{File: path, Msg: err.Error()}}
+		}
+		lo.Schema = sch
+	}
 	p, diags := plan.LoadAll(path, lo)
 	if p == nil {
 		return nil, diags.Sorted()
@@ -344,7 +351,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		}
 	}
 	for _, s := range p.Scenarios {
-		prog.scenarios = append(prog.scenarios, prepareScenario(p, s, steps, opts))
+		prog.scenarios = append(prog.scenarios, prepareScenario(p, s, steps, drivers, opts))
 	}
 	names := check.Names{Server: map[string][]string{}, Advisors: map[string]driver.Advisor{}}
 	for _, t := range p.Targets {
@@ -353,6 +360,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 				names.Server[t.Name] = append(names.Server[t.Name], m.Name)
 			}
 		}
+		names.AddStepMetrics(driver.StepMetricsOf(drivers[t.Name]))
 		if a, ok := drivers[t.Name].(driver.Advisor); ok {
 			names.Advisors[t.Driver] = a
 		}

@@ -39,6 +39,9 @@ type preparedStep struct {
 	// step is nil for a sleep step.
 	step  driver.Step
 	sleep time.Duration
+	// metrics are the figures the step's driver declares
+	// (driver.StepMetricser); none for a sleep.
+	metrics []driver.StepMetric
 }
 
 // executor runs a scenario's iterations under its load model: a load.Closed
@@ -78,8 +81,8 @@ type preparedScenario struct {
 
 // prepareScenario builds the run's view of scenario s of p. steps are the
 // drivers' prepared steps (absent: a sleep, or a step that failed to
-// prepare).
-func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver.Step, opts Options) *preparedScenario {
+// prepare); drivers are the targets' drivers, by target.
+func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver.Step, drivers map[string]driver.Driver, opts Options) *preparedScenario {
 	l := s.Load
 	ps := &preparedScenario{name: s.Name, start: s.Start, model: string(l.Model), open: l.Model == plan.Open,
 		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, validity: s.Validity}
@@ -102,7 +105,8 @@ func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver
 	ps.salt = h.Sum64()
 	var cum float64
 	for _, st := range s.Steps {
-		ps.steps = append(ps.steps, preparedStep{name: st.Name, target: st.Target, step: steps[st], sleep: st.Sleep})
+		ps.steps = append(ps.steps, preparedStep{name: st.Name, target: st.Target, step: steps[st], sleep: st.Sleep,
+			metrics: driver.StepMetricsOf(drivers[st.Target])})
 		cum += st.Weight
 		ps.cumWeights = append(ps.cumWeights, cum)
 	}

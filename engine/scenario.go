@@ -175,7 +175,9 @@ type scenarioRun struct {
 func (prog *Program) newScenarioRun(s *preparedScenario) *scenarioRun {
 	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.name)}
 	for _, st := range s.steps {
-		sr.series = append(sr.series, metrics.NewSeries(st.name))
+		se := metrics.NewSeries(st.name)
+		se.Metrics = st.metrics
+		sr.series = append(sr.series, se)
 	}
 	for vu := 1; vu <= s.vus; vu++ {
 		rng := mrand.New(mrand.NewPCG(prog.seed, s.salt^uint64(vu)*0x9e3779b97f4a7c15))
@@ -342,8 +344,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			st.it.VUIter++
 			return false
 		}
-		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart), Ops: out.Ops,
-			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss, LookupErr: out.Cache == driver.CacheError}
+		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), At: t1.Sub(sr.runStart), Ops: out.Ops, Counters: out.Counters}
 		if i == first && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
 		}
