@@ -139,11 +139,15 @@ type Problem struct {
 	Key string
 	// Want says what was expected: "an integer", "a mapping with addrs".
 	Want string
+	// Type is the Go type of the value expected (nil for key problems and
+	// for an Unmarshaler's own problems).
+	Type reflect.Type
 	// Known lists the accepted keys or words; Suggestion is the nearest
 	// to what was given, or "".
 	Known      []string
 	Suggestion string
-	// Min and Max are the bounds of an OutOfRange problem, "" when open.
+	// Min and Max are the bounds of an OutOfRange problem, "" when open;
+	// a Type problem of an integer carries them too.
 	Min, Max string
 	// First is the first key node of a DuplicateKey.
 	First *yaml.Node
@@ -346,20 +350,38 @@ func (c *Context) Report(p Problem) error {
 }
 
 // Decode decodes n into v (a pointer) at the path being decoded, with the
-// same options, adding what it decodes to the Fields.
+// same options and the tags of the field being decoded (its bounds, words
+// and want apply to a scalar decoded so), adding what it decodes to the
+// Fields. To decode the mapping form of a union, convert the receiver to a
+// type without the UnmarshalNode method.
 func (c *Context) Decode(n *yaml.Node, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		panic(fmt.Sprintf("decode: Decode needs a non-nil pointer, not %T", v))
 	}
 	var errs []error
-	c.d.value(Value(n), rv.Elem(), c.path, c.depth, fieldInfo{want: c.field.want}, &errs)
+	c.d.value(Value(n), rv.Elem(), c.path, c.depth+1, c.field, &errs)
 	return errors.Join(errs...)
 }
 
+// Field returns the nodes of entry key of the mapping being decoded, once
+// Decode has decoded it (zero when absent).
+func (c *Context) Field(key string) Field {
+	return c.d.fields[JoinPath(append(slices.Clip(c.path), key))]
+}
+
+// Shorthand returns the mapping {key: n}, placed where n is: a union whose
+// scalar form stands for one key of its mapping form decodes that through
+// Context.Decode, so that messages name the key (rate_limit.mode).
+func Shorthand(key string, n *yaml.Node) *yaml.Node {
+	k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: n.Line, Column: n.Column}
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column, Content: []*yaml.Node{k, n}}
+}
+
 // Decode decodes node n into v, which must be a non-nil pointer. It returns
-// the nodes of what it decoded and every problem, joined. A nil or null n
-// decodes nothing (v keeps its values, defaults are applied to a struct).
+// the nodes of what it decoded and every problem, joined. A nil n decodes
+// nothing (v keeps its values, defaults are applied to a struct); a null one
+// is decoded like any value (a struct then wants a mapping).
 func Decode(n *yaml.Node, v any, o Options) (Fields, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
@@ -369,7 +391,7 @@ func Decode(n *yaml.Node, v any, o Options) (Fields, error) {
 	n = Value(n)
 	var errs []error
 	d.fields[""] = Field{Value: n}
-	if IsNull(n) {
+	if n == nil {
 		if s := indirect(rv.Elem()); s.Kind() == reflect.Struct && !isSelfDecoding(s) {
 			d.defaults(s, nil, &errs)
 		}
@@ -471,7 +493,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path []string, depth int,
 		d.mapping(n, v, path, depth, want("a mapping"), errs)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want("a sequence")})
+			d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want("a sequence"), Type: v.Type()})
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -481,18 +503,18 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path []string, depth int,
 		v.Set(s)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || IsNull(n) {
-			d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want("a string")})
+			d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want("a string"), Type: v.Type()})
 			return
 		}
 		if len(fi.oneof) > 0 && !slices.Contains(fi.oneof, n.Value) {
-			d.report(errs, Problem{Kind: NotOneOf, Node: n, Path: path, Known: fi.oneof, Suggestion: diag.Suggest(n.Value, fi.oneof)})
+			d.report(errs, Problem{Kind: NotOneOf, Node: n, Path: path, Type: v.Type(), Known: fi.oneof, Suggestion: diag.Suggest(n.Value, fi.oneof)})
 			return
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-			d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want("true or false")})
+			d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want("true or false"), Type: v.Type()})
 			return
 		}
 		v.SetBool(b)
@@ -507,10 +529,6 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path []string, depth int,
 }
 
 func (d *decoder) integer(n *yaml.Node, v reflect.Value, path []string, fi fieldInfo, want string, errs *[]error) {
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want})
-		return
-	}
 	var lo int64
 	var hi uint64
 	switch v.Kind() {
@@ -528,6 +546,12 @@ func (d *decoder) integer(n *yaml.Node, v reflect.Value, path []string, fi field
 	if fi.max != "" {
 		hi = min(hi, uint64(max(mustInt(fi.max), 0)))
 	}
+	bounds := Problem{Node: n, Path: path, Type: v.Type(), Min: strconv.FormatInt(lo, 10), Max: strconv.FormatUint(hi, 10)}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		bounds.Kind, bounds.Want = Type, want
+		d.report(errs, bounds)
+		return
+	}
 	text := strings.ReplaceAll(n.Value, "_", "")
 	i, err := strconv.ParseInt(text, 0, 64)
 	inRange := err == nil && i >= lo && (i < 0 || uint64(i) <= hi)
@@ -539,12 +563,11 @@ func (d *decoder) integer(n *yaml.Node, v reflect.Value, path []string, fi field
 		}
 	}
 	if !inRange {
+		p := bounds
+		p.Kind = OutOfRange
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want})
-			return
-		}
-		p := Problem{Kind: OutOfRange, Node: n, Path: path, Min: strconv.FormatInt(lo, 10), Max: strconv.FormatUint(hi, 10)}
-		if fi.positive && fi.min == "" {
+			p.Kind, p.Want = Type, want
+		} else if fi.positive && fi.min == "" {
 			p.Kind = NotPositive
 		}
 		d.report(errs, p)
@@ -560,37 +583,41 @@ func (d *decoder) integer(n *yaml.Node, v reflect.Value, path []string, fi field
 func (d *decoder) float(n *yaml.Node, v reflect.Value, path []string, fi fieldInfo, want string, errs *[]error) {
 	var f float64
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&f) != nil {
-		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want})
+		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want, Type: v.Type()})
 		return
 	}
 	switch {
 	case math.IsNaN(f) || (fi.min != "" && f < mustFloat(fi.min)) || (fi.max != "" && f > mustFloat(fi.max)):
-		d.report(errs, Problem{Kind: OutOfRange, Node: n, Path: path, Min: fi.min, Max: fi.max})
+		d.report(errs, Problem{Kind: OutOfRange, Node: n, Path: path, Type: v.Type(), Min: fi.min, Max: fi.max})
 	case fi.positive && f <= 0:
-		d.report(errs, Problem{Kind: NotPositive, Node: n, Path: path})
+		d.report(errs, Problem{Kind: NotPositive, Node: n, Path: path, Type: v.Type()})
 	default:
 		v.SetFloat(f)
 	}
 }
 
 func (d *decoder) duration(n *yaml.Node, v reflect.Value, path []string, fi fieldInfo, want string, errs *[]error) {
+	p := Problem{Node: n, Path: path, Type: v.Type()}
 	if n.Kind != yaml.ScalarNode || IsNull(n) {
-		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want})
+		p.Kind, p.Want = Type, want
+		d.report(errs, p)
 		return
 	}
 	t, err := time.ParseDuration(n.Value)
 	switch {
 	case err != nil:
-		d.report(errs, Problem{Kind: BadDuration, Node: n, Path: path, Want: want})
+		p.Kind, p.Want = BadDuration, want
 	case t < 0:
-		d.report(errs, Problem{Kind: Negative, Node: n, Path: path})
+		p.Kind = Negative
 	case fi.positive && t == 0:
-		d.report(errs, Problem{Kind: NotPositive, Node: n, Path: path})
+		p.Kind = NotPositive
 	case (fi.min != "" && t < mustDuration(fi.min)) || (fi.max != "" && t > mustDuration(fi.max)):
-		d.report(errs, Problem{Kind: OutOfRange, Node: n, Path: path, Min: fi.min, Max: fi.max})
+		p.Kind, p.Min, p.Max = OutOfRange, fi.min, fi.max
 	default:
 		v.SetInt(int64(t))
+		return
 	}
+	d.report(errs, p)
 }
 
 // pairs walks mapping n, reporting non-scalar and duplicate keys, and calls
@@ -614,7 +641,7 @@ func (d *decoder) pairs(n *yaml.Node, path []string, errs *[]error, f func(k, v 
 
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path []string, depth int, want string, errs *[]error) {
 	if n.Kind != yaml.MappingNode {
-		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want})
+		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want, Type: v.Type()})
 		return
 	}
 	if v.Type().Key().Kind() != reflect.String {
@@ -637,7 +664,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path []string, depth in
 
 func (d *decoder) structure(n *yaml.Node, v reflect.Value, path []string, depth int, want string, errs *[]error) {
 	if n.Kind != yaml.MappingNode {
-		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want})
+		d.report(errs, Problem{Kind: Type, Node: n, Path: path, Want: want, Type: v.Type()})
 		return
 	}
 	infos := fieldsOf(v.Type())

@@ -186,12 +186,14 @@ func TestDecode(t *testing.T) {
 
 func TestDecodeNullRoot(t *testing.T) {
 	t.Parallel()
-	for _, n := range []*yaml.Node{nil, parse(t, "~")} {
-		s := &server{}
-		f, err := decode.Decode(n, s, decode.Options{})
-		if err != nil || s.Mode != "respect" || s.Inline.Backoff != 250*time.Millisecond || len(f) != 1 {
-			t.Errorf("decode(%v): %+v, %v, %v", n, s, f, err)
-		}
+	s := &server{}
+	f, err := decode.Decode(nil, s, decode.Options{})
+	if err != nil || s.Mode != "respect" || s.Inline.Backoff != 250*time.Millisecond || len(f) != 1 {
+		t.Errorf("decode(nil): %+v, %v, %v", s, f, err)
+	}
+	_, err = decode.Decode(parse(t, "~"), s, decode.Options{Root: "target"})
+	if want := []string{"1:1: target: expected a mapping, got nothing (null)"}; !slices.Equal(messages(err), want) {
+		t.Errorf("decode(null): %v, want %q", err, want)
 	}
 }
 
