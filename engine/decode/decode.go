@@ -30,7 +30,9 @@
 //
 //   - `default:"10s"`: the value taken when the key is absent.
 //   - `decode:"required"`: the key must be present; `decode:"positive"`: a
-//     duration or number must be above zero. Both may be given, comma
+//     duration or number must be above zero; `decode:"unlisted"`: the key
+//     is accepted but not offered in messages about unknown keys (a key
+//     someone else reads, such as a target's driver). Options are comma
 //     separated.
 //   - `min:"1"`, `max:"100"`: bounds of a number or duration (inclusive).
 //   - `oneof:"a b c"`: the words a string may be.
@@ -410,6 +412,7 @@ type decoder struct {
 type fieldInfo struct {
 	name, def, want, help string
 	required, positive    bool
+	unlisted              bool
 	min, max              string
 	oneof                 []string
 	index                 int
@@ -668,13 +671,15 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path []string, depth 
 		return
 	}
 	infos := fieldsOf(v.Type())
-	known := make([]string, len(infos))
-	for i, fi := range infos {
-		known[i] = fi.name
+	var known []string
+	for _, fi := range infos {
+		if !fi.unlisted {
+			known = append(known, fi.name)
+		}
 	}
 	given := make(map[string]bool, len(infos))
 	d.pairs(n, path, errs, func(k, val *yaml.Node) {
-		i := slices.Index(known, k.Value)
+		i := slices.IndexFunc(infos, func(fi fieldInfo) bool { return fi.name == k.Value })
 		if i < 0 {
 			d.report(errs, Problem{Kind: UnknownKey, Node: k, Path: path, Key: k.Value, Known: known, Suggestion: diag.Suggest(k.Value, known)})
 			return
@@ -741,6 +746,8 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 				fi.required = true
 			case "positive":
 				fi.positive = true
+			case "unlisted":
+				fi.unlisted = true
 			default:
 				panic(fmt.Sprintf("decode: %s.%s: unknown decode option %q", t, f.Name, o))
 			}

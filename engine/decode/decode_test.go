@@ -34,6 +34,7 @@ type server struct {
 	Headers map[string]string `yaml:"headers"`
 	Raw     *yaml.Node        `yaml:"raw"`
 	Limit   limit             `yaml:"limit"`
+	Driver  *yaml.Node        `yaml:"driver" decode:"unlisted"`
 	derived int
 }
 
@@ -130,6 +131,12 @@ func TestDecode(t *testing.T) {
 		{name: "not a mapping", src: "[a]", want: []string{`1:1: t: target "x": expected a mapping, got a sequence`}},
 		{name: "unknown key near", src: "master: m\nmdoe: x", want: []string{`2:1: t: unknown key "mdoe" (did you mean "mode"?)`}},
 		{name: "unknown nested", src: "master: m\nretries: {mx: 1, backof: 1s}", want: []string{`2:11: t: unknown key "mx" (did you mean "max"?)`, `2:18: t: unknown key "backof" (did you mean "backoff"?)`}},
+		{name: "unlisted accepted", src: "master: m\ndriver: x", check: func(t *testing.T, s *server, _ decode.Fields) {
+			if s.Driver == nil || s.Driver.Value != "x" {
+				t.Errorf("driver %+v", s.Driver)
+			}
+		}},
+		{name: "unlisted not offered", src: "master: m\ndrivr: x", want: []string{`2:1: t: unknown key "drivr" (expected one of: master, addrs, mode, timeout, ratio, pool, small, tls, retries, inline, headers, raw, limit)`}},
 		{name: "duplicate", src: "master: m\nmaster: n", want: []string{`2:1: t: duplicate key "master"`}},
 		{name: "key not string", src: "master: m\n[a]: 1", want: []string{`2:1: t: target "x": keys must be strings, got a sequence`}},
 		{name: "missing", src: "tls: true", want: []string{`1:1: t: target "x": missing master (the primary's name)`}},
