@@ -164,7 +164,7 @@ type targetOptions struct {
 	Keep             bool             `yaml:"keep"`
 	AllowDestructive bool             `yaml:"allow_destructive"` // the engine's
 	FastPath         bool             `yaml:"fast_path" default:"true"`
-	Prefill          prefillOption    `yaml:"prefill"`
+	Prefill          prefillOption    `yaml:"prefill" want:"a mapping such as {key: \"user:{{ iteration }}\", count: 10000, value_size: 512}"`
 	LocalServer      string           `yaml:"local_server" oneof:"auto redis-server miniredis" default:"auto"` // localServers
 }
 
@@ -313,8 +313,8 @@ func (s *settingsOption) UnmarshalNode(_ *decode.Context, n *yaml.Node) error {
 type prefillOption []*prefillSpec
 
 // UnmarshalNode parses the keyspaces.
-func (p *prefillOption) UnmarshalNode(_ *decode.Context, n *yaml.Node) error {
-	specs, err := parsePrefill(n)
+func (p *prefillOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	specs, err := parsePrefill(c, n)
 	*p = specs
 	return err
 }

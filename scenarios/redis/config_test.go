@@ -27,6 +27,8 @@ func TestOptionTags(t *testing.T) {
 		{reflect.TypeFor[managedOptions](), "Replicas", "max", strconv.Itoa(managed.MaxReplicas)},
 		{reflect.TypeFor[managedOptions](), "Primaries", "max", strconv.Itoa(managed.MaxPrimaries)},
 		{reflect.TypeFor[managedOptions](), "Sentinels", "max", strconv.Itoa(managed.MaxSentinels)},
+		{reflect.TypeFor[prefillOptions](), "Count", "max", strconv.Itoa(maxPrefillCount)},
+		{reflect.TypeFor[prefillOptions](), "Batch", "max", strconv.Itoa(maxPrefillBatch)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ.Name()+"."+tt.field, func(t *testing.T) {
