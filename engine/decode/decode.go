@@ -289,7 +289,9 @@ func IsNull(n *yaml.Node) bool {
 type Field struct{ Key, Value *yaml.Node }
 
 // Fields maps the dotted path (JoinPath) of every mapping entry decoded to
-// its nodes; "" is the decoded value itself (no key).
+// its nodes; "" is the decoded value itself (no key). Keys are joined as
+// written, so a key holding a dot (a header name) is found by its text:
+// "headers.X.Y". It is the caller's, to read once Decode returns.
 type Fields map[string]Field
 
 // Has reports whether the entry at path was given.
@@ -314,6 +316,7 @@ type Unmarshaler interface {
 // UnmarshalNode call.
 type Context struct {
 	d     *decoder
+	node  *yaml.Node
 	path  []string
 	depth int
 	field fieldInfo
@@ -347,6 +350,9 @@ func (c *Context) Report(p Problem) error {
 	}
 	if p.Want == "" {
 		p.Want = c.field.want
+	}
+	if p.Node == nil {
+		p.Node = c.node
 	}
 	return c.d.problem(p)
 }
@@ -466,7 +472,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path []string, depth int,
 		return
 	}
 	if v.Kind() != reflect.Pointer && isSelfDecoding(v) {
-		c := &Context{d: d, path: path, depth: depth, field: fi}
+		c := &Context{d: d, node: n, path: path, depth: depth, field: fi}
 		if err := v.Addr().Interface().(Unmarshaler).UnmarshalNode(c, n); err != nil {
 			*errs = append(*errs, err)
 		}

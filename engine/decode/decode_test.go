@@ -35,6 +35,7 @@ type server struct {
 	Raw     *yaml.Node        `yaml:"raw"`
 	Limit   limit             `yaml:"limit"`
 	Driver  *yaml.Node        `yaml:"driver" decode:"unlisted"`
+	Rate    rate              `yaml:"rate" want:"a mode or {mode, burst}"`
 	derived int
 }
 
@@ -54,6 +55,28 @@ func (l *limit) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
 	}
 	type plain limit // without the method: decoded as a struct
 	return c.Decode(n, (*plain)(l))
+}
+
+// rate is a union: a mode ("fast") standing for {mode: fast}, or the
+// mapping; burst needs mode.
+type rate struct {
+	Mode  string `yaml:"mode" oneof:"fast slow"`
+	Burst int    `yaml:"burst" min:"1" max:"9"`
+}
+
+func (r *rate) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain rate
+	switch n.Kind {
+	case yaml.ScalarNode:
+		n = decode.Shorthand("mode", n)
+	case yaml.SequenceNode:
+		return c.Report(decode.Problem{Kind: decode.Type})
+	}
+	err := c.Decode(n, (*plain)(r))
+	if k := c.Field("burst").Key; k != nil && r.Mode == "" {
+		err = errors.Join(err, c.Errorf(k, "%s: burst needs a mode", c.Name()))
+	}
+	return err
 }
 
 func parse(t *testing.T, src string) *yaml.Node {
@@ -122,7 +145,7 @@ func TestDecode(t *testing.T) {
 				}
 			}},
 		{name: "aliases", src: "x: &a {max: 3}\nmaster: &m mm\nretries: *a\naddrs: [*m]",
-			want: []string{`1:1: t: unknown key "x" (expected one of: master, addrs, mode, timeout, ratio, pool, small, tls, retries, inline, headers, raw, limit)`},
+			want: []string{`1:1: t: unknown key "x" (expected one of: master, addrs, mode, timeout, ratio, pool, small, tls, retries, inline, headers, raw, limit, rate)`},
 			check: func(t *testing.T, s *server, _ decode.Fields) {
 				if s.Retries == nil || s.Retries.Max != 3 || s.Master != "mm" || !slices.Equal(s.Addrs, []string{"mm"}) {
 					t.Errorf("got %+v", *s)
@@ -136,7 +159,7 @@ func TestDecode(t *testing.T) {
 				t.Errorf("driver %+v", s.Driver)
 			}
 		}},
-		{name: "unlisted not offered", src: "master: m\ndrivr: x", want: []string{`2:1: t: unknown key "drivr" (expected one of: master, addrs, mode, timeout, ratio, pool, small, tls, retries, inline, headers, raw, limit)`}},
+		{name: "unlisted not offered", src: "master: m\ndrivr: x", want: []string{`2:1: t: unknown key "drivr" (expected one of: master, addrs, mode, timeout, ratio, pool, small, tls, retries, inline, headers, raw, limit, rate)`}},
 		{name: "duplicate", src: "master: m\nmaster: n", want: []string{`2:1: t: duplicate key "master"`}},
 		{name: "key not string", src: "master: m\n[a]: 1", want: []string{`2:1: t: target "x": keys must be strings, got a sequence`}},
 		{name: "missing", src: "tls: true", want: []string{`1:1: t: target "x": missing master (the primary's name)`}},
@@ -165,6 +188,19 @@ func TestDecode(t *testing.T) {
 		{name: "map not mapping", src: "master: m\nheaders: [a]", want: []string{`2:10: t: headers: expected a mapping, got a sequence`}},
 		{name: "unmarshaler word", src: "master: m\nlimit: on", want: []string{`2:8: t: limit: expected off or a mapping, got the string "on"`}},
 		{name: "unmarshaler nested", src: "master: m\nlimit: {per: 0s, pre: 1s}", want: []string{`2:14: t: limit.per must be positive, got 0s`, `2:18: t: unknown key "pre" (did you mean "per"?)`}},
+		{name: "shorthand", src: "master: m\nrate: slow", check: func(t *testing.T, s *server, f decode.Fields) {
+			if s.Rate.Mode != "slow" || f.Value("rate.mode") == nil || f.Value("rate.mode").Line != 2 {
+				t.Errorf("rate %+v, fields %v", s.Rate, f)
+			}
+		}},
+		{name: "shorthand named", src: "master: m\nrate: slw", want: []string{`2:7: t: rate.mode: expected one of fast, slow, got "slw" (did you mean "slow"?)`}},
+		{name: "union mapping", src: "master: m\nrate: {mode: fast, burst: 3}", check: func(t *testing.T, s *server, _ decode.Fields) {
+			if s.Rate != (rate{Mode: "fast", Burst: 3}) {
+				t.Errorf("rate %+v", s.Rate)
+			}
+		}},
+		{name: "union cross-field", src: "master: m\nrate: {burst: 10}", want: []string{`2:15: t: rate.burst must be between 1 and 9, got 10`, `2:8: t: rate: burst needs a mode`}},
+		{name: "union report", src: "master: m\nrate: [fast]", want: []string{`2:7: t: rate: expected a mode or {mode, burst}, got a sequence`}},
 		{name: "all problems", src: "mode: x\ntls: 1\nretries: {max: -1}\nmdoe: y",
 			want: []string{`1:7: t: mode: expected one of respect, ignore, got "x"`, `2:6: t: tls: expected true or false, got the number 1`,
 				`3:16: t: retries.max must be between 0 and 100, got -1`, `4:1: t: unknown key "mdoe" (did you mean "mode"?)`, `1:1: t: target "x": missing master (the primary's name)`}},
