@@ -206,6 +206,13 @@ func Load(path string, lo plan.Options, opts Options) (*Program, diag.Diagnostic
 	if lo.StepKinds == nil {
 		lo.StepKinds = driver.Drivers()
 	}
+	if lo.Schema == nil {
+		sch, err := PlanSchema()
+		if err != nil {
+			return nil, diag.Diagnostics{{File: path, Msg: err.Error()}}
+		}
+		lo.Schema = sch
+	}
 	p, diags := plan.LoadAll(path, lo)
 	if p == nil {
 		return nil, diags.Sorted()

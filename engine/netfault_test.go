@@ -231,3 +231,6 @@ checks:%s
 		})
 	}
 }
+
+// Schema accepts any options: the test needs none checked.
+func (tcpecho) Schema() driver.SchemaFragment { return driver.SchemaFragment{} }

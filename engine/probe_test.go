@@ -223,3 +223,6 @@ func (s *probeStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome
 }
 
 func init() { driver.Register("probe", probe{}) }
+
+// Schema accepts any options: the test needs none checked.
+func (probe) Schema() driver.SchemaFragment { return driver.SchemaFragment{} }

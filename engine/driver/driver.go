@@ -46,6 +46,8 @@ type Driver interface {
 	// Open connects to the target, starting an embedded server when the
 	// target has no URL. A failed Open must release what it acquired.
 	Open(ctx context.Context, t TargetSpec, env Env) (Target, error)
+	// Schema returns the driver's part of the plan schema; the same on every call.
+	Schema() SchemaFragment
 }
 
 // Target is an open connection (pool) to one system. Close is called once,

@@ -25,12 +25,12 @@ checks:
   - &chk {name: one_ran, expr: one.count > 0}
   - *chk
 `
-	p, err := Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Env: env(nil)})
+	p, err := Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 	if err == nil {
 		t.Fatal("two checks of the same name were not refused")
 	}
 	src = src[:len(src)-len("  - *chk\n")]
-	p, err = Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Env: env(nil)})
+	p, err = Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

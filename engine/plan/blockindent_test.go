@@ -22,7 +22,7 @@ func TestBlockIndentsDoNotLeak(t *testing.T) {
 		"scenarios:\n  s:\n    load: {vus: 1, iterations: 1}\n    steps:\n      - redis: [GET, k]\n")
 	before := blockIndentEntries()
 	for range 200 {
-		_, _ = ParseAll("leak.yaml", src, Options{StepKinds: testKinds, Env: func(string) (string, bool) { return "", false }})
+		_, _ = ParseAll("leak.yaml", src, Options{StepKinds: testKinds, Schema: testSchema, Env: func(string) (string, bool) { return "", false }})
 	}
 	if got := blockIndentEntries(); got <= before {
 		t.Fatalf("no block scalar recorded (%d entries before, %d after): the test no longer exercises the map", before, got)

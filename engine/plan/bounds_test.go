@@ -94,7 +94,7 @@ func TestHostilePlansAreBounded(t *testing.T) {
 			path: func(t *testing.T) string {
 				return writePlan(t, "bomb.yaml", 0, func(w *bufio.Writer, _ int) { w.WriteString(billionLaughs()) })
 			},
-			opts:     Options{StepKinds: testKinds, MaxSize: 64 * mb},
+			opts:     Options{StepKinds: testKinds, Schema: testSchema, MaxSize: 64 * mb},
 			want:     `bomb.yaml:8:32: alias *f expands the plan past its limit of 6,710,886 YAML nodes: an alias counts all the nodes of its value each time it is used (--max-plan-size raises the limit, now 64MiB: one node per 10 bytes)`,
 			maxAlloc: 1 * mb,
 		},
@@ -211,7 +211,7 @@ func TestLargestAcceptedPlanIsBounded(t *testing.T) {
 	var p *Plan
 	var diags diag.Diagnostics
 	alloc := allocated(func() {
-		p, diags = ParseAll("big.yaml", []byte(b.String()), Options{StepKinds: testKinds, Env: env(nil)})
+		p, diags = ParseAll("big.yaml", []byte(b.String()), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 	})
 	if p == nil || len(diags) > 0 {
 		t.Fatalf("a plan under the limits was refused:\n%s", diags.Error())
@@ -266,7 +266,7 @@ func BenchmarkRefuseHostilePlans(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if p, _ := ParseAll("p.yaml", []byte(bc.src), Options{StepKinds: testKinds, Env: env(nil)}); p != nil {
+				if p, _ := ParseAll("p.yaml", []byte(bc.src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)}); p != nil {
 					b.Fatal("accepted")
 				}
 			}

@@ -120,7 +120,7 @@ func (l *loader) stripExtensions(n *yaml.Node, schemas []any) {
 	n = deref(n)
 	switch n.Kind {
 	case yaml.MappingNode:
-		ks := shapeOf(schemas, n)
+		ks := l.doc.shapeOf(schemas, n)
 		out := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
@@ -132,7 +132,7 @@ func (l *loader) stripExtensions(n *yaml.Node, schemas []any) {
 		}
 		n.Content = out
 	case yaml.SequenceNode:
-		items := itemSchemas(schemas, n)
+		items := l.doc.itemSchemas(schemas, n)
 		for _, c := range n.Content {
 			l.stripExtensions(c, items)
 		}

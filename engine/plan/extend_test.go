@@ -48,7 +48,7 @@ func TestSharedBlocks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := Parse("p.yaml", []byte(sharedPlan), Options{StepKinds: testKinds, Env: env(map[string]string{"CENTS": "never read"}), Sets: tt.sets})
+			p, err := Parse("p.yaml", []byte(sharedPlan), Options{StepKinds: testKinds, Schema: testSchema, Env: env(map[string]string{"CENTS": "never read"}), Sets: tt.sets})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestSharedBlockProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("p.yaml", []byte(tt.src), Options{StepKinds: testKinds, Env: env(nil)})
+			_, err := Parse("p.yaml", []byte(tt.src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -182,7 +182,7 @@ checks:
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Env: env(nil), Sets: []string{tt.set}})
+			_, err := Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil), Sets: []string{tt.set}})
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("refused: %v", err)

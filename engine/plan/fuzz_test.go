@@ -38,7 +38,7 @@ func FuzzParseAll(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		data, set, hasSet := bytes.Cut(in, []byte{0})
-		opts := Options{StepKinds: testKinds, Env: env(map[string]string{"RP_URL": "redis://127.0.0.1:1/0"})}
+		opts := Options{StepKinds: testKinds, Schema: testSchema, Env: env(map[string]string{"RP_URL": "redis://127.0.0.1:1/0"})}
 		if hasSet {
 			opts.Sets = []string{string(set)}
 		}

@@ -35,7 +35,7 @@ func TestNewcomerHints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("p.yaml", []byte(tt.src), Options{StepKinds: testKinds, Env: env(nil)})
+			_, err := Parse("p.yaml", []byte(tt.src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/redact"
+	"github.com/runplan/runplan/schema"
 )
 
 // Options tune loading.
@@ -37,6 +38,12 @@ type Options struct {
 	// messages list them. The caller fills it from the registry; this
 	// package knows no driver.
 	StepKinds []string
+	// Schema is the plan schema the plan is validated against: the core's
+	// and the registered drivers' fragments, assembled (schema.Assemble).
+	// The caller builds it from the registry, as it fills StepKinds; nil
+	// means schema.Core(), under which targets, steps and faults accept any
+	// driver's options.
+	Schema *schema.PlanSchema
 }
 
 // Load reads, interpolates, overrides and validates the plan file at path.
@@ -80,7 +87,7 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, diag.Diagnostics) 
 		return nil, diag.Diagnostics{tooLarge(file, int64(len(data)), opts.maxSize())}
 	}
 	l := &loader{file: file, env: opts.Env, secrets: opts.Secrets, maxSize: opts.maxSize(), stepKinds: opts.StepKinds, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{},
-		mergedBy: map[*yaml.Node]*yaml.Node{}}
+		mergedBy: map[*yaml.Node]*yaml.Node{}, schema: opts.Schema}
 	p := l.load(data, opts.Sets)
 	if p != nil {
 		sum := sha256.Sum256(data)
@@ -108,6 +115,25 @@ type loader struct {
 	badPtrs []string
 	// stepKinds are Options.StepKinds.
 	stepKinds []string
+	// schema is Options.Schema, or the core's once the plan is known to
+	// be within its bounds (useSchema); doc is its document.
+	schema *schema.PlanSchema
+	doc    schemaDoc
+}
+
+// useSchema settles the schema: Options.Schema, else the core's (compiled
+// on first use, so only for a plan worth validating).
+func (l *loader) useSchema() bool {
+	if l.schema == nil {
+		s, err := schema.Core()
+		if err != nil {
+			l.diags = append(l.diags, diag.Diagnostic{File: l.file, Msg: err.Error()})
+			return false
+		}
+		l.schema = s
+	}
+	l.doc = schemaDoc(l.schema.Doc())
+	return true
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -144,6 +170,9 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 	if !l.checkBounds(&doc, l.maxSize) {
 		return nil
 	}
+	if !l.useSchema() {
+		return nil
+	}
 	root := doc.Content[0]
 	l.recordBlockIndents(root, bytes.Split(data, []byte("\n")))
 	// Problems found here do not stop loading: the schema and the semantic
@@ -151,7 +180,7 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 	l.interpolate(root)
 	l.checkDuplicates(root)
 	l.resolveMerges(root, map[*yaml.Node]bool{})
-	l.stripExtensions(root, rootSchemas())
+	l.stripExtensions(root, l.doc.root())
 	for _, s := range sets {
 		l.applySet(root, s)
 	}
@@ -325,13 +354,13 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 		l.diags = append(l.diags, diag.Diagnostic{File: "--set", Msg: path + ": " + fmt.Sprintf(format, args...)})
 	}
 	n := root
-	schemas := rootSchemas()
+	schemas := l.doc.root()
 	for i, seg := range segs {
 		last := i == len(segs)-1
 		here := strings.Join(segs[:i+1], ".")
 		switch n.Kind {
 		case yaml.MappingNode:
-			ks := shapeOf(schemas, n)
+			ks := l.doc.shapeOf(schemas, n)
 			schemas = ks.child(seg)
 			var next *yaml.Node
 			var keys []string
@@ -346,7 +375,7 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 			}
 			if next == nil {
 				_, named := ks.known[seg]
-				if !named && (ks.defined || !last || namesParts(ks)) {
+				if !named && (ks.defined || !last || l.doc.namesParts(ks)) {
 					cands := keys
 					if ks.defined {
 						for k := range ks.known {
@@ -385,7 +414,7 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 				fail("%q is not an index of the list at %s (it has %s)", seg, strings.Join(segs[:i], "."), items)
 				return
 			}
-			schemas = itemSchemas(schemas, n)
+			schemas = l.doc.itemSchemas(schemas, n)
 			n.Content[idx] = cow(n.Content[idx])
 			n = n.Content[idx]
 		default:
@@ -406,11 +435,11 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 
 // namesParts reports whether a mapping's keys name parts of the plan
 // (targets, scenarios): its other keys must be objects.
-func namesParts(ks keyShape) bool {
+func (d schemaDoc) namesParts(ks keyShape) bool {
 	for _, s := range ks.extra {
 		m, _ := s.(map[string]any)
 		if ref, ok := m["$ref"].(string); ok {
-			m, _ = resolveRef(ref).(map[string]any)
+			m, _ = d.resolveRef(ref).(map[string]any)
 		}
 		if m["type"] == "object" {
 			return true

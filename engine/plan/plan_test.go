@@ -26,7 +26,7 @@ func env(m map[string]string) LookupEnv {
 
 func TestParseValid(t *testing.T) {
 	t.Parallel()
-	p, err := Parse("p.yaml", []byte(base), Options{StepKinds: testKinds, Env: env(nil)})
+	p, err := Parse("p.yaml", []byte(base), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestInterpolationAndSet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := Parse("p.yaml", []byte(base), Options{StepKinds: testKinds, Env: env(tt.env), Sets: tt.sets})
+			p, err := Parse("p.yaml", []byte(base), Options{StepKinds: testKinds, Schema: testSchema, Env: env(tt.env), Sets: tt.sets})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v; want %q", err, tt.wantErr)
@@ -124,7 +124,7 @@ func TestDiagnostics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("p.yaml", []byte(tt.src), Options{StepKinds: testKinds, Env: env(nil)})
+			_, err := Parse("p.yaml", []byte(tt.src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -163,7 +163,7 @@ func TestLatePolicyDefaults(t *testing.T) {
 			if tt.top != "" {
 				src = strings.Replace(src, "name: t\n", "name: t\nlate: "+tt.top+"\n", 1)
 			}
-			p, err := Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Env: env(nil)})
+			p, err := Parse("p.yaml", []byte(src), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
 			if err != nil {
 				t.Fatal(err)
 			}

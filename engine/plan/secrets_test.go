@@ -42,7 +42,7 @@ scenarios:
         target: cache
 `
 	red := redact.New()
-	p, _ := ParseAll("p.yaml", []byte(src), Options{StepKinds: testKinds, Secrets: red, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	p, _ := ParseAll("p.yaml", []byte(src), Options{StepKinds: testKinds, Schema: testSchema, Secrets: red, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if p == nil {
 		t.Fatal("the plan does not parse")
 	}

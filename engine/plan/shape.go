@@ -5,9 +5,11 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/runplan/runplan/schema"
 )
+
+// schemaDoc is the plan schema as decoded JSON (schema.PlanSchema.Doc),
+// read for the shapes of the plan's mappings. It is never changed.
+type schemaDoc map[string]any
 
 // keyShape is what the plan schema says about the keys of one mapping of the
 // plan, read from the schema document itself so that it follows every
@@ -28,13 +30,13 @@ type keyShape struct {
 // allOf, oneOf and anyOf are followed, if/then/else by the simple
 // conditions the plan schema uses, and a schema whose type excludes n is
 // left out.
-func facets(s any, n *yaml.Node, out []map[string]any, depth int) []map[string]any {
+func (d schemaDoc) facets(s any, n *yaml.Node, out []map[string]any, depth int) []map[string]any {
 	m, ok := s.(map[string]any)
 	if !ok || depth > 32 {
 		return out
 	}
 	if ref, ok := m["$ref"].(string); ok {
-		out = facets(resolveRef(ref), n, out, depth+1)
+		out = d.facets(d.resolveRef(ref), n, out, depth+1)
 	}
 	if !admits(m, n) {
 		return out
@@ -43,25 +45,25 @@ func facets(s any, n *yaml.Node, out []map[string]any, depth int) []map[string]a
 	for _, kw := range []string{"allOf", "oneOf", "anyOf"} {
 		list, _ := m[kw].([]any)
 		for _, sub := range list {
-			out = facets(sub, n, out, depth+1)
+			out = d.facets(sub, n, out, depth+1)
 		}
 	}
 	if cond, ok := m["if"].(map[string]any); ok {
 		if matches(cond, n) {
-			out = facets(m["then"], n, out, depth+1)
+			out = d.facets(m["then"], n, out, depth+1)
 		} else {
-			out = facets(m["else"], n, out, depth+1)
+			out = d.facets(m["else"], n, out, depth+1)
 		}
 	}
 	return out
 }
 
-func resolveRef(ref string) any {
+func (d schemaDoc) resolveRef(ref string) any {
 	name, ok := strings.CutPrefix(ref, "#/$defs/")
 	if !ok {
 		return nil
 	}
-	defs, _ := schema.PlanDoc()["$defs"].(map[string]any)
+	defs, _ := d["$defs"].(map[string]any)
 	return defs[name]
 }
 
@@ -110,11 +112,11 @@ func matches(cond map[string]any, n *yaml.Node) bool {
 }
 
 // shapeOf returns what the schemas say about the keys of mapping n.
-func shapeOf(schemas []any, n *yaml.Node) keyShape {
+func (d schemaDoc) shapeOf(schemas []any, n *yaml.Node) keyShape {
 	ks := keyShape{known: map[string][]any{}}
 	var fs []map[string]any
 	for _, s := range schemas {
-		fs = facets(s, n, fs, 0)
+		fs = d.facets(s, n, fs, 0)
 	}
 	for _, f := range fs {
 		if props, ok := f["properties"].(map[string]any); ok {
@@ -144,11 +146,11 @@ func (ks keyShape) child(key string) []any {
 }
 
 // itemSchemas returns the schemas of the items of sequence n.
-func itemSchemas(schemas []any, n *yaml.Node) []any {
+func (d schemaDoc) itemSchemas(schemas []any, n *yaml.Node) []any {
 	var out []any
 	var fs []map[string]any
 	for _, s := range schemas {
-		fs = facets(s, n, fs, 0)
+		fs = d.facets(s, n, fs, 0)
 	}
 	for _, f := range fs {
 		if it, ok := f["items"]; ok {
@@ -158,8 +160,8 @@ func itemSchemas(schemas []any, n *yaml.Node) []any {
 	return out
 }
 
-// rootSchemas is the schema of the whole plan.
-func rootSchemas() []any { return []any{map[string]any(schema.PlanDoc())} }
+// root is the schema of the whole plan.
+func (d schemaDoc) root() []any { return []any{map[string]any(d)} }
 
 func deref(n *yaml.Node) *yaml.Node {
 	if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {

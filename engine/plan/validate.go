@@ -16,7 +16,6 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/runplan/runplan/engine/diag"
-	"github.com/runplan/runplan/schema"
 )
 
 var printer = message.NewPrinter(language.English)
@@ -24,12 +23,7 @@ var printer = message.NewPrinter(language.English)
 // validateSchema validates the instance against the plan schema and turns
 // every leaf error into a located diagnostic.
 func (l *loader) validateSchema(inst any) {
-	sch, err := schema.Plan()
-	if err != nil {
-		l.diags = append(l.diags, diag.Diagnostic{File: l.file, Msg: err.Error()})
-		return
-	}
-	err = sch.Validate(inst)
+	err := l.schema.Validate(inst)
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return
@@ -156,11 +150,11 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 			return
 		}
 	case *kind.Type:
-		if strings.Contains(e.SchemaURL, "/$defs/duration") {
+		if inDef(e.SchemaURL, "duration") {
 			l.addf(node, "%s: a duration needs a unit, like 500ms, 20s or 1m30s (got %s)", where, display(scalarOf(node)))
 			return
 		}
-		if strings.Contains(e.SchemaURL, "/$defs/rate") {
+		if inDef(e.SchemaURL, "rate") {
 			l.addf(node, "%s: a rate is a count per unit, like 4/s, 120/m or 2/h, or a number per second", where)
 			return
 		}
@@ -206,7 +200,7 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 		return
 	case *kind.Pattern:
 		msg := fmt.Sprintf("%s: %q does not have the expected form (%s)", where, k.Got, k.Want)
-		if h := quotedNumberHint(node); h != "" && numberBeside(e.SchemaURL) {
+		if h := quotedNumberHint(node); h != "" && l.numberBeside(e.SchemaURL) {
 			msg = fmt.Sprintf("%s: %q in quotes is a string, not a number%s", where, k.Got, h)
 		}
 		l.add(node, msg)
@@ -225,6 +219,14 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 	l.add(node, msg)
 }
 
+// inDef reports whether a schema location lies in the core's definition
+// name, and not in a driver's definition whose name begins the same way
+// (a driver called rate has $defs/rateTarget).
+func inDef(schemaURL, name string) bool {
+	_, after, ok := strings.Cut(schemaURL, "/$defs/"+name)
+	return ok && (after == "" || after[0] == '/')
+}
+
 // allowedKeys returns the properties the schema at the given
 // ".../additionalProperties" location allows.
 func (l *loader) allowedKeys(schemaURL string) []string {
@@ -233,7 +235,7 @@ func (l *loader) allowedKeys(schemaURL string) []string {
 	if len(toks) > 0 && toks[len(toks)-1] == "additionalProperties" {
 		toks = toks[:len(toks)-1]
 	}
-	var cur any = schema.PlanDoc()
+	var cur any = map[string]any(l.doc)
 	for _, t := range toks {
 		if t == "" {
 			continue
@@ -381,7 +383,7 @@ func quotedNumberHint(n *yaml.Node) string {
 // numberBeside reports whether the schema that refused a value by its
 // pattern is one branch of a oneOf or anyOf with a numeric branch: the
 // value was a number in quotes (status: "200").
-func numberBeside(schemaURL string) bool {
+func (l *loader) numberBeside(schemaURL string) bool {
 	_, frag, _ := strings.Cut(schemaURL, "#")
 	toks := strings.Split(strings.TrimPrefix(frag, "/"), "/")
 	at := -1
@@ -393,7 +395,7 @@ func numberBeside(schemaURL string) bool {
 	if at < 0 {
 		return false
 	}
-	var cur any = schema.PlanDoc()
+	var cur any = map[string]any(l.doc)
 	for _, t := range toks[:at+1] {
 		t = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
 		m, ok := cur.(map[string]any)

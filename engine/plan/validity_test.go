@@ -49,7 +49,7 @@ func TestValiditySettings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := Parse("p.yaml", []byte(validityPlan(tt.top, tt.sc)), Options{StepKinds: testKinds, Env: env(nil), Sets: tt.sets})
+			p, err := Parse("p.yaml", []byte(validityPlan(tt.top, tt.sc)), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil), Sets: tt.sets})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func TestValidityErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("p.yaml", []byte(validityPlan(tt.top, tt.sc)), Options{StepKinds: testKinds, Env: env(nil), Sets: tt.sets})
+			_, err := Parse("p.yaml", []byte(validityPlan(tt.top, tt.sc)), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil), Sets: tt.sets})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v; want %q", err, tt.want)
 			}

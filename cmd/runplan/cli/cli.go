@@ -472,6 +472,11 @@ func schemaCmd(args []string, stdout, stderr io.Writer) int {
 		_, _ = stdout.Write(schema.ReportJSON)
 		return ExitOK
 	}
-	_, _ = stdout.Write(schema.PlanJSON)
+	sch, err := engine.PlanSchema()
+	if err != nil {
+		fmt.Fprintf(stderr, "runplan: %v\n", err)
+		return ExitInternal
+	}
+	_, _ = stdout.Write(sch.JSON())
 	return ExitOK
 }
