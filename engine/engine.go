@@ -324,6 +324,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 				prog.names.Server[t.Name] = append(prog.names.Server[t.Name], m.Name)
 			}
 		}
+		prog.names.AddStepMetrics(driver.StepMetricsOf(prog.drivers[t.Name]))
 		if a, ok := prog.drivers[t.Name].(driver.Advisor); ok {
 			prog.names.Advisors[t.Driver] = a
 		}

@@ -180,7 +180,9 @@ func (prog *Program) newScenarioRun(s *plan.Scenario) *scenarioRun {
 	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.Name)}
 	for _, st := range s.Steps {
 		sr.steps = append(sr.steps, prog.steps[st])
-		sr.series = append(sr.series, metrics.NewSeries(st.Name))
+		se := metrics.NewSeries(st.Name)
+		se.Metrics = driver.StepMetricsOf(prog.drivers[st.Target])
+		sr.series = append(sr.series, se)
 	}
 	nvus := s.Load.VUs
 	switch {
@@ -412,8 +414,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			st.it.VUIter++
 			return false
 		}
-		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), Waited: out.Waited, At: t1.Sub(sr.runStart), Ops: out.Ops,
-			Hit: out.Cache == driver.CacheHit, Miss: out.Cache == driver.CacheMiss, LookupErr: out.Cache == driver.CacheError}
+		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), At: t1.Sub(sr.runStart), Ops: out.Ops, Counters: out.Counters}
 		if i == first && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
 		}

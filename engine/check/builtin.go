@@ -50,8 +50,13 @@ func builtinAdvice(p *plan.Plan, advisors map[string]driver.Advisor, sum *metric
 			if _, seen := byDriver[d]; !seen {
 				order = append(order, d)
 			}
-			byDriver[d] = append(byDriver[d], driver.StepFigures{Name: st.Name, Calls: st.Count, Errors: st.Errors,
-				Hits: st.Hits, Misses: st.Misses, LookupErrors: st.LookupErrors})
+			counters := map[string]int64{}
+			for _, f := range st.Figures() {
+				if f.Kind != driver.Ratio {
+					counters[f.Name] = f.N
+				}
+			}
+			byDriver[d] = append(byDriver[d], driver.StepFigures{Name: st.Name, Calls: st.Count, Errors: st.Errors, Counters: counters})
 		}
 		for _, d := range order {
 			out = append(out, advisors[d].AdviseScenario(driver.ScenarioFigures{Scenario: sc.Name, Steps: byDriver[d]})...)

@@ -50,7 +50,7 @@ func TestCompileErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := load(t, "  - {name: c, expr: \""+tt.expr+"\"}")
-			_, diags := Compile(p, Names{})
+			_, diags := Compile(p, testNames())
 			if len(diags) != 1 || !strings.HasPrefix(diags[0].String(), tt.want) {
 				t.Fatalf("diags = %v\nwant prefix %q", diags, tt.want)
 			}
@@ -61,12 +61,18 @@ func TestCompileErrors(t *testing.T) {
 func summary(count, errs, hits, misses int64, lat time.Duration) *metrics.RunSummary {
 	mk := func(name string) *metrics.Stats {
 		s := metrics.NewSeries(name)
+		s.Metrics = testMetrics
 		for i := int64(0); i < count; i++ {
 			x := metrics.Sample{Service: lat}
 			if i < errs {
 				x.ErrClass = "timeout"
 			}
-			x.Hit, x.Miss = i < hits, i >= hits && i < hits+misses
+			switch {
+			case i < hits:
+				x.Counters[0] = 1
+			case i < hits+misses:
+				x.Counters[1] = 1
+			}
 			s.Record(int(i), x)
 		}
 		return s.Stats()
@@ -100,7 +106,7 @@ recommendations:
 		{"nothing measured is not a pass", &metrics.RunSummary{}, 0, NotReady, 0, []string{"n/a", "n/a", "n/a", "0"}},
 	}
 	p := load(t, checks)
-	prog, diags := Compile(p, Names{})
+	prog, diags := Compile(p, testNames())
 	if len(diags) > 0 {
 		t.Fatal(diags)
 	}
@@ -130,7 +136,7 @@ recommendations:
 func TestNoChecksIsUnscored(t *testing.T) {
 	t.Parallel()
 	p := load(t, "  []")
-	prog, _ := Compile(p, Names{})
+	prog, _ := Compile(p, testNames())
 	out := prog.Evaluate(summary(1, 0, 0, 0, time.Millisecond))
 	if out.Verdict != Unscored || !math.IsNaN(out.Score) {
 		t.Fatalf("got %v %v", out.Score, out.Verdict)
@@ -142,7 +148,7 @@ func TestPartialCredit(t *testing.T) {
 	checks := `  - {name: lat, expr: "sc.steps.lookup.latency.p99 < ms(100)", weight: 50, good: 50ms, bad: 150ms}
   - {name: hits, expr: "sc.hit_ratio > 0.9", weight: 50, good: 0.95, bad: 0.75}`
 	p := load(t, checks)
-	prog, diags := Compile(p, Names{})
+	prog, diags := Compile(p, testNames())
 	if len(diags) > 0 {
 		t.Fatal(diags)
 	}
@@ -168,7 +174,7 @@ func TestPartialCredit(t *testing.T) {
 		})
 	}
 	bad := load(t, `  - {name: x, expr: "sc.hit_ratio > 0.9", good: 10ms, bad: 50ms}`)
-	if _, diags := Compile(bad, Names{}); len(diags) != 1 || !strings.Contains(diags[0].Msg, "must be numbers") {
+	if _, diags := Compile(bad, testNames()); len(diags) != 1 || !strings.Contains(diags[0].Msg, "must be numbers") {
 		t.Fatalf("diags %v", diags)
 	}
 }
@@ -180,7 +186,7 @@ type echoAdvisor struct{}
 func (echoAdvisor) AdviseScenario(s driver.ScenarioFigures) []string {
 	var b strings.Builder
 	for _, st := range s.Steps {
-		fmt.Fprintf(&b, " %s %d/%d/%d/%d", st.Name, st.Calls, st.Errors, st.Hits, st.Misses)
+		fmt.Fprintf(&b, " %s %d/%d/%d/%d", st.Name, st.Calls, st.Errors, st.Counters["hits"], st.Counters["misses"])
 	}
 	return []string{"scenario " + s.Scenario + ":" + b.String()}
 }
@@ -245,7 +251,7 @@ func TestBuiltinAdvice(t *testing.T) {
 func TestEvaluateAsksAdvisors(t *testing.T) {
 	t.Parallel()
 	p := load(t, "  - {name: c, expr: \"sc.count > 1\"}\nrecommendations:\n  - {when: \"sc.count > 1\", say: plan}")
-	prog, diags := Compile(p, Names{Advisors: map[string]driver.Advisor{"redis": echoAdvisor{}}})
+	prog, diags := Compile(p, Names{Advisors: map[string]driver.Advisor{"redis": echoAdvisor{}}, StepMetrics: testMetrics})
 	if len(diags) > 0 {
 		t.Fatal(diags)
 	}

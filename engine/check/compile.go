@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/diag"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -47,9 +48,11 @@ type sayPart struct {
 	prog *vm.Program
 }
 
-func options(env map[string]any, extra ...expr.Option) []expr.Option {
+func options(env map[string]any, kinds map[string]driver.MetricKind, extra ...expr.Option) []expr.Option {
 	return append([]expr.Option{
 		expr.Env(env),
+		// Before figPatcher, which wraps the rewritten figures.
+		expr.Patch(stepMetricPatcher{kinds: kinds}),
 		expr.Function("ms", func(p ...any) (any, error) { return durOf(p[0], 1e6), nil }, new(func(float64) Duration)),
 		expr.Function("s", func(p ...any) (any, error) { return durOf(p[0], 1e9), nil }, new(func(float64) Duration)),
 		expr.Function("us", func(p ...any) (any, error) { return durOf(p[0], 1e3), nil }, new(func(float64) Duration)),
@@ -142,7 +145,7 @@ func known(v any) bool {
 // defines, runs each once on a zero environment to catch type errors that
 // expr only finds at run time, and returns every problem found.
 func Compile(p *plan.Plan, names Names) (*Program, diag.Diagnostics) {
-	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names)}
+	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names), names: names, kinds: names.kinds()}
 	prog := &Program{plan: p, names: names}
 	for _, ck := range p.Checks {
 		if ck.Invalid {
@@ -168,7 +171,20 @@ type compiler struct {
 	plan  *plan.Plan
 	env   map[string]any
 	shape *shape
+	names Names
+	kinds map[string]driver.MetricKind
 	diags diag.Diagnostics
+}
+
+// ratioExamples names ratios for a hint: the first ratio the plan's
+// drivers declare, and success_rate.
+func (c *compiler) ratioExamples() string {
+	for _, m := range c.names.StepMetrics {
+		if m.Kind == driver.Ratio {
+			return m.Name + " and success_rate"
+		}
+	}
+	return "success_rate"
 }
 
 // compileExpr checks names, then compiles src; it reports problems located
@@ -182,7 +198,7 @@ func (c *compiler) compileExpr(n *yaml.Node, what, src string, asBool bool) *vm.
 			continue // inside a string
 		}
 		lit := src[m[2]:m[3]]
-		c.errOff(n, m[2], fmt.Sprintf("%s: %s%% is not a number: write %s (ratios such as hit_ratio and success_rate are fractions from 0 to 1)", what, lit, fraction(lit)))
+		c.errOff(n, m[2], fmt.Sprintf("%s: %s%% is not a number: write %s (ratios such as %s are fractions from 0 to 1)", what, lit, fraction(lit), c.ratioExamples()))
 		percent = true
 	}
 	if percent {
@@ -200,7 +216,7 @@ func (c *compiler) compileExpr(n *yaml.Node, what, src string, asBool bool) *vm.
 	if asBool {
 		extra = append(extra, expr.AsBool())
 	}
-	prog, err := expr.Compile(src, options(c.env, extra...)...)
+	prog, err := expr.Compile(src, options(c.env, c.kinds, extra...)...)
 	if err != nil {
 		c.exprErr(n, what, src, err)
 		return nil
@@ -271,14 +287,14 @@ func (c *compiler) check(ck *plan.Check) *compiled {
 	if b, ok := tree.Node.(*ast.BinaryNode); ok {
 		switch b.Operator {
 		case "<", "<=", ">", ">=", "==", "!=":
-			if v, err := expr.Compile(b.Left.String(), options(c.env)...); err == nil {
+			if v, err := expr.Compile(b.Left.String(), options(c.env, c.kinds)...); err == nil {
 				cc.value = v
 			}
 		}
 	}
 	if ck.HasBounds {
 		if cc.value == nil {
-			c.errOff(ck.BoundsNode, 0, fmt.Sprintf("check %s: partial credit (good, bad) scores the left side of a comparison; write the check as a comparison like `x.hit_ratio > 0.9`", ck.Name))
+			c.errOff(ck.BoundsNode, 0, fmt.Sprintf("check %s: partial credit (good, bad) scores the left side of a comparison; write the check as a comparison like `x.success_rate > 0.9`", ck.Name))
 			return nil
 		}
 		v, _ := expr.Run(cc.value, c.env)
@@ -339,7 +355,7 @@ type shape struct {
 
 func leafShape() *shape { return &shape{} }
 
-func statShape(withSteps map[string]*shape) *shape {
+func statShape(withSteps map[string]*shape, stepMetrics []driver.StepMetric) *shape {
 	lat := &shape{fields: map[string]*shape{}}
 	for _, f := range []string{"min", "mean", "p50", "p90", "p95", "p99", "p999", "max"} {
 		lat.fields[f] = leafShape()
@@ -347,8 +363,10 @@ func statShape(withSteps map[string]*shape) *shape {
 	s := &shape{fields: map[string]*shape{
 		"latency": lat, "service_latency": lat, "response_latency": lat, "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
 		"success_rate": leafShape(), "error_rate": leafShape(), "rate": leafShape(), "ops": leafShape(), "ops_rate": leafShape(),
-		"hit_ratio": leafShape(), "hits": leafShape(), "misses": leafShape(), "lookup_errors": leafShape(), "rate_limit_wait": leafShape(),
 	}}
+	for _, m := range stepMetrics {
+		s.fields[m.Name] = leafShape()
+	}
 	if withSteps != nil {
 		s.fields["steps"] = &shape{fields: withSteps}
 		for _, f := range []string{"due", "ok", "failed", "dropped", "interrupted", "late", "sent_late", "arrival_rate", "planned_rate"} {
@@ -359,16 +377,16 @@ func statShape(withSteps map[string]*shape) *shape {
 }
 
 func shapeOf(p *plan.Plan, names Names) *shape {
-	lat := statShape(nil).fields["latency"]
+	lat := statShape(nil, nil).fields["latency"]
 	top := &shape{fields: map[string]*shape{
 		"run": {fields: map[string]*shape{"duration": leafShape(), "partial": leafShape(), "valid": leafShape(),
 			"generator": {fields: map[string]*shape{"lag": lat, "cpu": leafShape(), "scheduled": leafShape(),
 				"late": leafShape(), "dropped": leafShape()}}}},
 	}}
 	faults := &shape{fields: map[string]*shape{}}
-	win := &shape{fields: map[string]*shape{"latency": statShape(nil).fields["latency"], "error_rate": leafShape(),
+	win := &shape{fields: map[string]*shape{"latency": statShape(nil, nil).fields["latency"], "error_rate": leafShape(),
 		"success_rate": leafShape(), "rate": leafShape(), "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
-		"success_latency": statShape(nil).fields["latency"]}}
+		"success_latency": statShape(nil, nil).fields["latency"]}}
 	for _, f := range p.Faults {
 		faults.fields[f.Name] = &shape{fields: map[string]*shape{"applied": leafShape(), "recovery": leafShape(),
 			"recovered": leafShape(), "errors_stopped": leafShape(), "latency_returned": leafShape(), "errors": leafShape(),
@@ -385,9 +403,9 @@ func shapeOf(p *plan.Plan, names Names) *shape {
 	for _, s := range p.Scenarios {
 		steps := map[string]*shape{}
 		for _, st := range s.Steps {
-			steps[st.Name] = statShape(nil)
+			steps[st.Name] = statShape(nil, names.StepMetrics)
 		}
-		top.fields[s.Name] = statShape(steps)
+		top.fields[s.Name] = statShape(steps, names.StepMetrics)
 	}
 	return top
 }

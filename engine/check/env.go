@@ -84,15 +84,14 @@ type StepEnv struct {
 	Rate            float64        `expr:"rate"`
 	// Ops and OpsRate count operations (a pipeline's commands); equal to
 	// Count and Rate when every call carried one.
-	Ops      int     `expr:"ops"`
-	OpsRate  float64 `expr:"ops_rate"`
-	HitRatio float64 `expr:"hit_ratio"`
-	Hits     int     `expr:"hits"`
-	Misses   int     `expr:"misses"`
-	// LookupErrors are cache lookups that failed; they count in
-	// hit_ratio's denominator.
-	LookupErrors int      `expr:"lookup_errors"`
-	RateWait     Duration `expr:"rate_limit_wait"`
+	Ops     int     `expr:"ops"`
+	OpsRate float64 `expr:"ops_rate"`
+	// Counters, Ratios and Durations are the declared step metrics of the
+	// plan's drivers (Names.StepMetrics) by kind and name; expressions
+	// read them as `x.<name>` (see stepmetrics.go).
+	Counters  map[string]int      `expr:"__counters"`
+	Ratios    map[string]float64  `expr:"__ratios"`
+	Durations map[string]Duration `expr:"__durations"`
 
 	// points and interval feed worst().
 	points   []metrics.Point
@@ -138,6 +137,11 @@ type Names struct {
 	// Advisors maps a driver's name to its Advisor, for the drivers of the
 	// plan's targets that give advice of their own (driver.Advisor).
 	Advisors map[string]driver.Advisor
+	// StepMetrics are the step metrics the plan's drivers declare
+	// (driver.StepMetricser), each name once (AddStepMetrics): every
+	// scenario and step has them, `<scenario>.<name>` and
+	// `<scenario>.steps.<step>.<name>`.
+	StepMetrics []driver.StepMetric
 }
 
 // FaultEnv is `faults.<name>`: a fault's measured effect.
@@ -191,7 +195,7 @@ func latencyEnv(l metrics.Latency) LatencyEnv {
 	return LatencyEnv{Min: d(l.Min), Mean: d(l.Mean), P50: d(l.P50), P90: d(l.P90), P95: d(l.P95), P99: d(l.P99), P999: d(l.P999), Max: d(l.Max)}
 }
 
-func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
+func stepEnv(names []driver.StepMetric, st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 	h := st.Service
 	if st.Response != nil {
 		// Under the open model the honest latency runs from the scheduled
@@ -206,7 +210,7 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 	if st.Response != nil {
 		resp = latencyEnv(metrics.Summarize(st.Response))
 	}
-	return StepEnv{
+	e := StepEnv{
 		Latency:         latencyEnv(metrics.Summarize(h)),
 		ServiceLatency:  latencyEnv(metrics.Summarize(st.Service)),
 		ResponseLatency: resp,
@@ -219,13 +223,11 @@ func stepEnv(st *metrics.Stats, sc *metrics.ScenarioSummary) StepEnv {
 		Rate:            sc.Rate(st.Count),
 		Ops:             int(max(st.Ops, st.Count)),
 		OpsRate:         sc.Rate(max(st.Ops, st.Count)),
-		HitRatio:        st.HitRatio(),
-		Hits:            int(st.Hits),
-		Misses:          int(st.Misses),
-		LookupErrors:    int(st.LookupErrors),
-		RateWait:        Duration{D: st.Waited, OK: st.Count > 0},
 		measured:        st.Count > 0,
 	}
+	e.Counters, e.Ratios, e.Durations = zeroFigures(names)
+	e.setFigures(names, st.Figures(), e.measured)
+	return e
 }
 
 // Env builds the expression environment from a run summary. Scenarios of the
@@ -268,22 +270,17 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		if !ok {
 			continue
 		}
-		var hits, misses, lookupErrs int64
+		var figures [][]metrics.Figure
 		for _, st := range sc.Steps {
-			e := stepEnv(st, sc)
+			e := stepEnv(names.StepMetrics, st, sc)
 			se.Steps[st.Name] = &e
-			hits += st.Hits
-			misses += st.Misses
-			lookupErrs += st.LookupErrors
+			figures = append(figures, st.Figures())
 		}
-		se.StepEnv = stepEnv(sc.Iteration, sc)
+		se.StepEnv = stepEnv(names.StepMetrics, sc.Iteration, sc)
 		for _, st := range se.Steps {
 			st.interval = sum.Interval
 		}
 		se.interval = sum.Interval
-		// A scenario's hit ratio is over all its cache steps.
-		se.Hits, se.Misses, se.LookupErrors = int(hits), int(misses), int(lookupErrs)
-		se.HitRatio = metrics.HitRatio(hits, misses, lookupErrs)
 		o := sc.Outcomes
 		se.Due, se.OK, se.Failed, se.Dropped = int(o.Due), int(o.OK), int(o.Failed), int(o.Dropped)
 		se.Interrupted, se.Late, se.SentLate = int(o.Interrupted), int(o.Late), int(o.SentLate)
@@ -291,6 +288,9 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 		// Due iterations make the counts known even when none completed:
 		// all dropped, interrupted or skipped are errors or late, not 0.
 		se.measured = se.measured || o.Due > 0
+		// A scenario's step metrics are its steps' together: a ratio over
+		// every step's lookups, not an average of the steps' ratios.
+		se.setFigures(names.StepMetrics, metrics.MergeFigures(figures...), se.measured)
 		se.ArrivalRate, se.PlannedRate = sc.ArrivalRate(), sc.PlannedRate()
 	}
 	return env
@@ -302,7 +302,9 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 	nan := math.NaN()
 	zero := func() StepEnv {
-		return StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan, HitRatio: nan}
+		e := StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan}
+		e.Counters, e.Ratios, e.Durations = zeroFigures(names.StepMetrics)
+		return e
 	}
 	env := map[string]any{"run": &RunEnv{Valid: true}, recName: (*recorder)(nil)}
 	faults := map[string]*FaultEnv{}

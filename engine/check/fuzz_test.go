@@ -44,7 +44,7 @@ func FuzzCheckExpr(f *testing.F) {
 		f.Add(s)
 	}
 	sum := summary(100, 5, 60, 40, 3*time.Millisecond)
-	names := Names{Server: map[string][]string{"cache": {"used_memory", "hits"}}}
+	names := Names{Server: map[string][]string{"cache": {"used_memory", "hits"}}, StepMetrics: testMetrics}
 	f.Fuzz(func(t *testing.T, src string) {
 		if len(src) > 512 {
 			return // an expression is a line of a plan

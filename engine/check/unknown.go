@@ -66,7 +66,7 @@ func (figPatcher) Visit(node *ast.Node) {
 		}
 		ast.Patch(node, &ast.CallNode{
 			Callee:    &ast.IdentifierNode{Value: figName},
-			Arguments: []ast.Node{&ast.IdentifierNode{Value: recName}, &ast.StringNode{Value: n.String()}, n},
+			Arguments: []ast.Node{&ast.IdentifierNode{Value: recName}, &ast.StringNode{Value: figurePath(n)}, n},
 		})
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
@@ -110,7 +110,9 @@ func (unwrapper) Visit(node *ast.Node) {
 
 // stepCounts are the figures of a scenario or step that are unknown when it
 // completed nothing, beyond those already NaN or unknown durations.
-var stepCounts = []string{"count", "errors", "errors_by", "ops", "hits", "misses", "lookup_errors", "rate", "ops_rate", "rate_limit_wait"}
+// The declared counters and durations of drivers (StepEnv.isCount) are
+// unknown in the same way.
+var stepCounts = []string{"count", "errors", "errors_by", "ops", "rate", "ops_rate"}
 
 // outcomeCounts are a scenario's outcome counts: unknown when the scenario
 // never started (absent from the summary).
@@ -139,12 +141,12 @@ func unmeasured(env map[string]any, path string) bool {
 				return false
 			}
 			st := x.Steps[segs[2]]
-			return st != nil && !st.measured && slices.Contains(stepCounts, segs[3])
+			return st != nil && !st.measured && (slices.Contains(stepCounts, segs[3]) || st.isCount(segs[3]))
 		}
 		if !x.present && slices.Contains(outcomeCounts, segs[1]) {
 			return true
 		}
-		return !x.measured && slices.Contains(stepCounts, segs[1])
+		return !x.measured && (slices.Contains(stepCounts, segs[1]) || x.isCount(segs[1]))
 	case map[string]*FaultEnv:
 		if segs[0] != "faults" || len(segs) < 3 {
 			return false

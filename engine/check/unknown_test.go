@@ -127,7 +127,7 @@ func TestUnknownNeverPasses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			prog, diags := Compile(p, Names{})
+			prog, diags := Compile(p, testNames())
 			if len(diags) > 0 {
 				t.Fatal(diags)
 			}

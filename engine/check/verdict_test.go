@@ -13,7 +13,7 @@ import (
 func TestInvalidVerdict(t *testing.T) {
 	t.Parallel()
 	p := load(t, `  - {name: ok, expr: "sc.success_rate > 0.95", critical: true}`)
-	prog, diags := Compile(p, Names{})
+	prog, diags := Compile(p, testNames())
 	if len(diags) > 0 {
 		t.Fatal(diags)
 	}
@@ -64,7 +64,7 @@ func TestBandingOnTheDisplayedScore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := load(t, fmt.Sprintf("  - {name: a, expr: \"sc.errors == 0\", weight: %g}\n  - {name: b, expr: \"sc.errors > 0\", weight: %g}", tt.pass, tt.fail))
-			prog, diags := Compile(p, Names{})
+			prog, diags := Compile(p, testNames())
 			if len(diags) > 0 {
 				t.Fatal(diags)
 			}

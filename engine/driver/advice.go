@@ -37,8 +37,10 @@ type StepFigures struct {
 	Name string
 	// Calls counts the step's completed calls; Errors the failed ones.
 	Calls, Errors int64
-	// Hits, Misses and LookupErrors count cache lookups (Outcome.Cache).
-	Hits, Misses, LookupErrors int64
+	// Counters are the sums of the driver's declared counters and
+	// durations (StepMetricser; durations in nanoseconds), by name; a name
+	// the step did not report is absent.
+	Counters map[string]int64
 }
 
 // ErrorFigures are the failures of one class (Outcome.Class) of one step.

@@ -17,6 +17,12 @@
 // of them joined (errors.Join), words suggested with diag.Suggest. The
 // engine shows them as "file:line:col: message".
 //
+// A driver's steps may produce figures of their own (a cache's hits, a
+// client's rate-limit wait): the driver declares them once (StepMetricser,
+// see metrics.go) and every Outcome carries their values in a fixed-size
+// array (Outcome.Counters); checks, the report and its schema take them
+// from the declaration.
+//
 // Nothing in this package imports a driver; drivers import this package.
 package driver
 
@@ -172,20 +178,6 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// CacheResult tells whether a cache lookup hit.
-type CacheResult uint8
-
-// Cache results.
-const (
-	CacheNone CacheResult = iota // not a cache step
-	CacheHit
-	CacheMiss
-	// CacheError is a lookup that failed (a timeout, a refused connection,
-	// an error reply) before it could tell hit from miss: it counts as a
-	// lookup in the hit ratio, neither hit nor miss (see metrics.HitRatio).
-	CacheError
-)
-
 // Outcome is what one Do reports. The engine measures the call's duration
 // itself; drivers only say what happened.
 type Outcome struct {
@@ -194,11 +186,12 @@ type Outcome struct {
 	// Class names the kind of failure ("timeout", "refused", "status", ...).
 	// Empty with a non-nil Err lets the engine classify the error.
 	Class string
-	// Cache tells hit, miss or failed lookup for cache steps.
-	Cache CacheResult
-	// Waited is time spent waiting on the client side (rate limits) that is
-	// part of the call's duration but not of the service's latency.
-	Waited time.Duration
+	// Counters are the step's own figures (StepMetricser), by slot: a cache
+	// lookup that hit adds 1 to the slot of the driver's "hits" counter, a
+	// rate-limit wait its nanoseconds to the slot of its duration. A fixed
+	// array, so that returning an Outcome allocates nothing; zero for
+	// drivers that declare no step metrics.
+	Counters Counters
 	// Ops is how many operations the call carried (a pipeline of 16
 	// commands: 16); zero means one. Rates of operations use it, while
 	// counts and latencies stay per call (per round trip).
@@ -378,8 +371,9 @@ var (
 	drivers = map[string]Driver{}
 )
 
-// Register makes a driver available under name. It panics if d is nil or the
-// name is taken, as database/sql does. Call it from init.
+// Register makes a driver available under name. It panics if d is nil, the
+// name is taken (as database/sql does) or its step metrics are declared
+// wrongly (CheckStepMetrics). Call it from init.
 func Register(name string, d Driver) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -388,6 +382,9 @@ func Register(name string, d Driver) {
 	}
 	if _, dup := drivers[name]; dup {
 		panic("driver: Register called twice for driver " + name)
+	}
+	if err := CheckStepMetrics(StepMetricsOf(d)); err != nil {
+		panic(fmt.Sprintf("driver: Register %s: %v", name, err))
 	}
 	drivers[name] = d
 }

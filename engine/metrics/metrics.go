@@ -1,6 +1,7 @@
 // Package metrics records what a run measures: latencies in HDR histograms
 // (never slices of samples, so memory does not grow with run length), counts,
-// errors by class and cache hits, and summarises them.
+// errors by class and the steps' declared figures (driver.StepMetric), and
+// summarises them.
 //
 // A Series is safe for concurrent use: recorders write to one of several
 // shards, each behind its own mutex, chosen by the virtual user's number, so
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/runplan/runplan/engine/driver"
 )
 
 // Histogram bounds: 1 ns to 1 hour at 3 significant digits.
@@ -35,8 +38,12 @@ func NewHistogram() *hdrhistogram.Histogram {
 
 // Series measures one thing: a step, or a scenario's whole iteration.
 type Series struct {
-	Name   string
-	shards []shard
+	Name string
+	// Metrics declare what the slots of the samples' Counters are (the
+	// step's driver's StepMetrics); set before the first Record, then
+	// read-only.
+	Metrics []driver.StepMetric
+	shards  []shard
 
 	interval time.Duration
 	rolled   atomic.Int64 // intervals collected so far
@@ -67,17 +74,14 @@ type Series struct {
 }
 
 type shard struct {
-	mu         sync.Mutex
-	service    *hdrhistogram.Histogram
-	response   *hdrhistogram.Histogram
-	count      int64
-	errors     int64
-	errorsBy   map[string]int64
-	hits       int64
-	misses     int64
-	lookupErrs int64
-	waited     int64 // ns
-	ops        int64
+	mu       sync.Mutex
+	service  *hdrhistogram.Histogram
+	response *hdrhistogram.Histogram
+	count    int64
+	errors   int64
+	errorsBy map[string]int64
+	counters driver.Counters
+	ops      int64
 	// lower counts the lower bounds recorded (RecordLowerBound); lowSvc
 	// and lowResp are the smallest of them in each histogram (ns).
 	lower           int64
@@ -110,10 +114,9 @@ type Sample struct {
 	Response time.Duration
 	// ErrClass is empty on success.
 	ErrClass string
-	// Hit and Miss count cache lookups; LookupErr a lookup that failed.
-	Hit, Miss, LookupErr bool
-	// Waited is client-side waiting (rate limits) included in Service.
-	Waited time.Duration
+	// Counters are the step's own figures (driver.Outcome.Counters), summed
+	// slot by slot; the series' Metrics say what each slot is.
+	Counters driver.Counters
 	// At is when the operation completed, from the run's start: it picks
 	// the time-series interval.
 	At time.Duration
@@ -150,16 +153,9 @@ func (s *Series) Record(vu int, x Sample) {
 		}
 		sl.by[x.ErrClass]++
 	}
-	if x.Hit {
-		sh.hits++
+	for i, v := range x.Counters {
+		sh.counters[i] += v
 	}
-	if x.Miss {
-		sh.misses++
-	}
-	if x.LookupErr {
-		sh.lookupErrs++
-	}
-	sh.waited += int64(x.Waited)
 	sh.mu.Unlock()
 	if s.observe != nil {
 		s.observe(x)
@@ -203,12 +199,11 @@ type Stats struct {
 	Count    int64
 	Errors   int64
 	ErrorsBy map[string]int64
-	Hits     int64
-	Misses   int64
-	// LookupErrors are cache lookups that failed before telling hit from
-	// miss; they count in HitRatio's denominator.
-	LookupErrors int64
-	Waited       time.Duration
+	// Metrics are the step's declared figures (the driver's StepMetrics),
+	// nil for whole iterations and steps of drivers that declare none;
+	// Counters their sums by slot (see driver.Counters).
+	Metrics  []driver.StepMetric
+	Counters driver.Counters
 	// Ops counts operations: more than Count when calls carried several
 	// (pipelines).
 	Ops int64
@@ -232,7 +227,7 @@ type Stats struct {
 
 // Stats merges the shards into a summary.
 func (s *Series) Stats() *Stats {
-	st := &Stats{Name: s.Name, Service: NewHistogram(), ErrorsBy: map[string]int64{}}
+	st := &Stats{Name: s.Name, Service: NewHistogram(), ErrorsBy: map[string]int64{}, Metrics: s.Metrics}
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -248,10 +243,9 @@ func (s *Series) Stats() *Stats {
 		for k, v := range sh.errorsBy {
 			st.ErrorsBy[k] += v
 		}
-		st.Hits += sh.hits
-		st.Misses += sh.misses
-		st.LookupErrors += sh.lookupErrs
-		st.Waited += time.Duration(sh.waited)
+		for i, v := range sh.counters {
+			st.Counters[i] += v
+		}
 		st.Ops += sh.ops
 		if sh.lower > 0 {
 			if st.LowerBounds == 0 {
@@ -305,20 +299,6 @@ func (st *Stats) Account(o Outcomes) {
 			st.Errors += n
 		}
 	}
-}
-
-// HitRatio is hits over lookups, NaN when there were no lookups.
-func (st *Stats) HitRatio() float64 { return HitRatio(st.Hits, st.Misses, st.LookupErrors) }
-
-// HitRatio is hits over every lookup: hits, misses and lookups that failed
-// (a timed-out lookup served nothing from the cache, so it lowers the ratio
-// rather than vanishing from it). NaN when there were no lookups.
-func HitRatio(hits, misses, lookupErrors int64) float64 {
-	n := hits + misses + lookupErrors
-	if n == 0 {
-		return math.NaN()
-	}
-	return float64(hits) / float64(n)
 }
 
 // ErrorClasses returns the error classes seen, sorted.

@@ -70,11 +70,11 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	for _, s := range r.Scenarios {
 		scen := s.Stats
 		if len(s.Steps) == 1 {
-			scen.HitRatio = nil // shown on the step
+			scen.Metrics = nil // shown on the step
 		}
-		row(&b, s.Name, scen, "")
+		row(&b, r.StepMetrics, s.Name, scen, "")
 		for _, st := range s.Steps {
-			row(&b, "  "+st.Name, st.Stats, "  ")
+			row(&b, r.StepMetrics, "  "+st.Name, st.Stats, "  ")
 		}
 		notes := []string{s.Model + " model"}
 		if s.Warmup > 0 {
@@ -218,20 +218,14 @@ func writeState(b *strings.Builder, r *Report, p painter) {
 	}
 }
 
-func row(b *strings.Builder, name string, s Stats, indent string) {
+func row(b *strings.Builder, decl []MetricInfo, name string, s Stats, indent string) {
 	errs := fmt.Sprintf("%d", s.Errors)
 	if s.Count == 0 {
 		errs = "-" // nothing completed: the error count is unknown, not 0
 	}
 	fmt.Fprintf(b, "%-22s %8d %8.1f %7s %7s %7s %7s %7s\n", cut(name, 22), s.Count, s.Rate, errs,
 		latencyText(s.Latency, "p50"), latencyText(s.Latency, "p95"), latencyText(s.Latency, "p99"), latencyText(s.Latency, "max"))
-	var notes []string
-	if s.HitRatio != nil {
-		notes = append(notes, fmt.Sprintf("hit ratio %.1f%% (%d/%d)", *s.HitRatio*100, s.Hits, s.Hits+s.Misses+s.LookupErrors))
-		if s.LookupErrors > 0 {
-			notes = append(notes, fmt.Sprintf("lookup errors %d (counted as lookups)", s.LookupErrors))
-		}
-	}
+	notes := metricNotes(decl, &s, true)
 	if len(s.ErrorsBy) > 0 {
 		classes := make([]string, 0, len(s.ErrorsBy))
 		for k := range s.ErrorsBy {

@@ -13,6 +13,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/runplan/runplan/engine/check"
+	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
 )
@@ -96,6 +97,16 @@ func lagHistogram() *hdrhistogram.Histogram {
 	return h
 }
 
+// fixtureMetrics are a cache's figures, declared as a driver declares its
+// step metrics.
+var fixtureMetrics = []driver.StepMetric{
+	{Name: "hits", Kind: driver.Counter, Help: "cache lookups that found the key"},
+	{Name: "misses", Kind: driver.Counter, Help: "cache lookups that did not find the key"},
+	{Name: "lookup_errors", Kind: driver.Counter, Help: "cache lookups that failed"},
+	{Name: "hit_ratio", Kind: driver.Ratio, Help: "hits / (hits + misses + lookup_errors)",
+		Numerator: "hits", Denominator: []string{"hits", "misses", "lookup_errors"}},
+}
+
 // buildFixture builds a report with Build from synthetic metrics: two
 // scenarios (closed and open), three steps, errors, a cache, server
 // figures with an unavailable one, passing, failing, critical and errored
@@ -106,7 +117,8 @@ func buildFixture(opts fixtureOptions) *Report {
 		started = fixtureStart
 	}
 	lookup := synthStats("lookup", 5000, 180*time.Microsecond, false, 0, "", 0, 0)
-	lookup.Hits, lookup.Misses = 4610, 390
+	lookup.Metrics = fixtureMetrics
+	lookup.Counters = driver.Counters{4610, 390}
 	cacheIter := synthStats("", 5000, 190*time.Microsecond, false, 0, "", 0, 0)
 	fetch := synthStats("fetch", 400, 300*time.Microsecond, true, 0, "", 0, time.Second)
 	deliver := synthStats("deliver", 400, 40*time.Millisecond, false, 40, "status", opts.extra, time.Second)

@@ -25,13 +25,30 @@ type HitRatio struct {
 	// excluded) or "run" (the whole run: warmup, other scenarios and
 	// every other client's lookups included).
 	Window string `json:"window"`
+	// metric names the ratio (the step metric), for people; "" in a
+	// report read back (see ratioName).
+	metric string
 }
 
 // hitRatios puts the scenario's client hit ratio beside the server hit
 // ratio of every target its cache steps use; none when the scenario made no
 // lookups or no such target reads server figures.
+//
+// Generic over declarations: the ratio is the scenario's first ratio step
+// metric that the targets' servers also report under its name (a cache's
+// hit_ratio); a step takes part when it has the ratio.
 func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []HitRatio {
-	if s.Hits+s.Misses+s.LookupErrors == 0 || p == nil {
+	if p == nil {
+		return nil
+	}
+	var ratio *Metric
+	for i, m := range s.Metrics {
+		if m.Kind == "ratio" && serverHas(targets, m.Name) {
+			ratio = &s.Metrics[i]
+			break
+		}
+	}
+	if ratio == nil {
 		return nil
 	}
 	var ps *plan.Scenario
@@ -44,10 +61,10 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 		return nil
 	}
 	from := round3(s.Start + s.Warmup)
-	out := []HitRatio{{Source: "client", Value: s.HitRatio, From: from, To: round3(from + s.Elapsed), Window: "measured"}}
+	out := []HitRatio{{Source: "client", Value: ptr(ratio.Value), From: from, To: round3(from + s.Elapsed), Window: "measured", metric: ratio.Name}}
 	seen := map[string]bool{}
 	for _, st := range s.Steps {
-		if st.Hits+st.Misses+st.LookupErrors == 0 {
+		if st.Metric(ratio.Name) == nil {
 			continue
 		}
 		for _, pst := range ps.Steps {
@@ -60,8 +77,8 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 					continue
 				}
 				for _, f := range t.Server {
-					if f.Name == "hit_ratio" {
-						out = append(out, HitRatio{Source: "server", Target: t.Name, Value: f.Value, From: 0, To: round3(runLength), Window: "run"})
+					if f.Name == ratio.Name {
+						out = append(out, HitRatio{Source: "server", Target: t.Name, Value: f.Value, From: 0, To: round3(runLength), Window: "run", metric: ratio.Name})
 					}
 				}
 			}
@@ -73,7 +90,7 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 	return out
 }
 
-// hitRatioText is the scenario's hit ratios side by side, for people:
+// hitRatioText is the scenario's client and server ratios side by side, for people:
 // "hit ratio: client 93.1% (measured 3–28s) · server cache 92.0% (whole run 0–28.4s)".
 func hitRatioText(s Scenario) string {
 	if len(s.HitRatios) == 0 {
@@ -92,5 +109,38 @@ func hitRatioText(s Scenario) string {
 			parts = append(parts, fmt.Sprintf("server %s %s (whole run %g–%gs)", h.Target, v, h.From, h.To))
 		}
 	}
-	return "hit ratio: " + strings.Join(parts, " · ")
+	return label(ratioName(s)) + ": " + strings.Join(parts, " · ")
+}
+
+// ratioName is the step metric the scenario's side-by-side ratios are of:
+// in a report read back, the scenario's ratio whose value the client's
+// is.
+func ratioName(s Scenario) string {
+	if n := s.HitRatios[0].metric; n != "" {
+		return n
+	}
+	for _, h := range s.HitRatios {
+		if h.Source != "client" || h.Value == nil {
+			continue
+		}
+		for _, m := range s.Metrics {
+			if m.Kind == "ratio" && m.Value == *h.Value {
+				return m.Name
+			}
+		}
+	}
+	return "ratio"
+}
+
+// serverHas reports whether some target's server reports a figure named
+// name.
+func serverHas(targets []Target, name string) bool {
+	for _, t := range targets {
+		for _, f := range t.Server {
+			if f.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -135,13 +135,13 @@ func WriteHTML(w io.Writer, r *Report) error {
 		}
 		v.Scenarios = append(v.Scenarios, hs)
 		notes := scenarioNotes(s)
-		if len(s.Steps) != 1 || s.Steps[0].HitRatio == nil {
-			notes = append(statNotes(s.Stats), notes...)
+		if len(s.Steps) != 1 || len(s.Steps[0].Metrics) == 0 {
+			notes = append(statNotes(r.StepMetrics, s.Stats), notes...)
 		}
 		v.Rows = append(v.Rows, htmlStatsRow(s.Name, false, s.Stats, notes))
 		v.Outcomes = append(v.Outcomes, htmlOutcomes{Name: s.Name, O: s.Outcomes, SentLate: sentLateText(s), Arrival: arrivalCell(s)})
 		for _, st := range s.Steps {
-			v.Rows = append(v.Rows, htmlStatsRow(st.Name, true, st.Stats, statNotes(st.Stats)))
+			v.Rows = append(v.Rows, htmlStatsRow(st.Name, true, st.Stats, statNotes(r.StepMetrics, st.Stats)))
 		}
 	}
 	js, err := chartsData(charts)

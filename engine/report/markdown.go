@@ -112,12 +112,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, s := range r.Scenarios {
 			notes := scenarioNotes(s)
-			if len(s.Steps) != 1 || s.Steps[0].HitRatio == nil {
-				notes = append(statNotes(s.Stats), notes...)
+			if len(s.Steps) != 1 || len(s.Steps[0].Metrics) == 0 {
+				notes = append(statNotes(r.StepMetrics, s.Stats), notes...)
 			}
 			mdRow(&b, "**"+mdEscape(s.Name)+"** ("+s.Model+")", s.Stats, notes)
 			for _, st := range s.Steps {
-				mdRow(&b, "↳ "+mdEscape(st.Name), st.Stats, statNotes(st.Stats))
+				mdRow(&b, "↳ "+mdEscape(st.Name), st.Stats, statNotes(r.StepMetrics, st.Stats))
 			}
 		}
 		b.WriteString("\n")
@@ -205,14 +205,8 @@ func mdRow(b *strings.Builder, name string, s Stats, notes []string) {
 }
 
 // statNotes are the figures of a row that have no column.
-func statNotes(s Stats) []string {
-	var notes []string
-	if s.HitRatio != nil {
-		notes = append(notes, fmt.Sprintf("hit ratio %.1f%%", *s.HitRatio*100))
-		if s.LookupErrors > 0 {
-			notes = append(notes, fmt.Sprintf("lookup errors %d", s.LookupErrors))
-		}
-	}
+func statNotes(decl []MetricInfo, s Stats) []string {
+	notes := metricNotes(decl, &s, false)
 	if len(s.ErrorsBy) > 0 {
 		classes := make([]string, 0, len(s.ErrorsBy))
 		for k := range s.ErrorsBy {

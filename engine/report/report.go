@@ -64,6 +64,11 @@ type Report struct {
 	// Journal is the file that still holds the leftovers, for `runplan
 	// cleanup`; empty when nothing is left or the journal was in memory.
 	Journal string `json:"journal,omitempty"`
+	// StepMetrics declare the step metrics of the scenarios and steps
+	// (driver.StepMetric): Build takes them from the run, a report read
+	// back from its targets' drivers (resolveMetrics). Not written: the
+	// JSON keeps the format it always had.
+	StepMetrics []MetricInfo `json:"-"`
 }
 
 // Generator is the load generator's view of itself.
@@ -228,12 +233,10 @@ type Stats struct {
 	// (pipelines); absent when they equal count and rate.
 	Ops     int64   `json:"ops,omitempty"`
 	OpsRate float64 `json:"ops_rate,omitempty"`
-	Hits    int64   `json:"hits,omitempty"`
-	Misses  int64   `json:"misses,omitempty"`
-	// LookupErrors are cache lookups that failed; HitRatio counts them as
-	// lookups (hits / (hits + misses + lookup_errors)).
-	LookupErrors int64    `json:"lookup_errors,omitempty"`
-	HitRatio     *float64 `json:"hit_ratio,omitempty"`
+	// Metrics are the step metrics its drivers declare (see
+	// stepmetrics.go), those with something to show; in JSON each is a key
+	// of its own, before latency_ms.
+	Metrics []Metric `json:"-"`
 	// Latency is in milliseconds; LatencyBasis says whether it runs from the
 	// actual start ("service") or the scheduled start ("response").
 	Latency      *Latency `json:"latency_ms"`
@@ -464,15 +467,14 @@ func Build(in Input) *Report {
 			continue
 		}
 		rs.Stats = stats(sc.Iteration, sc, in.Summary.Interval)
-		var hits, misses, lookupErrs int64
+		var figures [][]metrics.Figure
 		for _, st := range sc.Steps {
-			rs.Steps = append(rs.Steps, Step{Name: st.Name, Stats: stats(st, sc, in.Summary.Interval)})
-			hits += st.Hits
-			misses += st.Misses
-			lookupErrs += st.LookupErrors
+			step := Step{Name: st.Name, Stats: stats(st, sc, in.Summary.Interval)}
+			step.Metrics = reportMetrics(st.Figures(), &r.StepMetrics)
+			rs.Steps = append(rs.Steps, step)
+			figures = append(figures, st.Figures())
 		}
-		rs.Hits, rs.Misses, rs.LookupErrors = hits, misses, lookupErrs
-		rs.HitRatio = nanPtr(metrics.HitRatio(hits, misses, lookupErrs))
+		rs.Metrics = reportMetrics(metrics.MergeFigures(figures...), &r.StepMetrics)
 		rs.HitRatios = hitRatios(rs, in.Plan, r.Targets, r.Duration)
 		r.Scenarios = append(r.Scenarios, rs)
 	}
@@ -534,8 +536,7 @@ func Build(in Input) *Report {
 
 func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duration) Stats {
 	out := Stats{Series: series(st.Points), Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy, Rate: round3(sc.Rate(st.Count)),
-		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), Hits: st.Hits, Misses: st.Misses,
-		LookupErrors: st.LookupErrors, HitRatio: nanPtr(st.HitRatio()), LatencyBasis: "service"}
+		SuccessRate: nanPtr(st.SuccessRate()), ErrorRate: nanPtr(st.ErrorRate()), LatencyBasis: "service"}
 	if out.ErrorsBy == nil {
 		out.ErrorsBy = map[string]int64{}
 	}

@@ -18,12 +18,12 @@ type unmeasuredCounts struct {
 func (s Step) MarshalJSON() ([]byte, error) {
 	type plain Step
 	if s.Count > 0 || s.Errors > 0 {
-		return json.Marshal(plain(s))
+		return withMetrics(json.Marshal(plain(s)))(s.Metrics)
 	}
-	return json.Marshal(struct {
+	return withMetrics(json.Marshal(struct {
 		plain
 		unmeasuredCounts
-	}{plain: plain(s)})
+	}{plain: plain(s)}))(s.Metrics)
 }
 
 // MarshalJSON writes a scenario that had no iteration due in its measured
@@ -33,10 +33,10 @@ func (s Step) MarshalJSON() ([]byte, error) {
 func (s Scenario) MarshalJSON() ([]byte, error) {
 	type plain Scenario
 	if s.Count > 0 || s.Errors > 0 || s.Outcomes.Due > 0 {
-		return json.Marshal(plain(s))
+		return withMetrics(json.Marshal(plain(s)))(s.Metrics)
 	}
-	return json.Marshal(struct {
+	return withMetrics(json.Marshal(struct {
 		plain
 		unmeasuredCounts
-	}{plain: plain(s)})
+	}{plain: plain(s)}))(s.Metrics)
 }

@@ -21,8 +21,8 @@ var _ driver.Advisor = Driver{}
 func (Driver) AdviseScenario(s driver.ScenarioFigures) []string {
 	var hits, misses int64
 	for _, st := range s.Steps {
-		hits += st.Hits
-		misses += st.Misses
+		hits += st.Counters[stepMetrics[slotHits].Name]
+		misses += st.Counters[stepMetrics[slotMisses].Name]
 	}
 	n := hits + misses
 	if n < adviseMinLookups {

@@ -13,7 +13,8 @@ func TestAdvice(t *testing.T) {
 	steps := func(hits, misses int64) driver.ScenarioFigures {
 		// The ratio is over every Redis step of the scenario.
 		return driver.ScenarioFigures{Scenario: "sc", Steps: []driver.StepFigures{
-			{Name: "a", Calls: hits, Hits: hits}, {Name: "b", Calls: misses + 7, Misses: misses, LookupErrors: 7}}}
+			{Name: "a", Calls: hits, Counters: map[string]int64{"hits": hits}},
+			{Name: "b", Calls: misses + 7, Counters: map[string]int64{"misses": misses, "lookup_errors": 7}}}}
 	}
 	for _, tt := range []struct {
 		name string

@@ -175,8 +175,8 @@ func (s *cacheGetStep) Bind(t driver.Target) error {
 	return nil
 }
 
-// Do looks the key up and fills it on a miss. It reports CacheHit,
-// CacheMiss, or CacheError when the lookup itself failed. It is safe for concurrent use.
+// Do looks the key up and fills it on a miss. It counts a hit,
+// a miss, or a lookup error when the lookup itself failed (stepMetrics). It is safe for concurrent use.
 func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 	sc := s.pool.Get().(*cacheScratch)
 	buf := append(sc.buf[:0], s.target.prefix...)
@@ -214,13 +214,13 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 	}
 	switch {
 	case err != nil:
-		return s.fail(sc, "GET", err, driver.CacheError)
+		return s.fail(sc, "GET", err, outLookupError)
 	case hit:
 		s.pool.Put(sc)
-		return driver.Outcome{Cache: driver.CacheHit}
+		return driver.Outcome{Counters: outHit}
 	case !s.fill:
 		s.pool.Put(sc)
-		return driver.Outcome{Cache: driver.CacheMiss}
+		return driver.Outcome{Counters: outMiss}
 	}
 	if s.loadDelay > 0 {
 		t := time.NewTimer(s.loadDelay)
@@ -230,7 +230,7 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 			t.Stop()
 			s.pool.Put(sc)
 			err := ctx.Err()
-			return driver.Outcome{Err: fmt.Errorf("redis: cache_get: load_delay: %w", err), Class: classify(err), Cache: driver.CacheMiss}
+			return driver.Outcome{Err: fmt.Errorf("redis: cache_get: load_delay: %w", err), Class: classify(err), Counters: outMiss}
 		}
 	}
 	var r = randOf(it)
@@ -245,16 +245,16 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 	}
 	sc.argv = argv[:0]
 	if err != nil {
-		return s.fail(sc, "SET", err, driver.CacheMiss)
+		return s.fail(sc, "SET", err, outMiss)
 	}
 	s.pool.Put(sc)
-	return driver.Outcome{Cache: driver.CacheMiss}
+	return driver.Outcome{Counters: outMiss}
 }
 
-func (s *cacheGetStep) fail(sc *cacheScratch, op string, err error, cache driver.CacheResult) driver.Outcome {
+func (s *cacheGetStep) fail(sc *cacheScratch, op string, err error, cache driver.Counters) driver.Outcome {
 	class := classify(err)
 	if class == ClassRedis || s.target.fast != nil {
 		s.pool.Put(sc) // see batchStep.Do
 	}
-	return driver.Outcome{Err: fmt.Errorf("redis: cache_get: %s: %w", op, err), Class: class, Cache: cache}
+	return driver.Outcome{Err: fmt.Errorf("redis: cache_get: %s: %w", op, err), Class: class, Counters: cache}
 }

@@ -361,14 +361,14 @@ func TestCacheGet(t *testing.T) {
 			ctx := context.Background()
 			it := newIter(1)
 			step := bind(t, tg, `{cache_get: {key: "strategy:{{ seq(2) }}", on_miss: {value_size: 512, ttl: 5m, load_delay: 5ms}}}`)
-			wantCache := []driver.CacheResult{driver.CacheMiss, driver.CacheMiss, driver.CacheHit, driver.CacheHit}
+			wantCache := []cacheResult{cacheMiss, cacheMiss, cacheHit, cacheHit}
 			for n, want := range wantCache {
 				start := time.Now()
 				o := mustDo(t, step, it, int64(n))
-				if o.Cache != want {
-					t.Errorf("iteration %d: cache %v, want %v", n, o.Cache, want)
+				if cacheOf(o) != want {
+					t.Errorf("iteration %d: cache %v, want %v", n, cacheOf(o), want)
 				}
-				if want == driver.CacheMiss && time.Since(start) < 5*time.Millisecond {
+				if want == cacheMiss && time.Since(start) < 5*time.Millisecond {
 					t.Errorf("iteration %d: a miss took %v, less than load_delay", n, time.Since(start))
 				}
 			}
@@ -383,8 +383,8 @@ func TestCacheGet(t *testing.T) {
 			// Without on_miss a miss is not filled.
 			probe := bind(t, tg, `{cache_get: {key: probe}}`)
 			for n := range 2 {
-				if o := mustDo(t, probe, it, int64(n)); o.Cache != driver.CacheMiss {
-					t.Errorf("probe %d: cache %v, want a miss", n, o.Cache)
+				if o := mustDo(t, probe, it, int64(n)); cacheOf(o) != cacheMiss {
+					t.Errorf("probe %d: cache %v, want a miss", n, cacheOf(o))
 				}
 			}
 			// No ttl: no expiry on runplan's own servers, the safety TTL on
@@ -407,9 +407,9 @@ func TestCacheGet(t *testing.T) {
 
 			// Keys expire, the embedded server included.
 			short := bind(t, tg, `{cache_get: {key: short, on_miss: {ttl: 100ms}}}`)
-			for n, want := range []driver.CacheResult{driver.CacheMiss, driver.CacheHit} {
-				if o := mustDo(t, short, it, int64(n)); o.Cache != want {
-					t.Errorf("short %d: cache %v, want %v", n, o.Cache, want)
+			for n, want := range []cacheResult{cacheMiss, cacheHit} {
+				if o := mustDo(t, short, it, int64(n)); cacheOf(o) != want {
+					t.Errorf("short %d: cache %v, want %v", n, cacheOf(o), want)
 				}
 			}
 			deadline := time.Now().Add(30 * time.Second) // a hang guard
@@ -419,15 +419,15 @@ func TestCacheGet(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			if o := mustDo(t, short, it, 2); o.Cache != driver.CacheMiss {
-				t.Errorf("after expiry: cache %v, want a miss", o.Cache)
+			if o := mustDo(t, short, it, 2); cacheOf(o) != cacheMiss {
+				t.Errorf("after expiry: cache %v, want a miss", cacheOf(o))
 			}
 
 			// A failing lookup reports neither hit nor miss: a lookup error,
 			// which the hit ratio counts as a lookup.
 			mustDo(t, bind(t, tg, `[LPUSH, list, x]`), it, 0)
 			o := do(t, bind(t, tg, `{cache_get: {key: list}}`), it, 0)
-			if o.Err == nil || o.Class != ClassRedis || o.Cache != driver.CacheError {
+			if o.Err == nil || o.Class != ClassRedis || cacheOf(o) != cacheError {
 				t.Errorf("cache_get on a list: %+v", o)
 			}
 		})
@@ -591,7 +591,7 @@ func TestTimeoutEmbedded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	o := slow.Do(ctx, it)
-	if o.Class != ClassTimeout || o.Cache != driver.CacheMiss {
+	if o.Class != ClassTimeout || cacheOf(o) != cacheMiss {
 		t.Errorf("load_delay past the deadline: %+v", o)
 	}
 	ctx, cancel = context.WithCancel(context.Background())
@@ -680,7 +680,7 @@ func TestConcurrentDo(t *testing.T) {
 								t.Errorf("vu %d: %v", vu, o.Err)
 								return
 							}
-							if o.Cache == driver.CacheHit {
+							if cacheOf(o) == cacheHit {
 								mu.Lock()
 								hits++
 								mu.Unlock()

@@ -98,8 +98,8 @@ scenarios:
 					t.Errorf("step %s: %d calls, %d errors %v; want %d, none", st.Name, st.Count, st.Errors, st.ErrorsBy, 2*n)
 				}
 			}
-			if steps[0].Hits != tc.hits {
-				t.Errorf("hits = %d, misses %d; want %d hits", steps[0].Hits, steps[0].Misses, tc.hits)
+			if hits := figure(&steps[0].Stats, "hits"); hits != float64(tc.hits) {
+				t.Errorf("hits = %v, misses %v; want %d hits", hits, figure(&steps[0].Stats, "misses"), tc.hits)
 			}
 
 			for i := 1; i <= n; i++ {

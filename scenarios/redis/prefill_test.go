@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/runplan/runplan/engine/driver"
 )
 
 func TestPrefill(t *testing.T) {
@@ -55,7 +53,7 @@ func TestPrefill(t *testing.T) {
 			// A cache lookup on prefilled keys hits.
 			get := bind(t, tg, `{cache_get: {key: "user:{{ uniform(1200) }}"}}`)
 			for n := range int64(20) {
-				if o := mustDo(t, get, newIter(1), n); o.Cache != driver.CacheHit {
+				if o := mustDo(t, get, newIter(1), n); cacheOf(o) != cacheHit {
 					t.Fatalf("lookup %d missed a prefilled key", n)
 				}
 			}

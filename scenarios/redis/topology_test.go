@@ -99,9 +99,9 @@ func TestConnections(t *testing.T) {
 			mustDo(t, bind(t, tg, `{command: [GET, "{k}a"], pipeline: 8}`), it, 0)
 			mustDo(t, bind(t, tg, `{commands: [[INCR, "{k}n"], [GET, "{k}a"]], transaction: true}`), it, 0)
 			get := bind(t, tg, `{cache_get: {key: "{k}c", on_miss: {value_size: [{size: 10, weight: 1}, {min: 20, max: 30, weight: 1}]}}}`)
-			for n, want := range []driver.CacheResult{driver.CacheMiss, driver.CacheHit} {
-				if o := mustDo(t, get, it, int64(n)); o.Cache != want {
-					t.Errorf("cache_get %d: %v, want %v", n, o.Cache, want)
+			for n, want := range []cacheResult{cacheMiss, cacheHit} {
+				if o := mustDo(t, get, it, int64(n)); cacheOf(o) != want {
+					t.Errorf("cache_get %d: %v, want %v", n, cacheOf(o), want)
 				}
 			}
 			if err := tg.Ping(context.Background()); err != nil {

@@ -112,7 +112,7 @@ func TestRespectBurstSynctest(t *testing.T) {
 			if o.Err != nil {
 				t.Fatalf("outcome %v (class %s)", o.Err, o.Class)
 			}
-			waited += o.Waited
+			waited += waitedOf(o)
 		}
 		const want = 9 * (2*time.Second + DefaultMargin)
 		if elapsed != want {
@@ -154,8 +154,8 @@ func TestIgnoreBurstCounts429(t *testing.T) {
 			default:
 				t.Errorf("outcome %v (class %s)", o.Err, o.Class)
 			}
-			if o.Waited != 0 {
-				t.Errorf("waited %s in ignore mode", o.Waited)
+			if waitedOf(o) != 0 {
+				t.Errorf("waited %s in ignore mode", waitedOf(o))
 			}
 		}
 		if ok != 5 || limited != 45 {
@@ -223,8 +223,8 @@ func TestRespect429Retried(t *testing.T) {
 				for i := range 2 {
 					if o := st.Do(context.Background(), iteration()); o.Err != nil {
 						t.Fatalf("delivery %d: %v", i, o.Err)
-					} else if i == 1 && o.Waited != 3*time.Second+DefaultMargin {
-						t.Errorf("waited %s, want the retry_after and the margin", o.Waited)
+					} else if i == 1 && waitedOf(o) != 3*time.Second+DefaultMargin {
+						t.Errorf("waited %s, want the retry_after and the margin", waitedOf(o))
 					}
 				}
 				if el := time.Since(start); el != 3*time.Second+DefaultMargin {
@@ -266,8 +266,8 @@ func TestRateLimitWaitBounds(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		o = st2.Do(ctx, iteration())
-		if o.Class != ClassCanceled || !errors.Is(o.Err, context.DeadlineExceeded) || o.Waited != time.Second {
-			t.Errorf("class %s err %v waited %s", o.Class, o.Err, o.Waited)
+		if o.Class != ClassCanceled || !errors.Is(o.Err, context.DeadlineExceeded) || waitedOf(o) != time.Second {
+			t.Errorf("class %s err %v waited %s", o.Class, o.Err, waitedOf(o))
 		}
 	})
 }

@@ -464,8 +464,9 @@ func (st *step) bodyKind() string {
 
 // Do delivers one message: it waits for the rate limiter (respect mode),
 // sends, and retries with backoff on 5xx and connection failures and after
-// 429s, within ctx. It is safe for concurrent use. The outcome's Waited is
-// the time spent waiting on rate limits; its Class names the last failure.
+// 429s, within ctx. It is safe for concurrent use. The outcome's
+// rate_limit_wait (stepMetrics) is the time spent waiting on rate limits;
+// its Class names the last failure.
 func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 	t := st.t
 	if t == nil {
@@ -526,7 +527,7 @@ func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 		attempts++
 		t.n.requests.Add(1)
 		if res.class == "" && res.err == nil {
-			return driver.Outcome{Waited: waited}
+			return driver.Outcome{Counters: waitedCounters(waited)}
 		}
 		now := time.Now()
 		switch res.status {
@@ -757,8 +758,8 @@ func (st *step) outcome(res result, attempts int, waited time.Duration, abort bo
 		err = fmt.Errorf("%w; %w", err, driver.ErrAbortScenario)
 	}
 	return driver.Outcome{
-		Class:  res.class,
-		Waited: waited,
+		Class:    res.class,
+		Counters: waitedCounters(waited),
 		Err: &Error{
 			Class:    res.class,
 			Method:   st.method,
