@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/runplan/runplan/engine/driver"
 )
 
 // The report's step metrics. report.schema.json allows any step metric on
@@ -16,12 +13,22 @@ import (
 // since which ones a report holds depends on the drivers of its plan. The
 // schema of a report whose step metrics are known is assembled from their
 // declarations (ReportFor): each becomes a property of scenarios and steps
-// with its kind's shape, and no other key is allowed. ValidateReport does
-// so with the declarations of a report's targets' drivers.
+// with its kind's shape, and no other key is allowed. engine/report's
+// ValidateJSON does so with the declarations of a report's targets' drivers.
+
+// Metric declares one step metric for the report schema: a driver's
+// driver.StepMetric, its kind by name. The package knows no driver: callers
+// pass the declarations in.
+type Metric struct {
+	Name string
+	// Kind is "counter", "ratio" or "duration" (in milliseconds).
+	Kind string
+	Help string
+}
 
 // ReportDocFor returns the report schema document with the step metrics
 // ms declared, as JSON.
-func ReportDocFor(ms []driver.StepMetric) ([]byte, error) {
+func ReportDocFor(ms []Metric) ([]byte, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(ReportJSON, &doc); err != nil {
 		return nil, fmt.Errorf("schema: report.schema.json: %w", err)
@@ -37,17 +44,17 @@ func ReportDocFor(ms []driver.StepMetric) ([]byte, error) {
 	for _, m := range ms {
 		var shape map[string]any
 		switch m.Kind {
-		case driver.Counter:
+		case "counter":
 			shape = map[string]any{"$ref": "#/$defs/count"}
-		case driver.Ratio:
+		case "ratio":
 			shape = map[string]any{"$ref": "#/$defs/ratio"}
-		case driver.Duration:
+		case "duration":
 			shape = map[string]any{"type": "number", "minimum": 0}
 		default:
-			return nil, fmt.Errorf("schema: step metric %q: unknown kind %v", m.Name, m.Kind)
+			return nil, fmt.Errorf("schema: step metric %q: unknown kind %q", m.Name, m.Kind)
 		}
-		desc := m.Kind.String()
-		if m.Kind == driver.Duration {
+		desc := m.Kind
+		if m.Kind == "duration" {
 			desc += ", in milliseconds"
 		}
 		if m.Help != "" {
@@ -70,7 +77,7 @@ func ReportDocFor(ms []driver.StepMetric) ([]byte, error) {
 
 // ReportFor returns the report schema compiled with the step metrics ms
 // declared (ReportDocFor), formats asserted. Each call compiles anew.
-func ReportFor(ms []driver.StepMetric) (*jsonschema.Schema, error) {
+func ReportFor(ms []Metric) (*jsonschema.Schema, error) {
 	b, err := ReportDocFor(ms)
 	if err != nil {
 		return nil, err
@@ -91,35 +98,10 @@ func ReportFor(ms []driver.StepMetric) (*jsonschema.Schema, error) {
 	return sch, nil
 }
 
-// ValidateReport validates a decoded JSON report (as jsonschema.UnmarshalJSON
-// gives it) against the report schema with the step metrics its targets'
-// drivers declare (those registered); with none, against report.schema.json
-// as it is (any step metric).
-func ValidateReport(doc any) error {
-	var ms []driver.StepMetric
-	if m, ok := doc.(map[string]any); ok {
-		targets, _ := m["targets"].([]any)
-		for _, t := range targets {
-			tm, _ := t.(map[string]any)
-			name, _ := tm["driver"].(string)
-			d, err := driver.Lookup(name)
-			if err != nil {
-				continue
-			}
-			for _, sm := range driver.StepMetricsOf(d) {
-				if !slices.ContainsFunc(ms, func(x driver.StepMetric) bool { return x.Name == sm.Name }) {
-					ms = append(ms, sm)
-				}
-			}
-		}
-	}
-	return ValidateReportWith(doc, ms)
-}
-
 // ValidateReportWith validates a decoded JSON report against the report
 // schema with the step metrics ms declared (ReportFor); with none, against
 // report.schema.json as it is (any step metric).
-func ValidateReportWith(doc any, ms []driver.StepMetric) error {
+func ValidateReportWith(doc any, ms []Metric) error {
 	var sch *jsonschema.Schema
 	var err error
 	if len(ms) > 0 {

@@ -8,17 +8,15 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/runplan/runplan/engine/driver"
 )
 
 // cacheMetrics declare the figures of fixture's cache step as its
 // driver would.
-var cacheMetrics = []driver.StepMetric{
-	{Name: "hits", Kind: driver.Counter},
-	{Name: "misses", Kind: driver.Counter},
-	{Name: "lookup_errors", Kind: driver.Counter},
-	{Name: "hit_ratio", Kind: driver.Ratio, Numerator: "hits", Denominator: []string{"hits", "misses", "lookup_errors"}},
+var cacheMetrics = []Metric{
+	{Name: "hits", Kind: "counter"},
+	{Name: "misses", Kind: "counter"},
+	{Name: "lookup_errors", Kind: "counter"},
+	{Name: "hit_ratio", Kind: "ratio"},
 }
 
 // fixture is engine/report's committed synthetic report: a cache step with
@@ -48,7 +46,7 @@ func TestValidateReportWithDeclaredMetrics(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		decl   []driver.StepMetric
+		decl   []Metric
 		change func(doc map[string]any)
 		want   string // "" when valid
 	}{
@@ -76,21 +74,17 @@ func TestValidateReportWithDeclaredMetrics(t *testing.T) {
 
 func TestReportDocForRefusesTheReportsOwnNames(t *testing.T) {
 	t.Parallel()
-	if _, err := ReportDocFor([]driver.StepMetric{{Name: "latency_ms", Kind: driver.Counter}}); err == nil {
+	if _, err := ReportDocFor([]Metric{{Name: "latency_ms", Kind: "counter"}}); err == nil {
 		t.Fatal("a step metric named latency_ms was accepted")
 	}
-	if _, err := ReportFor([]driver.StepMetric{{Name: "retries", Kind: driver.Counter}, {Name: "wait", Kind: driver.Duration}}); err != nil {
+	if _, err := ReportFor([]Metric{{Name: "retries", Kind: "counter"}, {Name: "wait", Kind: "duration"}}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// TestValidateReportWithoutRegisteredDrivers: the report's targets name
-// drivers this test binary does not register: any step metric goes.
-func TestValidateReportWithoutRegisteredDrivers(t *testing.T) {
+func TestReportDocForRefusesAnUnknownKind(t *testing.T) {
 	t.Parallel()
-	doc := fixture(t)
-	firstStep(doc)["retries"] = 3
-	if err := ValidateReport(doc); err != nil {
-		t.Fatal(err)
+	if _, err := ReportDocFor([]Metric{{Name: "depth", Kind: "gauge"}}); err == nil || !strings.Contains(err.Error(), "gauge") {
+		t.Fatalf("err = %v, want the unknown kind named", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/schema"
 )
 
 // update rewrites the golden files and the synthetic fixture:
@@ -319,4 +320,13 @@ func readFixture(t *testing.T, name string) *Report {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// schemaMetrics converts declarations for the report schema.
+func schemaMetrics(ms []driver.StepMetric) []schema.Metric {
+	out := make([]schema.Metric, len(ms))
+	for i, m := range ms {
+		out[i] = SchemaMetric(m)
+	}
+	return out
 }

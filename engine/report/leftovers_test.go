@@ -108,7 +108,7 @@ func TestLeftoversValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := schema.ValidateReport(decodeJSON(t, marshal(t, leftoverFixture()))); err != nil {
+	if err := ValidateJSON(decodeJSON(t, marshal(t, leftoverFixture()))); err != nil {
 		t.Errorf("does not validate against schema/report.schema.json:\n%v", err)
 	}
 }

@@ -86,7 +86,7 @@ func TestReportsValidateAgainstSchema(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if err := schema.ValidateReport(decodeJSON(t, tt.doc)); err != nil {
+			if err := ValidateJSON(decodeJSON(t, tt.doc)); err != nil {
 				t.Errorf("does not validate against schema/report.schema.json:\n%v", err)
 			}
 		})
@@ -150,7 +150,7 @@ func TestSchemaRejects(t *testing.T) {
 			}
 			// Against the schema with the fixture's step metrics declared,
 			// as the binary validates with its drivers' declarations.
-			err = schema.ValidateReportWith(decodeJSON(t, b), fixtureMetrics)
+			err = schema.ValidateReportWith(decodeJSON(t, b), schemaMetrics(fixtureMetrics))
 			if err == nil {
 				t.Fatal("validated; want an error")
 			}

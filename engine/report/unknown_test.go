@@ -124,7 +124,7 @@ func TestUnmeasuredCountsAreNullInJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := schema.ValidateReport(decodeJSON(t, b)); err != nil {
+	if err := ValidateJSON(decodeJSON(t, b)); err != nil {
 		t.Errorf("does not validate against schema/report.schema.json:\n%v", err)
 	}
 	var back Report
@@ -159,7 +159,7 @@ func TestUnknownGeneratorCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := schema.ValidateReport(decodeJSON(t, marshal(t, r))); err != nil {
+	if err := ValidateJSON(decodeJSON(t, marshal(t, r))); err != nil {
 		t.Errorf("does not validate against schema/report.schema.json:\n%v", err)
 	}
 }

@@ -15,26 +15,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/scenarios/redis/managed"
-)
-
-// Target option names; "driver", "url" and "allow_destructive" are read by
-// the engine too.
-var targetKeys = []string{
-	"url", "sentinel", "cluster", "managed",
-	"username", "password", "db", "tls",
-	"pool_size", "timeout", "dial_timeout", "read_timeout", "write_timeout", "pool_timeout", "retries",
-	"key_prefix", "read_only", "safety_ttl", "keep", "allow_destructive", "fast_path", "prefill", "local_server",
-}
-
-var (
-	sentinelKeys = []string{"master", "addrs", "username", "password"}
-	clusterKeys  = []string{"addrs"}
-	tlsKeys      = []string{"ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"}
-	retriesKeys  = []string{"max", "min_backoff", "max_backoff"}
-	managedKeys  = []string{"topology", "replicas", "primaries", "sentinels", "password", "tls", "config", "redis_server", "node_timeout"}
 )
 
 // Limits of the target options.
@@ -147,6 +131,217 @@ func (c *config) secrets() []string {
 	return out
 }
 
+// targetOptions are a target's options as written; parseTarget checks them
+// together and turns them into a config.
+type targetOptions struct {
+	Driver           *yaml.Node       `yaml:"driver" decode:"unlisted"` // the engine's
+	URL              *yaml.Node       `yaml:"url"`                      // a null url is no url
+	Sentinel         *sentinelOptions `yaml:"sentinel" want:"a mapping with master and addrs"`
+	Cluster          *clusterOptions  `yaml:"cluster" want:"a mapping with addrs"`
+	Managed          *managedOptions  `yaml:"managed" want:"a mapping such as {topology: cluster, replicas: 1}"`
+	Username         string           `yaml:"username"`
+	Password         string           `yaml:"password"`
+	DB               int              `yaml:"db" min:"0" max:"1048576"` // maxDB
+	TLS              *tlsOptions      `yaml:"tls" want:"a mapping (ca_file, cert_file, key_file, insecure_skip_verify, server_name; {} for the system's CAs)"`
+	PoolSize         int              `yaml:"pool_size" min:"1" max:"100000"` // maxPoolSize
+	Timeout          time.Duration    `yaml:"timeout" decode:"positive"`
+	DialTimeout      time.Duration    `yaml:"dial_timeout" decode:"positive"`
+	ReadTimeout      time.Duration    `yaml:"read_timeout" decode:"positive"`
+	WriteTimeout     time.Duration    `yaml:"write_timeout" decode:"positive"`
+	PoolTimeout      time.Duration    `yaml:"pool_timeout" decode:"positive"`
+	Retries          *retryOptions    `yaml:"retries" want:"a mapping with max, min_backoff and max_backoff"`
+	KeyPrefix        string           `yaml:"key_prefix"`
+	ReadOnly         bool             `yaml:"read_only"`
+	SafetyTTL        durationOption   `yaml:"safety_ttl"`
+	Keep             bool             `yaml:"keep"`
+	AllowDestructive bool             `yaml:"allow_destructive"` // the engine's
+	FastPath         bool             `yaml:"fast_path" default:"true"`
+	Prefill          prefillOption    `yaml:"prefill" want:"a mapping such as {key: \"user:{{ iteration }}\", count: 10000, value_size: 512}"`
+	LocalServer      string           `yaml:"local_server" oneof:"auto redis-server miniredis" default:"auto"` // localServers
+}
+
+type sentinelOptions struct {
+	Master   string   `yaml:"master"`
+	Addrs    addrList `yaml:"addrs"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+}
+
+// UnmarshalNode decodes the mapping, which needs master and addrs.
+func (s *sentinelOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain sentinelOptions
+	err := c.Decode(n, (*plain)(s))
+	if n.Kind != yaml.MappingNode {
+		return err
+	}
+	if c.Field("master").Key == nil || (s.Master == "" && err == nil) {
+		err = errors.Join(err, c.Errorf(n, "sentinel: missing master (the name the sentinels know the primary by)"))
+	}
+	if c.Field("addrs").Key == nil {
+		err = errors.Join(err, c.Errorf(n, "sentinel: missing addrs (the sentinels' host:port addresses)"))
+	}
+	return err
+}
+
+type clusterOptions struct {
+	Addrs addrList `yaml:"addrs"`
+}
+
+// UnmarshalNode decodes the mapping, which needs addrs.
+func (o *clusterOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain clusterOptions
+	err := c.Decode(n, (*plain)(o))
+	if n.Kind == yaml.MappingNode && c.Field("addrs").Key == nil {
+		err = errors.Join(err, c.Errorf(n, "cluster: missing addrs (host:port addresses of some cluster nodes)"))
+	}
+	return err
+}
+
+// addrList is a non-empty list of host:port addresses.
+type addrList []string
+
+// UnmarshalNode checks every address.
+func (a *addrList) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	what := c.Name()
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return c.Errorf(n, "%s: expected a list of host:port addresses, got %s", what, describe(n))
+	}
+	var errs []error
+	for _, it := range n.Content {
+		it = valueNode(it)
+		if it.Kind != yaml.ScalarNode || isNull(it) {
+			errs = append(errs, c.Errorf(it, "%s: expected a host:port address, got %s", what, describe(it)))
+			continue
+		}
+		host, port, err := net.SplitHostPort(it.Value)
+		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+			errs = append(errs, c.Errorf(it, "%s: expected a host:port address, got %q", what, it.Value))
+			continue
+		}
+		*a = append(*a, it.Value)
+	}
+	return joinErrors(errs)
+}
+
+type tlsOptions struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	Insecure   bool   `yaml:"insecure_skip_verify"`
+	ServerName string `yaml:"server_name"`
+	valid      bool   // decoded without problems: the files may be read
+}
+
+// UnmarshalNode decodes the mapping; a client certificate needs its key.
+func (o *tlsOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain tlsOptions
+	err := c.Decode(n, (*plain)(o))
+	if err == nil && (o.CertFile == "") != (o.KeyFile == "") {
+		err = c.Errorf(n, "tls: cert_file and key_file go together (a client certificate and its key)")
+	}
+	o.valid = err == nil
+	return err
+}
+
+type retryOptions struct {
+	Max        int           `yaml:"max" min:"0" max:"100"` // maxRetries
+	MinBackoff time.Duration `yaml:"min_backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
+// UnmarshalNode decodes the mapping; the backoffs must be in order.
+func (r *retryOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain retryOptions
+	err := c.Decode(n, (*plain)(r))
+	if err == nil && r.MaxBackoff > 0 && r.MinBackoff > r.MaxBackoff {
+		err = c.Errorf(n, "retries: min_backoff %v is more than max_backoff %v", r.MinBackoff, r.MaxBackoff)
+	}
+	return err
+}
+
+type managedOptions struct {
+	Topology    string          `yaml:"topology" oneof:"standalone sentinel cluster"` // managed.Topologies
+	Replicas    int             `yaml:"replicas" min:"0" max:"5"`                     // managed.MaxReplicas
+	Primaries   int             `yaml:"primaries" min:"1" max:"16"`                   // managed.MaxPrimaries
+	Sentinels   int             `yaml:"sentinels" min:"1" max:"7"`                    // managed.MaxSentinels
+	Password    string          `yaml:"password"`
+	TLS         bool            `yaml:"tls"`
+	Config      settingsOption  `yaml:"config"`
+	RedisServer string          `yaml:"redis_server"`
+	NodeTimeout time.Duration   `yaml:"node_timeout" min:"100ms"`
+	config      *managed.Config // what the options say
+}
+
+// UnmarshalNode decodes the mapping; primaries and sentinels belong to
+// their topologies.
+func (m *managedOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain managedOptions
+	err := c.Decode(n, (*plain)(m))
+	if n.Kind != yaml.MappingNode {
+		return err
+	}
+	if k := c.Field("primaries").Key; k != nil && m.Topology != managed.Cluster {
+		err = errors.Join(err, c.Errorf(k, "managed.primaries applies to the cluster topology only"))
+	}
+	if k := c.Field("sentinels").Key; k != nil && m.Topology != managed.Sentinel {
+		err = errors.Join(err, c.Errorf(k, "managed.sentinels applies to the sentinel topology only"))
+	}
+	m.config = &managed.Config{Topology: m.Topology, Replicas: m.Replicas, Primaries: m.Primaries, Sentinels: m.Sentinels,
+		Password: m.Password, TLS: m.TLS, Settings: m.Config, Binary: m.RedisServer, NodeTimeout: m.NodeTimeout}
+	return err
+}
+
+// settingsOption is managed.config: redis.conf directives.
+type settingsOption map[string]string
+
+// UnmarshalNode checks the directives (decodeSettings).
+func (s *settingsOption) UnmarshalNode(_ *decode.Context, n *yaml.Node) error {
+	m, err := decodeSettings(n)
+	*s = m
+	return err
+}
+
+// prefillOption is prefill: one keyspace or a list (parsePrefill).
+type prefillOption []*prefillSpec
+
+// UnmarshalNode parses the keyspaces.
+func (p *prefillOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	specs, err := parsePrefill(c, n)
+	*p = specs
+	return err
+}
+
+// durationOption is a duration that says whether it was decoded.
+type durationOption struct {
+	d  time.Duration
+	ok bool
+}
+
+// UnmarshalNode decodes the duration.
+func (o *durationOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	err := c.Decode(n, &o.d)
+	o.ok = err == nil
+	return err
+}
+
+// redisMessage words the decoder's problems as the driver always has; name
+// is the target's.
+func redisMessage(name string) func(p decode.Problem) string {
+	return func(p decode.Problem) string {
+		if p.Kind != decode.NotOneOf {
+			return p.String()
+		}
+		at := ""
+		if decode.JoinPath(p.Path) == "local_server" {
+			at = fmt.Sprintf("target %q: ", name)
+		}
+		return fmt.Sprintf("redis: %s%s: expected one of %s, got %q", at, p.Name(), strings.Join(p.Known, ", "), p.Value())
+	}
+}
+
+// isMapping reports whether n, a value as written, is a mapping.
+func isMapping(n *yaml.Node) bool { return n != nil && n.Kind == yaml.MappingNode }
+
 // parseTarget decodes and validates t.
 func parseTarget(t driver.TargetSpec) (*config, error) {
 	cfg := &config{name: t.Name, url: t.URL}
@@ -157,92 +352,51 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 		}
 	}
 	n := valueNode(t.Node)
-	nodes := map[string]*yaml.Node{} // option name → its key node
-	switch {
-	case n == nil || isNull(n):
-	case n.Kind != yaml.MappingNode:
-		fail(diag.Errorf(n, "redis: target %q: expected a mapping, got %s", t.Name, describe(n)))
-	default:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], valueNode(n.Content[i+1])
-			if nodes[k.Value] != nil {
-				fail(diag.Errorf(k, "redis: duplicate key %q", k.Value))
-				continue
-			}
-			nodes[k.Value] = k
-			var err error
-			switch k.Value {
-			case "driver":
-			case "url":
-				if cfg.url == "" && v.Kind == yaml.ScalarNode && !isNull(v) {
-					cfg.url = v.Value
-				}
-				nodes["url"] = v
-			case "sentinel":
-				cfg.sentinel, err = parseSentinel(v)
-			case "cluster":
-				cfg.cluster, err = parseCluster(v)
-			case "managed":
-				cfg.managed, err = parseManaged(v)
-			case "username":
-				cfg.username, err = decodeString(v, "username")
-				cfg.hasUser = true
-			case "password":
-				cfg.password, err = decodeSecret(v, "password")
-				cfg.hasPass = true
-			case "db":
-				cfg.db, err = decodeInt(v, "db", 0, maxDB)
-				cfg.hasDB = true
-			case "tls":
-				cfg.tls, err = parseTLS(v)
-			case "pool_size":
-				cfg.poolSize, err = decodeInt(v, "pool_size", 1, maxPoolSize)
-			case "timeout":
-				// The specific timeouts win over `timeout`, whatever their order.
-				var d time.Duration
-				d, err = decodePositive(v, "timeout")
-				cfg.dialTimeout = firstSet(cfg.dialTimeout, d)
-				cfg.readTimeout = firstSet(cfg.readTimeout, d)
-				cfg.writeTimeout = firstSet(cfg.writeTimeout, d)
-			case "dial_timeout":
-				cfg.dialTimeout, err = decodePositive(v, "dial_timeout")
-			case "read_timeout":
-				cfg.readTimeout, err = decodePositive(v, "read_timeout")
-			case "write_timeout":
-				cfg.writeTimeout, err = decodePositive(v, "write_timeout")
-			case "pool_timeout":
-				cfg.poolTimeout, err = decodePositive(v, "pool_timeout")
-			case "retries":
-				cfg.retries, err = parseRetries(v)
-			case "key_prefix":
-				// Any prefix is safe, the empty one included: the run's keys
-				// go under key_prefix + runplan:<run id>: (see runNamespace),
-				// and a read_only target's are never deleted.
-				cfg.keyPrefix, err = decodeString(v, "key_prefix")
-			case "read_only":
-				cfg.readOnly, err = decodeBool(v, "read_only")
-			case "safety_ttl":
-				cfg.safetyTTL, err = decodeSafetyTTL(v, t.RunLength)
-			case "keep":
-				cfg.keep, err = decodeBool(v, "keep")
-			case "allow_destructive":
-				_, err = decodeBool(v, "allow_destructive")
-			case "fast_path":
-				var on bool
-				on, err = decodeBool(v, "fast_path")
-				cfg.noFastPath = !on
-			case "prefill":
-				cfg.prefill, err = parsePrefill(v)
-			case "local_server":
-				cfg.localServer, err = decodeString(v, "local_server")
-				if err == nil && !containsString(localServers, cfg.localServer) {
-					err = diag.Errorf(v, "redis: target %q: local_server: expected one of %s, got %q", t.Name, strings.Join(localServers, ", "), cfg.localServer)
-				}
-			default:
-				err = unknownKey(k, targetKeys)
-			}
-			fail(err)
-		}
+	if isNull(n) {
+		n = nil
+	}
+	o := &targetOptions{}
+	f, err := decode.Decode(n, o, decode.Options{Prefix: "redis: ", Root: fmt.Sprintf("target %q", t.Name), Message: redisMessage(t.Name)})
+	fail(err)
+	if u := f.Value("url"); cfg.url == "" && u != nil && u.Kind == yaml.ScalarNode && !isNull(u) {
+		cfg.url = u.Value
+	}
+	// A part that is not a mapping is reported, and absent from cfg.
+	if o.Sentinel != nil && isMapping(f.Value("sentinel")) {
+		cfg.sentinel = &sentinelConfig{master: o.Sentinel.Master, addrs: o.Sentinel.Addrs, username: o.Sentinel.Username, password: o.Sentinel.Password}
+	}
+	if o.Cluster != nil && isMapping(f.Value("cluster")) {
+		cfg.cluster = &clusterConfig{addrs: o.Cluster.Addrs}
+	}
+	if o.Managed != nil && isMapping(f.Value("managed")) {
+		cfg.managed = o.Managed.config
+	}
+	if o.TLS != nil && isMapping(f.Value("tls")) {
+		cfg.tls = &tlsConfig{caFile: o.TLS.CAFile, certFile: o.TLS.CertFile, keyFile: o.TLS.KeyFile, insecure: o.TLS.Insecure,
+			serverName: o.TLS.ServerName, valid: o.TLS.valid}
+	}
+	if o.Retries != nil && isMapping(f.Value("retries")) {
+		cfg.retries = &retryConfig{max: o.Retries.Max, minBackoff: o.Retries.MinBackoff, maxBackoff: o.Retries.MaxBackoff}
+	}
+	cfg.username, cfg.hasUser = o.Username, f.Has("username")
+	cfg.password, cfg.hasPass = o.Password, f.Has("password")
+	cfg.db, cfg.hasDB = o.DB, f.Has("db")
+	cfg.poolSize = o.PoolSize
+	// The specific timeouts win over `timeout`, whatever their order.
+	cfg.dialTimeout = firstSet(o.DialTimeout, o.Timeout)
+	cfg.readTimeout = firstSet(o.ReadTimeout, o.Timeout)
+	cfg.writeTimeout = firstSet(o.WriteTimeout, o.Timeout)
+	cfg.poolTimeout = o.PoolTimeout
+	// Any prefix is safe, the empty one included: the run's keys go under
+	// key_prefix + runplan:<run id>: (see runNamespace), and a read_only
+	// target's are never deleted.
+	cfg.keyPrefix = o.KeyPrefix
+	cfg.readOnly, cfg.keep, cfg.noFastPath = o.ReadOnly, o.Keep, !o.FastPath
+	cfg.prefill = o.Prefill
+	cfg.localServer = o.LocalServer
+	if o.SafetyTTL.ok {
+		cfg.safetyTTL, err = checkSafetyTTL(f.Value("safety_ttl"), o.SafetyTTL.d, t.RunLength)
+		fail(err)
 	}
 	// Exactly one way to reach the servers.
 	var ways []string
@@ -250,14 +404,20 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 		if w == "url" && cfg.url == "" {
 			continue
 		}
-		if w != "url" && nodes[w] == nil {
+		if w != "url" && !f.Has(w) {
 			continue
 		}
 		ways = append(ways, w)
 	}
+	node := func(k string) *yaml.Node {
+		if k == "url" {
+			return f.Value(k)
+		}
+		return f.Key(k)
+	}
 	switch {
 	case len(ways) > 1:
-		fail(diag.Errorf(nodes[ways[1]], "redis: target %q: %s and %s exclude each other: a target is one url, one sentinel set, one cluster or one managed deployment",
+		fail(diag.Errorf(node(ways[1]), "redis: target %q: %s and %s exclude each other: a target is one url, one sentinel set, one cluster or one managed deployment",
 			t.Name, ways[0], ways[1]))
 	case len(ways) == 0:
 		cfg.mode = modeEmbedded
@@ -267,89 +427,82 @@ func parseTarget(t driver.TargetSpec) (*config, error) {
 
 	if cfg.url != "" {
 		opts, err := goredis.ParseURL(cfg.url)
-		urlNode := nodes["url"]
 		if err != nil {
 			if ue, ok := errors.AsType[*url.Error](err); ok {
 				err = ue.Err // url.Error quotes the whole URL, password included
 			}
-			fail(diag.Errorf(urlNode, "redis: target %q: invalid url %s: %w", t.Name, redactURL(cfg.url), scrub(err, cfg.secrets())))
+			fail(diag.Errorf(f.Value("url"), "redis: target %q: invalid url %s: %w", t.Name, redactURL(cfg.url), scrub(err, cfg.secrets())))
 		} else {
 			cfg.opts = opts
 			if cfg.hasUser && opts.Username != "" {
-				fail(diag.Errorf(nodes["username"], "redis: target %q: username is given twice, in the url and as username", t.Name))
+				fail(diag.Errorf(f.Key("username"), "redis: target %q: username is given twice, in the url and as username", t.Name))
 			}
 			if cfg.hasPass && opts.Password != "" {
-				fail(diag.Errorf(nodes["password"], "redis: target %q: the password is given twice, in the url and as password", t.Name))
+				fail(diag.Errorf(f.Key("password"), "redis: target %q: the password is given twice, in the url and as password", t.Name))
 			}
 			if cfg.hasDB && opts.DB != 0 {
-				fail(diag.Errorf(nodes["db"], "redis: target %q: db is given twice, in the url and as db", t.Name))
+				fail(diag.Errorf(f.Key("db"), "redis: target %q: db is given twice, in the url and as db", t.Name))
 			}
 			if cfg.retries != nil && (urlHasParam(cfg.url, "max_retries") || urlHasParam(cfg.url, "min_retry_backoff") || urlHasParam(cfg.url, "max_retry_backoff")) {
-				fail(diag.Errorf(nodes["retries"], "redis: target %q: retries are given twice, in the url and as retries", t.Name))
+				fail(diag.Errorf(f.Key("retries"), "redis: target %q: retries are given twice, in the url and as retries", t.Name))
 			}
 			if cfg.tls != nil && opts.TLSConfig == nil {
-				fail(diag.Errorf(nodes["tls"], "redis: target %q: tls needs a rediss:// url (the url's scheme says plain text)", t.Name))
+				fail(diag.Errorf(f.Key("tls"), "redis: target %q: tls needs a rediss:// url (the url's scheme says plain text)", t.Name))
 			}
 		}
 	}
-	if cfg.localServer == "" {
-		cfg.localServer = localAuto
-	}
-	if cfg.mode != modeEmbedded && nodes["local_server"] != nil {
-		fail(diag.Errorf(nodes["local_server"], "redis: target %q: local_server chooses the server runplan starts for a target without url, sentinel, cluster or managed; this target is a %s target", t.Name, cfg.mode))
+	if cfg.mode != modeEmbedded && f.Has("local_server") {
+		fail(diag.Errorf(f.Key("local_server"), "redis: target %q: local_server chooses the server runplan starts for a target without url, sentinel, cluster or managed; this target is a %s target", t.Name, cfg.mode))
 	}
 	switch cfg.mode {
 	case modeEmbedded:
 		for _, k := range []string{"username", "password", "db", "tls", "retries"} {
-			if nodes[k] != nil {
-				fail(diag.Errorf(nodes[k], "redis: target %q: %s needs a server to connect to: give a url, sentinel or cluster (without them the target is an embedded server)", t.Name, k))
+			if f.Has(k) {
+				fail(diag.Errorf(f.Key(k), "redis: target %q: %s needs a server to connect to: give a url, sentinel or cluster (without them the target is an embedded server)", t.Name, k))
 			}
 		}
 	case modeManaged:
 		for _, k := range []string{"username", "password", "tls"} {
-			if nodes[k] != nil {
-				fail(diag.Errorf(nodes[k], "redis: target %q: %s does not apply to a managed target: set managed.%s instead", t.Name, k, map[string]string{"username": "password", "password": "password", "tls": "tls"}[k]))
+			if f.Has(k) {
+				fail(diag.Errorf(f.Key(k), "redis: target %q: %s does not apply to a managed target: set managed.%s instead", t.Name, k, map[string]string{"username": "password", "password": "password", "tls": "tls"}[k]))
 			}
 		}
-		if nodes["db"] != nil && cfg.managed != nil && cfg.managed.Topology == managed.Cluster {
-			fail(diag.Errorf(nodes["db"], "redis: target %q: a cluster has only db 0", t.Name))
+		if f.Has("db") && cfg.managed != nil && cfg.managed.Topology == managed.Cluster {
+			fail(diag.Errorf(f.Key("db"), "redis: target %q: a cluster has only db 0", t.Name))
 		}
 	case modeCluster:
-		if nodes["db"] != nil && cfg.db != 0 {
-			fail(diag.Errorf(nodes["db"], "redis: target %q: a cluster has only db 0", t.Name))
+		if f.Has("db") && cfg.db != 0 {
+			fail(diag.Errorf(f.Key("db"), "redis: target %q: a cluster has only db 0", t.Name))
 		}
 	}
 	if cfg.readOnly {
 		// A read_only target writes nothing: what would write is refused
 		// rather than silently ignored.
 		for _, k := range []string{"prefill", "keep", "safety_ttl"} {
-			if nodes[k] != nil {
-				fail(diag.Errorf(nodes[k], "redis: target %q: %s does not apply to a read_only target, which reads the keys it is given and writes none%s",
+			if f.Has(k) {
+				fail(diag.Errorf(f.Key(k), "redis: target %q: %s does not apply to a read_only target, which reads the keys it is given and writes none%s",
 					t.Name, k, map[string]string{"prefill": " (prefill writes keys)"}[k]))
 			}
 		}
 	}
-	if cfg.mode != modeURL && cfg.mode != modeEmbedded && cfg.mode != modeManaged && nodes["fast_path"] != nil && !cfg.noFastPath {
-		fail(diag.Errorf(nodes["fast_path"], "redis: target %q: the fast path serves single servers (url and managed standalone targets); %s targets use go-redis", t.Name, cfg.mode))
+	if cfg.mode != modeURL && cfg.mode != modeEmbedded && cfg.mode != modeManaged && f.Has("fast_path") && !cfg.noFastPath {
+		fail(diag.Errorf(f.Key("fast_path"), "redis: target %q: the fast path serves single servers (url and managed standalone targets); %s targets use go-redis", t.Name, cfg.mode))
 	}
 	if cfg.tls != nil && cfg.tls.valid {
 		if _, err := cfg.tls.load(); err != nil {
 			// Files are read at validation too: a missing certificate is a
 			// plan problem, found before any load is sent.
-			fail(diag.Errorf(nodes["tls"], "redis: target %q: tls: %w", t.Name, err))
+			fail(diag.Errorf(f.Key("tls"), "redis: target %q: tls: %w", t.Name, err))
 		}
 	}
 	return cfg, joinErrors(errs)
 }
 
-// decodeSafetyTTL decodes safety_ttl: whole seconds, at least 1s, and no
-// shorter than the run (runLength, when known), whose keys would otherwise
-// expire while it still uses them.
-func decodeSafetyTTL(n *yaml.Node, runLength time.Duration) (time.Duration, error) {
-	d, err := decodeDuration(n, "safety_ttl")
+// checkSafetyTTL checks safety_ttl d, decoded from n: whole seconds, at
+// least 1s, and no shorter than the run (runLength, when known), whose keys
+// would otherwise expire while it still uses them.
+func checkSafetyTTL(n *yaml.Node, d, runLength time.Duration) (time.Duration, error) {
 	switch {
-	case err != nil:
-		return 0, err
 	case d < minSafetyTTL:
 		return 0, diag.Errorf(n, "redis: safety_ttl must be at least %v, got %s: every key written on a server runplan did not start carries it", minSafetyTTL, n.Value)
 	case d%time.Second != 0:
@@ -367,83 +520,6 @@ func firstSet(a, b time.Duration) time.Duration {
 		return a
 	}
 	return b
-}
-
-func parseSentinel(n *yaml.Node) (*sentinelConfig, error) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, diag.Errorf(n, "redis: sentinel: expected a mapping with master and addrs, got %s", describe(n))
-	}
-	s := &sentinelConfig{}
-	var errs []error
-	var master, addrs *yaml.Node
-	forEach(n, sentinelKeys, &errs, func(k, v *yaml.Node) (err error) {
-		switch k.Value {
-		case "master":
-			master = v
-			s.master, err = decodeString(v, "sentinel.master")
-		case "addrs":
-			addrs = v
-			s.addrs, err = decodeAddrs(v, "sentinel.addrs")
-		case "username":
-			s.username, err = decodeString(v, "sentinel.username")
-		case "password":
-			s.password, err = decodeSecret(v, "sentinel.password")
-		}
-		return err
-	})
-	if master == nil || (s.master == "" && len(errs) == 0) {
-		errs = append(errs, diag.Errorf(n, "redis: sentinel: missing master (the name the sentinels know the primary by)"))
-	}
-	if addrs == nil {
-		errs = append(errs, diag.Errorf(n, "redis: sentinel: missing addrs (the sentinels' host:port addresses)"))
-	}
-	return s, joinErrors(errs)
-}
-
-func parseCluster(n *yaml.Node) (*clusterConfig, error) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, diag.Errorf(n, "redis: cluster: expected a mapping with addrs, got %s", describe(n))
-	}
-	c := &clusterConfig{}
-	var errs []error
-	var addrs *yaml.Node
-	forEach(n, clusterKeys, &errs, func(k, v *yaml.Node) (err error) {
-		addrs = v
-		c.addrs, err = decodeAddrs(v, "cluster.addrs")
-		return err
-	})
-	if addrs == nil {
-		errs = append(errs, diag.Errorf(n, "redis: cluster: missing addrs (host:port addresses of some cluster nodes)"))
-	}
-	return c, joinErrors(errs)
-}
-
-func parseTLS(n *yaml.Node) (*tlsConfig, error) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, diag.Errorf(n, "redis: tls: expected a mapping (ca_file, cert_file, key_file, insecure_skip_verify, server_name; {} for the system's CAs), got %s", describe(n))
-	}
-	c := &tlsConfig{}
-	var errs []error
-	forEach(n, tlsKeys, &errs, func(k, v *yaml.Node) (err error) {
-		switch k.Value {
-		case "ca_file":
-			c.caFile, err = decodeString(v, "tls.ca_file")
-		case "cert_file":
-			c.certFile, err = decodeString(v, "tls.cert_file")
-		case "key_file":
-			c.keyFile, err = decodeString(v, "tls.key_file")
-		case "insecure_skip_verify":
-			c.insecure, err = decodeBool(v, "tls.insecure_skip_verify")
-		case "server_name":
-			c.serverName, err = decodeString(v, "tls.server_name")
-		}
-		return err
-	})
-	if (c.certFile == "") != (c.keyFile == "") && len(errs) == 0 {
-		errs = append(errs, diag.Errorf(n, "redis: tls: cert_file and key_file go together (a client certificate and its key)"))
-	}
-	c.valid = len(errs) == 0
-	return c, joinErrors(errs)
 }
 
 // load reads the certificate files into a client configuration.
@@ -468,76 +544,6 @@ func (c *tlsConfig) load() (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
-}
-
-func parseRetries(n *yaml.Node) (*retryConfig, error) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, diag.Errorf(n, "redis: retries: expected a mapping with max, min_backoff and max_backoff, got %s", describe(n))
-	}
-	r := &retryConfig{}
-	var errs []error
-	forEach(n, retriesKeys, &errs, func(k, v *yaml.Node) (err error) {
-		switch k.Value {
-		case "max":
-			r.max, err = decodeInt(v, "retries.max", 0, maxRetries)
-		case "min_backoff":
-			r.minBackoff, err = decodeDuration(v, "retries.min_backoff")
-		case "max_backoff":
-			r.maxBackoff, err = decodeDuration(v, "retries.max_backoff")
-		}
-		return err
-	})
-	if len(errs) == 0 && r.maxBackoff > 0 && r.minBackoff > r.maxBackoff {
-		errs = append(errs, diag.Errorf(n, "redis: retries: min_backoff %v is more than max_backoff %v", r.minBackoff, r.maxBackoff))
-	}
-	return r, joinErrors(errs)
-}
-
-func parseManaged(n *yaml.Node) (*managed.Config, error) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, diag.Errorf(n, "redis: managed: expected a mapping such as {topology: cluster, replicas: 1}, got %s", describe(n))
-	}
-	m := &managed.Config{}
-	var errs []error
-	var primaries, sentinels *yaml.Node
-	forEach(n, managedKeys, &errs, func(k, v *yaml.Node) (err error) {
-		switch k.Value {
-		case "topology":
-			m.Topology, err = decodeString(v, "managed.topology")
-			if err == nil && !containsString(managed.Topologies, m.Topology) {
-				err = diag.Errorf(v, "redis: managed.topology: expected one of %s, got %q", strings.Join(managed.Topologies, ", "), m.Topology)
-			}
-		case "replicas":
-			m.Replicas, err = decodeInt(v, "managed.replicas", 0, managed.MaxReplicas)
-		case "primaries":
-			primaries = k
-			m.Primaries, err = decodeInt(v, "managed.primaries", 1, managed.MaxPrimaries)
-		case "sentinels":
-			sentinels = k
-			m.Sentinels, err = decodeInt(v, "managed.sentinels", 1, managed.MaxSentinels)
-		case "password":
-			m.Password, err = decodeSecret(v, "managed.password")
-		case "tls":
-			m.TLS, err = decodeBool(v, "managed.tls")
-		case "config":
-			m.Settings, err = decodeSettings(v)
-		case "redis_server":
-			m.Binary, err = decodeString(v, "managed.redis_server")
-		case "node_timeout":
-			m.NodeTimeout, err = decodeDuration(v, "managed.node_timeout")
-			if err == nil && m.NodeTimeout < 100*time.Millisecond {
-				err = diag.Errorf(v, "redis: managed.node_timeout must be at least 100ms, got %s", v.Value)
-			}
-		}
-		return err
-	})
-	if primaries != nil && m.Topology != managed.Cluster {
-		errs = append(errs, diag.Errorf(primaries, "redis: managed.primaries applies to the cluster topology only"))
-	}
-	if sentinels != nil && m.Topology != managed.Sentinel {
-		errs = append(errs, diag.Errorf(sentinels, "redis: managed.sentinels applies to the sentinel topology only"))
-	}
-	return m, joinErrors(errs)
 }
 
 func decodeSettings(n *yaml.Node) (map[string]string, error) {
@@ -644,18 +650,6 @@ func decodeString(n *yaml.Node, what string) (string, error) {
 	return n.Value, nil
 }
 
-// decodeSecret decodes a password; its messages never quote the value.
-func decodeSecret(n *yaml.Node, what string) (string, error) {
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		kind := "nothing (null)"
-		if n != nil && n.Kind != yaml.ScalarNode {
-			kind = describe(n)
-		}
-		return "", diag.Errorf(n, "redis: %s: expected a string, got %s", what, kind)
-	}
-	return n.Value, nil
-}
-
 func decodeBool(n *yaml.Node, what string) (bool, error) {
 	var b bool
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
@@ -665,28 +659,6 @@ func decodeBool(n *yaml.Node, what string) (bool, error) {
 }
 
 // decodeAddrs decodes a non-empty list of host:port addresses.
-func decodeAddrs(n *yaml.Node, what string) ([]string, error) {
-	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		return nil, diag.Errorf(n, "redis: %s: expected a list of host:port addresses, got %s", what, describe(n))
-	}
-	var out []string
-	var errs []error
-	for _, a := range n.Content {
-		a = valueNode(a)
-		if a.Kind != yaml.ScalarNode || isNull(a) {
-			errs = append(errs, diag.Errorf(a, "redis: %s: expected a host:port address, got %s", what, describe(a)))
-			continue
-		}
-		host, port, err := net.SplitHostPort(a.Value)
-		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
-			errs = append(errs, diag.Errorf(a, "redis: %s: expected a host:port address, got %q", what, a.Value))
-			continue
-		}
-		out = append(out, a.Value)
-	}
-	return out, joinErrors(errs)
-}
-
 func urlHasParam(raw, name string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && u.Query().Has(name)

@@ -13,11 +13,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/tmpl"
 )
-
-var prefillKeys = []string{"key", "count", "value_size", "ttl", "batch"}
 
 const (
 	maxPrefillCount     = 100_000_000
@@ -38,68 +37,84 @@ type prefillSpec struct {
 	batch int
 }
 
-// parsePrefill decodes one prefill mapping or a list of them.
-func parsePrefill(n *yaml.Node) ([]*prefillSpec, error) {
-	if n != nil && n.Kind == yaml.SequenceNode {
-		var out []*prefillSpec
-		var errs []error
-		for _, item := range n.Content {
-			p, err := parsePrefillOne(valueNode(item))
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			out = append(out, p)
-		}
-		if len(n.Content) == 0 {
-			errs = append(errs, diag.Errorf(n, "redis: prefill: empty list"))
-		}
-		return out, joinErrors(errs)
-	}
-	p, err := parsePrefillOne(n)
-	if err != nil {
-		return nil, err
-	}
-	return []*prefillSpec{p}, nil
+// prefillOptions are one prefill keyspace as written.
+type prefillOptions struct {
+	Key       templateOption `yaml:"key" decode:"required" help:"a template such as \"user:{{ iteration }}\", iteration running from 0 to count-1"`
+	Count     int            `yaml:"count" decode:"required" min:"1" max:"100000000"` // maxPrefillCount
+	ValueSize sizeOption     `yaml:"value_size"`
+	TTL       ttlOption      `yaml:"ttl"`
+	Batch     int            `yaml:"batch" min:"1" max:"100000"` // maxPrefillBatch
 }
 
-func parsePrefillOne(n *yaml.Node) (*prefillSpec, error) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, diag.Errorf(n, "redis: prefill: expected a mapping such as {key: \"user:{{ iteration }}\", count: 10000, value_size: 512}, got %s", describe(n))
+// templateOption is a key template, compiled.
+type templateOption struct {
+	t *tmpl.Template
+	n *yaml.Node
+}
+
+// UnmarshalNode compiles the template.
+func (o *templateOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		return c.Errorf(n, "%s: expected a string, got %s", c.Name(), describe(n))
 	}
-	p := &prefillSpec{size: fixedSize(defaultValueSize), batch: defaultPrefillBatch}
-	var errs []error
-	var key, count *yaml.Node
-	forEach(n, prefillKeys, &errs, func(k, v *yaml.Node) (err error) {
-		switch k.Value {
-		case "key":
-			key = v
-			if v.Kind != yaml.ScalarNode || isNull(v) {
-				return diag.Errorf(v, "redis: prefill.key: expected a string, got %s", describe(v))
-			}
-			p.key, err = compileAt(tmpl.NewCompiler(), v, "prefill key")
-		case "count":
-			count = v
-			p.count, err = decodeInt(v, "prefill.count", 1, maxPrefillCount)
-		case "value_size":
-			p.size, err = parseSize(v, "prefill.value_size")
-		case "ttl":
-			p.ttl, err = decodeTTL(v, "prefill.ttl")
-		case "batch":
-			p.batch, err = decodeInt(v, "prefill.batch", 1, maxPrefillBatch)
+	t, err := compileAt(tmpl.NewCompiler(), n, "prefill key")
+	o.t, o.n = t, n
+	return err
+}
+
+// sizeOption is a value size (parseSize).
+type sizeOption sizeSpec
+
+// UnmarshalNode parses the size.
+func (o *sizeOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	s, err := parseSize(n, c.Name())
+	*o = sizeOption(s)
+	return err
+}
+
+// ttlOption is an expiry (decodeTTL).
+type ttlOption time.Duration
+
+// UnmarshalNode decodes the expiry.
+func (o *ttlOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	d, err := decodeTTL(n, c.Name())
+	*o = ttlOption(d)
+	return err
+}
+
+// parsePrefill decodes prefill n, one mapping or a list of them, at c's
+// path.
+func parsePrefill(c *decode.Context, n *yaml.Node) ([]*prefillSpec, error) {
+	if n.Kind != yaml.SequenceNode {
+		p, err := parsePrefillOne(c, n)
+		if err != nil {
+			return nil, err
 		}
-		return err
-	})
-	if key == nil {
-		errs = append(errs, diag.Errorf(n, "redis: prefill: missing key (a template such as \"user:{{ iteration }}\", iteration running from 0 to count-1)"))
+		return []*prefillSpec{p}, nil
 	}
-	if count == nil {
-		errs = append(errs, diag.Errorf(n, "redis: prefill: missing count"))
+	var out []*prefillSpec
+	var errs []error
+	for _, item := range n.Content {
+		p, err := parsePrefillOne(c, valueNode(item))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, p)
 	}
-	if len(errs) == 0 && p.key.Static() && p.count > 1 {
-		errs = append(errs, diag.Errorf(key, "redis: prefill.key %q has no {{ }}: all %d keys would be the same; use {{ iteration }}", p.key.Source(), p.count))
+	if len(n.Content) == 0 {
+		errs = append(errs, c.Errorf(n, "prefill: empty list"))
 	}
-	return p, joinErrors(errs)
+	return out, joinErrors(errs)
+}
+
+func parsePrefillOne(c *decode.Context, n *yaml.Node) (*prefillSpec, error) {
+	o := &prefillOptions{ValueSize: sizeOption(fixedSize(defaultValueSize)), Batch: defaultPrefillBatch}
+	err := c.Decode(n, o)
+	if err == nil && o.Key.t.Static() && o.Count > 1 {
+		err = c.Errorf(o.Key.n, "prefill.key %q has no {{ }}: all %d keys would be the same; use {{ iteration }}", o.Key.t.Source(), o.Count)
+	}
+	return &prefillSpec{key: o.Key.t, count: o.Count, size: sizeSpec(o.ValueSize), ttl: time.Duration(o.TTL), batch: o.Batch}, err
 }
 
 // decodeTTL decodes an expiry: 0 for none, else at least 1ms.

@@ -15,51 +15,19 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
 // valueNode skips document and alias wrappers; it returns nil for a nil node.
-func valueNode(n *yaml.Node) *yaml.Node {
-	for n != nil {
-		switch {
-		case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
-			n = n.Content[0]
-		case n.Kind == yaml.AliasNode && n.Alias != nil:
-			n = n.Alias
-		default:
-			return n
-		}
-	}
-	return nil
-}
+func valueNode(n *yaml.Node) *yaml.Node { return decode.Value(n) }
 
 // isNull reports whether n is an explicit or implicit YAML null.
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
-}
+func isNull(n *yaml.Node) bool { return decode.IsNull(n) }
 
 // describe names the shape of a node for error messages.
-func describe(n *yaml.Node) string {
-	n = valueNode(n)
-	switch {
-	case n == nil || isNull(n):
-		return "nothing (null)"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a sequence"
-	case n.Kind == yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		case "!!bool":
-			return "the boolean " + n.Value
-		}
-		return fmt.Sprintf("the string %q", n.Value)
-	}
-	return "an unexpected node"
-}
+func describe(n *yaml.Node) string { return decode.Describe(n) }
 
 // unknownKey reports key k, which is none of known, suggesting the nearest
 // known key within edit distance 2.

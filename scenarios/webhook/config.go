@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/notify"
@@ -63,17 +66,6 @@ const (
 	DefaultInvalidPer    = 10 * time.Minute
 )
 
-var (
-	targetKeys  = []string{"driver", "url", "flavor", "timeout", "headers", "max_conns", "rate_limit", "retries", "invalid_budget", "signing", "trace_headers", "sink"}
-	flavors     = []string{FlavorDiscord, FlavorSlack, FlavorGeneric}
-	rateKeys    = []string{"mode", "margin", "max_wait"}
-	retryKeys   = []string{"max", "backoff", "max_backoff"}
-	budgetKeys  = []string{"max", "per"}
-	signingKeys = []string{"scheme", "secret"}
-	sinkKeys    = []string{"rate_limit", "channel_limit", "global_limit", "send_to", "fault"}
-	faultKeys   = []string{"delay", "status", "retry_after", "hang", "reset", "garbage", "delivered", "ratio"}
-)
-
 // targetConfig is a target's decoded configuration.
 type targetConfig struct {
 	url      string
@@ -106,75 +98,298 @@ type targetConfig struct {
 	noFast bool
 }
 
+// targetOptions are a target's options as written; parseTarget checks them
+// together and turns them into a targetConfig. Absent keys keep the
+// defaults newTargetOptions sets.
+type targetOptions struct {
+	Driver       *yaml.Node      `yaml:"driver"` // the engine's
+	URL          *yaml.Node      `yaml:"url"`    // a null url is no url
+	Flavor       string          `yaml:"flavor" oneof:"discord slack generic"`
+	Timeout      time.Duration   `yaml:"timeout" decode:"positive"`
+	Headers      headerOptions   `yaml:"headers"`
+	MaxConns     int             `yaml:"max_conns" min:"1" max:"1000000"`
+	RateLimit    rateOptions     `yaml:"rate_limit"`
+	Retries      retryOptions    `yaml:"retries" min:"0" max:"100"`
+	Budget       budgetOptions   `yaml:"invalid_budget" min:"1" max:"1000000"`
+	Signing      *signingOptions `yaml:"signing"`
+	TraceHeaders bool            `yaml:"trace_headers"`
+	Sink         *sinkOptions    `yaml:"sink"`
+}
+
+// rateOptions is rate_limit: a mode, or {mode, margin, max_wait}.
+type rateOptions struct {
+	Mode    string        `yaml:"mode" oneof:"respect ignore"`
+	Margin  time.Duration `yaml:"margin"`
+	MaxWait time.Duration `yaml:"max_wait" decode:"positive"`
+}
+
+// UnmarshalNode reads the shorthand `rate_limit: ignore` as {mode: ignore}.
+func (r *rateOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain rateOptions
+	if n.Kind == yaml.ScalarNode {
+		n = decode.Shorthand("mode", n)
+	}
+	return c.Decode(n, (*plain)(r))
+}
+
+// retryOptions is retries: a count, or {max, backoff, max_backoff}.
+type retryOptions struct {
+	Max        int           `yaml:"max" min:"0" max:"100"`
+	Backoff    time.Duration `yaml:"backoff" decode:"positive"`
+	MaxBackoff time.Duration `yaml:"max_backoff" decode:"positive"`
+}
+
+// UnmarshalNode reads the shorthand `retries: 5` as {max: 5}, checking the
+// order of the backoffs of the mapping form.
+func (r *retryOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain retryOptions
+	if n.Kind == yaml.ScalarNode {
+		return c.Decode(n, &r.Max)
+	}
+	err := c.Decode(n, (*plain)(r))
+	if r.MaxBackoff < r.Backoff {
+		err = errors.Join(err, c.Errorf(n, "retries: max_backoff %s is below backoff %s", r.MaxBackoff, r.Backoff))
+	}
+	return err
+}
+
+// budgetOptions is invalid_budget: a count, or {max, per}.
+type budgetOptions struct {
+	Max int           `yaml:"max" min:"1" max:"1000000"`
+	Per time.Duration `yaml:"per" decode:"positive"`
+}
+
+// UnmarshalNode reads the shorthand `invalid_budget: 50` as {max: 50}.
+func (b *budgetOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain budgetOptions
+	if n.Kind == yaml.ScalarNode {
+		return c.Decode(n, &b.Max)
+	}
+	return c.Decode(n, (*plain)(b))
+}
+
+// signingOptions is signing: {scheme, secret}, both needed.
+type signingOptions struct {
+	Scheme string `yaml:"scheme" oneof:"github standard"`
+	Secret string `yaml:"secret"` // never quoted in messages
+	key    []byte // the Standard Webhooks key
+}
+
+// UnmarshalNode decodes the mapping and checks the secret.
+func (s *signingOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	type plain signingOptions
+	err := c.Decode(n, (*plain)(s))
+	secret := c.Field("secret").Value
+	if err == nil && secret != nil && s.Secret == "" {
+		err = c.Errorf(secret, "signing secret is empty")
+	}
+	if err == nil && (s.Scheme == "" || s.Secret == "") {
+		err = c.Errorf(n, "signing needs a scheme (github or standard) and a secret")
+	}
+	if s.Scheme == SigningStandard && s.Secret != "" {
+		key, kerr := sink.StandardKey(s.Secret)
+		if kerr != nil {
+			err = errors.Join(err, c.Errorf(secret, "signing secret: %w", kerr))
+		}
+		s.key = key
+	}
+	return err
+}
+
+// sinkOptions are the embedded sink's options.
+type sinkOptions struct {
+	RateLimit    limitOption   `yaml:"rate_limit"`
+	ChannelLimit limitOption   `yaml:"channel_limit"`
+	GlobalLimit  limitOption   `yaml:"global_limit"`
+	SendTo       string        `yaml:"send_to" oneof:"webhook unknown_webhook wrong_token"`
+	Fault        *faultOptions `yaml:"fault"`
+}
+
+// limitOption is a sink limit: "5/2s", or off.
+type limitOption sink.Limit
+
+// UnmarshalNode parses the limit.
+func (l *limitOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	what := webhookName(c.Path())
+	if n.Kind != yaml.ScalarNode || decode.IsNull(n) {
+		return c.Errorf(n, "%s must be a string", what)
+	}
+	if n.Tag == "!!bool" && n.Value == "false" {
+		*l = limitOption(sink.NoLimit) // off: YAML 1.1 readers turn it into false
+		return nil
+	}
+	v, err := sink.ParseLimit(n.Value)
+	if err != nil {
+		return c.Errorf(n, "%s %q: %v", what, n.Value, sink.ErrBadLimit)
+	}
+	*l = limitOption(v)
+	return nil
+}
+
+// faultOptions is a sink fault, in a target's sink or an http fault.
+type faultOptions struct {
+	Delay      time.Duration `yaml:"delay" decode:"positive"`
+	Status     int           `yaml:"status" min:"100" max:"599"`
+	RetryAfter time.Duration `yaml:"retry_after" decode:"positive"`
+	Hang       bool          `yaml:"hang"`
+	Reset      bool          `yaml:"reset"`
+	Garbage    bool          `yaml:"garbage"`
+	Delivered  bool          `yaml:"delivered"`
+	Ratio      ratioOption   `yaml:"ratio"`
+}
+
+func (f *faultOptions) fault() *sink.Fault {
+	return &sink.Fault{Delay: f.Delay, Status: f.Status, RetryAfter: f.RetryAfter, Hang: f.Hang, Reset: f.Reset,
+		Garbage: f.Garbage, Delivered: f.Delivered, Ratio: float64(f.Ratio)}
+}
+
+// ratioOption is a fault's share of requests, in (0, 1].
+type ratioOption float64
+
+// UnmarshalNode reads the ratio.
+func (r *ratioOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	v, err := strconv.ParseFloat(n.Value, 64)
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!float" && n.Tag != "!!int") || err != nil || v <= 0 || v > 1 {
+		return c.Errorf(n, "fault ratio must be a number above 0 and at most 1")
+	}
+	*r = ratioOption(v)
+	return nil
+}
+
+// headerOptions are the headers sent with every request, in the order
+// written.
+type headerOptions struct{ h http.Header }
+
+// UnmarshalNode checks every header's name and value.
+func (h *headerOptions) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	var vals map[string]*yaml.Node
+	if err := c.Decode(n, &vals); err != nil {
+		return err
+	}
+	h.h = http.Header{}
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], decode.Value(n.Content[i+1])
+		if vals[k.Value] != v {
+			continue // a repeated key, reported by Decode
+		}
+		ok := v.Kind == yaml.ScalarNode && !decode.IsNull(v)
+		if !ok {
+			errs = append(errs, c.Errorf(v, "header %s must be a string", k.Value))
+		}
+		switch {
+		case !validHeaderName(k.Value):
+			errs = append(errs, c.Errorf(k, "%q is not a valid header name", k.Value))
+		case !ok:
+		case !validHeaderValue(v.Value):
+			// The value may be a secret: never quote it.
+			errs = append(errs, c.Errorf(v, "header %s: the value holds a line break or NUL", k.Value))
+		default:
+			h.h.Add(k.Value, v.Value)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// webhookName names the value at path in messages, by its last two keys:
+// "timeout", "rate_limit margin", "sink fault", "fault delay"; the target
+// itself is "target".
+func webhookName(path []string) string {
+	switch len(path) {
+	case 0:
+		return "target"
+	case 1:
+		return path[0]
+	}
+	return path[len(path)-2] + " " + path[len(path)-1]
+}
+
+// messages words the decoder's problems as the driver always has, naming
+// values below base.
+func messages(base ...string) func(p decode.Problem) string {
+	return func(p decode.Problem) string {
+		what := webhookName(append(slices.Clip(base), p.Path...))
+		switch p.Kind {
+		case decode.UnknownKey:
+			msg := fmt.Sprintf("webhook: unknown key %q in %s", p.Key, what)
+			if p.Suggestion != "" {
+				return msg + fmt.Sprintf("; did you mean %q?", p.Suggestion)
+			}
+			return msg + " (known: " + strings.Join(p.Known, ", ") + ")"
+		case decode.DuplicateKey:
+			return fmt.Sprintf("webhook: %s: duplicate key %q (first at line %d)", what, p.Key, p.First.Line)
+		case decode.KeyNotString:
+			return fmt.Sprintf("webhook: %s: keys must be strings", what)
+		case decode.NotOneOf:
+			msg := fmt.Sprintf("webhook: unknown %s %q (%s)", what, p.Value(), strings.Join(p.Known, ", "))
+			if p.Suggestion != "" {
+				msg += fmt.Sprintf("; did you mean %q?", p.Suggestion)
+			}
+			return msg
+		}
+		var t reflect.Kind
+		if p.Type != nil {
+			t = p.Type.Kind()
+		}
+		switch {
+		case p.Type == reflect.TypeFor[time.Duration]():
+			if p.Kind == decode.Type || p.Node.Tag != "!!str" && !(p.Node.Tag == "!!int" && p.Node.Value == "0") {
+				return fmt.Sprintf("webhook: %s must be a duration such as 500ms or 10s", what)
+			}
+			return fmt.Sprintf("webhook: %s %q is not a positive duration such as 500ms or 10s", what, p.Value())
+		case t == reflect.Int:
+			return fmt.Sprintf("webhook: %s must be an integer from %s to %s", what, p.Min, p.Max)
+		case t == reflect.Bool:
+			return fmt.Sprintf("webhook: %s must be true or false", what)
+		case t == reflect.String:
+			return fmt.Sprintf("webhook: %s must be a string", what)
+		case p.Kind == decode.Type:
+			return fmt.Sprintf("webhook: %s must be a mapping, not %s", what, kindName(p.Node))
+		}
+		return p.String()
+	}
+}
+
 // parseTarget decodes and validates t without I/O, reporting every problem.
 func parseTarget(t driver.TargetSpec) (*targetConfig, error) {
-	cfg := &targetConfig{
-		url: t.URL, timeout: DefaultTimeout, maxConns: DefaultMaxConns, headers: http.Header{},
-		rateMode: RateRespect, margin: DefaultMargin, maxWait: DefaultMaxWait,
-		retries: DefaultRetries, backoff: DefaultBackoff, maxBackoff: DefaultMaxBackoff,
-		budget: DefaultInvalidBudget, budgetPer: DefaultInvalidPer,
-		trace: true, sendTo: SendToWebhook,
+	o := &targetOptions{
+		Timeout: DefaultTimeout, MaxConns: DefaultMaxConns,
+		RateLimit:    rateOptions{Mode: RateRespect, Margin: DefaultMargin, MaxWait: DefaultMaxWait},
+		Retries:      retryOptions{Max: DefaultRetries, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff},
+		Budget:       budgetOptions{Max: DefaultInvalidBudget, Per: DefaultInvalidPer},
+		TraceHeaders: true,
 	}
+	f, err := decode.Decode(t.Node, o, decode.Options{Prefix: "webhook: ", Message: messages()})
 	var errs []error
-	var urlNode, signingNode, sinkNode *yaml.Node
-	for _, f := range fields(t.Node, "target", &errs) {
-		switch f.key.Value {
-		case "driver":
-		case "url":
-			urlNode = f.val
-			if cfg.url == "" && !isNull(f.val) && f.val.Kind == yaml.ScalarNode {
-				cfg.url = f.val.Value
-			}
-		case "flavor":
-			s, ok := scalarString(f.val, "flavor", &errs)
-			if !ok {
-				continue
-			}
-			switch s {
-			case FlavorDiscord, FlavorSlack, FlavorGeneric:
-				cfg.flavor = s
-			default:
-				errs = append(errs, badWord(f.val, "flavor", s, flavors))
-			}
-		case "timeout":
-			if d, ok := parseDuration(f.val, "timeout", &errs); ok {
-				cfg.timeout = d
-			}
-		case "headers":
-			for _, h := range fields(f.val, "headers", &errs) {
-				v, ok := scalarString(h.val, "header "+h.key.Value, &errs)
-				switch {
-				case !validHeaderName(h.key.Value):
-					errs = append(errs, diag.Errorf(h.key, "webhook: %q is not a valid header name", h.key.Value))
-				case ok && !validHeaderValue(v):
-					// The value may be a secret: never quote it.
-					errs = append(errs, diag.Errorf(h.val, "webhook: header %s: the value holds a line break or NUL", h.key.Value))
-				case ok:
-					cfg.headers.Add(h.key.Value, v)
-				}
-			}
-		case "max_conns":
-			if v, ok := parseInt(f.val, "max_conns", 1, 1_000_000, &errs); ok {
-				cfg.maxConns = v
-			}
-		case "rate_limit":
-			cfg.parseRate(f.val, &errs)
-		case "retries":
-			cfg.parseRetries(f.val, &errs)
-		case "invalid_budget":
-			cfg.parseBudget(f.val, &errs)
-		case "signing":
-			signingNode = f.val
-			cfg.parseSigning(f.val, &errs)
-		case "trace_headers":
-			if b, ok := parseBool(f.val, "trace_headers", &errs); ok {
-				cfg.trace = b
-			}
-		case "sink":
-			sinkNode = f.val
-			cfg.parseSink(f.val, &errs)
-		default:
-			errs = append(errs, unknownKey(f.key, "target", targetKeys))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg := &targetConfig{
+		url: t.URL, flavor: o.Flavor, timeout: o.Timeout, headers: o.Headers.h, maxConns: o.MaxConns,
+		rateMode: o.RateLimit.Mode, margin: o.RateLimit.Margin, maxWait: o.RateLimit.MaxWait,
+		retries: o.Retries.Max, backoff: o.Retries.Backoff, maxBackoff: o.Retries.MaxBackoff,
+		budget: o.Budget.Max, budgetPer: o.Budget.Per,
+		trace: o.TraceHeaders, sendTo: SendToWebhook,
+	}
+	if cfg.headers == nil {
+		cfg.headers = http.Header{}
+	}
+	urlNode, signingNode, sinkNode := f.Value("url"), f.Value("signing"), f.Value("sink")
+	if cfg.url == "" && !decode.IsNull(urlNode) && urlNode.Kind == yaml.ScalarNode {
+		cfg.url = urlNode.Value
+	}
+	if o.Signing != nil {
+		cfg.signing, cfg.secret, cfg.key = o.Signing.Scheme, o.Signing.Secret, o.Signing.key
+	}
+	if s := o.Sink; s != nil {
+		cfg.sinkOpts.RateLimit = sink.Limit(s.RateLimit)
+		cfg.sinkOpts.ChannelLimit = sink.Limit(s.ChannelLimit)
+		cfg.sinkOpts.GlobalLimit = sink.Limit(s.GlobalLimit)
+		if s.SendTo != "" {
+			cfg.sendTo = s.SendTo
+		}
+		if s.Fault != nil {
+			cfg.sinkOpts.Fault = s.Fault.fault()
 		}
 	}
 	if cfg.url != "" {
@@ -215,268 +430,17 @@ func inferFlavor(raw string) string {
 	return notify.Flavor(raw)
 }
 
-func (cfg *targetConfig) parseRate(n *yaml.Node, errs *[]error) {
-	n = deref(n)
-	if n != nil && n.Kind == yaml.ScalarNode {
-		cfg.rateMode = rateMode(n, errs, cfg.rateMode)
-		return
-	}
-	for _, f := range fields(n, "rate_limit", errs) {
-		switch f.key.Value {
-		case "mode":
-			cfg.rateMode = rateMode(f.val, errs, cfg.rateMode)
-		case "margin":
-			if d, ok := parseDurationZero(f.val, "rate_limit margin", errs); ok {
-				cfg.margin = d
-			}
-		case "max_wait":
-			if d, ok := parseDuration(f.val, "rate_limit max_wait", errs); ok {
-				cfg.maxWait = d
-			}
-		default:
-			*errs = append(*errs, unknownKey(f.key, "rate_limit", rateKeys))
-		}
-	}
-}
-
-func rateMode(n *yaml.Node, errs *[]error, def string) string {
-	s, ok := scalarString(n, "rate_limit mode", errs)
-	if !ok {
-		return def
-	}
-	switch s {
-	case RateRespect, RateIgnore:
-		return s
-	}
-	*errs = append(*errs, badWord(n, "rate_limit mode", s, []string{RateRespect, RateIgnore}))
-	return def
-}
-
-func (cfg *targetConfig) parseRetries(n *yaml.Node, errs *[]error) {
-	n = deref(n)
-	if n != nil && n.Kind == yaml.ScalarNode {
-		if v, ok := parseInt(n, "retries", 0, 100, errs); ok {
-			cfg.retries = v
-		}
-		return
-	}
-	for _, f := range fields(n, "retries", errs) {
-		switch f.key.Value {
-		case "max":
-			if v, ok := parseInt(f.val, "retries max", 0, 100, errs); ok {
-				cfg.retries = v
-			}
-		case "backoff":
-			if d, ok := parseDuration(f.val, "retries backoff", errs); ok {
-				cfg.backoff = d
-			}
-		case "max_backoff":
-			if d, ok := parseDuration(f.val, "retries max_backoff", errs); ok {
-				cfg.maxBackoff = d
-			}
-		default:
-			*errs = append(*errs, unknownKey(f.key, "retries", retryKeys))
-		}
-	}
-	if cfg.maxBackoff < cfg.backoff {
-		*errs = append(*errs, diag.Errorf(n, "webhook: retries: max_backoff %s is below backoff %s", cfg.maxBackoff, cfg.backoff))
-	}
-}
-
-func (cfg *targetConfig) parseBudget(n *yaml.Node, errs *[]error) {
-	n = deref(n)
-	if n != nil && n.Kind == yaml.ScalarNode {
-		if v, ok := parseInt(n, "invalid_budget", 1, 1_000_000, errs); ok {
-			cfg.budget = v
-		}
-		return
-	}
-	for _, f := range fields(n, "invalid_budget", errs) {
-		switch f.key.Value {
-		case "max":
-			if v, ok := parseInt(f.val, "invalid_budget max", 1, 1_000_000, errs); ok {
-				cfg.budget = v
-			}
-		case "per":
-			if d, ok := parseDuration(f.val, "invalid_budget per", errs); ok {
-				cfg.budgetPer = d
-			}
-		default:
-			*errs = append(*errs, unknownKey(f.key, "invalid_budget", budgetKeys))
-		}
-	}
-}
-
-func (cfg *targetConfig) parseSigning(n *yaml.Node, errs *[]error) {
-	var secretNode *yaml.Node
-	before := len(*errs)
-	for _, f := range fields(n, "signing", errs) {
-		switch f.key.Value {
-		case "scheme":
-			s, ok := scalarString(f.val, "signing scheme", errs)
-			if !ok {
-				continue
-			}
-			switch s {
-			case SigningGitHub, SigningStandard:
-				cfg.signing = s
-			default:
-				*errs = append(*errs, badWord(f.val, "signing scheme", s, []string{SigningGitHub, SigningStandard}))
-			}
-		case "secret":
-			secretNode = f.val
-			// Never quote the value: it is a secret.
-			s, ok := scalarString(f.val, "signing secret", errs)
-			if ok && s == "" {
-				*errs = append(*errs, diag.Errorf(f.val, "webhook: signing secret is empty"))
-				ok = false
-			}
-			if ok {
-				cfg.secret = s
-			}
-		default:
-			*errs = append(*errs, unknownKey(f.key, "signing", signingKeys))
-		}
-	}
-	if n != nil && (cfg.signing == "" || cfg.secret == "") && len(*errs) == before {
-		*errs = append(*errs, diag.Errorf(n, "webhook: signing needs a scheme (github or standard) and a secret"))
-	}
-	if cfg.signing == SigningStandard && cfg.secret != "" {
-		key, err := sink.StandardKey(cfg.secret)
-		if err != nil {
-			*errs = append(*errs, diag.Errorf(secretNode, "webhook: signing secret: %w", err))
-		}
-		cfg.key = key
-	}
-}
-
-func (cfg *targetConfig) parseSink(n *yaml.Node, errs *[]error) {
-	o := &cfg.sinkOpts
-	for _, f := range fields(n, "sink", errs) {
-		switch f.key.Value {
-		case "rate_limit":
-			o.RateLimit = parseLimit(f.val, "sink rate_limit", errs)
-		case "channel_limit":
-			o.ChannelLimit = parseLimit(f.val, "sink channel_limit", errs)
-		case "global_limit":
-			o.GlobalLimit = parseLimit(f.val, "sink global_limit", errs)
-		case "send_to":
-			s, ok := scalarString(f.val, "sink send_to", errs)
-			if !ok {
-				continue
-			}
-			switch s {
-			case SendToWebhook, SendToUnknownWebhook, SendToWrongToken:
-				cfg.sendTo = s
-			default:
-				*errs = append(*errs, badWord(f.val, "sink send_to", s, []string{SendToWebhook, SendToUnknownWebhook, SendToWrongToken}))
-			}
-		case "fault":
-			o.Fault = parseFault(f.val, errs)
-		default:
-			*errs = append(*errs, unknownKey(f.key, "sink", sinkKeys))
-		}
-	}
-}
-
-func parseLimit(n *yaml.Node, what string, errs *[]error) sink.Limit {
-	s, ok := scalarString(n, what, errs)
-	if !ok {
-		return sink.Limit{}
-	}
-	if deref(n).Tag == "!!bool" && s == "false" {
-		return sink.NoLimit // off: YAML 1.1 readers turn it into false
-	}
-	l, err := sink.ParseLimit(s)
-	if err != nil {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s %q: %v", what, s, sink.ErrBadLimit))
-		return sink.Limit{}
-	}
-	return l
-}
-
+// parseFault decodes a sink fault: a target's sink.fault, or an http
+// fault's options.
 func parseFault(n *yaml.Node, errs *[]error) *sink.Fault {
-	f := &sink.Fault{}
-	for _, kv := range fields(n, "sink fault", errs) {
-		switch kv.key.Value {
-		case "delay":
-			if d, ok := parseDuration(kv.val, "fault delay", errs); ok {
-				f.Delay = d
-			}
-		case "status":
-			if v, ok := parseInt(kv.val, "fault status", 100, 599, errs); ok {
-				f.Status = v
-			}
-		case "retry_after":
-			if d, ok := parseDuration(kv.val, "fault retry_after", errs); ok {
-				f.RetryAfter = d
-			}
-		case "hang", "reset", "garbage", "delivered":
-			b, ok := parseBool(kv.val, "fault "+kv.key.Value, errs)
-			if !ok {
-				continue
-			}
-			switch kv.key.Value {
-			case "hang":
-				f.Hang = b
-			case "reset":
-				f.Reset = b
-			case "garbage":
-				f.Garbage = b
-			default:
-				f.Delivered = b
-			}
-		case "ratio":
-			v := deref(kv.val)
-			r, err := strconv.ParseFloat(v.Value, 64)
-			if v.Kind != yaml.ScalarNode || (v.Tag != "!!float" && v.Tag != "!!int") || err != nil || r <= 0 || r > 1 {
-				*errs = append(*errs, diag.Errorf(v, "webhook: fault ratio must be a number above 0 and at most 1"))
-				continue
-			}
-			f.Ratio = r
-		default:
-			*errs = append(*errs, unknownKey(kv.key, "sink fault", faultKeys))
-		}
+	o := &faultOptions{}
+	if n == nil {
+		return o.fault()
 	}
-	return f
-}
-
-// badWord reports value s of what, not one of known.
-func badWord(n *yaml.Node, what, s string, known []string) error {
-	msg := fmt.Sprintf("webhook: unknown %s %q (%s)", what, s, strings.Join(known, ", "))
-	if sg := diag.Suggest(s, known); sg != "" {
-		msg += fmt.Sprintf("; did you mean %q?", sg)
+	if _, err := decode.Decode(n, o, decode.Options{Prefix: "webhook: ", Message: messages("sink", "fault")}); err != nil {
+		*errs = append(*errs, err)
 	}
-	return diag.Errorf(n, "%s", msg)
-}
-
-// parseInt decodes an integer from lo to hi.
-func parseInt(n *yaml.Node, what string, lo, hi int, errs *[]error) (int, bool) {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be an integer from %d to %d", what, lo, hi))
-		return 0, false
-	}
-	v, err := strconv.Atoi(n.Value)
-	if err != nil || v < lo || v > hi {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be an integer from %d to %d", what, lo, hi))
-		return 0, false
-	}
-	return v, true
-}
-
-func parseBool(n *yaml.Node, what string, errs *[]error) (bool, bool) {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be true or false", what))
-		return false, false
-	}
-	var b bool
-	if err := n.Decode(&b); err != nil {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be true or false", what))
-		return false, false
-	}
-	return b, true
+	return o.fault()
 }
 
 // locate places err at node n when n is known.
@@ -504,23 +468,13 @@ func checkURL(raw string) error {
 
 // parseDuration decodes a Go duration string, positive.
 func parseDuration(n *yaml.Node, what string, errs *[]error) (time.Duration, bool) {
-	d, ok := parseDurationZero(n, what, errs)
-	if ok && d == 0 {
-		*errs = append(*errs, diag.Errorf(deref(n), "webhook: %s %q is not a positive duration such as 500ms or 10s", what, deref(n).Value))
-		return 0, false
-	}
-	return d, ok
-}
-
-// parseDurationZero decodes a Go duration string, zero or positive.
-func parseDurationZero(n *yaml.Node, what string, errs *[]error) (time.Duration, bool) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && !(n.Tag == "!!int" && n.Value == "0")) {
 		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be a duration such as 500ms or 10s", what))
 		return 0, false
 	}
 	d, err := time.ParseDuration(n.Value)
-	if err != nil || d < 0 {
+	if err != nil || d <= 0 {
 		*errs = append(*errs, diag.Errorf(n, "webhook: %s %q is not a positive duration such as 500ms or 10s", what, n.Value))
 		return 0, false
 	}

@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 )
 
@@ -13,15 +14,7 @@ import (
 type field struct{ key, val *yaml.Node }
 
 // deref follows aliases so that anchors in plans behave like their targets.
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		return deref(n.Content[0])
-	}
-	return n
-}
+func deref(n *yaml.Node) *yaml.Node { return decode.Value(n) }
 
 // fields returns the pairs of mapping n, reporting (not stopping at) non-string
 // and duplicate keys. what names the mapping in messages.
@@ -81,10 +74,7 @@ func kindName(n *yaml.Node) string {
 }
 
 // isNull reports whether n is absent or an explicit null.
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
+func isNull(n *yaml.Node) bool { return decode.IsNull(n) }
 
 // scalarString returns the text of a scalar node, reporting other kinds.
 func scalarString(n *yaml.Node, what string, errs *[]error) (string, bool) {
