@@ -635,21 +635,6 @@ func decodeDuration(n *yaml.Node, what string) (time.Duration, error) {
 	return d, nil
 }
 
-func decodePositive(n *yaml.Node, what string) (time.Duration, error) {
-	d, err := decodeDuration(n, what)
-	if err == nil && d <= 0 {
-		err = diag.Errorf(n, "redis: %s must be positive, got %s", what, n.Value)
-	}
-	return d, err
-}
-
-func decodeString(n *yaml.Node, what string) (string, error) {
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		return "", diag.Errorf(n, "redis: %s: expected a string, got %s", what, describe(n))
-	}
-	return n.Value, nil
-}
-
 func decodeBool(n *yaml.Node, what string) (bool, error) {
 	var b bool
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {

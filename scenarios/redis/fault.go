@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/journal"
@@ -92,7 +93,7 @@ type faultEnv struct {
 // say so. Errors are located in the plan. Safe for concurrent use.
 func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	n := valueNode(f.Node)
-	if !containsString(faultKinds, f.Kind) {
+	if !slices.Contains(faultKinds, f.Kind) {
 		return nil, diag.Errorf(n, "redis: fault %s: unknown fault kind %q (expected one of: %s)", f.Name, f.Kind, strings.Join(faultKinds, ", "))
 	}
 	cfg, target := c.cfg, c.spec
@@ -103,20 +104,14 @@ func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 			env.topology = managed.Standalone
 		}
 	}
-	params := map[string]*yaml.Node{}
-	var errs []error
 	switch {
-	case n == nil || isNull(n):
-	case n.Kind != yaml.MappingNode:
-		return nil, diag.Errorf(n, "redis: fault %s: %s: expected a mapping of parameters such as {}, got %s", f.Name, f.Kind, describe(n))
+	case n == nil || isNull(n) || n.Kind == yaml.MappingNode:
 	default:
-		forEach(n, faultParams[f.Kind], &errs, func(k, v *yaml.Node) error {
-			params[k.Value] = v
-			return nil
-		})
+		return nil, diag.Errorf(n, "redis: fault %s: %s: expected a mapping of parameters such as {}, got %s", f.Name, f.Kind, describe(n))
 	}
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+	o, keyErr, valueErr := decodeFault(f.Kind, n)
+	if keyErr != nil {
+		return nil, keyErr
 	}
 	if !cfg.owned() && !target.AllowDestructive {
 		return nil, diag.Errorf(n, "redis: fault %s: %s changes the server, and runplan did not start target %q: it needs allow_destructive: true on the target and --allow-destructive on the command line (or use a managed: target)",
@@ -125,20 +120,20 @@ func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 	if err := env.needs(n, f.Kind); err != nil {
 		return nil, err
 	}
+	if valueErr != nil {
+		return nil, valueErr
+	}
+	at := func(path string) *yaml.Node { return o.fields.Value(f.Kind + "." + path) }
 	switch f.Kind {
 	case FaultClientPause:
 		mode := "ALL"
-		if v := params["mode"]; v != nil {
-			s, err := decodeString(v, "client_pause.mode")
-			if err != nil {
-				return nil, err
-			}
-			switch strings.ToLower(s) {
+		if p := o.ClientPause.Mode; p != nil {
+			switch strings.ToLower(*p) {
 			case "write":
 				mode = "WRITE"
 			case "all":
 			default:
-				return nil, diag.Errorf(v, "redis: fault %s: client_pause.mode: expected write or all, got %q", f.Name, s)
+				return nil, diag.Errorf(at("mode"), "redis: fault %s: client_pause.mode: expected write or all, got %q", f.Name, *p)
 			}
 		}
 		if f.For <= 0 {
@@ -149,39 +144,29 @@ func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		}
 		return &pauseFault{env: env, mode: mode, length: f.For}, nil
 	case FaultDebugSleep:
-		v := params["duration"]
-		if v == nil {
+		d := o.DebugSleep.Duration
+		if d == nil {
 			return nil, diag.Errorf(n, "redis: fault %s: debug_sleep needs a duration, e.g. {duration: 1s}", f.Name)
 		}
-		d, err := decodePositive(v, "debug_sleep.duration")
-		if err != nil {
-			return nil, err
-		}
-		if d > maxDebugSleep {
+		if *d > maxDebugSleep {
+			v := at("duration")
 			return nil, diag.Errorf(v, "redis: fault %s: debug_sleep.duration must be at most %v, got %s", f.Name, maxDebugSleep, v.Value)
 		}
-		return &sleepFault{env: env, length: d}, nil
+		return &sleepFault{env: env, length: *d}, nil
 	case FaultKill:
 		k := &killFault{env: env, node: managed.RolePrimary, restart: true}
-		if v := params["node"]; v != nil {
-			s, err := decodeString(v, "kill.node")
-			if err != nil {
-				return nil, err
-			}
+		if p := o.Kill.Node; p != nil {
+			s := *p
 			if s != managed.RolePrimary && s != managed.RoleReplica {
-				return nil, diag.Errorf(v, "redis: fault %s: kill.node: expected primary or replica, got %q", f.Name, s)
+				return nil, diag.Errorf(at("node"), "redis: fault %s: kill.node: expected primary or replica, got %q", f.Name, s)
 			}
 			if s == managed.RoleReplica && cfg.managed.Replicas == 0 && env.topology != managed.Sentinel {
-				return nil, diag.Errorf(v, "redis: fault %s: kill.node: target %q has no replica (set managed.replicas)", f.Name, target.Name)
+				return nil, diag.Errorf(at("node"), "redis: fault %s: kill.node: target %q has no replica (set managed.replicas)", f.Name, target.Name)
 			}
 			k.node = s
 		}
-		if v := params["restart"]; v != nil {
-			b, err := decodeBool(v, "kill.restart")
-			if err != nil {
-				return nil, err
-			}
-			k.restart = b
+		if p := o.Kill.Restart; p != nil {
+			k.restart = *p
 		}
 		return k, nil
 	case FaultFailover:
@@ -193,7 +178,7 @@ func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 		return &clusterFailoverFault{env: env}, nil
 	case FaultMemorySqueeze:
 		m := &squeezeFault{env: env}
-		v := params["maxmemory"]
+		v := o.MemorySqueeze.MaxMemory
 		if v == nil {
 			return nil, diag.Errorf(n, "redis: fault %s: memory_squeeze needs maxmemory, e.g. {maxmemory: 2mb, policy: allkeys-lru}", f.Name)
 		}
@@ -201,47 +186,78 @@ func (c *Config) PrepareFault(f driver.FaultSpec) (driver.Fault, error) {
 			return nil, diag.Errorf(v, "redis: fault %s: memory_squeeze.maxmemory: expected a size such as 2mb or 1048576, got %s", f.Name, describe(v))
 		}
 		m.maxmemory = strings.ToLower(v.Value)
-		if v := params["policy"]; v != nil {
-			s, err := decodeString(v, "memory_squeeze.policy")
-			if err != nil {
-				return nil, err
+		if p := o.MemorySqueeze.Policy; p != nil {
+			if !slices.Contains(evictionPolicies, *p) {
+				return nil, diag.Errorf(at("policy"), "redis: fault %s: memory_squeeze.policy: expected one of %s, got %q", f.Name, strings.Join(evictionPolicies, ", "), *p)
 			}
-			if !containsString(evictionPolicies, s) {
-				return nil, diag.Errorf(v, "redis: fault %s: memory_squeeze.policy: expected one of %s, got %q", f.Name, strings.Join(evictionPolicies, ", "), s)
-			}
-			m.policy = s
+			m.policy = *p
 		}
 		return m, nil
 	case FaultFlush:
 		return &flushFault{env: env}, nil
 	case FaultErrorReplies:
-		v := params["error"]
-		if v == nil {
+		p := o.ErrorReplies.Error
+		if p == nil {
 			return nil, diag.Errorf(n, "redis: fault %s: error_replies needs an error: LOADING, READONLY or MASTERDOWN", f.Name)
 		}
-		s, err := decodeString(v, "error_replies.error")
-		if err != nil {
-			return nil, err
-		}
-		msg, ok := errorReplies[strings.ToUpper(s)]
+		msg, ok := errorReplies[strings.ToUpper(*p)]
 		if !ok {
-			return nil, diag.Errorf(v, "redis: fault %s: error_replies.error: expected LOADING, READONLY or MASTERDOWN, got %q", f.Name, s)
+			return nil, diag.Errorf(at("error"), "redis: fault %s: error_replies.error: expected LOADING, READONLY or MASTERDOWN, got %q", f.Name, *p)
 		}
-		return &errorFault{env: env, code: strings.ToUpper(s), msg: msg}, nil
+		return &errorFault{env: env, code: strings.ToUpper(*p), msg: msg}, nil
 	}
 	return nil, diag.Errorf(n, "redis: fault %s: unknown fault kind %q", f.Name, f.Kind)
 }
 
-// faultParams are the parameters of each kind.
-var faultParams = map[string][]string{
-	FaultClientPause:     {"mode"},
-	FaultDebugSleep:      {"duration"},
-	FaultKill:            {"node", "restart"},
-	FaultFailover:        {},
-	FaultClusterFailover: {},
-	FaultMemorySqueeze:   {"maxmemory", "policy"},
-	FaultFlush:           {},
-	FaultErrorReplies:    {"error"},
+// faultOptions are the parameters of every kind, by kind; a fault gives
+// one of them (decode.Shorthand wraps its parameters under its kind).
+type faultOptions struct {
+	ClientPause *struct {
+		Mode *string `yaml:"mode"`
+	} `yaml:"client_pause"`
+	DebugSleep *struct {
+		Duration *time.Duration `yaml:"duration" decode:"positive"`
+	} `yaml:"debug_sleep"`
+	Kill *struct {
+		Node    *string `yaml:"node"`
+		Restart *bool   `yaml:"restart"`
+	} `yaml:"kill"`
+	Failover        *struct{} `yaml:"failover"`
+	ClusterFailover *struct{} `yaml:"cluster_failover"`
+	MemorySqueeze   *struct {
+		MaxMemory *yaml.Node `yaml:"maxmemory"`
+		Policy    *string    `yaml:"policy"`
+	} `yaml:"memory_squeeze"`
+	Flush        *struct{} `yaml:"flush"`
+	ErrorReplies *struct {
+		Error *string `yaml:"error"`
+	} `yaml:"error_replies"`
+	fields decode.Fields // where each parameter is
+}
+
+// decodeFault decodes the parameters n of a fault of kind. Problems with
+// the keys come back in keyErr, problems with the values in valueErr: the
+// keys are checked before the target may take the fault, the values after.
+func decodeFault(kind string, n *yaml.Node) (o faultOptions, keyErr, valueErr error) {
+	if isNull(n) { // no parameters
+		m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		if n != nil {
+			m.Line, m.Column = n.Line, n.Column
+		}
+		n = m
+	}
+	var keys, values []error
+	o.fields, _ = decode.Decode(decode.Shorthand(kind, n), &o, decode.Options{Prefix: "redis: ", Message: func(p decode.Problem) string {
+		err := diag.Errorf(p.Node, "%s", p.String())
+		switch p.Kind {
+		case decode.UnknownKey, decode.DuplicateKey, decode.KeyNotString, decode.TooDeep:
+			keys = append(keys, err)
+		default:
+			values = append(values, err)
+		}
+		return err.Error()
+	}})
+	return o, joinErrors(keys), joinErrors(values)
 }
 
 // needs refuses a kind on a target it cannot act on.
