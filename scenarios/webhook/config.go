@@ -465,18 +465,3 @@ func checkURL(raw string) error {
 	}
 	return nil
 }
-
-// parseDuration decodes a Go duration string, positive.
-func parseDuration(n *yaml.Node, what string, errs *[]error) (time.Duration, bool) {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && !(n.Tag == "!!int" && n.Value == "0")) {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be a duration such as 500ms or 10s", what))
-		return 0, false
-	}
-	d, err := time.ParseDuration(n.Value)
-	if err != nil || d <= 0 {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s %q is not a positive duration such as 500ms or 10s", what, n.Value))
-		return 0, false
-	}
-	return d, true
-}

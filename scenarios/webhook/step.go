@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,15 +19,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 	"github.com/runplan/runplan/scenarios/webhook/sink"
-)
-
-var (
-	stepKeys   = []string{"json", "body", "method", "query", "headers", "timeout"}
-	expectKeys = []string{"status"}
 )
 
 // maxDrain bounds the response body read to keep a connection reusable;
@@ -77,6 +74,29 @@ type step struct {
 	needsLength bool   // a body-less POST, PUT or PATCH still says Content-Length: 0
 }
 
+// stepOptions are a step's options as written (the value under `webhook:`).
+type stepOptions struct {
+	JSON    *yaml.Node    `yaml:"json"`
+	Body    *yaml.Node    `yaml:"body"`
+	Method  methodOption  `yaml:"method"`
+	Query   paramList     `yaml:"query"`
+	Headers paramList     `yaml:"headers"`
+	Timeout time.Duration `yaml:"timeout" decode:"positive"`
+}
+
+// stepMessages words the decoder's problems in a step as the driver always
+// has: the step itself is "webhook step", its options are named by their
+// keys (messages).
+func stepMessages() func(p decode.Problem) string {
+	step, option := messages("webhook step"), messages()
+	return func(p decode.Problem) string {
+		if len(p.Path) == 0 {
+			return step(p)
+		}
+		return option(p)
+	}
+}
+
 // prepareStep decodes the value under `webhook:` and the step's `expect:`,
 // compiling every template, reporting every problem.
 func prepareStep(s driver.StepSpec) (*step, error) {
@@ -86,45 +106,39 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 	if isNull(n) {
 		return nil, diag.Errorf(n, "webhook: the step needs a mapping such as {json: {content: hello}}")
 	}
-	var bodyKey *yaml.Node
-	for _, f := range fields(n, "webhook step", &errs) {
-		switch f.key.Value {
-		case "json", "body":
-			if bodyKey != nil {
-				errs = append(errs, diag.Errorf(f.key, "webhook: give json or body, not both"))
-				continue
-			}
-			bodyKey = f.key
-			if f.key.Value == "json" {
-				st.body = compileJSON(f.val, s.Templates, &errs)
-			} else {
-				st.body = compileRaw(f.val, s.Templates, &errs)
-			}
-			if _, static := st.body.(staticJSON); !static {
-				st.needState = true
-			}
-		case "method":
-			m, ok := scalarString(f.val, "method", &errs)
-			if !ok {
-				continue
-			}
-			if !validHeaderName(m) {
-				errs = append(errs, diag.Errorf(f.val, "webhook: %q is not an HTTP method", m))
-				continue
-			}
-			st.method = strings.ToUpper(m)
-		case "query":
-			st.query = st.params(f.val, "query", s.Templates, &errs)
-		case "headers":
-			st.headers = st.params(f.val, "headers", s.Templates, &errs)
-		case "timeout":
-			if d, ok := parseDuration(f.val, "timeout", &errs); ok {
-				st.timeout = d
-			}
+	var o stepOptions
+	f, err := decode.Decode(n, &o, decode.Options{Prefix: "webhook: ", Message: stepMessages()})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	body, raw := o.JSON, false
+	if jk, bk := f.Key("json"), f.Key("body"); bk != nil {
+		switch {
+		case jk == nil:
+			body, raw = o.Body, true
+		case before(bk, jk):
+			errs = append(errs, diag.Errorf(jk, "webhook: give json or body, not both"))
+			body, raw = o.Body, true
 		default:
-			errs = append(errs, unknownKey(f.key, "webhook step", stepKeys))
+			errs = append(errs, diag.Errorf(bk, "webhook: give json or body, not both"))
 		}
 	}
+	if body != nil {
+		if raw {
+			st.body = compileRaw(body, s.Templates, &errs)
+		} else {
+			st.body = compileJSON(body, s.Templates, &errs)
+		}
+		if _, static := st.body.(staticJSON); !static {
+			st.needState = true
+		}
+	}
+	if o.Method != "" {
+		st.method = string(o.Method)
+	}
+	st.query = st.params(o.Query, "query", s.Templates, &errs)
+	st.headers = st.params(o.Headers, "headers", s.Templates, &errs)
+	st.timeout = o.Timeout
 	if s.Expect != nil {
 		st.parseExpect(s.Expect, &errs)
 	}
@@ -132,6 +146,27 @@ func prepareStep(s driver.StepSpec) (*step, error) {
 		return nil, errors.Join(errs...)
 	}
 	return st, nil
+}
+
+// methodOption is an HTTP method, upper-cased.
+type methodOption string
+
+// UnmarshalNode decodes the method, which must be a token.
+func (m *methodOption) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	var s string
+	if err := c.Decode(n, &s); err != nil {
+		return err
+	}
+	if !validHeaderName(s) {
+		return c.Errorf(n, "%q is not an HTTP method", s)
+	}
+	*m = methodOption(strings.ToUpper(s))
+	return nil
+}
+
+// before reports whether node a stands before node b in the document.
+func before(a, b *yaml.Node) bool {
+	return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
 }
 
 // compileRaw compiles `body:`, a string sent as it is (after its templates
@@ -165,26 +200,59 @@ func (r rawJSON) appendJSON(b []byte, st *tmpl.State) ([]byte, error) {
 	return b, nil
 }
 
-// params decodes a mapping of names to scalar templates.
-func (st *step) params(n *yaml.Node, what string, c *tmpl.Compiler, errs *[]error) []param {
-	var out []param
-	for _, f := range fields(n, what, errs) {
-		v := deref(f.val)
-		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-			*errs = append(*errs, diag.Errorf(v, "webhook: %s %s must be a string, a number or a boolean", what, f.key.Value))
-			continue
+// paramList is query or headers: names to scalars, in the order written.
+type paramList []paramEntry
+
+// paramEntry is one name and its value as written.
+type paramEntry struct{ key, val *yaml.Node }
+
+// paramValue is the value of one parameter: a scalar, not null.
+type paramValue struct{ n *yaml.Node }
+
+// UnmarshalNode decodes the mapping; its values must be scalars.
+func (l *paramList) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	var m map[string]paramValue
+	err := c.Decode(n, &m)
+	for name, v := range m {
+		if v.n != nil {
+			*l = append(*l, paramEntry{key: c.Field(name).Key, val: v.n})
 		}
+	}
+	slices.SortFunc(*l, func(a, b paramEntry) int {
+		if before(a.key, b.key) {
+			return -1
+		}
+		return 1
+	})
+	return err
+}
+
+// UnmarshalNode keeps a scalar value; "query a", "headers X-Id" name it in
+// messages.
+func (p *paramValue) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return c.Errorf(n, "%s must be a string, a number or a boolean", webhookName(c.Path()))
+	}
+	p.n = n
+	return nil
+}
+
+// params checks the headers' names and values and compiles the templates.
+func (st *step) params(l paramList, what string, c *tmpl.Compiler, errs *[]error) []param {
+	var out []param
+	for _, e := range l {
+		k, v := e.key, e.val
 		if what == "headers" {
-			if !validHeaderName(f.key.Value) {
-				*errs = append(*errs, diag.Errorf(f.key, "webhook: %q is not a valid header name", f.key.Value))
+			if !validHeaderName(k.Value) {
+				*errs = append(*errs, diag.Errorf(k, "webhook: %q is not a valid header name", k.Value))
 				continue
 			}
 			if !validHeaderValue(v.Value) {
-				*errs = append(*errs, diag.Errorf(v, "webhook: header %s: the value holds a line break or NUL", f.key.Value))
+				*errs = append(*errs, diag.Errorf(v, "webhook: header %s: the value holds a line break or NUL", k.Value))
 				continue
 			}
 		}
-		p := param{name: f.key.Value, value: v.Value}
+		p := param{name: k.Value, value: v.Value}
 		if tmpl.HasTemplate(v.Value) {
 			t, err := compileTemplate(v, c)
 			if err != nil {
@@ -199,45 +267,63 @@ func (st *step) params(n *yaml.Node, what string, c *tmpl.Compiler, errs *[]erro
 	return out
 }
 
+// expectOptions are a step's `expect:`.
+type expectOptions struct {
+	Status statusList `yaml:"status"`
+}
+
+// statusList is expect.status: one status or class, or a list of them.
+type statusList struct {
+	ranges []statusRange
+	text   string // "200 or 204"
+}
+
+// UnmarshalNode decodes a status, a class such as "2xx", or a list of them.
+func (l *statusList) UnmarshalNode(c *decode.Context, n *yaml.Node) error {
+	items := []*yaml.Node{n}
+	var errs []error
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+		if len(items) == 0 {
+			errs = append(errs, c.Errorf(n, "expect status: the list is empty"))
+		}
+	}
+	var texts []string
+	for _, it := range items {
+		it = deref(it)
+		r, ok := parseStatus(it)
+		if !ok {
+			if code, err := strconv.Atoi(it.Value); err == nil && it.Kind == yaml.ScalarNode && it.Tag == "!!str" && code >= 100 && code <= 599 {
+				// YAML reads status: "200" as a string.
+				errs = append(errs, c.Errorf(it, "expect status: %q in quotes is a string, not a status code: write %d without quotes", it.Value, code))
+				continue
+			}
+			errs = append(errs, c.Errorf(it, "expect status: %s is not an HTTP status (100 to 599) nor a class such as 2xx", kindName(it)))
+			continue
+		}
+		l.ranges = append(l.ranges, r)
+		texts = append(texts, it.Value)
+	}
+	switch len(texts) {
+	case 0:
+	case 1:
+		l.text = texts[0]
+	default:
+		l.text = strings.Join(texts[:len(texts)-1], ", ") + " or " + texts[len(texts)-1]
+	}
+	return errors.Join(errs...)
+}
+
 // parseExpect decodes `expect: {status: 204}` or `{status: [200, 204]}`;
 // a status may also be a class such as "2xx".
 func (st *step) parseExpect(n *yaml.Node, errs *[]error) {
-	for _, f := range fields(n, "expect", errs) {
-		if f.key.Value != "status" {
-			*errs = append(*errs, unknownKey(f.key, "expect", expectKeys))
-			continue
-		}
-		v := deref(f.val)
-		items := []*yaml.Node{v}
-		if v.Kind == yaml.SequenceNode {
-			items = v.Content
-			if len(items) == 0 {
-				*errs = append(*errs, diag.Errorf(v, "webhook: expect status: the list is empty"))
-			}
-		}
-		var texts []string
-		for _, it := range items {
-			it = deref(it)
-			r, ok := parseStatus(it)
-			if !ok {
-				if code, err := strconv.Atoi(it.Value); err == nil && it.Kind == yaml.ScalarNode && it.Tag == "!!str" && code >= 100 && code <= 599 {
-					// YAML reads status: "200" as a string.
-					*errs = append(*errs, diag.Errorf(it, "webhook: expect status: %q in quotes is a string, not a status code: write %d without quotes", it.Value, code))
-					continue
-				}
-				*errs = append(*errs, diag.Errorf(it, "webhook: expect status: %s is not an HTTP status (100 to 599) nor a class such as 2xx", kindName(it)))
-				continue
-			}
-			st.expect = append(st.expect, r)
-			texts = append(texts, it.Value)
-		}
-		switch len(texts) {
-		case 0:
-		case 1:
-			st.expText = texts[0]
-		default:
-			st.expText = strings.Join(texts[:len(texts)-1], ", ") + " or " + texts[len(texts)-1]
-		}
+	var o expectOptions
+	if _, err := decode.Decode(n, &o, decode.Options{Prefix: "webhook: ", Message: messages("expect")}); err != nil {
+		*errs = append(*errs, err)
+	}
+	st.expect = append(st.expect, o.Status.ranges...)
+	if o.Status.text != "" {
+		st.expText = o.Status.text
 	}
 }
 

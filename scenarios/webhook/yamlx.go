@@ -45,17 +45,6 @@ func fields(n *yaml.Node, what string, errs *[]error) []field {
 	return out
 }
 
-// unknownKey reports key k, unknown in what, suggesting the nearest known key.
-func unknownKey(k *yaml.Node, what string, known []string) error {
-	msg := fmt.Sprintf("webhook: unknown key %q in %s", k.Value, what)
-	if s := diag.Suggest(k.Value, known); s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
-	} else {
-		msg += " (known: " + strings.Join(known, ", ") + ")"
-	}
-	return diag.Errorf(k, "%s", msg)
-}
-
 // kindName names a node's kind for messages.
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
@@ -75,16 +64,6 @@ func kindName(n *yaml.Node) string {
 
 // isNull reports whether n is absent or an explicit null.
 func isNull(n *yaml.Node) bool { return decode.IsNull(n) }
-
-// scalarString returns the text of a scalar node, reporting other kinds.
-func scalarString(n *yaml.Node, what string, errs *[]error) (string, bool) {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		*errs = append(*errs, diag.Errorf(n, "webhook: %s must be a string", what))
-		return "", false
-	}
-	return n.Value, true
-}
 
 // validHeaderName reports whether s is an RFC 9110 token.
 func validHeaderName(s string) bool {
