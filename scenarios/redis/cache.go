@@ -10,14 +10,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
-)
-
-var (
-	cacheGetKeys = []string{"key", "on_miss"}
-	onMissKeys   = []string{"value_size", "ttl", "load_delay"}
 )
 
 // defaultValueSize is the size of a value written without a value_size.
@@ -57,87 +53,72 @@ var (
 	argcGet          = []int{2}
 )
 
+// cacheGetOptions are the options of cache_get as written.
+type cacheGetOptions struct {
+	Key    *yaml.Node `yaml:"key" decode:"required"`
+	OnMiss *yaml.Node `yaml:"on_miss"` // decoded apart (onMissOptions): refused on read_only targets
+}
+
+// onMissOptions are cache_get.on_miss as written.
+type onMissOptions struct {
+	ValueSize sizeOption    `yaml:"value_size"`
+	TTL       ttlOption     `yaml:"ttl"`
+	LoadDelay time.Duration `yaml:"load_delay"`
+}
+
+// cacheMessage words the decoder's problems in cache_get (or in on_miss,
+// at) as the driver always has: "redis: cache_get: key: expected a string".
+func cacheMessage(at string) func(p decode.Problem) string {
+	return func(p decode.Problem) string {
+		where := "redis: " + at + ": "
+		switch {
+		case p.Kind == decode.DuplicateKey:
+			return fmt.Sprintf("%sduplicate key %q", where, p.Key)
+		case p.Kind == decode.Missing:
+			return where + "missing " + p.Key
+		case len(p.Path) == 0 && p.Kind == decode.Type: // on_miss
+			return fmt.Sprintf("%sexpected a mapping with value_size, ttl and load_delay, got %s", where, describe(p.Node))
+		case at == "cache_get" && p.Kind == decode.Type:
+			return fmt.Sprintf("%s%s: expected %s, got %s", where, decode.JoinPath(p.Path), p.Want, describe(p.Node))
+		}
+		return p.String()
+	}
+}
+
 func prepareCacheGet(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
 	n = valueNode(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil, diag.Errorf(n, "redis: cache_get: expected a mapping with key and on_miss, got %s", describe(n))
 	}
+	var o cacheGetOptions
+	f, err := decode.Decode(n, &o, decode.Options{Prefix: "redis: ", Message: cacheMessage("cache_get")})
+	errs := []error{err}
 	s := &cacheGetStep{step: step, size: fixedSize(defaultValueSize)}
-	var errs []error
-	var keyNode *yaml.Node
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], valueNode(n.Content[i+1])
-		if seen[k.Value] {
-			errs = append(errs, diag.Errorf(k, "redis: cache_get: duplicate key %q", k.Value))
-			continue
-		}
-		seen[k.Value] = true
-		switch k.Value {
-		case "key":
-			keyNode = v
-			if v.Kind != yaml.ScalarNode || isNull(v) {
-				errs = append(errs, diag.Errorf(v, "redis: cache_get: key: expected a string, got %s", describe(v)))
-				continue
-			}
-			t, err := compileAt(c, v, "cache_get key")
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+	if v := o.Key; v != nil {
+		if v.Kind != yaml.ScalarNode || isNull(v) {
+			errs = append(errs, diag.Errorf(v, "redis: cache_get: key: expected a string, got %s", describe(v)))
+		} else if t, err := compileAt(c, v, "cache_get key"); err != nil {
+			errs = append(errs, err)
+		} else {
 			s.key = t
-		case "on_miss":
-			if g.readOnly {
-				errs = append(errs, diag.Errorf(k, "redis: cache_get: on_miss is refused on target %q: on a miss it SETs the key, and the target is read_only, "+
-					"so that runplan never changes data it did not write; without on_miss a lookup only reads", g.target))
-				continue
-			}
-			if err := s.prepareOnMiss(v); err != nil {
-				errs = append(errs, err)
-			}
-		default:
-			errs = append(errs, unknownKey(k, cacheGetKeys))
 		}
 	}
-	if keyNode == nil {
-		errs = append(errs, diag.Errorf(n, "redis: cache_get: missing key"))
+	if k := f.Key("on_miss"); k != nil {
+		if g.readOnly {
+			errs = append(errs, diag.Errorf(k, "redis: cache_get: on_miss is refused on target %q: on a miss it SETs the key, and the target is read_only, "+
+				"so that runplan never changes data it did not write; without on_miss a lookup only reads", g.target))
+		} else {
+			m := onMissOptions{ValueSize: sizeOption(s.size)}
+			_, err := decode.Decode(o.OnMiss, &m, decode.Options{Prefix: "redis: ", Message: cacheMessage("cache_get: on_miss")})
+			errs = append(errs, err)
+			s.fill = true
+			s.size, s.ttl, s.loadDelay = sizeSpec(m.ValueSize), time.Duration(m.TTL), m.LoadDelay
+		}
 	}
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+	if err := inOrder(errs...); err != nil {
+		return nil, err
 	}
 	return s, nil
-}
-
-func (s *cacheGetStep) prepareOnMiss(n *yaml.Node) error {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return diag.Errorf(n, "redis: cache_get: on_miss: expected a mapping with value_size, ttl and load_delay, got %s", describe(n))
-	}
-	s.fill = true
-	var errs []error
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], valueNode(n.Content[i+1])
-		if seen[k.Value] {
-			errs = append(errs, diag.Errorf(k, "redis: cache_get: on_miss: duplicate key %q", k.Value))
-			continue
-		}
-		seen[k.Value] = true
-		var err error
-		switch k.Value {
-		case "value_size":
-			s.size, err = parseSize(v, "value_size")
-		case "ttl":
-			s.ttl, err = decodeTTL(v, "ttl")
-		case "load_delay":
-			s.loadDelay, err = decodeDuration(v, "load_delay")
-		default:
-			err = unknownKey(k, onMissKeys)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return joinErrors(errs)
 }
 
 // Bind ties the step to its target. It must not run concurrently with Do.

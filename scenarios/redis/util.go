@@ -1,13 +1,16 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -47,6 +50,40 @@ func joinErrors(errs []error) error {
 		return errs[0]
 	}
 	return errors.Join(errs...)
+}
+
+// inOrder joins errs, and the errors joined in them, in the order of their
+// positions in the plan (unplaced ones last), as a walk of the document
+// reports them; nil errors are dropped.
+func inOrder(errs ...error) error {
+	var flat []error
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if err != nil {
+			flat = append(flat, err)
+		}
+	}
+	for _, err := range errs {
+		walk(err)
+	}
+	pos := func(err error) (int, int) {
+		if pe, ok := errors.AsType[*diag.Error](err); ok && pe.Line > 0 {
+			return pe.Line, pe.Col
+		}
+		return math.MaxInt, 0
+	}
+	slices.SortStableFunc(flat, func(a, b error) int {
+		al, ac := pos(a)
+		bl, bc := pos(b)
+		return cmp.Or(cmp.Compare(al, bl), cmp.Compare(ac, bc))
+	})
+	return joinErrors(flat)
 }
 
 // compileAt compiles the template in scalar n, locating a compile error at
