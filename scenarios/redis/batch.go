@@ -10,12 +10,11 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
 )
-
-var batchKeys = []string{"command", "commands", "pipeline", "transaction"}
 
 const (
 	// maxPipeline bounds pipeline: N.
@@ -74,51 +73,49 @@ func prepareSingle(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.
 	return &batchStep{step: step, cmds: []*cmdSpec{cmd}, repeat: 1, errAt: "redis: " + cmd.name + ": "}, nil
 }
 
+// batchOptions are the mapping form of a step as written; prepareMapping
+// has checked its keys are step forms.
+type batchOptions struct {
+	Command     *yaml.Node `yaml:"command"`
+	Commands    *yaml.Node `yaml:"commands"`
+	Pipeline    int        `yaml:"pipeline" default:"1" min:"1" max:"10000"` // maxPipeline
+	Transaction bool       `yaml:"transaction"`
+}
+
 // prepareBatch prepares the mapping form {command | commands, pipeline,
 // transaction}.
 func prepareBatch(step string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
-	s := &batchStep{step: step, repeat: 1}
-	var errs []error
-	var one, many *yaml.Node
-	forEach(n, batchKeys, &errs, func(k, v *yaml.Node) (err error) {
-		switch k.Value {
-		case "command":
-			one = k
-			cmd, err := prepareCmd(v, c, g)
-			if err == nil {
-				s.cmds = append(s.cmds, cmd)
-			}
-			return err
-		case "commands":
-			many = k
-			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-				return diag.Errorf(v, "redis: commands: expected a list of commands such as [[SET, k, v], [GET, k]], got %s", describe(v))
-			}
-			var cerrs []error
-			for _, item := range v.Content {
-				cmd, err := prepareCmd(item, c, g)
-				if err != nil {
-					cerrs = append(cerrs, err)
-					continue
-				}
-				s.cmds = append(s.cmds, cmd)
-			}
-			return joinErrors(cerrs)
-		case "pipeline":
-			s.repeat, err = decodeInt(v, "pipeline", 1, maxPipeline)
-		case "transaction":
-			s.tx, err = decodeBool(v, "transaction")
+	var o batchOptions
+	f, err := decode.Decode(n, &o, decode.Options{Prefix: "redis: "})
+	errs := []error{err}
+	s := &batchStep{step: step, repeat: o.Pipeline, tx: o.Transaction}
+	if v := o.Command; v != nil {
+		cmd, err := prepareCmd(v, c, g)
+		if err == nil {
+			s.cmds = append(s.cmds, cmd)
 		}
-		return err
-	})
-	switch {
+		errs = append(errs, err)
+	}
+	if v := o.Commands; v != nil && (v.Kind != yaml.SequenceNode || len(v.Content) == 0) {
+		errs = append(errs, diag.Errorf(v, "redis: commands: expected a list of commands such as [[SET, k, v], [GET, k]], got %s", describe(v)))
+	} else if v != nil {
+		for _, item := range v.Content {
+			cmd, err := prepareCmd(item, c, g)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.cmds = append(s.cmds, cmd)
+		}
+	}
+	switch one, many := f.Key("command"), f.Key("commands"); {
 	case one != nil && many != nil:
 		errs = append(errs, diag.Errorf(many, "redis: command and commands exclude each other: use commands for several"))
 	case one == nil && many == nil:
 		errs = append(errs, diag.Errorf(n, "redis: missing command (or commands): the command(s) to send, e.g. {command: [GET, k], pipeline: 16}"))
 	}
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+	if err := inOrder(errs...); err != nil {
+		return nil, err
 	}
 	if total := len(s.cmds) * s.repeat; total > maxBatchCommands {
 		return nil, diag.Errorf(n, "redis: %d commands in one round trip is more than %d", total, maxBatchCommands)

@@ -580,27 +580,6 @@ var reservedSettings = map[string]bool{
 	"tls-cert-file": true, "tls-key-file": true, "tls-ca-cert-file": true, "include": true, "logfile": true,
 }
 
-// forEach walks mapping n, reporting duplicate and unknown keys, and calls f
-// for each known key; f's errors are gathered.
-func forEach(n *yaml.Node, known []string, errs *[]error, f func(k, v *yaml.Node) error) {
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], valueNode(n.Content[i+1])
-		switch {
-		case seen[k.Value]:
-			*errs = append(*errs, diag.Errorf(k, "redis: duplicate key %q", k.Value))
-			continue
-		case !containsString(known, k.Value):
-			*errs = append(*errs, unknownKey(k, known))
-			continue
-		}
-		seen[k.Value] = true
-		if err := f(k, v); err != nil {
-			*errs = append(*errs, err)
-		}
-	}
-}
-
 func containsString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -633,14 +612,6 @@ func decodeDuration(n *yaml.Node, what string) (time.Duration, error) {
 		return 0, diag.Errorf(n, "redis: %s must not be negative, got %s", what, n.Value)
 	}
 	return d, nil
-}
-
-func decodeBool(n *yaml.Node, what string) (bool, error) {
-	var b bool
-	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		return false, diag.Errorf(n, "redis: %s: expected true or false, got %s", what, describe(n))
-	}
-	return b, nil
 }
 
 // decodeAddrs decodes a non-empty list of host:port addresses.

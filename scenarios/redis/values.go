@@ -1,11 +1,13 @@
 package redis
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 )
@@ -96,6 +98,41 @@ func parseSize(n *yaml.Node, what string) (sizeSpec, error) {
 	return sizeSpec{ranges: []sizeRange{rg}, total: 1, max: rg.hi}, nil
 }
 
+// rangeOptions are a size range as written: {min, max}.
+type rangeOptions struct {
+	Min int `yaml:"min" min:"0" max:"536870912"` // maxValueSize
+	Max int `yaml:"max" min:"0" max:"536870912"`
+}
+
+// weightedOptions are an item of a weighted list of sizes as written:
+// {size, weight} or {min, max, weight}.
+type weightedOptions struct {
+	Size   int     `yaml:"size" min:"0" max:"536870912"` // maxValueSize
+	Min    int     `yaml:"min" min:"0" max:"536870912"`
+	Max    int     `yaml:"max" min:"0" max:"536870912"`
+	Weight float64 `yaml:"weight" decode:"positive"`
+}
+
+// sizeMessage words the decoder's problems in a size (what) as the driver
+// always has: "redis: value_size min must be between 0 and 536870912".
+func sizeMessage(what string) func(p decode.Problem) string {
+	return func(p decode.Problem) string {
+		if len(p.Path) != 1 {
+			return p.String()
+		}
+		name := what + " " + p.Path[0]
+		switch {
+		case p.Path[0] == "weight":
+			return fmt.Sprintf("redis: %s: expected a positive number, got %s", name, describe(p.Node))
+		case p.Kind == decode.Type:
+			return fmt.Sprintf("redis: %s: expected an integer, got %s", name, describe(p.Node))
+		case p.Kind == decode.OutOfRange:
+			return fmt.Sprintf("redis: %s must be between %s and %s, got %s", name, p.Min, p.Max, p.Value())
+		}
+		return p.String()
+	}
+}
+
 func parseSizeItem(n *yaml.Node, what string, weighted bool) (sizeRange, float64, error) {
 	if n != nil && n.Kind == yaml.ScalarNode {
 		v, err := decodeInt(n, what, 0, maxValueSize)
@@ -105,36 +142,26 @@ func parseSizeItem(n *yaml.Node, what string, weighted bool) (sizeRange, float64
 	if n == nil || n.Kind != yaml.MappingNode {
 		return sizeRange{}, 0, diag.Errorf(n, "redis: %s: expected %s, got %s", what, form, describe(n))
 	}
-	keys := []string{"min", "max"}
+	var o any = &rangeOptions{}
 	if weighted {
-		keys = []string{"size", "min", "max", "weight"}
+		o = &weightedOptions{Weight: 1}
 	}
-	var errs []error
+	f, err := decode.Decode(n, o, decode.Options{Prefix: "redis: ", Message: sizeMessage(what)})
+	if err != nil {
+		return sizeRange{}, 0, err
+	}
 	var rg sizeRange
 	w := 1.0
-	var size, lo, hi *yaml.Node
-	forEach(n, keys, &errs, func(k, v *yaml.Node) (err error) {
-		switch k.Value {
-		case "size":
-			size = k
-			rg.lo, err = decodeInt(v, what+" size", 0, maxValueSize)
-			rg.hi = rg.lo
-		case "min":
-			lo = k
-			rg.lo, err = decodeInt(v, what+" min", 0, maxValueSize)
-		case "max":
-			hi = k
-			rg.hi, err = decodeInt(v, what+" max", 0, maxValueSize)
-		case "weight":
-			if v.Kind != yaml.ScalarNode || (v.ShortTag() != "!!int" && v.ShortTag() != "!!float") || v.Decode(&w) != nil || !(w > 0) {
-				err = diag.Errorf(v, "redis: %s weight: expected a positive number, got %s", what, describe(v))
-			}
+	switch o := o.(type) {
+	case *rangeOptions:
+		rg.lo, rg.hi = o.Min, o.Max
+	case *weightedOptions:
+		rg.lo, rg.hi, w = o.Min, o.Max, o.Weight
+		if f.Has("size") {
+			rg.lo, rg.hi = o.Size, o.Size
 		}
-		return err
-	})
-	if len(errs) > 0 {
-		return rg, 0, joinErrors(errs)
 	}
+	size, lo, hi := f.Key("size"), f.Key("min"), f.Key("max")
 	switch {
 	case size != nil && (lo != nil || hi != nil):
 		return rg, 0, diag.Errorf(size, "redis: %s: give size, or min and max, not both", what)
