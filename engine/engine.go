@@ -165,6 +165,10 @@ type Program struct {
 	// faults is the planned fault timeline (engine/fault runs it).
 	faults []*fault.Planned
 	checks *check.Program
+	// info describes the plan and layout places its steps and faults on
+	// their targets, for the report.
+	info   report.PlanInfo
+	layout report.Layout
 	// plan is what the program was prepared from, kept for Plan and for
 	// the report (report.Build describes the plan); the run reads nothing
 	// else from it.
@@ -256,6 +260,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		runID:    opts.RunID,
 		file:     p.File,
 		interval: p.Interval,
+		info:     report.PlanInfo{Name: p.Name, Description: p.Description, Path: p.File, Digest: p.Digest},
 	}
 	if prog.interval <= 0 {
 		prog.interval = time.Second
@@ -365,11 +370,28 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			names.Advisors[t.Driver] = a
 		}
 	}
+	prog.layout = planLayout(p)
 	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
 	checks, cdiags := check.Compile(p, names)
 	diags = append(diags, cdiags...)
 	prog.checks = checks
 	return prog, diags
+}
+
+// planLayout is where p's steps and faults act, for the report.
+func planLayout(p *plan.Plan) report.Layout {
+	var l report.Layout
+	for _, s := range p.Scenarios {
+		sl := report.ScenarioLayout{Name: s.Name}
+		for _, st := range s.Steps {
+			sl.Steps = append(sl.Steps, report.StepLayout{Name: st.Name, Target: st.Target})
+		}
+		l.Scenarios = append(l.Scenarios, sl)
+	}
+	for _, f := range p.Faults {
+		l.Faults = append(l.Faults, report.FaultLayout{Name: f.Name, Target: f.Target})
+	}
+	return l
 }
 
 func driverNode(t *plan.Target) (*yaml.Node, *yaml.Node) {
@@ -496,7 +518,8 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 
 	outcome := prog.checks.Evaluate(sum)
 	rep := report.Build(report.Input{
-		Plan:      prog.plan,
+		Plan:      prog.info,
+		Layout:    prog.layout,
 		Summary:   sum,
 		Outcome:   outcome,
 		RunID:     prog.runID,
