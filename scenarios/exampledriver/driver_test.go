@@ -230,7 +230,9 @@ func (s *queueStep) Do(_ context.Context, _ *driver.Iteration) driver.Outcome {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.pops++
 	if q.depth == 0 {
+		q.empty++
 		return s.emptyPop // a success: an empty queue is an answer, counted in empty_pops
 	}
 	q.depth--
@@ -255,6 +257,8 @@ type queueTarget struct {
 	mu     sync.Mutex
 	depth  int
 	pushed int64
+	pops   int64 // pops answered, empty or not
+	empty  int64 // pops that found the queue empty
 
 	stalled atomic.Uint32 // stallPop | stallPush while a queue_stall is active
 	stalls  atomic.Int64  // queue_stall faults started
@@ -301,17 +305,18 @@ func (queueDriver) StepMetrics() []driver.StepMetric { return stepMetrics }
 // Checks read them as <target>.server.<name>.
 
 // ServerStats returns the queue's raw figures: depth (items in it), pushed
-// (items ever pushed), stalls (queue_stall faults started) and stalled (1
-// while one is active).
+// (items ever pushed), pops and empty_pops (pops answered, and those that
+// found it empty), stalls (queue_stall faults started) and stalled (1 while
+// one is active).
 func (t *queueTarget) ServerStats(context.Context) (map[string]float64, error) {
 	t.mu.Lock()
-	depth, pushed := t.depth, t.pushed
+	depth, pushed, pops, empty := t.depth, t.pushed, t.pops, t.empty
 	t.mu.Unlock()
 	stalled := 0.0
 	if t.stalled.Load() != 0 {
 		stalled = 1
 	}
-	return map[string]float64{"depth": float64(depth), "pushed": float64(pushed),
+	return map[string]float64{"depth": float64(depth), "pushed": float64(pushed), "pops": float64(pops), "empty_pops": float64(empty),
 		"stalls": float64(t.stalls.Load()), "stalled": stalled}, nil
 }
 
@@ -329,6 +334,14 @@ func (queueDriver) ServerMetrics() []driver.ServerMetric {
 			Compute: func(_, _, peak map[string]float64, _ time.Duration) (float64, bool) {
 				v, ok := peak["depth"]
 				return v, ok
+			}},
+		// A server figure named like a ratio step metric is shown beside
+		// the client's in the report (a scenario's hit_ratios), each with
+		// the window it covers.
+		{Name: "empty_ratio", Help: "the queue's own share of empty pops over the whole run, all clients together",
+			Compute: func(first, last, _ map[string]float64, _ time.Duration) (float64, bool) {
+				pops := last["pops"] - first["pops"]
+				return (last["empty_pops"] - first["empty_pops"]) / pops, pops > 0
 			}},
 		{Name: "stalls", Help: "queue_stall faults started during the run",
 			Compute: func(first, last, _ map[string]float64, _ time.Duration) (float64, bool) {

@@ -240,6 +240,22 @@ func TestExampleDriverRuns(t *testing.T) {
 				t.Errorf("%s.%s = %v, want %v", tt.where, tt.name, m.Value, tt.want)
 			}
 		}
+		// The client's empty_ratio beside the queue's own, which has a
+		// server figure of the same name: both 2/3 here, the client's over
+		// the measured window, the server's over the run.
+		var sources []string
+		for _, h := range consume.HitRatios {
+			sources = append(sources, h.Source+" "+h.Target)
+			if h.Value == nil || math.Abs(*h.Value-2.0/3) > 1e-9 {
+				t.Errorf("consume: %s ratio %v, want 2/3", h.Source, h.Value)
+			}
+		}
+		if got := strings.Join(sources, ", "); got != "client , server work" {
+			t.Errorf("consume's ratios side by side: %s; want client, server work", got)
+		}
+		if len(fill.HitRatios) != 0 {
+			t.Errorf("fill has ratios side by side %+v, want none (no pops)", fill.HitRatios)
+		}
 		if consume.Errors != 0 || fill.Errors != 0 {
 			t.Errorf("errors: consume %d, fill %d; want none", consume.Errors, fill.Errors)
 		}
@@ -299,7 +315,8 @@ func TestExampleDriverRuns(t *testing.T) {
 			want   []string
 		}{
 			{"json", func(b *bytes.Buffer, r *report.Report) error { return report.WriteJSON(b, r) },
-				[]string{`"pushed": 300`, `"empty_pops": 600`, `"empty_ratio": 0.666`, `"kind": "queue_stall"`, `"driver": "queue"`}},
+				[]string{`"pushed": 300`, `"empty_pops": 600`, `"empty_ratio": 0.666`, `"kind": "queue_stall"`, `"driver": "queue"`,
+					`"source": "server",`, `"target": "work",`}},
 			{"console", func(b *bytes.Buffer, r *report.Report) error {
 				return report.WriteConsole(b, r, report.ConsoleOptions{})
 			}, []string{"pushed 300", "empty ratio 66.7% (600/900)", "the consumer outruns the producer"}},
