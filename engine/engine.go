@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	mrand "math/rand/v2"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ import (
 	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/notify"
 	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
@@ -143,13 +145,18 @@ type Options struct {
 
 // Program is a prepared plan, ready to run: every target configured
 // (driver.Config), every step prepared, the load of every scenario built
-// into its executor, the mix weights summed, the checks compiled and the
-// fault timeline planned. It performs no I/O until Run.
+// into its executor (with its validity limits), the mix weights summed,
+// the checks compiled and the fault timeline planned, plus the plain facts
+// the report and the caller need from the plan (PlanInfo, the layout of
+// steps and faults on targets, Notifications). It performs no I/O until
+// Run.
 //
-// A Program is never written after Prepare, and Run reads no plan type
-// from it: the live state of a run (open targets, proxies, journal,
-// scenarios in flight, the running fault timeline) belongs to the run
-// (runState). A Program runs once: Run binds its steps to the targets it
+// A Program is immutable and plan-free: it is never written after Prepare
+// and keeps no engine/plan value (the plan may be dropped once Prepare
+// returns; TestProgramIsPlanFree holds it to that). The live state of a
+// run (open targets, proxies, journal, scenarios in flight, the running
+// fault timeline) belongs to the run (runState), kept apart from the
+// Program. A Program runs once: Run binds its steps to the targets it
 // opens, and a second Run returns ErrRanAlready. Its methods are safe for
 // concurrent use.
 type Program struct {
@@ -165,10 +172,12 @@ type Program struct {
 	// faults is the planned fault timeline (engine/fault runs it).
 	faults []*fault.Planned
 	checks *check.Program
-	// plan is what the program was prepared from, kept for Plan and for
-	// the report (report.Build describes the plan); the run reads nothing
-	// else from it.
-	plan *plan.Plan
+	// info describes the plan and layout places its steps and faults on
+	// their targets, for the report.
+	info   report.PlanInfo
+	layout report.Layout
+	// notify is the plan's notify: entries, for the caller.
+	notify []notify.Notification
 
 	// live is the run, from the moment Run starts: Progress reads it, and
 	// it is set once (a Program runs once).
@@ -200,11 +209,8 @@ func ValidateWith(p *plan.Plan, opts Options) diag.Diagnostics {
 // runs.
 func Check(path string, lo plan.Options, opts Options) (*plan.Plan, diag.Diagnostics) {
 	opts.RunID = "validate"
-	prog, diags := Load(path, lo, opts)
-	if prog == nil {
-		return nil, diags
-	}
-	return prog.plan, diags
+	p, _, diags := loadPlan(path, lo, opts)
+	return p, diags
 }
 
 // Load is Check and Prepare in one pass, what `runplan run` runs: it loads
@@ -213,32 +219,43 @@ func Check(path string, lo plan.Options, opts Options) (*plan.Plan, diag.Diagnos
 // nil when the plan has errors; the diagnostics list every problem and
 // warning, sorted.
 func Load(path string, lo plan.Options, opts Options) (*Program, diag.Diagnostics) {
+	_, prog, diags := loadPlan(path, lo, opts)
+	return prog, diags
+}
+
+// loadPlan loads the plan at path and prepares it: the plan and its program,
+// both nil when the plan has errors.
+func loadPlan(path string, lo plan.Options, opts Options) (*plan.Plan, *Program, diag.Diagnostics) {
 	if lo.StepKinds == nil {
 		lo.StepKinds = driver.Drivers()
 	}
 	if lo.Schema == nil {
 		sch, err := PlanSchema()
 		if err != nil {
-			return nil, diag.Diagnostics{{File: path, Msg: err.Error()}}
+			return nil, nil, diag.Diagnostics{{File: path, Msg: err.Error()}}
 		}
 		lo.Schema = sch
 	}
 	p, diags := plan.LoadAll(path, lo)
 	if p == nil {
-		return nil, diags.Sorted()
+		return nil, nil, diags.Sorted()
 	}
 	prog, pdiags := prepare(p, opts)
 	diags = append(diags, pdiags...).Sorted()
 	if len(diags.Errors()) > 0 {
-		return nil, diags
+		return nil, nil, diags
 	}
-	return prog, diags
+	return p, prog, diags
 }
 
-// Plan is the plan the program was prepared from, for the caller (the
-// run's notifications); Run does not read it but to describe it in the
-// report. It must not be changed.
-func (prog *Program) Plan() *plan.Plan { return prog.plan }
+// PlanInfo describes the plan the program was prepared from (name,
+// description, path, digest), as the report does.
+func (prog *Program) PlanInfo() report.PlanInfo { return prog.info }
+
+// Notifications are the plan's notify: entries (notify.FromPlan), in plan
+// order; the caller sends them (notify.Send) once the run is over. The
+// slice is the caller's.
+func (prog *Program) Notifications() []notify.Notification { return slices.Clone(prog.notify) }
 
 // Prepare prepares p for a run. Problems are returned as diag.Diagnostics.
 func Prepare(p *plan.Plan, opts Options) (*Program, error) {
@@ -251,11 +268,12 @@ func Prepare(p *plan.Plan, opts Options) (*Program, error) {
 
 func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	prog := &Program{
-		plan:     p,
 		opts:     opts,
 		runID:    opts.RunID,
 		file:     p.File,
 		interval: p.Interval,
+		info:     report.PlanInfo{Name: p.Name, Description: p.Description, Path: p.File, Digest: p.Digest},
+		notify:   notify.FromPlan(p),
 	}
 	if prog.interval <= 0 {
 		prog.interval = time.Second
@@ -365,11 +383,28 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			names.Advisors[t.Driver] = a
 		}
 	}
+	prog.layout = planLayout(p)
 	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
 	checks, cdiags := check.Compile(p, names)
 	diags = append(diags, cdiags...)
 	prog.checks = checks
 	return prog, diags
+}
+
+// planLayout is where p's steps and faults act, for the report.
+func planLayout(p *plan.Plan) report.Layout {
+	var l report.Layout
+	for _, s := range p.Scenarios {
+		sl := report.ScenarioLayout{Name: s.Name}
+		for _, st := range s.Steps {
+			sl.Steps = append(sl.Steps, report.StepLayout{Name: st.Name, Target: st.Target})
+		}
+		l.Scenarios = append(l.Scenarios, sl)
+	}
+	for _, f := range p.Faults {
+		l.Faults = append(l.Faults, report.FaultLayout{Name: f.Name, Target: f.Target})
+	}
+	return l
 }
 
 func driverNode(t *plan.Target) (*yaml.Node, *yaml.Node) {
@@ -496,7 +531,8 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 
 	outcome := prog.checks.Evaluate(sum)
 	rep := report.Build(report.Input{
-		Plan:      prog.plan,
+		Plan:      prog.info,
+		Layout:    prog.layout,
 		Summary:   sum,
 		Outcome:   outcome,
 		RunID:     prog.runID,

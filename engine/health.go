@@ -12,7 +12,7 @@ import (
 )
 
 // Validity of a measurement, documented in docs/LOAD.md: past a scenario's
-// validity limits (plan.Validity: the plan's `validity:` and the scenario's
+// validity limits (validity: the plan's `validity:` and the scenario's
 // load.validity, defaults plan.DefaultLagP99 and plan.DefaultLate) the
 // generator did not hold the requested load, and the figures describe the
 // generator as much as the target. Two floors keep a short run from being
@@ -26,12 +26,22 @@ const (
 	MinLagSamples = 100
 )
 
+// validity is a scenario's validity limits, as the plan gives them
+// (plan.Validity), held by the Program apart from the plan.
+type validity struct {
+	// LagP99 is the largest open-model scheduling lag p99 allowed.
+	LagP99 time.Duration
+	// Late is the largest share of due open-model iterations that may be
+	// late (0..1).
+	Late float64
+}
+
 // healthInput is what generatorHealth judges.
 type healthInput struct {
 	scenarios []*metrics.ScenarioSummary
 	// limits gives a scenario's validity limits by name; scenarios it
 	// does not know get the defaults.
-	limits map[string]plan.Validity
+	limits map[string]validity
 	// cpu is the process's CPU time over wall, when cpuKnown (the system
 	// said, at both ends); procs the CPUs it may use.
 	cpu, wall time.Duration
@@ -67,7 +77,7 @@ func generatorHealth(in healthInput) metrics.Generator {
 		}
 		lim, ok := in.limits[s.Name]
 		if !ok {
-			lim = plan.Validity{LagP99: plan.DefaultLagP99, Late: plan.DefaultLate}
+			lim = validity{LagP99: plan.DefaultLagP99, Late: plan.DefaultLate}
 		}
 		if share := float64(s.Late) / float64(s.Scheduled); share > lim.Late && s.Late > MinLate {
 			g.Valid = false

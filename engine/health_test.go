@@ -23,40 +23,40 @@ func openScenario(name string, due, late int64, lag time.Duration) *metrics.Scen
 // limits (the plan's validity and the scenario's load.validity).
 func TestValidityPerScenario(t *testing.T) {
 	t.Parallel()
-	def := plan.Validity{LagP99: plan.DefaultLagP99, Late: plan.DefaultLate}
-	loose := plan.Validity{LagP99: 50 * time.Millisecond, Late: 0.05}
+	def := validity{LagP99: plan.DefaultLagP99, Late: plan.DefaultLate}
+	loose := validity{LagP99: 50 * time.Millisecond, Late: 0.05}
 	tests := []struct {
 		name      string
 		scenarios []*metrics.ScenarioSummary
-		limits    map[string]plan.Validity
+		limits    map[string]validity
 		valid     bool
 		reasons   []string
 	}{
 		{"within the defaults", []*metrics.ScenarioSummary{openScenario("a", 1000, 1, time.Millisecond)},
-			map[string]plan.Validity{"a": def}, true, nil},
+			map[string]validity{"a": def}, true, nil},
 		{"lag above the default", []*metrics.ScenarioSummary{openScenario("a", 1000, 0, 20*time.Millisecond)},
-			map[string]plan.Validity{"a": def}, false, []string{"a: scheduling lag p99 20.005ms is above 10ms"}},
+			map[string]validity{"a": def}, false, []string{"a: scheduling lag p99 20.005ms is above 10ms"}},
 		{"lag within a raised limit", []*metrics.ScenarioSummary{openScenario("a", 1000, 0, 20*time.Millisecond)},
-			map[string]plan.Validity{"a": loose}, true, nil},
+			map[string]validity{"a": loose}, true, nil},
 		{"late share above the default", []*metrics.ScenarioSummary{openScenario("a", 1000, 10, time.Millisecond)},
-			map[string]plan.Validity{"a": def}, false, []string{"a: the generator was late for 10 of 1000 due iterations (1%; limit 0.1%)"}},
+			map[string]validity{"a": def}, false, []string{"a: the generator was late for 10 of 1000 due iterations (1%; limit 0.1%)"}},
 		{"a share printed with three digits", []*metrics.ScenarioSummary{openScenario("a", 36, 25, time.Millisecond)},
-			map[string]plan.Validity{"a": def}, false, []string{"a: the generator was late for 25 of 36 due iterations (69.4%; limit 0.1%)"}},
+			map[string]validity{"a": def}, false, []string{"a: the generator was late for 25 of 36 due iterations (69.4%; limit 0.1%)"}},
 		{"late share within a raised limit", []*metrics.ScenarioSummary{openScenario("a", 1000, 10, time.Millisecond)},
-			map[string]plan.Validity{"a": loose}, true, nil},
+			map[string]validity{"a": loose}, true, nil},
 		// Judged per scenario: a small late scenario is not hidden by a
 		// large punctual one (1% of its own, 0.01% of the run's).
 		{"per scenario, not over the run", []*metrics.ScenarioSummary{
 			openScenario("big", 100000, 0, time.Millisecond), openScenario("small", 1000, 10, time.Millisecond)},
-			map[string]plan.Validity{"big": def, "small": def}, false,
+			map[string]validity{"big": def, "small": def}, false,
 			[]string{"small: the generator was late for 10 of 1000 due iterations (1%; limit 0.1%)"}},
 		{"each scenario its own limit", []*metrics.ScenarioSummary{
 			openScenario("a", 1000, 0, 20*time.Millisecond), openScenario("b", 1000, 0, 20*time.Millisecond)},
-			map[string]plan.Validity{"a": loose, "b": def}, false, []string{"b: scheduling lag p99 20.005ms is above 10ms"}},
+			map[string]validity{"a": loose, "b": def}, false, []string{"b: scheduling lag p99 20.005ms is above 10ms"}},
 		{"few late are tolerated", []*metrics.ScenarioSummary{openScenario("a", 100, 5, time.Millisecond)},
-			map[string]plan.Validity{"a": def}, true, nil},
+			map[string]validity{"a": def}, true, nil},
 		{"too few due for the lag", []*metrics.ScenarioSummary{openScenario("a", 99, 0, 20*time.Millisecond)},
-			map[string]plan.Validity{"a": def}, true, nil},
+			map[string]validity{"a": def}, true, nil},
 		{"closed model is not judged", []*metrics.ScenarioSummary{{Name: "c", Model: "closed"}}, nil, true, nil},
 	}
 	for _, tt := range tests {

@@ -76,7 +76,7 @@ type preparedScenario struct {
 	// of the weights of steps 0..i.
 	mix        bool
 	cumWeights []float64
-	validity   plan.Validity
+	validity   validity
 }
 
 // prepareScenario builds the run's view of scenario s of p. steps are the
@@ -85,7 +85,8 @@ type preparedScenario struct {
 func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver.Step, drivers map[string]driver.Driver, opts Options) *preparedScenario {
 	l := s.Load
 	ps := &preparedScenario{name: s.Name, start: s.Start, model: string(l.Model), open: l.Model == plan.Open,
-		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, validity: s.Validity}
+		warmup: l.Warmup, duration: l.Duration, mix: s.Mix,
+		validity: validity{LagP99: s.Validity.LagP99, Late: s.Validity.Late}}
 	switch {
 	case l.Iterations > 0:
 		ps.plannedIterations = l.Iterations

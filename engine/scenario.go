@@ -15,7 +15,6 @@ import (
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/metrics"
-	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
@@ -133,7 +132,7 @@ func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, target
 	sum.Scenarios = out
 	sum.Faults = tl.Wait()
 	wall := time.Since(start)
-	limits := make(map[string]plan.Validity, len(prog.scenarios))
+	limits := make(map[string]validity, len(prog.scenarios))
 	for _, s := range prog.scenarios {
 		limits[s.name] = s.validity
 	}

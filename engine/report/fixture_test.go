@@ -15,7 +15,6 @@ import (
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/metrics"
-	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/schema"
 )
 
@@ -221,8 +220,8 @@ func buildFixture(opts fixtureOptions) *Report {
 		outcome.Verdict, outcome.Capped = check.Invalid, false
 	}
 	return Build(Input{
-		Plan: &plan.Plan{Name: "phase1-fixture", Description: "Synthetic figures for the renderers' tests.",
-			File: "plans/fixture.yaml", Digest: "5f2b6c0d8e1a4b7c9d3e6f1a2b5c8d0e7f4a1b3c6d9e2f5a8b1c4d7e0f3a6b9c"},
+		Plan: PlanInfo{Name: "phase1-fixture", Description: "Synthetic figures for the renderers' tests.",
+			Path: "plans/fixture.yaml", Digest: "5f2b6c0d8e1a4b7c9d3e6f1a2b5c8d0e7f4a1b3c6d9e2f5a8b1c4d7e0f3a6b9c"},
 		Summary: sum,
 		Outcome: outcome,
 		RunID:   "20260102T030405-fixture",

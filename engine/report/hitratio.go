@@ -3,8 +3,6 @@ package report
 import (
 	"fmt"
 	"strings"
-
-	"github.com/runplan/runplan/engine/plan"
 )
 
 // HitRatio is one hit ratio of a scenario with the window it covers: the
@@ -37,10 +35,7 @@ type HitRatio struct {
 // Generic over declarations: the ratio is the scenario's first ratio step
 // metric that the targets' servers also report under its name (a cache's
 // hit_ratio); a step takes part when it has the ratio.
-func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []HitRatio {
-	if p == nil {
-		return nil
-	}
+func hitRatios(s Scenario, layout Layout, targets []Target, runLength float64) []HitRatio {
 	var ratio *Metric
 	for i, m := range s.Metrics {
 		if m.Kind == "ratio" && serverHas(targets, m.Name) {
@@ -51,10 +46,10 @@ func hitRatios(s Scenario, p *plan.Plan, targets []Target, runLength float64) []
 	if ratio == nil {
 		return nil
 	}
-	var ps *plan.Scenario
-	for _, sc := range p.Scenarios {
+	var ps *ScenarioLayout
+	for i, sc := range layout.Scenarios {
 		if sc.Name == s.Name {
-			ps = sc
+			ps = &layout.Scenarios[i]
 		}
 	}
 	if ps == nil {

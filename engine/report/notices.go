@@ -7,8 +7,6 @@ import (
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
-
-	"github.com/runplan/runplan/engine/plan"
 )
 
 // targetNotices lists every target's notices, each prefixed with its
@@ -32,11 +30,8 @@ type tainted struct {
 
 // taintedNames finds the scenarios with a step on a target with notices,
 // and the faults on such a target.
-func taintedNames(p *plan.Plan, targets []Target) tainted {
+func taintedNames(layout Layout, targets []Target) tainted {
 	out := tainted{scenarios: map[string][]string{}, faults: map[string][]string{}}
-	if p == nil {
-		return out
-	}
 	notes := map[string][]string{}
 	for _, t := range targets {
 		for _, n := range t.Notices {
@@ -46,7 +41,7 @@ func taintedNames(p *plan.Plan, targets []Target) tainted {
 	if len(notes) == 0 {
 		return out
 	}
-	for _, sc := range p.Scenarios {
+	for _, sc := range layout.Scenarios {
 		for _, st := range sc.Steps {
 			for _, n := range notes[st.Target] {
 				if !slices.Contains(out.scenarios[sc.Name], n) {
@@ -55,7 +50,7 @@ func taintedNames(p *plan.Plan, targets []Target) tainted {
 			}
 		}
 	}
-	for _, f := range p.Faults {
+	for _, f := range layout.Faults {
 		out.faults[f.Name] = append(out.faults[f.Name], notes[f.Target]...)
 	}
 	return out

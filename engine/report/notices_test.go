@@ -10,7 +10,6 @@ import (
 
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/metrics"
-	"github.com/runplan/runplan/engine/plan"
 )
 
 const testNotice = "in-process miniredis: figures are not Redis measurements"
@@ -34,13 +33,13 @@ func noticeReport(notice bool) *Report {
 				Steps: []*metrics.Stats{post}, Elapsed: 5 * time.Second},
 		},
 	}
-	p := &plan.Plan{Name: "notices",
-		Scenarios: []*plan.Scenario{
-			{Name: "strategy_cache", Steps: []*plan.Step{{Name: "lookup", Target: "cache"}}},
-			{Name: "signal_delivery", Steps: []*plan.Step{{Name: "fetch", Target: "cache"}, {Name: "deliver", Target: "discord"}}},
-			{Name: "webhook_only", Steps: []*plan.Step{{Name: "post", Target: "discord"}}},
+	layout := Layout{
+		Scenarios: []ScenarioLayout{
+			{Name: "strategy_cache", Steps: []StepLayout{{Name: "lookup", Target: "cache"}}},
+			{Name: "signal_delivery", Steps: []StepLayout{{Name: "fetch", Target: "cache"}, {Name: "deliver", Target: "discord"}}},
+			{Name: "webhook_only", Steps: []StepLayout{{Name: "post", Target: "discord"}}},
 		},
-		Faults: []*plan.Fault{{Name: "slow_cache", Target: "cache"}, {Name: "outage", Target: "discord"}},
+		Faults: []FaultLayout{{Name: "slow_cache", Target: "cache"}, {Name: "outage", Target: "discord"}},
 	}
 	cache := Target{Name: "cache", Driver: "redis", Kind: "managed", Software: "redis-server 7.0.15", Addr: "redis://127.0.0.1:1"}
 	if notice {
@@ -56,7 +55,7 @@ func noticeReport(notice bool) *Report {
 		{Name: "outage_during", Expr: "faults.outage.during.latency.p99 < s(3)", Passed: true, Weight: 1, Value: ms(1)},
 		{Name: "webhook_latency", Expr: "webhook_only.latency.p99 < s(1)", Passed: true, Weight: 1, Value: ms(1)},
 	}}
-	return Build(Input{Plan: p, Summary: sum, Outcome: outcome, RunID: "r", Version: "test",
+	return Build(Input{Plan: PlanInfo{Name: "notices"}, Layout: layout, Summary: sum, Outcome: outcome, RunID: "r", Version: "test",
 		Targets: []Target{cache, {Name: "discord", Driver: "webhook", Kind: "embedded", Addr: "http://127.0.0.1:2/x"}}})
 }
 

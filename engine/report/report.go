@@ -13,7 +13,6 @@ import (
 
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/metrics"
-	"github.com/runplan/runplan/engine/plan"
 )
 
 // FormatVersion is the JSON report's format version.
@@ -374,9 +373,14 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}{plain: plain(r)})
 }
 
-// Input is what Build needs.
+// Input is what Build needs. It holds no plan: the facts Build needs from
+// the plan come as plain data (Plan, Layout), computed when the run was
+// prepared.
 type Input struct {
-	Plan    *plan.Plan
+	// Plan describes the plan the run was prepared from.
+	Plan PlanInfo
+	// Layout says which target each scenario's steps and each fault use.
+	Layout  Layout
 	Summary *metrics.RunSummary
 	Outcome *check.Outcome
 	RunID   string
@@ -389,12 +393,38 @@ type Input struct {
 	Journal   string
 }
 
+// Layout is where a plan's scenarios and faults act: which target each
+// step and each fault uses, in plan order. Build uses it to put a
+// scenario's hit ratio beside its targets' server ratios and to carry a
+// target's notices to the checks that read its figures. The zero Layout
+// places nothing: no side-by-side ratios, no notes.
+type Layout struct {
+	Scenarios []ScenarioLayout
+	Faults    []FaultLayout
+}
+
+// ScenarioLayout is one scenario's steps and their targets, in plan order.
+type ScenarioLayout struct {
+	Name  string
+	Steps []StepLayout
+}
+
+// StepLayout is a step and the target it acts on ("" for a sleep).
+type StepLayout struct {
+	Name, Target string
+}
+
+// FaultLayout is a fault and the target it acts on.
+type FaultLayout struct {
+	Name, Target string
+}
+
 // Build assembles the report.
 func Build(in Input) *Report {
 	r := &Report{
 		FormatVersion:  FormatVersion,
 		RunplanVersion: in.Version,
-		Plan:           PlanInfo{Name: in.Plan.Name, Description: in.Plan.Description, Path: in.Plan.File, Digest: in.Plan.Digest},
+		Plan:           in.Plan,
 		RunID:          in.RunID,
 		Seed:           in.Seed,
 		StartedAt:      in.Summary.Started.UTC(),
@@ -475,7 +505,7 @@ func Build(in Input) *Report {
 			figures = append(figures, st.Figures())
 		}
 		rs.Metrics = reportMetrics(metrics.MergeFigures(figures...), &r.StepMetrics)
-		rs.HitRatios = hitRatios(rs, in.Plan, r.Targets, r.Duration)
+		rs.HitRatios = hitRatios(rs, in.Layout, r.Targets, r.Duration)
 		r.Scenarios = append(r.Scenarios, rs)
 	}
 	for _, f := range in.Summary.Faults {
@@ -507,7 +537,7 @@ func Build(in Input) *Report {
 		r.Faults = append(r.Faults, rf)
 	}
 	r.Notices = targetNotices(r.Targets)
-	tainted := taintedNames(in.Plan, r.Targets)
+	tainted := taintedNames(in.Layout, r.Targets)
 	for _, c := range in.Outcome.Checks {
 		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
 			Credit: c.Credit, Partial: c.Partial,

@@ -306,8 +306,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	for _, d := range diags {
 		log.Warn().Msg(d.String())
 	}
-	p := prog.Plan()
-	if err := checkNotifications(p); err != nil {
+	notifications := prog.Notifications()
+	if err := checkNotifications(prog.PlanInfo().Path, notifications); err != nil {
 		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	}
@@ -363,7 +363,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		_ = report.WriteConsole(stdout, rep, report.ConsoleOptions{Color: useColor})
 		// Notifications never change the exit code: failures are logged.
-		to := append(notify.FromPlan(p), notifyTo...)
+		to := append(notifications, notifyTo...)
 		if len(to) > 0 {
 			nctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			for _, err := range notify.Send(nctx, rep, to, red) {
@@ -428,7 +428,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 			code = ExitUsage
 			continue
 		}
-		if err := checkNotifications(p); err != nil {
+		if err := checkNotifications(p.File, notify.FromPlan(p)); err != nil {
 			fmt.Fprintln(stderr, err)
 			code = ExitUsage
 			continue
@@ -448,12 +448,12 @@ func registerSets(red *redact.Redactor, sets []string) {
 	}
 }
 
-// checkNotifications checks the plan's notify: entries before anything
-// runs (notify.Check).
-func checkNotifications(p *plan.Plan) error {
-	for _, n := range notify.FromPlan(p) {
+// checkNotifications checks the notify: entries of the plan at file
+// before anything runs (notify.Check).
+func checkNotifications(file string, to []notify.Notification) error {
+	for _, n := range to {
 		if err := notify.Check(n); err != nil {
-			return fmt.Errorf("%s: notify: %w", p.File, err)
+			return fmt.Errorf("%s: notify: %w", file, err)
 		}
 	}
 	return nil
