@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
@@ -299,15 +300,16 @@ func prepareValueArg(n *yaml.Node, cmd string, i int, key bool) (sizeSpec, error
 	if key {
 		return sizeSpec{}, diag.Errorf(n, "redis: %s is a key: a key cannot be a generated value", what)
 	}
-	if len(n.Content) != 2 || n.Content[0].Value != "value_size" {
-		if len(n.Content) >= 2 {
-			if k := n.Content[0]; k.Value != "value_size" {
-				return sizeSpec{}, unknownKey(k, []string{"value_size"})
-			}
-		}
+	var o struct {
+		ValueSize *yaml.Node `yaml:"value_size"`
+	}
+	if _, err := decode.Decode(n, &o, decode.Options{Prefix: "redis: "}); err != nil {
+		return sizeSpec{}, err
+	}
+	if o.ValueSize == nil {
 		return sizeSpec{}, diag.Errorf(n, "redis: %s: expected a string, a number or {value_size: SIZE} (a generated value)", what)
 	}
-	return parseSize(n.Content[1], what+" value_size")
+	return parseSize(o.ValueSize, what+" value_size")
 }
 
 func plural(n int) string {

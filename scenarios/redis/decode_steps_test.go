@@ -38,6 +38,8 @@ func TestStepMessages(t *testing.T) {
 		{`[SET, k, {value_size: [{size: 1, weight: 0}, {size: 2, weight: x}]}]`, []wantErr{
 			{1, 42, `redis: SET argument 2 value_size weight: expected a positive number, got the number 0`},
 			{1, 64, `redis: SET argument 2 value_size weight: expected a positive number, got the string "x"`}}},
+		{`[SET, k, {}]`, []wantErr{{1, 10, `redis: SET argument 2: expected a string, a number or {value_size: SIZE} (a generated value)`}}},
+		{`[SET, k, {value_size: 1, a: 2}]`, []wantErr{{1, 26, `redis: unknown key "a" (expected one of: value_size)`}}},
 		{`[SET, k, {value_size: [{size: 1, size: 2}]}]`, []wantErr{{1, 34, `redis: duplicate key "size"`}}},
 	}
 	for _, tt := range tests {
