@@ -580,15 +580,6 @@ var reservedSettings = map[string]bool{
 	"tls-cert-file": true, "tls-key-file": true, "tls-ca-cert-file": true, "include": true, "logfile": true,
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func decodeInt(n *yaml.Node, what string, lo, hi int) (int, error) {
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
 		return 0, diag.Errorf(n, "redis: %s: expected an integer, got %s", what, describe(n))

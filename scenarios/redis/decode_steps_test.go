@@ -26,6 +26,13 @@ func TestStepMessages(t *testing.T) {
 		{`{cache_get: {key: 5, on_miss: {value_size: x}, foo: 1}}`, []wantErr{
 			{1, 44, `redis: value_size: expected an integer, got the string "x"`},
 			{1, 48, `redis: unknown key "foo" (expected one of: key, on_miss)`}}},
+		{`{command: [GET, a], zz: 1, yy: 2}`, []wantErr{
+			{1, 21, `redis: unknown key "zz" (expected one of: cache_get, command, commands, pipeline, transaction)`},
+			{1, 28, `redis: unknown key "yy" (expected one of: cache_get, command, commands, pipeline, transaction)`}}},
+		{`{cache_get: {key: a}, cache_get: {key: b}}`, []wantErr{{1, 23, `redis: duplicate key "cache_get"`}}},
+		{`{cache_get: {key: a}, pipeline: x, zz: 1}`, []wantErr{
+			{1, 23, `redis: cache_get must be alone: pipeline does not apply to it`},
+			{1, 36, `redis: unknown key "zz" (expected one of: cache_get, command, commands, pipeline, transaction)`}}},
 		{`{command: [GET, a], pipeline: x}`, []wantErr{{1, 31, `redis: pipeline: expected an integer, got the string "x"`}}},
 		{`{command: [GET, a], pipeline: 10001}`, []wantErr{{1, 31, `redis: pipeline must be between 1 and 10000, got 10001`}}},
 		{`{command: [GET, a], pipeline: 2, pipeline: 3}`, []wantErr{{1, 34, `redis: duplicate key "pipeline"`}}},

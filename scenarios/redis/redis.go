@@ -49,6 +49,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runplan/runplan/engine/decode"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/tmpl"
@@ -130,9 +131,6 @@ type Config struct {
 	cfg  *config
 }
 
-// stepForms are the keys of a step's mapping form.
-var stepForms = []string{"cache_get", "command", "commands", "pipeline", "transaction"}
-
 // Prepare decodes and validates one step without I/O: a command sequence,
 // a {command | commands, pipeline, transaction} mapping, or a {cache_get}
 // mapping. Every problem found is reported, each located in the plan.
@@ -168,46 +166,39 @@ func (c *Config) gate() gate {
 	return gate{target: c.spec.Name, allowed: c.spec.AllowDestructive || c.cfg.owned(), readOnly: c.cfg.readOnly}
 }
 
-// prepareMapping handles the mapping forms of a step.
+// stepForms are a step's mapping forms as written: cache_get alone, or
+// the batch form (batchOptions decodes it).
+type stepForms struct {
+	CacheGet    *yaml.Node `yaml:"cache_get"`
+	Command     *yaml.Node `yaml:"command"`
+	Commands    *yaml.Node `yaml:"commands"`
+	Pipeline    *yaml.Node `yaml:"pipeline"`
+	Transaction *yaml.Node `yaml:"transaction"`
+}
+
+// prepareMapping handles the mapping forms of a step: its keys are
+// checked first, then the form they make is prepared.
 func prepareMapping(name string, n *yaml.Node, c *tmpl.Compiler, g gate) (driver.Step, error) {
 	if len(n.Content) == 0 {
 		return nil, diag.Errorf(n, "redis: empty mapping: expected command, commands or cache_get, or a command sequence such as [GET, key]")
 	}
-	var cache *yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "cache_get" {
-			cache = n.Content[i]
-		}
-	}
-	if cache == nil {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; !containsString(stepForms, k.Value) {
-				return nil, unknownKey(k, stepForms)
-			}
+	var o stepForms
+	f, keyErr := decode.Decode(n, &o, decode.Options{Prefix: "redis: "})
+	if o.CacheGet == nil {
+		if keyErr != nil {
+			return nil, keyErr
 		}
 		return prepareBatch(name, n, c, g)
 	}
-	var errs []error
-	var step driver.Step
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		switch {
-		case k == cache:
-			s, err := prepareCacheGet(name, v, c, g)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			step = s
-		case k.Value == "cache_get":
-			errs = append(errs, diag.Errorf(k, "redis: duplicate key %q", k.Value))
-		case containsString(stepForms, k.Value):
-			errs = append(errs, diag.Errorf(k, "redis: cache_get must be alone: %s does not apply to it", k.Value))
-		default:
-			errs = append(errs, unknownKey(k, stepForms))
+	step, err := prepareCacheGet(name, o.CacheGet, c, g)
+	errs := []error{keyErr, err}
+	for _, form := range []string{"command", "commands", "pipeline", "transaction"} {
+		if k := f.Key(form); k != nil {
+			errs = append(errs, diag.Errorf(k, "redis: cache_get must be alone: %s does not apply to it", form))
 		}
 	}
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+	if err := inOrder(errs...); err != nil {
+		return nil, err
 	}
 	return step, nil
 }

@@ -32,15 +32,6 @@ func isNull(n *yaml.Node) bool { return decode.IsNull(n) }
 // describe names the shape of a node for error messages.
 func describe(n *yaml.Node) string { return decode.Describe(n) }
 
-// unknownKey reports key k, which is none of known, suggesting the nearest
-// known key within edit distance 2.
-func unknownKey(k *yaml.Node, known []string) error {
-	if s := diag.Suggest(k.Value, known); s != "" {
-		return diag.Errorf(k, "redis: unknown key %q (did you mean %q?)", k.Value, s)
-	}
-	return diag.Errorf(k, "redis: unknown key %q (expected one of: %s)", k.Value, strings.Join(known, ", "))
-}
-
 // joinErrors returns nil, the only error, or all of them joined.
 func joinErrors(errs []error) error {
 	switch len(errs) {
