@@ -233,7 +233,7 @@ func TestBuiltinAdvice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := builtinAdvice(p, tt.advisors, tt.sum)
+			got := builtinAdvice(layoutOf(p), tt.advisors, tt.sum)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %q, want %d", got, len(tt.want))
 			}
