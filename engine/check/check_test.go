@@ -293,7 +293,9 @@ recommendations:
 				tg.Driver = "webhook"
 			}
 		}},
-		{"slices", func(p *plan.Plan) { p.Checks, p.Recommendations, p.Scenarios, p.Targets, p.Faults = nil, nil, nil, nil, nil }},
+		{"slices", func(p *plan.Plan) {
+			p.Checks, p.Recommendations, p.Scenarios, p.Targets, p.Faults = nil, nil, nil, nil, nil
+		}},
 	}
 	sum := summary(400, 12, 80, 20, 100*time.Millisecond)
 	sum.Scenarios[0].Dropped, sum.Scenarios[0].Scheduled, sum.Scenarios[0].MaxVUs = 1, 401, 2
