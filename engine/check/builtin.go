@@ -7,7 +7,6 @@ import (
 
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/metrics"
-	"github.com/runplan/runplan/engine/plan"
 )
 
 // adviseCPU is runplan's own CPU share above which it may have limited the
@@ -16,9 +15,9 @@ const adviseCPU = 0.90
 
 // builtinAdvice returns recommendations grounded in what was measured, each
 // naming the figures that triggered it. They follow the plan's own. The
-// engine's advice is generic; the drivers of p's targets add theirs, in
+// engine's advice is generic; the drivers of l's targets add theirs, in
 // their own vocabulary, through advisors (by driver name).
-func builtinAdvice(p *plan.Plan, advisors map[string]driver.Advisor, sum *metrics.RunSummary) []string {
+func builtinAdvice(l *layout, advisors map[string]driver.Advisor, sum *metrics.RunSummary) []string {
 	if sum == nil {
 		return nil
 	}
@@ -34,7 +33,7 @@ func builtinAdvice(p *plan.Plan, advisors map[string]driver.Advisor, sum *metric
 	if g.CPU > adviseCPU && g.Cause != "generator_cpu" && g.Cause != "closed_model" {
 		out = append(out, fmt.Sprintf("runplan used %.0f%% of its CPUs: the generator may have limited the load; run it on another machine than the target.", g.CPU*100))
 	}
-	drivers := driverOf(p)
+	drivers := l.drivers
 	for _, sc := range sum.Scenarios {
 		if sc == nil || sc.Iteration == nil {
 			continue
@@ -71,40 +70,11 @@ func builtinAdvice(p *plan.Plan, advisors map[string]driver.Advisor, sum *metric
 		}
 	}
 	for _, t := range sum.Targets {
-		if a := advisors[targetDriver(p, t.Name)]; a != nil {
+		if a := advisors[l.targets[t.Name]]; a != nil {
 			out = append(out, a.AdviseTarget(driver.TargetFigures{Target: t.Name, Order: t.Order, Server: t.Server})...)
 		}
 	}
 	return out
-}
-
-// driverOf maps each scenario's steps to the driver of their target: ""
-// for a sleep, or a step on an unknown target.
-func driverOf(p *plan.Plan) map[string]map[string]string {
-	m := map[string]map[string]string{}
-	if p == nil {
-		return m
-	}
-	for _, sc := range p.Scenarios {
-		m[sc.Name] = map[string]string{}
-		for _, st := range sc.Steps {
-			m[sc.Name][st.Name] = targetDriver(p, st.Target)
-		}
-	}
-	return m
-}
-
-// targetDriver returns the driver of p's target name, "" when p has none.
-func targetDriver(p *plan.Plan, name string) string {
-	if p == nil {
-		return ""
-	}
-	for _, t := range p.Targets {
-		if t.Name == name {
-			return t.Driver
-		}
-	}
-	return ""
 }
 
 // stepAdvice looks at a step's errors by class: the engine's generic advice

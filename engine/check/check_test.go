@@ -233,7 +233,7 @@ func TestBuiltinAdvice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := builtinAdvice(p, tt.advisors, tt.sum)
+			got := builtinAdvice(layoutOf(p), tt.advisors, tt.sum)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %q, want %d", got, len(tt.want))
 			}
@@ -258,5 +258,70 @@ func TestEvaluateAsksAdvisors(t *testing.T) {
 	out := prog.Evaluate(summary(10, 0, 0, 0, time.Millisecond))
 	if want := []string{"plan", "scenario sc: lookup 10/0/0/0"}; !slices.Equal(out.Recommendations, want) {
 		t.Fatalf("recommendations %q, want %q", out.Recommendations, want)
+	}
+}
+
+// TestEvaluateOutlivesThePlan checks that a compiled Program keeps its own
+// copy of what it evaluates with: writing over the plan after Compile
+// changes nothing Evaluate returns (scores, verdicts, values, advice).
+func TestEvaluateOutlivesThePlan(t *testing.T) {
+	t.Parallel()
+	checks := `  - {name: lat, expr: "sc.steps.lookup.latency.p99 < ms(100)", weight: 50, good: 50ms, bad: 150ms}
+  - {name: hits, expr: "sc.hit_ratio > 0.9", weight: 30}
+recommendations:
+  - {when: "sc.hit_ratio < 0.9", say: "hit ratio {{ pct(sc.hit_ratio) }}"}`
+	tests := []struct {
+		name  string
+		scrub func(p *plan.Plan)
+	}{
+		{"checks", func(p *plan.Plan) {
+			for _, c := range p.Checks {
+				c.Name, c.Expr, c.Weight, c.Critical, c.HasBounds, c.Good, c.Bad = "x", "false", 1, false, false, 0, 0
+			}
+		}},
+		{"readiness", func(p *plan.Plan) { p.Readiness = plan.Readiness{Ready: 0, Degraded: 0} }},
+		{"names", func(p *plan.Plan) {
+			for _, sc := range p.Scenarios {
+				sc.Name = "other"
+				for _, st := range sc.Steps {
+					st.Name, st.Target = "other", "nowhere"
+				}
+			}
+		}},
+		{"drivers", func(p *plan.Plan) {
+			for _, tg := range p.Targets {
+				tg.Driver = "webhook"
+			}
+		}},
+		{"slices", func(p *plan.Plan) {
+			p.Checks, p.Recommendations, p.Scenarios, p.Targets, p.Faults = nil, nil, nil, nil, nil
+		}},
+	}
+	sum := summary(400, 12, 80, 20, 100*time.Millisecond)
+	sum.Scenarios[0].Dropped, sum.Scenarios[0].Scheduled, sum.Scenarios[0].MaxVUs = 1, 401, 2
+	sum.Targets = []*metrics.TargetSummary{{Name: "cache", Order: []string{"evicted_keys"}, Server: map[string]float64{"evicted_keys": 42}}}
+	names := func() Names {
+		n := testNames()
+		n.Advisors = map[string]driver.Advisor{"redis": echoAdvisor{}}
+		return n
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want, diags := Compile(load(t, checks), names())
+			if len(diags) > 0 {
+				t.Fatal(diags)
+			}
+			p := load(t, checks)
+			prog, diags := Compile(p, names())
+			if len(diags) > 0 {
+				t.Fatal(diags)
+			}
+			tt.scrub(p)
+			w, got := fmt.Sprintf("%+v", *want.Evaluate(sum)), fmt.Sprintf("%+v", *prog.Evaluate(sum))
+			if got != w {
+				t.Fatalf("after the plan changed, Evaluate = %s\nwant %s", got, w)
+			}
+		})
 	}
 }

@@ -21,24 +21,36 @@ import (
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
-// Program is a plan's compiled checks and recommendations.
+// Program is a plan's compiled checks and recommendations. It holds no
+// engine/plan value: Compile copies what evaluation needs (the names the
+// plan defines, its steps' drivers, its checks' weights and bounds, its
+// score bands) into the Program, which is never changed afterwards, so
+// that Evaluate may run from several goroutines at once and the plan may
+// be dropped.
 type Program struct {
-	plan   *plan.Plan
+	layout *layout
 	names  Names
 	checks []*compiled
 	recs   []*compiledRec
 }
 
+// compiled is a check as evaluation needs it: the plan's plan.Check
+// copied, less what only validation reads (positions, nodes).
 type compiled struct {
-	check *plan.Check
-	prog  *vm.Program
+	name     string
+	expr     string
+	weight   float64
+	critical bool
+	// good and bad, when hasBounds, give partial credit (see plan.Check).
+	good, bad float64
+	hasBounds bool
+	prog      *vm.Program
 	// value is the left side of a top-level comparison, reported as the
 	// check's actual value; nil when the expression is not a comparison.
 	value *vm.Program
 }
 
 type compiledRec struct {
-	rec  *plan.Recommendation
 	when *vm.Program
 	say  []sayPart
 }
@@ -145,8 +157,9 @@ func known(v any) bool {
 // defines, runs each once on a zero environment to catch type errors that
 // expr only finds at run time, and returns every problem found.
 func Compile(p *plan.Plan, names Names) (*Program, diag.Diagnostics) {
-	c := &compiler{plan: p, env: ZeroEnv(p, names), shape: shapeOf(p, names), names: names, kinds: names.kinds()}
-	prog := &Program{plan: p, names: names}
+	l := layoutOf(p)
+	c := &compiler{plan: p, env: zeroEnvOf(l, names), shape: shapeOf(l, names), names: names, kinds: names.kinds()}
+	prog := &Program{layout: l, names: names}
 	for _, ck := range p.Checks {
 		if ck.Invalid {
 			continue
@@ -282,7 +295,8 @@ func (c *compiler) check(ck *plan.Check) *compiled {
 	if prog == nil {
 		return nil
 	}
-	cc := &compiled{check: ck, prog: prog}
+	cc := &compiled{name: ck.Name, expr: ck.Expr, weight: ck.Weight, critical: ck.Critical,
+		good: ck.Good, bad: ck.Bad, hasBounds: ck.HasBounds, prog: prog}
 	tree, _ := parser.Parse(ck.Expr)
 	if b, ok := tree.Node.(*ast.BinaryNode); ok {
 		switch b.Operator {
@@ -312,7 +326,7 @@ func (c *compiler) check(ck *plan.Check) *compiled {
 }
 
 func (c *compiler) rec(r *plan.Recommendation) *compiledRec {
-	cr := &compiledRec{rec: r}
+	cr := &compiledRec{}
 	cr.when = c.compileExpr(r.WhenNode, "recommendation when", r.When, true)
 	pieces, err := tmpl.Split(r.Say)
 	if err != nil {
@@ -376,7 +390,7 @@ func statShape(withSteps map[string]*shape, stepMetrics []driver.StepMetric) *sh
 	return s
 }
 
-func shapeOf(p *plan.Plan, names Names) *shape {
+func shapeOf(l *layout, names Names) *shape {
 	lat := statShape(nil, nil).fields["latency"]
 	top := &shape{fields: map[string]*shape{
 		"run": {fields: map[string]*shape{"duration": leafShape(), "partial": leafShape(), "valid": leafShape(),
@@ -387,8 +401,8 @@ func shapeOf(p *plan.Plan, names Names) *shape {
 	win := &shape{fields: map[string]*shape{"latency": statShape(nil, nil).fields["latency"], "error_rate": leafShape(),
 		"success_rate": leafShape(), "rate": leafShape(), "count": leafShape(), "errors": leafShape(), "errors_by": {open: true},
 		"success_latency": statShape(nil, nil).fields["latency"]}}
-	for _, f := range p.Faults {
-		faults.fields[f.Name] = &shape{fields: map[string]*shape{"applied": leafShape(), "recovery": leafShape(),
+	for _, f := range l.faults {
+		faults.fields[f] = &shape{fields: map[string]*shape{"applied": leafShape(), "recovery": leafShape(),
 			"recovered": leafShape(), "errors_stopped": leafShape(), "latency_returned": leafShape(), "errors": leafShape(),
 			"before": win, "during": win, "after": win}}
 	}
@@ -400,12 +414,12 @@ func shapeOf(p *plan.Plan, names Names) *shape {
 		}
 		top.fields[target] = &shape{fields: map[string]*shape{"server": server}}
 	}
-	for _, s := range p.Scenarios {
+	for _, s := range l.scenarios {
 		steps := map[string]*shape{}
-		for _, st := range s.Steps {
-			steps[st.Name] = statShape(nil, names.StepMetrics)
+		for _, st := range s.steps {
+			steps[st] = statShape(nil, names.StepMetrics)
 		}
-		top.fields[s.Name] = statShape(steps, names.StepMetrics)
+		top.fields[s.name] = statShape(steps, names.StepMetrics)
 	}
 	return top
 }

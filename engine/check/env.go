@@ -231,9 +231,15 @@ func stepEnv(names []driver.StepMetric, st *metrics.Stats, sc *metrics.ScenarioS
 }
 
 // Env builds the expression environment from a run summary. Scenarios of the
-// plan that did not run get zero counts and unknown (NaN) ratios.
+// plan that did not run get zero counts and unknown (NaN) ratios. It only
+// reads p, and returns a new environment on each call.
 func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
-	env := ZeroEnv(p, names)
+	return envOf(layoutOf(p), names, sum)
+}
+
+// envOf is Env on a plan's layout.
+func envOf(l *layout, names Names, sum *metrics.RunSummary) map[string]any {
+	env := zeroEnvOf(l, names)
 	if sum == nil {
 		return env
 	}
@@ -298,8 +304,14 @@ func Env(p *plan.Plan, names Names, sum *metrics.RunSummary) map[string]any {
 
 // ZeroEnv is the environment of a run that measured nothing: every name the
 // plan defines is present, with zero counts and unknown figures. Checks are
-// compiled against it and run once on it at validation time.
+// compiled against it and run once on it at validation time. It only reads
+// p, and returns a new environment on each call.
 func ZeroEnv(p *plan.Plan, names Names) map[string]any {
+	return zeroEnvOf(layoutOf(p), names)
+}
+
+// zeroEnvOf is ZeroEnv on a plan's layout.
+func zeroEnvOf(l *layout, names Names) map[string]any {
 	nan := math.NaN()
 	zero := func() StepEnv {
 		e := StepEnv{ErrorsBy: map[string]int{}, SuccessRate: nan, ErrorRate: nan}
@@ -308,8 +320,8 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 	}
 	env := map[string]any{"run": &RunEnv{Valid: true}, recName: (*recorder)(nil)}
 	faults := map[string]*FaultEnv{}
-	for _, f := range p.Faults {
-		faults[f.Name] = zeroFault()
+	for _, f := range l.faults {
+		faults[f] = zeroFault()
 	}
 	env["faults"] = faults
 	for target, ms := range names.Server {
@@ -319,13 +331,13 @@ func ZeroEnv(p *plan.Plan, names Names) map[string]any {
 		}
 		env[target] = te
 	}
-	for _, s := range p.Scenarios {
+	for _, s := range l.scenarios {
 		se := &ScenarioEnv{StepEnv: zero(), Steps: map[string]*StepEnv{}, ArrivalRate: nan, PlannedRate: nan}
-		for _, st := range s.Steps {
+		for _, st := range s.steps {
 			z := zero()
-			se.Steps[st.Name] = &z
+			se.Steps[st] = &z
 		}
-		env[s.Name] = se
+		env[s.name] = se
 	}
 	return env
 }

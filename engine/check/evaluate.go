@@ -72,12 +72,12 @@ func (o *Outcome) AllPassed() bool {
 // Evaluate runs the checks and recommendations on a run's summary and
 // scores the result; see docs/SCORING.md for the rule.
 func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
-	env := Env(p.plan, p.names, sum)
+	env := envOf(p.layout, p.names, sum)
 	out := &Outcome{}
 	var total, passed float64
 	criticalFailed := false
 	for _, c := range p.checks {
-		r := Result{Name: c.check.Name, Expr: c.check.Expr, Weight: c.check.Weight, Critical: c.check.Critical}
+		r := Result{Name: c.name, Expr: c.expr, Weight: c.weight, Critical: c.critical}
 		rec := &recorder{env: env}
 		env[recName] = rec
 		v, err := expr.Run(c.prog, env)
@@ -102,10 +102,10 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		if r.Passed {
 			r.Credit = 1
 		}
-		if c.check.HasBounds {
+		if c.hasBounds {
 			r.Partial = true
 			if !r.NA {
-				r.Credit = credit(r.Value, c.check.Good, c.check.Bad)
+				r.Credit = credit(r.Value, c.good, c.bad)
 			}
 		}
 		total += r.Weight
@@ -122,11 +122,10 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		// Band the score as it is shown: 89.96 shows as 90.0, and is
 		// ready at a 90 band.
 		shown := RoundScore(out.Score)
-		rd := p.plan.Readiness
 		switch {
-		case shown >= rd.Ready:
+		case shown >= p.layout.ready:
 			out.Verdict = Ready
-		case shown >= rd.Degraded:
+		case shown >= p.layout.degraded:
 			out.Verdict = Degraded
 		default:
 			out.Verdict = NotReady
@@ -162,7 +161,7 @@ func (p *Program) Evaluate(sum *metrics.RunSummary) *Outcome {
 		}
 		out.Recommendations = append(out.Recommendations, b.String())
 	}
-	out.Recommendations = append(out.Recommendations, builtinAdvice(p.plan, p.names.Advisors, sum)...)
+	out.Recommendations = append(out.Recommendations, builtinAdvice(p.layout, p.names.Advisors, sum)...)
 	return out
 }
 

@@ -86,7 +86,7 @@ func TestInvalidAdviceByCause(t *testing.T) {
 	sum := summary(10, 0, 0, 0, time.Millisecond)
 	sum.Generator = metrics.Generator{Reasons: []string{"a: scheduling lag p99 15ms is above 10ms"}, CPU: 0.95,
 		Cause: "closed_model", Advice: "Cause: the closed-model scenario sc ran beside the open model. Run the closed-model scenario separately or lower its VUs."}
-	got := builtinAdvice(nil, nil, sum)
+	got := builtinAdvice(layoutOf(nil), nil, sum)
 	want := "The measurement is invalid: a: scheduling lag p99 15ms is above 10ms. Cause: the closed-model scenario sc ran beside the open model. Run the closed-model scenario separately or lower its VUs."
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("advice %q\nwant [%q] (and no second CPU advice)", got, want)

@@ -8,26 +8,6 @@ import (
 	"github.com/runplan/runplan/engine/report"
 )
 
-// escapeTemplates writes `{{` in report text as `{ {`, as the messages
-// always have (they were once posted through the webhook driver, which
-// reads `{{` as a template): a payload does not change with the client
-// that posts it.
-func escapeTemplates(v any) any {
-	switch x := v.(type) {
-	case string:
-		return strings.ReplaceAll(x, "{{", "{ {")
-	case map[string]any:
-		for k, e := range x {
-			x[k] = escapeTemplates(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = escapeTemplates(e)
-		}
-	}
-	return v
-}
-
 // message builds the notification body for a flavor: a Discord embed, a
 // Slack message, or the generic summary JSON.
 func message(r *report.Report, flavor string) any {

@@ -165,5 +165,5 @@ func deliver(ctx context.Context, r *report.Report, n Notification, red *redact.
 	flavor := n.flavor()
 	body := message(r, flavor)
 	red.Walk(&body)
-	return post(ctx, n.URL, flavor, escapeTemplates(body))
+	return post(ctx, n.URL, flavor, body)
 }

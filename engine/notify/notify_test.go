@@ -191,7 +191,9 @@ func TestSendNeedsNoDriver(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	score := 42.0
-	r := &report.Report{Plan: report.PlanInfo{Name: "p"}, RunID: "r9", Verdict: "not_ready", Score: &score, Valid: true,
+	// Report text reaches the service as written, `{{` included: nothing
+	// reads it as a template.
+	r := &report.Report{Plan: report.PlanInfo{Name: "p {{ vu }}"}, RunID: "r9", Verdict: "not_ready", Score: &score, Valid: true,
 		Checks: []report.Check{{Name: "fast", Expr: "w.latency.p99 < ms(5)", Display: "9ms"}}}
 	to := []notify.Notification{{URL: srv.URL + "/hook"}}
 	if errs := notify.Send(context.Background(), r, to, nil); len(errs) > 0 {
@@ -209,7 +211,7 @@ func TestSendNeedsNoDriver(t *testing.T) {
 	if err := json.Unmarshal(bodies[0], &m); err != nil {
 		t.Fatalf("body %s: %v", bodies[0], err)
 	}
-	if m["run_id"] != "r9" || m["verdict"] != "not_ready" || m["score"] != 42.0 || m["plan"] != "p" {
+	if m["run_id"] != "r9" || m["verdict"] != "not_ready" || m["score"] != 42.0 || m["plan"] != "p {{ vu }}" {
 		t.Errorf("generic body %s", bodies[0])
 	}
 	// A run that did not fail is posted only to notifications that want
