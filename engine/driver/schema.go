@@ -45,6 +45,18 @@ func ParseSchemaFragment(data []byte) (SchemaFragment, error) {
 	return f, nil
 }
 
+// MustParseSchemaFragment is ParseSchemaFragment for a fragment embedded
+// in a driver's package (go:embed), decoded once at init: a fragment that
+// does not decode is a bug of the build, and it panics, naming the driver,
+// so that every test of the package fails.
+func MustParseSchemaFragment(driverName string, data []byte) SchemaFragment {
+	f, err := ParseSchemaFragment(data)
+	if err != nil {
+		panic(driverName + ": schema.json: " + err.Error())
+	}
+	return f
+}
+
 // SchemaFragments returns the fragments of the registered drivers, by
 // driver name. Safe for concurrent use.
 func SchemaFragments() map[string]SchemaFragment {

@@ -12,15 +12,8 @@ import (
 //go:embed schema.json
 var schemaJSON []byte
 
-// schemaFragment is schemaJSON, decoded once; a fragment that does not
-// decode is a bug of the build, caught by every test of the package.
-var schemaFragment = func() driver.SchemaFragment {
-	f, err := driver.ParseSchemaFragment(schemaJSON)
-	if err != nil {
-		panic("redis: schema.json: " + err.Error())
-	}
-	return f
-}()
+// schemaFragment is schemaJSON, decoded once.
+var schemaFragment = driver.MustParseSchemaFragment("redis", schemaJSON)
 
 // Schema returns the driver's part of the plan schema. Safe for concurrent
 // use.
