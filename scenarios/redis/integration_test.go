@@ -144,7 +144,7 @@ func openTarget(t testing.TB, url, extra string) *Target {
 		}
 	}
 	if err := checkTarget(spec); err != nil {
-		t.Fatalf("CheckTarget: %v", err)
+		t.Fatalf("Configure: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

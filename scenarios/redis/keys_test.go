@@ -109,7 +109,7 @@ func TestSafetyTTLOption(t *testing.T) {
 			err := checkTarget(spec)
 			if tc.want == nil {
 				if err != nil {
-					t.Fatalf("CheckTarget: %v", err)
+					t.Fatalf("Configure: %v", err)
 				}
 				return
 			}
@@ -140,7 +140,7 @@ func TestReadOnlyOptions(t *testing.T) {
 			err := checkTarget(driver.TargetSpec{Name: "cache", Node: node(t, tc.src)})
 			if tc.want == nil {
 				if err != nil {
-					t.Fatalf("CheckTarget: %v", err)
+					t.Fatalf("Configure: %v", err)
 				}
 				return
 			}
@@ -376,7 +376,7 @@ func openSpec(t *testing.T, src string, runLength time.Duration) *Target {
 	t.Helper()
 	spec := driver.TargetSpec{Name: "cache", Driver: "redis", Node: node(t, "driver: redis\n"+src), RunID: runID(t), RunLength: runLength}
 	if err := checkTarget(spec); err != nil {
-		t.Fatalf("CheckTarget: %v", err)
+		t.Fatalf("Configure: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

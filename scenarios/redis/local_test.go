@@ -20,7 +20,7 @@ func openDefault(t *testing.T, extra string) (*Target, error) {
 	t.Helper()
 	spec := driver.TargetSpec{Name: "cache", Driver: "redis", Node: node(t, "driver: redis\n"+extra), RunID: runID(t)}
 	if err := checkTarget(spec); err != nil {
-		t.Fatalf("CheckTarget: %v", err)
+		t.Fatalf("Configure: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -256,7 +256,7 @@ func TestCommandTableConsistent(t *testing.T) {
 	}
 }
 
-func TestCheckTarget(t *testing.T) {
+func TestConfigure(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -334,7 +334,7 @@ func TestCheckTarget(t *testing.T) {
 			err := checkTarget(spec)
 			if tc.want == nil {
 				if err != nil {
-					t.Fatalf("CheckTarget: %v", err)
+					t.Fatalf("Configure: %v", err)
 				}
 				return
 			}
@@ -343,7 +343,7 @@ func TestCheckTarget(t *testing.T) {
 	}
 }
 
-func TestCheckTargetNeverShowsPassword(t *testing.T) {
+func TestConfigureNeverShowsPassword(t *testing.T) {
 	t.Parallel()
 	for _, u := range []string{
 		"redis://user:hunter2@host:bad",

@@ -139,7 +139,7 @@ func TestPasswordNeverShown(t *testing.T) {
 				t.Errorf("%s: no error", src)
 				continue
 			}
-			check(t, "CheckTarget", err.Error())
+			check(t, "Configure", err.Error())
 		}
 	})
 

@@ -120,7 +120,7 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-func TestCheckTarget(t *testing.T) {
+func TestConfigure(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -177,12 +177,12 @@ func TestCheckTarget(t *testing.T) {
 			err := checkTarget(targetSpec(t, tt.src))
 			if len(tt.want) == 0 {
 				if err != nil {
-					t.Fatalf("CheckTarget: %v", err)
+					t.Fatalf("Configure: %v", err)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatal("CheckTarget accepted the target")
+				t.Fatal("Configure accepted the target")
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
