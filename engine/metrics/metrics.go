@@ -153,8 +153,10 @@ func (s *Series) Record(vu int, x Sample) {
 		}
 		sl.by[x.ErrClass]++
 	}
-	for i, v := range x.Counters {
-		sh.counters[i] += v
+	if len(s.Metrics) > 0 { // a series of whole iterations has none
+		for i, v := range x.Counters {
+			sh.counters[i] += v
+		}
 	}
 	sh.mu.Unlock()
 	if s.observe != nil {
