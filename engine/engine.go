@@ -318,12 +318,17 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		// checked against them.
 		drivers[t.Name] = d
 		cfg, err := d.Configure(spec)
+		if err != nil && !t.Invalid {
+			at(t.Pos, err) // an invalid target's problems are reported already
+		}
+		if err != nil && cfg != nil {
+			// The driver's best reading of a target with problems: its
+			// steps and faults are still checked against it, so that one
+			// validation lists every problem. The plan has errors, so no
+			// Program is returned and nothing opens it.
+			configured[t.Name] = &preparedTarget{name: t.Name, driver: t.Driver, url: t.URL, config: cfg}
+		}
 		if err != nil {
-			// An invalid target's problems are reported already; its steps
-			// cannot be prepared without its configuration.
-			if !t.Invalid {
-				at(t.Pos, err)
-			}
 			continue
 		}
 		pt := &preparedTarget{name: t.Name, driver: t.Driver, url: t.URL, config: cfg}

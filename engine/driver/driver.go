@@ -51,7 +51,10 @@ import (
 type Driver interface {
 	// Configure decodes and validates target t once, strictly and without
 	// any I/O, reporting every problem (engine/diag). The Config it returns
-	// is what every later call works from: nothing decodes t again.
+	// is what every later call works from: nothing decodes t again. With
+	// problems it may still return a Config, its best reading of t: the
+	// engine then checks the target's steps and faults against it, so that
+	// one validation lists every problem, and never opens it.
 	Configure(t TargetSpec) (Config, error)
 	// Schema returns the driver's part of the plan schema; the same on every call.
 	Schema() SchemaFragment

@@ -523,3 +523,47 @@ func TestFaultPlans(t *testing.T) {
 		})
 	}
 }
+
+// A target with problems still has its steps and faults checked, against
+// the driver's best reading of it: one validation lists every problem,
+// whether the plan schema or the driver found the target's.
+func TestBrokenTargetStillChecksItsFaults(t *testing.T) {
+	t.Parallel()
+	sch, err := engine.PlanSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		target string
+		want   []string // each in the diagnostics
+	}{
+		{"found by the schema", `{driver: redis, pool_sise: 10}`, []string{`:4:26: unknown key "pool_sise"`, `:9:73: redis: fault f: client_pause.mode: expected write or all, got "readz"`}},
+		{"found by the driver", `{driver: redis, safety_ttl: 500ms}`, []string{`:4:38: redis: safety_ttl must be at least 1s`, `:9:73: redis: fault f: client_pause.mode: expected write or all, got "readz"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := fmt.Sprintf(`version: 1
+targets:
+  # a comment
+  cache: %s
+scenarios:
+  sc:
+    load: {vus: 1, duration: 1s}
+    steps: [{redis: [GET, k]}]
+faults: [{name: f, target: cache, at: 1s, for: 1s, client_pause: {mode: readz}}]
+`, tt.target)
+			p, diags := plan.ParseAll("broken.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Schema: sch, Env: func(string) (string, bool) { return "", false }})
+			if p != nil {
+				diags = append(diags, engine.ValidateWith(p, engine.Options{AllowDestructive: true})...)
+			}
+			msg := fmt.Sprint(diags)
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("diagnostics %s\nwant %q", msg, w)
+				}
+			}
+		})
+	}
+}

@@ -117,10 +117,12 @@ type Driver struct{}
 // is safe for concurrent use.
 func (Driver) Configure(t driver.TargetSpec) (driver.Config, error) {
 	cfg, err := parseTarget(t)
-	if err != nil {
+	if cfg == nil {
 		return nil, err
 	}
-	return &Config{spec: t, cfg: cfg}, nil
+	// With err, the Config is the best reading of a target with problems,
+	// for checking its steps and faults only.
+	return &Config{spec: t, cfg: cfg}, err
 }
 
 // Config is one Redis target, decoded and validated by Configure: it

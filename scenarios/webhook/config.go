@@ -407,7 +407,9 @@ func parseTarget(t driver.TargetSpec) (*targetConfig, error) {
 		errs = append(errs, diag.Errorf(signingNode, "webhook: signing applies to the generic flavor (Discord and Slack do not verify signatures)"))
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		// The best reading of a target with problems: its steps and faults
+		// are still checked against it (driver.Driver.Configure).
+		return cfg, errors.Join(errs...)
 	}
 	if cfg.url == "" {
 		cfg.sinkOpts.Flavor = cfg.flavor
