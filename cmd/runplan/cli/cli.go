@@ -214,13 +214,15 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--seed N]", stderr)
+	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N]", stderr)
 	out := fs.String("out", "", "write the JSON report to this file (atomically)")
 	junitOut := fs.String("junit", "", "also write the report as JUnit XML to this file")
 	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")
 	htmlOut := fs.String("html", "", "also write a self-contained HTML report with charts to this file")
 	var sets stringList
 	fs.Var(&sets, "set", "override a plan value, path=value (repeatable), e.g. scenarios.cache.load.duration=5s")
+	var envFiles stringList
+	fs.Var(&envFiles, "env-file", envFileUsage)
 	seed := fs.String("seed", "", "random seed (overrides the plan's seed)")
 	allowDestructive := fs.Bool("allow-destructive", false, "allow destructive operations on targets runplan did not start, where the plan's target also sets allow_destructive: true")
 	color := fs.String("color", "auto", "colour the summary: auto, always or never")
@@ -251,6 +253,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	red := secretsOf(stderr)
 	registerSets(red, sets)
+	env, err := plan.EnvFiles(nil, envFiles...)
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan run: --env-file:", err)
+		return ExitUsage
+	}
 	var notifyTo []notify.Notification
 	for _, u := range notifyURLs {
 		// A webhook URL is a secret; a bad one is found now, not when the
@@ -298,7 +305,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	opts.Kill = kill
 	// Loaded and prepared once: the drivers decode each target and step
 	// once, for the diagnostics and for the run.
-	prog, diags := engine.Load(pos[0], plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, opts)
+	prog, diags := engine.Load(pos[0], plan.Options{Env: env, Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, opts)
 	if prog == nil {
 		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
@@ -397,9 +404,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]...", stderr)
+	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]... [--env-file FILE]...", stderr)
 	var sets stringList
 	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
+	var envFiles stringList
+	fs.Var(&envFiles, "env-file", envFileUsage)
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
 	allowDestructive := fs.Bool("allow-destructive", false, "validate as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
 	var maxSize plan.Size
@@ -418,9 +427,14 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	red := secretsOf(stderr)
 	registerSets(red, sets)
+	env, err := plan.EnvFiles(nil, envFiles...)
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan validate: --env-file:", err)
+		return ExitUsage
+	}
 	code := ExitOK
 	for _, path := range pos {
-		p, diags := engine.Check(path, plan.Options{Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
+		p, diags := engine.Check(path, plan.Options{Env: env, Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
 		if len(diags) > 0 {
 			fmt.Fprintln(stderr, diags.Error())
 		}
@@ -439,6 +453,9 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	return code
 }
+
+// envFileUsage is the help of --env-file, for every command that loads a plan.
+const envFileUsage = "read ${VAR} values from this dotenv file (repeatable; a later file overrides an earlier one, the environment overrides every file)"
 
 // registerSets registers the credentials of URLs given with --set.
 func registerSets(red *redact.Redactor, sets []string) {
