@@ -193,7 +193,11 @@ func (l *loader) schemaDiag(e *jsonschema.ValidationError) {
 		l.addf(node, "%s: must be at most %s (got %s)", where, ratString(k.Want), ratString(k.Got))
 		return
 	case *kind.ExclusiveMinimum:
-		l.addf(node, "%s: must be more than %s (got %s)", where, ratString(k.Want), ratString(k.Got))
+		msg := fmt.Sprintf("%s: must be more than %s (got %s)", where, ratString(k.Want), ratString(k.Got))
+		if mixWeight(e.InstanceLocation) {
+			msg += ": an entry of a mix is drawn by its weight, and one of weight 0 never would be (remove it); for think time, draw a sleep entry such as {sleep: 200ms, weight: 3}"
+		}
+		l.add(node, msg)
 		return
 	case *kind.MinLength:
 		l.addf(node, "%s: must not be empty", where)
@@ -412,4 +416,10 @@ func (l *loader) numberBeside(schemaURL string) bool {
 		}
 	}
 	return false
+}
+
+// mixWeight reports whether loc is the weight of a mix entry
+// (scenarios/NAME/mix/N/weight).
+func mixWeight(loc []string) bool {
+	return len(loc) == 5 && loc[0] == "scenarios" && loc[2] == "mix" && loc[4] == "weight"
 }
