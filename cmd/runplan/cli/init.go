@@ -90,27 +90,27 @@ func writeNewFile(path string, b []byte, force bool) (err error) {
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("init: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	tmp := f.Name()
 	defer func() { _ = os.Remove(tmp) }() // after a link or on failure; gone after a rename
 	if _, err := f.Write(b); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("init: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("init: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("init: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("init: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	if force {
 		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("init: %w", err)
+			return fmt.Errorf("write: %w", err)
 		}
 		return nil
 	}
@@ -123,7 +123,7 @@ func writeNewFile(path string, b []byte, force bool) (err error) {
 	default:
 		// A file system without hard links: the check above has to do.
 		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("init: %w", err)
+			return fmt.Errorf("write: %w", err)
 		}
 		return nil
 	}

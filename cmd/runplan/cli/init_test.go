@@ -93,22 +93,27 @@ func TestInitRefusals(t *testing.T) {
 	tests := []struct {
 		name     string
 		existing bool
-		args     []string // FILE is appended
+		file     string   // in the test's folder; runplan.yaml when empty
+		args     []string // after FILE
 		code     int
 		stderr   string
 	}{
-		{"existing file", true, nil, ExitUsage, "exists: give --force to overwrite it"},
-		{"bad flavor", false, []string{"--webhook", "teams"}, ExitUsage, `flavor "teams": use discord, slack, generic`},
-		{"no flavor", false, []string{"--webhook"}, ExitUsage, "flag needs an argument: -webhook"},
-		{"unknown flag", false, []string{"--frobnicate"}, ExitUsage, "flag provided but not defined: -frobnicate"},
-		{"two files", false, []string{"other.yaml"}, ExitUsage, "give at most one file"},
-		{"forced over an existing file", true, []string{"--force"}, ExitOK, ""},
+		{"existing file", true, "", nil, ExitUsage, "exists: give --force to overwrite it"},
+		{"bad flavor", false, "", []string{"--webhook", "teams"}, ExitUsage, `flavor "teams": use discord, slack, generic`},
+		{"no flavor", false, "", []string{"--webhook"}, ExitUsage, "flag needs an argument: -webhook"},
+		{"unknown flag", false, "", []string{"--frobnicate"}, ExitUsage, "flag provided but not defined: -frobnicate"},
+		{"two files", false, "", []string{"other.yaml"}, ExitUsage, "give at most one file"},
+		{"forced over an existing file", true, "", []string{"--force"}, ExitOK, ""},
+		{"missing folder", false, "nope/runplan.yaml", nil, ExitRuntime, "runplan init: write: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			path := filepath.Join(dir, "runplan.yaml")
+			if tt.file != "" {
+				path = filepath.Join(dir, tt.file)
+			}
 			const before = "version: 1 # mine\n"
 			if tt.existing {
 				if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
