@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,8 +108,9 @@ type Compiler struct {
 	inVar bool
 }
 
-// NewCompiler returns a compiler.
-func NewCompiler() *Compiler { return &Compiler{} }
+// NewCompiler returns a compiler whose templates may read the given vars
+// (a scenario's, as vars.NAME) and no others.
+func NewCompiler(vars ...string) *Compiler { return &Compiler{vars: slices.Clone(vars)} }
 
 // Template is a compiled template string.
 type Template struct {

@@ -99,7 +99,7 @@ func (v *Vars) Compiler() *Compiler {
 	if v == nil {
 		return NewCompiler()
 	}
-	return &Compiler{vars: slices.Clone(v.names)}
+	return NewCompiler(v.names...)
 }
 
 // Eval computes the vars for the iteration st is set to, in order, and
