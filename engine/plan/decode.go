@@ -261,8 +261,8 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		s.Load = l.load1(lk, lv)
 	}
 	s.Validity = l.validity(p.Validity, lv, "scenario "+k.Value+": load.")
-	if _, vv := get(v, "vars"); vv != nil && !l.bad(ptr+"/vars") {
-		s.Vars, s.VarNames = l.vars(s.Name, vv)
+	if _, vv := get(v, "vars"); vv != nil {
+		s.Vars, s.VarNames = l.vars(s.Name, vv, l.bad(ptr+"/vars"))
 	}
 	sk, steps := get(v, "steps")
 	mk, mix := get(v, "mix")
@@ -330,12 +330,18 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 // vars compiles scenario name's `vars:` mapping n, in order: each value a
 // template string, or a constant number or boolean kept with its type. It
 // reports every problem at its position and returns nil vars when there is
-// one; the names are those of the vars, also then.
-func (l *loader) vars(name string, n *yaml.Node) (*tmpl.Vars, []string) {
+// one; the names are those of the vars, also then, and also when the
+// schema found problems in them (bad), so that the steps reading them are
+// checked against them.
+func (l *loader) vars(name string, n *yaml.Node, bad bool) (*tmpl.Vars, []string) {
 	if n.Kind != yaml.MappingNode {
 		return nil, nil
 	}
 	var names []string
+	if bad {
+		mapping(n, func(k, _ *yaml.Node) { names = append(names, k.Value) })
+		return nil, names
+	}
 	var defs []tmpl.VarDef
 	var nodes []*yaml.Node
 	ok := true
@@ -344,6 +350,9 @@ func (l *loader) vars(name string, n *yaml.Node) (*tmpl.Vars, []string) {
 			l.addf(k, "scenario %s: var name %q must be an identifier (letters, digits, _; not starting with a digit): steps read it as {{ vars.%s }}", name, k.Value, k.Value)
 			ok = false
 			return
+		}
+		if slices.Contains(names, k.Value) {
+			ok = false // a duplicate key, reported as every one is
 		}
 		names = append(names, k.Value)
 		d := tmpl.VarDef{Name: k.Value, Src: v.Value}
