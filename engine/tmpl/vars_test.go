@@ -132,3 +132,30 @@ func TestNoVarsCompilerRefusesVars(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Without vars nothing is added to an iteration: a nil Vars evaluates
+// without allocating, and a template's expressions run as before (a
+// pointer to the environment, vars field and all). Not parallel:
+// testing.AllocsPerRun counts the whole process's allocations.
+func TestNoVarsAllocateNothing(t *testing.T) {
+	var none *Vars
+	tp, err := NewCompiler().Compile("k:{{ uniform(200) }}:{{ seq(7) }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewState("s", 1, rand.New(rand.NewPCG(1, 1)))
+	buf := make([]byte, 0, 64)
+	var i int64
+	if n := testing.AllocsPerRun(100, func() {
+		st.SetIteration(i)
+		i++
+		if err := none.Eval(st); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tp.AppendTo(buf[:0], st); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per iteration without vars; want 0", n)
+	}
+}
