@@ -343,9 +343,10 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		configured[t.Name] = pt
 		prog.targets = append(prog.targets, pt)
 	}
-	compiler := tmpl.NewCompiler()
 	steps := map[*plan.Step]driver.Step{}
 	for _, s := range p.Scenarios {
+		// The scenario's steps may read its vars, and only those.
+		compiler := tmpl.NewCompiler(s.VarNames...)
 		for _, st := range s.Steps {
 			if st.Kind == "sleep" || st.Invalid {
 				continue

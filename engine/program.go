@@ -9,6 +9,7 @@ import (
 	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/plan"
+	"github.com/runplan/runplan/engine/tmpl"
 )
 
 // What a Program holds: everything a run needs, built by prepare from the
@@ -76,7 +77,10 @@ type preparedScenario struct {
 	// of the weights of steps 0..i.
 	mix        bool
 	cumWeights []float64
-	validity   validity
+	// vars are the scenario's iteration variables, evaluated before the
+	// first step of each iteration; nil when it has none.
+	vars     *tmpl.Vars
+	validity validity
 }
 
 // prepareScenario builds the run's view of scenario s of p. steps are the
@@ -85,7 +89,7 @@ type preparedScenario struct {
 func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver.Step, drivers map[string]driver.Driver, opts Options) *preparedScenario {
 	l := s.Load
 	ps := &preparedScenario{name: s.Name, start: s.Start, model: string(l.Model), open: l.Model == plan.Open,
-		warmup: l.Warmup, duration: l.Duration, mix: s.Mix,
+		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, vars: s.Vars,
 		validity: validity{LagP99: s.Validity.LagP99, Late: s.Validity.Late}}
 	switch {
 	case l.Iterations > 0:

@@ -305,7 +305,9 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	}()
 	st.it.Number = n
 	st.it.Templates.SetIteration(n)
-	failed := ""
+	// The iteration's vars, drawn once before its first step; a var that
+	// fails fails the iteration as a step's template would, no step runs.
+	failed := sr.evalVars(st)
 	steps := sr.sc.steps
 	first, last := 0, len(steps)
 	if sr.sc.mix {
@@ -313,6 +315,9 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 		// source: reproducible with --seed.
 		first = sr.sc.pick(st.it.Rand.Float64())
 		last = first + 1
+	}
+	if failed != "" {
+		last = first // no step runs
 	}
 	for i := first; i < last; i++ {
 		step := &steps[i]
@@ -376,6 +381,23 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	}
 	st.it.VUIter++
 	return true
+}
+
+// classTemplate is the error class of an iteration whose vars failed, the
+// class drivers give a step whose template failed.
+const classTemplate = "template"
+
+// evalVars computes the iteration's vars for VU state st, and returns the
+// iteration's error class when one fails ("" when they are computed).
+func (sr *scenarioRun) evalVars(st *vuState) string {
+	if sr.sc.vars == nil {
+		return ""
+	}
+	if err := sr.sc.vars.Eval(st.it.Templates); err != nil {
+		sr.prog.opts.Log.Debug().Str("scenario", sr.sc.name).Str("class", classTemplate).Err(err).Msg("iteration vars failed")
+		return classTemplate
+	}
+	return ""
 }
 
 func sleep(ctx context.Context, d time.Duration) driver.Outcome {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/diag"
+	"github.com/runplan/runplan/engine/tmpl"
 	"github.com/runplan/runplan/schema"
 )
 
@@ -259,6 +261,9 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		s.Load = l.load1(lk, lv)
 	}
 	s.Validity = l.validity(p.Validity, lv, "scenario "+k.Value+": load.")
+	if _, vv := get(v, "vars"); vv != nil {
+		s.Vars, s.VarNames = l.vars(s.Name, vv, l.bad(ptr+"/vars"))
+	}
 	sk, steps := get(v, "steps")
 	mk, mix := get(v, "mix")
 	switch {
@@ -320,6 +325,79 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		s.Steps = append(s.Steps, st)
 	}
 	return s
+}
+
+// vars compiles scenario name's `vars:` mapping n, in order: each value a
+// template string, or a constant number or boolean kept with its type. It
+// reports every problem at its position and returns nil vars when there is
+// one; the names are those of the vars, also then, and also when the
+// schema found problems in them (bad), so that the steps reading them are
+// checked against them.
+func (l *loader) vars(name string, n *yaml.Node, bad bool) (*tmpl.Vars, []string) {
+	if n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	var names []string
+	if bad {
+		mapping(n, func(k, _ *yaml.Node) { names = append(names, k.Value) })
+		return nil, names
+	}
+	var defs []tmpl.VarDef
+	var nodes []*yaml.Node
+	ok := true
+	mapping(n, func(k, v *yaml.Node) {
+		if !identRE.MatchString(k.Value) {
+			l.addf(k, "scenario %s: var name %q must be an identifier (letters, digits, _; not starting with a digit): steps read it as {{ vars.%s }}", name, k.Value, k.Value)
+			ok = false
+			return
+		}
+		if slices.Contains(names, k.Value) {
+			ok = false // a duplicate key, reported as every one is
+		}
+		names = append(names, k.Value)
+		d := tmpl.VarDef{Name: k.Value, Src: v.Value}
+		if v.Kind == yaml.ScalarNode {
+			switch v.ShortTag() {
+			case "!!int":
+				var i int
+				if err := v.Decode(&i); err == nil {
+					d.Const, d.IsConst = i, true
+				}
+			case "!!float":
+				var f float64
+				if err := v.Decode(&f); err == nil {
+					d.Const, d.IsConst = f, true
+				}
+			case "!!bool":
+				var b bool
+				if err := v.Decode(&b); err == nil {
+					d.Const, d.IsConst = b, true
+				}
+			}
+		}
+		defs = append(defs, d)
+		nodes = append(nodes, v)
+	})
+	vars, errs := tmpl.NewCompiler().CompileVars(defs)
+	for _, err := range errs {
+		ve, isVar := err.(*tmpl.VarError)
+		if !isVar {
+			l.addf(n, "scenario %s: vars: %v", name, err)
+			continue
+		}
+		vn := nodes[ve.Index]
+		msg := fmt.Sprintf("scenario %s: var %s: %v", name, defs[ve.Index].Name, ve.Err)
+		var te *tmpl.Error
+		if errors.As(ve.Err, &te) && !strings.ContainsAny(vn.Value, "\\'") {
+			l.errAtOffset(vn, te.Offset, msg)
+			continue
+		}
+		l.add(vn, msg)
+	}
+	if !ok || errs != nil {
+		return nil, names
+	}
+	return vars, names
 }
 
 // validity reads n's `validity:` over base: each limit given replaces

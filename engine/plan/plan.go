@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/diag"
+	"github.com/runplan/runplan/engine/tmpl"
 )
 
 // Plan is a validated plan.
@@ -80,6 +81,13 @@ type Scenario struct {
 	// Validity is the scenario's validity limits: its load.validity over
 	// the plan's.
 	Validity Validity
+	// Vars are the scenario's iteration variables (`vars:`), compiled; nil
+	// when it has none or they have problems (reported).
+	Vars *tmpl.Vars
+	// VarNames are the names of its vars in order, also when they have
+	// problems: its steps' templates are compiled with
+	// tmpl.NewCompiler(VarNames...), so that they are checked against them.
+	VarNames []string
 	Pos      diag.Pos
 }
 

@@ -1,7 +1,8 @@
 // Package tmpl compiles the `{{ expr }}` templates found in plan strings and
 // renders them per iteration. The expressions use the same language as checks
 // (expr-lang) over a small environment: vu, iteration, scenario and the
-// generators uniform, zipf, gauss, seq, randstr and now.
+// generators uniform, zipf, gauss, seq, randstr and now, and a scenario's
+// iteration variables as vars.NAME (Vars).
 //
 // A Template is immutable and safe for concurrent use once compiled. A State is
 // owned by one virtual user (one goroutine) and reused across iterations; for a
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,13 +91,26 @@ type Env struct {
 	Randstr   func(n int) string             `expr:"randstr"`
 	Slice     func(n int) int                `expr:"slice"`
 	Now       func() int64                   `expr:"now"`
+	// Vars holds the scenario's iteration variables (see Vars.Eval); nil
+	// in a scenario without vars.
+	Vars map[string]any `expr:"vars"`
 }
 
-// Compiler compiles template strings. The zero value is ready to use.
-type Compiler struct{}
+// Compiler compiles template strings. The zero value is ready to use; its
+// templates may read no vars (Vars.Compiler gives one that knows a
+// scenario's). A Compiler is immutable and safe for concurrent use.
+type Compiler struct {
+	// vars are the names templates may read as vars.NAME.
+	vars []string
+	// later and inVar: compiling a var, later are it and the vars below
+	// it, named in the error when read.
+	later []string
+	inVar bool
+}
 
-// NewCompiler returns a compiler.
-func NewCompiler() *Compiler { return &Compiler{} }
+// NewCompiler returns a compiler whose templates may read the given vars
+// (a scenario's, as vars.NAME) and no others.
+func NewCompiler(vars ...string) *Compiler { return &Compiler{vars: slices.Clone(vars)} }
 
 // Template is a compiled template string.
 type Template struct {
@@ -130,6 +145,11 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 		}
 		if off, err := checkArgs(p.Text); err != nil {
 			return nil, &Error{Offset: p.Offset + off, Err: err}
+		}
+		if strings.Contains(p.Text, "vars") {
+			if off, err := c.checkVars(p.Text); err != nil {
+				return nil, &Error{Offset: p.Offset + off, Err: err}
+			}
 		}
 		t.parts = append(t.parts, part{prog: prog})
 	}
