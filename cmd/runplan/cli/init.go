@@ -85,7 +85,7 @@ func initCmd(args []string, stdout, stderr io.Writer) int {
 func writeNewFile(path string, b []byte, force bool) (err error) {
 	if !force {
 		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("%s exists: give --force to overwrite it, or another file name: %w", path, fs.ErrExist)
+			return existsError(path)
 		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
@@ -119,7 +119,7 @@ func writeNewFile(path string, b []byte, force bool) (err error) {
 	case err == nil:
 		return nil
 	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s exists: give --force to overwrite it, or another file name: %w", path, fs.ErrExist)
+		return existsError(path)
 	default:
 		// A file system without hard links: the check above has to do.
 		if err := os.Rename(tmp, path); err != nil {
@@ -342,3 +342,17 @@ const starterRedisRecommendations = `  - when: strategy_cache.hit_ratio < 0.9
 const starterWebhookRecommendations = `  - when: signal_delivery.success_rate <= 0.95
     say: "Only {{ pct(signal_delivery.success_rate) }} of signals were delivered: look at the errors by class."
 `
+
+// existsError refuses to overwrite path; it wraps fs.ErrExist without
+// repeating its text.
+func existsError(path string) error {
+	return &fileExists{path: path}
+}
+
+type fileExists struct{ path string }
+
+func (e *fileExists) Error() string {
+	return e.path + " exists: give --force to overwrite it, or another file name"
+}
+
+func (e *fileExists) Unwrap() error { return fs.ErrExist }

@@ -98,7 +98,7 @@ func TestInitRefusals(t *testing.T) {
 		code     int
 		stderr   string
 	}{
-		{"existing file", true, "", nil, ExitUsage, "exists: give --force to overwrite it"},
+		{"existing file", true, "", nil, ExitUsage, "exists: give --force to overwrite it, or another file name\n"},
 		{"bad flavor", false, "", []string{"--webhook", "teams"}, ExitUsage, `flavor "teams": use discord, slack, generic`},
 		{"no flavor", false, "", []string{"--webhook"}, ExitUsage, "flag needs an argument: -webhook"},
 		{"unknown flag", false, "", []string{"--frobnicate"}, ExitUsage, "flag provided but not defined: -frobnicate"},
