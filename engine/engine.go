@@ -178,6 +178,10 @@ type Program struct {
 	layout report.Layout
 	// notify is the plan's notify: entries, for the caller.
 	notify []notify.Notification
+	// red masks the credentials of the targets' URLs in the error messages
+	// a run samples (and in what render prints); the command line masks
+	// every output again with the secrets it knows.
+	red *redact.Redactor
 
 	// live is the run, from the moment Run starts: Progress reads it, and
 	// it is set once (a Program runs once).
@@ -274,6 +278,10 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		interval: p.Interval,
 		info:     report.PlanInfo{Name: p.Name, Description: p.Description, Path: p.File, Digest: p.Digest},
 		notify:   notify.FromPlan(p),
+		red:      redact.New(),
+	}
+	for _, t := range p.Targets {
+		prog.red.AddURL(t.URL)
 	}
 	if prog.interval <= 0 {
 		prog.interval = time.Second

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"time"
 
+	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
@@ -43,6 +45,11 @@ type preparedStep struct {
 	// metrics are the figures the step's driver declares
 	// (driver.StepMetricser); none for a sleep.
 	metrics []driver.StepMetric
+	// at is the step's place in the plan, "file:line:col", for its error
+	// samples and render.
+	at string
+	// kind is the step's driver ("sleep" for a sleep), for render.
+	kind string
 }
 
 // executor runs a scenario's iterations under its load model: a load.Closed
@@ -79,7 +86,10 @@ type preparedScenario struct {
 	cumWeights []float64
 	// vars are the scenario's iteration variables, evaluated before the
 	// first step of each iteration; nil when it has none.
-	vars     *tmpl.Vars
+	vars *tmpl.Vars
+	// varsAt is where the scenario is in the plan, "file:line:col": the
+	// place of an iteration whose vars failed.
+	varsAt   string
 	validity validity
 }
 
@@ -89,7 +99,7 @@ type preparedScenario struct {
 func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver.Step, drivers map[string]driver.Driver, opts Options) *preparedScenario {
 	l := s.Load
 	ps := &preparedScenario{name: s.Name, start: s.Start, model: string(l.Model), open: l.Model == plan.Open,
-		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, vars: s.Vars,
+		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, vars: s.Vars, varsAt: posString(p.File, s.Pos),
 		validity: validity{LagP99: s.Validity.LagP99, Late: s.Validity.Late}}
 	switch {
 	case l.Iterations > 0:
@@ -111,12 +121,21 @@ func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver
 	var cum float64
 	for _, st := range s.Steps {
 		ps.steps = append(ps.steps, preparedStep{name: st.Name, target: st.Target, step: steps[st], sleep: st.Sleep,
-			metrics: driver.StepMetricsOf(drivers[st.Target])})
+			metrics: driver.StepMetricsOf(drivers[st.Target]), at: posString(p.File, st.Pos), kind: st.Kind})
 		cum += st.Weight
 		ps.cumWeights = append(ps.cumWeights, cum)
 	}
 	ps.exec = buildExecutor(l, latePolicy(p.LatePolicy(s)), opts)
 	return ps
+}
+
+// posString is pos in file as diagnostics print it, "file:line:col"; the
+// file alone without a position.
+func posString(file string, pos diag.Pos) string {
+	if pos.Line == 0 {
+		return file
+	}
+	return fmt.Sprintf("%s:%d:%d", file, pos.Line, pos.Col)
 }
 
 // buildExecutor builds the load package's executor for load l.

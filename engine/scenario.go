@@ -154,7 +154,11 @@ type scenarioRun struct {
 	sc     *preparedScenario
 	series []*metrics.Series
 	iter   *metrics.Series
-	vus    []*vuState
+	// samples keep each step's first distinct error messages;
+	// iterSamples those of iterations that failed before any step (vars).
+	samples     []*metrics.ErrorSampler
+	iterSamples *metrics.ErrorSampler
+	vus         []*vuState
 	abort  context.CancelCauseFunc
 	// runStart is the run's start, for time-series attribution.
 	runStart time.Time
@@ -172,11 +176,12 @@ type scenarioRun struct {
 }
 
 func (prog *Program) newScenarioRun(s *preparedScenario) *scenarioRun {
-	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.name)}
+	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.name), iterSamples: metrics.NewErrorSampler(s.varsAt)}
 	for _, st := range s.steps {
 		se := metrics.NewSeries(st.name)
 		se.Metrics = st.metrics
 		sr.series = append(sr.series, se)
+		sr.samples = append(sr.samples, metrics.NewErrorSampler(st.at))
 	}
 	for vu := 1; vu <= s.vus; vu++ {
 		rng := mrand.New(mrand.NewPCG(prog.seed, s.salt^uint64(vu)*0x9e3779b97f4a7c15))
@@ -271,9 +276,12 @@ func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.Sce
 func (sr *scenarioRun) finish(sum *metrics.ScenarioSummary) {
 	sum.Iteration = sr.iter.Stats()
 	sum.Iteration.Account(sum.Outcomes)
+	sum.Iteration.ErrorSamples = sr.iterSamples.Samples()
 	sum.Steps = sum.Steps[:0]
-	for _, se := range sr.series {
-		sum.Steps = append(sum.Steps, se.Stats())
+	for i, se := range sr.series {
+		st := se.Stats()
+		st.ErrorSamples = sr.samples[i].Samples()
+		sum.Steps = append(sum.Steps, st)
 	}
 }
 
@@ -360,7 +368,7 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 				sr.abort(out.Err)
 			}
 			failed = x.ErrClass
-			sr.prog.opts.Log.Debug().Str("scenario", sr.sc.name).Str("step", step.name).Str("class", x.ErrClass).Err(out.Err).Msg("step failed")
+			sr.sample(sr.samples[i], step.name, x.ErrClass, out.Err)
 			break
 		}
 	}
@@ -394,10 +402,36 @@ func (sr *scenarioRun) evalVars(st *vuState) string {
 		return ""
 	}
 	if err := sr.sc.vars.Eval(st.it.Templates); err != nil {
-		sr.prog.opts.Log.Debug().Str("scenario", sr.sc.name).Str("class", classTemplate).Err(err).Msg("iteration vars failed")
+		sr.sample(sr.iterSamples, "", classTemplate, err)
 		return classTemplate
 	}
 	return ""
+}
+
+// sample records a failure of class with err in sampler s (a step's, named
+// step, or the iterations' when step is ""): its message masked, counted,
+// and logged as a warning the first time it is seen, at debug level
+// after. It runs on the error path only.
+func (sr *scenarioRun) sample(s *metrics.ErrorSampler, step, class string, err error) {
+	msg := sr.prog.red.String(err.Error())
+	log := sr.prog.opts.Log
+	if s.Add(class, msg) {
+		ev := log.Warn().Str("scenario", sr.sc.name)
+		if step != "" {
+			ev = ev.Str("step", step)
+		}
+		what := "step failed (first time with this message)"
+		if step == "" {
+			what = "iteration vars failed (first time with this message)"
+		}
+		ev.Str("class", class).Str("at", s.At()).Str("error", metrics.TruncateMessage(msg)).Msg(what)
+		return
+	}
+	ev := log.Debug().Str("scenario", sr.sc.name)
+	if step != "" {
+		ev = ev.Str("step", step)
+	}
+	ev.Str("class", class).Str("error", msg).Msg("step failed")
 }
 
 func sleep(ctx context.Context, d time.Duration) driver.Outcome {

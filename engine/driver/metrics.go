@@ -99,7 +99,7 @@ type StepMetricser interface {
 var ReservedNames = []string{
 	"latency", "service_latency", "response_latency", "count", "errors", "errors_by", "success_rate", "error_rate",
 	"rate", "ops", "ops_rate", "steps", "due", "ok", "failed", "dropped", "interrupted", "late", "sent_late",
-	"arrival_rate", "planned_rate", "name", "model", "elapsed", "start", "warmup", "max_vus", "aborted", "scheduled",
+	"arrival_rate", "planned_rate", "error_samples", "name", "model", "elapsed", "start", "warmup", "max_vus", "aborted", "scheduled",
 	"outcomes", "latency_ms", "latency_basis", "service_latency_ms", "lower_bounds", "histogram",
 	"service_histogram", "series", "hit_ratios",
 }

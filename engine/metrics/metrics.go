@@ -225,6 +225,9 @@ type Stats struct {
 	// success and error rates are over every due iteration, not over Count
 	// (the iterations that completed).
 	Outcomes *Outcomes
+	// ErrorSamples are the first distinct error messages (ErrorSampler),
+	// set by the engine once the run is over; none without errors.
+	ErrorSamples []ErrorSample
 }
 
 // Stats merges the shards into a summary.

@@ -241,6 +241,19 @@ func row(b *strings.Builder, decl []MetricInfo, name string, s Stats, indent str
 	for _, n := range notes {
 		fmt.Fprintf(b, "%s  %s\n", indent, n)
 	}
+	for _, e := range s.ErrorSamples {
+		fmt.Fprintln(b, wrapText(indent+"  ", errorSampleText(e), 80, indent+"    "))
+	}
+}
+
+// errorSampleText is one error sample on a line: "template ×3 at
+// plan.yaml:12:7: {{ uniform(vars.n) }}: ...".
+func errorSampleText(e ErrorSample) string {
+	t := fmt.Sprintf("%s ×%d", e.Class, e.Count)
+	if e.At != "" {
+		t += " at " + e.At
+	}
+	return t + ": " + e.Message
 }
 
 // short prints milliseconds compactly in at most 7 characters.
@@ -373,4 +386,21 @@ func wrapText(prefix, text string, width int, indent string) string {
 		start = false
 	}
 	return b.String()
+}
+
+// errorSampleLines are the scenarios' and steps' error samples, one line
+// each: "scenario › step: template ×3 at plan.yaml:12:7: ...".
+func errorSampleLines(scenarios []Scenario) []string {
+	var out []string
+	for _, s := range scenarios {
+		for _, e := range s.ErrorSamples {
+			out = append(out, s.Name+": "+errorSampleText(e))
+		}
+		for _, st := range s.Steps {
+			for _, e := range st.ErrorSamples {
+				out = append(out, s.Name+" › "+st.Name+": "+errorSampleText(e))
+			}
+		}
+	}
+	return out
 }

@@ -123,6 +123,11 @@ func buildFixture(opts fixtureOptions) *Report {
 	fetch := synthStats("fetch", 400, 300*time.Microsecond, true, 0, "", 0, time.Second)
 	deliver := synthStats("deliver", 400, 40*time.Millisecond, false, 40, "status", opts.extra, time.Second)
 	deliverIter := synthStats("", 400, 41*time.Millisecond, true, 40, "status", opts.extra, time.Second)
+	// The first distinct messages of the failed deliveries, as the engine
+	// samples them (engine/metrics.ErrorSampler).
+	deliver.ErrorSamples = []metrics.ErrorSample{
+		{Class: "status", Message: "webhook: POST http://127.0.0.1:8080/api/webhooks/1/****: status 503 (service unavailable)", Count: 10, At: "plans/fixture.yaml:41:9"},
+	}
 	// Every due iteration has its outcome (engine/scenario.go's finish).
 	cacheOutcomes := metrics.Outcomes{Due: 5000, OK: 5000}
 	cacheIter.Account(cacheOutcomes)

@@ -39,16 +39,18 @@ func assets() htmlAssets {
 
 type htmlView struct {
 	htmlAssets
-	R          *Report
-	Title      string
-	Started    string
-	Passed     int
-	Rows       []htmlRow
-	Outcomes   []htmlOutcomes
-	Scenarios  []htmlScenario
-	Faults     []htmlFault
-	Charts     int
-	ChartsJSON template.JS
+	R *Report
+	// ErrorSamples are the first distinct error messages, one line each.
+	ErrorSamples []string
+	Title        string
+	Started      string
+	Passed       int
+	Rows         []htmlRow
+	Outcomes     []htmlOutcomes
+	Scenarios    []htmlScenario
+	Faults       []htmlFault
+	Charts       int
+	ChartsJSON   template.JS
 }
 
 // htmlOutcomes is one scenario's row of the outcomes table.
@@ -144,6 +146,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			v.Rows = append(v.Rows, htmlStatsRow(st.Name, true, st.Stats, statNotes(r.StepMetrics, st.Stats)))
 		}
 	}
+	v.ErrorSamples = errorSampleLines(r.Scenarios)
 	js, err := chartsData(charts)
 	if err != nil {
 		return err
@@ -269,7 +272,9 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{range .Rows}}<tr{{if .Step}} class="step"{{end}}><td>{{if .Step}}{{.Name}}{{else}}<strong>{{.Name}}</strong>{{end}}</td><td class="n">{{.Count}}</td><td class="n">{{.Rate}}</td><td class="n">{{.Errors}}</td><td class="n">{{.P50}}</td><td class="n">{{.P95}}</td><td class="n">{{.P99}}</td><td class="n">{{.Max}}</td><td class="muted">{{.Notes}}</td></tr>
 {{end}}</tbody>
 </table>
-{{with .Outcomes}}<table class="outcomes">
+{{with .ErrorSamples}}<h3>Errors (first distinct messages)</h3>
+<ul class="mono">{{range .}}<li>{{.}}</li>{{end}}</ul>
+{{end}}{{with .Outcomes}}<table class="outcomes">
 <thead><tr><th>outcomes</th><th class="n">due</th><th class="n">ok</th><th class="n">failed</th><th class="n">dropped</th><th class="n">interrupted</th><th class="n">late</th><th class="n">sent late</th><th class="n">arrival/s (planned)</th></tr></thead>
 <tbody>
 {{range .}}<tr><td><strong>{{.Name}}</strong></td><td class="n">{{.O.Due}}</td><td class="n">{{.O.OK}}</td><td class="n">{{.O.Failed}}</td><td class="n">{{.O.Dropped}}</td><td class="n">{{.O.Interrupted}}</td><td class="n">{{.O.Late}}</td><td class="n">{{.SentLate}}</td><td class="n">{{.Arrival}}</td></tr>

@@ -271,6 +271,9 @@ func junitOut(r *Report) string {
 		}
 		b.WriteString("\n")
 	}
+	for _, l := range errorSampleLines(r.Scenarios) {
+		b.WriteString("error: " + l + "\n")
+	}
 	for _, t := range r.Targets {
 		if n := spansNote(t); n != "" {
 			b.WriteString("note: " + n + "\n")

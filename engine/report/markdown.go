@@ -130,6 +130,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				o.Dropped, o.Interrupted, o.Late, sentLateText(s), arrivalCell(s))
 		}
 		b.WriteString("\n")
+		writeMarkdownErrorSamples(&b, r.Scenarios)
 	}
 
 	if len(r.Faults) > 0 {
@@ -235,4 +236,26 @@ func scenarioNotes(s Scenario) []string {
 		notes = append(notes, "aborted: "+s.Aborted)
 	}
 	return notes
+}
+
+// writeMarkdownErrorSamples lists the scenarios' and steps' first distinct
+// error messages, when there are any.
+func writeMarkdownErrorSamples(b *strings.Builder, scenarios []Scenario) {
+	var lines []string
+	add := func(where string, samples []ErrorSample) {
+		for _, e := range samples {
+			lines = append(lines, "- "+where+": "+mdEscape(errorSampleText(e)))
+		}
+	}
+	for _, s := range scenarios {
+		add("**"+mdEscape(s.Name)+"**", s.ErrorSamples)
+		for _, st := range s.Steps {
+			add("**"+mdEscape(s.Name)+"** ↳ "+mdEscape(st.Name), st.ErrorSamples)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("**Errors** (first distinct messages)\n\n")
+	b.WriteString(strings.Join(lines, "\n") + "\n\n")
 }

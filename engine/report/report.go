@@ -252,6 +252,20 @@ type Stats struct {
 	ServiceHistogram string `json:"service_histogram,omitempty" redact:"-"`
 	// Series is the time series, one point per interval.
 	Series []Point `json:"series"`
+	// ErrorSamples are the first distinct error messages (at most 5, each
+	// at most 300 bytes, masked), with their counts and the plan position
+	// of the step that failed; a scenario's are those of iterations that
+	// failed before any step (its vars). Absent without errors.
+	ErrorSamples []ErrorSample `json:"error_samples,omitempty"`
+}
+
+// ErrorSample is one distinct error message (engine/metrics.ErrorSampler).
+type ErrorSample struct {
+	Class   string `json:"class"`
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
+	// At is "file:line:col" of the step (or the scenario, for its vars).
+	At string `json:"at,omitempty"`
 }
 
 // Latency holds percentiles in milliseconds.
@@ -582,6 +596,9 @@ func stats(st *metrics.Stats, sc *metrics.ScenarioSummary, interval time.Duratio
 	}
 	out.Latency = latency(l)
 	out.LowerBounds = st.LowerBounds
+	for _, e := range st.ErrorSamples {
+		out.ErrorSamples = append(out.ErrorSamples, ErrorSample{Class: e.Class, Message: e.Message, Count: e.Count, At: e.At})
+	}
 	if h.TotalCount() > 0 {
 		out.Histogram, _ = metrics.Encode(h)
 	}

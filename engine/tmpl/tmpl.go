@@ -121,7 +121,25 @@ type Template struct {
 type part struct {
 	text string
 	prog *vm.Program
+	// src is the expression's source, named in its run-time errors.
+	src string
 }
+
+// RunError is an expression of a template that failed at run time: a
+// generator given an argument out of range, a type error. Its message
+// names the expression and says why, on one line:
+// "{{ uniform(vars.n) }}: uniform(0): n must be positive".
+type RunError struct {
+	Expr string
+	Err  error
+}
+
+func (e *RunError) Error() string {
+	_, msg := ExprError(e.Expr, e.Err)
+	return "{{ " + e.Expr + " }}: " + msg
+}
+
+func (e *RunError) Unwrap() error { return e.Err }
 
 // Compile compiles s. Errors are *Error values carrying the offset in s.
 func (c *Compiler) Compile(s string) (*Template, error) {
@@ -151,7 +169,7 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 				return nil, &Error{Offset: p.Offset + off, Err: err}
 			}
 		}
-		t.parts = append(t.parts, part{prog: prog})
+		t.parts = append(t.parts, part{prog: prog, src: p.Text})
 	}
 	return t, nil
 }
@@ -217,7 +235,11 @@ func (t *Template) Single() bool { return len(t.parts) == 1 && t.parts[0].prog !
 // expression's value with its type; any other returns a string.
 func (t *Template) Value(st *State) (any, error) {
 	if t.Single() {
-		return st.run(t.parts[0].prog)
+		v, err := st.run(t.parts[0].prog)
+		if err != nil {
+			return nil, &RunError{Expr: t.parts[0].src, Err: err}
+		}
+		return v, nil
 	}
 	return t.Render(st)
 }
@@ -241,7 +263,7 @@ func (t *Template) AppendTo(b []byte, st *State) ([]byte, error) {
 		}
 		v, err := st.run(p.prog)
 		if err != nil {
-			return b, err
+			return b, &RunError{Expr: p.src, Err: err}
 		}
 		b = AppendValue(b, v)
 	}

@@ -1,0 +1,93 @@
+package metrics
+
+import (
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Bounds of the error samples kept per step (docs/REPORTS.md).
+const (
+	// MaxErrorSamples is how many distinct messages a sampler keeps; later
+	// distinct messages are counted in errors_by only.
+	MaxErrorSamples = 5
+	// MaxErrorMessage is the longest message kept, in bytes; longer ones
+	// are cut at a rune boundary and end with "…".
+	MaxErrorMessage = 300
+)
+
+// ErrorSample is one distinct error message of a step (or of whole
+// iterations), with how often it occurred and where in the plan.
+type ErrorSample struct {
+	Class   string
+	Message string
+	Count   int64
+	// At is the plan position of the step (or var) that failed,
+	// "file:line:col"; "" when unknown.
+	At string
+}
+
+// ErrorSampler keeps the first MaxErrorSamples distinct error messages of a
+// step and counts each. It is called on the error path only, so a mutex is
+// enough; it is safe for concurrent use. The zero value is not usable: use
+// NewErrorSampler.
+type ErrorSampler struct {
+	at      string
+	mu      sync.Mutex
+	samples []ErrorSample
+}
+
+// NewErrorSampler returns a sampler for the step at plan position at.
+func NewErrorSampler(at string) *ErrorSampler { return &ErrorSampler{at: at} }
+
+// Add counts one error of class with message msg, which the caller has
+// masked already (engine/redact). It reports whether msg is a new distinct
+// message that the sampler kept: the caller logs it then, once.
+func (s *ErrorSampler) Add(class, msg string) (kept bool) {
+	msg = TruncateMessage(msg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.samples {
+		if x := &s.samples[i]; x.Message == msg && x.Class == class {
+			x.Count++
+			return false
+		}
+	}
+	if len(s.samples) >= MaxErrorSamples {
+		return false
+	}
+	s.samples = append(s.samples, ErrorSample{Class: class, Message: msg, Count: 1, At: s.at})
+	return true
+}
+
+// At is the plan position the sampler was made for.
+func (s *ErrorSampler) At() string { return s.at }
+
+// Samples returns a copy of the samples kept, in the order first seen.
+func (s *ErrorSampler) Samples() []ErrorSample {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) == 0 {
+		return nil
+	}
+	return append([]ErrorSample(nil), s.samples...)
+}
+
+// TruncateMessage puts msg on one line and bounds it to MaxErrorMessage
+// bytes, cut at a rune boundary.
+func TruncateMessage(msg string) string {
+	if strings.ContainsAny(msg, "\r\n") {
+		msg = strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)), " ")
+	}
+	if len(msg) <= MaxErrorMessage {
+		return msg
+	}
+	cut := MaxErrorMessage - len("…")
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
+}
