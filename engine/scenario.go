@@ -159,7 +159,7 @@ type scenarioRun struct {
 	samples     []*metrics.ErrorSampler
 	iterSamples *metrics.ErrorSampler
 	vus         []*vuState
-	abort  context.CancelCauseFunc
+	abort       context.CancelCauseFunc
 	// runStart is the run's start, for time-series attribution.
 	runStart time.Time
 
