@@ -33,6 +33,8 @@ type batchStep struct {
 	repeat int
 	tx     bool
 	errAt  string
+	// rc is what render needs of the target, set by Prepare.
+	rc renderContext
 
 	target *Target
 	sends  []send   // the round trip's commands: the step's, and safety EXPIREs

@@ -29,6 +29,8 @@ type cacheGetStep struct {
 	size      sizeSpec
 	ttl       time.Duration
 	loadDelay time.Duration
+	// rc is what render needs of the target, set by Prepare.
+	rc renderContext
 
 	target  *Target
 	gen     *valueGen

@@ -84,6 +84,8 @@ var (
 	_ driver.Prefiller       = (*Target)(nil)
 	_ driver.Step            = (*batchStep)(nil)
 	_ driver.Step            = (*cacheGetStep)(nil)
+	_ driver.Renderer        = (*batchStep)(nil)
+	_ driver.Renderer        = (*cacheGetStep)(nil)
 )
 
 // Error classes reported in driver.Outcome.Class.
@@ -150,14 +152,26 @@ func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 		tc = tmpl.NewCompiler()
 	}
 	g := c.gate()
+	var step driver.Step
+	var err error
 	switch n.Kind {
 	case yaml.SequenceNode:
-		return prepareSingle(s.Name, n, tc, g)
+		step, err = prepareSingle(s.Name, n, tc, g)
 	case yaml.MappingNode:
-		return prepareMapping(s.Name, n, tc, g)
+		step, err = prepareMapping(s.Name, n, tc, g)
 	default:
 		return nil, diag.Errorf(n, "redis: expected a command sequence such as [GET, key] or a mapping with command, commands or cache_get, got %s", describe(n))
 	}
+	if err != nil {
+		return nil, err
+	}
+	switch st := step.(type) {
+	case *batchStep:
+		st.rc = c.renderContext()
+	case *cacheGetStep:
+		st.rc = c.renderContext()
+	}
+	return step, nil
 }
 
 // gate decides what may run on the target. Destructive commands run on

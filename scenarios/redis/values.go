@@ -188,12 +188,19 @@ func newValueGen(s sizeSpec) *valueGen {
 // value returns a value; r drives the size and the window (nil: the first
 // window of the first size). The slice must not be modified.
 func (g *valueGen) value(r *rand.Rand) []byte {
-	n := g.size.pick(r)
-	off := 0
+	n, off := g.size.draw(r)
+	return g.pattern[off : off+n : off+n]
+}
+
+// draw draws a value's size and its window in the pattern from r (nil:
+// the first size, the first window): what value draws, and what render
+// draws to show the value by its size.
+func (s *sizeSpec) draw(r *rand.Rand) (n, off int) {
+	n = s.pick(r)
 	if r != nil {
 		off = r.IntN(valueVariants)
 	}
-	return g.pattern[off : off+n : off+n]
+	return n, off
 }
 
 var (

@@ -54,6 +54,9 @@ type step struct {
 	expText string        // "200 or 204", for messages
 	// needState tells whether Do must have a template state.
 	needState bool
+	// cfg is the target's configuration, set by Prepare, for Render
+	// (which runs without Bind).
+	cfg *targetConfig
 
 	// Set by Bind.
 	t         *Target
@@ -366,47 +369,8 @@ func (st *step) Bind(t driver.Target) error {
 	if !ok {
 		return fmt.Errorf("webhook: step %q: the target is a %T, not a webhook target", st.name, t)
 	}
-	u := wt.url
-	var static []string
-	var dyn []param
-	for _, p := range st.query {
-		if p.t == nil {
-			static = append(static, url.QueryEscape(p.name)+"="+url.QueryEscape(p.value))
-		} else {
-			dyn = append(dyn, p)
-		}
-	}
-	u, _, _ = strings.Cut(u, "#") // a fragment is never sent
-	sep := byte('?')
-	if strings.Contains(u, "?") {
-		sep = '&'
-		if strings.HasSuffix(u, "?") || strings.HasSuffix(u, "&") {
-			sep = 0
-		}
-	}
-	if len(static) > 0 {
-		if sep != 0 {
-			u += string(sep)
-		}
-		u += strings.Join(static, "&")
-		sep = '&'
-	}
-
-	h := wt.cfg.headers.Clone()
-	var dynH []param
-	for _, p := range st.headers {
-		if p.t != nil {
-			dynH = append(dynH, p)
-			continue
-		}
-		h.Set(p.name, p.value)
-	}
-	if st.body != nil && h.Get("Content-Type") == "" {
-		h.Set("Content-Type", "application/json")
-	}
-	if h.Get("User-Agent") == "" {
-		h.Set("User-Agent", "runplan")
-	}
+	u, sep, dyn := st.staticURL(wt.url)
+	h, dynH := st.staticHeaders(wt.cfg)
 	st.host = h.Get("Host")
 	h.Del("Host")
 
@@ -448,6 +412,58 @@ func (st *step) Bind(t driver.Target) error {
 		st.needsLength = true
 	}
 	return nil
+}
+
+// staticURL is base with the step's static query: the URL every delivery
+// starts from, the separator before its first templated parameter ('?',
+// '&', or 0 when base ends with one) and the templated parameters.
+func (st *step) staticURL(base string) (u string, sep byte, dyn []param) {
+	var static []string
+	for _, p := range st.query {
+		if p.t == nil {
+			static = append(static, url.QueryEscape(p.name)+"="+url.QueryEscape(p.value))
+		} else {
+			dyn = append(dyn, p)
+		}
+	}
+	u, _, _ = strings.Cut(base, "#") // a fragment is never sent
+	sep = '?'
+	if strings.Contains(u, "?") {
+		sep = '&'
+		if strings.HasSuffix(u, "?") || strings.HasSuffix(u, "&") {
+			sep = 0
+		}
+	}
+	if len(static) > 0 {
+		if sep != 0 {
+			u += string(sep)
+		}
+		u += strings.Join(static, "&")
+		sep = '&'
+	}
+	return u, sep, dyn
+}
+
+// staticHeaders are the headers of every delivery of the step on a target
+// of cfg (the target's, the step's static ones, Content-Type and
+// User-Agent by default), and the step's templated ones.
+func (st *step) staticHeaders(cfg *targetConfig) (http.Header, []param) {
+	h := cfg.headers.Clone()
+	var dynH []param
+	for _, p := range st.headers {
+		if p.t != nil {
+			dynH = append(dynH, p)
+			continue
+		}
+		h.Set(p.name, p.value)
+	}
+	if st.body != nil && h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", "runplan")
+	}
+	return h, dynH
 }
 
 // bufPool holds the scratch buffers bodies are rendered into, reused

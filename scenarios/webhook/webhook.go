@@ -112,6 +112,7 @@ func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 		return nil, err
 	}
 	warnLoad(s, c.cfg)
+	st.cfg = c.cfg
 	return st, nil
 }
 

@@ -57,6 +57,7 @@ Usage:
   runplan PLAN [flags]             run a plan (same as runplan run)
   runplan run PLAN [flags]         run a plan and print a scored report
   runplan validate PLAN...         check plans without touching any target
+  runplan render PLAN [flags]      print what the first iterations would send, opening no target
   runplan init [FILE] [flags]      write a commented starter plan (runplan.yaml)
   runplan schema [--report]        print the plan (or report) JSON Schema
   runplan report FILE.json         render a saved report in another format
@@ -118,6 +119,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runCmd(args[1:], stdout, stderr)
 	case "validate":
 		return validateCmd(args[1:], stdout, stderr)
+	case "render":
+		return renderCmd(args[1:], stdout, stderr)
 	case "init":
 		return initCmd(args[1:], stdout, stderr)
 	case "schema":

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/plan"
+)
+
+// renderCmd prints what the first iterations of a plan's scenarios would
+// send, without opening any target (engine.Program.Render). Exit 0 when
+// every iteration rendered, 1 when a template failed in one (each failure
+// is shown with its place in the plan), 2 for an invalid plan or command
+// line.
+func renderCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("render", "runplan render PLAN [--iterations N] [--scenario S] [--seed N] [--format text|json] [--set path=value]... [--env-file FILE]...", stderr)
+	iterations := fs.Int("iterations", engine.DefaultRenderIterations, "how many iterations of each scenario to show")
+	scenario := fs.String("scenario", "", "show this scenario only")
+	seed := fs.String("seed", "", "random seed (overrides the plan's seed; a run with the same seed sends the same values)")
+	format := fs.String("format", "text", "output format: text or json")
+	var sets stringList
+	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
+	var envFiles stringList
+	fs.Var(&envFiles, "env-file", envFileUsage)
+	allowDestructive := fs.Bool("allow-destructive", false, "render as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
+	var maxSize plan.Size
+	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "runplan render: give exactly one plan file")
+		fs.Usage()
+		return ExitUsage
+	}
+	if *iterations < 1 {
+		fmt.Fprintf(stderr, "runplan render: --iterations %d: want at least 1\n", *iterations)
+		return ExitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "runplan render: --format %q: use text or json\n", *format)
+		return ExitUsage
+	}
+	opts := engine.Options{RunID: engine.RenderRunID, AllowDestructive: *allowDestructive}
+	if *seed != "" {
+		n, err := strconv.ParseUint(*seed, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "runplan render: --seed %q: want a non-negative integer\n", *seed)
+			return ExitUsage
+		}
+		opts.Seed, opts.HasSeed = n, true
+	}
+	red := secretsOf(stderr)
+	registerSets(red, sets)
+	env, err := plan.EnvFiles(nil, envFiles...)
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan render: --env-file:", err)
+		return ExitUsage
+	}
+	prog, diags := engine.Load(pos[0], plan.Options{Env: env, Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, opts)
+	if len(diags) > 0 {
+		fmt.Fprintln(stderr, diags.Error())
+	}
+	if prog == nil {
+		return ExitUsage
+	}
+	r, err := prog.Render(engine.RenderOptions{Iterations: *iterations, Scenario: *scenario})
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan render:", err)
+		return ExitUsage
+	}
+	if *format == "json" {
+		err = r.WriteJSON(stdout)
+	} else {
+		err = r.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan render:", err)
+		return ExitRuntime
+	}
+	if r.Failed > 0 {
+		return ExitChecks
+	}
+	return ExitOK
+}
