@@ -1,0 +1,68 @@
+package metrics
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestErrorSampler(t *testing.T) {
+	t.Parallel()
+	s := NewErrorSampler("p.yaml:3:5")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 96 {
+				// 8 distinct messages, each 12 times per goroutine;
+				// which comes first varies.
+				s.Add("template", "m"+strconv.Itoa((i+g)%8))
+			}
+		})
+	}
+	wg.Wait()
+	got := s.Samples()
+	if len(got) != MaxErrorSamples {
+		t.Fatalf("%d samples, want %d: %+v", len(got), MaxErrorSamples, got)
+	}
+	for _, e := range got {
+		if e.Count != 48 || e.At != "p.yaml:3:5" || e.Class != "template" {
+			t.Errorf("sample %+v, want count 48 at p.yaml:3:5", e)
+		}
+	}
+	if s.Add("template", got[0].Message) {
+		t.Error("Add of a known message reports it kept: it would be logged twice")
+	}
+	if !NewErrorSampler("").Add("redis", "x") {
+		t.Error("the first message is not reported kept: it would never be logged")
+	}
+}
+
+func TestTruncateMessage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		wantLen  int
+		want     string
+	}{
+		{name: "short", in: "a\nb  c", want: "a b c"},
+		{name: "long ascii", in: strings.Repeat("x", 1000), wantLen: MaxErrorMessage},
+		{name: "long runes", in: strings.Repeat("é", 1000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := TruncateMessage(tt.in)
+			if tt.want != "" && got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if len(got) > MaxErrorMessage || !utf8.ValidString(got) {
+				t.Errorf("got %d bytes (valid UTF-8: %v), want at most %d", len(got), utf8.ValidString(got), MaxErrorMessage)
+			}
+			if tt.wantLen > 0 && (len(got) != tt.wantLen || !strings.HasSuffix(got, "…")) {
+				t.Errorf("got %d bytes ending %q, want %d ending with …", len(got), got[len(got)-4:], tt.wantLen)
+			}
+		})
+	}
+}
