@@ -413,9 +413,9 @@ func (sr *scenarioRun) evalVars(st *vuState) string {
 // and logged as a warning the first time it is seen, at debug level
 // after. It runs on the error path only.
 func (sr *scenarioRun) sample(s *metrics.ErrorSampler, step, class string, err error) {
-	msg := sr.prog.red.String(err.Error())
+	raw := err.Error()
 	log := sr.prog.opts.Log
-	if s.Add(class, msg) {
+	if kept, msg := s.Add(class, raw, sr.prog.red.String); kept {
 		ev := log.Warn().Str("scenario", sr.sc.name)
 		if step != "" {
 			ev = ev.Str("step", step)
@@ -424,14 +424,15 @@ func (sr *scenarioRun) sample(s *metrics.ErrorSampler, step, class string, err e
 		if step == "" {
 			what = "iteration vars failed (first time with this message)"
 		}
-		ev.Str("class", class).Str("at", s.At()).Str("error", metrics.TruncateMessage(msg)).Msg(what)
+		ev.Str("class", class).Str("at", s.At()).Str("error", msg).Msg(what)
 		return
 	}
-	ev := log.Debug().Str("scenario", sr.sc.name)
-	if step != "" {
-		ev = ev.Str("step", step)
+	if ev := log.Debug(); ev.Enabled() {
+		if step != "" {
+			ev = ev.Str("step", step)
+		}
+		ev.Str("scenario", sr.sc.name).Str("class", class).Str("error", sr.prog.red.String(raw)).Msg("step failed")
 	}
-	ev.Str("class", class).Str("error", msg).Msg("step failed")
 }
 
 func sleep(ctx context.Context, d time.Duration) driver.Outcome {

@@ -25,6 +25,8 @@ type ErrorSample struct {
 	// At is the plan position of the step (or var) that failed,
 	// "file:line:col"; "" when unknown.
 	At string
+	// raw is the message before masking, to count it again cheaply.
+	raw string
 }
 
 // ErrorSampler keeps the first MaxErrorSamples distinct error messages of a
@@ -40,24 +42,30 @@ type ErrorSampler struct {
 // NewErrorSampler returns a sampler for the step at plan position at.
 func NewErrorSampler(at string) *ErrorSampler { return &ErrorSampler{at: at} }
 
-// Add counts one error of class with message msg, which the caller has
-// masked already (engine/redact). It reports whether msg is a new distinct
-// message that the sampler kept: the caller logs it then, once.
-func (s *ErrorSampler) Add(class, msg string) (kept bool) {
-	msg = TruncateMessage(msg)
+// Add counts one error of class with message raw. It reports whether raw
+// is a new distinct message that the sampler kept — the caller logs it
+// then, once — and the message as kept: masked with mask (engine/redact;
+// nil: none), then cut to MaxErrorMessage bytes on one line. Only a new
+// message is masked: a known one costs a comparison under the lock.
+func (s *ErrorSampler) Add(class, raw string, mask func(string) string) (kept bool, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.samples {
-		if x := &s.samples[i]; x.Message == msg && x.Class == class {
+		if x := &s.samples[i]; x.raw == raw && x.Class == class {
 			x.Count++
-			return false
+			return false, x.Message
 		}
 	}
 	if len(s.samples) >= MaxErrorSamples {
-		return false
+		return false, ""
 	}
-	s.samples = append(s.samples, ErrorSample{Class: class, Message: msg, Count: 1, At: s.at})
-	return true
+	msg = raw
+	if mask != nil {
+		msg = mask(msg)
+	}
+	msg = TruncateMessage(msg) // after masking: a cut secret would escape the mask
+	s.samples = append(s.samples, ErrorSample{Class: class, Message: msg, Count: 1, At: s.at, raw: raw})
+	return true, msg
 }
 
 // At is the plan position the sampler was made for.
@@ -73,7 +81,11 @@ func (s *ErrorSampler) Samples() []ErrorSample {
 	if len(s.samples) == 0 {
 		return nil
 	}
-	return append([]ErrorSample(nil), s.samples...)
+	out := append([]ErrorSample(nil), s.samples...)
+	for i := range out {
+		out[i].raw = ""
+	}
+	return out
 }
 
 // TruncateMessage puts msg on one line and bounds it to MaxErrorMessage

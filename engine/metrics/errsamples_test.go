@@ -17,7 +17,7 @@ func TestErrorSampler(t *testing.T) {
 			for i := range 96 {
 				// 8 distinct messages, each 12 times per goroutine;
 				// which comes first varies.
-				s.Add("template", "m"+strconv.Itoa((i+g)%8))
+				s.Add("template", "m"+strconv.Itoa((i+g)%8), nil)
 			}
 		})
 	}
@@ -31,11 +31,13 @@ func TestErrorSampler(t *testing.T) {
 			t.Errorf("sample %+v, want count 48 at p.yaml:3:5", e)
 		}
 	}
-	if s.Add("template", got[0].Message) {
+	if kept, _ := s.Add("template", got[0].Message, nil); kept {
 		t.Error("Add of a known message reports it kept: it would be logged twice")
 	}
-	if !NewErrorSampler("").Add("redis", "x") {
-		t.Error("the first message is not reported kept: it would never be logged")
+	mask := func(m string) string { return strings.ReplaceAll(m, "pw123456", "****") }
+	if kept, msg := NewErrorSampler("").Add("redis", "auth pw123456 "+strings.Repeat("x", 2*MaxErrorMessage), mask); !kept ||
+		!strings.HasPrefix(msg, "auth **** x") || len(msg) > MaxErrorMessage {
+		t.Errorf("first message: kept %v, %q; want it kept, masked, then cut", kept, msg)
 	}
 }
 

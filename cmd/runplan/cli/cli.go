@@ -57,7 +57,7 @@ Usage:
   runplan PLAN [flags]             run a plan (same as runplan run)
   runplan run PLAN [flags]         run a plan and print a scored report
   runplan validate PLAN...         check plans without touching any target
-  runplan render PLAN [flags]      print what the first iterations would send, opening no target
+  runplan render PLAN [flags]      show what a plan would send; opens no target
   runplan init [FILE] [flags]      write a commented starter plan (runplan.yaml)
   runplan schema [--report]        print the plan (or report) JSON Schema
   runplan report FILE.json         render a saved report in another format
