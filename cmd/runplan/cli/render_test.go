@@ -232,3 +232,22 @@ scenarios:
 		t.Errorf("%d warnings in the log, want 1 with at %s:\n%s", n, at, stderr)
 	}
 }
+
+// Every example plan renders: each of its steps has something to show and
+// no template fails.
+func TestRenderExamplePlans(t *testing.T) {
+	t.Parallel()
+	plans, err := filepath.Glob("../../../plans/*.yaml")
+	if err != nil || len(plans) == 0 {
+		t.Fatalf("no plans: %v", err)
+	}
+	for _, p := range plans {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runMain(t, "render", p, "--iterations", "2")
+			if code != ExitOK || strings.Contains(stdout, "not renderable") || !strings.Contains(stdout, "  iteration 1 (VU ") {
+				t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+		})
+	}
+}
