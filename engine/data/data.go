@@ -96,8 +96,9 @@ const (
 )
 
 // MaxRandomSize is the largest file pick random accepts: it holds the rows
-// in memory. The streaming picks have no limit.
-const MaxRandomSize = 64 << 20
+// in memory, which takes several times the size of the file. The streaming
+// picks have no limit.
+const MaxRandomSize = 16 << 20
 
 // MaxProblems is how many problems Scan lists, at most.
 const MaxProblems = 10

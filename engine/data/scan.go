@@ -27,7 +27,7 @@ func Scan(path string, format Format) (*Info, error) {
 	}
 	defer f.Close()
 	in := &Info{Size: size}
-	s := &scanner{in: in}
+	s := &scanner{in: in, ra: f}
 	r := bufio.NewReaderSize(f, 64<<10)
 	skipBOM(r)
 	switch format {
@@ -84,7 +84,9 @@ func skipBOM(r *bufio.Reader) {
 // scanner gathers what Scan finds. Problems of the JSON formats are found
 // at byte offsets (offs), turned into positions at the end (place).
 type scanner struct {
-	in   *Info
+	in *Info
+	// ra reads the file again where a JSON error is, to place it.
+	ra   io.ReaderAt
 	offs []offProblem
 	// atOff is the offset of the first object (JSON), for Info.At.
 	atOff int64
@@ -226,7 +228,7 @@ func (s *scanner) json(r io.Reader) {
 		off := dec.InputOffset()
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			s.syntax(err, dec.InputOffset())
+			s.elemSyntax(err, off)
 			return
 		}
 		n++
@@ -242,8 +244,9 @@ func (s *scanner) json(r io.Reader) {
 		s.syntax(err, dec.InputOffset())
 		return
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		s.addOff(dec.InputOffset(), true, "something follows the array: a .json source is one array of objects")
+		s.addOff(end, true, "something follows the array: a .json source is one array of objects")
 		return
 	}
 	if n == 0 {
@@ -259,10 +262,43 @@ func (s *scanner) syntax(err error, off int64) {
 		return
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		s.addOff(off, false, "bad JSON: the file ends inside a value (an unclosed [ or {?)")
+		s.addOff(s.in.Size, false, "bad JSON: the file ends inside a value (an unclosed [ or {?)")
 		return
 	}
 	s.addOff(off, false, "bad JSON: %v", err)
+}
+
+// elemSyntax records the error of decoding the array element at off (or
+// at the separators before it). A decoder's offsets count only the bytes
+// of the values it decoded, not those of the tokens around them: the
+// element is decoded again, alone, to find where it goes wrong.
+func (s *scanner) elemSyntax(err error, off int64) {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		s.syntax(err, off)
+		return
+	}
+	if strings.HasPrefix(se.Error(), "expected comma") {
+		s.addOff(se.Offset, false, "bad JSON: %s (a missing comma?)", se.Error())
+		return
+	}
+	br := bufio.NewReader(io.NewSectionReader(s.ra, off, s.in.Size-off))
+	start := off
+	for {
+		b, err := br.Peek(1)
+		if err != nil || !strings.ContainsRune(", \t\r\n", rune(b[0])) {
+			break
+		}
+		_, _ = br.ReadByte()
+		start++
+	}
+	var raw json.RawMessage
+	var again *json.SyntaxError
+	if errors.As(json.NewDecoder(br).Decode(&raw), &again) {
+		s.addOff(start+max(again.Offset-1, 0), false, "bad JSON: %s", se.Error())
+		return
+	}
+	s.addOff(start, false, "bad JSON: %s", se.Error())
 }
 
 func (s *scanner) jsonl(r *bufio.Reader) {
