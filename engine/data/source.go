@@ -304,8 +304,14 @@ func (c *Cursor) exhausted() error {
 	if s.spec.Cursor == PerVU {
 		who = "this VU"
 	}
-	return fmt.Errorf("data %s: every row of %s has been used by %s (pick: unique): %w", s.spec.Name, s.spec.Display, who, ErrExhausted)
+	return &exhaustedError{fmt.Sprintf("data %s: every row of %s has been used by %s (pick: unique)", s.spec.Name, s.spec.Display, who)}
 }
+
+// exhaustedError says which source ran out; it is ErrExhausted.
+type exhaustedError struct{ msg string }
+
+func (e *exhaustedError) Error() string        { return e.msg }
+func (e *exhaustedError) Is(target error) bool { return target == ErrExhausted }
 
 func (c *Cursor) set(vals []any) {
 	for i, col := range c.src.spec.Columns {
