@@ -336,7 +336,8 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 // reports every problem at its position and returns nil vars when there is
 // one; the names are those of the vars, also then, and also when the
 // schema found problems in them (bad), so that the steps reading them are
-// checked against them.
+// checked against them. The last result is the data sources the vars read
+// (p's, which are decoded first).
 func (l *loader) vars(p *Plan, name string, n *yaml.Node, bad bool) (*tmpl.Vars, []string, []string) {
 	if n.Kind != yaml.MappingNode {
 		return nil, nil, nil
