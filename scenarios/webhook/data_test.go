@@ -51,6 +51,8 @@ func TestDataFeedsDeliveries(t *testing.T) {
 		want               []string // the deliveries of scenario feed, in order
 		ok, failed, intr   int64
 		aborted            string
+		anyOrder           bool // VUs deliver concurrently: compare the deliveries sorted
+		open               bool // intr is a minimum, and hits may be dropped
 	}{
 		{name: "sequential wraps", source: "{file: data/signals.csv}", load: "{vus: 1, iterations: 8}",
 			want: slices.Concat(all, all[:3]), ok: 8},
@@ -58,8 +60,13 @@ func TestDataFeedsDeliveries(t *testing.T) {
 			want: all, ok: 5, intr: 1, aborted: "data signals: every row of "},
 		{name: "unique error", source: "{file: data/signals.csv, pick: unique, exhausted: error}", load: "{vus: 1, iterations: 8}",
 			want: all, ok: 5, failed: 3},
-		{name: "unique stop, open model", source: "{file: data/signals.csv, pick: unique}", load: "{rate: 40/s, duration: 1s, max_vus: 1}",
-			want: all, ok: 5, intr: 1, aborted: "(pick: unique)"},
+		{name: "sequential, a cursor per VU", source: "{file: data/signals.csv, cursor: vu}", load: "{vus: 2, per_vu_iterations: 3}",
+			want: slices.Concat(all[:3], all[:3]), ok: 6, anyOrder: true},
+		// The open model: hits in flight when the rows run out (one at
+		// least) are interrupted; a hit that found no free VU on a busy
+		// machine is dropped; every due hit is accounted for.
+		{name: "unique stop, open model", source: "{file: data/signals.csv, pick: unique}", load: "{rate: 20/s, duration: 2s, max_vus: 4}",
+			want: all, ok: 5, intr: 1, aborted: "(pick: unique)", anyOrder: true, open: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +116,11 @@ scenarios:
 			rc.mu.Lock()
 			got := slices.Clone(rc.symbols)
 			rc.mu.Unlock()
+			if tt.anyOrder {
+				slices.Sort(got)
+				tt.want = slices.Clone(tt.want)
+				slices.Sort(tt.want)
+			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("deliveries %q, want %q", got, tt.want)
 			}
@@ -122,9 +134,15 @@ scenarios:
 				}
 			}
 			o := feed.Outcomes
-			if o.OK != tt.ok || o.Failed != tt.failed || o.Interrupted != tt.intr || o.Dropped != 0 || o.Late != 0 ||
-				o.Due != o.OK+o.Failed+o.Interrupted {
+			intrOK := o.Interrupted == tt.intr && o.Dropped == 0 && o.Late == 0
+			if tt.open {
+				intrOK = o.Interrupted >= tt.intr
+			}
+			if o.OK != tt.ok || o.Failed != tt.failed || !intrOK || o.Due != o.OK+o.Failed+o.Interrupted+o.Dropped+o.Late {
 				t.Errorf("outcomes %+v, want ok %d failed %d interrupted %d, all accounted", o, tt.ok, tt.failed, tt.intr)
+			}
+			if tt.open && o.Due >= 40 {
+				t.Errorf("%d hits due: the scenario did not stop when its rows ran out", o.Due)
 			}
 			if tt.failed > 0 && feed.ErrorsBy["data"] != tt.failed {
 				t.Errorf("errors by class %v, want %d of class data", feed.ErrorsBy, tt.failed)
@@ -169,5 +187,63 @@ scenarios:
 		filepath.Join(dir, "signals.csv") + `:1:1: symbol, side, price)`
 	if len(diags) != 1 || diags[0].String() != want {
 		t.Fatalf("diagnostics:\n%s\nwant:\n%s", diags.Error(), want)
+	}
+}
+
+// Pick random draws from the VU's seeded source: the same seed delivers
+// the same rows, another seed others.
+func TestDataRandomIsSeeded(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("symbol,price\n")
+	for i := range 50 {
+		b.WriteString("S" + string(rune('A'+i%26)) + string(rune('a'+i/26)) + ",1\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "s.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(seed string) []string {
+		rc := &recorder{}
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		src := `version: 1
+seed: ` + seed + `
+targets:
+  hook: {driver: webhook, flavor: generic, url: "` + srv.URL + `/hook", retries: 0, rate_limit: ignore}
+data:
+  s: {file: s.csv, pick: random}
+scenarios:
+  feed:
+    load: {vus: 1, iterations: 20}
+    steps:
+      - webhook: {json: {symbol: "{{ data.s.symbol }}", price: "{{ data.s.price }}"}}
+        expect: {status: 204}
+`
+		p, err := plan.Parse(filepath.Join(dir, "r.yaml"), []byte(src), plan.Options{StepKinds: driver.Drivers(),
+			Env: func(string) (string, bool) { return "", false }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := engine.Prepare(p, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := prog.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return slices.Clone(rc.symbols)
+	}
+	a, b2, c := run("7"), run("7"), run("8")
+	if len(a) != 20 || !slices.Equal(a, b2) {
+		t.Fatalf("seed 7 twice: %q and %q", a, b2)
+	}
+	if slices.Equal(a, c) {
+		t.Fatalf("seeds 7 and 8 drew the same rows: %q", a)
+	}
+	if slices.Equal(a[:10], a[10:]) {
+		t.Fatalf("rows %q: not random", a)
 	}
 }
