@@ -90,6 +90,9 @@ func (c *Compiler) checkData(src string) (int, error) {
 	if err != nil {
 		return 0, nil // compiled already: cannot happen
 	}
+	if c == nil {
+		c = &Compiler{}
+	}
 	v := &dataChecker{named: map[ast.Node]bool{}}
 	ast.Walk(&tree.Node, v)
 	fail := func(n ast.Node, err error) (int, error) { return runeOffset(src, n.Location().From), err }

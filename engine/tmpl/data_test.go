@@ -55,10 +55,13 @@ func TestDataCompile(t *testing.T) {
 			}
 		})
 	}
-	// Without sources, the plan is told to declare them.
-	_, err := NewCompiler().Compile("{{ data.signals.price }}")
-	if err == nil || err.Error() != `unknown data source "signals": the plan declares no data sources (add them under data:)` {
-		t.Errorf("err %v", err)
+	// Without sources, the plan is told to declare them (a nil compiler
+	// is a zero one).
+	for _, c := range []*Compiler{NewCompiler(), nil} {
+		_, err := c.Compile("{{ data.signals.price }}")
+		if err == nil || err.Error() != `unknown data source "signals": the plan declares no data sources (add them under data:)` {
+			t.Errorf("err %v", err)
+		}
 	}
 }
 
