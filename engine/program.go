@@ -91,6 +91,9 @@ type preparedScenario struct {
 	// place of an iteration whose vars failed.
 	varsAt   string
 	validity validity
+	// data are the data sources the scenario reads (its vars or steps),
+	// sorted: each iteration draws a row from each before its vars.
+	data []string
 }
 
 // prepareScenario builds the run's view of scenario s of p. steps are the

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"strings"
 
+	"github.com/runplan/runplan/engine/data"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/tmpl"
@@ -70,9 +72,12 @@ type RenderedIteration struct {
 	// Mix names the step a weighted mix drew.
 	Mix   string         `json:"mix,omitempty"`
 	Steps []RenderedStep `json:"steps"`
-	// Error is the vars' failure, which stops the iteration before its
-	// first step.
+	// Error is the failure of its data rows or vars, which stops the
+	// iteration before its first step.
 	Error *RenderError `json:"error,omitempty"`
+	// Stopped is set when a unique data source ran out with exhausted:
+	// stop: the scenario ends there (Error says why), as in a run.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // RenderedVar is one iteration variable's value.
@@ -121,6 +126,8 @@ func (prog *Program) Render(opts RenderOptions) (*Rendering, error) {
 		}
 		r.Targets = append(r.Targets, RenderedTarget{Name: t.name, Driver: t.driver, Addr: addr})
 	}
+	// The data sources are local files, read as a run reads them, each
+	// scenario's VUs with cursors of their own on fresh sources.
 	found := opts.Scenario == ""
 	var names []string
 	for _, s := range prog.scenarios {
@@ -129,7 +136,14 @@ func (prog *Program) Render(opts RenderOptions) (*Rendering, error) {
 			continue
 		}
 		found = true
-		rs := prog.renderScenario(s, n)
+		sources, err := prog.openRenderData()
+		if err != nil {
+			return nil, err
+		}
+		rs := prog.renderScenario(s, n, sources)
+		for _, src := range sources {
+			_ = src.Close()
+		}
 		for _, it := range rs.Iterations {
 			if it.failed() {
 				r.Failed++
@@ -144,6 +158,9 @@ func (prog *Program) Render(opts RenderOptions) (*Rendering, error) {
 }
 
 func (it *RenderedIteration) failed() bool {
+	if it.Stopped {
+		return false
+	}
 	if it.Error != nil {
 		return true
 	}
@@ -158,34 +175,76 @@ func (it *RenderedIteration) failed() bool {
 // renderScenario renders the first n iterations of s, iteration k on VU
 // k mod vus + 1, each VU with the random source and template state a run
 // gives it.
-func (prog *Program) renderScenario(s *preparedScenario, n int) RenderedScenario {
+func (prog *Program) renderScenario(s *preparedScenario, n int, sources map[string]*data.Source) RenderedScenario {
 	rs := RenderedScenario{Name: s.name, VUs: s.vus, Mix: s.mix, Iterations: []RenderedIteration{}}
-	vus := make([]*driver.Iteration, s.vus)
+	vus := make([]*vuState, s.vus)
 	for k := range int64(n) {
 		vu := int(k%int64(s.vus)) + 1
-		it := vus[vu-1]
-		if it == nil {
+		st := vus[vu-1]
+		if st == nil {
 			// As newScenarioRun seeds the VU.
 			rng := mrand.New(mrand.NewPCG(prog.seed, s.salt^uint64(vu)*0x9e3779b97f4a7c15))
 			ts := tmpl.NewState(s.name, vu, rng)
 			ts.SetVUs(s.vus)
-			it = &driver.Iteration{Scenario: s.name, VU: vu, Rand: rng, Templates: ts}
-			vus[vu-1] = it
+			st = &vuState{it: driver.Iteration{Scenario: s.name, VU: vu, Rand: rng, Templates: ts}}
+			for _, name := range s.data {
+				if src := sources[name]; src != nil {
+					c := src.NewCursor()
+					ts.SetData(name, c.Row())
+					st.cursors = append(st.cursors, c)
+				}
+			}
+			vus[vu-1] = st
 		}
-		rs.Iterations = append(rs.Iterations, prog.renderIteration(s, it, k))
-		it.VUIter++
+		ri, stop := prog.renderIteration(s, st, k)
+		rs.Iterations = append(rs.Iterations, ri)
+		st.it.VUIter++
+		if stop {
+			break
+		}
 	}
 	return rs
 }
 
+// openRenderData opens the program's data sources for one scenario's
+// render; the caller closes them.
+func (prog *Program) openRenderData() (map[string]*data.Source, error) {
+	sources := map[string]*data.Source{}
+	for _, spec := range prog.data {
+		src, err := data.Open(spec)
+		if err != nil {
+			for _, s := range sources {
+				_ = s.Close()
+			}
+			return nil, fmt.Errorf("engine: render: %w", err)
+		}
+		sources[spec.Name] = src
+	}
+	return sources, nil
+}
+
 // renderIteration renders iteration k on it, drawing in the order
 // scenarioRun.iterate does: vars, the mix, then each step.
-func (prog *Program) renderIteration(s *preparedScenario, it *driver.Iteration, k int64) RenderedIteration {
+// The iteration's data rows are drawn first; a unique source that ran out
+// with exhausted: stop ends the scenario there (stop), as in a run.
+func (prog *Program) renderIteration(s *preparedScenario, st *vuState, k int64) (_ RenderedIteration, stop bool) {
+	it := &st.it
 	out := RenderedIteration{Number: k, VU: it.VU, Steps: []RenderedStep{}}
 	it.Number = k
 	it.Templates.SetIteration(k)
 	var varsErr error
-	if s.vars != nil {
+	for _, c := range st.cursors {
+		if err := c.Next(it.Rand); err != nil {
+			if errors.Is(err, data.ErrExhausted) && c.Spec().Exhausted == data.Stop {
+				out.Error = &RenderError{At: s.varsAt, Message: "the scenario stops: " + prog.red.String(err.Error())}
+				out.Stopped = true
+				return out, true
+			}
+			varsErr = err
+			break
+		}
+	}
+	if s.vars != nil && varsErr == nil {
 		varsErr = s.vars.Eval(it.Templates)
 		for _, name := range s.vars.Names() {
 			if v, ok := it.Templates.Var(name); ok && varsErr == nil {
@@ -201,7 +260,7 @@ func (prog *Program) renderIteration(s *preparedScenario, it *driver.Iteration, 
 	}
 	if varsErr != nil {
 		out.Error = &RenderError{At: s.varsAt, Message: prog.red.String(varsErr.Error())}
-		return out
+		return out, false
 	}
 	for i := first; i < last; i++ {
 		st := &s.steps[i]
@@ -228,7 +287,7 @@ func (prog *Program) renderIteration(s *preparedScenario, it *driver.Iteration, 
 			break
 		}
 	}
-	return out
+	return out, false
 }
 
 // maskValue masks a var's value when it is text.
@@ -273,7 +332,10 @@ func (r *Rendering) WriteText(w io.Writer) error {
 			if it.Mix != "" {
 				fmt.Fprintf(&b, "    mix: drew %s\n", it.Mix)
 			}
-			if it.Error != nil {
+			switch {
+			case it.Stopped:
+				fmt.Fprintf(&b, "    STOP %s: %s\n", it.Error.At, it.Error.Message)
+			case it.Error != nil:
 				fmt.Fprintf(&b, "    ERROR %s: %s\n", it.Error.At, it.Error.Message)
 			}
 			for _, st := range it.Steps {

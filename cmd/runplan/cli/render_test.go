@@ -251,3 +251,44 @@ func TestRenderExamplePlans(t *testing.T) {
 		})
 	}
 }
+
+// Data rows are drawn per iteration as in a run; a unique source that runs
+// out with exhausted: stop ends the scenario's render there, which is no
+// failure.
+func TestRenderDataRows(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rows.csv"), []byte("sym,px\nBTC,1\nETH,2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plan := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(plan, []byte(`version: 1
+name: d
+data:
+  rows: {file: rows.csv, pick: unique, exhausted: stop}
+targets: {cache: {driver: redis}}
+scenarios:
+  users:
+    load: {vus: 1, iterations: 10}
+    steps:
+      - redis: [SET, "px:{{ data.rows.sym }}", "{{ data.rows.px }}"]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runMain(t, "render", plan, "--iterations", "5")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"      SET runplan:<run-id>:px:BTC 1\n",
+		"      SET runplan:<run-id>:px:ETH 2\n",
+		"  iteration 2 (VU 1)\n    STOP " + plan + ":7:3: the scenario stops: data rows: every row of",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "iteration 3") {
+		t.Errorf("render went on after the scenario stopped:\n%s", stdout)
+	}
+}
