@@ -255,7 +255,7 @@ type Stats struct {
 	// ErrorSamples are the first distinct error messages (at most 5, each
 	// at most 300 bytes, masked), with their counts and the plan position
 	// of the step that failed; a scenario's are those of iterations that
-	// failed before any step (its vars). Absent without errors.
+	// failed before any step (a data row or a var). Absent without errors.
 	ErrorSamples []ErrorSample `json:"error_samples,omitempty"`
 }
 
