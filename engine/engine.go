@@ -347,7 +347,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	for _, s := range p.Scenarios {
 		// The scenario's steps may read its vars, and only those.
 		compiler := tmpl.NewCompiler(s.VarNames...)
-		for _, st := range s.Steps {
+		for i, st := range s.Steps {
 			if st.Kind == "sleep" || st.Invalid {
 				continue
 			}
@@ -355,7 +355,9 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			if !ok {
 				continue // reported with the target
 			}
-			spec := driver.StepSpec{Name: st.Name, Node: st.Node, Expect: st.Expect, Templates: compiler,
+			// ... and the captures of the steps before it.
+			spec := driver.StepSpec{Name: st.Name, Node: st.Node, Expect: st.Expect, Templates: s.StepCompiler(compiler, i),
+				WantReply: st.CaptureNode != nil,
 				Load: loadInfo(s.Load),
 				Warn: func(n *yaml.Node, msg string) {
 					pos := st.Pos

@@ -106,6 +106,9 @@ type Compiler struct {
 	// it, named in the error when read.
 	later []string
 	inVar bool
+	// captured maps the names captured by a step and the steps after it
+	// to the step capturing them ("": the step itself), see WithCaptures.
+	captured map[string]string
 }
 
 // NewCompiler returns a compiler whose templates may read the given vars
