@@ -358,7 +358,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			// ... and the captures of the steps before it.
 			spec := driver.StepSpec{Name: st.Name, Node: st.Node, Expect: st.Expect, Templates: s.StepCompiler(compiler, i),
 				WantReply: st.CaptureNode != nil,
-				Load: loadInfo(s.Load),
+				Load:      loadInfo(s.Load),
 				Warn: func(n *yaml.Node, msg string) {
 					pos := st.Pos
 					if n != nil {
