@@ -728,7 +728,7 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 		if s := diag.Suggest(k.Value, all); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else {
-			msg += " (a step has name, target, expect and one kind: " + strings.Join(known, ", ") + ")"
+			msg += " (a step has name, target, expect, capture and one kind: " + strings.Join(known, ", ") + ")"
 		}
 		l.add(k, msg)
 	})
