@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestSuggest(t *testing.T) {
@@ -50,8 +52,8 @@ func TestDistance(t *testing.T) {
 
 func TestFromError(t *testing.T) {
 	t.Parallel()
-	at := Pos{7, 3}
-	located := ErrorAt(Pos{2, 5}, errors.New("redis: unknown key"))
+	at := Pos{Line: 7, Col: 3}
+	located := ErrorAt(Pos{Line: 2, Col: 5}, errors.New("redis: unknown key"))
 	err := errors.Join(
 		located,
 		errors.New("webhook: no position"),
@@ -91,5 +93,43 @@ func TestDiagnosticsError(t *testing.T) {
 	}
 	if n := len(ds.Errors()); n != 3 {
 		t.Errorf("%d errors, want 3", n)
+	}
+}
+
+// A node recorded as read from a fragment is placed in that file by every
+// way a position becomes a diagnostic: PosOf, Errorf, ErrorAt, New, At and
+// FromError; a node of the plan's own file stays in the plan's.
+func TestFragmentFile(t *testing.T) {
+	t.Parallel()
+	frag := &yaml.Node{Kind: yaml.ScalarNode, Value: "-1s", Line: 4, Column: 14}
+	own := &yaml.Node{Kind: yaml.ScalarNode, Value: "x", Line: 2, Column: 3}
+	SetFile(frag, "shared/targets.yaml")
+	if got := FileOf(frag); got != "shared/targets.yaml" {
+		t.Errorf("FileOf(fragment node) = %q", got)
+	}
+	if got := FileOf(own); got != "" {
+		t.Errorf("FileOf(plan node) = %q, want empty", got)
+	}
+	if got := PosOf(frag); got != (Pos{File: "shared/targets.yaml", Line: 4, Col: 14}) {
+		t.Errorf("PosOf = %+v", got)
+	}
+	err := errors.Join(Errorf(frag, "redis: bad timeout"), Errorf(own, "redis: bad x"),
+		ErrorAt(Pos{File: FileOf(frag), Line: 4, Col: 16}, errors.New("template")), errors.New("unplaced"))
+	got := FromError("plan.yaml", PosOf(frag), err).Error()
+	want := "plan.yaml:2:3: redis: bad x\n" +
+		"shared/targets.yaml:4:14: redis: bad timeout\n" +
+		"shared/targets.yaml:4:14: unplaced\n" +
+		"shared/targets.yaml:4:16: template"
+	if got != want {
+		t.Errorf("FromError =\n%s\nwant\n%s", got, want)
+	}
+	if got := At("plan.yaml", frag, 5, 7, "m").String(); got != "shared/targets.yaml:5:7: m" {
+		t.Errorf("At = %s", got)
+	}
+	if got := At("plan.yaml", own, 5, 7, "m").String(); got != "plan.yaml:5:7: m" {
+		t.Errorf("At = %s", got)
+	}
+	if got := Errorf(frag, "m").Error(); got != "shared/targets.yaml:4:14: m" {
+		t.Errorf("Error() = %q", got)
 	}
 }
