@@ -49,6 +49,7 @@ targets:
     pool_size: 8
   hook:
     driver: webhook
+    x-note: ignored, as in a plan
     url: ${RP_HOOK:-http://127.0.0.1:1/hook}
 `,
 	"shared/checks.yaml": `include: [targets.yaml, ../common/recs.yaml]
