@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/diag"
+	"github.com/runplan/runplan/schema"
 )
 
 // A plan includes fragments: files that hold some of its named blocks and
@@ -39,7 +40,7 @@ const (
 
 // fragmentKeys are the top-level keys a fragment may hold, besides x- keys
 // (places for anchors, as in a plan).
-var fragmentKeys = []string{"targets", "scenarios", "data", "checks", "recommendations", "notify", "include"}
+var fragmentKeys = schema.PlanFragmentKeys
 
 // namedKeys are the fragment keys whose value is a mapping of names, merged
 // by name; the others (but include) are lists, concatenated. The value is
@@ -164,7 +165,7 @@ func (l *loader) includes(st *includeState, file string, v *yaml.Node, chain []s
 		if root == nil {
 			continue
 		}
-		l.checkFragmentKeys(root)
+		l.checkPlanFragmentKeys(root)
 		if ik, iv := get(root, "include"); ik != nil {
 			l.includes(st, name, iv, append(slices.Clone(chain), name))
 		}
@@ -235,8 +236,8 @@ func setFiles(n *yaml.Node, file string) {
 	}
 }
 
-// checkFragmentKeys reports the top-level keys a fragment may not hold.
-func (l *loader) checkFragmentKeys(root *yaml.Node) {
+// checkPlanFragmentKeys reports the top-level keys a fragment may not hold.
+func (l *loader) checkPlanFragmentKeys(root *yaml.Node) {
 	planKeys := l.doc.root()
 	ks := l.doc.shapeOf(planKeys, root)
 	for i := 0; i+1 < len(root.Content); i += 2 {

@@ -64,7 +64,7 @@ recommendations:
 `,
 	"a.yaml": `version: 1
 include:
-  - shared/targets.yaml
+  - ${RP_SHARED:-shared}/targets.yaml
   - shared/checks.yaml
 targets:
   own: {driver: redis}

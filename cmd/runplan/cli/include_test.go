@@ -1,10 +1,17 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runplan/runplan/schema"
 )
 
 // Every stage's diagnostics about what a fragment holds name the fragment
@@ -88,5 +95,71 @@ recommendations:
 	code, _, stderr = runMain(t, "validate", filepath.Join(dir, "shared", "targets.yaml"))
 	if code != ExitUsage || !strings.Contains(stderr, "targets.yaml:1:1: this file has no version and holds only what a fragment holds") {
 		t.Errorf("validate a fragment: exit %d\n%s", code, stderr)
+	}
+}
+
+// schema/fragment.schema.json is the fragment schema derived from what
+// `runplan schema` prints, generated; the example fragments fit it, and a
+// fragment with a plan's key does not.
+func TestFragmentSchema(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"schema"}, &out, &errOut); code != ExitOK {
+		t.Fatalf("runplan schema: exit %d: %s", code, errOut.String())
+	}
+	doc, err := schema.PlanFragment(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("..", "..", "..", "schema", "fragment.schema.json")
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(doc, want) {
+		t.Fatalf("%s differs from the fragment schema of `runplan schema`: run `go generate ./...` and commit the file", file)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(schema.PlanFragmentURL, inst); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(schema.PlanFragmentURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asJSON := func(src []byte) any {
+		var v any
+		if err := yaml.Unmarshal(src, &v); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	frags, _ := filepath.Glob(filepath.Join("..", "..", "..", "plans", "shared", "*.yaml"))
+	if len(frags) == 0 {
+		t.Fatal("no example fragments in plans/shared")
+	}
+	for _, f := range frags {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(asJSON(src)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if err := sch.Validate(asJSON([]byte("version: 1\ntargets: {}\n"))); err == nil {
+		t.Error("a fragment with version fits the fragment schema")
 	}
 }
