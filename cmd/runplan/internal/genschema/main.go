@@ -12,8 +12,8 @@ import (
 	"os"
 
 	"github.com/runplan/runplan/cmd/runplan/cli"
-	"github.com/runplan/runplan/schema"
 	_ "github.com/runplan/runplan/scenarios/all" // the drivers runplan ships, as in cmd/runplan
+	"github.com/runplan/runplan/schema"
 )
 
 func main() {
