@@ -3,8 +3,10 @@ package diag
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -131,5 +133,34 @@ func TestFragmentFile(t *testing.T) {
 	}
 	if got := Errorf(frag, "m").Error(); got != "shared/targets.yaml:4:14: m" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+func nodeFileEntries() int {
+	n := 0
+	nodeFiles.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// The record of fragment nodes does not keep them alive: an entry goes
+// when its node does (a long-lived process loads many plans).
+func TestNodeFilesDoNotLeak(t *testing.T) {
+	// Not parallel: it counts a package-wide map.
+	before := nodeFileEntries()
+	for range 1000 {
+		SetFile(&yaml.Node{Kind: yaml.ScalarNode, Value: "x"}, "shared/f.yaml")
+	}
+	if got := nodeFileEntries(); got < before+1000 {
+		t.Fatalf("%d entries after recording 1000 nodes (%d before)", got, before)
+	}
+	// Cleanups run on their own goroutine after a collection: wait for
+	// them on progress, with a hang guard, not on a fixed time.
+	deadline := time.Now().Add(30 * time.Second)
+	for nodeFileEntries() > before+10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries still recorded after their nodes were dropped (%d before)", nodeFileEntries(), before)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
 	}
 }
