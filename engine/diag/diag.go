@@ -39,6 +39,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"go.yaml.in/yaml/v3"
@@ -68,6 +69,10 @@ func PosOf(n *yaml.Node) Pos {
 // keep them all.
 var nodeFiles sync.Map // weak.Pointer[yaml.Node] -> string
 
+// nodeFilesLen counts the entries of nodeFiles: while there are none (no
+// plan with includes loaded), FileOf looks nothing up.
+var nodeFilesLen atomic.Int64
+
 // SetFile records that node n was read from file, a fragment the plan
 // includes: PosOf(n) and so every diagnostic at n name that file. The plan
 // loader calls it for every node of a fragment; nodes of the plan's own
@@ -75,14 +80,18 @@ var nodeFiles sync.Map // weak.Pointer[yaml.Node] -> string
 func SetFile(n *yaml.Node, file string) {
 	k := weak.Make(n)
 	if _, loaded := nodeFiles.Swap(k, file); !loaded {
-		runtime.AddCleanup(n, func(k weak.Pointer[yaml.Node]) { nodeFiles.Delete(k) }, k)
+		nodeFilesLen.Add(1)
+		runtime.AddCleanup(n, func(k weak.Pointer[yaml.Node]) {
+			nodeFiles.Delete(k)
+			nodeFilesLen.Add(-1)
+		}, k)
 	}
 }
 
 // FileOf returns the file SetFile recorded for n: empty for a node of the
 // plan's own file (or none). Safe for concurrent use.
 func FileOf(n *yaml.Node) string {
-	if n == nil {
+	if n == nil || nodeFilesLen.Load() == 0 {
 		return ""
 	}
 	f, ok := nodeFiles.Load(weak.Make(n))
