@@ -64,7 +64,8 @@ type includeState struct {
 	// order holds the fragments in merge order: a fragment's own includes
 	// before it, in include order.
 	order []*fragment
-	// full is set once MaxFragments is passed (reported once).
+	// full is set once MaxFragments is passed (reported once); an empty
+	// fragment counts too.
 	full bool
 }
 
@@ -148,7 +149,7 @@ func (l *loader) includes(st *includeState, file string, v *yaml.Node, chain []s
 			l.addf(e, "include: fragments nest more than %d deep here, the limit (%s)", MaxIncludeDepth, strings.Join(append(slices.Clone(chain), name), " → "))
 			continue
 		}
-		if len(st.order) >= MaxFragments {
+		if len(st.read) > MaxFragments { // the plan's own file is in read too
 			if !st.full {
 				l.addf(e, "include: the plan includes more than %d fragment files, the limit", MaxFragments)
 				st.full = true
@@ -165,7 +166,7 @@ func (l *loader) includes(st *includeState, file string, v *yaml.Node, chain []s
 		if root == nil {
 			continue
 		}
-		l.checkPlanFragmentKeys(root)
+		l.checkFragmentKeys(root)
 		if ik, iv := get(root, "include"); ik != nil {
 			l.includes(st, name, iv, append(slices.Clone(chain), name))
 		}
@@ -236,8 +237,8 @@ func setFiles(n *yaml.Node, file string) {
 	}
 }
 
-// checkPlanFragmentKeys reports the top-level keys a fragment may not hold.
-func (l *loader) checkPlanFragmentKeys(root *yaml.Node) {
+// checkFragmentKeys reports the top-level keys a fragment may not hold.
+func (l *loader) checkFragmentKeys(root *yaml.Node) {
 	planKeys := l.doc.root()
 	ks := l.doc.shapeOf(planKeys, root)
 	for i := 0; i+1 < len(root.Content); i += 2 {

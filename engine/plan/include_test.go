@@ -182,6 +182,13 @@ func TestIncludeProblems(t *testing.T) {
 		long[fname(i)] = "include: [" + fname(i+1) + "]\n"
 	}
 	long[fname(MaxIncludeDepth+2)] = "targets: {}\n"
+	many := map[string]string{}
+	list := "version: 1\ninclude:\n"
+	for i := 1; i <= MaxFragments+2; i++ {
+		many[fname(i)] = ""
+		list += "  - " + fname(i) + "\n"
+	}
+	many["a.yaml"] = list + scen
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -218,6 +225,7 @@ func TestIncludeProblems(t *testing.T) {
 			"a.yaml": "version: 1\ninclude:\n  - shared/none.yaml\n" + scen,
 		}, nil, 0, []string{`a.yaml:3:5: include shared/none.yaml: no such file or directory`}},
 		{"too deep", long, nil, 0, []string{`f8.yaml:1:11: include: fragments nest more than 8 deep here, the limit`}},
+		{"too many", many, nil, 0, []string{`a.yaml:67:5: include: the plan includes more than 64 fragment files, the limit`}},
 		{"not a list", map[string]string{
 			"a.yaml": "version: 1\ninclude: shared.yaml\n" + scen,
 		}, nil, 0, []string{`a.yaml:2:10: include: a list of fragment files`}},
