@@ -419,7 +419,7 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 				}
 				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 				if last {
-					next = &yaml.Node{Kind: yaml.ScalarNode}
+					next = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line, Column: n.Column} // placed at its mapping
 				}
 				nk := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: seg, Line: n.Line, Column: n.Column}
 				if f := diag.FileOf(n); f != "" { // a mapping of a fragment
