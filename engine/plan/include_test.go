@@ -315,3 +315,48 @@ func TestIncludeProblems(t *testing.T) {
 }
 
 func fname(i int) string { return fmt.Sprintf("f%d.yaml", i) }
+
+// A data source declared in a fragment reads its file relative to the
+// fragment's directory, and its problems are reported in the fragment.
+func TestIncludeData(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		decl     string
+		wantPath string // relative to the test's directory
+		wantErr  string
+	}{
+		{"relative to the fragment", "data:\n  signals: {file: data/signals.csv}\n", "shared/data/signals.csv", ""},
+		{"missing beside the fragment", "data:\n  signals: {file: signals.csv}\n", "",
+			`shared/data.yaml:2:19: data signals: shared/signals.csv: no such file`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTree(t, map[string]string{
+				"a.yaml":                  "version: 1\ninclude: [shared/data.yaml]\n" + scen,
+				"shared/data.yaml":        tt.decl,
+				"shared/data/signals.csv": "symbol,side\nBTC,BUY\n",
+				"signals.csv":             "symbol,side\nETH,SELL\n", // beside the plan: not the one meant
+			})
+			p, err := Load(filepath.Join(dir, "a.yaml"), Options{StepKinds: testKinds, Schema: testSchema, Env: env(nil)})
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				got := relDiags(dir, err.(diag.Diagnostics))
+				if !strings.Contains(got, tt.wantErr) {
+					t.Fatalf("missing %q in:\n%s", tt.wantErr, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(relDiags(dir, err.(diag.Diagnostics)))
+			}
+			d := p.DataSource("signals")
+			if d == nil || d.Path != filepath.Join(dir, filepath.FromSlash(tt.wantPath)) {
+				t.Fatalf("data source %+v, want path %s", d, tt.wantPath)
+			}
+		})
+	}
+}
