@@ -45,6 +45,9 @@ type preparedStep struct {
 	// metrics are the figures the step's driver declares
 	// (driver.StepMetricser); none for a sleep.
 	metrics []driver.StepMetric
+	// capture saves values of the step's reply for the steps after it;
+	// nil when the step captures nothing.
+	capture *tmpl.Captures
 	// at is the step's place in the plan, "file:line:col", for its error
 	// samples and render.
 	at string
@@ -124,7 +127,7 @@ func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver
 	var cum float64
 	for _, st := range s.Steps {
 		ps.steps = append(ps.steps, preparedStep{name: st.Name, target: st.Target, step: steps[st], sleep: st.Sleep,
-			metrics: driver.StepMetricsOf(drivers[st.Target]), at: posString(p.File, st.Pos), kind: st.Kind})
+			metrics: driver.StepMetricsOf(drivers[st.Target]), capture: st.Capture, at: posString(p.File, st.Pos), kind: st.Kind})
 		cum += st.Weight
 		ps.cumWeights = append(ps.cumWeights, cum)
 	}

@@ -281,6 +281,16 @@ func (prog *Program) renderIteration(s *preparedScenario, st *vuState, k int64) 
 		}
 		if err != nil {
 			rst.Error = &RenderError{At: st.at, Message: prog.red.String(err.Error())}
+		} else if names := st.capture.Names(); len(names) > 0 {
+			// No reply at render time: the steps after it see a
+			// placeholder for each captured value.
+			var shown []string
+			for _, name := range names {
+				ph := "<captured: " + name + ">"
+				it.Templates.SetVar(name, ph)
+				shown = append(shown, "vars."+name+" = "+ph)
+			}
+			rst.Lines = append(rst.Lines, "# captures from the reply: "+strings.Join(shown, ", "))
 		}
 		out.Steps = append(out.Steps, rst)
 		if err != nil {

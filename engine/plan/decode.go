@@ -37,7 +37,7 @@ const (
 )
 
 // stepFields are the keys of a step that are not its kind.
-var stepFields = []string{"name", "target", "expect", "weight"}
+var stepFields = []string{"name", "target", "expect", "capture", "weight"}
 
 // mapping iterates over a mapping node's entries.
 func mapping(n *yaml.Node, f func(k, v *yaml.Node)) {
@@ -152,7 +152,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 				if !identRE.MatchString(ck.Name) {
 					l.addf(nv, "check name %q must be an identifier (letters, digits, _; not starting with a digit)", ck.Name)
 				} else if first, dup := seen[ck.Name]; dup {
-					l.addf(nv, "duplicate check name %q (first at line %d)", ck.Name, first.Line)
+					l.addf(nv, "duplicate check name %q (first at %s)", ck.Name, l.lineOf(first, nv))
 				} else {
 					seen[ck.Name] = nk
 				}
@@ -248,7 +248,7 @@ func (l *loader) checkName(k *yaml.Node, what string, names map[string]*yaml.Nod
 	case reserved[name]:
 		l.addf(k, "%s name %q is reserved in check expressions; choose another", what, name)
 	case names[name] != nil:
-		l.addf(k, "%s name %q is already used at line %d: targets and scenarios share one namespace in check expressions", what, name, names[name].Line)
+		l.addf(k, "%s name %q is already used at %s: targets and scenarios share one namespace in check expressions", what, name, l.lineOf(names[name], k))
 	default:
 		names[name] = k
 	}
@@ -296,6 +296,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		// The driver validates what is under its key and expect: skip it
 		// where the schema already found problems there.
 		st.Invalid = st.Invalid || l.bad(sptr+"/"+st.Kind) || l.bad(sptr+"/expect")
+		st.captureBad = l.bad(sptr + "/capture")
 		wk, wv := get(sn, "weight")
 		if f, ok := num(wv); ok {
 			st.Weight = f
@@ -328,6 +329,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		}
 		s.Steps = append(s.Steps, st)
 	}
+	l.captures(s)
 	return s
 }
 
@@ -732,7 +734,7 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 		if s := diag.Suggest(k.Value, all); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else {
-			msg += " (a step has name, target, expect and one kind: " + strings.Join(known, ", ") + ")"
+			msg += " (a step has name, target, expect, capture and one kind: " + strings.Join(known, ", ") + ")"
 		}
 		l.add(k, msg)
 	})
@@ -749,7 +751,12 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 	}
 	tk, tv := get(n, "target")
 	_, st.Expect = get(n, "expect")
+	st.captureKey, st.CaptureNode = get(n, "capture")
 	if st.Kind == "sleep" {
+		if st.CaptureNode != nil {
+			l.addf(st.captureKey, "step: a sleep step has no reply to capture")
+			st.captureKey, st.CaptureNode = nil, nil
+		}
 		st.Sleep, _ = dur(st.Node)
 		if tv != nil {
 			l.addf(tk, "step: a sleep step has no target")

@@ -127,6 +127,15 @@ func (v *Vars) Eval(st *State) error {
 	return nil
 }
 
+// SetVar sets var name to v for the rest of st's iteration, as a capture
+// does; render uses it for the placeholders of values a reply would give.
+func (st *State) SetVar(name string, v any) {
+	if st.env.Vars == nil {
+		st.env.Vars = map[string]any{}
+	}
+	st.env.Vars[name] = v
+}
+
 // Var returns the value of var name in st's current iteration.
 func (st *State) Var(name string) (any, bool) {
 	x, ok := st.env.Vars[name]
@@ -212,6 +221,12 @@ func (c *Compiler) knowsVar(name string) error {
 			return fmt.Errorf("var %s reads itself: a var may read only the vars above it", name)
 		}
 		return fmt.Errorf("vars.%s is defined below this var: a var may read only the vars above it", name)
+	}
+	if by, ok := c.captured[name]; ok {
+		if by == "" {
+			return fmt.Errorf("vars.%s is captured by this step: its reply comes after its templates are rendered; a step reads only the captures of the steps before it", name)
+		}
+		return fmt.Errorf("vars.%s is captured by step %s, which runs after this one: a step reads only the captures of the steps before it", name, by)
 	}
 	msg := fmt.Sprintf("unknown var %q", name)
 	known := c.vars

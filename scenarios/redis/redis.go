@@ -138,7 +138,9 @@ type Config struct {
 // Prepare decodes and validates one step without I/O: a command sequence,
 // a {command | commands, pipeline, transaction} mapping, or a {cache_get}
 // mapping. Every problem found is reported, each located in the plan.
-// Prepare is safe for concurrent use.
+// With s.WantReply (the step has captures) the step returns its reply in
+// Outcome.Reply (docs/PLAN-FORMAT.md, Captures). Prepare is safe for
+// concurrent use.
 func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 	n := valueNode(s.Node)
 	if n == nil {
@@ -165,11 +167,15 @@ func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A step with captures returns its reply (docs/PLAN-FORMAT.md,
+	// Captures).
 	switch st := step.(type) {
 	case *batchStep:
 		st.rc = c.renderContext()
+		st.reply = s.WantReply
 	case *cacheGetStep:
 		st.rc = c.renderContext()
+		st.reply = s.WantReply
 	}
 	return step, nil
 }
