@@ -105,7 +105,7 @@ type preparedScenario struct {
 func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver.Step, drivers map[string]driver.Driver, opts Options) *preparedScenario {
 	l := s.Load
 	ps := &preparedScenario{name: s.Name, start: s.Start, model: string(l.Model), open: l.Model == plan.Open,
-		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, vars: s.Vars, varsAt: posString(p.File, s.Pos),
+		warmup: l.Warmup, duration: l.Duration, mix: s.Mix, vars: s.Vars, varsAt: posString(scenarioFile(p, s), s.Pos),
 		validity: validity{LagP99: s.Validity.LagP99, Late: s.Validity.Late}}
 	switch {
 	case l.Iterations > 0:
@@ -127,12 +127,23 @@ func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver
 	var cum float64
 	for _, st := range s.Steps {
 		ps.steps = append(ps.steps, preparedStep{name: st.Name, target: st.Target, step: steps[st], sleep: st.Sleep,
-			metrics: driver.StepMetricsOf(drivers[st.Target]), capture: st.Capture, at: posString(p.File, st.Pos), kind: st.Kind})
+			metrics: driver.StepMetricsOf(drivers[st.Target]), capture: st.Capture, at: posString(p.FileOf(st.Node), st.Pos), kind: st.Kind})
 		cum += st.Weight
 		ps.cumWeights = append(ps.cumWeights, cum)
 	}
 	ps.exec = buildExecutor(l, latePolicy(p.LatePolicy(s)), opts)
 	return ps
+}
+
+// scenarioFile is the file scenario s is written in: the plan's, or a
+// fragment's it includes (told by its steps' nodes).
+func scenarioFile(p *plan.Plan, s *plan.Scenario) string {
+	for _, st := range s.Steps {
+		if st.Node != nil {
+			return p.FileOf(st.Node)
+		}
+	}
+	return p.File
 }
 
 // posString is pos in file as diagnostics print it, "file:line:col"; the

@@ -297,3 +297,31 @@ scenarios:
 		t.Errorf("render went on after the scenario stopped:\n%s", stdout)
 	}
 }
+
+// A step of an included fragment is placed in the fragment, in render as
+// in the report's error samples.
+func TestRenderPlacesIncludedSteps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "shared"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	frag := filepath.Join(dir, "shared", "sc.yaml")
+	if err := os.WriteFile(frag, []byte(`scenarios:
+  users:
+    load: {vus: 1, iterations: 3}
+    steps:
+      - redis: [GET, "k:{{ uniform(iteration) }}"]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plan := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(plan, []byte("version: 1\nname: inc\ninclude: [shared/sc.yaml]\ntargets: {cache: {driver: redis}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runMain(t, "render", plan)
+	want := "      ERROR " + frag + `:5:9: redis: GET argument 1 "k:{{ uniform(iteration) }}": {{ uniform(iteration) }}: uniform(0): n must be positive`
+	if code != ExitChecks || !strings.Contains(stdout, want) {
+		t.Errorf("exit %d, want %d and %q:\n%s\n%s", code, ExitChecks, want, stdout, stderr)
+	}
+}
