@@ -57,6 +57,8 @@ Usage:
   runplan PLAN [flags]             run a plan (same as runplan run)
   runplan run PLAN [flags]         run a plan and print a scored report
   runplan validate PLAN...         check plans without touching any target
+  runplan explain PLAN [--format markdown]  what a plan does over time, for review
+  runplan fmt [--check] PLAN...    normalise plans (key order, indentation, durations)
   runplan init [FILE] [flags]      write a commented starter plan (runplan.yaml)
   runplan schema [--report]        print the plan (or report) JSON Schema
   runplan report FILE.json         render a saved report in another format
@@ -120,6 +122,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return validateCmd(args[1:], stdout, stderr)
 	case "init":
 		return initCmd(args[1:], stdout, stderr)
+	case "explain":
+		return explainCmd(args[1:], stdout, stderr)
+	case "fmt":
+		return fmtCmd(args[1:], stdout, stderr)
 	case "schema":
 		return schemaCmd(args[1:], stdout, stderr)
 	case "report":
