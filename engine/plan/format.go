@@ -35,6 +35,10 @@ import (
 // schema is not otherwise checked: an invalid plan is formatted too.
 func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 	l := &loader{file: file}
+	if bytes.Contains(src, []byte("~fmt:")) {
+		// Format's own markers: the file would not come out as it went in.
+		return nil, fmt.Errorf("%s: the file holds the text \"~fmt:\", which fmt uses for itself: it cannot format it", file)
+	}
 	if !l.checkUTF8(src) {
 		return nil, l.diags
 	}

@@ -181,6 +181,7 @@ func TestFormatRefuses(t *testing.T) {
 		{"not a mapping", "- a\n", "p.yaml: a plan is a YAML mapping"},
 		{"empty", "", "p.yaml: the file is empty"},
 		{"alias cycle", "a: &a [*a]\n", "p.yaml:1:"},
+		{"fmt's own markers", "version: 1 #~fmt:blank~\n", `holds the text "~fmt:"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -57,8 +57,8 @@ Usage:
   runplan PLAN [flags]             run a plan (same as runplan run)
   runplan run PLAN [flags]         run a plan and print a scored report
   runplan validate PLAN...         check plans without touching any target
-  runplan explain PLAN [--format markdown]  what a plan does over time, for review
-  runplan fmt [--check] PLAN...    normalise plans (key order, indentation, durations)
+  runplan explain PLAN [flags]     what a plan does over time, for review
+  runplan fmt [--check] PLAN...    rewrite plans in canonical form
   runplan init [FILE] [flags]      write a commented starter plan (runplan.yaml)
   runplan schema [--report]        print the plan (or report) JSON Schema
   runplan report FILE.json         render a saved report in another format
