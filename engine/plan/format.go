@@ -42,6 +42,11 @@ func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 	if !l.checkUTF8(src) {
 		return nil, l.diags
 	}
+	// A file written with CRLF line endings keeps them.
+	crlf := bytes.Contains(src, []byte("\r\n"))
+	if crlf {
+		src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	if err := dec.Decode(&doc); err != nil {
@@ -68,14 +73,16 @@ func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 	if err := yaml.Unmarshal(src, &orig); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	f := &formatter{lines: strings.Split(string(src), "\n"), doc: schemaDoc(sch.Doc()), seen: map[*yaml.Node]bool{}}
+	f := &formatter{lines: strings.Split(string(src), "\n"), doc: schemaDoc(sch.Doc()), seen: map[*yaml.Node]bool{},
+		blank: map[*yaml.Node]bool{}}
 	root := doc.Content[0]
 	f.durations(root, f.doc.root(), 0)
-	f.markBlankLines(&doc)
 	f.markLineComments(&doc)
 	f.markFolded(&doc)
 	ordered := yaml.Node{}
 	copyTree(&ordered, &doc)
+	f.markBlankLines(&doc)
+	f.markBlankLines(&ordered)
 	f.order(ordered.Content[0], ctxTop)
 	f.keepFileComment(&doc, &ordered)
 	tree := &ordered
@@ -84,12 +91,27 @@ func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 		// order is left as written.
 		tree = &doc
 	}
+	if root := tree.Content[0]; len(root.Content) > 0 && tree.HeadComment == "" && strings.HasSuffix(root.Content[0].HeadComment, "\n") {
+		// A comment at the top of the file with a blank line below it
+		// (after a ---): the file's, and the blank line stays.
+		tree.HeadComment = strings.TrimRight(root.Content[0].HeadComment, "\n")
+		root.Content[0].HeadComment = ""
+	}
 	out, err := f.encode(tree)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	if bytes.HasPrefix(src, []byte("---\n")) {
+		out = append([]byte("---\n"), out...)
+	}
+	if bytes.Contains(out, []byte("~fmt:")) {
+		return nil, fmt.Errorf("%s: fmt could not place a comment or a blank line of the file: please report it; the file is left as it is", file)
+	}
 	if err := sameMeaning(src, out); err != nil {
 		return nil, fmt.Errorf("%s: fmt would change the plan's meaning (%v): please report it; the file is left as it is", file, err)
+	}
+	if crlf {
+		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
 	}
 	return out, nil
 }
@@ -102,12 +124,13 @@ type formatter struct {
 	seen map[*yaml.Node]bool
 	// blocks are the folded scalars' original lines, by marker number.
 	blocks [][]string
+	// blank are the entries with a blank line above them.
+	blank map[*yaml.Node]bool
 }
 
 // Markers carried through the YAML encoder as comments and text, turned
 // back into what they stand for afterwards.
 const (
-	blankMarker = "#~fmt:blank~"
 	colMarker   = "#~fmt:col="
 	blockMarker = "~fmt:block="
 )
@@ -197,10 +220,9 @@ func walk(n *yaml.Node, fn func(n, parent *yaml.Node)) {
 	rec(n, nil, 0)
 }
 
-// markBlankLines keeps the blank lines that separate entries: an entry
-// (a key of a block mapping, an item of a block sequence) with a blank
-// line above it (above its comments) gets a marker comment on top that
-// encode turns back into a blank line.
+// markBlankLines notes the entries with a blank line above them (above
+// their comments): the keys of block mappings and the items of block
+// sequences. encode puts the blank lines back (blankLines).
 func (f *formatter) markBlankLines(doc *yaml.Node) {
 	walk(doc, func(n, parent *yaml.Node) {
 		if parent == nil || parent.Style&yaml.FlowStyle != 0 || n.Line <= 1 {
@@ -215,19 +237,68 @@ func (f *formatter) markBlankLines(doc *yaml.Node) {
 		default:
 			return
 		}
-		line := n.Line - 1 // 1-based: the line above
-		for line >= 1 && strings.HasPrefix(strings.TrimSpace(f.lines[line-1]), "#") {
-			line--
-		}
-		if line < 1 || strings.TrimSpace(f.lines[line-1]) != "" {
-			return
-		}
-		if n.HeadComment == "" {
-			n.HeadComment = blankMarker
-		} else {
-			n.HeadComment = blankMarker + "\n" + n.HeadComment
+		line := n.Line - 1 - headLines(n) // 1-based: the line above its comments
+		if line >= 1 && line <= len(f.lines) && strings.TrimSpace(f.lines[line-1]) == "" {
+			f.blank[n] = true
 		}
 	})
+}
+
+// headLines is how many lines the comment above entry n takes: its own,
+// or, for an item that is a mapping, its first key's.
+func headLines(n *yaml.Node) int {
+	hc := n.HeadComment
+	if hc == "" && n.Kind == yaml.MappingNode && len(n.Content) > 0 {
+		hc = n.Content[0].HeadComment
+	}
+	if hc == "" {
+		return 0
+	}
+	return strings.Count(hc, "\n") + 1
+}
+
+// blankLines puts the blank lines markBlankLines noted back into text,
+// the encoding of tree: text is parsed again and walked beside tree, and
+// an entry noted gets a blank line above it (above its comments).
+func (f *formatter) blankLines(tree *yaml.Node, text string) (string, error) {
+	if len(f.blank) == 0 {
+		return text, nil
+	}
+	var again yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &again); err != nil {
+		return "", err
+	}
+	lines := strings.Split(text, "\n")
+	before := map[int]bool{} // 0-based lines to put a blank line above
+	var pair func(a, b *yaml.Node, depth int) bool
+	pair = func(a, b *yaml.Node, depth int) bool {
+		if a == nil || b == nil || a.Kind != b.Kind || len(a.Content) != len(b.Content) || depth > maxDepth {
+			return false
+		}
+		if f.blank[a] && b.Line > 1 {
+			l := b.Line - 1 - headLines(b) // 0-based: the first line of its comments
+			if l > 0 && l < len(lines) && strings.TrimSpace(lines[l-1]) != "" {
+				before[l] = true
+			}
+		}
+		for i := range a.Content {
+			if !pair(a.Content[i], b.Content[i], depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	if !pair(tree, &again, 0) {
+		return "", errors.New("the formatted file does not have the plan's shape")
+	}
+	var out []string
+	for i, l := range lines {
+		if before[i] {
+			out = append(out, "")
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n"), nil
 }
 
 // markLineComments keeps the column of line comments: aligned comments
@@ -372,11 +443,6 @@ func (f *formatter) encode(doc *yaml.Node) ([]byte, error) {
 	var out []string
 	for _, l := range lines {
 		switch {
-		case strings.TrimSpace(l) == blankMarker:
-			if len(out) > 0 && out[len(out)-1] != "" {
-				out = append(out, "")
-			}
-			continue
 		case blockRE.MatchString(l):
 			m := blockRE.FindStringSubmatch(l)
 			i, _ := strconv.Atoi(m[2])
@@ -405,7 +471,8 @@ func (f *formatter) encode(doc *yaml.Node) ([]byte, error) {
 		}
 		out = append(out, l)
 	}
-	return []byte(strings.Join(out, "\n") + "\n"), nil
+	text, err := f.blankLines(doc, strings.Join(out, "\n")+"\n")
+	return []byte(text), err
 }
 
 // copyTree copies the tree of src into dst, sharing nothing but alias

@@ -40,6 +40,7 @@ targets:
     cache: {url: "${REDIS_URL:-}", driver: redis}   # local
 faults:
   - for: 3000ms
+    # two minutes in
     at: 2m0s
     target: cache
     name: slow
@@ -69,6 +70,7 @@ scenarios:
 faults:
   - name: slow
     target: cache
+    # two minutes in
     at: 2m
     for: 3s
     latency: {delay: 50ms}
@@ -130,6 +132,73 @@ checks:
 scenarios:
   s: {load: {duration: 1m, vus: 1}, steps: [{sleep: 1s}], x-c: *c}
 `,
+		},
+		{
+			name: "document start, items with comments and blank lines, foot comments",
+			in: `---
+# top comment
+
+version: 1
+description:
+targets:
+  cache:
+    driver: redis   # d
+    "url": 'redis://x:y@127.0.0.1:1'
+scenarios:
+  s:
+    steps:
+      # first
+      - redis: [GET,
+          k]
+
+      # second
+      - sleep: 100ms
+      # trailing comment of steps
+    load: {vus: 1, duration: 1s}
+checks:
+  - name: a
+    expr: |
+      s.count > 0 &&
+        s.errors == 0
+    # foot of check a
+
+  - name: b
+    expr: "s.count > 0"
+`,
+			want: `---
+# top comment
+
+version: 1
+description:
+targets:
+  cache:
+    driver: redis   # d
+    "url": 'redis://x:y@127.0.0.1:1'
+scenarios:
+  s:
+    load: {vus: 1, duration: 1s}
+    steps:
+      # first
+      - redis: [GET, k]
+
+      # second
+      - sleep: 100ms
+        # trailing comment of steps
+checks:
+  - name: a
+    expr: |
+      s.count > 0 &&
+        s.errors == 0
+    # foot of check a
+
+  - name: b
+    expr: "s.count > 0"
+`,
+		},
+		{
+			name: "CRLF line endings are kept",
+			in:   "version: 1\r\nscenarios:\r\n    s: {load: {duration: 60s, vus: 1}}   # c\r\n",
+			want: "version: 1\r\nscenarios:\r\n  s: {load: {vus: 1, duration: 1m}}    # c\r\n",
 		},
 		{
 			name: "only durations the schema knows are rewritten",
