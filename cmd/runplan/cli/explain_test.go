@@ -157,3 +157,42 @@ func TestExplainRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainRedacts checks that explain masks what came from ${VAR} and
+// the credentials of URLs, in every format.
+func TestExplainRedacts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "p.yaml")
+	env := filepath.Join(dir, "ci.env")
+	const src = `version: 1
+targets:
+  hook: {driver: webhook, url: "${EXPLAIN_TEST_HOOK}"}
+scenarios:
+  deliver:
+    load: {rate: 1/s, duration: 1s}
+    steps:
+      - webhook: {json: {a: 1}, headers: {Authorization: "Bearer ${EXPLAIN_TEST_TOKEN}"}}
+`
+	if err := os.WriteFile(plan, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(env, []byte("EXPLAIN_TEST_HOOK=https://discord.com/api/webhooks/123/sekrettoken\nEXPLAIN_TEST_TOKEN=tok-abcdef123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "markdown"} {
+		var stdout, stderr bytes.Buffer
+		if code := Main([]string{"explain", plan, "--env-file", env, "--format", format}, &stdout, &stderr); code != ExitOK {
+			t.Fatalf("exit %d:\n%s", code, stderr.String())
+		}
+		out := stdout.String() + stderr.String()
+		if !strings.Contains(out, "https://discord.com/api/webhooks/123/****") || !strings.Contains(out, "Authorization") {
+			t.Errorf("%s: the target or the header is missing:\n%s", format, out)
+		}
+		for _, secret := range []string{"sekrettoken", "tok-abcdef123"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s: %q is printed:\n%s", format, secret, out)
+			}
+		}
+	}
+}
