@@ -69,10 +69,6 @@ func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 	if !l.checkBounds(&doc, max(int64(len(src)), DefaultMaxSize)) {
 		return nil, l.diags
 	}
-	var orig yaml.Node
-	if err := yaml.Unmarshal(src, &orig); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
 	f := &formatter{lines: strings.Split(string(src), "\n"), doc: schemaDoc(sch.Doc()), seen: map[*yaml.Node]bool{},
 		blank: map[*yaml.Node]bool{}}
 	root := doc.Content[0]
