@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/check"
+	"github.com/runplan/runplan/engine/data"
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
@@ -178,6 +179,8 @@ type Program struct {
 	layout report.Layout
 	// notify is the plan's notify: entries, for the caller.
 	notify []notify.Notification
+	// data are the data sources some scenario reads, in plan order.
+	data []data.Spec
 
 	// live is the run, from the moment Run starts: Progress reads it, and
 	// it is set once (a Program runs once).
@@ -344,9 +347,15 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		prog.targets = append(prog.targets, pt)
 	}
 	steps := map[*plan.Step]driver.Step{}
+	dataUse := map[*plan.Scenario]*tmpl.DataUse{}
+	sources := p.DataSources()
 	for _, s := range p.Scenarios {
-		// The scenario's steps may read its vars, and only those.
-		compiler := tmpl.NewCompiler(s.VarNames...)
+		// The scenario's steps may read its vars, and only those, and the
+		// plan's data sources: those they read are recorded, for the
+		// scenario to draw their rows.
+		use := &tmpl.DataUse{}
+		dataUse[s] = use
+		compiler := tmpl.NewCompiler(s.VarNames...).WithData(sources, use)
 		for _, st := range s.Steps {
 			if st.Kind == "sleep" || st.Invalid {
 				continue
@@ -375,8 +384,11 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		}
 	}
 	for _, s := range p.Scenarios {
-		prog.scenarios = append(prog.scenarios, prepareScenario(p, s, steps, drivers, opts))
+		ps := prepareScenario(p, s, steps, drivers, opts)
+		ps.data = readData(s.VarsData, dataUse[s].Names())
+		prog.scenarios = append(prog.scenarios, ps)
 	}
+	prog.data = prepareData(p, prog.scenarios)
 	names := check.Names{Server: map[string][]string{}, Advisors: map[string]driver.Advisor{}}
 	for _, t := range p.Targets {
 		if sm, ok := drivers[t.Name].(driver.ServerMetricser); ok {
@@ -463,6 +475,9 @@ type runState struct {
 	// start.
 	journal *journal.Journal
 
+	// sources are the data sources open for the run, by name.
+	sources map[string]*data.Source
+
 	mu       sync.Mutex
 	runs     []*scenarioRun
 	runStart time.Time
@@ -512,6 +527,10 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 					runErr = fmt.Errorf("engine: bind step %s: %w", st.name, err)
 				}
 			}
+		}
+		if runErr == nil {
+			runErr = rs.openData()
+			defer rs.closeData()
 		}
 		if runErr == nil {
 			runErr = prog.prefill(ctx, targets)

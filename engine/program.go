@@ -81,6 +81,9 @@ type preparedScenario struct {
 	// first step of each iteration; nil when it has none.
 	vars     *tmpl.Vars
 	validity validity
+	// data are the data sources the scenario reads (its vars or steps),
+	// sorted: each iteration draws a row from each before its vars.
+	data []string
 }
 
 // prepareScenario builds the run's view of scenario s of p. steps are the

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runplan/runplan/engine/data"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/metrics"
@@ -24,7 +25,7 @@ func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, target
 	prog := rs.prog
 	runs := make([]*scenarioRun, len(prog.scenarios))
 	for i, s := range prog.scenarios {
-		runs[i] = prog.newScenarioRun(s)
+		runs[i] = prog.newScenarioRun(s, rs.sources)
 	}
 	start := time.Now()
 	for _, r := range runs {
@@ -144,6 +145,8 @@ func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, target
 
 type vuState struct {
 	it driver.Iteration
+	// cursors draw the VU's rows from the data sources its scenario reads.
+	cursors []*data.Cursor
 }
 
 // scenarioRun is one scenario in flight, part of a run's live state. Its
@@ -171,7 +174,9 @@ type scenarioRun struct {
 	ok, failed, interrupted atomic.Int64
 }
 
-func (prog *Program) newScenarioRun(s *preparedScenario) *scenarioRun {
+// newScenarioRun prepares the live state of scenario s, its VUs' cursors
+// on the run's open data sources.
+func (prog *Program) newScenarioRun(s *preparedScenario, sources map[string]*data.Source) *scenarioRun {
 	sr := &scenarioRun{prog: prog, sc: s, iter: metrics.NewSeries(s.name)}
 	for _, st := range s.steps {
 		se := metrics.NewSeries(st.name)
@@ -182,9 +187,17 @@ func (prog *Program) newScenarioRun(s *preparedScenario) *scenarioRun {
 		rng := mrand.New(mrand.NewPCG(prog.seed, s.salt^uint64(vu)*0x9e3779b97f4a7c15))
 		ts := tmpl.NewState(s.name, vu, rng)
 		ts.SetVUs(s.vus)
-		sr.vus = append(sr.vus, &vuState{it: driver.Iteration{
+		vs := &vuState{it: driver.Iteration{
 			Scenario: s.name, VU: vu, Rand: rng, Templates: ts,
-		}})
+		}}
+		for _, name := range s.data {
+			if src := sources[name]; src != nil {
+				c := src.NewCursor()
+				ts.SetData(name, c.Row())
+				vs.cursors = append(vs.cursors, c)
+			}
+		}
+		sr.vus = append(sr.vus, vs)
 	}
 	return sr
 }
@@ -305,9 +318,22 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 	}()
 	st.it.Number = n
 	st.it.Templates.SetIteration(n)
+	// The iteration's rows, drawn before its vars (which may read them).
+	// A unique source that ran out with exhausted: stop ends the scenario:
+	// this iteration, due, does not run, and counts as interrupted.
+	failed, stop := sr.drawData(st)
+	if stop {
+		if measure {
+			sr.interrupted.Add(1)
+		}
+		st.it.VUIter++
+		return false
+	}
 	// The iteration's vars, drawn once before its first step; a var that
 	// fails fails the iteration as a step's template would, no step runs.
-	failed := sr.evalVars(st)
+	if failed == "" {
+		failed = sr.evalVars(st)
+	}
 	steps := sr.sc.steps
 	first, last := 0, len(steps)
 	if sr.sc.mix {

@@ -109,6 +109,10 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		}
 	}
 	p.Validity = l.validity(Validity{LagP99: DefaultLagP99, Late: DefaultLate}, root, "")
+	// Data sources first: templates (vars, steps) are checked against
+	// their columns.
+	_, dataNode := get(root, "data")
+	l.dataSources(p, dataNode)
 	names := map[string]*yaml.Node{}
 	_, targets := get(root, "targets")
 	mapping(targets, func(k, v *yaml.Node) {
@@ -266,7 +270,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	}
 	s.Validity = l.validity(p.Validity, lv, "scenario "+k.Value+": load.")
 	if _, vv := get(v, "vars"); vv != nil {
-		s.Vars, s.VarNames = l.vars(s.Name, vv, l.bad(ptr+"/vars"))
+		s.Vars, s.VarNames, s.VarsData = l.vars(p, s.Name, vv, l.bad(ptr+"/vars"))
 	}
 	sk, steps := get(v, "steps")
 	mk, mix := get(v, "mix")
@@ -336,15 +340,16 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 // reports every problem at its position and returns nil vars when there is
 // one; the names are those of the vars, also then, and also when the
 // schema found problems in them (bad), so that the steps reading them are
-// checked against them.
-func (l *loader) vars(name string, n *yaml.Node, bad bool) (*tmpl.Vars, []string) {
+// checked against them. The last result is the data sources the vars read
+// (p's, which are decoded first).
+func (l *loader) vars(p *Plan, name string, n *yaml.Node, bad bool) (*tmpl.Vars, []string, []string) {
 	if n.Kind != yaml.MappingNode {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var names []string
 	if bad {
 		mapping(n, func(k, _ *yaml.Node) { names = append(names, k.Value) })
-		return nil, names
+		return nil, names, nil
 	}
 	var defs []tmpl.VarDef
 	var nodes []*yaml.Node
@@ -382,7 +387,8 @@ func (l *loader) vars(name string, n *yaml.Node, bad bool) (*tmpl.Vars, []string
 		defs = append(defs, d)
 		nodes = append(nodes, v)
 	})
-	vars, errs := tmpl.NewCompiler().CompileVars(defs)
+	use := &tmpl.DataUse{}
+	vars, errs := tmpl.NewCompiler().WithData(p.DataSources(), use).CompileVars(defs)
 	for _, err := range errs {
 		ve, isVar := err.(*tmpl.VarError)
 		if !isVar {
@@ -399,9 +405,9 @@ func (l *loader) vars(name string, n *yaml.Node, bad bool) (*tmpl.Vars, []string
 		l.add(vn, msg)
 	}
 	if !ok || errs != nil {
-		return nil, names
+		return nil, names, use.Names()
 	}
-	return vars, names
+	return vars, names, use.Names()
 }
 
 // validity reads n's `validity:` over base: each limit given replaces

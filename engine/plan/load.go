@@ -119,6 +119,10 @@ type loader struct {
 	// be within its bounds (useSchema); doc is its document.
 	schema *schema.PlanSchema
 	doc    schemaDoc
+	// dataDirs maps the key of a data source declared in another file
+	// than the plan's (an included fragment) to that file's directory,
+	// against which its file is resolved; absent: the plan's directory.
+	dataDirs map[*yaml.Node]string
 }
 
 // useSchema settles the schema: Options.Schema, else the core's (compiled

@@ -42,6 +42,8 @@ type Plan struct {
 	Late LatePolicy
 	// Notify lists where to post the outcome when the run ends.
 	Notify []Notify
+	// Data are the plan's data sources (`data:`), in plan order.
+	Data []*DataSource
 
 	// Root is the plan's YAML mapping after interpolation and overrides.
 	Root *yaml.Node
@@ -90,6 +92,9 @@ type Scenario struct {
 	// problems: its steps' templates are compiled with
 	// tmpl.NewCompiler(VarNames...), so that they are checked against them.
 	VarNames []string
+	// VarsData are the data sources its vars read (sorted): a scenario
+	// draws a row from each source its vars or steps read.
+	VarsData []string
 	Pos      diag.Pos
 }
 

@@ -2,7 +2,8 @@
 // renders them per iteration. The expressions use the same language as checks
 // (expr-lang) over a small environment: vu, iteration, scenario and the
 // generators uniform, zipf, gauss, seq, randstr and now, and a scenario's
-// iteration variables as vars.NAME (Vars).
+// iteration variables as vars.NAME (Vars), and the row drawn from each
+// data source as data.NAME.COLUMN (Compiler.WithData, State.SetData).
 //
 // A Template is immutable and safe for concurrent use once compiled. A State is
 // owned by one virtual user (one goroutine) and reused across iterations; for a
@@ -94,6 +95,9 @@ type Env struct {
 	// Vars holds the scenario's iteration variables (see Vars.Eval); nil
 	// in a scenario without vars.
 	Vars map[string]any `expr:"vars"`
+	// Data holds the row drawn this iteration from each data source the
+	// scenario reads, by source then column (see State.SetData).
+	Data map[string]map[string]any `expr:"data"`
 }
 
 // Compiler compiles template strings. The zero value is ready to use; its
@@ -106,6 +110,10 @@ type Compiler struct {
 	// it, named in the error when read.
 	later []string
 	inVar bool
+	// data are the data sources templates may read as data.NAME.COLUMN;
+	// dataUse records those they read (see WithData).
+	data    []DataSource
+	dataUse *DataUse
 }
 
 // NewCompiler returns a compiler whose templates may read the given vars
@@ -148,6 +156,11 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 		}
 		if strings.Contains(p.Text, "vars") {
 			if off, err := c.checkVars(p.Text); err != nil {
+				return nil, &Error{Offset: p.Offset + off, Err: err}
+			}
+		}
+		if strings.Contains(p.Text, "data") {
+			if off, err := c.checkData(p.Text); err != nil {
 				return nil, &Error{Offset: p.Offset + off, Err: err}
 			}
 		}

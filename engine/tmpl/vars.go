@@ -76,7 +76,7 @@ func (c *Compiler) CompileVars(defs []VarDef) (*Vars, []error) {
 			v.konst = append(v.konst, d.Const)
 			continue
 		}
-		vc := &Compiler{vars: all[:i], later: all[i:], inVar: true}
+		vc := &Compiler{vars: all[:i], later: all[i:], inVar: true, data: c.data, dataUse: c.dataUse}
 		t, err := vc.Compile(d.Src)
 		if err != nil {
 			errs = append(errs, &VarError{Index: i, Err: err})
