@@ -48,6 +48,10 @@ func explainPlan(p *plan.Plan, prog *Program) *explain.Plan {
 		}
 		ex.Targets = append(ex.Targets, et)
 	}
+	for _, d := range p.Data {
+		ex.Data = append(ex.Data, explain.DataSource{Name: d.Name, File: d.File, Format: string(d.Format), Pick: string(d.Pick),
+			Cursor: string(d.Cursor), Exhausted: string(d.Exhausted), Columns: d.Columns, Rows: d.Rows})
+	}
 	for i, s := range p.Scenarios {
 		ex.Scenarios = append(ex.Scenarios, explainScenario(p, s, prog.scenarios[i]))
 	}

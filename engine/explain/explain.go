@@ -23,6 +23,7 @@ type Plan struct {
 	Interval time.Duration
 
 	Targets         []Target
+	Data            []DataSource
 	Scenarios       []Scenario
 	Faults          []Fault
 	Checks          []Check
@@ -39,6 +40,17 @@ type Target struct {
 	Kind, Note string
 	// Addr is the plan's URL with its credentials masked; "" without one.
 	Addr string
+}
+
+// DataSource is a file the plan's templates read rows from.
+type DataSource struct {
+	Name, File string
+	// Format, Pick, Cursor and Exhausted are as the plan says them (csv,
+	// sequential, shared, ...).
+	Format, Pick, Cursor, Exhausted string
+	Columns                         []string
+	// Rows is the file's row count, zero when not counted.
+	Rows int64
 }
 
 // Model is a load model.

@@ -139,6 +139,13 @@ func WriteText(w io.Writer, p *Plan) error {
 		b.WriteString("\n")
 	}
 
+	if len(p.Data) > 0 {
+		b.WriteString("\ndata\n")
+		for _, d := range p.Data {
+			fmt.Fprintf(&b, "  %s: %s (%s)\n", d.Name, d.File, dataWords(d))
+		}
+	}
+
 	if tl := chart(p); tl != nil {
 		fmt.Fprintf(&b, "\ntimeline 0s → %s\n", dur(p.End()))
 		for _, l := range tl.lines() {
@@ -222,6 +229,32 @@ func WriteText(w io.Writer, p *Plan) error {
 	return err
 }
 
+// dataWords says how a data source is read.
+func dataWords(d DataSource) string {
+	var parts []string
+	if d.Format != "" {
+		parts = append(parts, d.Format)
+	}
+	if d.Rows > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows", d.Rows))
+	}
+	if len(d.Columns) > 0 {
+		parts = append(parts, "columns "+strings.Join(d.Columns, ", "))
+	}
+	how := "one row per iteration"
+	if d.Pick != "" {
+		how += ", " + d.Pick
+	}
+	if d.Cursor != "" {
+		how += ", cursor " + d.Cursor
+	}
+	if d.Exhausted != "" && d.Pick == "unique" {
+		how += ", when the rows run out: " + d.Exhausted
+	}
+	parts = append(parts, how)
+	return strings.Join(parts, "; ")
+}
+
 func seedWords(p *Plan) string {
 	s := "seed: none (each run draws one)"
 	if p.HasSeed {
@@ -255,6 +288,13 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 			addr = "`" + t.Addr + "`"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Name, t.Driver, kind, addr)
+	}
+
+	if len(p.Data) > 0 {
+		b.WriteString("\n#### Data\n\n| source | file | read |\n|---|---|---|\n")
+		for _, d := range p.Data {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", d.Name, code(d.File), md(dataWords(d)))
+		}
 	}
 
 	if tl := chart(p); tl != nil {

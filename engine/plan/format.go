@@ -602,8 +602,8 @@ const (
 // (docs/PLAN-FORMAT.md); "*" stands for the keys not listed, in the order
 // written, and "x-" for the extension keys. A merge key comes first.
 var keyOrder = map[int][]string{
-	ctxTop: {"version", "name", "description", "seed", "interval", "late", "include", "data", "x-",
-		"targets", "scenarios", "faults", "checks", "readiness", "validity", "recommendations", "notify", "*"},
+	ctxTop: {"version", "name", "description", "seed", "interval", "late", "include", "x-",
+		"targets", "data", "scenarios", "faults", "checks", "readiness", "validity", "recommendations", "notify", "*"},
 	ctxTarget:         {"driver", "url", "*"},
 	ctxScenario:       {"description", "start", "load", "data", "vars", "steps", "mix", "*"},
 	ctxLoad:           {"vus", "rate", "stages", "burst", "iterations", "per_vu_iterations", "duration", "warmup", "max_vus", "graceful_stop", "late", "validity", "*"},

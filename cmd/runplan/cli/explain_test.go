@@ -10,14 +10,14 @@ import (
 
 // explainGolden are the plans whose explanations are kept under
 // testdata/explain: the Phase 1 plan, faults on a managed target, a closed
-// ramp and bursts.
-var explainGolden = []string{"phase1", "chaos-cache", "load-closed-ramp", "load-burst"}
+// ramp, bursts, and a plan that reads a data file.
+var explainGolden = []string{"phase1", "chaos-cache", "load-closed-ramp", "load-burst", "signal-delivery"}
 
 // TestExplainGolden compares `runplan explain` in text and Markdown with
 // testdata/explain/NAME.{txt,md}. Run `go test ./cmd/runplan/cli -run
 // TestExplainGolden -update` to rewrite them, then read every change.
 func TestExplainGolden(t *testing.T) {
-	for _, v := range []string{"REDIS_URL", "DISCORD_WEBHOOK_URL"} {
+	for _, v := range []string{"REDIS_URL", "DISCORD_WEBHOOK_URL", "DISCORD_ALERTS_URL"} {
 		if _, ok := os.LookupEnv(v); ok {
 			t.Skipf("%s is set: the golden explanations are of the plans' local targets", v)
 		}
