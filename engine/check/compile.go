@@ -248,11 +248,12 @@ func (c *compiler) exprErr(n *yaml.Node, what, src string, err error) {
 
 // errOff reports a problem at byte offset off of the expression held by n.
 func (c *compiler) errOff(n *yaml.Node, off int, msg string) {
-	d := diag.Diagnostic{File: c.plan.File, Msg: msg, Line: 1, Col: 1}
-	if n != nil {
-		d.Line, d.Col = plan.OffsetPos(n, off)
+	if n == nil {
+		c.diags = append(c.diags, diag.New(c.plan.File, diag.Pos{}, msg))
+		return
 	}
-	c.diags = append(c.diags, d)
+	line, col := plan.OffsetPos(n, off)
+	c.diags = append(c.diags, diag.At(c.plan.File, n, line, col, msg)) // in the fragment n came from, if any
 }
 
 // percentRE finds a percentage written as in prose: a number and % with

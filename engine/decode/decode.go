@@ -383,7 +383,12 @@ func (c *Context) Field(key string) Field {
 // Context.Decode, so that messages name the key (rate_limit.mode).
 func Shorthand(key string, n *yaml.Node) *yaml.Node {
 	k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: n.Line, Column: n.Column}
-	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column, Content: []*yaml.Node{k, n}}
+	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column, Content: []*yaml.Node{k, n}}
+	if f := diag.FileOf(n); f != "" { // n is in an included fragment: so are they
+		diag.SetFile(k, f)
+		diag.SetFile(m, f)
+	}
+	return m
 }
 
 // Decode decodes node n into v, which must be a non-nil pointer. It returns

@@ -5,8 +5,10 @@
 // The contract, for everything that reads part of a plan (the loader, and a
 // driver's Configure, and its Config's Prepare and PrepareFault):
 //
-//   - A Pos is a 1-based line and column in the plan file. The zero Pos
-//     means "nowhere in particular".
+//   - A Pos is a 1-based line and column in the plan file, or in the
+//     fragment it includes that holds the node (Pos.File, set by PosOf from
+//     what the loader recorded with SetFile). The zero Pos means "nowhere in
+//     particular".
 //   - A problem at a node is returned as an *Error, made with Errorf (at a
 //     YAML node) or ErrorAt (at a Pos). It carries no file name: the engine
 //     knows the file. An error that wraps an *Error is placed by the first
@@ -25,40 +27,94 @@
 // duplicates.
 //
 // Everything here is plain values and pure functions, safe for concurrent
-// use.
+// use, but for the record of which nodes came from which fragment file
+// (SetFile, FileOf), which is itself safe for concurrent use.
 package diag
 
 import (
 	"cmp"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"weak"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // Pos is a position in the plan file: 1-based line and column.
 type Pos struct {
+	// File is the fragment the position is in (a file the plan includes,
+	// named as the plan's diagnostics name it); empty for the plan's own
+	// file, which whoever reports the position knows.
+	File      string
 	Line, Col int
 }
 
-// PosOf returns the position of node n; the zero Pos when n is nil.
+// PosOf returns the position of node n, in the fragment it came from (see
+// SetFile); the zero Pos when n is nil.
 func PosOf(n *yaml.Node) Pos {
 	if n == nil {
 		return Pos{}
 	}
-	return Pos{n.Line, n.Column}
+	return Pos{File: FileOf(n), Line: n.Line, Col: n.Column}
+}
+
+// nodeFiles records the file of every node of an included fragment. It is
+// keyed by weak pointers, and an entry is dropped when its node is
+// collected, so that a long-lived process that loads many plans does not
+// keep them all.
+var nodeFiles sync.Map // weak.Pointer[yaml.Node] -> string
+
+// nodeFilesLen counts the entries of nodeFiles: while there are none (no
+// plan with includes loaded), FileOf looks nothing up.
+var nodeFilesLen atomic.Int64
+
+// SetFile records that node n was read from file, a fragment the plan
+// includes: PosOf(n) and so every diagnostic at n name that file. The plan
+// loader calls it for every node of a fragment; nodes of the plan's own
+// file are not recorded. Safe for concurrent use.
+func SetFile(n *yaml.Node, file string) {
+	k := weak.Make(n)
+	if _, loaded := nodeFiles.Swap(k, file); !loaded {
+		nodeFilesLen.Add(1)
+		runtime.AddCleanup(n, func(k weak.Pointer[yaml.Node]) {
+			nodeFiles.Delete(k)
+			nodeFilesLen.Add(-1)
+		}, k)
+	}
+}
+
+// FileOf returns the file SetFile recorded for n: empty for a node of the
+// plan's own file (or none). Safe for concurrent use.
+func FileOf(n *yaml.Node) string {
+	if n == nil || nodeFilesLen.Load() == 0 {
+		return ""
+	}
+	f, ok := nodeFiles.Load(weak.Make(n))
+	if !ok {
+		return ""
+	}
+	return f.(string)
 }
 
 // Error is an error located in the plan file. It prints as
-// "line:col: message"; the engine adds the file name.
+// "line:col: message" (with the fragment's name first when the position is
+// in one); the engine adds the plan's file name.
 type Error struct {
 	Pos
 	Err error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%d:%d: %v", e.Line, e.Col, e.Err) }
+func (e *Error) Error() string {
+	if e.File != "" {
+		return fmt.Sprintf("%s:%d:%d: %v", e.File, e.Line, e.Col, e.Err)
+	}
+	return fmt.Sprintf("%d:%d: %v", e.Line, e.Col, e.Err)
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorAt returns err located at pos.
@@ -83,17 +139,29 @@ type Diagnostic struct {
 	Warning bool
 }
 
-// New returns the diagnostic msg at pos in file; a zero pos becomes 1:1.
+// New returns the diagnostic msg at pos in file, or in pos.File when the
+// position is in a fragment; a zero pos becomes 1:1.
 func New(file string, pos Pos, msg string) Diagnostic {
+	if pos.File != "" {
+		file = pos.File
+	}
 	if pos.Line == 0 {
-		pos = Pos{1, 1}
+		pos.Line, pos.Col = 1, 1
 	}
 	return Diagnostic{File: file, Line: pos.Line, Col: pos.Col, Msg: msg}
 }
 
+// At returns the diagnostic msg at line and column of the file node n came
+// from: file, or the fragment SetFile recorded for n. It is for positions
+// inside a node's value (an offset in a template).
+func At(file string, n *yaml.Node, line, col int, msg string) Diagnostic {
+	return New(file, Pos{File: FileOf(n), Line: line, Col: col}, msg)
+}
+
 // FromError turns err, as a driver returns it, into
 // diagnostics in file: one for each error joined in err (errors.Join), each
-// at the position of the *Error it wraps, else at pos (else at 1:1).
+// at the position of the *Error it wraps, else at pos (else at 1:1); a
+// position in a fragment (Pos.File) is in that file.
 func FromError(file string, pos Pos, err error) Diagnostics {
 	if err == nil {
 		return nil

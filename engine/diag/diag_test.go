@@ -3,8 +3,12 @@ package diag
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestSuggest(t *testing.T) {
@@ -50,8 +54,8 @@ func TestDistance(t *testing.T) {
 
 func TestFromError(t *testing.T) {
 	t.Parallel()
-	at := Pos{7, 3}
-	located := ErrorAt(Pos{2, 5}, errors.New("redis: unknown key"))
+	at := Pos{Line: 7, Col: 3}
+	located := ErrorAt(Pos{Line: 2, Col: 5}, errors.New("redis: unknown key"))
 	err := errors.Join(
 		located,
 		errors.New("webhook: no position"),
@@ -91,5 +95,72 @@ func TestDiagnosticsError(t *testing.T) {
 	}
 	if n := len(ds.Errors()); n != 3 {
 		t.Errorf("%d errors, want 3", n)
+	}
+}
+
+// A node recorded as read from a fragment is placed in that file by every
+// way a position becomes a diagnostic: PosOf, Errorf, ErrorAt, New, At and
+// FromError; a node of the plan's own file stays in the plan's.
+func TestFragmentFile(t *testing.T) {
+	t.Parallel()
+	frag := &yaml.Node{Kind: yaml.ScalarNode, Value: "-1s", Line: 4, Column: 14}
+	own := &yaml.Node{Kind: yaml.ScalarNode, Value: "x", Line: 2, Column: 3}
+	SetFile(frag, "shared/targets.yaml")
+	if got := FileOf(frag); got != "shared/targets.yaml" {
+		t.Errorf("FileOf(fragment node) = %q", got)
+	}
+	if got := FileOf(own); got != "" {
+		t.Errorf("FileOf(plan node) = %q, want empty", got)
+	}
+	if got := PosOf(frag); got != (Pos{File: "shared/targets.yaml", Line: 4, Col: 14}) {
+		t.Errorf("PosOf = %+v", got)
+	}
+	err := errors.Join(Errorf(frag, "redis: bad timeout"), Errorf(own, "redis: bad x"),
+		ErrorAt(Pos{File: FileOf(frag), Line: 4, Col: 16}, errors.New("template")), errors.New("unplaced"))
+	got := FromError("plan.yaml", PosOf(frag), err).Error()
+	want := "plan.yaml:2:3: redis: bad x\n" +
+		"shared/targets.yaml:4:14: redis: bad timeout\n" +
+		"shared/targets.yaml:4:14: unplaced\n" +
+		"shared/targets.yaml:4:16: template"
+	if got != want {
+		t.Errorf("FromError =\n%s\nwant\n%s", got, want)
+	}
+	if got := At("plan.yaml", frag, 5, 7, "m").String(); got != "shared/targets.yaml:5:7: m" {
+		t.Errorf("At = %s", got)
+	}
+	if got := At("plan.yaml", own, 5, 7, "m").String(); got != "plan.yaml:5:7: m" {
+		t.Errorf("At = %s", got)
+	}
+	if got := Errorf(frag, "m").Error(); got != "shared/targets.yaml:4:14: m" {
+		t.Errorf("Error() = %q", got)
+	}
+}
+
+func nodeFileEntries() int {
+	n := 0
+	nodeFiles.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// The record of fragment nodes does not keep them alive: an entry goes
+// when its node does (a long-lived process loads many plans).
+func TestNodeFilesDoNotLeak(t *testing.T) {
+	// Not parallel: it counts a package-wide map.
+	before := nodeFileEntries()
+	for range 1000 {
+		SetFile(&yaml.Node{Kind: yaml.ScalarNode, Value: "x"}, "shared/f.yaml")
+	}
+	if got := nodeFileEntries(); got < before+1000 {
+		t.Fatalf("%d entries after recording 1000 nodes (%d before)", got, before)
+	}
+	// Cleanups run on their own goroutine after a collection: wait for
+	// them on progress, with a hang guard, not on a fixed time.
+	deadline := time.Now().Add(30 * time.Second)
+	for nodeFileEntries() > before+10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries still recorded after their nodes were dropped (%d before)", nodeFileEntries(), before)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
 	}
 }

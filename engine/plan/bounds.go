@@ -174,7 +174,9 @@ func (b *boundsChecker) count(n *yaml.Node) (extent, error) {
 // node or the alias where the limit is passed, and returns false when the
 // document must not be walked further.
 func (l *loader) checkBounds(doc *yaml.Node, maxSize int64) bool {
-	b := &boundsChecker{limit: MaxNodes(maxSize), memo: map[*yaml.Node]extent{}, active: map[*yaml.Node]bool{}}
+	// The plan and the fragments it includes share one node budget.
+	b := &boundsChecker{limit: MaxNodes(maxSize), memo: map[*yaml.Node]extent{}, active: map[*yaml.Node]bool{}, seen: l.nodesSeen}
+	defer func() { l.nodesSeen = b.seen }()
 	// depth is 1 for the plan's mapping.
 	var walk func(n *yaml.Node, depth int) bool
 	walk = func(n *yaml.Node, depth int) bool {
@@ -281,7 +283,7 @@ const maxEncodingDiags = 20
 // checkUTF8 reports the first byte that is not UTF-8 on each line, at its
 // line and column: yaml.v3 reports such a byte without a position. A plan
 // in UTF-16 (with its byte order mark) is left to yaml.v3, which reads it.
-func (l *loader) checkUTF8(data []byte) bool {
+func (l *loader) checkUTF8(file string, data []byte) bool {
 	if utf8.Valid(data) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
 		return true
 	}
@@ -294,7 +296,7 @@ func (l *loader) checkUTF8(data []byte) bool {
 		case r == utf8.RuneError && size == 1:
 			b := data[off]
 			if reported == maxEncodingDiags {
-				l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
+				l.diags = append(l.diags, diag.Diagnostic{File: file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
 					Msg: "more bytes that are not UTF-8 follow: save the plan as UTF-8"})
 				return false
 			}
@@ -302,7 +304,7 @@ func (l *loader) checkUTF8(data []byte) bool {
 			if b >= 0xA0 {
 				msg += fmt.Sprintf(" (%c in Latin-1?)", rune(b))
 			}
-			l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
+			l.diags = append(l.diags, diag.Diagnostic{File: file, Line: line, Col: utf8.RuneCount(data[lineStart:off]) + 1,
 				Msg: msg + ": save the plan as UTF-8"})
 			reported++
 			// One per line: skip to the next.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -68,13 +69,10 @@ func (p *Plan) DataSource(name string) *DataSource {
 
 // dataSources reads the top-level `data:` mapping n. Each source's file is
 // relative to the directory of the file that declares it: the plan's, or
-// the one dataDir gives for its key.
+// the included fragment's that holds its key (diag.FileOf).
 func (l *loader) dataSources(p *Plan, n *yaml.Node) {
 	mapping(n, func(k, v *yaml.Node) {
-		dir, ok := l.dataDirs[k]
-		if !ok {
-			dir = filepath.Dir(l.file)
-		}
+		dir := filepath.Dir(cmp.Or(diag.FileOf(k), l.file))
 		if d := l.dataSource(k, v, dir); d != nil {
 			p.Data = append(p.Data, d)
 		}

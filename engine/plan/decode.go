@@ -154,7 +154,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 				if !identRE.MatchString(ck.Name) {
 					l.addf(nv, "check name %q must be an identifier (letters, digits, _; not starting with a digit)", ck.Name)
 				} else if first, dup := seen[ck.Name]; dup {
-					l.addf(nv, "duplicate check name %q (first at line %d)", ck.Name, first.Line)
+					l.addf(nv, "duplicate check name %q (first at %s)", ck.Name, l.lineOf(first, nv))
 				} else {
 					seen[ck.Name] = nk
 				}
@@ -250,7 +250,7 @@ func (l *loader) checkName(k *yaml.Node, what string, names map[string]*yaml.Nod
 	case reserved[name]:
 		l.addf(k, "%s name %q is reserved in check expressions; choose another", what, name)
 	case names[name] != nil:
-		l.addf(k, "%s name %q is already used at line %d: targets and scenarios share one namespace in check expressions", what, name, names[name].Line)
+		l.addf(k, "%s name %q is already used at %s: targets and scenarios share one namespace in check expressions", what, name, l.lineOf(names[name], k))
 	default:
 		names[name] = k
 	}

@@ -138,7 +138,7 @@ func (l *loader) expand(n *yaml.Node) (string, bool) {
 // exact for single-line plain and quoted scalars.
 func (l *loader) errAtOffset(n *yaml.Node, off int, msg string) {
 	line, col := offsetPos(n, off)
-	l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: col, Msg: msg})
+	l.diags = append(l.diags, diag.At(l.file, n, line, col, msg))
 }
 
 // offsetPos maps a byte offset inside a scalar's value to a file position.

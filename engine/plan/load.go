@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -90,8 +91,15 @@ func ParseAll(file string, data []byte, opts Options) (*Plan, diag.Diagnostics) 
 		mergedBy: map[*yaml.Node]*yaml.Node{}, schema: opts.Schema}
 	p := l.load(data, opts.Sets)
 	if p != nil {
-		sum := sha256.Sum256(data)
-		p.Digest = hex.EncodeToString(sum[:])
+		h := sha256.New()
+		h.Write(data)
+		// The fragments' names and bytes too: the digest changes when one
+		// does. A plan without includes has the digest of its bytes.
+		for _, f := range l.fragments {
+			h.Write([]byte("\x00" + filepath.ToSlash(f.file) + "\x00"))
+			h.Write(f.data)
+		}
+		p.Digest = hex.EncodeToString(h.Sum(nil))
 	}
 	return p, l.diags
 }
@@ -115,14 +123,15 @@ type loader struct {
 	badPtrs []string
 	// stepKinds are Options.StepKinds.
 	stepKinds []string
+	// nodesSeen counts the nodes of the files checked so far (checkBounds):
+	// the plan and its fragments share one limit.
+	nodesSeen int
+	// fragments are the files the plan includes, in merge order.
+	fragments []*fragment
 	// schema is Options.Schema, or the core's once the plan is known to
 	// be within its bounds (useSchema); doc is its document.
 	schema *schema.PlanSchema
 	doc    schemaDoc
-	// dataDirs maps the key of a data source declared in another file
-	// than the plan's (an included fragment) to that file's directory,
-	// against which its file is resolved; absent: the plan's directory.
-	dataDirs map[*yaml.Node]string
 }
 
 // useSchema settles the schema: Options.Schema, else the core's (compiled
@@ -143,7 +152,7 @@ func (l *loader) useSchema() bool {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) load(data []byte, sets []string) *Plan {
-	if !l.checkUTF8(data) {
+	if !l.checkUTF8(l.file, data) {
 		return nil
 	}
 	var doc yaml.Node
@@ -153,7 +162,7 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 			l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: 1, Col: 1, Msg: "the plan is empty: write at least version, targets and scenarios (see docs/PLAN-FORMAT.md)"})
 			return nil
 		}
-		l.yamlError(err, data)
+		l.yamlError(l.file, err, data)
 		return nil
 	}
 	var extra yaml.Node
@@ -169,6 +178,11 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 		l.add(n, "a plan is a YAML mapping with version, targets and scenarios")
 		return nil
 	}
+	if isFragment(doc.Content[0]) {
+		l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: 1, Col: 1, Msg: "this file has no version and holds only what a fragment holds (" +
+			strings.Join(fragmentKeys, ", ") + "): if it is a fragment, validate a plan that includes it (include: [FILE]); if it is a plan, add version: 1 (see docs/PLAN-FORMAT.md)"})
+		return nil
+	}
 	// Nothing below may walk the tree through its aliases before this: an
 	// alias bomb of a few hundred bytes expands to billions of nodes.
 	if !l.checkBounds(&doc, l.maxSize) {
@@ -178,12 +192,10 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 		return nil
 	}
 	root := doc.Content[0]
-	l.recordBlockIndents(root, bytes.Split(data, []byte("\n")))
-	// Problems found here do not stop loading: the schema and the semantic
-	// checks still run, so that every problem is reported at once.
-	l.interpolate(root)
-	l.checkDuplicates(root)
-	l.resolveMerges(root, map[*yaml.Node]bool{})
+	l.prepareSource(root, data)
+	// The fragments it includes, prepared the same way, merge into it:
+	// what follows sees one plan.
+	l.include(root)
 	l.stripExtensions(root, l.doc.root())
 	for _, s := range sets {
 		l.applySet(root, s)
@@ -191,24 +203,28 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 	inst := l.toJSON(root, "")
 	l.validateSchema(inst)
 	p := &Plan{File: l.file, Root: root}
+	for _, f := range l.fragments {
+		p.Fragments = append(p.Fragments, f.file)
+	}
 	l.decode(p, root)
 	return p
 }
 
-func (l *loader) yamlError(err error, data []byte) {
+// yamlError reports a yaml.v3 error in file (the plan or a fragment).
+func (l *loader) yamlError(file string, err error, data []byte) {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, e := range te.Errors {
-			l.yamlLine(e, data)
+			l.yamlLine(file, e, data)
 		}
 		return
 	}
-	l.yamlLine(err.Error(), data)
+	l.yamlLine(file, err.Error(), data)
 }
 
 // yamlLine turns a yaml.v3 syntax error, which has a line but no column,
 // into a diagnostic with advice for the usual mistakes.
-func (l *loader) yamlLine(msg string, data []byte) {
+func (l *loader) yamlLine(file, msg string, data []byte) {
 	line, col := 1, 1
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
@@ -233,7 +249,7 @@ func (l *loader) yamlLine(msg string, data []byte) {
 	case strings.Contains(msg, "did not find expected ',' or '}'") || strings.Contains(msg, "did not find expected ',' or ']'"):
 		msg += " (an unclosed { or [?)"
 	}
-	l.diags = append(l.diags, diag.Diagnostic{File: l.file, Line: line, Col: col, Msg: "YAML syntax: " + msg})
+	l.diags = append(l.diags, diag.Diagnostic{File: file, Line: line, Col: col, Msg: "YAML syntax: " + msg})
 }
 
 // recordBlockIndents notes the content column of every block scalar, which
@@ -403,9 +419,14 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 				}
 				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 				if last {
-					next = &yaml.Node{Kind: yaml.ScalarNode}
+					next = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line, Column: n.Column} // placed at its mapping
 				}
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: seg, Line: n.Line, Column: n.Column}, next)
+				nk := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: seg, Line: n.Line, Column: n.Column}
+				if f := diag.FileOf(n); f != "" { // a mapping of a fragment
+					diag.SetFile(nk, f)
+					diag.SetFile(next, f)
+				}
+				n.Content = append(n.Content, nk, next)
 			}
 			n = next
 		case yaml.SequenceNode:
@@ -432,9 +453,9 @@ func (l *loader) applySet(root *yaml.Node, set string) {
 	if err := yaml.Unmarshal([]byte(value), &v); err != nil || len(v.Content) == 0 {
 		v = yaml.Node{Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}}}
 	}
-	line, col := n.Line, n.Column
+	line, col, file := n.Line, n.Column, diag.FileOf(n)
 	*n = *v.Content[0]
-	setPos(n, line, col)
+	setPos(n, file, line, col)
 }
 
 // namesParts reports whether a mapping's keys name parts of the plan
@@ -459,17 +480,24 @@ func cow(n *yaml.Node) *yaml.Node {
 	c := *n
 	c.Content = slices.Clone(n.Content)
 	c.Anchor = ""
+	if f := diag.FileOf(n); f != "" {
+		diag.SetFile(&c, f)
+	}
 	if ind, ok := recordedBlockIndent(n); ok {
 		setBlockIndent(&c, ind)
 	}
 	return &c
 }
 
-// setPos places an overriding value where the value it replaced was, so that
-// diagnostics about it point somewhere useful.
-func setPos(n *yaml.Node, line, col int) {
+// setPos places an overriding value where the value it replaced was (in
+// file, a fragment, or the plan's own when empty), so that diagnostics
+// about it point somewhere useful.
+func setPos(n *yaml.Node, file string, line, col int) {
 	n.Line, n.Column = line, col
+	if file != "" {
+		diag.SetFile(n, file)
+	}
 	for _, c := range n.Content {
-		setPos(c, line, col)
+		setPos(c, file, line, col)
 	}
 }

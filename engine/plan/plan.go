@@ -7,6 +7,7 @@
 package plan
 
 import (
+	"path/filepath"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -45,11 +46,32 @@ type Plan struct {
 	// Data are the plan's data sources (`data:`), in plan order.
 	Data []*DataSource
 
-	// Root is the plan's YAML mapping after interpolation and overrides.
+	// Root is the plan's YAML mapping after interpolation and overrides,
+	// with the fragments it includes merged in (and its include key gone).
 	Root *yaml.Node
-	// Digest is the SHA-256 of the plan file's bytes.
+	// Fragments are the files the plan includes, directly or through
+	// other fragments, in merge order, named as diagnostics name them: the
+	// including file's directory joined with the include entry.
+	Fragments []string
+	// Digest is the SHA-256 of the plan file's bytes (and of its
+	// fragments', when it includes some).
 	Digest string
 }
+
+// FileOf returns the file node n of the plan was read from: the fragment
+// that holds it, or the plan's own file.
+func (p *Plan) FileOf(n *yaml.Node) string {
+	if f := diag.FileOf(n); f != "" {
+		return f
+	}
+	return p.File
+}
+
+// DirOf returns the directory of the file node n of the plan was read from
+// (see FileOf): paths written in a block, such as a data source's file,
+// are relative to it, whether the block is in the plan or in a fragment it
+// includes.
+func (p *Plan) DirOf(n *yaml.Node) string { return filepath.Dir(p.FileOf(n)) }
 
 // Notify is one notification of the outcome.
 type Notify struct {

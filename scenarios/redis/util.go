@@ -94,7 +94,7 @@ func compileAt(c *tmpl.Compiler, n *yaml.Node, what string) (*tmpl.Template, err
 			col += 1 + utf8.RuneCountInString(n.Value[:te.Offset])
 		}
 	}
-	return nil, diag.ErrorAt(diag.Pos{Line: line, Col: col}, fmt.Errorf("redis: %s: template %q: %w", what, n.Value, err))
+	return nil, diag.ErrorAt(diag.Pos{File: diag.FileOf(n), Line: line, Col: col}, fmt.Errorf("redis: %s: template %q: %w", what, n.Value, err))
 }
 
 // classify names the kind of failure of a call.

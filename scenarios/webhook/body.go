@@ -207,7 +207,7 @@ func compileTemplate(n *yaml.Node, c *tmpl.Compiler) (*tmpl.Template, error) {
 			col += te.Offset + 1
 		}
 	}
-	return nil, diag.ErrorAt(diag.Pos{Line: line, Col: col}, fmt.Errorf("webhook: template %q: %w", n.Value, err))
+	return nil, diag.ErrorAt(diag.Pos{File: diag.FileOf(n), Line: line, Col: col}, fmt.Errorf("webhook: template %q: %w", n.Value, err))
 }
 
 // appendValue appends the JSON form of a template or YAML value.
