@@ -39,7 +39,7 @@ func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 		// Format's own markers: the file would not come out as it went in.
 		return nil, fmt.Errorf("%s: the file holds the text \"~fmt:\", which fmt uses for itself: it cannot format it", file)
 	}
-	if !l.checkUTF8(src) {
+	if !l.checkUTF8(file, src) {
 		return nil, l.diags
 	}
 	// A file written with CRLF line endings keeps them.
@@ -53,7 +53,7 @@ func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: the file is empty", file)
 		}
-		l.yamlError(err, src)
+		l.yamlError(file, err, src)
 		if len(l.diags) == 0 {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,9 +32,16 @@ func TestFmtExamplePlans(t *testing.T) {
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no plans: %v", err)
 	}
+	// The fragments that plans include (plans/shared/) are formatted too.
+	fragments, err := filepath.Glob(filepath.Join("..", "..", "..", "plans", "*", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, fragments...)
 	lo := plan.Options{StepKinds: driver.Drivers(), Schema: sch, Env: func(string) (string, bool) { return "", false }}
 	for _, path := range paths {
-		t.Run(filepath.Base(path), func(t *testing.T) {
+		name, _ := filepath.Rel(filepath.Join("..", "..", "..", "plans"), path)
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			src, err := os.ReadFile(path)
 			if err != nil {
@@ -49,6 +57,9 @@ func TestFmtExamplePlans(t *testing.T) {
 			again, err := plan.Format(path, out, sch)
 			if err != nil || !bytes.Equal(again, out) {
 				t.Errorf("fmt is not idempotent (%v):\n%s", err, again)
+			}
+			if slices.Contains(fragments, path) {
+				return // not a plan: loaded through the plans that include it
 			}
 			// The same plan, from a version of the file that fmt changes
 			// everywhere it may: another indentation and longer durations.
