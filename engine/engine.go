@@ -356,7 +356,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 		use := &tmpl.DataUse{}
 		dataUse[s] = use
 		compiler := tmpl.NewCompiler(s.VarNames...).WithData(sources, use)
-		for _, st := range s.Steps {
+		for i, st := range s.Steps {
 			if st.Kind == "sleep" || st.Invalid {
 				continue
 			}
@@ -364,8 +364,10 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			if !ok {
 				continue // reported with the target
 			}
-			spec := driver.StepSpec{Name: st.Name, Node: st.Node, Expect: st.Expect, Templates: compiler,
-				Load: loadInfo(s.Load),
+			// ... and the captures of the steps before it.
+			spec := driver.StepSpec{Name: st.Name, Node: st.Node, Expect: st.Expect, Templates: s.StepCompiler(compiler, i),
+				WantReply: st.CaptureNode != nil,
+				Load:      loadInfo(s.Load),
 				Warn: func(n *yaml.Node, msg string) {
 					pos := st.Pos
 					if n != nil {

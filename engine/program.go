@@ -43,6 +43,9 @@ type preparedStep struct {
 	// metrics are the figures the step's driver declares
 	// (driver.StepMetricser); none for a sleep.
 	metrics []driver.StepMetric
+	// capture saves values of the step's reply for the steps after it;
+	// nil when the step captures nothing.
+	capture *tmpl.Captures
 }
 
 // executor runs a scenario's iterations under its load model: a load.Closed
@@ -114,7 +117,7 @@ func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver
 	var cum float64
 	for _, st := range s.Steps {
 		ps.steps = append(ps.steps, preparedStep{name: st.Name, target: st.Target, step: steps[st], sleep: st.Sleep,
-			metrics: driver.StepMetricsOf(drivers[st.Target])})
+			metrics: driver.StepMetricsOf(drivers[st.Target]), capture: st.Capture})
 		cum += st.Weight
 		ps.cumWeights = append(ps.cumWeights, cum)
 	}

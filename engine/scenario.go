@@ -374,6 +374,13 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 			st.it.VUIter++
 			return false
 		}
+		if step.capture != nil && out.Err == nil {
+			// The step's values for the steps after it: one that cannot be
+			// taken fails the step, as its later readers could not run.
+			if err := step.capture.Eval(st.it.Templates, out.Reply); err != nil {
+				out.Err, out.Class = err, classCapture
+			}
+		}
 		x := metrics.Sample{Service: t1.Sub(t0), ErrClass: classify(out), At: t1.Sub(sr.runStart), Ops: out.Ops, Counters: out.Counters}
 		if i == first && !scheduled.IsZero() {
 			x.Response = t1.Sub(scheduled)
@@ -412,6 +419,10 @@ func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled t
 // classTemplate is the error class of an iteration whose vars failed, the
 // class drivers give a step whose template failed.
 const classTemplate = "template"
+
+// classCapture is the error class of a step whose `capture:` could not
+// take its value from the reply (a missing field, a nil value).
+const classCapture = "capture"
 
 // evalVars computes the iteration's vars for VU state st, and returns the
 // iteration's error class when one fails ("" when they are computed).

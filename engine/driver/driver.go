@@ -220,6 +220,15 @@ type Outcome struct {
 	// commands: 16); zero means one. Rates of operations use it, while
 	// counts and latencies stay per call (per round trip).
 	Ops int
+	// Reply is the call's reply, for the step's `capture:` expressions
+	// (reply.NAME): set only on success of a step prepared with
+	// StepSpec.WantReply, nil otherwise, so that an Outcome still costs no
+	// allocation. Its shape is the driver's to document, built of the
+	// types a JSON decoder gives — string, int64, float64, bool, nil,
+	// []any, map[string]any — so that expressions read it as they read
+	// JSON. The engine reads it once, before the next Do of the VU, and
+	// keeps only the values the captures select.
+	Reply any
 }
 
 // Iteration is the state of one iteration of one virtual user. It is owned by
@@ -266,6 +275,10 @@ type StepSpec struct {
 	Expect *yaml.Node
 	// Templates compiles `{{ expr }}` strings.
 	Templates *tmpl.Compiler
+	// WantReply is true when the step has `capture:`: on success, Do
+	// returns the call's reply in Outcome.Reply. A driver whose steps
+	// cannot give a reply refuses such a step in Prepare (engine/diag).
+	WantReply bool
 	// Load describes the scenario's load, for drivers that warn when a plan
 	// aims more load at a service than its documented limits allow.
 	Load LoadInfo

@@ -37,7 +37,7 @@ const (
 )
 
 // stepFields are the keys of a step that are not its kind.
-var stepFields = []string{"name", "target", "expect", "weight"}
+var stepFields = []string{"name", "target", "expect", "capture", "weight"}
 
 // mapping iterates over a mapping node's entries.
 func mapping(n *yaml.Node, f func(k, v *yaml.Node)) {
@@ -300,6 +300,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		// The driver validates what is under its key and expect: skip it
 		// where the schema already found problems there.
 		st.Invalid = st.Invalid || l.bad(sptr+"/"+st.Kind) || l.bad(sptr+"/expect")
+		st.captureBad = l.bad(sptr + "/capture")
 		wk, wv := get(sn, "weight")
 		if f, ok := num(wv); ok {
 			st.Weight = f
@@ -332,6 +333,7 @@ func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 		}
 		s.Steps = append(s.Steps, st)
 	}
+	l.captures(s)
 	return s
 }
 
@@ -738,7 +740,7 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 		if s := diag.Suggest(k.Value, all); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else {
-			msg += " (a step has name, target, expect and one kind: " + strings.Join(known, ", ") + ")"
+			msg += " (a step has name, target, expect, capture and one kind: " + strings.Join(known, ", ") + ")"
 		}
 		l.add(k, msg)
 	})
@@ -755,7 +757,12 @@ func (l *loader) step(p *Plan, n *yaml.Node, ptr string) *Step {
 	}
 	tk, tv := get(n, "target")
 	_, st.Expect = get(n, "expect")
+	st.captureKey, st.CaptureNode = get(n, "capture")
 	if st.Kind == "sleep" {
+		if st.CaptureNode != nil {
+			l.addf(st.captureKey, "step: a sleep step has no reply to capture")
+			st.captureKey, st.CaptureNode = nil, nil
+		}
 		st.Sleep, _ = dur(st.Node)
 		if tv != nil {
 			l.addf(tk, "step: a sleep step has no target")

@@ -229,7 +229,16 @@ type Step struct {
 	Weight float64
 	Node   *yaml.Node // value under the kind key
 	Expect *yaml.Node
-	Pos    diag.Pos
+	// Capture is the step's `capture:` (values saved from its reply for
+	// the steps after it), compiled; nil when it has none or they have
+	// problems (reported). CaptureNames are their names in order, also
+	// then; CaptureNode is the mapping as written.
+	Capture      *tmpl.Captures
+	CaptureNames []string
+	CaptureNode  *yaml.Node
+	captureKey   *yaml.Node
+	captureBad   bool // the schema found problems under capture:
+	Pos          diag.Pos
 	// Invalid marks a step with problems already reported; later stages
 	// skip it so that no problem is reported twice.
 	Invalid bool

@@ -114,6 +114,9 @@ type Compiler struct {
 	// dataUse records those they read (see WithData).
 	data    []DataSource
 	dataUse *DataUse
+	// captured maps the names captured by a step and the steps after it
+	// to the step capturing them ("": the step itself), see WithCaptures.
+	captured map[string]string
 }
 
 // NewCompiler returns a compiler whose templates may read the given vars

@@ -213,6 +213,12 @@ func (c *Compiler) knowsVar(name string) error {
 		}
 		return fmt.Errorf("vars.%s is defined below this var: a var may read only the vars above it", name)
 	}
+	if by, ok := c.captured[name]; ok {
+		if by == "" {
+			return fmt.Errorf("vars.%s is captured by this step: its reply comes after its templates are rendered; a step reads only the captures of the steps before it", name)
+		}
+		return fmt.Errorf("vars.%s is captured by step %s, which runs after this one: a step reads only the captures of the steps before it", name, by)
+	}
 	msg := fmt.Sprintf("unknown var %q", name)
 	known := c.vars
 	if c.inVar {

@@ -33,6 +33,9 @@ type batchStep struct {
 	repeat int
 	tx     bool
 	errAt  string
+	// reply: the step has captures, so Do returns the reply
+	// (Outcome.Reply), sending through go-redis, which parses it.
+	reply bool
 
 	target *Target
 	sends  []send   // the round trip's commands: the step's, and safety EXPIREs
@@ -203,9 +206,13 @@ func (s *batchStep) render(argv [][]byte, buf []byte, it *driver.Iteration) ([][
 // reply is a success; any error reply fails the call. Do is safe for
 // concurrent use; it touches no shared mutable state.
 func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
-	if s.static != nil && s.target.fast != nil {
+	fast := s.target.fast
+	if s.reply {
+		fast = nil // the fast path reads no reply values
+	}
+	if s.static != nil && fast != nil {
 		// Nothing to render: no scratch space needed.
-		if _, at, err := s.target.fast.do(ctx, s.static, s.argc, s.tx); err != nil {
+		if _, at, err := fast.do(ctx, s.static, s.argc, s.tx); err != nil {
 			return s.failed(err, at)
 		}
 		return driver.Outcome{Ops: s.ops()}
@@ -227,20 +234,21 @@ func (s *batchStep) Do(ctx context.Context, it *driver.Iteration) driver.Outcome
 		}
 	}
 	var err error
+	var reply any
 	at := -1
 	switch {
-	case s.target.fast != nil:
-		_, at, err = s.target.fast.do(ctx, argv, s.argc, s.tx)
+	case fast != nil:
+		_, at, err = fast.do(ctx, argv, s.argc, s.tx)
 	case s.tx && s.target.cluster != nil && s.crossSlot(argv):
 		err = errCrossSlot
 	default:
-		at, err = s.doGoRedis(ctx, sc, argv)
+		reply, at, err = s.doGoRedis(ctx, sc, argv)
 	}
 	if err == nil {
 		s.pool.Put(sc)
-		return driver.Outcome{Ops: s.ops()}
+		return driver.Outcome{Ops: s.ops(), Reply: reply}
 	}
-	if classify(err) == ClassRedis || s.target.fast != nil {
+	if classify(err) == ClassRedis || fast != nil {
 		// The call is over. Only a go-redis connection failure might leave
 		// go-redis holding on to the arguments, so only then is the
 		// scratch dropped.
@@ -293,9 +301,10 @@ func (s *batchStep) crossSlot(argv [][]byte) bool {
 }
 
 // doGoRedis sends the round trip through go-redis (sentinel and cluster
-// targets, or fast_path: false). at is the index of the command whose error
-// is returned, -1 when the error is not one command's.
-func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]byte) (at int, err error) {
+// targets, fast_path: false, or a step with captures). at is the index of
+// the command whose error is returned, -1 when the error is not one
+// command's. With s.reply, reply is the step's reply (replyOf).
+func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]byte) (reply any, at int, err error) {
 	if cap(sc.slots) < len(argv) {
 		sc.slots = make([]argSlot, len(argv))
 		sc.args = make([]any, len(argv))
@@ -312,11 +321,15 @@ func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]by
 	}
 	c := s.target.client
 	if len(s.argc) == 1 && !s.tx {
-		err := c.Process(ctx, goredis.NewCmd(ctx, args...))
+		cmd := goredis.NewCmd(ctx, args...)
+		err := c.Process(ctx, cmd)
 		if err == goredis.Nil {
-			return -1, nil
+			return nil, -1, nil
 		}
-		return 0, err
+		if err == nil && s.reply {
+			reply = replyValue(cmd.Val())
+		}
+		return reply, 0, err
 	}
 	var pipe goredis.Pipeliner
 	if s.tx {
@@ -340,17 +353,70 @@ func (s *batchStep) doGoRedis(ctx context.Context, sc *batchScratch, argv [][]by
 			continue
 		}
 		if !strings.HasPrefix(e.Error(), "EXECABORT") {
-			return i, e
+			return nil, i, e
 		}
 		if first < 0 {
 			first = i
 		}
 	}
 	if first >= 0 {
-		return first, cmds[first].Err()
+		return nil, first, cmds[first].Err()
 	}
 	if errors.Is(err, goredis.Nil) {
-		return -1, nil
+		err = nil
 	}
-	return -1, err
+	if err == nil && s.reply {
+		reply = s.replyOf(cmds)
+	}
+	return reply, -1, err
+}
+
+// replyOf is the step's reply from the commands of its round trip: the
+// reply of its command when it sends one (no pipeline, no transaction),
+// else the list of the replies of its commands, in order; runplan's
+// safety EXPIREs are left out, a nil reply is nil.
+func (s *batchStep) replyOf(cmds []goredis.Cmder) any {
+	out := make([]any, 0, s.ops())
+	for i, cmd := range cmds {
+		if i >= len(s.sends) || s.sends[i].cmd == nil {
+			continue
+		}
+		if c, ok := cmd.(*goredis.Cmd); ok && c.Err() == nil {
+			out = append(out, replyValue(c.Val()))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	if len(s.cmds) == 1 && s.repeat == 1 && !s.tx && len(out) == 1 {
+		return out[0]
+	}
+	return out
+}
+
+// replyValue is a go-redis reply as captures read it: RESP3 maps (HGETALL,
+// CONFIG GET...) become map[string]any, their keys in text, and lists are
+// converted the same way inside; strings, int64, float64, bool and nil stay
+// as they are.
+func replyValue(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = replyValue(e)
+		}
+		return out
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = replyValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = replyValue(e)
+		}
+		return out
+	}
+	return v
 }

@@ -29,6 +29,9 @@ type cacheGetStep struct {
 	size      sizeSpec
 	ttl       time.Duration
 	loadDelay time.Duration
+	// reply: the step has captures, so Do returns the reply
+	// (Outcome.Reply, cacheReply), reading the value through go-redis.
+	reply bool
 
 	target  *Target
 	gen     *valueGen
@@ -180,17 +183,25 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 	argv := append(sc.argv[:0], getName, buf)
 
 	fast := s.target.fast
+	if s.reply {
+		fast = nil // the fast path reads no values
+	}
 	var err error
+	var got any
 	hit := false
 	if fast != nil {
 		var isNil bool
 		isNil, _, err = fast.do(ctx, argv, argcGet, false)
 		hit = err == nil && !isNil
 	} else {
-		err = s.target.client.Process(ctx, goredis.NewCmd(ctx, sc.getArgs...))
+		cmd := goredis.NewCmd(ctx, sc.getArgs...)
+		err = s.target.client.Process(ctx, cmd)
 		hit = err == nil
 		if err == goredis.Nil {
 			err = nil
+		}
+		if hit && s.reply {
+			got = replyValue(cmd.Val())
 		}
 	}
 	switch {
@@ -198,10 +209,10 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 		return s.fail(sc, "GET", err, outLookupError)
 	case hit:
 		s.pool.Put(sc)
-		return driver.Outcome{Counters: outHit}
+		return driver.Outcome{Counters: outHit, Reply: s.replyOf(true, got)}
 	case !s.fill:
 		s.pool.Put(sc)
-		return driver.Outcome{Counters: outMiss}
+		return driver.Outcome{Counters: outMiss, Reply: s.replyOf(false, nil)}
 	}
 	if s.loadDelay > 0 {
 		t := time.NewTimer(s.loadDelay)
@@ -228,13 +239,27 @@ func (s *cacheGetStep) Do(ctx context.Context, it *driver.Iteration) driver.Outc
 	if err != nil {
 		return s.fail(sc, "SET", err, outMiss)
 	}
+	if s.reply {
+		got = string(value)
+	}
 	s.pool.Put(sc)
-	return driver.Outcome{Counters: outMiss}
+	return driver.Outcome{Counters: outMiss, Reply: s.replyOf(false, got)}
+}
+
+// replyOf is the reply of a lookup, for captures: {hit, value}, value
+// being what the key holds after the step (the value read on a hit, the
+// value written on a filled miss, nil on a miss without on_miss). nil for
+// a step without captures.
+func (s *cacheGetStep) replyOf(hit bool, value any) any {
+	if !s.reply {
+		return nil
+	}
+	return map[string]any{"hit": hit, "value": value}
 }
 
 func (s *cacheGetStep) fail(sc *cacheScratch, op string, err error, cache driver.Counters) driver.Outcome {
 	class := classify(err)
-	if class == ClassRedis || s.target.fast != nil {
+	if class == ClassRedis || s.target.fast != nil && !s.reply {
 		s.pool.Put(sc) // see batchStep.Do
 	}
 	return driver.Outcome{Err: fmt.Errorf("redis: cache_get: %s: %w", op, err), Class: class, Counters: cache}

@@ -136,7 +136,9 @@ type Config struct {
 // Prepare decodes and validates one step without I/O: a command sequence,
 // a {command | commands, pipeline, transaction} mapping, or a {cache_get}
 // mapping. Every problem found is reported, each located in the plan.
-// Prepare is safe for concurrent use.
+// With s.WantReply (the step has captures) the step returns its reply in
+// Outcome.Reply (docs/PLAN-FORMAT.md, Captures). Prepare is safe for
+// concurrent use.
 func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 	n := valueNode(s.Node)
 	if n == nil {
@@ -150,14 +152,28 @@ func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 		tc = tmpl.NewCompiler()
 	}
 	g := c.gate()
+	var step driver.Step
+	var err error
 	switch n.Kind {
 	case yaml.SequenceNode:
-		return prepareSingle(s.Name, n, tc, g)
+		step, err = prepareSingle(s.Name, n, tc, g)
 	case yaml.MappingNode:
-		return prepareMapping(s.Name, n, tc, g)
+		step, err = prepareMapping(s.Name, n, tc, g)
 	default:
 		return nil, diag.Errorf(n, "redis: expected a command sequence such as [GET, key] or a mapping with command, commands or cache_get, got %s", describe(n))
 	}
+	if err != nil || !s.WantReply {
+		return step, err
+	}
+	// A step with captures returns its reply (docs/PLAN-FORMAT.md,
+	// Captures).
+	switch st := step.(type) {
+	case *batchStep:
+		st.reply = true
+	case *cacheGetStep:
+		st.reply = true
+	}
+	return step, nil
 }
 
 // gate decides what may run on the target. Destructive commands run on

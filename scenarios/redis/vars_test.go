@@ -14,8 +14,11 @@ import (
 // TestSessionStorePlan runs plans/session-store.yaml on a redis-server
 // started for the run: the SET, the EXPIRE and the read of an iteration
 // use the key its vars drew once, so every read finds the session written
-// in the same iteration (client hit ratio 1). The control draws the read's
-// key again in the step, as plans had to before vars: it misses.
+// in the same iteration (client hit ratio 1), holding the login number the
+// first step captured. The controls draw the read's key again in the
+// step, as plans had to before vars: it misses, and the read's capture
+// fails every iteration (class capture); or write another login number:
+// the read hits, and its capture fails.
 func TestSessionStorePlan(t *testing.T) {
 	t.Parallel()
 	src, err := os.ReadFile(filepath.Join("..", "..", "plans", "session-store.yaml"))
@@ -25,13 +28,17 @@ func TestSessionStorePlan(t *testing.T) {
 	tests := []struct {
 		name    string
 		edit    func(string) string
-		hits    bool // every read hits; else none may
-		checkOK bool // the plan's sessions_read_back check passes
+		hits    bool  // every read hits; else none may
+		checkOK bool  // the plan's sessions_read_back check passes
+		errors  int64 // iterations failed, of class capture
 	}{
 		{name: "vars", edit: func(s string) string { return s }, hits: true, checkOK: true},
 		{name: "key drawn per step", edit: func(s string) string {
 			return strings.Replace(s, `{cache_get: {key: "{{ vars.key }}"}}`, `{cache_get: {key: "sess:{{ uniform(1000000000) }}"}}`, 1)
-		}},
+		}, errors: 200},
+		{name: "another login written", edit: func(s string) string {
+			return strings.Replace(s, `"login {{ vars.login }}"`, `"login {{ vars.login + 1 }}"`, 1)
+		}, hits: true, checkOK: true, errors: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,8 +53,8 @@ func TestSessionStorePlan(t *testing.T) {
 				if sc.Name != "logins" {
 					continue
 				}
-				if sc.Count != 200 || sc.Errors != 0 {
-					t.Fatalf("count %d errors %d %v, want 200 and none", sc.Count, sc.Errors, sc.ErrorsBy)
+				if sc.Count != 200 || sc.Errors != tt.errors || sc.ErrorsBy["capture"] != tt.errors {
+					t.Fatalf("count %d errors %d %v, want 200 and %d of class capture", sc.Count, sc.Errors, sc.ErrorsBy, tt.errors)
 				}
 				var client *float64
 				for _, h := range sc.HitRatios {

@@ -290,7 +290,7 @@ func (c *fconn) exchange(st *step, req *request, extra []hdr) (*fastResponse, er
 		// A 1xx answer's headers are not the final answer's.
 		fr.resp.Header = nil
 		fr.body.length, fr.body.chunked = -1, false
-		keepAlive, err := c.readHeaders(fr, proto11)
+		keepAlive, err := c.readHeaders(fr, proto11, st.reply)
 		if err != nil {
 			fr.recycle()
 			return nil, err
@@ -375,12 +375,13 @@ var kept = map[string]bool{
 }
 
 // readHeaders reads the answer's headers: framing into the body, those
-// the driver reads into the Header. It reports whether the connection stays
+// the driver reads into the Header (all of them for a step whose reply is
+// captured: all). It reports whether the connection stays
 // open after the answer. Framing is read the way net/http reads it, and
 // whatever net/http would refuse is malformed here too: an answer the two
 // clients would frame differently could make the next answer be read from
 // the wrong place.
-func (c *fconn) readHeaders(fr *fastResponse, proto11 bool) (keepAlive bool, err error) {
+func (c *fconn) readHeaders(fr *fastResponse, proto11, all bool) (keepAlive bool, err error) {
 	var (
 		closeTok, keepTok bool
 		lengthDigits      int // of the first Content-Length, 0 if none
@@ -434,7 +435,7 @@ func (c *fconn) readHeaders(fr *fastResponse, proto11 bool) (keepAlive bool, err
 			}
 		default:
 			key := http.CanonicalHeaderKey(string(name))
-			if kept[key] {
+			if kept[key] || all {
 				if fr.resp.Header == nil {
 					fr.resp.Header = make(http.Header, 8)
 				}

@@ -54,6 +54,9 @@ type step struct {
 	expText string        // "200 or 204", for messages
 	// needState tells whether Do must have a template state.
 	needState bool
+	// reply: the step has captures, so Do returns the reply
+	// (Outcome.Reply, replyOf), reading the whole answer (up to maxDrain).
+	reply bool
 
 	// Set by Bind.
 	t         *Target
@@ -100,7 +103,7 @@ func stepMessages() func(p decode.Problem) string {
 // prepareStep decodes the value under `webhook:` and the step's `expect:`,
 // compiling every template, reporting every problem.
 func prepareStep(s driver.StepSpec) (*step, error) {
-	st := &step{name: s.Name, method: http.MethodPost}
+	st := &step{name: s.Name, method: http.MethodPost, reply: s.WantReply}
 	var errs []error
 	n := deref(s.Node)
 	if isNull(n) {
@@ -612,7 +615,7 @@ func (st *step) Do(ctx context.Context, it *driver.Iteration) driver.Outcome {
 		attempts++
 		t.n.requests.Add(1)
 		if res.class == "" && res.err == nil {
-			return driver.Outcome{Counters: waitedCounters(waited)}
+			return driver.Outcome{Counters: waitedCounters(waited), Reply: res.reply}
 		}
 		now := time.Now()
 		switch res.status {
@@ -702,6 +705,7 @@ type result struct {
 	err        error
 	rate       rateAnswer    // for 429s
 	retryAfter time.Duration // Retry-After of a 5xx
+	reply      any           // of a success, for a step with captures (replyOf)
 }
 
 // send makes one exchange, through the fast client when the target has one,
@@ -765,11 +769,20 @@ func (st *step) attempt(ctx context.Context, req *request, extra []hdr) result {
 		st.statusFailure(&res, resp, snippet)
 		return res
 	}
+	var b []byte
+	if st.reply {
+		var err error
+		if b, err = io.ReadAll(io.LimitReader(resp.Body, maxDrain)); err != nil {
+			return fail(err)
+		}
+	}
 	switch {
 	case t.cfg.flavor == FlavorDiscord && resp.StatusCode == http.StatusOK && st.wait:
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
-		if err != nil {
-			return fail(err)
+		if !st.reply {
+			var err error
+			if b, err = io.ReadAll(io.LimitReader(resp.Body, maxDrain)); err != nil {
+				return fail(err)
+			}
 		}
 		var m struct {
 			ID string `json:"id"`
@@ -778,25 +791,78 @@ func (st *step) attempt(ctx context.Context, req *request, extra []hdr) result {
 			res.class, res.detail = ClassMalformed, "malformed answer: status 200 for wait=true without a Discord message object"
 			res.err = ErrUnexpectedStatus
 		}
-		return res
 	case t.cfg.flavor == FlavorSlack && resp.StatusCode == http.StatusOK:
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		if err != nil {
-			return fail(err)
+		if !st.reply {
+			var err error
+			if b, err = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)); err != nil {
+				return fail(err)
+			}
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		if text := strings.TrimSpace(string(b)); text != "ok" {
 			res.class, res.detail = ClassMalformed, "malformed answer: status 200 without Slack's \"ok\": "+t.red.scrub(truncate(text, maxDetail))
 			res.err = ErrUnexpectedStatus
 		}
-		return res
-	}
-	if resp.ContentLength != 0 {
+	case !st.reply && resp.ContentLength != 0:
 		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)); err != nil {
 			return fail(err)
 		}
 	}
+	if st.reply && res.class == "" && res.err == nil {
+		res.reply = replyOf(resp, b)
+	}
 	return res
+}
+
+// replyOf is the reply of a delivery, for captures: {status, headers,
+// body, json}. headers maps each header's canonical name to its first
+// value; body is the answer's body, up to its first MiB (maxDrain); json
+// is the body parsed as JSON (numbers as int64 when integral, else
+// float64), nil when it is not JSON or was cut.
+func replyOf(resp *http.Response, body []byte) map[string]any {
+	h := make(map[string]any, len(resp.Header))
+	for k, vs := range resp.Header {
+		if len(vs) > 0 {
+			h[k] = vs[0]
+		}
+	}
+	return map[string]any{"status": resp.StatusCode, "headers": h, "body": string(body), "json": parseJSON(body)}
+}
+
+// parseJSON parses b as one JSON value, nil when it is not one.
+func parseJSON(b []byte) any {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil || d.More() {
+		return nil
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil
+	}
+	return numbers(v)
+}
+
+// numbers turns the json.Numbers of a decoded value into int64 when
+// integral (message ids keep every digit), else float64.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	}
+	return v
 }
 
 // statusFailure fills res for a status the step does not expect.
