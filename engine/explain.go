@@ -57,7 +57,7 @@ func explainPlan(p *plan.Plan, prog *Program) *explain.Plan {
 	}
 	for _, f := range prog.faults {
 		ef := explain.Fault{Name: f.Name, Target: f.Target, Kind: f.Kind, Describe: f.Describe(), At: f.At, For: f.For,
-			Probability: f.Probability, Scenarios: f.Scenarios}
+			Probability: f.Probability, Scenarios: overlapping(ex.Scenarios, f.Scenarios, f.At, f.For)}
 		for _, pf := range p.Faults {
 			if pf.Name == f.Name {
 				ef.Description = pf.Description
@@ -175,4 +175,25 @@ func flow(n *yaml.Node, depth int) *yaml.Node {
 		}
 	}
 	return c
+}
+
+// overlapping keeps, of the scenarios with a step on a fault's target
+// (names), those that run while the fault is active (from at, for length
+// d; zero: to the end of the run). A scenario whose length is unknown
+// (bounded by iterations) or whose graceful stop reaches into the fault
+// is kept: it may be running.
+func overlapping(scenarios []explain.Scenario, names []string, at, d time.Duration) []string {
+	var out []string
+	for _, name := range names {
+		for _, s := range scenarios {
+			if s.Name != name {
+				continue
+			}
+			end := s.Start + s.Duration + s.GracefulStop
+			if s.Duration == 0 || (end > at && (d == 0 || s.Start < at+d)) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }

@@ -213,7 +213,8 @@ type Fault struct {
 	At, For time.Duration
 	// Probability that it happens at all.
 	Probability float64
-	// Scenarios are the scenarios with a step on its target.
+	// Scenarios are the scenarios with a step on its target that may run
+	// while it is active.
 	Scenarios []string
 }
 
