@@ -38,6 +38,9 @@ type Planned struct {
 	Driver    driver.Fault
 }
 
+// Describe is what the report (and `runplan explain`) says the fault does.
+func (p *Planned) Describe() string { return p.describe() }
+
 // describe is what the report says the fault does.
 func (p *Planned) describe() string {
 	if p.Network != nil {

@@ -146,6 +146,8 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 		seen := map[string]*yaml.Node{}
 		for i, c := range items(checks) {
 			ck := &Check{Weight: 1, Pos: diag.PosOf(c), Invalid: l.bad(fmt.Sprintf("/checks/%d", i))}
+			_, dv := get(c, "description")
+			ck.Description = str(dv)
 			nk, nv := get(c, "name")
 			ck.Name = str(nv)
 			if nv != nil && nv.Kind == yaml.ScalarNode {
@@ -257,6 +259,8 @@ func (l *loader) checkName(k *yaml.Node, what string, names map[string]*yaml.Nod
 func (l *loader) scenario(p *Plan, k, v *yaml.Node) *Scenario {
 	ptr := "/scenarios/" + escapePtr(k.Value)
 	s := &Scenario{Name: k.Value, Pos: diag.PosOf(k)}
+	_, dv := get(v, "description")
+	s.Description = str(dv)
 	if _, sv := get(v, "start"); sv != nil {
 		s.Start, _ = dur(sv)
 	}
@@ -621,6 +625,8 @@ func (l *loader) fault(p *Plan, n *yaml.Node, ptr string, seen map[string]*yaml.
 	}
 	f := &Fault{Probability: 1, Pos: diag.PosOf(n), Invalid: l.bad(ptr),
 		Recovery: Recovery{Latency: DefaultRecoveryLatency, Success: DefaultRecoverySuccess, Intervals: DefaultRecoveryIntervals}}
+	_, dv := get(n, "description")
+	f.Description = str(dv)
 	_, nv := get(n, "name")
 	f.Name = str(nv)
 	if nv != nil && nv.Kind == yaml.ScalarNode {

@@ -95,10 +95,12 @@ type Target struct {
 
 // Scenario is a named workload: a load model and the steps of one iteration.
 type Scenario struct {
-	Name  string
-	Start time.Duration
-	Load  LoadSpec
-	Steps []*Step
+	Name string
+	// Description is the scenario's description:, for people.
+	Description string
+	Start       time.Duration
+	Load        LoadSpec
+	Steps       []*Step
 	// Mix is true when each iteration runs one step drawn by weight
 	// (the scenario's `mix:`) instead of all steps in order.
 	Mix bool
@@ -251,9 +253,11 @@ var faultFields = []string{"name", "description", "target", "at", "for", "probab
 
 // Fault is one entry of the fault timeline.
 type Fault struct {
-	Name   string
-	Target string
-	At     time.Duration
+	Name string
+	// Description is the fault's description:, for people.
+	Description string
+	Target      string
+	At          time.Duration
 	// For is how long the fault lasts; zero means until the end of the run.
 	For time.Duration
 	// Probability that the fault happens at all (1 by default).
@@ -297,11 +301,13 @@ const (
 
 // Check is a pass/fail expression with its weight.
 type Check struct {
-	Name     string
-	Expr     string
-	ExprNode *yaml.Node
-	Weight   float64
-	Critical bool
+	Name string
+	// Description is the check's description:, for people.
+	Description string
+	Expr        string
+	ExprNode    *yaml.Node
+	Weight      float64
+	Critical    bool
 	// Good and Bad, when HasBounds, give partial credit: the check's value
 	// earns its full weight at Good or beyond, nothing at Bad or beyond,
 	// linearly in between. Durations are in nanoseconds.

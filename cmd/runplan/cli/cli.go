@@ -58,6 +58,8 @@ Usage:
   runplan run PLAN [flags]         run a plan and print a scored report
   runplan validate PLAN...         check plans without touching any target
   runplan render PLAN [flags]      show what a plan would send; opens no target
+  runplan explain PLAN [flags]     what a plan does over time, for review
+  runplan fmt [--check] PLAN...    rewrite plans in canonical form
   runplan init [FILE] [flags]      write a commented starter plan (runplan.yaml)
   runplan schema [--report]        print the plan (or report) JSON Schema
   runplan report FILE.json         render a saved report in another format
@@ -123,6 +125,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return renderCmd(args[1:], stdout, stderr)
 	case "init":
 		return initCmd(args[1:], stdout, stderr)
+	case "explain":
+		return explainCmd(args[1:], stdout, stderr)
+	case "fmt":
+		return fmtCmd(args[1:], stdout, stderr)
 	case "schema":
 		return schemaCmd(args[1:], stdout, stderr)
 	case "report":
