@@ -48,6 +48,7 @@ func NewErrorSampler(at string) *ErrorSampler { return &ErrorSampler{at: at} }
 // nil: none), then cut to MaxErrorMessage bytes on one line. Only a new
 // message is masked: a known one costs a comparison under the lock.
 func (s *ErrorSampler) Add(class, raw string, mask func(string) string) (kept bool, msg string) {
+	raw = anyLocalPort(raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.samples {
@@ -102,4 +103,31 @@ func TruncateMessage(msg string) string {
 		cut--
 	}
 	return msg[:cut] + "…"
+}
+
+// anyLocalPort writes the local port of a connection in a network error
+// ("read tcp 127.0.0.1:39894->127.0.0.1:6379: i/o timeout") as "*": every
+// connection has its own, and the same failure on eight connections is one
+// message, not eight. It allocates only when msg names a connection.
+func anyLocalPort(msg string) string {
+	arrow := strings.Index(msg, "->")
+	if arrow < 0 {
+		return msg
+	}
+	var b strings.Builder
+	for arrow >= 0 {
+		local := msg[:arrow]
+		colon := strings.LastIndexByte(local, ':')
+		start := strings.LastIndexByte(local, ' ') + 1
+		if colon < start || colon == len(local)-1 || strings.Trim(local[colon+1:], "0123456789") != "" {
+			b.WriteString(msg[:arrow+2])
+		} else {
+			b.WriteString(local[:colon+1])
+			b.WriteString("*->")
+		}
+		msg = msg[arrow+2:]
+		arrow = strings.Index(msg, "->")
+	}
+	b.WriteString(msg)
+	return b.String()
 }

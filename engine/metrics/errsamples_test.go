@@ -68,3 +68,26 @@ func TestTruncateMessage(t *testing.T) {
 		})
 	}
 }
+
+func TestErrorSamplerOneMessagePerConnectionFailure(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"redis: GET: read tcp 127.0.0.1:39894->127.0.0.1:40751: i/o timeout", "redis: GET: read tcp 127.0.0.1:*->127.0.0.1:40751: i/o timeout"},
+		{"dial tcp [::1]:5123->[::1]:80: refused", "dial tcp [::1]:*->[::1]:80: refused"},
+		{"a->b and x:12->y", "a->b and x:*->y"},
+		{"status 503", "status 503"},
+		{"host:port->", "host:port->"},
+	} {
+		if got := anyLocalPort(tc.in); got != tc.want {
+			t.Errorf("anyLocalPort(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	s := NewErrorSampler("p.yaml:1:1")
+	for _, port := range []string{"39894", "39918", "39874"} {
+		s.Add("timeout", "read tcp 127.0.0.1:"+port+"->127.0.0.1:6379: i/o timeout", nil)
+	}
+	got := s.Samples()
+	if len(got) != 1 || got[0].Count != 3 {
+		t.Fatalf("samples = %+v, want one message counted 3 times", got)
+	}
+}
