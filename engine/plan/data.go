@@ -52,7 +52,7 @@ func (d *DataSource) Spec() data.Spec {
 func (p *Plan) DataSources() []tmpl.DataSource {
 	out := make([]tmpl.DataSource, 0, len(p.Data))
 	for _, d := range p.Data {
-		out = append(out, tmpl.DataSource{Name: d.Name, Columns: d.Columns, Where: d.ColumnsAt, Unknown: d.Invalid})
+		out = append(out, tmpl.DataSource{Name: d.Name, Columns: d.Columns, Where: d.ColumnsAt, Unknown: d.Invalid && len(d.Columns) == 0})
 	}
 	return out
 }
@@ -139,7 +139,13 @@ func (l *loader) dataSource(k, v *yaml.Node, dir string) *DataSource {
 		l.addf(fv, "data %s: %s: more problems follow; only the first %d are listed", name, d.Path, data.MaxProblems)
 	}
 	if len(info.Problems) > 0 {
+		// The rows are wrong, but a header read is still worth checking
+		// the templates against: one validation lists both problems.
 		d.Invalid = true
+		if len(info.Columns) > 0 {
+			d.Columns = info.Columns
+			d.ColumnsAt = fmt.Sprintf("%s:%d:%d", d.Path, info.At.Line, info.At.Col)
+		}
 		return d
 	}
 	if d.Pick == data.Random && info.Size > data.MaxRandomSize {
