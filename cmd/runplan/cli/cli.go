@@ -231,10 +231,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	junitOut := fs.String("junit", "", "also write the report as JUnit XML to this file")
 	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")
 	htmlOut := fs.String("html", "", "also write a self-contained HTML report with charts to this file")
-	var sets stringList
-	fs.Var(&sets, "set", "override a plan value, path=value (repeatable), e.g. scenarios.cache.load.duration=5s")
-	var envFiles stringList
-	fs.Var(&envFiles, "env-file", envFileUsage)
+	var pf planFlags
+	pf.register(fs, "override a plan value, path=value (repeatable), e.g. scenarios.cache.load.duration=5s")
 	seed := fs.String("seed", "", "random seed (overrides the plan's seed)")
 	allowDestructive := fs.Bool("allow-destructive", false, "allow destructive operations on targets runplan did not start, where the plan's target also sets allow_destructive: true")
 	color := fs.String("color", "auto", "colour the summary: auto, always or never")
@@ -242,8 +240,6 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
 	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
-	var maxSize plan.Size
-	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
 	var lf logFlags
 	lf.register(fs)
 	pos, err := parseInterleaved(fs, args)
@@ -264,10 +260,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	red := secretsOf(stderr)
-	registerSets(red, sets)
-	env, err := plan.EnvFiles(nil, envFiles...)
+	planOpts, err := pf.options(red)
 	if err != nil {
-		fmt.Fprintln(stderr, "runplan run: --env-file:", err)
+		fmt.Fprintln(stderr, "runplan run:", err)
 		return ExitUsage
 	}
 	var notifyTo []notify.Notification
@@ -283,13 +278,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		notifyTo = append(notifyTo, n)
 	}
 	opts := engine.Options{Log: log}
-	if *seed != "" {
-		n, err := strconv.ParseUint(*seed, 10, 64)
-		if err != nil {
-			fmt.Fprintf(stderr, "runplan run: --seed %q: want a non-negative integer\n", *seed)
-			return ExitUsage
-		}
-		opts.Seed, opts.HasSeed = n, true
+	if !parseSeed("run", *seed, &opts, stderr) {
+		return ExitUsage
 	}
 	if *notifyOn != "failure" && *notifyOn != "always" {
 		fmt.Fprintf(stderr, "runplan run: --notify-on %q: use failure or always\n", *notifyOn)
@@ -317,7 +307,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	opts.Kill = kill
 	// Loaded and prepared once: the drivers decode each target and step
 	// once, for the diagnostics and for the run.
-	prog, diags := engine.Load(pos[0], plan.Options{Env: env, Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, opts)
+	prog, diags := engine.Load(pos[0], planOpts, opts)
 	if prog == nil {
 		fmt.Fprintln(stderr, diags.Error())
 		return ExitUsage
@@ -417,14 +407,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]... [--env-file FILE]...", stderr)
-	var sets stringList
-	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
-	var envFiles stringList
-	fs.Var(&envFiles, "env-file", envFileUsage)
+	var pf planFlags
+	pf.register(fs, "")
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
 	allowDestructive := fs.Bool("allow-destructive", false, "validate as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
-	var maxSize plan.Size
-	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -437,16 +423,14 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return ExitUsage
 	}
-	red := secretsOf(stderr)
-	registerSets(red, sets)
-	env, err := plan.EnvFiles(nil, envFiles...)
+	planOpts, err := pf.options(secretsOf(stderr))
 	if err != nil {
-		fmt.Fprintln(stderr, "runplan validate: --env-file:", err)
+		fmt.Fprintln(stderr, "runplan validate:", err)
 		return ExitUsage
 	}
 	code := ExitOK
 	for _, path := range pos {
-		p, diags := engine.Check(path, plan.Options{Env: env, Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{AllowDestructive: *allowDestructive})
+		p, diags := engine.Check(path, planOpts, engine.Options{AllowDestructive: *allowDestructive})
 		if len(diags) > 0 {
 			fmt.Fprintln(stderr, diags.Error())
 		}
@@ -464,6 +448,50 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// planFlags are the flags of every command that loads a plan: --set,
+// --env-file and --max-plan-size. Register them, parse, then call options.
+type planFlags struct {
+	sets, envFiles stringList
+	maxSize        plan.Size
+}
+
+// register adds the flags to fs; setUsage is --set's help ("": the short one).
+func (f *planFlags) register(fs *flag.FlagSet, setUsage string) {
+	if setUsage == "" {
+		setUsage = "override a plan value, path=value (repeatable)"
+	}
+	fs.Var(&f.sets, "set", setUsage)
+	fs.Var(&f.envFiles, "env-file", envFileUsage)
+	fs.Var(&f.maxSize, "max-plan-size", maxPlanSizeUsage)
+}
+
+// options returns the plan options the parsed flags give; red, the
+// command's redactor, learns the secrets of the --set values first. The
+// error (a dotenv file that cannot be read) names its flag.
+func (f *planFlags) options(red *redact.Redactor) (plan.Options, error) {
+	registerSets(red, f.sets)
+	env, err := plan.EnvFiles(nil, f.envFiles...)
+	if err != nil {
+		return plan.Options{}, fmt.Errorf("--env-file: %w", err)
+	}
+	return plan.Options{Env: env, Sets: f.sets, Secrets: red, MaxSize: int64(f.maxSize)}, nil
+}
+
+// parseSeed sets opts' seed from a --seed value ("": the plan's); false,
+// having said why on stderr, when the value is not a seed.
+func parseSeed(cmd, seed string, opts *engine.Options, stderr io.Writer) bool {
+	if seed == "" {
+		return true
+	}
+	n, err := strconv.ParseUint(seed, 10, 64)
+	if err != nil {
+		fmt.Fprintf(stderr, "runplan %s: --seed %q: want a non-negative integer\n", cmd, seed)
+		return false
+	}
+	opts.Seed, opts.HasSeed = n, true
+	return true
 }
 
 // envFileUsage is the help of --env-file, for every command that loads a plan.

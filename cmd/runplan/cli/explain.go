@@ -8,7 +8,6 @@ import (
 
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/explain"
-	"github.com/runplan/runplan/engine/plan"
 )
 
 // explainCmd prints what a plan does, for a reviewer, without opening any
@@ -17,12 +16,8 @@ import (
 func explainCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("explain", "runplan explain PLAN [--format text|markdown] [--set path=value]... [--env-file FILE]...", stderr)
 	format := fs.String("format", "text", "output format: text or markdown (for a pull request comment)")
-	var sets stringList
-	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
-	var envFiles stringList
-	fs.Var(&envFiles, "env-file", envFileUsage)
-	var maxSize plan.Size
-	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
+	var pf planFlags
+	pf.register(fs, "")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -44,14 +39,12 @@ func explainCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "runplan explain: --format %q: use text or markdown\n", *format)
 		return ExitUsage
 	}
-	red := secretsOf(stderr)
-	registerSets(red, sets)
-	env, err := plan.EnvFiles(nil, envFiles...)
+	planOpts, err := pf.options(secretsOf(stderr))
 	if err != nil {
-		fmt.Fprintln(stderr, "runplan explain: --env-file:", err)
+		fmt.Fprintln(stderr, "runplan explain:", err)
 		return ExitUsage
 	}
-	ex, diags := engine.Explain(pos[0], plan.Options{Env: env, Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, engine.Options{})
+	ex, diags := engine.Explain(pos[0], planOpts, engine.Options{})
 	if len(diags) > 0 {
 		fmt.Fprintln(stderr, diags.Error())
 	}

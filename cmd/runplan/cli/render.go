@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/runplan/runplan/engine"
-	"github.com/runplan/runplan/engine/plan"
 )
 
 // renderCmd prints what the first iterations of a plan's scenarios would
@@ -22,13 +20,9 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 	scenario := fs.String("scenario", "", "show this scenario only")
 	seed := fs.String("seed", "", "random seed (overrides the plan's seed; a run with the same seed sends the same values)")
 	format := fs.String("format", "text", "output format: text or json")
-	var sets stringList
-	fs.Var(&sets, "set", "override a plan value, path=value (repeatable)")
-	var envFiles stringList
-	fs.Var(&envFiles, "env-file", envFileUsage)
+	var pf planFlags
+	pf.register(fs, "")
 	allowDestructive := fs.Bool("allow-destructive", false, "render as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
-	var maxSize plan.Size
-	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -50,22 +44,15 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	opts := engine.Options{RunID: engine.RenderRunID, AllowDestructive: *allowDestructive}
-	if *seed != "" {
-		n, err := strconv.ParseUint(*seed, 10, 64)
-		if err != nil {
-			fmt.Fprintf(stderr, "runplan render: --seed %q: want a non-negative integer\n", *seed)
-			return ExitUsage
-		}
-		opts.Seed, opts.HasSeed = n, true
-	}
-	red := secretsOf(stderr)
-	registerSets(red, sets)
-	env, err := plan.EnvFiles(nil, envFiles...)
-	if err != nil {
-		fmt.Fprintln(stderr, "runplan render: --env-file:", err)
+	if !parseSeed("render", *seed, &opts, stderr) {
 		return ExitUsage
 	}
-	prog, diags := engine.Load(pos[0], plan.Options{Env: env, Sets: sets, Secrets: red, MaxSize: int64(maxSize)}, opts)
+	planOpts, err := pf.options(secretsOf(stderr))
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan render:", err)
+		return ExitUsage
+	}
+	prog, diags := engine.Load(pos[0], planOpts, opts)
 	if len(diags) > 0 {
 		fmt.Fprintln(stderr, diags.Error())
 	}
