@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,17 +27,9 @@ func cleanupCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("cleanup", "runplan cleanup URL [--run-id ID] [--dry-run]", stderr)
 	runID := fs.String("run-id", "", "restore only what this run left (also a run that may still be running on another host)")
 	dryRun := fs.Bool("dry-run", false, "print what would be restored and change nothing")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "runplan cleanup: give exactly one URL, e.g. runplan cleanup redis://127.0.0.1:6379/0")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, 1, "give exactly one URL, e.g. runplan cleanup redis://127.0.0.1:6379/0", stderr)
+	if !ok {
+		return code
 	}
 	raw := pos[0]
 	rc, server, err := recovererFor(raw)

@@ -242,17 +242,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
 	var lf logFlags
 	lf.register(fs)
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "runplan run: give exactly one plan file")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, 1, "give exactly one plan file", stderr)
+	if !ok {
+		return code
 	}
 	log, err := lf.logger(stderr)
 	if err != nil {
@@ -411,24 +403,16 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	pf.register(fs, "")
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
 	allowDestructive := fs.Bool("allow-destructive", false, "validate as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) == 0 {
-		fmt.Fprintln(stderr, "runplan validate: give at least one plan file")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, -1, "give at least one plan file", stderr)
+	if !ok {
+		return code
 	}
 	planOpts, err := pf.options(secretsOf(stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "runplan validate:", err)
 		return ExitUsage
 	}
-	code := ExitOK
+	code = ExitOK
 	for _, path := range pos {
 		p, diags := engine.Check(path, planOpts, engine.Options{AllowDestructive: *allowDestructive})
 		if len(diags) > 0 {
@@ -448,6 +432,27 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// parseArgs parses args with fs, flags and positional arguments
+// interleaved, and checks that there is at least one positional argument
+// and, when max is positive, at most max. When they are not as they
+// should be it has said why (need, e.g. "give exactly one plan file") and
+// returns the code to exit with: ExitOK after -h, ExitUsage otherwise.
+func parseArgs(fs *flag.FlagSet, args []string, max int, need string, stderr io.Writer) (pos []string, code int, ok bool) {
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, ExitOK, false
+	}
+	if err != nil {
+		return nil, ExitUsage, false
+	}
+	if len(pos) == 0 || max > 0 && len(pos) > max {
+		fmt.Fprintf(stderr, "runplan %s: %s\n", fs.Name(), need)
+		fs.Usage()
+		return nil, ExitUsage, false
+	}
+	return pos, ExitOK, true
 }
 
 // planFlags are the flags of every command that loads a plan: --set,

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -18,17 +16,9 @@ func explainCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output format: text or markdown (for a pull request comment)")
 	var pf planFlags
 	pf.register(fs, "")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "runplan explain: give exactly one plan file")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, 1, "give exactly one plan file", stderr)
+	if !ok {
+		return code
 	}
 	write := explain.WriteText
 	switch *format {

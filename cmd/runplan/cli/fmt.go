@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,17 +20,9 @@ func fmtCmd(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("check", false, "write nothing: list the files that are not formatted and exit 1 when there are any")
 	var maxSize plan.Size
 	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) == 0 {
-		fmt.Fprintln(stderr, "runplan fmt: give at least one plan file")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, -1, "give at least one plan file", stderr)
+	if !ok {
+		return code
 	}
 	sch, err := engine.PlanSchema()
 	if err != nil {
@@ -43,7 +33,7 @@ func fmtCmd(args []string, stdout, stderr io.Writer) int {
 	if limit <= 0 {
 		limit = plan.DefaultMaxSize
 	}
-	code := ExitOK
+	code = ExitOK
 	for _, path := range pos {
 		src, err := readLimited(path, limit)
 		if err != nil {

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -23,17 +21,9 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 	var pf planFlags
 	pf.register(fs, "")
 	allowDestructive := fs.Bool("allow-destructive", false, "render as run --allow-destructive would: destructive steps pass on targets whose plan entry sets allow_destructive: true")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "runplan render: give exactly one plan file")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, 1, "give exactly one plan file", stderr)
+	if !ok {
+		return code
 	}
 	if *iterations < 1 {
 		fmt.Fprintf(stderr, "runplan render: --iterations %d: want at least 1\n", *iterations)

@@ -145,17 +145,9 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "console", "output format: console, junit, markdown or html")
 	out := fs.String("out", "", "write to this file (atomically) instead of stdout")
 	color := fs.String("color", "auto", "colour the console format: auto (on a terminal), always or never")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "runplan report: give exactly one JSON report")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, 1, "give exactly one JSON report", stderr)
+	if !ok {
+		return code
 	}
 	loaded, err := loadReport(pos[0])
 	if err != nil {
@@ -275,17 +267,9 @@ func trendCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("trend", "runplan trend REPORT.json|FOLDER... [--format markdown|html] [--out FILE]", stderr)
 	format := fs.String("format", "markdown", "output format: markdown or html")
 	out := fs.String("out", "", "write to this file (atomically) instead of stdout")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) == 0 {
-		fmt.Fprintln(stderr, "runplan trend: give JSON reports or folders of them")
-		fs.Usage()
-		return ExitUsage
+	pos, code, ok := parseArgs(fs, args, -1, "give JSON reports or folders of them", stderr)
+	if !ok {
+		return code
 	}
 	if *format != "markdown" && *format != "md" && *format != "html" {
 		fmt.Fprintf(stderr, "runplan trend: --format %q: use markdown or html\n", *format)
