@@ -162,3 +162,34 @@ func TestQueueDoAllocatesNothing(t *testing.T) {
 		t.Errorf("a push onto a full queue: %v, want %v", out.Err, errFull)
 	}
 }
+
+// A step prepared for captures (WantReply) returns the queue's depth after
+// the call as its reply; one without returns none.
+func TestQueueReply(t *testing.T) {
+	t.Parallel()
+	cfg, tg := openQueue(t, "{driver: queue, capacity: 4}")
+	spec := func(src string, want bool) driver.Step {
+		st, err := cfg.Prepare(driver.StepSpec{Name: "s", Node: node(t, src), WantReply: want, Warn: func(*yaml.Node, string) {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Bind(tg); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	push, pop, quiet := spec("{op: push, count: 2}", true), spec("{op: pop}", true), spec("{op: push}", false)
+	it := &driver.Iteration{}
+	ctx := context.Background()
+	for i, tt := range []struct {
+		step driver.Step
+		want any
+	}{
+		{push, int64(2)}, {quiet, nil}, {pop, int64(2)}, {pop, int64(1)}, {pop, int64(0)}, {pop, int64(0)},
+	} {
+		out := tt.step.Do(ctx, it)
+		if out.Err != nil || out.Reply != tt.want {
+			t.Errorf("call %d: reply %v (err %v), want %v", i, out.Reply, out.Err, tt.want)
+		}
+	}
+}

@@ -164,7 +164,7 @@ func (c *queueConfig) Prepare(s driver.StepSpec) (driver.Step, error) {
 		return nil, diag.Errorf(f.Value("count"), "queue: step %q: count %d is more than target %q holds (capacity %d)",
 			s.Name, o.Count, c.name, c.capacity)
 	}
-	st := &queueStep{push: o.Op == "push", count: o.Count}
+	st := &queueStep{push: o.Op == "push", count: o.Count, reply: s.WantReply}
 	// The outcomes a Do returns are built here, once: returning a
 	// driver.Outcome, Counters array included, then allocates nothing.
 	st.okPush.Counters[slotPushed] = int64(o.Count)
@@ -190,6 +190,9 @@ var (
 type queueStep struct {
 	push  bool
 	count int
+	// reply is set when the step has captures (StepSpec.WantReply): Do
+	// then returns the queue's depth after the call as its reply.
+	reply bool
 	q     *queueTarget
 
 	okPush, okPop, emptyPop driver.Outcome
@@ -223,7 +226,7 @@ func (s *queueStep) Do(_ context.Context, _ *driver.Iteration) driver.Outcome {
 		}
 		q.depth += s.count
 		q.pushed += int64(s.count)
-		return s.okPush
+		return s.withReply(s.okPush, q.depth)
 	}
 	if q.stalled.Load()&stallPop != 0 {
 		return driver.Outcome{Err: errStalled, Class: classStalled}
@@ -233,10 +236,20 @@ func (s *queueStep) Do(_ context.Context, _ *driver.Iteration) driver.Outcome {
 	q.pops++
 	if q.depth == 0 {
 		q.empty++
-		return s.emptyPop // a success: an empty queue is an answer, counted in empty_pops
+		return s.withReply(s.emptyPop, 0) // a success: an empty queue is an answer, counted in empty_pops
 	}
 	q.depth--
-	return s.okPop
+	return s.withReply(s.okPop, q.depth)
+}
+
+// withReply returns out with the queue's depth as its reply when the step
+// has captures (capture: {depth: reply}); out as it is otherwise, so that
+// a step without captures still allocates nothing.
+func (s *queueStep) withReply(out driver.Outcome, depth int) driver.Outcome {
+	if s.reply {
+		out.Reply = int64(depth)
+	}
+	return out
 }
 
 // ---------------------------------------------------------------------------
