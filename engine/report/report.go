@@ -20,16 +20,19 @@ const FormatVersion = 1
 
 // Report is the result of a run.
 type Report struct {
-	FormatVersion  int       `json:"report_version"`
-	RunplanVersion string    `json:"runplan_version"`
-	Plan           PlanInfo  `json:"plan"`
-	RunID          string    `json:"run_id"`
-	Seed           uint64    `json:"seed"`
-	StartedAt      time.Time `json:"started_at"`
-	EndedAt        time.Time `json:"ended_at"`
-	Duration       float64   `json:"duration"` // seconds
-	Partial        bool      `json:"partial"`
-	Error          string    `json:"error,omitempty"`
+	FormatVersion  int      `json:"report_version"`
+	RunplanVersion string   `json:"runplan_version"`
+	Plan           PlanInfo `json:"plan"`
+	RunID          string   `json:"run_id"`
+	// Segment says which execution segment of the plan the report holds
+	// (runplan run --segment I/N); absent for a whole run.
+	Segment   *Segment  `json:"segment,omitempty"`
+	Seed      uint64    `json:"seed"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+	Duration  float64   `json:"duration"` // seconds
+	Partial   bool      `json:"partial"`
+	Error     string    `json:"error,omitempty"`
 	// Valid is false when the generator could not hold the requested load:
 	// the figures then describe the generator as much as the target. It is
 	// not judged (null in JSON, see MarshalJSON) when NotStarted.
@@ -68,6 +71,12 @@ type Report struct {
 	// back from its targets' drivers (resolveMetrics). Not written: the
 	// JSON keeps the format it always had.
 	StepMetrics []MetricInfo `json:"-"`
+}
+
+// Segment is one execution segment of a plan: Index of Count (0-based).
+type Segment struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // Generator is the load generator's view of itself.
