@@ -26,7 +26,10 @@ type Report struct {
 	RunID          string   `json:"run_id"`
 	// Segment says which execution segment of the plan the report holds
 	// (runplan run --segment I/N); absent for a whole run.
-	Segment   *Segment  `json:"segment,omitempty"`
+	Segment *Segment `json:"segment,omitempty"`
+	// Segments is how many segments' reports a merged report holds
+	// (runplan merge); absent in a run's own report.
+	Segments  int       `json:"segments,omitempty"`
 	Seed      uint64    `json:"seed"`
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at"`
@@ -71,6 +74,9 @@ type Report struct {
 	// back from its targets' drivers (resolveMetrics). Not written: the
 	// JSON keeps the format it always had.
 	StepMetrics []MetricInfo `json:"-"`
+	// State is the mergeable state (state.go), for runplan merge; absent
+	// in reports written before it, and in a merged report.
+	State *State `json:"state,omitempty"`
 }
 
 // Segment is one execution segment of a plan: Index of Count (0-based).
@@ -559,6 +565,7 @@ func Build(in Input) *Report {
 		}
 		r.Faults = append(r.Faults, rf)
 	}
+	r.State = buildState(in.Summary)
 	r.Notices = targetNotices(r.Targets)
 	tainted := taintedNames(in.Layout, r.Targets)
 	for _, c := range in.Outcome.Checks {
