@@ -63,6 +63,7 @@ Usage:
   runplan init [FILE] [flags]      write a commented starter plan (runplan.yaml)
   runplan schema [--report]        print the plan (or report) JSON Schema
   runplan report FILE.json         render a saved report in another format
+  runplan merge REPORT.json...     merge the reports of a run's segments
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
 `
@@ -133,6 +134,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return schemaCmd(args[1:], stdout, stderr)
 	case "report":
 		return reportCmd(args[1:], stdout, stderr)
+	case "merge":
+		return mergeCmd(args[1:], stdout, stderr)
 	case "compare":
 		return compareCmd(args[1:], stdout, stderr)
 	case "trend":
