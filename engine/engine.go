@@ -718,3 +718,20 @@ func (rs *runState) closeAll(targets []openTarget) {
 		px.Close()
 	}
 }
+
+// Rescore evaluates the program's checks and recommendations on rep's
+// figures (rep.Summary: a merged report's, runplan merge) and replaces
+// rep's checks, score, verdict and recommendations with theirs. rep must be
+// a report of this program's plan (the same digest) with mergeable state.
+// It changes only rep.
+func (prog *Program) Rescore(rep *report.Report) error {
+	if rep.Plan.Digest != prog.info.Digest {
+		return fmt.Errorf("the report is of another plan (digest %.12s, plan %s %.12s)", rep.Plan.Digest, prog.info.Path, prog.info.Digest)
+	}
+	sum, err := rep.Summary()
+	if err != nil {
+		return err
+	}
+	rep.Rescore(prog.checks.Evaluate(sum), prog.layout)
+	return nil
+}

@@ -24,9 +24,10 @@ import (
 // (digest), runs or segment counts, a missing or duplicated segment and
 // reports without mergeable state (State).
 //
-// The checks, score and recommendations are not re-evaluated: the report
-// holds no plan to compile them from. The merged report carries none, is
-// unscored (or invalid), and says so in a notice.
+// The checks, score, verdict and recommendations need the plan, which a
+// report does not hold: the merged report carries none (unscored, or
+// invalid) until the caller evaluates them on its figures
+// (engine.Program.Rescore, which reads the merged State through Summary).
 //
 // Merge reads reps and returns a new report; it is safe for concurrent use
 // on distinct inputs.
@@ -135,15 +136,17 @@ func merge(segs []*Report) (*Report, error) {
 	}
 	m.Duration = m.EndedAt.Sub(m.StartedAt).Seconds()
 	m.Generator.Lag = latency(metrics.Summarize(lag))
+	m.State = &State{Lag: encode(lag), Scenarios: []ScenarioState{}}
 	for _, sc := range s0.Scenarios {
-		ms, err := mergeScenario(sc.Name, segs, m.StartedAt)
+		ms, st, err := mergeScenario(sc.Name, segs, m.StartedAt)
 		if err != nil {
 			return nil, err
 		}
 		m.Scenarios = append(m.Scenarios, ms)
+		m.State.Scenarios = append(m.State.Scenarios, st)
 	}
 	m.Notices = targetNotices(m.Targets)
-	m.Notices = append(m.Notices, fmt.Sprintf("merged from %d segments: the checks, score and recommendations are not re-evaluated on the merged figures", len(segs)))
+	m.Notices = append(m.Notices, fmt.Sprintf("merged from %d segments (runplan merge)", len(segs)))
 	m.Verdict = "unscored"
 	if m.Invalid() {
 		m.Verdict = "invalid"
@@ -185,7 +188,7 @@ func scenarioOf(r *Report, name string) (*Scenario, *ScenarioState) {
 	return sc, st
 }
 
-func mergeScenario(name string, segs []*Report, started time.Time) (Scenario, error) {
+func mergeScenario(name string, segs []*Report, started time.Time) (Scenario, ScenarioState, error) {
 	var out Scenario
 	var planned float64
 	var lag *hdrhistogram.Histogram
@@ -194,7 +197,7 @@ func mergeScenario(name string, segs []*Report, started time.Time) (Scenario, er
 	for i, r := range segs {
 		sc, st := scenarioOf(r, name)
 		if sc == nil || st == nil {
-			return out, fmt.Errorf("merge: segment %d has no scenario %q (or no state for it)", i, name)
+			return out, ScenarioState{}, fmt.Errorf("merge: segment %d has no scenario %q (or no state for it)", i, name)
 		}
 		if i == 0 {
 			out = Scenario{Name: sc.Name, Model: sc.Model, Start: sc.Start, Warmup: sc.Warmup, Aborted: sc.Aborted, Steps: []Step{}}
@@ -220,7 +223,7 @@ func mergeScenario(name string, segs []*Report, started time.Time) (Scenario, er
 		planned = max(planned, st.PlannedElapsed)
 		var err error
 		if lag, err = mergeEncoded(lag, st.Lag); err != nil {
-			return out, fmt.Errorf("merge: segment %d, scenario %s: lag: %w", i, name, err)
+			return out, ScenarioState{}, fmt.Errorf("merge: segment %d, scenario %s: lag: %w", i, name, err)
 		}
 		offset := r.StartedAt.Sub(started).Seconds()
 		iter = append(iter, seriesPart{stats: &sc.Stats, intervals: st.Intervals, offset: offset, seg: i})
@@ -233,26 +236,30 @@ func mergeScenario(name string, segs []*Report, started time.Time) (Scenario, er
 				}
 			}
 			if ss == nil {
-				return out, fmt.Errorf("merge: segment %d, scenario %s: no state for step %s", i, name, step.Name)
+				return out, ScenarioState{}, fmt.Errorf("merge: segment %d, scenario %s: no state for step %s", i, name, step.Name)
 			}
 			stepParts[step.Name] = append(stepParts[step.Name], seriesPart{stats: &step.Stats, intervals: ss.Intervals, counters: ss.Counters, offset: offset, seg: i})
 		}
 	}
+	state := ScenarioState{Name: name, PlannedElapsed: planned, Lag: encode(lag), Steps: []StepState{}}
 	var err error
-	if out.Stats, err = mergeStats(iter, out.Elapsed, &out.Outcomes, segs[0].StepMetrics); err != nil {
-		return out, fmt.Errorf("merge: scenario %s: %w", name, err)
+	if out.Stats, state.Intervals, err = mergeStats(iter, out.Elapsed, &out.Outcomes, segs[0].StepMetrics); err != nil {
+		return out, state, fmt.Errorf("merge: scenario %s: %w", name, err)
 	}
 	sc0, _ := scenarioOf(segs[0], name)
 	var all []map[string]int64
 	for _, step := range sc0.Steps {
-		st, err := mergeStats(stepParts[step.Name], out.Elapsed, nil, segs[0].StepMetrics)
+		st, ints, err := mergeStats(stepParts[step.Name], out.Elapsed, nil, segs[0].StepMetrics)
 		if err != nil {
-			return out, fmt.Errorf("merge: scenario %s, step %s: %w", name, step.Name, err)
+			return out, state, fmt.Errorf("merge: scenario %s, step %s: %w", name, step.Name, err)
 		}
 		out.Steps = append(out.Steps, Step{Name: step.Name, Stats: st})
+		var cs []map[string]int64
 		for _, p := range stepParts[step.Name] {
 			all = append(all, p.counters)
+			cs = append(cs, p.counters)
 		}
+		state.Steps = append(state.Steps, StepState{Name: step.Name, Counters: sumCounters(cs), Intervals: ints})
 	}
 	out.Metrics = figuresOf(sumCounters(all), segs[0].StepMetrics)
 	if out.Model == "open" && out.Outcomes.Due > 0 {
@@ -263,7 +270,7 @@ func mergeScenario(name string, segs []*Report, started time.Time) (Scenario, er
 			out.ArrivalRate = ptr(round3(float64(out.Outcomes.Due-out.Outcomes.Late) / out.Elapsed))
 		}
 	}
-	return out, nil
+	return out, state, nil
 }
 
 // seriesPart is one segment's stats of a scenario or step.
@@ -275,7 +282,7 @@ type seriesPart struct {
 	seg       int
 }
 
-func mergeStats(parts []seriesPart, elapsed float64, outcomes *Outcomes, decl []MetricInfo) (Stats, error) {
+func mergeStats(parts []seriesPart, elapsed float64, outcomes *Outcomes, decl []MetricInfo) (Stats, []IntervalState, error) {
 	out := Stats{ErrorsBy: map[string]int64{}, LatencyBasis: parts[0].stats.LatencyBasis, Series: []Point{}}
 	var resp, svc *hdrhistogram.Histogram
 	var atLeast []string
@@ -299,10 +306,10 @@ func mergeStats(parts []seriesPart, elapsed float64, outcomes *Outcomes, decl []
 		}
 		var err error
 		if resp, err = mergeEncoded(resp, s.Histogram); err != nil {
-			return out, fmt.Errorf("segment %d: histogram: %w", p.seg, err)
+			return out, nil, fmt.Errorf("segment %d: histogram: %w", p.seg, err)
 		}
 		if svc, err = mergeEncoded(svc, s.ServiceHistogram); err != nil {
-			return out, fmt.Errorf("segment %d: service histogram: %w", p.seg, err)
+			return out, nil, fmt.Errorf("segment %d: service histogram: %w", p.seg, err)
 		}
 		for _, e := range s.ErrorSamples {
 			if k := e.Class + "\x00" + e.Message + "\x00" + e.At; samples[k] > 0 {
@@ -343,12 +350,12 @@ func mergeStats(parts []seriesPart, elapsed float64, outcomes *Outcomes, decl []
 	if outcomes == nil {
 		out.Metrics = figuresOf(sumCounters(cs), decl)
 	}
-	series, err := mergeSeries(parts)
+	series, ints, err := mergeSeries(parts)
 	if err != nil {
-		return out, err
+		return out, nil, err
 	}
 	out.Series = series
-	return out, nil
+	return out, ints, nil
 }
 
 // atLeastOf marks the figures of l that any segment marked as lower bounds.
@@ -364,17 +371,19 @@ func atLeastOf(l *Latency, names []string) *Latency {
 // mergeSeries aligns the segments' time series on the wall clock: each
 // interval is keyed by its absolute start (its segment's start plus its
 // offset), and those of one key summed, their histograms merged.
-func mergeSeries(parts []seriesPart) ([]Point, error) {
+func mergeSeries(parts []seriesPart) ([]Point, []IntervalState, error) {
 	type acc struct {
 		p     Point
+		by    map[string]int64
 		h     *hdrhistogram.PackedHistogram
 		known bool
 	}
 	byT := map[float64]*acc{}
 	for _, part := range parts {
 		hists := map[float64]string{}
+		by := map[float64]map[string]int64{}
 		for _, is := range part.intervals {
-			hists[is.T] = is.Histogram
+			hists[is.T], by[is.T] = is.Histogram, is.ErrorsBy
 		}
 		for _, p := range part.stats.Series {
 			t := round3(p.T + part.offset)
@@ -385,6 +394,12 @@ func mergeSeries(parts []seriesPart) ([]Point, error) {
 			}
 			a.p.Count += p.Count
 			a.p.Errors += p.Errors
+			for k, v := range by[p.T] {
+				if a.by == nil {
+					a.by = map[string]int64{}
+				}
+				a.by[k] += v
+			}
 			if p.Measured != nil {
 				a.known = true
 				if a.p.Measured == nil || *p.Measured > *a.p.Measured {
@@ -394,7 +409,7 @@ func mergeSeries(parts []seriesPart) ([]Point, error) {
 			if s := hists[p.T]; s != "" {
 				h, err := hdrhistogram.DecodePacked([]byte(s))
 				if err != nil {
-					return nil, fmt.Errorf("segment %d: interval %g: %w", part.seg, p.T, err)
+					return nil, nil, fmt.Errorf("segment %d: interval %g: %w", part.seg, p.T, err)
 				}
 				if a.h == nil {
 					a.h = h
@@ -406,9 +421,11 @@ func mergeSeries(parts []seriesPart) ([]Point, error) {
 	}
 	keys := slices.Sorted(maps.Keys(byT))
 	out := make([]Point, 0, len(keys))
+	ints := make([]IntervalState, 0, len(keys))
 	for _, k := range keys {
 		a := byT[k]
 		p := a.p
+		is := IntervalState{T: k, ErrorsBy: a.by}
 		if p.Measured != nil {
 			p.Partial = *p.Measured > 0 && *p.Measured < p.Width
 			if *p.Measured > 0 {
@@ -418,10 +435,14 @@ func mergeSeries(parts []seriesPart) ([]Point, error) {
 		if a.h != nil && a.h.TotalCount() > 0 {
 			l := metrics.SummarizeSparse(a.h)
 			p.Latency = &PointLatency{P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), Max: ms(l.Max)}
+			if b, err := a.h.Encode(); err == nil {
+				is.Histogram = string(b)
+			}
 		}
 		out = append(out, p)
+		ints = append(ints, is)
 	}
-	return out, nil
+	return out, ints, nil
 }
 
 func sumCounters(cs []map[string]int64) map[string]int64 {

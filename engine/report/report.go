@@ -567,30 +567,7 @@ func Build(in Input) *Report {
 	}
 	r.State = buildState(in.Summary)
 	r.Notices = targetNotices(r.Targets)
-	tainted := taintedNames(in.Layout, r.Targets)
-	for _, c := range in.Outcome.Checks {
-		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
-			Credit: c.Credit, Partial: c.Partial,
-			Display: check.FormatValue(c.Value), Missing: c.Missing, Notes: latencyNotes(c.Expr, tainted)}
-		switch v := c.Value.(type) {
-		case check.Duration:
-			if v.OK {
-				rc.Value = ms(v.D)
-			}
-			rc.Unit = "ms"
-		case float64:
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				rc.Value = v
-			}
-		default:
-			rc.Value = v
-		}
-		if rc.NA() {
-			// The value read was unknown, whatever its type shows.
-			rc.Value, rc.Display = nil, "n/a"
-		}
-		r.Checks = append(r.Checks, rc)
-	}
+	r.Checks = checksOf(in.Outcome, in.Layout, r.Targets)
 	return r
 }
 
@@ -663,4 +640,34 @@ func nanPtr(f float64) *float64 {
 		return nil
 	}
 	return &f
+}
+
+// checksOf turns evaluated checks into the report's.
+func checksOf(o *check.Outcome, layout Layout, targets []Target) []Check {
+	out := []Check{}
+	tainted := taintedNames(layout, targets)
+	for _, c := range o.Checks {
+		rc := Check{Name: c.Name, Expr: c.Expr, Passed: c.Passed, Weight: c.Weight, Critical: c.Critical, Error: c.Error,
+			Credit: c.Credit, Partial: c.Partial,
+			Display: check.FormatValue(c.Value), Missing: c.Missing, Notes: latencyNotes(c.Expr, tainted)}
+		switch v := c.Value.(type) {
+		case check.Duration:
+			if v.OK {
+				rc.Value = ms(v.D)
+			}
+			rc.Unit = "ms"
+		case float64:
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				rc.Value = v
+			}
+		default:
+			rc.Value = v
+		}
+		if rc.NA() {
+			// The value read was unknown, whatever its type shows.
+			rc.Value, rc.Display = nil, "n/a"
+		}
+		out = append(out, rc)
+	}
+	return out
 }

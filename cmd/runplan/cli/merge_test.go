@@ -5,10 +5,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/metrics"
+	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 )
 
@@ -132,4 +135,98 @@ func TestMergeCommandRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ratePlan is an open-model plan of 100 lookups on an embedded Redis: one
+// check passes on each run's 100 and fails on two runs' 200 merged, the
+// other the reverse.
+func ratePlan(t *testing.T) string {
+	t.Helper()
+	p := `version: 1
+name: merge-rescore
+seed: 1
+targets:
+  cache: {driver: redis}
+scenarios:
+  lookups:
+    load: {rate: 100/s, duration: 1s, max_vus: 8}
+    steps:
+      - name: get
+        redis: [GET, "k:{{ uniform(10) }}"]
+checks:
+  - {name: one_segment, expr: "lookups.due <= 150"}
+  - {name: whole_run, expr: "lookups.due > 150"}
+`
+	path := filepath.Join(t.TempDir(), "plan.yaml")
+	if err := os.WriteFile(path, []byte(p), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestMergeReevaluatesChecks: the checks are evaluated on the merged
+// figures, not taken from the segments; and evaluating a segment's own
+// figures again (Summary) gives back its checks exactly.
+func TestMergeReevaluatesChecks(t *testing.T) {
+	t.Parallel()
+	plan := ratePlan(t)
+	dir := t.TempDir()
+	var paths []string
+	for i := range 2 {
+		out := filepath.Join(dir, []string{"a.json", "b.json"}[i])
+		code, _, stderr := runMain(t, "run", plan, "--out", out)
+		if code != ExitChecks {
+			t.Fatalf("run %d: exit %d, want %d (whole_run fails on one segment): %s", i, code, ExitChecks, stderr)
+		}
+		seg := asSegment(t, out, i, 2)
+		if !seg.Checks[0].Passed || seg.Checks[1].Passed {
+			t.Fatalf("segment %d checks %+v: want one_segment passed, whole_run failed", i, seg.Checks)
+		}
+		// Summary gives back what the run evaluated.
+		again := *seg
+		again.Checks, again.Score, again.Verdict = nil, nil, ""
+		prog, diags := engine.Load(plan, plan0Options(), engine.Options{})
+		if prog == nil {
+			t.Fatal(diags)
+		}
+		if err := prog.Rescore(&again); err != nil {
+			t.Fatal(err)
+		}
+		// Compared as JSON: a value read back is a float64, an evaluated count an int.
+		if jsonOf(t, again.Checks) != jsonOf(t, seg.Checks) || again.Verdict != seg.Verdict || !reflect.DeepEqual(again.Score, seg.Score) {
+			t.Errorf("segment %d evaluated again: %+v %s %v, want %+v %s %v", i, again.Checks, again.Verdict, again.Score,
+				seg.Checks, seg.Verdict, seg.Score)
+		}
+		paths = append(paths, out)
+	}
+	merged := filepath.Join(dir, "merged.json")
+	code, stdout, stderr := runMain(t, "merge", paths[0], paths[1], "--out", merged, "--color", "never")
+	if code != ExitChecks {
+		t.Fatalf("merge: exit %d, want %d (one_segment fails on the merged figures): %s\n%s", code, ExitChecks, stderr, stdout)
+	}
+	loaded, err := loadReport(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := loaded.rep.Checks
+	if len(c) != 2 || c[0].Passed || !c[1].Passed || c[0].Value != float64(200) {
+		t.Errorf("merged checks %+v: want one_segment failed on 200 due, whole_run passed", c)
+	}
+	// Another plan's file is refused.
+	other := lookupPlan(t, false)
+	code, _, stderr = runMain(t, "merge", paths[0], paths[1], "--plan", other)
+	if code != ExitUsage || !strings.Contains(stderr, "the report is of another plan") {
+		t.Errorf("merge --plan of another plan: exit %d, %q", code, stderr)
+	}
+}
+
+func plan0Options() plan.Options { return plan.Options{} }
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
