@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,4 +165,22 @@ func TestMergeRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMergedConsoleGolden renders a merged report for people.
+func TestMergedConsoleGolden(t *testing.T) {
+	t.Parallel()
+	r0 := segmentReport(t, 0, 2, valuesIn(100, 1100), 3, 90, 10, 2)
+	r1 := segmentReport(t, 1, 2, valuesIn(5000, 5300), 4, 1, 99, 2)
+	r1.Valid = false
+	r1.Generator.Reasons = []string{"scheduling lag p99 12ms"}
+	m, err := Merge([]*Report{r0, r1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteConsole(&b, m, ConsoleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "merged-console.golden", b.Bytes())
 }
