@@ -137,8 +137,8 @@ func TestMergeCommandRefuses(t *testing.T) {
 	}
 }
 
-// ratePlan is an open-model plan of 100 lookups on an embedded Redis: one
-// check passes on each run's 100 and fails on two runs' 200 merged, the
+// ratePlan is an open-model plan of 50 lookups on an embedded Redis: one
+// check passes on each run's 50 due and fails on two runs' 100 merged, the
 // other the reverse.
 func ratePlan(t *testing.T) string {
 	t.Helper()
@@ -149,13 +149,13 @@ targets:
   cache: {driver: redis}
 scenarios:
   lookups:
-    load: {rate: 100/s, duration: 1s, max_vus: 8}
+    load: {rate: 50/s, duration: 1s, max_vus: 8}
     steps:
       - name: get
         redis: [GET, "k:{{ uniform(10) }}"]
 checks:
-  - {name: one_segment, expr: "lookups.due <= 150"}
-  - {name: whole_run, expr: "lookups.due > 150"}
+  - {name: one_segment, expr: "lookups.due <= 75"}
+  - {name: whole_run, expr: "lookups.due > 75"}
 `
 	path := filepath.Join(t.TempDir(), "plan.yaml")
 	if err := os.WriteFile(path, []byte(p), 0o644); err != nil {
@@ -172,13 +172,17 @@ func TestMergeReevaluatesChecks(t *testing.T) {
 	plan := ratePlan(t)
 	dir := t.TempDir()
 	var paths []string
+	var due int64
 	for i := range 2 {
 		out := filepath.Join(dir, []string{"a.json", "b.json"}[i])
 		code, _, stderr := runMain(t, "run", plan, "--out", out)
-		if code != ExitChecks {
-			t.Fatalf("run %d: exit %d, want %d (whole_run fails on one segment): %s", i, code, ExitChecks, stderr)
-		}
 		seg := asSegment(t, out, i, 2)
+		// A loaded machine (the race detector) may make a run invalid:
+		// the checks are evaluated all the same.
+		if want := exitFor(seg); code != want {
+			t.Fatalf("run %d: exit %d, want %d (whole_run fails on one segment): %s", i, code, want, stderr)
+		}
+		due += seg.Scenarios[0].Outcomes.Due
 		if !seg.Checks[0].Passed || seg.Checks[1].Passed {
 			t.Fatalf("segment %d checks %+v: want one_segment passed, whole_run failed", i, seg.Checks)
 		}
@@ -201,15 +205,15 @@ func TestMergeReevaluatesChecks(t *testing.T) {
 	}
 	merged := filepath.Join(dir, "merged.json")
 	code, stdout, stderr := runMain(t, "merge", paths[0], paths[1], "--out", merged, "--color", "never")
-	if code != ExitChecks {
-		t.Fatalf("merge: exit %d, want %d (one_segment fails on the merged figures): %s\n%s", code, ExitChecks, stderr, stdout)
-	}
 	loaded, err := loadReport(merged)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("merge: exit %d: %v: %s\n%s", code, err, stderr, stdout)
+	}
+	if want := exitFor(loaded.rep); code != want {
+		t.Fatalf("merge: exit %d, want %d (one_segment fails on the merged figures): %s\n%s", code, want, stderr, stdout)
 	}
 	c := loaded.rep.Checks
-	if len(c) != 2 || c[0].Passed || !c[1].Passed || c[0].Value != float64(200) {
+	if len(c) != 2 || c[0].Passed || !c[1].Passed || c[0].Value != float64(due) || due != 100 {
 		t.Errorf("merged checks %+v: want one_segment failed on 200 due, whole_run passed", c)
 	}
 	// Another plan's file is refused.
@@ -221,6 +225,14 @@ func TestMergeReevaluatesChecks(t *testing.T) {
 }
 
 func plan0Options() plan.Options { return plan.Options{} }
+
+// exitFor is the exit status of a report whose checks do not all pass.
+func exitFor(r *report.Report) int {
+	if r.Invalid() {
+		return ExitInvalid
+	}
+	return ExitChecks
+}
 
 func jsonOf(t *testing.T, v any) string {
 	t.Helper()
