@@ -243,8 +243,12 @@ func hasCounter(c map[string]int64, d driver.StepMetric) bool {
 }
 
 // Rescore replaces the report's checks, score, verdict and recommendations
-// with those of o, evaluated on its figures (Summary), as Build sets them.
+// with those of o, evaluated on its figures (Summary), as Build sets them,
+// and puts the scenarios' hit ratios beside their targets' again (layout).
 func (r *Report) Rescore(o *check.Outcome, layout Layout) {
+	for i := range r.Scenarios {
+		r.Scenarios[i].HitRatios = hitRatios(r.Scenarios[i], layout, r.Targets, r.Duration)
+	}
 	r.Checks = []Check{}
 	r.Score = nil
 	r.Verdict, r.VerdictCapped = o.Verdict, o.Capped

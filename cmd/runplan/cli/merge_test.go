@@ -152,7 +152,8 @@ scenarios:
     load: {rate: 50/s, duration: 1s, max_vus: 8}
     steps:
       - name: get
-        redis: [GET, "k:{{ uniform(10) }}"]
+        redis:
+          cache_get: {key: "k:{{ uniform(5) }}", on_miss: {value_size: 8}}
 checks:
   - {name: one_segment, expr: "lookups.due <= 75"}
   - {name: whole_run, expr: "lookups.due > 75"}
@@ -187,8 +188,11 @@ func TestMergeReevaluatesChecks(t *testing.T) {
 			t.Fatalf("segment %d checks %+v: want one_segment passed, whole_run failed", i, seg.Checks)
 		}
 		// Summary gives back what the run evaluated.
-		again := *seg
+		again := *asSegment(t, out, i, 2) // a copy of its own
 		again.Checks, again.Score, again.Verdict = nil, nil, ""
+		for j := range again.Scenarios {
+			again.Scenarios[j].HitRatios = nil
+		}
 		prog, diags := engine.Load(plan, plan0Options(), engine.Options{})
 		if prog == nil {
 			t.Fatal(diags)
@@ -200,6 +204,9 @@ func TestMergeReevaluatesChecks(t *testing.T) {
 		if jsonOf(t, again.Checks) != jsonOf(t, seg.Checks) || again.Verdict != seg.Verdict || !reflect.DeepEqual(again.Score, seg.Score) {
 			t.Errorf("segment %d evaluated again: %+v %s %v, want %+v %s %v", i, again.Checks, again.Verdict, again.Score,
 				seg.Checks, seg.Verdict, seg.Score)
+		}
+		if got, want := jsonOf(t, again.Scenarios[0].HitRatios), jsonOf(t, seg.Scenarios[0].HitRatios); got != want || want == "null" {
+			t.Errorf("segment %d hit ratios again %s, want %s (not null)", i, got, want)
 		}
 		paths = append(paths, out)
 	}
@@ -215,6 +222,9 @@ func TestMergeReevaluatesChecks(t *testing.T) {
 	c := loaded.rep.Checks
 	if len(c) != 2 || c[0].Passed || !c[1].Passed || c[0].Value != float64(due) || due != 100 {
 		t.Errorf("merged checks %+v: want one_segment failed on 200 due, whole_run passed", c)
+	}
+	if hr := loaded.rep.Scenarios[0].HitRatios; len(hr) < 2 || hr[0].Source != "client" {
+		t.Errorf("merged hit ratios %+v: want the client's beside the server's", hr)
 	}
 	// Another plan's file is refused.
 	other := lookupPlan(t, false)
