@@ -65,6 +65,7 @@ Usage:
   runplan report FILE.json         render a saved report in another format
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
+  runplan k8s PLAN --parallelism N print Kubernetes manifests that run PLAN as N segments
 `
 
 const usageTail = `  runplan cleanup URL              undo what a killed run left on a server
@@ -139,6 +140,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return trendCmd(args[1:], stdout, stderr)
 	case "cleanup":
 		return cleanupCmd(args[1:], stdout, stderr)
+	case "k8s":
+		return k8sCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
 		return ExitOK
