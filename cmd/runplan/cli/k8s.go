@@ -18,10 +18,6 @@ import (
 	"github.com/runplan/runplan/engine/report"
 )
 
-// k8sNow is the clock of runplan k8s (start-at = now + --start-lead);
-// tests replace it.
-var k8sNow = time.Now
-
 // k8sCmd prints the manifests that run a plan as N segments on Kubernetes
 // (see docs/K8S.md). It loads the plan as validate does, to find the files
 // it reads and the variables it references; no secret value reaches the
@@ -29,6 +25,11 @@ var k8sNow = time.Now
 // --set or --env-file value is refused, and the output is checked against
 // every secret the loading learnt before it is written.
 func k8sCmd(args []string, stdout, stderr io.Writer) int {
+	return k8sAt(args, stdout, stderr, time.Now)
+}
+
+// k8sAt is k8sCmd with its clock (start-at = now + --start-lead).
+func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	fs := newFlagSet("k8s", "runplan k8s PLAN --parallelism N [--image IMAGE] [--namespace NS] [--start-lead 30s] [--secret NAME] [--out FILE]", stderr)
 	parallelism := fs.Int("parallelism", 0, "number of segments, each a pod of an Indexed Job (required)")
 	image := fs.String("image", k8s.DefaultImage, "runplan's image (see Dockerfile)")
@@ -59,6 +60,18 @@ func k8sCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "runplan k8s:", err)
 		return ExitUsage
 	}
+	// --set values are written into the Job's arguments.
+	var problems []string
+	for _, s := range pf.sets {
+		path, v, _ := strings.Cut(s, "=")
+		if red.String(v) != v || redact.SecretName(path[strings.LastIndexByte(path, '.')+1:]) {
+			problems = append(problems, fmt.Sprintf("--set %s=...: the value looks secret and would be written into the Job: put it in the Secret and reference it as ${VAR} in the plan", path))
+		}
+	}
+	if len(problems) > 0 {
+		fmt.Fprintln(stderr, "runplan k8s: "+strings.Join(problems, "\nrunplan k8s: "))
+		return ExitUsage
+	}
 	// The loading looks up every ${VAR} the plan and its fragments
 	// reference: those are the variables the pods need.
 	var mu sync.Mutex
@@ -84,13 +97,6 @@ func k8sCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	var problems []string
-	for _, s := range pf.sets {
-		path, v, _ := strings.Cut(s, "=")
-		if red.String(v) != v || redact.SecretName(path[strings.LastIndexByte(path, '.')+1:]) {
-			problems = append(problems, fmt.Sprintf("--set %s=...: the value looks secret and would be written into the Job: put it in the Secret and reference it as ${VAR} in the plan", path))
-		}
-	}
 	// Plain values of the --env-file files go into the Job as values;
 	// secret ones are left to the Secret.
 	var env []k8s.EnvVar
@@ -112,10 +118,6 @@ func k8sCmd(args []string, stdout, stderr io.Writer) int {
 			env = append(env, k8s.EnvVar{Name: name, Value: v})
 		}
 	}
-	if len(problems) > 0 {
-		fmt.Fprintln(stderr, "runplan k8s: "+strings.Join(problems, "\nrunplan k8s: "))
-		return ExitUsage
-	}
 	if *runID == "" {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
@@ -127,7 +129,7 @@ func k8sCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	m, err := k8s.Build(in, k8s.Options{
 		Parallelism: *parallelism, Image: *image, WaitImage: *waitImage, Namespace: *namespace,
-		RunID: *runID, Now: k8sNow(), StartLead: *startLead, MergeTimeout: *mergeTimeout,
+		RunID: *runID, Now: now(), StartLead: *startLead, MergeTimeout: *mergeTimeout,
 		Secret: *secret, Env: env, Sets: pf.sets,
 		CPU: *cpu, Memory: *memory, Storage: *storage, StorageClass: *storageClass,
 	})
