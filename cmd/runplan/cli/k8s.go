@@ -138,8 +138,8 @@ func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 		return ExitUsage
 	}
 	header := fmt.Sprintf("runplan k8s %s: plan %s, run %s, %d segments starting at %s\n"+
-		"apply: kubectl apply -f -   (the segments read ${VAR}s from Secret %s: see docs/K8S.md)\n",
-		engine.Version, in.Name, *runID, *parallelism, m.StartAt.Format(time.RFC3339), *secret)
+		"objects: app.kubernetes.io/instance=%s; the segments read ${VAR}s from Secret %s (docs/K8S.md)\n",
+		engine.Version, in.Name, *runID, *parallelism, m.StartAt.Format(time.RFC3339), base, *secret)
 	var buf bytes.Buffer
 	if err := m.Write(&buf, header); err != nil {
 		fmt.Fprintln(stderr, "runplan k8s:", err)
