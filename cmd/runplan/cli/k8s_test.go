@@ -425,3 +425,30 @@ scenarios:
 		t.Errorf("stderr %q does not say REDIS_URL is left to the Secret", stderr)
 	}
 }
+
+// TestK8sFlagsDocumented: docs/K8S.md's flag table names every flag.
+func TestK8sFlagsDocumented(t *testing.T) {
+	t.Parallel()
+	code, _, help := runK8s(t, time.Unix(0, 0), "--help")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	doc, err := os.ReadFile("../../../docs/K8S.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for line := range strings.Lines(help) {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "-") {
+			continue
+		}
+		n++
+		if name := "`-" + f[0]; !strings.Contains(string(doc), name) {
+			t.Errorf("docs/K8S.md does not document %s", name[1:])
+		}
+	}
+	if n < 10 {
+		t.Errorf("found %d flags in the help:\n%s", n, help)
+	}
+}
