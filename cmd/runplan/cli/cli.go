@@ -65,7 +65,7 @@ Usage:
   runplan report FILE.json         render a saved report in another format
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
-  runplan k8s PLAN --parallelism N print Kubernetes manifests that run PLAN as N segments
+  runplan k8s PLAN --parallelism N Kubernetes manifests: PLAN as N segments
 `
 
 const usageTail = `  runplan cleanup URL              undo what a killed run left on a server
