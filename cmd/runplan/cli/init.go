@@ -252,7 +252,7 @@ const starterRedisScenario = `  strategy_cache:
     description: Strategy lookups; a miss loads one (5 ms) and caches it.
     # 200 lookups a second for 5 s; the first second (inside the 5 s) warms the
     # connections and is not measured.
-    load: {rate: 200/s, warmup: 1s, duration: 5s, max_vus: 50}
+    load: {rate: 200/s, duration: 5s, warmup: 1s, max_vus: 50}
     steps:
       - name: lookup
         redis:

@@ -9,7 +9,8 @@ import (
 
 // Every combination of init's flags writes a plan that validates through
 // the CLI with no warning, starts with the schema comment, and holds the
-// parts and checks it was asked for; "-" writes the same plan to stdout.
+// parts and checks it was asked for, is already as runplan fmt writes it;
+// "-" writes the same plan to stdout.
 func TestInitPlansValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -48,6 +49,9 @@ func TestInitPlansValidate(t *testing.T) {
 			}
 			if code, stdout, stderr := runMain(t, "validate", path); code != ExitOK || stderr != "" || stdout != path+": ok\n" {
 				t.Fatalf("validate: exit %d\nstdout: %s\nstderr: %s\n%s", code, stdout, stderr, src)
+			}
+			if code, stdout, stderr := runMain(t, "fmt", "--check", path); code != ExitOK {
+				t.Errorf("fmt --check: exit %d: runplan fmt would rewrite the starter plan\nstdout: %s\nstderr: %s", code, stdout, stderr)
 			}
 			has := func(s string) bool { return strings.Contains(src, s) }
 			for _, part := range []struct {
