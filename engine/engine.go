@@ -425,7 +425,13 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	prog.layout = planLayout(p)
 	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
 	for _, f := range prog.faults {
-		f.Elsewhere = faultElsewhere(f, opts.Segment)
+		shared := false
+		for _, t := range p.Targets {
+			if t.Name == f.Target {
+				shared = t.URL != ""
+			}
+		}
+		f.Elsewhere = faultElsewhere(f, opts.Segment, shared)
 	}
 	checks, cdiags := check.Compile(p, names)
 	diags = append(diags, cdiags...)

@@ -89,8 +89,10 @@ func TestCheckRunID(t *testing.T) {
 	}
 }
 
-// TestFaultOwnership: a driver fault (shared server state) is applied by
-// segment 0 alone; a network fault by every segment, in its own proxy.
+// TestFaultOwnership: a driver fault on a shared target (one with a URL)
+// is applied by segment 0 alone; a network fault by every segment, in its
+// own proxy, and a driver fault on a target each segment starts for
+// itself (no URL) by every segment too.
 func TestFaultOwnership(t *testing.T) {
 	t.Parallel()
 	driverFault := &fault.Planned{Name: "pause", Kind: "client_pause"}
@@ -99,16 +101,18 @@ func TestFaultOwnership(t *testing.T) {
 		name    string
 		f       *fault.Planned
 		seg     load.Segment
+		shared  bool
 		applies bool
 	}{
-		{"whole plan, driver fault", driverFault, load.Segment{}, true},
-		{"segment 0, driver fault", driverFault, load.Segment{Index: 0, Count: 3}, true},
-		{"segment 2, driver fault", driverFault, load.Segment{Index: 2, Count: 3}, false},
-		{"segment 0, network fault", netFault, load.Segment{Index: 0, Count: 3}, true},
-		{"segment 2, network fault", netFault, load.Segment{Index: 2, Count: 3}, true},
+		{"whole plan, driver fault", driverFault, load.Segment{}, true, true},
+		{"segment 0, driver fault", driverFault, load.Segment{Index: 0, Count: 3}, true, true},
+		{"segment 2, driver fault", driverFault, load.Segment{Index: 2, Count: 3}, true, false},
+		{"segment 2, driver fault, own target", driverFault, load.Segment{Index: 2, Count: 3}, false, true},
+		{"segment 0, network fault", netFault, load.Segment{Index: 0, Count: 3}, true, true},
+		{"segment 2, network fault", netFault, load.Segment{Index: 2, Count: 3}, true, true},
 	}
 	for _, tt := range tests {
-		got := faultElsewhere(tt.f, tt.seg)
+		got := faultElsewhere(tt.f, tt.seg, tt.shared)
 		if (got == "") != tt.applies {
 			t.Errorf("%s: elsewhere %q, want applied here %v", tt.name, got, tt.applies)
 		}
