@@ -20,16 +20,21 @@ const FormatVersion = 1
 
 // Report is the result of a run.
 type Report struct {
-	FormatVersion  int       `json:"report_version"`
-	RunplanVersion string    `json:"runplan_version"`
-	Plan           PlanInfo  `json:"plan"`
-	RunID          string    `json:"run_id"`
-	Seed           uint64    `json:"seed"`
-	StartedAt      time.Time `json:"started_at"`
-	EndedAt        time.Time `json:"ended_at"`
-	Duration       float64   `json:"duration"` // seconds
-	Partial        bool      `json:"partial"`
-	Error          string    `json:"error,omitempty"`
+	FormatVersion  int      `json:"report_version"`
+	RunplanVersion string   `json:"runplan_version"`
+	Plan           PlanInfo `json:"plan"`
+	RunID          string   `json:"run_id"`
+	Seed           uint64   `json:"seed"`
+	// Segment is the execution segment the run ran (docs/SCALE.md); nil
+	// for a run of the whole plan. StartAt is the common start its
+	// segments were given (--start-at), nil without one.
+	Segment   *Segment   `json:"segment,omitempty"`
+	StartAt   *time.Time `json:"start_at,omitempty"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   time.Time  `json:"ended_at"`
+	Duration  float64    `json:"duration"` // seconds
+	Partial   bool       `json:"partial"`
+	Error     string     `json:"error,omitempty"`
 	// Valid is false when the generator could not hold the requested load:
 	// the figures then describe the generator as much as the target. It is
 	// not judged (null in JSON, see MarshalJSON) when NotStarted.
@@ -387,6 +392,13 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}{plain: plain(r)})
 }
 
+// Segment is which execution segment of the plan a report holds: Index
+// (0-based) of Count.
+type Segment struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
 // Input is what Build needs. It holds no plan: the facts Build needs from
 // the plan come as plain data (Plan, Layout), computed when the run was
 // prepared.
@@ -401,6 +413,9 @@ type Input struct {
 	Seed    uint64
 	Version string
 	Targets []Target
+	// Segment and StartAt are copied into the report.
+	Segment *Segment
+	StartAt *time.Time
 	// DeadRuns, Leftovers and Journal are copied into the report.
 	DeadRuns  []DeadRun
 	Leftovers []Leftover
@@ -441,6 +456,8 @@ func Build(in Input) *Report {
 		Plan:           in.Plan,
 		RunID:          in.RunID,
 		Seed:           in.Seed,
+		Segment:        in.Segment,
+		StartAt:        in.StartAt,
 		StartedAt:      in.Summary.Started.UTC(),
 		EndedAt:        in.Summary.Started.Add(in.Summary.Duration).UTC(),
 		Duration:       in.Summary.Duration.Seconds(),

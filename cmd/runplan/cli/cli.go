@@ -229,7 +229,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N]", stderr)
+	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N] [--segment I/N | --segments N] [--run-id ID] [--start-at TIME]", stderr)
 	out := fs.String("out", "", "write the JSON report to this file (atomically)")
 	junitOut := fs.String("junit", "", "also write the report as JUnit XML to this file")
 	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")
@@ -243,6 +243,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
 	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
+	var sf scaleFlags
+	sf.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	pos, code, ok := parseArgs(fs, args, 1, "give exactly one plan file", stderr)
@@ -274,6 +276,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := engine.Options{Log: log}
 	if !parseSeed("run", *seed, &opts, stderr) {
+		return ExitUsage
+	}
+	if err := sf.apply(&opts, os.Getenv); err != nil {
+		fmt.Fprintln(stderr, "runplan run:", err)
 		return ExitUsage
 	}
 	if *notifyOn != "failure" && *notifyOn != "always" {
