@@ -31,6 +31,7 @@ import (
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
 	"github.com/runplan/runplan/engine/journal"
+	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/notify"
 	"github.com/runplan/runplan/engine/plan"
@@ -138,6 +139,16 @@ type Options struct {
 	// report still lists what was not undone). The command line passes
 	// journal.DefaultDir().
 	JournalDir string
+	// Segment, when set (Count > 1), runs only that execution segment of
+	// the plan's load (load.Segment, docs/SCALE.md): every scenario its
+	// part, the driver faults only in segment 0. The zero value runs the
+	// whole plan.
+	Segment load.Segment
+	// StartAt, when not zero, is the wall-clock instant the scenarios'
+	// clock starts at: the run opens its targets, then waits for it
+	// (segments of one run share it). A run that cannot start within
+	// StartTolerance of it is marked invalid.
+	StartAt time.Time
 
 	// beforeDispatch is load.Open.BeforeDispatch for every open-model
 	// scenario: a test seam (export_test.go) that makes the generator late.
@@ -413,6 +424,15 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	}
 	prog.layout = planLayout(p)
 	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
+	for _, f := range prog.faults {
+		shared := false
+		for _, t := range p.Targets {
+			if t.Name == f.Target {
+				shared = t.URL != ""
+			}
+		}
+		f.Elsewhere = faultElsewhere(f, opts.Segment, shared)
+	}
 	checks, cdiags := check.Compile(p, names)
 	diags = append(diags, cdiags...)
 	prog.checks = checks
@@ -565,7 +585,18 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 	}
 
 	outcome := prog.checks.Evaluate(sum)
+	var seg *report.Segment
+	if !prog.opts.Segment.Whole() {
+		seg = &report.Segment{Index: prog.opts.Segment.Index, Count: prog.opts.Segment.Count}
+	}
+	var startAt *time.Time
+	if at := prog.opts.StartAt; !at.IsZero() {
+		at = at.UTC()
+		startAt = &at
+	}
 	rep := report.Build(report.Input{
+		Segment:   seg,
+		StartAt:   startAt,
 		Plan:      prog.info,
 		Layout:    prog.layout,
 		Summary:   sum,

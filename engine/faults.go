@@ -9,6 +9,7 @@ import (
 	"github.com/runplan/runplan/engine/diag"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
+	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/plan"
 )
 
@@ -88,4 +89,20 @@ func prepareFaults(p *plan.Plan, drivers map[string]driver.Driver, targets map[s
 		out = append(out, pf)
 	}
 	return out
+}
+
+// faultElsewhere says why segment seg does not apply fault f itself (""
+// when it does; docs/SCALE.md): a driver's fault on a target the segments
+// share (it has a URL) changes state they share — a server paused,
+// killed, failed over, squeezed or flushed, a sink made to fail — and is
+// applied once, by segment 0. A network fault acts on the segment's own
+// proxy, and a target without a URL is started by each segment for
+// itself (an embedded sink, a managed redis-server): every segment
+// applies those, for the same window. shared is whether f's target is
+// shared by the segments.
+func faultElsewhere(f *fault.Planned, seg load.Segment, shared bool) string {
+	if seg.Whole() || seg.Index == 0 || f.Network != nil || !shared {
+		return ""
+	}
+	return fmt.Sprintf("applied by segment 0 of %d (it changes state the segments share)", seg.Count)
 }

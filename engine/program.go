@@ -75,8 +75,13 @@ type preparedScenario struct {
 	// plannedIterations is the iteration count planned (zero when bounded
 	// by a duration), for progress.
 	plannedIterations int64
-	// vus is how many virtual users the executor may run at once.
-	vus int
+	// vus is how many virtual users the executor may run at once (in
+	// this segment); allVUs how many the whole plan's scenario has, for
+	// the templates.
+	vus, allVUs int
+	// segment is the run's execution segment: VU v of the executor is the
+	// whole plan's VU segment.GlobalVU(v), iteration n its Global(n).
+	segment load.Segment
 	// salt seeds the VUs' random sources apart from other scenarios'.
 	salt uint64
 	// exec is built up front; its Stop.OnStart is set for each run
@@ -121,6 +126,20 @@ func prepareScenario(p *plan.Plan, s *plan.Scenario, steps map[*plan.Step]driver
 		ps.vus = max(int(l.MaxStageTarget(float64(l.VUs))+0.999999), 1)
 	}
 	ps.vus = max(ps.vus, 1)
+	ps.allVUs, ps.segment = ps.vus, opts.Segment
+	if l.Model == plan.Open {
+		ps.vus = opts.Segment.ShareCeil(ps.vus)
+	} else {
+		ps.vus = int(opts.Segment.Share(int64(ps.vus)))
+	}
+	if ps.plannedIterations > 0 {
+		switch {
+		case l.Iterations > 0:
+			ps.plannedIterations = opts.Segment.Share(l.Iterations)
+		default:
+			ps.plannedIterations = l.PerVUIterations * opts.Segment.Share(int64(max(l.VUs, 1)))
+		}
+	}
 	h := fnv.New64a()
 	h.Write([]byte(s.Name))
 	ps.salt = h.Sum64()
@@ -170,7 +189,7 @@ func buildExecutor(l plan.LoadSpec, late load.LatePolicy, opts Options) executor
 	}
 	if l.Model == plan.Closed {
 		return load.Closed{VUs: l.VUs, Iterations: l.Iterations, PerVUIterations: l.PerVUIterations,
-			Duration: l.Duration, Stages: stages, Stop: stop}
+			Duration: l.Duration, Stages: stages, Segment: opts.Segment, Stop: stop}
 	}
 	var pacer load.Pacer
 	switch {
@@ -181,7 +200,9 @@ func buildExecutor(l plan.LoadSpec, late load.LatePolicy, opts Options) executor
 	default:
 		pacer = load.ConstantPacer{Rate: l.Rate, Duration: l.Duration}
 	}
-	return load.Open{Pacer: pacer, MaxVUs: l.MaxVUs, LateTolerance: opts.LateTolerance, Warmup: l.Warmup,
+	// The open model's VU pool is a bound, not load: every segment keeps
+	// its share rounded up.
+	return load.Open{Pacer: load.Segmented(pacer, opts.Segment), MaxVUs: opts.Segment.ShareCeil(l.MaxVUs), LateTolerance: opts.LateTolerance, Warmup: l.Warmup,
 		Late: late, BeforeDispatch: opts.beforeDispatch, Stop: stop}
 }
 

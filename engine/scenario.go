@@ -27,7 +27,16 @@ func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, target
 	for i, s := range prog.scenarios {
 		runs[i] = prog.newScenarioRun(s, rs.sources)
 	}
-	start := time.Now()
+	// A common start (segments of one run): wait for it, and tell if it
+	// was missed.
+	if at := prog.opts.StartAt; time.Until(at) > 0 {
+		prog.opts.Log.Info().Str("start_at", at.Format(time.RFC3339Nano)).Dur("in", time.Until(at)).Msg("waiting for the common start")
+	}
+	start := waitStart(ctx, prog.opts.StartAt)
+	late := lateStart(prog.opts.StartAt, start)
+	if late != "" {
+		prog.opts.Log.Warn().Str("start_at", prog.opts.StartAt.Format(time.RFC3339Nano)).Msg(late)
+	}
 	for _, r := range runs {
 		r.runStart = start
 	}
@@ -141,6 +150,14 @@ func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, target
 	sum.Generator = generatorHealth(healthInput{scenarios: out, limits: limits, cpu: cpu1 - cpu0, cpuKnown: cpuOK0 && cpuOK1,
 		wall: wall, procs: runtime.GOMAXPROCS(0), host: hostOver(host0, readHost(), runtime.NumCPU())})
 	sum.Generator.PeakRSS = peakRSS()
+	if late != "" {
+		sum.Generator.Valid = false
+		sum.Generator.Reasons = append(sum.Generator.Reasons, late)
+		if sum.Generator.Cause == "" || sum.Generator.Cause == "unknown" {
+			sum.Generator.Cause, sum.Generator.Advice = "late_start",
+				"start the segments with a --start-at far enough ahead for every one to open its targets, on hosts whose clocks NTP keeps in step"
+		}
+	}
 }
 
 type vuState struct {
@@ -189,11 +206,14 @@ func (prog *Program) newScenarioRun(s *preparedScenario, sources map[string]*dat
 		sr.samples = append(sr.samples, metrics.NewErrorSampler(st.at))
 	}
 	for vu := 1; vu <= s.vus; vu++ {
-		rng := mrand.New(mrand.NewPCG(prog.seed, s.salt^uint64(vu)*0x9e3779b97f4a7c15))
-		ts := tmpl.NewState(s.name, vu, rng)
-		ts.SetVUs(s.vus)
+		// A segment's VU draws as the whole plan's VU of the same global
+		// number (docs/SCALE.md), and templates see that number.
+		g := s.segment.GlobalVU(vu)
+		rng := mrand.New(mrand.NewPCG(prog.seed, s.salt^uint64(g)*0x9e3779b97f4a7c15))
+		ts := tmpl.NewState(s.name, g, rng)
+		ts.SetVUs(s.allVUs)
 		vs := &vuState{it: driver.Iteration{
-			Scenario: s.name, VU: vu, Rand: rng, Templates: ts,
+			Scenario: s.name, VU: g, Rand: rng, Templates: ts,
 		}}
 		for _, name := range s.data {
 			if src := sources[name]; src != nil {
@@ -305,6 +325,7 @@ func (sr *scenarioRun) finish(sum *metrics.ScenarioSummary) {
 // interrupted.
 func (sr *scenarioRun) iterate(ctx context.Context, vu int, n int64, scheduled time.Time) (completed bool) {
 	st := sr.vus[vu-1]
+	n = sr.sc.segment.Global(n) // the whole plan's iteration number
 	begin := time.Now()
 	due := begin
 	if !scheduled.IsZero() {

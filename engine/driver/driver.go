@@ -235,7 +235,7 @@ type Outcome struct {
 // one goroutine at a time and reused from one iteration to the next.
 type Iteration struct {
 	Scenario  string
-	VU        int   // 1-based virtual user number within the scenario
+	VU        int   // 1-based virtual user number within the scenario (the whole plan's number in a segment)
 	Number    int64 // 0-based iteration number within the scenario
 	VUIter    int64 // 0-based iteration number of this VU
 	Rand      *rand.Rand

@@ -36,6 +36,10 @@ type Planned struct {
 	Scenarios []string
 	Network   *Network
 	Driver    driver.Fault
+	// Elsewhere, when set, says which other process applies the fault (an
+	// execution segment's other than this one's): the timeline reports it
+	// skipped for that reason and never applies it.
+	Elsewhere string
 }
 
 // Describe is what the report (and `runplan explain`) says the fault does.
@@ -119,7 +123,9 @@ func Start(ctx context.Context, start time.Time, cfg Config, stop <-chan struct{
 			Describe: p.describe(), Scenarios: slices.Clone(p.Scenarios),
 		}}
 		// The dice are the plan's: the same seed makes the same faults.
-		if p.Probability < 1 {
+		if p.Elsewhere != "" {
+			r.sum.Skipped = p.Elsewhere
+		} else if p.Probability < 1 {
 			h := fnv.New64a()
 			h.Write([]byte(p.Name))
 			if mrand.New(mrand.NewPCG(cfg.Seed, h.Sum64())).Float64() >= p.Probability {

@@ -161,3 +161,26 @@ func TestTimelineDrawIsSeeded(t *testing.T) {
 		t.Errorf("seed 7 drew %v: want some of 8 faults at probability 0.5 drawn and some not", a)
 	}
 }
+
+// A fault another process applies (Elsewhere: another execution segment)
+// is never started here, and reported skipped with that reason.
+func TestTimelineElsewhere(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		p := &fault.Planned{Name: "pause", Target: "cache", Kind: "pause", At: time.Second, For: time.Second,
+			Probability: 1, Scenarios: []string{"w"}, Driver: rec, Elsewhere: "applied by segment 0 of 2"}
+		stop := make(chan struct{})
+		start := time.Now()
+		tl := fault.Start(context.Background(), start, fault.Config{Faults: []*fault.Planned{p}}, stop)
+		time.Sleep(3 * time.Second)
+		close(stop)
+		sums := tl.Wait()
+		if got := rec.log(); len(got) != 0 {
+			t.Fatalf("the fault ran here: %v", got)
+		}
+		if len(sums) != 1 || sums[0].Applied || sums[0].Skipped != "applied by segment 0 of 2" {
+			t.Fatalf("summary %+v, want skipped: applied by segment 0 of 2", sums[0])
+		}
+	})
+}

@@ -135,12 +135,18 @@ type Stop struct {
 //   - PerVUIterations > 0: each VU runs that many;
 //   - Stages: the number of active VUs ramps from VUs through the stages;
 //     VUs above the target finish their iteration and wait.
+//
+// VUs, Iterations and Stages describe the whole load; Segment, when set,
+// runs only its part (Segment.Share): its share of the VUs (at every
+// moment of a ramp) and of the shared iterations, each of its VUs running
+// PerVUIterations. A segment with no VU runs nothing.
 type Closed struct {
 	VUs             int
 	Iterations      int64
 	PerVUIterations int64
 	Duration        time.Duration
 	Stages          []Stage
+	Segment         Segment
 	Stop
 }
 
@@ -219,6 +225,10 @@ func (c Closed) Run(ctx context.Context, fn IterFunc) Result {
 	if len(c.Stages) > 0 {
 		nvus = max(int(math.Ceil(maxTarget(float64(c.VUs), c.Stages))), 1)
 	}
+	nvus = int(c.Segment.Share(int64(nvus)))
+	// bounded by the shared iterations: the segment's share of them (a
+	// share of 0 runs none).
+	bounded, iterations := c.Iterations > 0, c.Segment.Share(c.Iterations)
 	res.MaxVUs = nvus
 	var next, started, interrupted atomic.Int64
 	var wg sync.WaitGroup
@@ -239,6 +249,7 @@ func (c Closed) Run(ctx context.Context, fn IterFunc) Result {
 					if done {
 						return
 					}
+					active = int(c.Segment.Share(int64(active)))
 					if vu > active {
 						// Not wanted now: wait a little, then look again.
 						t := time.NewTimer(10 * time.Millisecond)
@@ -254,7 +265,7 @@ func (c Closed) Run(ctx context.Context, fn IterFunc) Result {
 					return
 				}
 				n := next.Add(1) - 1
-				if c.Iterations > 0 && n >= c.Iterations {
+				if bounded && n >= iterations {
 					return
 				}
 				mine++

@@ -33,7 +33,11 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 	if title == "" {
 		title = r.Plan.Path
 	}
-	fmt.Fprintf(&b, "%s  %s\n", p.paint("1", "runplan · "+title), fmt.Sprintf("%.1fs · seed %d · run %s", r.Duration, r.Seed, r.RunID))
+	facts := fmt.Sprintf("%.1fs · seed %d · run %s", r.Duration, r.Seed, r.RunID)
+	if r.Segment != nil {
+		facts += fmt.Sprintf(" · segment %d/%d", r.Segment.Index, r.Segment.Count)
+	}
+	fmt.Fprintf(&b, "%s  %s\n", p.paint("1", "runplan · "+title), facts)
 	switch {
 	case r.NotStarted:
 		fmt.Fprintln(&b, p.paint("33", "NOT STARTED: the run did not start; nothing was measured."))

@@ -30,6 +30,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 	facts = append(facts, fmt.Sprintf("%.1f s", r.Duration), fmt.Sprintf("seed %d", r.Seed), "run "+mdCode(r.RunID))
+	if r.Segment != nil {
+		facts = append(facts, fmt.Sprintf("segment %d/%d", r.Segment.Index, r.Segment.Count))
+	}
 	if r.Plan.Path != "" {
 		facts = append(facts, mdCode(r.Plan.Path))
 	}

@@ -24,13 +24,15 @@ type Report struct {
 	RunplanVersion string   `json:"runplan_version"`
 	Plan           PlanInfo `json:"plan"`
 	RunID          string   `json:"run_id"`
-	// Segment says which execution segment of the plan the report holds
-	// (runplan run --segment I/N); absent for a whole run.
-	Segment *Segment `json:"segment,omitempty"`
+	Seed           uint64   `json:"seed"`
+	// Segment is the execution segment the run ran (docs/SCALE.md); nil
+	// for a run of the whole plan. StartAt is the common start its
+	// segments were given (--start-at), nil without one.
+	Segment *Segment   `json:"segment,omitempty"`
+	StartAt *time.Time `json:"start_at,omitempty"`
 	// Segments is how many segments' reports a merged report holds
 	// (runplan merge); absent in a run's own report.
 	Segments  int       `json:"segments,omitempty"`
-	Seed      uint64    `json:"seed"`
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at"`
 	Duration  float64   `json:"duration"` // seconds
@@ -77,12 +79,6 @@ type Report struct {
 	// State is the mergeable state (state.go), for runplan merge; absent
 	// in reports written before it, and in a merged report.
 	State *State `json:"state,omitempty"`
-}
-
-// Segment is one execution segment of a plan: Index of Count (0-based).
-type Segment struct {
-	Index int `json:"index"`
-	Count int `json:"count"`
 }
 
 // Generator is the load generator's view of itself.
@@ -402,6 +398,13 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}{plain: plain(r)})
 }
 
+// Segment is which execution segment of the plan a report holds: Index
+// (0-based) of Count.
+type Segment struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
 // Input is what Build needs. It holds no plan: the facts Build needs from
 // the plan come as plain data (Plan, Layout), computed when the run was
 // prepared.
@@ -416,6 +419,9 @@ type Input struct {
 	Seed    uint64
 	Version string
 	Targets []Target
+	// Segment and StartAt are copied into the report.
+	Segment *Segment
+	StartAt *time.Time
 	// DeadRuns, Leftovers and Journal are copied into the report.
 	DeadRuns  []DeadRun
 	Leftovers []Leftover
@@ -456,6 +462,8 @@ func Build(in Input) *Report {
 		Plan:           in.Plan,
 		RunID:          in.RunID,
 		Seed:           in.Seed,
+		Segment:        in.Segment,
+		StartAt:        in.StartAt,
 		StartedAt:      in.Summary.Started.UTC(),
 		EndedAt:        in.Summary.Started.Add(in.Summary.Duration).UTC(),
 		Duration:       in.Summary.Duration.Seconds(),

@@ -66,6 +66,7 @@ Usage:
   runplan merge REPORT.json...     merge the reports of a run's segments
   runplan compare BASE NEW         compare two reports; exit 1 on a regression
   runplan trend REPORT|DIR...      score, verdict and checks over time
+  runplan k8s PLAN --parallelism N Kubernetes manifests: PLAN as N segments
 `
 
 const usageTail = `  runplan cleanup URL              undo what a killed run left on a server
@@ -142,6 +143,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return trendCmd(args[1:], stdout, stderr)
 	case "cleanup":
 		return cleanupCmd(args[1:], stdout, stderr)
+	case "k8s":
+		return k8sCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
 		return ExitOK
@@ -229,7 +232,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N]", stderr)
+	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N] [--segment I/N | --segments N] [--run-id ID] [--start-at TIME]", stderr)
 	out := fs.String("out", "", "write the JSON report to this file (atomically)")
 	junitOut := fs.String("junit", "", "also write the report as JUnit XML to this file")
 	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")
@@ -243,6 +246,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
 	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
+	var sf scaleFlags
+	sf.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	pos, code, ok := parseArgs(fs, args, 1, "give exactly one plan file", stderr)
@@ -274,6 +279,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := engine.Options{Log: log}
 	if !parseSeed("run", *seed, &opts, stderr) {
+		return ExitUsage
+	}
+	if err := sf.apply(&opts, os.Getenv); err != nil {
+		fmt.Fprintln(stderr, "runplan run:", err)
 		return ExitUsage
 	}
 	if *notifyOn != "failure" && *notifyOn != "always" {

@@ -21,7 +21,7 @@ func TestDriverCommands(t *testing.T) {
 	}
 	_, help, _ := runMain(t, "--help")
 	for _, c := range cmds {
-		for _, own := range []string{"-h", "--help", "help", "run", "validate", "init", "schema", "report", "compare", "trend", "cleanup", "version", "--version"} {
+		for _, own := range []string{"-h", "--help", "help", "run", "validate", "init", "schema", "report", "compare", "trend", "cleanup", "k8s", "version", "--version"} {
 			if c.Name == own {
 				t.Errorf("driver command %q is hidden by runplan's own", c.Name)
 			}
