@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -251,4 +252,41 @@ func jsonOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestMergeRealSegments runs the two segments of a plan (--segment I/2,
+// one --run-id) and merges them: the merged schedule is the plan's, and a
+// check reads the merged figure.
+func TestMergeRealSegments(t *testing.T) {
+	t.Parallel()
+	plan := ratePlan(t) // 50 due over the whole plan
+	dir := t.TempDir()
+	var paths []string
+	var dues []int64
+	for i := range 2 {
+		out := filepath.Join(dir, fmt.Sprintf("seg-%d.json", i))
+		code, _, stderr := runMain(t, "run", plan, "--segment", fmt.Sprintf("%d/2", i), "--run-id", "merge-e2e", "--out", out)
+		loaded, err := loadReport(out)
+		if err != nil {
+			t.Fatalf("segment %d: exit %d: %v: %s", i, code, err, stderr)
+		}
+		if s := loaded.rep.Segment; s == nil || s.Index != i || s.Count != 2 || loaded.rep.RunID != "merge-e2e" {
+			t.Fatalf("segment %d report: segment %+v, run id %q", i, s, loaded.rep.RunID)
+		}
+		dues = append(dues, loaded.rep.Scenarios[0].Outcomes.Due)
+		paths = append(paths, out)
+	}
+	merged := filepath.Join(dir, "merged.json")
+	code, stdout, stderr := runMain(t, "merge", paths[1], paths[0], "--out", merged, "--color", "never")
+	loaded, err := loadReport(merged)
+	if err != nil {
+		t.Fatalf("merge: exit %d: %v: %s\n%s", code, err, stderr, stdout)
+	}
+	m := loaded.rep
+	if due := m.Scenarios[0].Outcomes.Due; due != 50 || dues[0]+dues[1] != 50 || dues[0] == 50 {
+		t.Errorf("merged due %d of segments' %v: want the plan's 50, dealt out", due, dues)
+	}
+	if m.Segments != 2 || len(m.Checks) != 2 || m.Checks[0].Value != float64(50) {
+		t.Errorf("segments %d, checks %+v: want 2 segments and checks on the merged due 50", m.Segments, m.Checks)
+	}
 }
