@@ -266,9 +266,29 @@ func TestK8sManifests(t *testing.T) {
 			if strings.Contains(wait, "$(") || strings.Contains(wait, "$$") {
 				t.Errorf("wait command %q holds $( or $$, which Kubernetes expands", wait)
 			}
-			wantMerge := append(append([]string{"merge"}, reports...), "--out", "/reports/report.json", "--junit", "/reports/junit.xml", "--markdown", "/reports/report.md")
+			// The merge loads the plan (its checks run on the merged
+			// figures): the plan's files are mounted where the segments
+			// read them, with the same variables.
+			wantMerge := append(append([]string{"merge"}, reports...), "--plan", tt.planPath, "--out", "/reports/report.json", "--junit", "/reports/junit.xml", "--markdown", "/reports/report.md")
 			if got := mp.Containers[0].Args; !slices.Equal(got, wantMerge) {
 				t.Errorf("merge args %q\nwant %q", got, wantMerge)
+			}
+			if m := mountOf(mp.Containers[0], "plan"); m == nil || m.MountPath != "/plan" {
+				t.Errorf("merge container mounts the plan at %+v, want /plan", m)
+			}
+			if v := vol(mp, "plan"); v.ConfigMap == nil || v.ConfigMap.Name != o.cm.Name {
+				t.Errorf("merge plan volume %+v, want the ConfigMap %s", v, o.cm.Name)
+			}
+			segEnv := map[string]bool{}
+			for _, e := range o.segments.Spec.Template.Spec.Containers[0].Env {
+				segEnv[e.Name] = true
+			}
+			for _, e := range mp.Containers[0].Env {
+				delete(segEnv, e.Name)
+			}
+			delete(segEnv, "JOB_COMPLETION_INDEX")
+			if len(segEnv) > 0 {
+				t.Errorf("the merge lacks the segments' variables %v", segEnv)
 			}
 			if v := vol(mp, "reports"); v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != o.claim.Name {
 				t.Errorf("merge reports volume %+v", v)

@@ -390,10 +390,18 @@ func Build(in Input, o Options) (*Manifests, error) {
 		indexes[i] = strconv.Itoa(i)
 	}
 	deadline := startAt.Add(in.End).Add(mergeTimeout)
+	// The merge evaluates the plan's checks on the merged figures: it
+	// loads the plan as the segments did (the same files, --set values
+	// and variables).
 	mergeArgs := append(append([]string{"merge"}, reports...),
+		"--plan", planFile,
 		"--out", ReportsDir+"/report.json",
 		"--junit", ReportsDir+"/junit.xml",
 		"--markdown", ReportsDir+"/report.md")
+	for _, s := range o.Sets {
+		mergeArgs = append(mergeArgs, "--set", s)
+	}
+	mergeEnv := append(slices.Clone(baseEnv), planEnv...)
 	mergeJob := &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: meta(mergeName, "merge"),
@@ -426,12 +434,12 @@ func Build(in Input, o Options) (*Manifests, error) {
 						Image:           image,
 						Command:         []string{"runplan"},
 						Args:            mergeArgs,
-						Env:             baseEnv,
-						VolumeMounts:    []corev1.VolumeMount{{Name: "reports", MountPath: ReportsDir}, {Name: "tmp", MountPath: TmpDir}},
+						Env:             mergeEnv,
+						VolumeMounts:    mounts,
 						Resources:       resources(resource.MustParse("500m"), resource.MustParse("512Mi")),
 						SecurityContext: containerSecurity(),
 					}},
-					Volumes: volumes[1:],
+					Volumes: volumes,
 				},
 			},
 		},
