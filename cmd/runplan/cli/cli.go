@@ -395,18 +395,27 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		// A target left changed is a runtime failure, whatever the checks
 		// say: the console and the report say what is left.
 		return ExitRuntime
-	case rep.Invalid():
-		return ExitInvalid
-	case rep.Verdict == "ready" || rep.Verdict == "unscored":
-		for _, c := range rep.Checks {
-			if !c.Passed {
-				return ExitChecks
-			}
-		}
-		return ExitOK
 	default:
+		return verdictCode(rep)
+	}
+}
+
+// verdictCode is the exit status a finished report gives: ExitInvalid for
+// an invalid measurement, ExitOK when it is ready (or unscored) and every
+// check passed, ExitChecks otherwise.
+func verdictCode(rep *report.Report) int {
+	if rep.Invalid() {
+		return ExitInvalid
+	}
+	if rep.Verdict != "ready" && rep.Verdict != "unscored" {
 		return ExitChecks
 	}
+	for _, c := range rep.Checks {
+		if !c.Passed {
+			return ExitChecks
+		}
+	}
+	return ExitOK
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {

@@ -82,17 +82,5 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitRuntime
 	}
 	// The exit status is run's on the merged figures.
-	switch {
-	case merged.Invalid():
-		return ExitInvalid
-	case merged.Verdict == "ready" || merged.Verdict == "unscored":
-		for _, c := range merged.Checks {
-			if !c.Passed {
-				return ExitChecks
-			}
-		}
-		return ExitOK
-	default:
-		return ExitChecks
-	}
+	return verdictCode(merged)
 }
