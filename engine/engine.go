@@ -40,9 +40,6 @@ import (
 	"github.com/runplan/runplan/engine/tmpl"
 )
 
-// Version is runplan's version, set at link time.
-var Version = "0.1.0-dev"
-
 // DefaultGracefulStop bounds how long iterations in flight at a scenario's
 // end may finish before they are cancelled and counted as interrupted.
 const DefaultGracefulStop = 30 * time.Second

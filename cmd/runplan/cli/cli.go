@@ -70,7 +70,7 @@ Usage:
 `
 
 const usageTail = `  runplan cleanup URL              undo what a killed run left on a server
-  runplan version                  print the version
+  runplan version                  print the version, commit and build date
 
 Run "runplan COMMAND --help" for a command's flags.
 
@@ -146,8 +146,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	case "k8s":
 		return k8sCmd(args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintf(stdout, "runplan %s\n", engine.Version)
-		return ExitOK
+		return versionCmd(args[1:], stdout, stderr)
 	}
 	if c, ok := driver.LookupCommand(args[0]); ok {
 		return driverCmd(c, args[1:], stdout, stderr)
