@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,8 +31,10 @@ func k8sCmd(args []string, stdout, stderr io.Writer) int {
 
 // k8sAt is k8sCmd with its clock (start-at = now + --start-lead).
 func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
-	fs := newFlagSet("k8s", "runplan k8s PLAN --parallelism N [--image IMAGE] [--namespace NS] [--start-lead 30s] [--secret NAME] [--out FILE]", stderr)
-	parallelism := fs.Int("parallelism", 0, "number of segments, each a pod of an Indexed Job (required)")
+	fs := newFlagSet("k8s", "runplan k8s PLAN (--parallelism N | --schedule CRON) [--image IMAGE] [--namespace NS] [--start-lead 30s] [--secret NAME] [--out FILE]", stderr)
+	parallelism := fs.Int("parallelism", 0, "number of segments, each a pod of an Indexed Job (required without --schedule)")
+	schedule := fs.String("schedule", "", `run the plan on this schedule instead, one pod per run: a CronJob ("0 3 * * *", @daily; docs/DEPLOY.md)`)
+	timeZone := fs.String("time-zone", k8s.DefaultTimeZone, "time zone of --schedule (IANA name)")
 	image := fs.String("image", k8s.DefaultImage, "runplan's image (see Dockerfile)")
 	waitImage := fs.String("wait-image", k8s.DefaultWaitImage, "an image with a POSIX shell, for the merge Job's wait for the segment reports")
 	namespace := fs.String("namespace", "", "namespace of the objects (default: kubectl's current one)")
@@ -50,8 +53,24 @@ func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	if !ok {
 		return code
 	}
-	if *parallelism < 1 {
-		fmt.Fprintln(stderr, "runplan k8s: --parallelism N: give the number of segments (at least 1)")
+	if *schedule != "" {
+		// A scheduled run is one pod: segments need a common --start-at,
+		// which a CronJob's runs cannot be given.
+		var bad []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "parallelism", "start-lead", "run-id", "merge-timeout", "wait-image":
+				if f.Name != "parallelism" || *parallelism != 1 {
+					bad = append(bad, "--"+f.Name)
+				}
+			}
+		})
+		if len(bad) > 0 {
+			fmt.Fprintf(stderr, "runplan k8s: --schedule runs the plan as one pod per run (a CronJob): %s apply to a segmented run only\n", strings.Join(bad, ", "))
+			return ExitUsage
+		}
+	} else if *parallelism < 1 {
+		fmt.Fprintln(stderr, "runplan k8s: --parallelism N: give the number of segments (at least 1), or --schedule CRON for a scheduled run")
 		return ExitUsage
 	}
 	red := secretsOf(stderr)
@@ -118,6 +137,17 @@ func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 			env = append(env, k8s.EnvVar{Name: name, Value: v})
 		}
 	}
+	if *schedule != "" {
+		if *secret == "" {
+			b, _ := k8s.Names(in.Name, "x")
+			*secret = strings.TrimSuffix(b, "-x") + "-env"
+		}
+		return k8sSchedule(in, k8s.ScheduleOptions{
+			Schedule: *schedule, TimeZone: *timeZone, Image: *image, Namespace: *namespace,
+			Secret: *secret, Env: env, Sets: pf.sets,
+			CPU: *cpu, Memory: *memory, Storage: *storage, StorageClass: *storageClass,
+		}, *out, red, stdout, stderr)
+	}
 	if *runID == "" {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
@@ -140,23 +170,44 @@ func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	header := fmt.Sprintf("runplan k8s %s: plan %s, run %s, %d segments starting at %s\n"+
 		"objects: app.kubernetes.io/instance=%s; the segments read ${VAR}s from Secret %s (docs/K8S.md)\n",
 		engine.Version, in.Name, *runID, *parallelism, m.StartAt.Format(time.RFC3339), base, *secret)
+	return writeManifests(m, header, *out, fmt.Sprintf("run %s, %d segments starting at %s", *runID, *parallelism, m.StartAt.Format(time.RFC3339)), red, stdout, stderr)
+}
+
+// k8sSchedule prints the objects of a scheduled run (k8s --schedule).
+func k8sSchedule(in k8s.Input, o k8s.ScheduleOptions, out string, red *redact.Redactor, stdout, stderr io.Writer) int {
+	s, err := k8s.BuildSchedule(in, o)
+	if err != nil {
+		fmt.Fprintln(stderr, "runplan k8s:", err)
+		return ExitUsage
+	}
+	cron := s.CronJob
+	header := fmt.Sprintf("runplan k8s --schedule: plan %s, CronJob %s on %q (%s), one pod per run\n"+
+		"reports: claim %s, one set per run named after its Job; the run reads ${VAR}s from Secret %s (docs/DEPLOY.md)\n",
+		in.Name, cron.Name, cron.Spec.Schedule, *cron.Spec.TimeZone, s.Claim.Name, o.Secret)
+	return writeManifests(s, header, out, fmt.Sprintf("CronJob %s on %q", cron.Name, cron.Spec.Schedule), red, stdout, stderr)
+}
+
+// writeManifests writes objs to out (stdout when empty) after the last
+// guard: a secret the loading learnt (a credential written in the plan or
+// a data file, a value --set gave) must not be printed.
+func writeManifests(objs interface {
+	Write(io.Writer, string) error
+}, header, out, what string, red *redact.Redactor, stdout, stderr io.Writer) int {
 	var buf bytes.Buffer
-	if err := m.Write(&buf, header); err != nil {
+	if err := objs.Write(&buf, header); err != nil {
 		fmt.Fprintln(stderr, "runplan k8s:", err)
 		return ExitInternal
 	}
-	// The last guard: a secret the loading learnt (a credential written in
-	// the plan or a data file, a value --set gave) must not be printed.
 	if masked := red.Bytes(buf.Bytes()); !bytes.Equal(masked, buf.Bytes()) {
 		fmt.Fprintln(stderr, "runplan k8s: the manifests would hold a secret (a credential written in the plan, one of its files or a --set value): reference it as ${VAR} from the Secret instead")
 		return ExitUsage
 	}
-	if *out != "" {
-		if err := report.WriteFileAtomic(*out, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+	if out != "" {
+		if err := report.WriteFileAtomic(out, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 			fmt.Fprintln(stderr, "runplan k8s:", err)
 			return ExitRuntime
 		}
-		fmt.Fprintf(stderr, "runplan k8s: %s written: run %s, %d segments starting at %s\n", *out, *runID, *parallelism, m.StartAt.Format(time.RFC3339))
+		fmt.Fprintf(stderr, "runplan k8s: %s written: %s\n", out, what)
 		return ExitOK
 	}
 	_, _ = stdout.Write(buf.Bytes())

@@ -11,7 +11,6 @@
 package k8s
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -29,7 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"sigs.k8s.io/yaml"
 )
 
 // Paths inside the pods.
@@ -153,50 +151,14 @@ func Build(in Input, o Options) (*Manifests, error) {
 	if msgs := validation.IsDNS1123Label(o.RunID); len(msgs) > 0 || len(o.RunID) > 20 {
 		errs = append(errs, fmt.Errorf("--run-id %q: want at most 20 lower-case letters, digits and '-', starting and ending with a letter or digit", o.RunID))
 	}
-	if o.Namespace != "" {
-		if msgs := validation.IsDNS1123Label(o.Namespace); len(msgs) > 0 {
-			errs = append(errs, fmt.Errorf("--namespace %q: %s", o.Namespace, strings.Join(msgs, "; ")))
-		}
-	}
-	if o.Secret != "" {
-		if msgs := validation.IsDNS1123Subdomain(o.Secret); len(msgs) > 0 {
-			errs = append(errs, fmt.Errorf("--secret %q: %s", o.Secret, strings.Join(msgs, "; ")))
-		}
-	}
 	if o.StartLead < 0 {
 		errs = append(errs, fmt.Errorf("--start-lead %s: want a positive duration", o.StartLead))
 	}
-	quantity := func(flag, s, def string) resource.Quantity {
-		if s == "" {
-			s = def
-		}
-		q, err := resource.ParseQuantity(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: %w", flag, s, err))
-		}
-		return q
+	c, err := checkCommon(in, o.Namespace, o.Secret, o.StorageClass, o.CPU, o.Memory, o.Storage)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	cpu := quantity("--cpu", o.CPU, DefaultCPU)
-	mem := quantity("--memory", o.Memory, DefaultMemory)
-	storage := quantity("--storage", o.Storage, DefaultStorage)
-	if o.StorageClass != "" {
-		if msgs := validation.IsDNS1123Subdomain(o.StorageClass); len(msgs) > 0 {
-			errs = append(errs, fmt.Errorf("--storage-class %q: %s", o.StorageClass, strings.Join(msgs, "; ")))
-		}
-	}
-	total := 0
-	for _, f := range in.Files {
-		total += len(f.Data)
-		if f.Path == "" || path.IsAbs(f.Path) || slices.Contains(strings.Split(f.Path, "/"), "..") {
-			errs = append(errs, fmt.Errorf("k8s: file %q: want a path below the plan's directory", f.Path))
-		}
-	}
-	if total > MaxConfigMapBytes {
-		errs = append(errs, fmt.Errorf("k8s: the plan and its files are %d bytes; a ConfigMap holds at most %d: build them into the image instead", total, MaxConfigMapBytes))
-	}
-	if !slices.ContainsFunc(in.Files, func(f File) bool { return f.Path == in.PlanPath }) {
-		errs = append(errs, fmt.Errorf("k8s: the plan file %q is not among the files", in.PlanPath))
-	}
+	cpu, mem, storage := c.cpu, c.mem, c.storage
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -214,122 +176,22 @@ func Build(in Input, o Options) (*Manifests, error) {
 	n := int32(o.Parallelism)
 	base, mergeName := Names(in.Name, o.RunID)
 
-	labels := func(component string) map[string]string {
-		return map[string]string{
-			"app.kubernetes.io/name":       "runplan",
-			"app.kubernetes.io/instance":   base,
-			"app.kubernetes.io/component":  component,
-			"app.kubernetes.io/managed-by": "runplan",
-			"runplan.dev/plan":             dnsLabel(in.Name, 63),
-			"runplan.dev/run-id":           o.RunID,
-		}
-	}
+	labels := func(component string) map[string]string { return objectLabels(base, in.Name, o.RunID, component) }
 	meta := func(name, component string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: o.Namespace, Labels: labels(component)}
 	}
+	cm, items := planConfigMap(in, meta(base, "plan"))
 
-	// The ConfigMap: keys cannot hold '/', so each file has a key of its
-	// own and an item that mounts it back at its path.
-	cm := &corev1.ConfigMap{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: meta(base, "plan"),
-		Data:       map[string]string{},
-	}
-	var items []corev1.KeyToPath
-	used := map[string]bool{}
-	for _, f := range in.Files {
-		key := strings.Trim(keyUnsafe.ReplaceAllString(strings.ReplaceAll(f.Path, "/", "__"), "_"), ".")
-		if key == "" {
-			key = "file"
-		}
-		for k, i := key, 2; ; i++ {
-			if !used[k] {
-				key = k
-				break
-			}
-			k = key + "-" + strconv.Itoa(i)
-		}
-		used[key] = true
-		if utf8.Valid(f.Data) {
-			cm.Data[key] = string(f.Data)
-		} else {
-			if cm.BinaryData == nil {
-				cm.BinaryData = map[string][]byte{}
-			}
-			cm.BinaryData[key] = f.Data
-		}
-		items = append(items, corev1.KeyToPath{Key: key, Path: f.Path})
-	}
-
-	claim := &corev1.PersistentVolumeClaim{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
-		ObjectMeta: meta(base+"-reports", "reports"),
-		Spec: corev1.PersistentVolumeClaimSpec{
-			// Every segment pod writes its report, from any node.
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: storage}},
-		},
-	}
-	if o.StorageClass != "" {
-		claim.Spec.StorageClassName = &o.StorageClass
-	}
-
-	volumes := []corev1.Volume{
-		{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}, Items: items}}},
-		{Name: "reports", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim.Name}}},
-		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-	}
-	mounts := []corev1.VolumeMount{
-		{Name: "plan", MountPath: PlanDir, ReadOnly: true},
-		{Name: "reports", MountPath: ReportsDir},
-		{Name: "tmp", MountPath: TmpDir},
-	}
+	// Every segment pod writes its report, from any node.
+	claim := reportsClaim(meta(base+"-reports", "reports"), corev1.ReadWriteMany, storage, o.StorageClass)
+	volumes, mounts := runVolumes(cm.Name, items, claim.Name)
 	// The journal of changes to targets (runplan cleanup) lives under
 	// XDG_STATE_HOME: on the emptyDir, the root file system being read-only.
 	baseEnv := []corev1.EnvVar{{Name: "XDG_STATE_HOME", Value: TmpDir + "/state"}}
 
-	// The plan's variables: by value when the caller gave a plain one,
-	// otherwise from the Secret, optional so that ${VAR:-default} applies
-	// when the Secret lacks the key.
-	plain := map[string]string{}
-	for _, e := range o.Env {
-		plain[e.Name] = e.Value
-	}
-	var planEnv []corev1.EnvVar
-	for _, v := range in.Vars {
-		if val, ok := plain[v]; ok {
-			planEnv = append(planEnv, corev1.EnvVar{Name: v, Value: val})
-			continue
-		}
-		if o.Secret == "" {
-			continue
-		}
-		planEnv = append(planEnv, corev1.EnvVar{Name: v, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: o.Secret}, Key: v, Optional: new(true)}}})
-	}
+	planEnv := planVariables(in.Vars, o.Env, o.Secret)
 
-	podSecurity := &corev1.PodSecurityContext{
-		RunAsNonRoot:   new(true),
-		RunAsUser:      new(int64(nonRootUID)),
-		RunAsGroup:     new(int64(nonRootUID)),
-		FSGroup:        new(int64(nonRootUID)),
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
-	containerSecurity := func() *corev1.SecurityContext {
-		return &corev1.SecurityContext{
-			AllowPrivilegeEscalation: new(false),
-			ReadOnlyRootFilesystem:   new(true),
-			RunAsNonRoot:             new(true),
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		}
-	}
-	resources := func(cpu, mem resource.Quantity) corev1.ResourceRequirements {
-		// Requests = limits: a generator whose CPU is throttled or taken by
-		// a neighbour measures itself, not the target.
-		l := corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem}
-		return corev1.ResourceRequirements{Requests: l, Limits: l.DeepCopy()}
-	}
+	podSecurity := podSecurityContext()
 
 	planFile := PlanDir + "/" + in.PlanPath
 	args := []string{"run", planFile,
@@ -374,8 +236,8 @@ func Build(in Input, o Options) (*Manifests, error) {
 						Args:            args,
 						Env:             segEnv,
 						VolumeMounts:    mounts,
-						Resources:       resources(cpu, mem),
-						SecurityContext: containerSecurity(),
+						Resources:       requestsAreLimits(cpu, mem),
+						SecurityContext: containerSecurityContext(),
 					}},
 					Volumes: volumes,
 				},
@@ -426,8 +288,8 @@ func Build(in Input, o Options) (*Manifests, error) {
 						Image:           waitImage,
 						Command:         []string{"sh", "-c", waitScript(indexes, deadline)},
 						VolumeMounts:    []corev1.VolumeMount{{Name: "reports", MountPath: ReportsDir, ReadOnly: true}},
-						Resources:       resources(resource.MustParse("10m"), resource.MustParse("16Mi")),
-						SecurityContext: containerSecurity(),
+						Resources:       requestsAreLimits(resource.MustParse("10m"), resource.MustParse("16Mi")),
+						SecurityContext: containerSecurityContext(),
 					}},
 					Containers: []corev1.Container{{
 						Name:            "merge",
@@ -436,8 +298,8 @@ func Build(in Input, o Options) (*Manifests, error) {
 						Args:            mergeArgs,
 						Env:             mergeEnv,
 						VolumeMounts:    mounts,
-						Resources:       resources(resource.MustParse("500m"), resource.MustParse("512Mi")),
-						SecurityContext: containerSecurity(),
+						Resources:       requestsAreLimits(resource.MustParse("500m"), resource.MustParse("512Mi")),
+						SecurityContext: containerSecurityContext(),
 					}},
 					Volumes: volumes,
 				},
@@ -445,6 +307,26 @@ func Build(in Input, o Options) (*Manifests, error) {
 		},
 	}
 	return &Manifests{ConfigMap: cm, Claim: claim, Segments: segments, Merge: mergeJob, StartAt: startAt}, nil
+}
+
+// checkFiles checks that the files are below the plan's directory, hold
+// the plan and fit in a ConfigMap.
+func checkFiles(in Input) error {
+	var errs []error
+	total := 0
+	for _, f := range in.Files {
+		total += len(f.Data)
+		if f.Path == "" || path.IsAbs(f.Path) || slices.Contains(strings.Split(f.Path, "/"), "..") {
+			errs = append(errs, fmt.Errorf("k8s: file %q: want a path below the plan's directory", f.Path))
+		}
+	}
+	if total > MaxConfigMapBytes {
+		errs = append(errs, fmt.Errorf("k8s: the plan and its files are %d bytes; a ConfigMap holds at most %d: build them into the image instead", total, MaxConfigMapBytes))
+	}
+	if !slices.ContainsFunc(in.Files, func(f File) bool { return f.Path == in.PlanPath }) {
+		errs = append(errs, fmt.Errorf("k8s: the plan file %q is not among the files", in.PlanPath))
+	}
+	return errors.Join(errs...)
 }
 
 // waitScript is the merge's wait: until every segment's report is there,
@@ -464,25 +346,142 @@ done
 
 // Write writes m as a multi-document YAML stream, in apply order.
 func (m *Manifests) Write(w io.Writer, header string) error {
-	var buf bytes.Buffer
-	if header != "" {
-		for line := range strings.Lines(header) {
-			buf.WriteString("# " + line)
-		}
-		if !strings.HasSuffix(header, "\n") {
-			buf.WriteString("\n")
-		}
+	return writeObjects(w, header, m.ConfigMap, m.Claim, m.Segments, m.Merge)
+}
+
+// objectLabels are the labels of every object of a run (base: the objects'
+// base name, PLAN-RUNID; runID empty for a schedule's objects).
+func objectLabels(base, plan, runID, component string) map[string]string {
+	l := map[string]string{
+		"app.kubernetes.io/name":       "runplan",
+		"app.kubernetes.io/instance":   base,
+		"app.kubernetes.io/component":  component,
+		"app.kubernetes.io/managed-by": "runplan",
+		"runplan.dev/plan":             dnsLabel(plan, 63),
 	}
-	for i, obj := range []any{m.ConfigMap, m.Claim, m.Segments, m.Merge} {
-		b, err := yaml.Marshal(obj)
-		if err != nil {
-			return fmt.Errorf("k8s: %w", err)
-		}
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		buf.Write(b)
+	if runID != "" {
+		l["runplan.dev/run-id"] = runID
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return l
+}
+
+// planConfigMap holds the plan's files. Keys cannot hold '/', so each file
+// has a key of its own and an item that mounts it back at its path.
+func planConfigMap(in Input, meta metav1.ObjectMeta) (*corev1.ConfigMap, []corev1.KeyToPath) {
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: meta,
+		Data:       map[string]string{},
+	}
+	var items []corev1.KeyToPath
+	used := map[string]bool{}
+	for _, f := range in.Files {
+		key := strings.Trim(keyUnsafe.ReplaceAllString(strings.ReplaceAll(f.Path, "/", "__"), "_"), ".")
+		if key == "" {
+			key = "file"
+		}
+		for k, i := key, 2; ; i++ {
+			if !used[k] {
+				key = k
+				break
+			}
+			k = key + "-" + strconv.Itoa(i)
+		}
+		used[key] = true
+		if utf8.Valid(f.Data) {
+			cm.Data[key] = string(f.Data)
+		} else {
+			if cm.BinaryData == nil {
+				cm.BinaryData = map[string][]byte{}
+			}
+			cm.BinaryData[key] = f.Data
+		}
+		items = append(items, corev1.KeyToPath{Key: key, Path: f.Path})
+	}
+	return cm, items
+}
+
+// planVariables are the plan's variables: by value when the caller gave a
+// plain one, otherwise from the Secret, optional so that ${VAR:-default}
+// applies when the Secret lacks the key.
+func planVariables(vars []string, env []EnvVar, secret string) []corev1.EnvVar {
+	plain := map[string]string{}
+	for _, e := range env {
+		plain[e.Name] = e.Value
+	}
+	var planEnv []corev1.EnvVar
+	for _, v := range vars {
+		if val, ok := plain[v]; ok {
+			planEnv = append(planEnv, corev1.EnvVar{Name: v, Value: val})
+			continue
+		}
+		if secret == "" {
+			continue
+		}
+		planEnv = append(planEnv, corev1.EnvVar{Name: v, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: v, Optional: new(true)}}})
+	}
+	return planEnv
+}
+
+// podSecurityContext runs the pod as the image's non-root user, with the
+// runtime's default seccomp profile.
+func podSecurityContext() *corev1.PodSecurityContext {
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot:   new(true),
+		RunAsUser:      new(int64(nonRootUID)),
+		RunAsGroup:     new(int64(nonRootUID)),
+		FSGroup:        new(int64(nonRootUID)),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// containerSecurityContext: no privilege escalation, a read-only root file
+// system, no capability.
+func containerSecurityContext() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: new(false),
+		ReadOnlyRootFilesystem:   new(true),
+		RunAsNonRoot:             new(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+}
+
+// requestsAreLimits: a generator whose CPU is throttled or taken by a
+// neighbour measures itself, not the target.
+func requestsAreLimits(cpu, mem resource.Quantity) corev1.ResourceRequirements {
+	l := corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem}
+	return corev1.ResourceRequirements{Requests: l, Limits: l.DeepCopy()}
+}
+
+// reportsClaim is the claim the runs write their reports to.
+func reportsClaim(meta metav1.ObjectMeta, mode corev1.PersistentVolumeAccessMode, size resource.Quantity, class string) *corev1.PersistentVolumeClaim {
+	claim := &corev1.PersistentVolumeClaim{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+		ObjectMeta: meta,
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{mode},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
+		},
+	}
+	if class != "" {
+		claim.Spec.StorageClassName = &class
+	}
+	return claim
+}
+
+// runVolumes are the volumes of a pod that runs the plan, and its mounts:
+// the plan's ConfigMap at PlanDir (read-only), the reports' claim at
+// ReportsDir, an emptyDir at TmpDir (the root file system is read-only).
+func runVolumes(configMap string, items []corev1.KeyToPath, claim string) ([]corev1.Volume, []corev1.VolumeMount) {
+	return []corev1.Volume{
+			{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: configMap}, Items: items}}},
+			{Name: "reports", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}},
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		}, []corev1.VolumeMount{
+			{Name: "plan", MountPath: PlanDir, ReadOnly: true},
+			{Name: "reports", MountPath: ReportsDir},
+			{Name: "tmp", MountPath: TmpDir},
+		}
 }
