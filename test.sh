@@ -17,6 +17,8 @@ need redis-server redis-server       # integration tests spawn real servers
 need redis-cli redis-tools           # cluster formation
 need xmllint libxml2-utils           # JUnit output against its XSD
 need chromium chromium               # the HTML report, rendered headless
+need systemd-analyze systemd         # docs/deploy's units, verified offline
+need shellcheck shellcheck           # docs/deploy's workflow scripts (through actionlint)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${missing[*]}" >&2
