@@ -64,6 +64,11 @@ func BuildInfo() Build {
 // release build sets all three. A module version of "(devel)" or empty
 // says nothing and leaves version as it is.
 func resolveBuild(version, commit, date string, bi *debug.BuildInfo) Build {
+	if commit == "none" {
+		// GoReleaser's word for a commit it could not read (a snapshot in
+		// a clone without a remote): the VCS stamp may know it.
+		commit = ""
+	}
 	b := Build{Version: version, Commit: commit, Date: date}
 	if date != "" {
 		b.DateSource = "build"

@@ -71,6 +71,13 @@ func TestResolveBuild(t *testing.T) {
 			want: Build{Version: "2.0.0", Commit: "fedcba", Date: "2026-11-30T00:00:00Z", DateSource: "commit"},
 		},
 		{
+			name:    "GoReleaser snapshot without a remote: commit none, the VCS stamp has it",
+			version: "0.0.1-snapshot+none", commit: "none", date: "2026-12-02T06:00:00Z",
+			bi: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"},
+				Settings: vcs("fedcba", "2026-11-30T00:00:00Z", "false")},
+			want: Build{Version: "0.0.1-snapshot+none", Commit: "fedcba", Date: "2026-12-02T06:00:00Z", DateSource: "build"},
+		},
+		{
 			name:    "no build information",
 			version: DevVersion,
 			want:    Build{Version: DevVersion},
