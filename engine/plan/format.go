@@ -190,7 +190,7 @@ func (f *formatter) isDuration(schemas []any, n *yaml.Node) bool {
 		fs = f.doc.facets(s, n, fs, 0)
 	}
 	for _, m := range fs {
-		if m["format"] == "duration" {
+		if m["pattern"] == schema.DurationPattern {
 			return true
 		}
 	}
