@@ -185,6 +185,17 @@ func TestReportCommand(t *testing.T) {
 	if err := os.WriteFile(newer, bytes.Replace(b, []byte(`"report_version": 1`), []byte(`"report_version": 2`), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// RFC 3339 as the report schema accepts it, not only as runplan
+	// writes it: lower-case t and z, an offset.
+	lower := filepath.Join(dir, "lower.json")
+	b = bytes.Replace(b, []byte(`"started_at": "2026-12-01T21:48:58.592227901Z"`), []byte(`"started_at": "2026-12-01t22:48:58.592227901+01:00"`), 1)
+	b = bytes.Replace(b, []byte(`"ended_at": "2026-12-01T21:49:07.669267523Z"`), []byte(`"ended_at": "2026-12-01t21:49:07.669267523z"`), 1)
+	if !bytes.Contains(b, []byte(`t22:48:58.592227901+01:00"`)) || !bytes.Contains(b, []byte(`t21:49:07.669267523z"`)) {
+		t.Fatal("sample.json's started_at or ended_at changed: update this test")
+	}
+	if err := os.WriteFile(lower, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -195,6 +206,7 @@ func TestReportCommand(t *testing.T) {
 		outContain string
 	}{
 		{"console by default", []string{sampleReport, "--color", "never"}, ExitOK, "SCORE", "", "", ""},
+		{"lower-case t and z, an offset", []string{lower, "--format", "junit"}, ExitOK, `timestamp="2026-12-01T21:48:58`, "", "", ""},
 		{"console in colour", []string{sampleReport, "--color", "always"}, ExitOK, "\x1b[", "", "", ""},
 		{"junit", []string{sampleReport, "--format", "junit"}, ExitOK, "<testsuites", "", "", ""},
 		{"markdown", []string{sampleReport, "--format", "markdown"}, ExitOK, "### ", "", "", ""},
