@@ -94,3 +94,19 @@ func (d *DeadRun) UnmarshalJSON(b []byte) error {
 	d.Started = time.Time(aux.Started)
 	return nil
 }
+
+// UnmarshalJSON reads a target, its server_sampled_from and _to as its
+// schema accepts them.
+func (t *Target) UnmarshalJSON(b []byte) error {
+	type plain Target // without this method
+	aux := struct {
+		*plain
+		From *timestamp `json:"server_sampled_from"`
+		To   *timestamp `json:"server_sampled_to"`
+	}{plain: (*plain)(t)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	t.ServerSampledFrom, t.ServerSampledTo = timePtr(aux.From), timePtr(aux.To)
+	return nil
+}

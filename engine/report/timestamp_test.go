@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -79,10 +80,19 @@ func TestReadsEveryTimestampTheSchemaAccepts(t *testing.T) {
 	}
 }
 
-// TestLeftoverAndDeadRunTimestamps: a leftover's until and a dead run's
-// started_at read as the report's own date-times do.
+// TestLeftoverAndDeadRunTimestamps: a leftover's until, a dead run's
+// started_at and a target's server_sampled_from and _to read as the
+// report's own date-times do.
 func TestLeftoverAndDeadRunTimestamps(t *testing.T) {
 	t.Parallel()
+	var tg Target
+	if err := json.Unmarshal([]byte(`{"name":"c","driver":"redis","kind":"managed","server_sampled_from":"2026-12-01t21:48:58z","server_sampled_to":"2026-12-01t22:48:59+01:00"}`), &tg); err != nil {
+		t.Fatal(err)
+	}
+	if tg.ServerSampledFrom == nil || tg.ServerSampledTo == nil || tg.Name != "c" ||
+		!tg.ServerSampledFrom.Equal(time.Date(2026, 12, 1, 21, 48, 58, 0, time.UTC)) || !tg.ServerSampledTo.Equal(time.Date(2026, 12, 1, 21, 48, 59, 0, time.UTC)) {
+		t.Errorf("target = %+v", tg)
+	}
 	var l Leftover
 	if err := json.Unmarshal([]byte(`{"target":"c","kind":"pause","name":"all","what":"x","until":"2026-12-01t21:48:58z"}`), &l); err != nil {
 		t.Fatal(err)
@@ -97,4 +107,36 @@ func TestLeftoverAndDeadRunTimestamps(t *testing.T) {
 	if !d.Started.Equal(time.Date(2026, 12, 1, 21, 48, 58, 0, time.UTC)) || d.RunID != "r" {
 		t.Errorf("dead run = %+v", d)
 	}
+}
+
+// TestEveryReportTimeHasAReader: every struct of the report model that
+// holds a time.Time reads it itself (an UnmarshalJSON with timestamp), so
+// that a date-time added to the report reads as its schema accepts it.
+func TestEveryReportTimeHasAReader(t *testing.T) {
+	t.Parallel()
+	timeType := reflect.TypeOf(time.Time{})
+	unmarshaler := reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	seen := map[reflect.Type]bool{}
+	var walk func(typ reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Array || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ == timeType || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft == timeType && f.Tag.Get("json") != "-" && f.Tag.Get("json") != "" && !reflect.PointerTo(typ).Implements(unmarshaler) {
+				t.Errorf("%s.%s is a time.Time read by time.Time alone: give %s an UnmarshalJSON that reads it as a timestamp", typ.Name(), f.Name, typ.Name())
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(Report{}))
 }
