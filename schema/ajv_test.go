@@ -246,10 +246,10 @@ const realRunPlan = `version: 1
 name: ajv-real-run
 seed: 7
 targets:
-  hook: {driver: webhook, flavor: discord}
+  hook: {driver: webhook, flavor: discord, sink: {rate_limit: "off"}}
 scenarios:
   deliver:
-    load: {rate: 20/s, duration: 1s, max_vus: 5}
+    load: {rate: 20/s, duration: 1s, max_vus: 20}
     steps:
       - webhook: {json: {content: "signal {{ iteration }}"}}
       - sleep: 1ms
@@ -271,7 +271,9 @@ func realRun(t *testing.T, dir string) string {
 	out := filepath.Join(dir, "real-run.report.json")
 	var stdout, stderr bytes.Buffer
 	code := cli.Main([]string{"run", plan, "--out", out, "--no-progress"}, &stdout, &stderr)
-	if code != cli.ExitOK && code != cli.ExitChecks {
+	// Any verdict will do, an invalid measurement (a busy machine) too:
+	// the report is what is checked.
+	if code != cli.ExitOK && code != cli.ExitChecks && code != cli.ExitInvalid {
 		t.Fatalf("runplan run: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	if _, err := os.Stat(out); err != nil {
