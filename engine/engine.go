@@ -427,9 +427,10 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
 	for _, f := range prog.faults {
 		shared := false
-		for _, t := range p.Targets {
-			if t.Name == f.Target {
-				shared = t.URL != ""
+		if pt := configured[f.Target]; pt != nil {
+			shared = pt.url != ""
+			if s, ok := pt.config.(driver.Sharer); ok {
+				shared = s.Shared()
 			}
 		}
 		f.Elsewhere = faultElsewhere(f, opts.Segment, shared)
