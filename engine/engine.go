@@ -428,10 +428,7 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	for _, f := range prog.faults {
 		shared := false
 		if pt := configured[f.Target]; pt != nil {
-			shared = pt.url != ""
-			if s, ok := pt.config.(driver.Sharer); ok {
-				shared = s.Shared()
-			}
+			shared = sharedTarget(pt)
 		}
 		f.Elsewhere = faultElsewhere(f, opts.Segment, shared)
 	}
@@ -541,7 +538,8 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 
 	sum := &metrics.RunSummary{Started: started}
 	var runErr error
-	running := false // whether the scenarios started
+	running := false        // whether the scenarios started
+	var clock *report.Clock // this clock against a shared server's (segments)
 	if openErr != nil {
 		runErr = openErr
 		sum.Partial = true
@@ -568,6 +566,7 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 			runErr = prog.prefill(ctx, targets)
 		}
 		if runErr == nil {
+			clock = prog.measureClock(ctx, targets)
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
 			running = true
@@ -597,6 +596,7 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 		startAt = &at
 	}
 	rep := report.Build(report.Input{
+		Clock:     clock,
 		Segment:   seg,
 		StartAt:   startAt,
 		Plan:      prog.info,

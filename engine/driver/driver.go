@@ -84,6 +84,14 @@ type Sharer interface {
 	Shared() bool
 }
 
+// Clocker is a Target that can tell its server's clock. The segments of a
+// run read it, on a target they share, to measure how far apart their own
+// clocks are (docs/SCALE.md). ServerTime must be safe for concurrent use
+// and cost one round trip.
+type Clocker interface {
+	ServerTime(ctx context.Context) (time.Time, error)
+}
+
 // Target is an open connection (pool) to one system. Close is called once,
 // after every step has finished. Implementations are safe for concurrent use.
 type Target interface {
