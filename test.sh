@@ -15,7 +15,8 @@ need() { # command debian-package
 }
 need redis-server redis-server       # integration tests spawn real servers
 need redis-cli redis-tools           # cluster formation
-need xmllint libxml2-utils           # JUnit output against its XSD
+need xmllint libxml2-utils           # JUnit output against its XSDs
+need npm npm                         # Ant's JUnit.xsd (npm package); the Discord client test
 need chromium chromium               # the HTML report, rendered headless
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
