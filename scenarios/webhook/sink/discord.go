@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -203,20 +204,21 @@ type executePayload struct {
 	Attachments json.RawMessage `json:"attachments"`
 	Poll        json.RawMessage `json:"poll"`
 	StickerIDs  json.RawMessage `json:"sticker_ids"`
+	Flags       json.RawMessage `json:"flags"`
 }
 
 // invalidJSON is Discord's answer to a body that does not parse.
 var invalidJSON = apiError{Message: "The request body contains invalid JSON.", Code: CodeInvalidJSON}
 
 // readDiscordBody returns the JSON payload of a JSON or multipart request
-// and the number of files, or answers the error itself and returns ok false.
-func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []byte, files int, ok bool) {
+// and the files uploaded, or answers the error itself and returns ok false.
+func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []byte, files []upload, ok bool) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "multipart/form-data") {
 		fe := formErrors{}
 		fe.add(fieldError{Code: "CONTENT_TYPE_INVALID", Message: `Expected "Content-Type" header to be one of {'application/json', 'multipart/form-data'}.`})
 		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
-		return nil, 0, false
+		return nil, nil, false
 	}
 	rd := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 	tooBig := func(err error) bool {
@@ -234,9 +236,9 @@ func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []b
 				// The client went away mid-body: nobody reads this answer.
 				s.discordError(w, r, http.StatusBadRequest, invalidJSON)
 			}
-			return nil, 0, false
+			return nil, nil, false
 		}
-		return body, 0, true
+		return body, nil, true
 	}
 	mr := multipart.NewReader(rd, params["boundary"])
 	for {
@@ -248,18 +250,18 @@ func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []b
 			if !tooBig(err) {
 				s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody})
 			}
-			return nil, 0, false
+			return nil, nil, false
 		}
 		b, err := io.ReadAll(p)
 		if err != nil {
 			if !tooBig(err) {
 				s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody})
 			}
-			return nil, 0, false
+			return nil, nil, false
 		}
 		switch {
 		case p.FileName() != "":
-			files++
+			files = append(files, upload{field: p.FormName(), filename: p.FileName(), data: b})
 		case p.FormName() == "payload_json":
 			body = b
 		}
@@ -304,7 +306,16 @@ func (s *Sink) executeWebhook(w http.ResponseWriter, r *http.Request, now time.T
 		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
 		return
 	}
-	if strings.TrimSpace(content) == "" && len(embeds) == 0 && files == 0 &&
+	q := r.URL.Query()
+	thread := q.Get("thread_id")
+	if q.Has("thread_id") && !isDigits(thread) {
+		fe.add(fieldError{Code: "NUMBER_TYPE_COERCE", Message: fmt.Sprintf("Value %q is not snowflake.", thread)}, "thread_id")
+	}
+	if len(fe) > 0 {
+		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
+		return
+	}
+	if strings.TrimSpace(content) == "" && len(embeds) == 0 && len(files) == 0 &&
 		isEmpty(p.Components) && isEmpty(p.Attachments) && isEmpty(p.Poll) && isEmpty(p.StickerIDs) {
 		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Cannot send an empty message", Code: CodeEmptyMessage})
 		return
@@ -314,20 +325,26 @@ func (s *Sink) executeWebhook(w http.ResponseWriter, r *http.Request, now time.T
 		return
 	}
 
-	q := r.URL.Query()
 	m := &Message{
 		ID:        s.nextID(now),
 		WebhookID: s.opts.WebhookID,
 		ChannelID: s.opts.ChannelID,
-		ThreadID:  q.Get("thread_id"),
+		ThreadID:  thread,
 		Content:   content,
 		Username:  username,
 		AvatarURL: avatar,
 		TTS:       tts,
 		Embeds:    embeds,
-		Files:     files,
+		Files:     len(files),
 		Received:  now,
 	}
+	channel := m.ChannelID
+	if thread != "" {
+		channel = thread
+		m.Position = s.threads.next(thread)
+	}
+	m.Attachments = s.attachments(files, p.Attachments, channel, baseURL(r), func() string { return s.nextID(now) })
+	m.Flags = intField(p.Flags)
 	s.accept(r, m)
 	switch q.Get("wait") {
 	case "true", "True", "1":
@@ -479,23 +496,25 @@ func isEmpty(raw json.RawMessage) bool {
 // messageObject is the message Discord returns for ?wait=true, with the
 // fields clients read.
 type messageObject struct {
-	Type            int               `json:"type"`
-	Content         string            `json:"content"`
-	Mentions        []any             `json:"mentions"`
-	MentionRoles    []any             `json:"mention_roles"`
-	Attachments     []any             `json:"attachments"`
-	Embeds          []json.RawMessage `json:"embeds"`
-	Timestamp       string            `json:"timestamp"`
-	EditedTimestamp *string           `json:"edited_timestamp"`
-	Flags           int               `json:"flags"`
-	Components      []any             `json:"components"`
-	ID              string            `json:"id"`
-	ChannelID       string            `json:"channel_id"`
-	Author          author            `json:"author"`
-	Pinned          bool              `json:"pinned"`
-	MentionEveryone bool              `json:"mention_everyone"`
-	TTS             bool              `json:"tts"`
-	WebhookID       string            `json:"webhook_id"`
+	Type            int                `json:"type"`
+	Content         string             `json:"content"`
+	Mentions        []any              `json:"mentions"`
+	MentionRoles    []any              `json:"mention_roles"`
+	Attachments     []attachmentObject `json:"attachments"`
+	Embeds          []json.RawMessage  `json:"embeds"`
+	Timestamp       string             `json:"timestamp"`
+	EditedTimestamp *string            `json:"edited_timestamp"`
+	Flags           int                `json:"flags"`
+	Components      []any              `json:"components"`
+	ID              string             `json:"id"`
+	ChannelID       string             `json:"channel_id"`
+	Author          author             `json:"author"`
+	Pinned          bool               `json:"pinned"`
+	MentionEveryone bool               `json:"mention_everyone"`
+	TTS             bool               `json:"tts"`
+	WebhookID       string             `json:"webhook_id"`
+	// Position is set for a message in a thread.
+	Position *int `json:"position,omitempty"`
 }
 
 type author struct {
@@ -514,17 +533,14 @@ func (s *Sink) messageObject(m Message) messageObject {
 	if name == "" {
 		name = s.opts.Username
 	}
-	embeds := m.Embeds
-	if embeds == nil {
-		embeds = []json.RawMessage{}
-	}
-	return messageObject{
+	o := messageObject{
 		Content:      m.Content,
 		Mentions:     []any{},
 		MentionRoles: []any{},
-		Attachments:  []any{},
-		Embeds:       embeds,
+		Attachments:  attachmentObjects(m.Attachments),
+		Embeds:       richEmbeds(m.Embeds),
 		Timestamp:    m.Received.UTC().Format(timestampLayout),
+		Flags:        m.Flags,
 		Components:   []any{},
 		ID:           m.ID,
 		ChannelID:    m.ChannelID,
@@ -537,4 +553,20 @@ func (s *Sink) messageObject(m Message) messageObject {
 		TTS:       m.TTS,
 		WebhookID: m.WebhookID,
 	}
+	if m.ThreadID != "" {
+		// In a thread, the message's channel is the thread.
+		o.ChannelID = m.ThreadID
+		o.Position = &m.Position
+	}
+	return o
+}
+
+// intField reads an optional integer field (flags), 0 when absent or not
+// an integer.
+func intField(raw json.RawMessage) int {
+	var n int
+	if isNull(raw) || json.Unmarshal(raw, &n) != nil {
+		return 0
+	}
+	return n
 }
