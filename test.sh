@@ -16,7 +16,7 @@ need() { # command debian-package
 need redis-server redis-server       # integration tests spawn real servers
 need redis-cli redis-tools           # cluster formation
 need xmllint libxml2-utils           # JUnit output against its XSDs
-need npm npm                         # Ant's JUnit.xsd, from its npm package
+need npm npm                         # Ant's JUnit.xsd and discord.js's REST client, from npm
 need chromium chromium               # the HTML report, rendered headless
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 # discord.py drives the embedded Discord sink (scenarios/webhook/sink/discordpy_test.go)
