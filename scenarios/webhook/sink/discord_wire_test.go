@@ -185,3 +185,91 @@ func TestDiscordMessageObject(t *testing.T) {
 		t.Errorf("bad thread_id: %d %s", resp.StatusCode, b)
 	}
 }
+
+// The webhook's own routes beside execute: GET the webhook, and GET, PATCH
+// and DELETE a message it sent, as discord.py's and discord.js's webhook
+// clients call them.
+func TestDiscordWebhookMessages(t *testing.T) {
+	t.Parallel()
+	s, srv := newServer(t, sink.Options{RateLimit: sink.NoLimit})
+	u := s.WebhookURL(srv.URL)
+	resp, b := do(t, "GET", u, nil, "")
+	var hook struct {
+		ID        string `json:"id"`
+		ChannelID string `json:"channel_id"`
+		Name      string `json:"name"`
+		Token     string `json:"token"`
+		Type      int    `json:"type"`
+	}
+	if err := json.Unmarshal(b, &hook); err != nil || resp.StatusCode != 200 || hook.ID != s.WebhookID() || hook.Type != 1 ||
+		hook.Token != s.Token() || hook.ChannelID != sink.DefaultChannelID || hook.Name != sink.DefaultUsername {
+		t.Errorf("GET webhook: %d %s", resp.StatusCode, b)
+	}
+	type message struct {
+		ID              string           `json:"id"`
+		Content         string           `json:"content"`
+		ChannelID       string           `json:"channel_id"`
+		EditedTimestamp *string          `json:"edited_timestamp"`
+		Embeds          []map[string]any `json:"embeds"`
+	}
+	send := func(query, body string) message {
+		t.Helper()
+		resp, b := do(t, "POST", u+"?wait=true"+query, jsonCT, body)
+		var m message
+		if err := json.Unmarshal(b, &m); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("send: %d %s", resp.StatusCode, b)
+		}
+		return m
+	}
+	code := func(b []byte) int {
+		var e struct{ Code int }
+		_ = json.Unmarshal(b, &e)
+		return e.Code
+	}
+	m := send("", `{"content":"running"}`)
+	mu := u + "/messages/" + m.ID
+	if resp, b := do(t, "GET", mu, nil, ""); resp.StatusCode != 200 || !strings.Contains(string(b), `"content":"running"`) ||
+		!strings.Contains(string(b), `"edited_timestamp":null`) {
+		t.Errorf("GET message: %d %s", resp.StatusCode, b)
+	}
+	resp, b = do(t, "PATCH", mu, jsonCT, `{"content":"done","embeds":[{"title":"p99"}]}`)
+	var edited message
+	if err := json.Unmarshal(b, &edited); err != nil || resp.StatusCode != 200 || edited.ID != m.ID || edited.Content != "done" ||
+		edited.EditedTimestamp == nil || len(edited.Embeds) != 1 || edited.Embeds[0]["type"] != "rich" {
+		t.Errorf("PATCH: %d %s", resp.StatusCode, b)
+	}
+	// Content only: the embeds stay; an edit may not empty the message.
+	if resp, b := do(t, "PATCH", mu, jsonCT, `{"content":"final"}`); resp.StatusCode != 200 || !strings.Contains(string(b), `"title":"p99"`) {
+		t.Errorf("PATCH content: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := do(t, "PATCH", mu, jsonCT, `{"content":"","embeds":[]}`); resp.StatusCode != 400 || code(b) != sink.CodeEmptyMessage {
+		t.Errorf("PATCH to empty: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := do(t, "PATCH", mu, jsonCT, `{"content":"`+strings.Repeat("x", 2001)+`"}`); resp.StatusCode != 400 || code(b) != sink.CodeInvalidFormBody {
+		t.Errorf("PATCH too long: %d %s", resp.StatusCode, b)
+	}
+	// A message in a thread is found with its thread_id only.
+	const thread = "1208418000000000004"
+	tm := send("&thread_id="+thread, `{"content":"in thread"}`)
+	if resp, b := do(t, "GET", u+"/messages/"+tm.ID, nil, ""); resp.StatusCode != 404 || code(b) != sink.CodeUnknownMessage {
+		t.Errorf("thread message without thread_id: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := do(t, "PATCH", u+"/messages/"+tm.ID+"?thread_id="+thread, jsonCT, `{"content":"edited"}`); resp.StatusCode != 200 ||
+		!strings.Contains(string(b), `"channel_id":"`+thread+`"`) {
+		t.Errorf("thread message with thread_id: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := do(t, "DELETE", mu, nil, ""); resp.StatusCode != 204 || len(b) != 0 {
+		t.Errorf("DELETE: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := do(t, "GET", mu, nil, ""); resp.StatusCode != 404 || code(b) != sink.CodeUnknownMessage {
+		t.Errorf("GET deleted: %d %s", resp.StatusCode, b)
+	}
+	var deleted, editedThread bool
+	for _, r := range s.Messages() {
+		deleted = deleted || r.ID == m.ID && r.Deleted && r.Content == "final"
+		editedThread = editedThread || r.ID == tm.ID && r.Content == "edited" && !r.Edited.IsZero()
+	}
+	if !deleted || !editedThread || s.Stats().Delivered != 2 {
+		t.Errorf("recorded %+v, stats %+v", s.Messages(), s.Stats())
+	}
+}

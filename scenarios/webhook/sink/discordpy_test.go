@@ -120,7 +120,8 @@ func TestDiscordPyBurst(t *testing.T) {
 }
 
 // discord.py reads the sink's message object as Discord's: the uploaded
-// file as an Attachment, the embed's type, the thread as the channel.
+// file as an Attachment, the embed's type, the thread as the channel; it
+// fetches the webhook, edits the message and deletes it.
 func TestDiscordPyMessage(t *testing.T) {
 	t.Parallel()
 	s, srv := newServer(t, sink.Options{})
@@ -131,11 +132,17 @@ func TestDiscordPyMessage(t *testing.T) {
 	}
 	const thread = "1208418000000000002"
 	var got struct {
-		ChannelID  string `json:"channel_id"`
-		Position   *int   `json:"position"`
-		EmbedType  string `json:"embed_type"`
-		EmbedTitle string `json:"embed_title"`
-		Attachment struct {
+		WebhookName       string  `json:"webhook_name"`
+		WebhookChannelID  string  `json:"webhook_channel_id"`
+		EditedContent     string  `json:"edited_content"`
+		EditedAt          *string `json:"edited_at"`
+		EditedAttachments int     `json:"edited_attachments"`
+		AfterDelete       string  `json:"after_delete"`
+		ChannelID         string  `json:"channel_id"`
+		Position          *int    `json:"position"`
+		EmbedType         string  `json:"embed_type"`
+		EmbedTitle        string  `json:"embed_title"`
+		Attachment        struct {
 			ID          string `json:"id"`
 			Filename    string `json:"filename"`
 			Size        int    `json:"size"`
@@ -157,7 +164,13 @@ func TestDiscordPyMessage(t *testing.T) {
 		a.ProxyURL == "" {
 		t.Errorf("attachment: %+v", a)
 	}
-	if m := s.Messages(); len(m) != 1 || m[0].ThreadID != thread || len(m[0].Attachments) != 1 || m[0].Attachments[0].Size != len(data) {
+	// Then it fetches the webhook, edits the message, deletes it.
+	if got.WebhookName != sink.DefaultUsername || got.WebhookChannelID != sink.DefaultChannelID || got.EditedContent != "report (final)" ||
+		got.EditedAt == nil || got.EditedAttachments != 1 || got.AfterDelete != "NotFound 10008" {
+		t.Errorf("fetch, edit, delete: %+v", got)
+	}
+	if m := s.Messages(); len(m) != 1 || m[0].ThreadID != thread || len(m[0].Attachments) != 1 || m[0].Attachments[0].Size != len(data) ||
+		!m[0].Deleted || m[0].Content != "report (final)" {
 		t.Errorf("recorded %+v", m)
 	}
 }

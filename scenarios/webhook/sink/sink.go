@@ -14,7 +14,8 @@
 // bodies with retry_after and Retry-After, the Via header of Discord's edge
 // on every answer (clients tell Discord's 429 from a Cloudflare ban by it),
 // message objects with the uploads' attachments, embeds typed "rich", and
-// a thread's id as channel_id with the message's position. Slack emulation (FlavorSlack)
+// a thread's id as channel_id with the message's position, and the
+// webhook's GET and its messages' GET, PATCH and DELETE. Slack emulation (FlavorSlack)
 // answers "ok" or Slack's plain-text errors and 429s; the generic mode
 // (FlavorGeneric) verifies GitHub or Standard Webhooks signatures.
 //
@@ -239,6 +240,11 @@ type Message struct {
 	Latency time.Duration
 	// Received is when the request was answered.
 	Received time.Time
+	// Edited is when the message was last edited through the webhook
+	// (PATCH .../messages/{id}), zero if never.
+	Edited time.Time
+	// Deleted tells whether the message was deleted through the webhook.
+	Deleted bool
 }
 
 // Sink is an embedded webhook receiver. All its methods are safe for

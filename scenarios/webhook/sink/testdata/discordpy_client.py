@@ -56,7 +56,21 @@ elif mode == "features":
         file = discord.File(f, filename="chart.png", description="p99 chart")
         msg = hook().send(content="report", embed=embed, file=file, thread=discord.Object(id=thread_id), wait=True)
     a = msg.attachments[0]
+    fetched = hook().fetch()  # GET the webhook
+    edited = msg.edit(content="report (final)")  # PATCH .../messages/{id}?thread_id=
+    msg.delete()  # DELETE .../messages/{id}?thread_id=
+    try:
+        hook().fetch_message(msg.id, thread=discord.Object(id=thread_id))
+        gone = "still there"
+    except discord.NotFound as e:
+        gone = "NotFound %d" % e.code
     print(json.dumps({
+        "webhook_name": fetched.name,
+        "webhook_channel_id": str(fetched.channel_id),
+        "edited_content": edited.content,
+        "edited_at": edited.edited_at.isoformat() if edited.edited_at else None,
+        "edited_attachments": len(edited.attachments),
+        "after_delete": gone,
         "channel_id": str(msg.channel.id),
         "position": msg.position,
         "embed_type": msg.embeds[0].type,
