@@ -75,6 +75,23 @@ type Config interface {
 	Open(ctx context.Context, env Env) (Target, error)
 }
 
+// Sharer is a Config that says whether its target is a server runplan
+// does not start — the same one for every process of a run, so that the
+// segments of a run share its state (docs/SCALE.md) — or one each process
+// starts for itself (an embedded or managed server). Without it, a target
+// with a URL is taken as shared. Shared must be safe for concurrent use.
+type Sharer interface {
+	Shared() bool
+}
+
+// Clocker is a Target that can tell its server's clock. The segments of a
+// run read it, on a target they share, to measure how far apart their own
+// clocks are (docs/SCALE.md). ServerTime must be safe for concurrent use
+// and cost one round trip.
+type Clocker interface {
+	ServerTime(ctx context.Context) (time.Time, error)
+}
+
 // Target is an open connection (pool) to one system. Close is called once,
 // after every step has finished. Implementations are safe for concurrent use.
 type Target interface {
