@@ -36,3 +36,44 @@ func TestDriverCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCommandHelp: every command of the usage, runplan's own and the
+// drivers', prints its help to stdout and exits 0 for -h and --help,
+// writing nothing to stderr.
+func TestEveryCommandHelp(t *testing.T) {
+	t.Parallel()
+	_, help, _ := runMain(t, "--help")
+	var names []string
+	for line := range strings.Lines(help) {
+		rest, ok := strings.CutPrefix(line, "  runplan ")
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, " ")
+		if name == strings.ToUpper(name) { // runplan PLAN [flags]
+			continue
+		}
+		names = append(names, name)
+	}
+	if len(names) < 15 {
+		t.Fatalf("only %d commands found in the usage: %q", len(names), names)
+	}
+	for _, name := range names {
+		for _, flag := range []string{"-h", "--help"} {
+			t.Run(name+" "+flag, func(t *testing.T) {
+				t.Parallel()
+				code, stdout, stderr := runMain(t, name, flag)
+				if code != ExitOK || stderr != "" {
+					t.Errorf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+				}
+				want := "Usage: runplan " + name
+				if name == "version" {
+					want = "runplan "
+				}
+				if !strings.HasPrefix(stdout, want) {
+					t.Errorf("stdout %q, want it to start with %q", stdout, want)
+				}
+			})
+		}
+	}
+}

@@ -141,7 +141,7 @@ func writeRunFormats(rep *report.Report, junit, markdown, html string, stderr io
 }
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("report", "runplan report FILE.json [--format console|junit|markdown|html] [--out FILE]", stderr)
+	fs := newFlagSet("report", "runplan report FILE.json [--format console|junit|markdown|html] [--out FILE]", stdout, stderr)
 	format := fs.String("format", "console", "output format: console, junit, markdown or html")
 	out := fs.String("out", "", "write to this file (atomically) instead of stdout")
 	color := fs.String("color", "auto", "colour the console format: auto (on a terminal), always or never")
@@ -191,7 +191,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("compare", "runplan compare BASE.json NEW.json [--tolerance p99=10%,rate=5%,error_rate=0.01]... [--format console|markdown] [--out FILE]", stderr)
+	fs := newFlagSet("compare", "runplan compare BASE.json NEW.json [--tolerance p99=10%,rate=5%,error_rate=0.01]... [--format console|markdown] [--out FILE]", stdout, stderr)
 	var tols stringList
 	fs.Var(&tols, "tolerance", "how far a figure may move before it is flagged, figure=value (comma-separated or repeated): "+
 		"a percentage of the base (p99=10%), an absolute amount (p99=2ms, error_rate=0.01, rate=50), both (p99=10%,p99=1ms: flagged when beyond both), or off; "+
@@ -207,7 +207,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	if len(pos) != 2 {
-		fmt.Fprintln(stderr, "runplan compare: give a base report and a new report")
+		fmt.Fprintln(fs.Output(), "runplan compare: give a base report and a new report")
 		fs.Usage()
 		return ExitUsage
 	}
@@ -264,7 +264,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func trendCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("trend", "runplan trend REPORT.json|FOLDER... [--format markdown|html] [--out FILE]", stderr)
+	fs := newFlagSet("trend", "runplan trend REPORT.json|FOLDER... [--format markdown|html] [--out FILE]", stdout, stderr)
 	format := fs.String("format", "markdown", "output format: markdown or html")
 	out := fs.String("out", "", "write to this file (atomically) instead of stdout")
 	pos, code, ok := parseArgs(fs, args, -1, "give JSON reports or folders of them", stderr)
