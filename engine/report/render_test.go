@@ -34,6 +34,20 @@ func trendFixture() []*Report {
 	return rs
 }
 
+// compareChanges is the fixture as a new run that moved in every way
+// compare judges beyond the figures: invalid, a check failing, another
+// removed, one added, a fault that no longer recovered and one slower.
+func compareChanges(t testing.TB) *Report {
+	r := fixture(t, fixtureOptions{invalid: true})
+	r.Checks[0].Passed = false
+	r.Checks[1].Display = "0.871"
+	r.Checks = append(r.Checks[:5], Check{Name: "hit_ratio_floor", Expr: "strategy_cache.hit_ratio > 0.5", Passed: true, Value: 0.871, Display: "0.871"})
+	r.Faults[0].Recovery = val(4.5)
+	r.Faults[1].Recovered = true
+	r.Faults[1].Recovery = val(0.5)
+	return r
+}
+
 // withoutUplot replaces the inlined uPlot library, which the goldens need
 // not repeat.
 func withoutUplot(b []byte) []byte {
@@ -85,6 +99,15 @@ func TestGoldens(t *testing.T) {
 		}},
 		{"compare.golden.md", func(w io.Writer) error {
 			return WriteCompareMarkdown(w, Compare(buildFixture(fixtureOptions{}), slower(), DefaultTolerances()))
+		}},
+		{"compare-changes.golden", func(w io.Writer) error {
+			return WriteCompareConsole(w, Compare(fixture(t, fixtureOptions{}), compareChanges(t), DefaultTolerances()), CompareOptions{})
+		}},
+		{"compare-changes.golden.md", func(w io.Writer) error {
+			return WriteCompareMarkdown(w, Compare(fixture(t, fixtureOptions{}), compareChanges(t), DefaultTolerances()))
+		}},
+		{"compare-notjudged.golden", func(w io.Writer) error {
+			return WriteCompareConsole(w, Compare(fixture(t, fixtureOptions{invalid: true}), fixture(t, fixtureOptions{invalid: true}), DefaultTolerances()), CompareOptions{})
 		}},
 		{"trend.golden.md", func(w io.Writer) error { return WriteTrendMarkdown(w, NewTrend(trendFixture())) }},
 		{"trend.golden.html", func(w io.Writer) error {
