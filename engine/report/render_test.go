@@ -21,11 +21,12 @@ import (
 func slower() *Report { return buildFixture(fixtureOptions{extra: 60 * time.Millisecond}) }
 
 // trendFixture is five nightly runs whose delivery slowly degrades.
-func trendFixture() []*Report {
+func trendFixture(t testing.TB) []*Report {
 	var rs []*Report
 	for i := 0; i < 5; i++ {
-		r := buildFixture(fixtureOptions{extra: time.Duration(i*i) * 10 * time.Millisecond,
-			started: fixtureStart.Add(time.Duration(i) * 24 * time.Hour)})
+		r := fixture(t, fixtureOptions{extra: time.Duration(i*i) * 10 * time.Millisecond})
+		shift := time.Duration(i) * 24 * time.Hour
+		r.StartedAt, r.EndedAt = r.StartedAt.Add(shift), r.EndedAt.Add(shift)
 		r.RunID = "2026010" + string(rune('2'+i)) + "T030405-night"
 		rs = append(rs, r)
 	}
@@ -109,10 +110,10 @@ func TestGoldens(t *testing.T) {
 		{"compare-notjudged.golden", func(w io.Writer) error {
 			return WriteCompareConsole(w, Compare(fixture(t, fixtureOptions{invalid: true}), fixture(t, fixtureOptions{invalid: true}), DefaultTolerances()), CompareOptions{})
 		}},
-		{"trend.golden.md", func(w io.Writer) error { return WriteTrendMarkdown(w, NewTrend(trendFixture())) }},
+		{"trend.golden.md", func(w io.Writer) error { return WriteTrendMarkdown(w, NewTrend(trendFixture(t))) }},
 		{"trend.golden.html", func(w io.Writer) error {
 			var b bytes.Buffer
-			if err := WriteTrendHTML(&b, NewTrend(trendFixture())); err != nil {
+			if err := WriteTrendHTML(&b, NewTrend(trendFixture(t))); err != nil {
 				return err
 			}
 			_, err := w.Write(withoutUplot(b.Bytes()))

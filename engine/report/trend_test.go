@@ -13,7 +13,7 @@ import (
 // with each check's value per run and its movement from first to last.
 func TestTrend(t *testing.T) {
 	t.Parallel()
-	trend := NewTrend(trendFixture())
+	trend := NewTrend(trendFixture(t))
 	if len(trend.Plans) != 1 || len(trend.Plans[0].Runs) != 5 {
 		t.Fatalf("%+v: want one plan of 5 runs", trend.Plans)
 	}
@@ -101,7 +101,7 @@ func TestTrendEdgeCases(t *testing.T) {
 // nightly runs, two of another plan with other checks, and one of a plan
 // without a name (known by its file's name).
 func mixedPlans(t testing.TB) []*Report {
-	rs := trendFixture()
+	rs := trendFixture(t)
 	for i := 0; i < 2; i++ {
 		r := fixture(t, fixtureOptions{extra: time.Duration(i) * 100 * time.Millisecond})
 		r.StartedAt = fixtureStart.Add(time.Duration(i)*24*time.Hour + time.Hour)
