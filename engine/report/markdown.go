@@ -94,7 +94,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			case !c.Passed:
 				m, val = "✗", "**"+val+"**"
 			}
-			weight := fmt.Sprintf("%g", c.Weight)
+			weight := num(c.Weight)
 			if c.Partial {
 				weight += fmt.Sprintf(" · credit %.0f%%", c.Credit*100)
 			}
@@ -233,7 +233,7 @@ func scenarioNotes(s Scenario) []string {
 		notes = append(notes, "latency from scheduled start")
 	}
 	if s.Warmup > 0 {
-		notes = append(notes, fmt.Sprintf("warmup %gs", s.Warmup))
+		notes = append(notes, "warmup "+num(s.Warmup)+"s")
 	}
 	if s.Aborted != "" {
 		notes = append(notes, "aborted: "+s.Aborted)

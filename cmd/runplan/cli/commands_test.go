@@ -77,3 +77,31 @@ func TestEveryCommandHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestServerMetricUnits: every server figure of the linked drivers that is
+// a duration (its help says in what) declares its unit, so that reports
+// show it in ms like the client-side latencies; no other unit is declared.
+func TestServerMetricUnits(t *testing.T) {
+	t.Parallel()
+	for _, name := range driver.Drivers() {
+		d, err := driver.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm, ok := d.(driver.ServerMetricser)
+		if !ok {
+			continue
+		}
+		for _, m := range sm.ServerMetrics() {
+			if _, ok := driver.DurationUnits[m.Unit]; m.Unit != "" && !ok {
+				t.Errorf("%s: server figure %s: unit %q, want s, ms or us", name, m.Name, m.Unit)
+			}
+			help := strings.ToLower(m.Help)
+			isDuration := (strings.Contains(help, "seconds") || strings.Contains(help, "microseconds") || strings.Contains(help, "milliseconds")) &&
+				!strings.Contains(help, "per second")
+			if isDuration != (m.Unit != "") {
+				t.Errorf("%s: server figure %s (%q) declares unit %q", name, m.Name, m.Help, m.Unit)
+			}
+		}
+	}
+}
