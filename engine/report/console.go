@@ -296,15 +296,7 @@ func serverView(b *strings.Builder, targets []Target) {
 		if len(t.Server) == 0 {
 			continue
 		}
-		var have, missing []string
-		units := serverUnits(t)
-		for _, f := range t.Server {
-			if f.Value == nil {
-				missing = append(missing, f.Name)
-				continue
-			}
-			have = append(have, fmt.Sprintf("%s %s", f.Name, serverFigureText(units, f)))
-		}
+		have, missing := serverFigures(t)
 		line := "  server view of " + t.Name + ": "
 		if len(have) == 0 {
 			line += "no figures"
@@ -324,6 +316,20 @@ func serverView(b *strings.Builder, targets []Target) {
 
 // figure prints a server figure with four significant digits and no
 // exponent for everyday magnitudes (0.00008967, not 8.967e-05).
+// serverFigures are t's server figures for people ("usec_per_call 23µs"),
+// and the names of those its server did not provide.
+func serverFigures(t Target) (have, missing []string) {
+	units := serverUnits(t)
+	for _, f := range t.Server {
+		if f.Value == nil {
+			missing = append(missing, f.Name)
+			continue
+		}
+		have = append(have, f.Name+" "+serverFigureText(units, f))
+	}
+	return have, missing
+}
+
 // serverUnits maps the server figures of t that are durations to their
 // unit (driver.ServerMetric.Unit), from the declarations of t's driver
 // when this binary has it (a report read back included); empty otherwise,

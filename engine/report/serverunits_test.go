@@ -42,8 +42,11 @@ func TestServerLatenciesInMs(t *testing.T) {
 		{Name: "queue_ms", Value: val(0.75)},
 		{Name: "commands", Value: val(12345678)},
 	}
-	var console, html bytes.Buffer
+	var console, html, md bytes.Buffer
 	if err := WriteConsole(&console, r, ConsoleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteHTML(&html, r); err != nil {
@@ -52,6 +55,9 @@ func TestServerLatenciesInMs(t *testing.T) {
 	for _, want := range []string{"usec_per_call 23µs", "replica_lag_max 1.20s", "queue_ms 750µs", "commands 12345678"} {
 		if !strings.Contains(console.String(), want) {
 			t.Errorf("console lacks %q:\n%s", want, console.String())
+		}
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}
 		name, value, _ := strings.Cut(want, " ")
 		if !strings.Contains(html.String(), "<dt>"+name+"</dt><dd>"+value) {
