@@ -37,7 +37,10 @@ type TrendRun struct {
 	// Valid is false only for a measurement judged invalid; a run that
 	// never started (NotStarted) is not judged.
 	Valid, Partial, NotStarted bool
-	Checks                     map[string]Check
+	// Segment is "segment 1/4" for a segment's report, "4 segments
+	// merged" for a merged one, "" for a whole run (as in compare).
+	Segment string
+	Checks  map[string]Check
 }
 
 // TrendCheck names a check of a trend.
@@ -68,7 +71,7 @@ func NewTrend(reports []*Report) *Trend {
 			t.Plans = append(t.Plans, pt)
 		}
 		run := TrendRun{Title: title(r), RunID: r.RunID, Verdict: r.Verdict, Started: r.StartedAt.UTC(), Score: r.Score,
-			Valid: !r.Invalid(), Partial: r.Partial, NotStarted: r.NotStarted, Checks: map[string]Check{}}
+			Valid: !r.Invalid(), Partial: r.Partial, NotStarted: r.NotStarted, Segment: runRef(r).Segment, Checks: map[string]Check{}}
 		for _, c := range r.Checks {
 			run.Checks[c.Name] = c
 			if !seenCheck[key][c.Name] {
@@ -254,6 +257,9 @@ func runVerdict(r TrendRun) string {
 	}
 	if r.Partial && !r.NotStarted {
 		verdict += " (partial)"
+	}
+	if r.Segment != "" {
+		verdict += " (" + r.Segment + ")"
 	}
 	return verdict
 }

@@ -114,6 +114,7 @@ func mixedPlans(t testing.TB) []*Report {
 	z.StartedAt = fixtureStart.Add(-time.Hour)
 	z.Plan.Name, z.Plan.Path = "", "plans/zeta.yaml"
 	z.RunID = "20260102T020405-zeta"
+	z.Segment = &Segment{Index: 1, Count: 4}
 	z.Checks = z.Checks[:1]
 	return append([]*Report{z}, rs...)
 }
