@@ -65,4 +65,11 @@ func sharedTarget(t *preparedTarget) bool {
 	return t.url != ""
 }
 
-func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+// ms is d in milliseconds, to the microsecond (never -0).
+func ms(d time.Duration) float64 {
+	v := math.Round(float64(d)/1e3) / 1e3
+	if v == 0 {
+		return 0
+	}
+	return v
+}
