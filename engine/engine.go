@@ -708,7 +708,7 @@ func (prog *Program) prefill(ctx context.Context, targets []openTarget) error {
 		if err := pf.Prefill(ctx); err != nil {
 			return fmt.Errorf("engine: prefill %s: %w", t.name, err)
 		}
-		prog.opts.Log.Info().Str("target", t.name).Dur("took", time.Since(start)).Msg("prefill done")
+		prog.opts.Log.Info().Str("target", t.name).Float64("took_ms", float64(time.Since(start).Microseconds())/1000).Msg("prefill done")
 	}
 	return nil
 }

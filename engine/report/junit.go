@@ -244,7 +244,7 @@ func checkDetail(c Check) string {
 	for _, n := range c.Notes {
 		fmt.Fprintf(&b, "\nnote:       %s", n)
 	}
-	fmt.Fprintf(&b, "\nweight:     %g", c.Weight)
+	fmt.Fprintf(&b, "\nweight:     %s", num(c.Weight))
 	if c.Partial {
 		fmt.Fprintf(&b, ", partial credit %.0f%% of it earned", c.Credit*100)
 	}
