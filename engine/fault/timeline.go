@@ -359,6 +359,23 @@ func (tl *Timeline) Active(scenario string) []string {
 	return out
 }
 
+// ActiveNames names every fault active now, whichever scenarios it
+// affects. A nil Timeline has none.
+func (tl *Timeline) ActiveNames() []string {
+	if tl == nil {
+		return nil
+	}
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var out []string
+	for _, r := range tl.runs {
+		if r.active {
+			out = append(out, r.sum.Name)
+		}
+	}
+	return out
+}
+
 // Done is closed when the timeline has finished: stop was closed (or the
 // context ended) and every fault is undone.
 func (tl *Timeline) Done() <-chan struct{} { return tl.done }
