@@ -4,7 +4,8 @@
 # every package.
 # The integration tests start their own redis-server processes on free
 # loopback ports (never the Redis that may already run on the machine), render
-# the HTML report in headless Chromium and validate JUnit output with xmllint.
+# the HTML report in headless Chromium, validate JUnit output with xmllint and
+# export live metrics to a real Prometheus.
 # This script installs the Debian packages they need when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +18,8 @@ need redis-server redis-server       # integration tests spawn real servers
 need redis-cli redis-tools           # cluster formation
 need xmllint libxml2-utils           # JUnit output against its XSD
 need chromium chromium               # the HTML report, rendered headless
+need prometheus prometheus           # --export prometheus-rw against a real receiver; promtool checks the rules
+need promtool prometheus
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${missing[*]}" >&2
