@@ -16,7 +16,7 @@ import (
 // figures, and which planned faults are in force — exact in a bubble.
 func TestLiveProgressForExport(t *testing.T) {
 	t.Parallel()
-	p, err := plan.Parse("t.yaml", []byte(`version: 1
+	p := parseProbePlan(t, `version: 1
 targets: {p: {driver: probe}}
 scenarios:
   sc:
@@ -24,25 +24,12 @@ scenarios:
     steps: [{name: call, probe: {fail_every: 4, delay: 1ms}}]
 faults:
   - {name: slow, target: p, at: 1s, for: 1s, slow: {delay: 1ms}}
-`), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	synctest.Test(t, func(t *testing.T) {
-		prog, err := engine.Prepare(p, engine.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		prog, done := startRun(t, p)
 		if fs := prog.FaultProgress(); len(fs) != 1 || fs[0].Name != "slow" || fs[0].Target != "p" || fs[0].Active {
-			t.Errorf("before the run: faults %+v", fs)
+			t.Errorf("at the start: faults %+v", fs)
 		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if _, err := prog.Run(context.Background()); err != nil {
-				t.Error(err)
-			}
-		}()
 		at := func(d time.Duration) (engine.ScenarioProgress, []engine.FaultProgress) {
 			time.Sleep(d)
 			synctest.Wait()
@@ -83,4 +70,32 @@ faults:
 		}
 		<-done
 	})
+}
+
+// parseProbePlan parses a plan of probe targets given as src.
+func parseProbePlan(t *testing.T, src string) *plan.Plan {
+	t.Helper()
+	p, err := plan.Parse("t.yaml", []byte(src), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startRun prepares p and runs it in a goroutine of its own (in the
+// caller's bubble); done is closed when the run is over.
+func startRun(t *testing.T, p *plan.Plan) (prog *engine.Program, done <-chan struct{}) {
+	t.Helper()
+	prog, err := engine.Prepare(p, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		if _, err := prog.Run(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	return prog, ch
 }
