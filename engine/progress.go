@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/report"
 )
@@ -146,3 +147,7 @@ func (prog *Program) Layout() report.Layout {
 	}
 	return l
 }
+
+// Segment is the execution segment the program runs (docs/SCALE.md); the
+// zero value, or a Count of 1, is the whole plan.
+func (prog *Program) Segment() load.Segment { return prog.opts.Segment }

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/runplan/runplan/engine"
+	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
 )
@@ -29,6 +30,9 @@ import (
 type Run interface {
 	PlanInfo() report.PlanInfo
 	RunID() string
+	// Segment is the execution segment the run runs: the segments of one
+	// run share its run ID, so their series need a label apart.
+	Segment() load.Segment
 	Layout() report.Layout
 	Progress() []engine.ScenarioProgress
 	FaultProgress() []engine.FaultProgress

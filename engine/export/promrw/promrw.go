@@ -170,7 +170,7 @@ func (e *Exporter) Start(ctx context.Context, run export.Run) {
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.done = make(chan struct{})
 	e.layout = run.Layout()
-	plan, runID := planLabel(run.PlanInfo()), run.RunID()
+	plan, runID, segment := planLabel(run.PlanInfo()), run.RunID(), segmentLabel(run.Segment())
 	go func() {
 		defer close(e.done)
 		t := time.NewTicker(e.cfg.Interval)
@@ -186,7 +186,7 @@ func (e *Exporter) Start(ctx context.Context, run export.Run) {
 				continue // not started yet
 			}
 			wctx, cancel := context.WithTimeout(ctx, writeBudget(e.cfg.Interval))
-			err := e.write(wctx, liveSamples(plan, runID, scs, run.FaultProgress()))
+			err := e.write(wctx, liveSamples(plan, runID, segment, scs, run.FaultProgress()))
 			cancel()
 			if ctx.Err() != nil {
 				return // cut by Finish: the final write sends it all

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/export"
+	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/redact"
 	"github.com/runplan/runplan/engine/report"
@@ -136,7 +138,7 @@ func TestLiveSamples(t *testing.T) {
 		{Name: "later", Steps: []engine.StepProgress{{Name: "x", Target: "redis"}}},
 	}
 	faults := []engine.FaultProgress{{Name: "slow", Target: "redis", Active: true}, {Name: "down", Target: "discord"}}
-	golden(t, "live.golden", render(liveSamples("phase1", "run-1", scs, faults)))
+	golden(t, "live.golden", render(liveSamples("phase1", "run-1", -1, scs, faults)))
 }
 
 func TestFinalSamples(t *testing.T) {
@@ -170,6 +172,12 @@ func TestFinalSamples(t *testing.T) {
 		if s.name == mValid || s.name == mScore {
 			t.Errorf("not started: %s written", s)
 		}
+	}
+	// A segment's series carry its index.
+	seg := finalSamples(&report.Report{Plan: report.PlanInfo{Name: "p"}, RunID: "r", Verdict: "ready",
+		Segment: &report.Segment{Index: 0, Count: 2}}, report.Layout{})
+	if got := seg[0].String(); !strings.Contains(got, `segment="0"`) {
+		t.Errorf("segment 0 of 2: %s", got)
 	}
 }
 
@@ -242,6 +250,7 @@ type fakeRun struct{ scs []engine.ScenarioProgress }
 
 func (f fakeRun) PlanInfo() report.PlanInfo             { return report.PlanInfo{Name: "p"} }
 func (f fakeRun) RunID() string                         { return "r1" }
+func (f fakeRun) Segment() load.Segment                 { return load.Segment{Index: 1, Count: 2} }
 func (f fakeRun) Layout() report.Layout                 { return report.Layout{} }
 func (f fakeRun) Progress() []engine.ScenarioProgress   { return f.scs }
 func (f fakeRun) FaultProgress() []engine.FaultProgress { return nil }
@@ -337,6 +346,11 @@ func TestStartFinish(t *testing.T) {
 		if len(r.Metadata) == 0 {
 			t.Errorf("request %d has no metadata", i)
 		}
+	}
+	// A segment's live series carry its index: the segments of a run
+	// share its run ID.
+	if !slices.ContainsFunc(reqs[0].Timeseries[0].Labels, func(l prompb.Label) bool { return l.Name == "segment" && l.Value == "1" }) {
+		t.Errorf("live labels %v lack segment=1", reqs[0].Timeseries[0].Labels)
 	}
 	final := reqs[len(reqs)-1]
 	var verdict bool

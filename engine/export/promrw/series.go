@@ -14,6 +14,7 @@ import (
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/check"
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/report"
 )
@@ -126,8 +127,22 @@ type builder struct {
 	out  []sample
 }
 
-func newBuilder(plan, runID string) *builder {
-	return &builder{base: []string{"plan", plan, "run_id", runID}}
+// newBuilder starts samples labelled with plan, runID and, for a segment
+// of a run split into several (segment >= 0), the segment's index.
+func newBuilder(plan, runID string, segment int) *builder {
+	b := &builder{base: []string{"plan", plan, "run_id", runID}}
+	if segment >= 0 {
+		b.base = append(b.base, "segment", strconv.Itoa(segment))
+	}
+	return b
+}
+
+// segmentLabel is the segment label's index for seg, -1 for a whole run.
+func segmentLabel(seg load.Segment) int {
+	if seg.Whole() {
+		return -1
+	}
+	return seg.Index
 }
 
 // add appends a sample of metric name with the base labels and kv (name,
@@ -159,8 +174,8 @@ func planLabel(p report.PlanInfo) string {
 // generator's health and the fault windows. Figures not measured yet (a
 // scenario not started, an interval that held nothing) are left out
 // rather than written as zero.
-func liveSamples(plan, runID string, scs []engine.ScenarioProgress, faults []engine.FaultProgress) []sample {
-	b := newBuilder(plan, runID)
+func liveSamples(plan, runID string, segment int, scs []engine.ScenarioProgress, faults []engine.FaultProgress) []sample {
+	b := newBuilder(plan, runID, segment)
 	for _, sc := range scs {
 		if !sc.Started {
 			continue
@@ -233,7 +248,11 @@ func stepCounts(b *builder, kv []string, count, errs int64, by map[string]int64)
 // percentiles, every fault inactive, the generator's validity, the score,
 // the verdict and the checks.
 func finalSamples(rep *report.Report, layout report.Layout) []sample {
-	b := newBuilder(planLabel(rep.Plan), rep.RunID)
+	segment := -1
+	if rep.Segment != nil && rep.Segment.Count > 1 {
+		segment = rep.Segment.Index
+	}
+	b := newBuilder(planLabel(rep.Plan), rep.RunID, segment)
 	targets := stepTargets(layout)
 	for _, sc := range rep.Scenarios {
 		s := "scenario"
