@@ -333,7 +333,8 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			continue
 		}
 		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
-			RunLength:        plannedRunLength(p, opts.GracefulStop),
+			RunLength:    plannedRunLength(p, opts.GracefulStop),
+			SegmentIndex: opts.Segment.Index, SegmentCount: opts.Segment.Count,
 			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
 		// The driver's own names (server figures, advice) are known
 		// without a configuration: checks on an invalid target are still
@@ -630,7 +631,7 @@ func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupRes
 			}
 		}
 		if c, ok := cleaned[t.name]; ok {
-			rc := &report.Cleanup{What: c.res.What, KeysRemoved: c.res.KeysRemoved}
+			rc := &report.Cleanup{What: c.res.What, KeysRemoved: c.res.KeysRemoved, Deferred: c.res.Deferred}
 			if c.res.KeysLeft >= 0 {
 				n := c.res.KeysLeft
 				rc.KeysLeft = &n

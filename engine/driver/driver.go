@@ -130,6 +130,10 @@ type CleanupResult struct {
 	// KeysLeft counts the run's keys still on the server after a failed
 	// cleanup: 0 after a successful one, -1 when unknown.
 	KeysLeft int64
+	// Deferred is set when the target is shared by the segments of a run
+	// and other segments were still running: the cleanup is left to the
+	// last segment to end, and What says how many had ended.
+	Deferred bool
 }
 
 // ResultCleaner is a Cleaner that says what it cleaned, and what it left
@@ -258,6 +262,12 @@ type TargetSpec struct {
 	// iterations in flight. Zero when unknown: some scenario is bounded by
 	// an iteration count only. Drivers size expiries from it.
 	RunLength time.Duration
+	// SegmentIndex and SegmentCount say which execution segment of the
+	// run this process runs (docs/SCALE.md); SegmentCount is 0 or 1 for a
+	// whole run. With SegmentCount > 1, a target with a URL is shared by
+	// the segments' processes: a driver that cleans it up leaves that to
+	// the last segment to end (CleanupResult.Deferred).
+	SegmentIndex, SegmentCount int
 	// AllowDestructive is true only when both the plan's target
 	// (allow_destructive: true) and the command line (--allow-destructive)
 	// allow destructive operations on a target runplan did not start.

@@ -214,6 +214,12 @@ type Target struct {
 	Server        []ServerFigure `json:"server,omitempty"`
 	ServerSamples int            `json:"server_samples,omitempty"`
 	ServerError   string         `json:"server_error,omitempty"`
+	// ServerSampledFrom and ServerSampledTo are when the first and the
+	// last sample the server figures derive from were taken (wall clock):
+	// runplan merge takes, per target, the view of the segment whose
+	// samples span the longest time.
+	ServerSampledFrom *time.Time `json:"server_sampled_from,omitempty"`
+	ServerSampledTo   *time.Time `json:"server_sampled_to,omitempty"`
 	// SpansServers is set (2 or more) when the samples were answered by
 	// different servers — a failover, a restart: figures derived from the
 	// first and last samples then mix them. ServerChangedAt says when a
@@ -501,6 +507,10 @@ func Build(in Input) *Report {
 			}
 			t := &r.Targets[i]
 			t.ServerSamples, t.ServerError = ts.Samples, ts.SampleErr
+			if !ts.FirstSample.IsZero() {
+				from, to := ts.FirstSample.UTC(), ts.LastSample.UTC()
+				t.ServerSampledFrom, t.ServerSampledTo = &from, &to
+			}
 			if ts.Servers > 1 {
 				t.SpansServers = ts.Servers
 				for _, c := range ts.ServerChanges {

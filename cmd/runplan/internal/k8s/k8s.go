@@ -41,7 +41,6 @@ const (
 
 // Default values of Options.
 const (
-	DefaultImage        = "ghcr.io/runplan/runplan:latest"
 	DefaultWaitImage    = "busybox:1.37"
 	DefaultStartLead    = 30 * time.Second
 	DefaultMergeTimeout = 15 * time.Minute
@@ -85,7 +84,7 @@ type EnvVar struct{ Name, Value string }
 // Options say how to run the plan.
 type Options struct {
 	Parallelism int
-	Image       string // runplan's image; DefaultImage when empty
+	Image       string // runplan's image (required: no image is published for it)
 	WaitImage   string // an image with a shell, for the merge's wait; DefaultWaitImage when empty
 	Namespace   string // empty: kubectl's current namespace
 	// RunID keys the run's objects and its keys on the targets; a DNS-1123
@@ -197,10 +196,13 @@ func Build(in Input, o Options) (*Manifests, error) {
 	if !slices.ContainsFunc(in.Files, func(f File) bool { return f.Path == in.PlanPath }) {
 		errs = append(errs, fmt.Errorf("k8s: the plan file %q is not among the files", in.PlanPath))
 	}
+	if o.Image == "" {
+		errs = append(errs, errors.New("k8s: no --image: build runplan's image from the repository's Dockerfile (docker build -t REGISTRY/runplan:TAG .), push it where the cluster pulls from, and pass --image REGISTRY/runplan:TAG"))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	image := cmp.Or(o.Image, DefaultImage)
+	image := o.Image
 	waitImage := cmp.Or(o.WaitImage, DefaultWaitImage)
 	lead := o.StartLead
 	if lead == 0 {
