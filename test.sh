@@ -16,11 +16,14 @@ need() { # command debian-package
 }
 need redis-server redis-server       # integration tests spawn real servers
 need redis-cli redis-tools           # cluster formation
-need xmllint libxml2-utils           # JUnit output against its XSD
+need xmllint libxml2-utils           # JUnit output against its XSDs
+need npm npm                         # Ant's JUnit.xsd and discord.js's REST client, from npm
 need chromium chromium               # the HTML report, rendered headless
 need prometheus prometheus           # --export prometheus-rw against a real receiver; promtool checks the rules
 need promtool prometheus
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
+# discord.py drives the embedded Discord sink (scenarios/webhook/sink/discordpy_test.go)
+dpkg -s python3-discord python3-requests >/dev/null 2>&1 || missing+=(python3-discord python3-requests)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${missing[*]}" >&2
   sudo=""

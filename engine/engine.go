@@ -427,10 +427,8 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
 	for _, f := range prog.faults {
 		shared := false
-		for _, t := range p.Targets {
-			if t.Name == f.Target {
-				shared = t.URL != ""
-			}
+		if pt := configured[f.Target]; pt != nil {
+			shared = sharedTarget(pt)
 		}
 		f.Elsewhere = faultElsewhere(f, opts.Segment, shared)
 	}
@@ -540,7 +538,8 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 
 	sum := &metrics.RunSummary{Started: started}
 	var runErr error
-	running := false // whether the scenarios started
+	running := false        // whether the scenarios started
+	var clock *report.Clock // this clock against a shared server's (segments)
 	if openErr != nil {
 		runErr = openErr
 		sum.Partial = true
@@ -567,6 +566,7 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 			runErr = prog.prefill(ctx, targets)
 		}
 		if runErr == nil {
+			clock = prog.measureClock(ctx, targets)
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
 			running = true
@@ -596,6 +596,7 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 		startAt = &at
 	}
 	rep := report.Build(report.Input{
+		Clock:     clock,
 		Segment:   seg,
 		StartAt:   startAt,
 		Plan:      prog.info,
@@ -707,7 +708,7 @@ func (prog *Program) prefill(ctx context.Context, targets []openTarget) error {
 		if err := pf.Prefill(ctx); err != nil {
 			return fmt.Errorf("engine: prefill %s: %w", t.name, err)
 		}
-		prog.opts.Log.Info().Str("target", t.name).Dur("took", time.Since(start)).Msg("prefill done")
+		prog.opts.Log.Info().Str("target", t.name).Float64("took_ms", float64(time.Since(start).Microseconds())/1000).Msg("prefill done")
 	}
 	return nil
 }

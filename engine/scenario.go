@@ -31,7 +31,7 @@ func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, target
 	// A common start (segments of one run): wait for it, and tell if it
 	// was missed.
 	if at := prog.opts.StartAt; time.Until(at) > 0 {
-		prog.opts.Log.Info().Str("start_at", at.Format(time.RFC3339Nano)).Dur("in", time.Until(at)).Msg("waiting for the common start")
+		prog.opts.Log.Info().Str("start_at", at.Format(time.RFC3339Nano)).Float64("in_ms", float64(time.Until(at).Microseconds())/1000).Msg("waiting for the common start")
 	}
 	start := waitStart(ctx, prog.opts.StartAt)
 	late := lateStart(prog.opts.StartAt, start)

@@ -75,6 +75,23 @@ type Config interface {
 	Open(ctx context.Context, env Env) (Target, error)
 }
 
+// Sharer is a Config that says whether its target is a server runplan
+// does not start — the same one for every process of a run, so that the
+// segments of a run share its state (docs/SCALE.md) — or one each process
+// starts for itself (an embedded or managed server). Without it, a target
+// with a URL is taken as shared. Shared must be safe for concurrent use.
+type Sharer interface {
+	Shared() bool
+}
+
+// Clocker is a Target that can tell its server's clock. The segments of a
+// run read it, on a target they share, to measure how far apart their own
+// clocks are (docs/SCALE.md). ServerTime must be safe for concurrent use
+// and cost one round trip.
+type Clocker interface {
+	ServerTime(ctx context.Context) (time.Time, error)
+}
+
 // Target is an open connection (pool) to one system. Close is called once,
 // after every step has finished. Implementations are safe for concurrent use.
 type Target interface {
@@ -329,6 +346,9 @@ type IdentifiedServerStatser interface {
 	IdentifiedServerStats(ctx context.Context) (stats map[string]float64, server string, err error)
 }
 
+// DurationUnits are the units of ServerMetric.Unit, each in milliseconds.
+var DurationUnits = map[string]float64{"s": 1000, "ms": 1, "us": 0.001}
+
 // ServerMetricser is implemented by drivers whose targets are
 // ServerStatsers: it lists the names visible to checks as
 // `<target>.server.<name>` and how each is derived from the samples.
@@ -341,6 +361,12 @@ type ServerMetric struct {
 	Name string
 	// Help says what it means, for docs and reports.
 	Help string
+	// Unit is the unit of a figure that is a duration, as the server
+	// reports it and checks read it: "s", "ms" or "us" (DurationUnits).
+	// Reports show such a figure as a latency in ms, like the client-side
+	// ones ("23µs", "1.20ms", "2.50s"). Empty for everything else (counts,
+	// ratios, rates, bytes).
+	Unit string
 	// Compute derives the figure from the first and last samples and the
 	// peak of every sample (per raw name). ok is false when the samples lack
 	// what it needs: the figure is then reported as unavailable.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -134,6 +135,19 @@ func merge(segs []*Report) (*Report, error) {
 			m.Journal = r.Journal
 		}
 	}
+	if sk := clockSkew(segs); sk != nil {
+		m.ClockSkew = sk
+		if sk.SkewMS-sk.UncertaintyMS > float64(MaxClockSkew)/1e6 {
+			m.Valid = false
+			m.Generator.Reasons = append(m.Generator.Reasons, fmt.Sprintf(
+				"clock skew: the clocks of segments %d and %d were %.1fms (±%.1fms) apart, read against target %s's clock; more than %v: their common start was not common — keep the hosts' clocks in step with NTP",
+				sk.Segments[0], sk.Segments[1], sk.SkewMS, sk.UncertaintyMS, sk.Target, MaxClockSkew))
+			if m.Generator.Cause == "" {
+				m.Generator.Cause = "clock_skew"
+				m.Generator.Advice = "keep the segments' hosts in step with NTP (chrony, systemd-timesyncd) and merge a new run"
+			}
+		}
+	}
 	m.Duration = m.EndedAt.Sub(m.StartedAt).Seconds()
 	m.Generator.Lag = latency(metrics.Summarize(lag))
 	m.State = &State{Lag: encode(lag), Scenarios: []ScenarioState{}}
@@ -157,6 +171,28 @@ func merge(segs []*Report) (*Report, error) {
 		m.Verdict = "invalid"
 	}
 	return m, nil
+}
+
+// clockSkew compares the segments' clocks, read against the same shared
+// server (Report.Clock): the two furthest apart, nil when fewer than two
+// segments read the same target's clock.
+func clockSkew(segs []*Report) *ClockSkew {
+	var read []int // segments with a reading of the first target read
+	for i, r := range segs {
+		if r.Clock != nil && (len(read) == 0 || r.Clock.Target == segs[read[0]].Clock.Target) {
+			read = append(read, i)
+		}
+	}
+	if len(read) < 2 {
+		return nil
+	}
+	slices.SortStableFunc(read, func(i, j int) int { return cmp.Compare(segs[i].Clock.OffsetMS, segs[j].Clock.OffsetMS) })
+	lo, hi := read[0], read[len(read)-1]
+	a, b := segs[lo].Clock, segs[hi].Clock
+	// A segment's offset is the server's clock minus its own: the
+	// smallest offset belongs to the clock furthest ahead.
+	return &ClockSkew{Target: a.Target, SkewMS: round3(b.OffsetMS - a.OffsetMS), UncertaintyMS: round3(a.UncertaintyMS + b.UncertaintyMS),
+		Segments: [2]int{min(lo, hi), max(lo, hi)}}
 }
 
 // mergeTargets gives each target of the run once: the server view of the

@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,12 @@ scenarios:
 		if rep.Segment == nil || *rep.Segment != (report.Segment{Index: i, Count: 2}) {
 			t.Errorf("segment %d: report segment %+v", i, rep.Segment)
 		}
+		// Each segment read the shared server's clock; on one host the
+		// server's clock is the process's, so the offset lies within the
+		// reading's uncertainty (half its round trip), whatever the speed.
+		if c := rep.Clock; c == nil || c.Target != "cache" || math.Abs(c.OffsetMS) > c.UncertaintyMS+0.002 {
+			t.Errorf("segment %d: clock %+v, want target cache, |offset| within the uncertainty", i, c)
+		}
 		if rep.RunID != runID || rep.StartAt == nil || !rep.StartAt.Equal(startAt) {
 			t.Errorf("segment %d: run id %q, start_at %v; want %q, %v", i, rep.RunID, rep.StartAt, runID, startAt)
 		}
@@ -96,6 +103,13 @@ scenarios:
 	}
 	if closedIters != 10 || openDue != 50 {
 		t.Errorf("the segments ran %d closed iterations and made %d open hits due; the plan: 10 and 50", closedIters, openDue)
+	}
+	merged, err := report.Merge(reps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sk := merged.ClockSkew; sk == nil || sk.SkewMS > sk.UncertaintyMS+0.004 {
+		t.Errorf("merged clock skew %+v, want one within its uncertainty (one host, one clock)", sk)
 	}
 	prefix := "runplan:" + runID + ":"
 	for n := range 10 {

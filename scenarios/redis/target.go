@@ -738,3 +738,22 @@ func (t *Target) Close() error {
 	})
 	return t.closeErr
 }
+
+// ServerTime returns the server's clock (TIME), on a cluster the clock of
+// the primary that holds one fixed slot, so that every process of a run
+// reads the same server (driver.Clocker). It is safe for concurrent use.
+func (t *Target) ServerTime(ctx context.Context) (time.Time, error) {
+	var c goredis.Cmdable = t.client
+	if t.cluster != nil {
+		m, err := t.cluster.MasterForKey(ctx, "runplan-clock")
+		if err != nil {
+			return time.Time{}, t.scrub(fmt.Errorf("redis: target %q: TIME: %w", t.name, err))
+		}
+		c = m
+	}
+	at, err := c.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, t.scrub(fmt.Errorf("redis: target %q: TIME: %w", t.name, err))
+	}
+	return at, nil
+}

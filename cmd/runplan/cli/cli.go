@@ -212,8 +212,8 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	return driver.CommandFlags(name, synopsis, stderr)
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
+	return driver.CommandFlags(name, synopsis, stdout, stderr)
 }
 
 // parseInterleaved parses flags that may come before or after positional
@@ -234,7 +234,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N] [--segment I/N | --segments N] [--run-id ID] [--start-at TIME]", stderr)
+	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N] [--segment I/N | --segments N] [--run-id ID] [--start-at TIME]", stdout, stderr)
 	out := fs.String("out", "", "write the JSON report to this file (atomically)")
 	junitOut := fs.String("junit", "", "also write the report as JUnit XML to this file")
 	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")
@@ -447,7 +447,7 @@ func verdictCode(rep *report.Report) int {
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]... [--env-file FILE]...", stderr)
+	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]... [--env-file FILE]...", stdout, stderr)
 	var pf planFlags
 	pf.register(fs, "")
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
@@ -497,7 +497,7 @@ func parseArgs(fs *flag.FlagSet, args []string, max int, need string, stderr io.
 		return nil, ExitUsage, false
 	}
 	if len(pos) == 0 || max > 0 && len(pos) > max {
-		fmt.Fprintf(stderr, "runplan %s: %s\n", fs.Name(), need)
+		fmt.Fprintf(fs.Output(), "runplan %s: %s\n", fs.Name(), need)
 		fs.Usage()
 		return nil, ExitUsage, false
 	}
@@ -571,7 +571,7 @@ func checkNotifications(file string, to []notify.Notification) error {
 }
 
 func schemaCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("schema", "runplan schema [--report]", stderr)
+	fs := newFlagSet("schema", "runplan schema [--report]", stdout, stderr)
 	rep := fs.Bool("report", false, "print the JSON report's schema instead of the plan's")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -30,7 +30,7 @@ func k8sCmd(args []string, stdout, stderr io.Writer) int {
 
 // k8sAt is k8sCmd with its clock (start-at = now + --start-lead).
 func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
-	fs := newFlagSet("k8s", "runplan k8s PLAN --parallelism N --image IMAGE [--namespace NS] [--start-lead 30s] [--secret NAME] [--out FILE]", stderr)
+	fs := newFlagSet("k8s", "runplan k8s PLAN --parallelism N --image IMAGE [--namespace NS] [--start-lead 30s] [--secret NAME] [--out FILE]", stdout, stderr)
 	parallelism := fs.Int("parallelism", 0, "number of segments, each a pod of an Indexed Job (required)")
 	image := fs.String("image", "", "runplan's image, built from the repository's Dockerfile and pushed where the cluster pulls from (required)")
 	waitImage := fs.String("wait-image", k8s.DefaultWaitImage, "an image with a POSIX shell, for the merge Job's wait for the segment reports")

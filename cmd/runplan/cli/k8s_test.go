@@ -450,7 +450,7 @@ scenarios:
 // TestK8sFlagsDocumented: docs/K8S.md's flag table names every flag.
 func TestK8sFlagsDocumented(t *testing.T) {
 	t.Parallel()
-	code, _, help := runK8s(t, time.Unix(0, 0), "--help")
+	code, help, _ := runK8s(t, time.Unix(0, 0), "--help") // the help is the command's output: stdout
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
