@@ -5,7 +5,8 @@
 # The integration tests start their own redis-server processes on free
 # loopback ports (never the Redis that may already run on the machine), render
 # the HTML report in headless Chromium, validate JUnit output with xmllint and
-# check the JSON Schemas with Ajv (Node.js; npm ci in schema/testdata/ajv).
+# check the JSON Schemas with Ajv (Node.js; npm ci in schema/testdata/ajv) and
+# export live metrics to a real Prometheus.
 # This script installs the Debian packages they need when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,6 +21,8 @@ need xmllint libxml2-utils           # JUnit output against its XSDs
 need npm npm                         # Ant's JUnit.xsd, discord.js's REST client and Ajv, from npm
 need chromium chromium               # the HTML report, rendered headless
 need node nodejs                     # Ajv checks the JSON Schemas (schema/ajv_test.go)
+need prometheus prometheus           # --export prometheus-rw against a real receiver; promtool checks the rules
+need promtool prometheus
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 # discord.py drives the embedded Discord sink (scenarios/webhook/sink/discordpy_test.go)
 dpkg -s python3-discord python3-requests >/dev/null 2>&1 || missing+=(python3-discord python3-requests)

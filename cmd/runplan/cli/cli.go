@@ -22,6 +22,8 @@ import (
 
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/export"
+	_ "github.com/runplan/runplan/engine/export/promrw" // --export prometheus-rw=URL
 	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/notify"
 	"github.com/runplan/runplan/engine/plan"
@@ -245,6 +247,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	var notifyURLs stringList
 	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
 	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
+	var exportTo stringList
+	fs.Var(&exportTo, "export", "stream metrics to KIND=TARGET during the run and at its end (repeatable; kinds: "+strings.Join(export.Kinds(), ", ")+"; docs/OBSERVABILITY.md)")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
 	var sf scaleFlags
 	sf.register(fs)
@@ -276,6 +280,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 		notifyTo = append(notifyTo, n)
+	}
+	var exporters []export.Exporter
+	for _, spec := range exportTo {
+		// export.Open registers the target's credentials with red first.
+		e, err := export.Open(spec, export.Options{Log: log, Secrets: red})
+		if err != nil {
+			fmt.Fprintln(stderr, "runplan run: --export:", err)
+			return ExitUsage
+		}
+		exporters = append(exporters, e)
 	}
 	opts := engine.Options{Log: log}
 	if !parseSeed("run", *seed, &opts, stderr) {
@@ -354,9 +368,19 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if !*quietProgress {
 		stopProgress = showProgress(ctx, prog, stderr, isTerminal(stderr), log)
 	}
+	// Exports outlive an interrupted run: they write its final figures.
+	for _, e := range exporters {
+		e.Start(context.Background(), prog)
+	}
 	rep, runErr := prog.Run(ctx)
 	stopProgress()
 	if rep != nil {
+		// A receiver that failed costs a note in the report, never the run.
+		for _, e := range exporters {
+			ectx, cancel := context.WithTimeout(context.Background(), exportFinishTimeout)
+			rep.Notices = append(rep.Notices, e.Finish(ectx, rep)...)
+			cancel()
+		}
 		// Masked once, before any renderer or file sees it, so that the
 		// saved JSON is clean for report, compare and trend too.
 		red.Walk(rep)
@@ -399,6 +423,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return verdictCode(rep)
 	}
 }
+
+// exportFinishTimeout bounds each exporter's final write once the run is
+// over.
+const exportFinishTimeout = 15 * time.Second
 
 // verdictCode is the exit status a finished report gives: ExitInvalid for
 // an invalid measurement, ExitOK when it is ready (or unscored) and every
