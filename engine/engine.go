@@ -330,7 +330,8 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 			continue
 		}
 		spec := driver.TargetSpec{Name: t.Name, Driver: t.Driver, URL: t.URL, Node: t.Node, RunID: prog.runID,
-			RunLength:        plannedRunLength(p, opts.GracefulStop),
+			RunLength:    plannedRunLength(p, opts.GracefulStop),
+			SegmentIndex: opts.Segment.Index, SegmentCount: opts.Segment.Count,
 			AllowDestructive: opts.AllowDestructive && t.AllowDestructive}
 		// The driver's own names (server figures, advice) are known
 		// without a configuration: checks on an invalid target are still
@@ -423,10 +424,8 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	prog.faults = prepareFaults(p, drivers, configured, func(f *plan.Fault, err error) { at(f.Pos, err) })
 	for _, f := range prog.faults {
 		shared := false
-		for _, t := range p.Targets {
-			if t.Name == f.Target {
-				shared = t.URL != ""
-			}
+		if pt := configured[f.Target]; pt != nil {
+			shared = sharedTarget(pt)
 		}
 		f.Elsewhere = faultElsewhere(f, opts.Segment, shared)
 	}
@@ -536,7 +535,8 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 
 	sum := &metrics.RunSummary{Started: started}
 	var runErr error
-	running := false // whether the scenarios started
+	running := false        // whether the scenarios started
+	var clock *report.Clock // this clock against a shared server's (segments)
 	if openErr != nil {
 		runErr = openErr
 		sum.Partial = true
@@ -563,6 +563,7 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 			runErr = prog.prefill(ctx, targets)
 		}
 		if runErr == nil {
+			clock = prog.measureClock(ctx, targets)
 			sampler := prog.startSampling(ctx, targets)
 			log.Info().Str("run_id", prog.runID).Uint64("seed", prog.seed).Msg("run started")
 			running = true
@@ -592,6 +593,7 @@ func (rs *runState) run(ctx context.Context) (*report.Report, error) {
 		startAt = &at
 	}
 	rep := report.Build(report.Input{
+		Clock:     clock,
 		Segment:   seg,
 		StartAt:   startAt,
 		Plan:      prog.info,
@@ -627,7 +629,7 @@ func (prog *Program) targetInfo(open []openTarget, cleaned map[string]cleanupRes
 			}
 		}
 		if c, ok := cleaned[t.name]; ok {
-			rc := &report.Cleanup{What: c.res.What, KeysRemoved: c.res.KeysRemoved}
+			rc := &report.Cleanup{What: c.res.What, KeysRemoved: c.res.KeysRemoved, Deferred: c.res.Deferred}
 			if c.res.KeysLeft >= 0 {
 				n := c.res.KeysLeft
 				rc.KeysLeft = &n
@@ -703,7 +705,7 @@ func (prog *Program) prefill(ctx context.Context, targets []openTarget) error {
 		if err := pf.Prefill(ctx); err != nil {
 			return fmt.Errorf("engine: prefill %s: %w", t.name, err)
 		}
-		prog.opts.Log.Info().Str("target", t.name).Dur("took", time.Since(start)).Msg("prefill done")
+		prog.opts.Log.Info().Str("target", t.name).Float64("took_ms", float64(time.Since(start).Microseconds())/1000).Msg("prefill done")
 	}
 	return nil
 }

@@ -207,14 +207,16 @@ func buildExecutor(l plan.LoadSpec, late load.LatePolicy, opts Options) executor
 }
 
 // withOnStart returns a copy of e that calls f with the executor's own
-// start; e itself is left as prepared.
-func withOnStart(e executor, f func(time.Time)) executor {
+// start and, for the open model, keeps live up to date; e itself is left
+// as prepared.
+func withOnStart(e executor, f func(time.Time), live *load.Live) executor {
 	switch x := e.(type) {
 	case load.Closed:
 		x.Stop.OnStart = f
 		return x
 	case load.Open:
 		x.Stop.OnStart = f
+		x.Live = live
 		return x
 	}
 	return e

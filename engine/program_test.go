@@ -58,7 +58,7 @@ func TestWithOnStartKeepsPrepared(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			called := false
-			e := withOnStart(tt.exec, func(time.Time) { called = true })
+			e := withOnStart(tt.exec, func(time.Time) { called = true }, nil)
 			switch x := e.(type) {
 			case load.Closed:
 				if x.Stop.OnStart == nil || tt.exec.(load.Closed).Stop.OnStart != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/runplan/runplan/engine/data"
 	"github.com/runplan/runplan/engine/driver"
 	"github.com/runplan/runplan/engine/fault"
+	"github.com/runplan/runplan/engine/load"
 	"github.com/runplan/runplan/engine/metrics"
 	"github.com/runplan/runplan/engine/tmpl"
 )
@@ -30,7 +31,7 @@ func (rs *runState) execute(ctx context.Context, sum *metrics.RunSummary, target
 	// A common start (segments of one run): wait for it, and tell if it
 	// was missed.
 	if at := prog.opts.StartAt; time.Until(at) > 0 {
-		prog.opts.Log.Info().Str("start_at", at.Format(time.RFC3339Nano)).Dur("in", time.Until(at)).Msg("waiting for the common start")
+		prog.opts.Log.Info().Str("start_at", at.Format(time.RFC3339Nano)).Float64("in_ms", float64(time.Until(at).Microseconds())/1000).Msg("waiting for the common start")
 	}
 	start := waitStart(ctx, prog.opts.StartAt)
 	late := lateStart(prog.opts.StartAt, start)
@@ -193,6 +194,9 @@ type scenarioRun struct {
 	// Outcomes of the measured iterations the VUs ran (the executor counts
 	// the dropped and late ones).
 	ok, failed, interrupted atomic.Int64
+	// live is the open-model executor's count of due, late and dropped
+	// hits so far (load.Live), for Progress.
+	live load.Live
 }
 
 // newScenarioRun prepares the live state of scenario s, its VUs' cursors
@@ -239,7 +243,7 @@ func (sr *scenarioRun) roll(idx int64) {
 // that the executor and iterate agree on which iterations are measured.
 func (sr *scenarioRun) executor() executor {
 	warmup := sr.sc.warmup
-	return withOnStart(sr.sc.exec, func(start time.Time) { sr.measureFrom.Store(start.Add(warmup).UnixNano()) })
+	return withOnStart(sr.sc.exec, func(start time.Time) { sr.measureFrom.Store(start.Add(warmup).UnixNano()) }, &sr.live)
 }
 
 func (sr *scenarioRun) run(ctx context.Context, runStart time.Time) *metrics.ScenarioSummary {

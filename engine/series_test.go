@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/runplan/runplan/engine"
-	"github.com/runplan/runplan/engine/driver"
-	"github.com/runplan/runplan/engine/plan"
 	"github.com/runplan/runplan/engine/report"
 )
 
@@ -112,28 +110,15 @@ checks:
 // is measured, its rate is the scenario's.
 func TestProgressRateUnknownInWarmup(t *testing.T) {
 	t.Parallel()
-	p, err := plan.Parse("t.yaml", []byte(`version: 1
+	p := parseProbePlan(t, `version: 1
 targets: {p: {driver: probe}}
 scenarios:
   sc:
     load: {rate: 100/s, warmup: 2s, duration: 3s, max_vus: 10}
     steps: [{probe: {}}]
-`), plan.Options{StepKinds: driver.Drivers(), Env: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	synctest.Test(t, func(t *testing.T) {
-		prog, err := engine.Prepare(p, engine.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if _, err := prog.Run(context.Background()); err != nil {
-				t.Error(err)
-			}
-		}()
+		prog, done := startRun(t, p)
 		at := func(d time.Duration) engine.ScenarioProgress {
 			time.Sleep(d)
 			synctest.Wait()

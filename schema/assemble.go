@@ -175,6 +175,13 @@ func Assemble(frags map[string]Fragment) ([]byte, error) {
 		if err := describeDrivers(target, step, names); err != nil {
 			return nil, err
 		}
+		// The kinds are all known: a step or fault has exactly one of
+		// them, and no other key.
+		closeKinds(step, stepProps.keys, stepFields)
+		closeKinds(fault, faultProps.keys, faultFields)
+		if err := enumDrivers(target, names); err != nil {
+			return nil, err
+		}
 	}
 	for _, o := range []struct {
 		parent *object
@@ -189,6 +196,9 @@ func Assemble(frags map[string]Fragment) ([]byte, error) {
 	}
 	raw, err := doc.MarshalJSON()
 	if err != nil {
+		return nil, err
+	}
+	if raw, err = allowExtensions(raw, 0); err != nil {
 		return nil, err
 	}
 	var out bytes.Buffer
@@ -229,6 +239,98 @@ func describeDrivers(target, step *object, names []string) error {
 	desc, _ = json.Marshal("One step: exactly one kind key (" + strings.Join(names, ", ") + ", sleep, or another registered driver's name). runplan refuses keys that are neither a step field nor a registered driver.")
 	step.set("description", desc)
 	return nil
+}
+
+// stepFields and faultFields are the keys of a step and of a fault that
+// are not its kind.
+var (
+	stepFields  = []string{"name", "weight", "target", "expect", "capture"}
+	faultFields = []string{"name", "description", "target", "at", "for", "probability", "recovery"}
+)
+
+// closeKinds makes the step or fault schema o refuse every key but its
+// properties and x- keys, and require exactly one kind: one of the
+// properties that are not fields.
+func closeKinds(o *object, props, fields []string) {
+	var one []json.RawMessage
+	for _, k := range props {
+		if !slices.Contains(fields, k) {
+			one = append(one, json.RawMessage(fmt.Sprintf(`{"properties":{%q:true},"required":[%q]}`, k, k)))
+		}
+	}
+	delete(o.vals, "propertyNames")
+	o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == "propertyNames" })
+	o.set("additionalProperties", json.RawMessage("false"))
+	raw, _ := json.Marshal(one)
+	o.set("oneOf", raw)
+}
+
+// enumDrivers makes a target's driver one of names.
+func enumDrivers(target *object, names []string) error {
+	props, err := target.object("properties")
+	if err != nil {
+		return err
+	}
+	drv, err := props.object("driver")
+	if err != nil {
+		return err
+	}
+	enum, _ := json.Marshal(names)
+	drv.set("enum", enum)
+	rawDrv, err := drv.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	props.set("driver", rawDrv)
+	rawProps, err := props.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	target.set("properties", rawProps)
+	return nil
+}
+
+// extensionKeys is what allowExtensions adds.
+const extensionKeys = `{"^x-":{"description":"An extension key, ignored by runplan: a place for anchors (docs/PLAN-FORMAT.md)."}}`
+
+// allowExtensions adds x- keys to every mapping of the schema raw whose
+// keys runplan names (additionalProperties false): runplan ignores them
+// there (docs/PLAN-FORMAT.md), so a plan that has them is valid for other
+// validators too.
+func allowExtensions(raw json.RawMessage, depth int) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if depth > 64 || len(raw) == 0 {
+		return raw, nil
+	}
+	switch raw[0] {
+	case '{':
+		o, err := parseObject(raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range o.keys {
+			if o.vals[k], err = allowExtensions(o.vals[k], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		if string(o.vals["additionalProperties"]) == "false" && !o.has("patternProperties") {
+			o.insertBefore("additionalProperties", "patternProperties", json.RawMessage(extensionKeys))
+		}
+		return o.MarshalJSON()
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, err
+		}
+		for i := range items {
+			var err error
+			if items[i], err = allowExtensions(items[i], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return json.Marshal(items)
+	}
+	return raw, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -348,13 +450,18 @@ type PlanSchema struct {
 	schema *jsonschema.Schema
 }
 
-// CompilePlan compiles a plan schema document (what Assemble returns),
-// with the duration and rate formats asserted.
+// CompilePlan compiles a plan schema document (what Assemble returns).
+// Where the document has the duration or rate pattern (DurationPattern,
+// RatePattern), the compiled schema checks the value with ParseDuration or
+// ParseRate instead, as the formats "duration" and "rate": the same
+// values, and errors that say what is wrong (a negative duration, one too
+// long) rather than that a pattern did not match.
 func CompilePlan(doc []byte) (*PlanSchema, error) {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
 		return nil, fmt.Errorf("schema: plan schema: %w", err)
 	}
+	parsersForPatterns(inst, 0)
 	var raw map[string]any
 	if err := json.Unmarshal(doc, &raw); err != nil {
 		return nil, fmt.Errorf("schema: plan schema: %w", err)
@@ -371,6 +478,34 @@ func CompilePlan(doc []byte) (*PlanSchema, error) {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
 	return &PlanSchema{json: slices.Clone(doc), doc: raw, schema: sch}, nil
+}
+
+// parsersForPatterns replaces, in the decoded schema v, every duration or
+// rate pattern by the format that parses the value the way runplan does.
+func parsersForPatterns(v any, depth int) {
+	if depth > 64 {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if p, ok := x["pattern"].(string); ok {
+			switch p {
+			case DurationPattern:
+				delete(x, "pattern")
+				x["format"] = "duration"
+			case RatePattern:
+				delete(x, "pattern")
+				x["format"] = "rate"
+			}
+		}
+		for _, c := range x {
+			parsersForPatterns(c, depth+1)
+		}
+	case []any:
+		for _, c := range x {
+			parsersForPatterns(c, depth+1)
+		}
+	}
 }
 
 // Validate validates a plan, decoded as JSON values, against the schema;

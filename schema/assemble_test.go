@@ -117,7 +117,7 @@ func TestCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	var plan any
-	if err := json.Unmarshal([]byte(`{"version":1,"targets":{"k":{"driver":"kafka","brokers":["a:1"]}},"scenarios":{"s":{"load":{"vus":1},"steps":[{"kafka":{"topic":"t"}}]}}}`), &plan); err != nil {
+	if err := json.Unmarshal([]byte(`{"version":1,"targets":{"k":{"driver":"kafka","brokers":["a:1"]}},"scenarios":{"sc":{"load":{"vus":1,"duration":"1s"},"steps":[{"kafka":{"topic":"t"}}]}}}`), &plan); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Validate(plan); err != nil {

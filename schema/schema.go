@@ -35,6 +35,19 @@ var (
 	ErrBadRate     = errors.New("use a count per unit, like 4/s, 120/m or 2/h")
 )
 
+// DurationPattern and RatePattern are the patterns of the plan schema's
+// duration and rate definitions ($defs/duration, $defs/rate): what
+// ParseDuration and ParseRate accept, as regular expressions both Go (RE2)
+// and ECMAScript read alike, so that any JSON Schema validator checks them
+// (the standard "duration" format is ISO 8601's, not runplan's). runplan's
+// own validator checks the same values with ParseDuration and ParseRate
+// instead (CompilePlan), which also refuse a duration too long for Go and
+// say what is wrong in plain words.
+const (
+	DurationPattern = `^\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`
+	RatePattern     = `^[\t\n\f\r ]*([0-9]+(?:\.[0-9]+)?)[\t\n\f\r ]*/[\t\n\f\r ]*(s|sec|m|min|h|hour)[\t\n\f\r ]*$`
+)
+
 func validateDuration(v any) error {
 	s, ok := v.(string)
 	if !ok {
@@ -59,7 +72,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-var rateRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*(s|sec|m|min|h|hour)\s*$`)
+var rateRE = regexp.MustCompile(RatePattern)
 
 func validateRate(v any) error {
 	s, ok := v.(string)

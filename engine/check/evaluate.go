@@ -1,8 +1,8 @@
 package check
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -202,7 +202,7 @@ func FormatValue(v any) string {
 		if math.IsNaN(x) {
 			return "n/a"
 		}
-		return fmt.Sprintf("%.4g", x)
+		return FormatNumber(x)
 	case nil:
 		return "n/a"
 	default:
@@ -215,4 +215,22 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// FormatNumber prints a number for people, never with an exponent between
+// 1e-9 and 1e15: a whole number in full (12345678, a count), anything else
+// to four significant digits (0.9215, 1234.5 → 1235). Outside that range
+// (a figure no run produces) it keeps four significant digits with an
+// exponent rather than a page of zeros.
+func FormatNumber(v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 1e-9 && math.Abs(v) < 1e15:
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+		return strconv.FormatFloat(r, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"sync"
 )
 
@@ -82,11 +83,18 @@ func (s *Source) load() error {
 func Size(n int64) string {
 	switch {
 	case n >= 1<<20:
-		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+		return sig3(float64(n)/(1<<20)) + " MiB"
 	case n >= 1<<10:
-		return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+		return sig3(float64(n)/(1<<10)) + " KiB"
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// sig3 prints v to three significant digits, without an exponent
+// (1536 → 1540, not 1.54e+03).
+func sig3(v float64) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // Spec returns the source's spec.

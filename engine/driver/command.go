@@ -76,15 +76,40 @@ func Commands() []Command {
 	return out
 }
 
-// CommandFlags returns a flag set for a command that reports errors to
-// stderr and prints its usage as runplan's commands do: "Usage: " and the
-// synopsis, then the flags. Parse returns flag.ErrHelp for -h and --help.
-func CommandFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// CommandFlags returns a flag set for a command that prints its usage as
+// runplan's commands do: "Usage: " and the synopsis, then the flags. Parse
+// returns flag.ErrHelp for -h and --help, after printing the usage to
+// stdout (asked for, it is the command's output: the caller exits 0).
+// Errors go to stderr, through fs.Output(), and a usage printed after one
+// (the flag package's own on a bad flag, or fs.Usage() called after a
+// message written to fs.Output()) goes to stderr with it. Not safe for
+// concurrent use, like flag.FlagSet.
+func CommandFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	out := &errOutput{w: stderr}
+	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", synopsis)
+		w := stdout
+		if out.wrote {
+			w = stderr
+		}
+		out.wrote = false
+		fmt.Fprintf(w, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
 	return fs
+}
+
+// errOutput is a flag set's error output: it remembers that an error was
+// written, so that the usage that follows goes with it to stderr.
+type errOutput struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (e *errOutput) Write(p []byte) (int, error) {
+	e.wrote = true
+	return e.w.Write(p)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -39,15 +40,45 @@ func TestRegisterCommand(t *testing.T) {
 	}
 }
 
+// TestCommandFlags: asked for, the usage is the command's output (stdout);
+// after an error, it goes to stderr with the error.
 func TestCommandFlags(t *testing.T) {
 	t.Parallel()
-	var stderr bytes.Buffer
-	fs := CommandFlags("x", "runplan x [flags]", &stderr)
-	fs.Bool("quiet", false, "say less")
-	if err := fs.Parse([]string{"--help"}); !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("Parse(--help) = %v", err)
+	const usage = "Usage: runplan x [flags]\n\nFlags:\n  -quiet\n    \tsay less\n"
+	tests := []struct {
+		name           string
+		args           []string
+		after          func(fs *flag.FlagSet) // run after Parse
+		wantErr        error
+		stdout, stderr string
+	}{
+		{"--help", []string{"--help"}, nil, flag.ErrHelp, usage, ""},
+		{"-h", []string{"-h"}, nil, flag.ErrHelp, usage, ""},
+		{"a bad flag", []string{"--loud"}, nil, nil, "", "flag provided but not defined: -loud\n" + usage},
+		{"usage after a message", nil, func(fs *flag.FlagSet) {
+			fmt.Fprintln(fs.Output(), "runplan x: give a file")
+			fs.Usage()
+		}, nil, "", "runplan x: give a file\n" + usage},
+		{"help after an error", []string{"--loud"}, func(fs *flag.FlagSet) {
+			_ = fs.Parse([]string{"--help"})
+		}, nil, usage, "flag provided but not defined: -loud\n" + usage},
 	}
-	if want := "Usage: runplan x [flags]\n\nFlags:\n  -quiet\n    \tsay less\n"; stderr.String() != want {
-		t.Fatalf("usage %q, want %q", stderr.String(), want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			fs := CommandFlags("x", "runplan x [flags]", &stdout, &stderr)
+			fs.Bool("quiet", false, "say less")
+			err := fs.Parse(tt.args)
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Parse(%q) = %v, want %v", tt.args, err, tt.wantErr)
+			}
+			if tt.after != nil {
+				tt.after(fs)
+			}
+			if stdout.String() != tt.stdout || stderr.String() != tt.stderr {
+				t.Errorf("stdout %q, stderr %q; want %q, %q", stdout.String(), stderr.String(), tt.stdout, tt.stderr)
+			}
+		})
 	}
 }

@@ -75,6 +75,23 @@ type Config interface {
 	Open(ctx context.Context, env Env) (Target, error)
 }
 
+// Sharer is a Config that says whether its target is a server runplan
+// does not start — the same one for every process of a run, so that the
+// segments of a run share its state (docs/SCALE.md) — or one each process
+// starts for itself (an embedded or managed server). Without it, a target
+// with a URL is taken as shared. Shared must be safe for concurrent use.
+type Sharer interface {
+	Shared() bool
+}
+
+// Clocker is a Target that can tell its server's clock. The segments of a
+// run read it, on a target they share, to measure how far apart their own
+// clocks are (docs/SCALE.md). ServerTime must be safe for concurrent use
+// and cost one round trip.
+type Clocker interface {
+	ServerTime(ctx context.Context) (time.Time, error)
+}
+
 // Target is an open connection (pool) to one system. Close is called once,
 // after every step has finished. Implementations are safe for concurrent use.
 type Target interface {
@@ -130,6 +147,10 @@ type CleanupResult struct {
 	// KeysLeft counts the run's keys still on the server after a failed
 	// cleanup: 0 after a successful one, -1 when unknown.
 	KeysLeft int64
+	// Deferred is set when the target is shared by the segments of a run
+	// and other segments were still running: the cleanup is left to the
+	// last segment to end, and What says how many had ended.
+	Deferred bool
 }
 
 // ResultCleaner is a Cleaner that says what it cleaned, and what it left
@@ -258,6 +279,12 @@ type TargetSpec struct {
 	// iterations in flight. Zero when unknown: some scenario is bounded by
 	// an iteration count only. Drivers size expiries from it.
 	RunLength time.Duration
+	// SegmentIndex and SegmentCount say which execution segment of the
+	// run this process runs (docs/SCALE.md); SegmentCount is 0 or 1 for a
+	// whole run. With SegmentCount > 1, a target with a URL is shared by
+	// the segments' processes: a driver that cleans it up leaves that to
+	// the last segment to end (CleanupResult.Deferred).
+	SegmentIndex, SegmentCount int
 	// AllowDestructive is true only when both the plan's target
 	// (allow_destructive: true) and the command line (--allow-destructive)
 	// allow destructive operations on a target runplan did not start.
@@ -319,6 +346,9 @@ type IdentifiedServerStatser interface {
 	IdentifiedServerStats(ctx context.Context) (stats map[string]float64, server string, err error)
 }
 
+// DurationUnits are the units of ServerMetric.Unit, each in milliseconds.
+var DurationUnits = map[string]float64{"s": 1000, "ms": 1, "us": 0.001}
+
 // ServerMetricser is implemented by drivers whose targets are
 // ServerStatsers: it lists the names visible to checks as
 // `<target>.server.<name>` and how each is derived from the samples.
@@ -331,6 +361,12 @@ type ServerMetric struct {
 	Name string
 	// Help says what it means, for docs and reports.
 	Help string
+	// Unit is the unit of a figure that is a duration, as the server
+	// reports it and checks read it: "s", "ms" or "us" (DurationUnits).
+	// Reports show such a figure as a latency in ms, like the client-side
+	// ones ("23µs", "1.20ms", "2.50s"). Empty for everything else (counts,
+	// ratios, rates, bytes).
+	Unit string
 	// Compute derives the figure from the first and last samples and the
 	// peak of every sample (per raw name). ok is false when the samples lack
 	// what it needs: the figure is then reported as unavailable.

@@ -345,6 +345,17 @@ func (tl *Timeline) undoAll() {
 // Active names the faults active now that affect the scenario. A nil
 // Timeline has none.
 func (tl *Timeline) Active(scenario string) []string {
+	return tl.activeWhere(func(r *run) bool { return slices.Contains(r.sum.Scenarios, scenario) })
+}
+
+// ActiveNames names every fault active now, whichever scenarios it
+// affects. A nil Timeline has none.
+func (tl *Timeline) ActiveNames() []string {
+	return tl.activeWhere(func(*run) bool { return true })
+}
+
+// activeWhere names the faults active now for which keep is true.
+func (tl *Timeline) activeWhere(keep func(*run) bool) []string {
 	if tl == nil {
 		return nil
 	}
@@ -352,7 +363,7 @@ func (tl *Timeline) Active(scenario string) []string {
 	defer tl.mu.Unlock()
 	var out []string
 	for _, r := range tl.runs {
-		if r.active && slices.Contains(r.sum.Scenarios, scenario) {
+		if r.active && keep(r) {
 			out = append(out, r.sum.Name)
 		}
 	}

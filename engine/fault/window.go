@@ -3,6 +3,7 @@ package fault
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -367,7 +368,14 @@ func (s *stretch) add(at, sent time.Duration, bad bool) {
 // fmtDur prints a duration with three significant digits.
 func fmtDur(d time.Duration) string {
 	if d < time.Millisecond {
-		return fmt.Sprintf("%.3gµs", float64(d)/1e3)
+		return sig3(float64(d)/1e3) + "µs"
 	}
-	return fmt.Sprintf("%.3gms", float64(d)/1e6)
+	return sig3(float64(d)/1e6) + "ms"
+}
+
+// sig3 prints v to three significant digits, without an exponent
+// (12345 → 12300, not 1.23e+04).
+func sig3(v float64) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }

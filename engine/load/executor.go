@@ -170,7 +170,20 @@ type Open struct {
 	// seam: a hook that sleeps makes the generator late on purpose. Nil in
 	// production.
 	BeforeDispatch func(hit uint64)
+	// Live, when set, is kept current with the measured hits as they are
+	// dispatched, for live displays and exports; the Result is the
+	// authority at the end.
+	Live *Live
 	Stop
+}
+
+// Live is an open-model executor's count of measured due hits so far, and
+// the lag of the latest: written by the dispatcher, safe to read from any
+// goroutine while it runs.
+type Live struct {
+	Scheduled, Late, Dropped atomic.Int64
+	// LastLag is the scheduling lag of the latest measured hit, in ns.
+	LastLag atomic.Int64
 }
 
 // stopper gives the two contexts of an executor: stop ends the starting of
@@ -378,10 +391,17 @@ loop:
 			_ = res.Lag.RecordValue(max(int64(lag), 1))
 			res.Scheduled++
 			res.LastDue, res.LastLag = due, lag
+			if o.Live != nil {
+				o.Live.Scheduled.Add(1)
+				o.Live.LastLag.Store(int64(lag))
+			}
 		}
 		late := lag > tolerance
 		if late && measured {
 			res.Late++
+			if o.Live != nil {
+				o.Live.Late.Add(1)
+			}
 		}
 		if late && !o.Late.sends(o.Pacer, due, hits, time.Since(res.Started)) {
 			if measured {
@@ -396,6 +416,9 @@ loop:
 		default:
 			if measured {
 				res.Dropped++
+				if o.Live != nil {
+					o.Live.Dropped.Add(1)
+				}
 			}
 		}
 	}

@@ -265,6 +265,38 @@ func (s *Series) Stats() *Stats {
 	return st
 }
 
+// Totals are a series' counts so far: every recorded sample, those with
+// an error, those by error class, and the series' declared figures
+// (hits, misses, hit_ratio; none for whole iterations).
+type Totals struct {
+	Count, Errors int64
+	ErrorsBy      map[string]int64
+	Figures       []Figure
+}
+
+// Totals sums the shards' counts without their histograms: cheap enough
+// to call every few seconds while the run records (a live export). The
+// map is the caller's.
+func (s *Series) Totals() Totals {
+	t := Totals{ErrorsBy: map[string]int64{}}
+	var c driver.Counters
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		t.Count += sh.count
+		t.Errors += sh.errors
+		for k, v := range sh.errorsBy {
+			t.ErrorsBy[k] += v
+		}
+		for i, v := range sh.counters {
+			c[i] += v
+		}
+		sh.mu.Unlock()
+	}
+	t.Figures = Figures(s.Metrics, &c)
+	return t
+}
+
 // SuccessRate is the share of operations without error, NaN when none ran;
 // with Outcomes, the share of due iterations that were ok.
 func (st *Stats) SuccessRate() float64 {

@@ -163,6 +163,9 @@ func (s *Sampler) Stop(runStart time.Time) []*TargetSummary {
 	for _, t := range s.targets {
 		ts := &TargetSummary{Name: t.name, Server: map[string]float64{}, Help: map[string]string{}, Samples: t.samples, SampleErr: t.lastErr,
 			Servers: t.nserver}
+		if t.first != nil {
+			ts.FirstSample, ts.LastSample = t.firstTime, t.lastTime
+		}
 		for _, c := range t.changes {
 			ts.ServerChanges = append(ts.ServerChanges, max(c.Sub(runStart), 0))
 		}

@@ -97,6 +97,9 @@ type TargetSummary struct {
 	// most the first 16).
 	Servers       int
 	ServerChanges []time.Duration
+	// FirstSample and LastSample are when the first and the last sample
+	// the figures derive from were taken; zero when none was.
+	FirstSample, LastSample time.Time
 }
 
 // ScenarioSummary is one scenario's measurements.

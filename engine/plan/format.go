@@ -21,10 +21,11 @@ import (
 // docs/PLAN-FORMAT.md): the keys of the plan, its targets, scenarios,
 // loads, steps, faults, checks and recommendations in the documented
 // order (keys it does not order keep their order, after the ordered
-// ones), two-space indentation, and every duration the schema sch knows as
+// ones), two-space indentation, every duration the schema sch knows as
 // one written canonically (schema.FormatDuration: 60s is 1m, 1500ms is
-// 1.5s). It keeps what the author wrote beyond that: comments (head, line
-// and foot, moving with their keys, line comments at their column), blank
+// 1.5s), and the values YAML 1.1 reads as booleans (off, yes, n) in
+// double quotes. It keeps what the author wrote beyond that: comments (head,
+// line and foot, moving with their keys, line comments at their column), blank
 // lines between entries, folded and literal text as broken, quoting,
 // ${VAR} strings, anchors, aliases, merge keys and x- keys.
 //
@@ -73,6 +74,7 @@ func Format(file string, src []byte, sch *schema.PlanSchema) ([]byte, error) {
 		blank: map[*yaml.Node]bool{}}
 	root := doc.Content[0]
 	f.durations(root, f.doc.root(), 0)
+	quoteOldBooleans(root)
 	f.markLineComments(&doc)
 	f.markFolded(&doc)
 	ordered := yaml.Node{}
@@ -190,11 +192,34 @@ func (f *formatter) isDuration(schemas []any, n *yaml.Node) bool {
 		fs = f.doc.facets(s, n, fs, 0)
 	}
 	for _, m := range fs {
-		if m["format"] == "duration" {
+		if m["pattern"] == schema.DurationPattern {
 			return true
 		}
 	}
 	return false
+}
+
+// yaml11Boolean matches the words YAML 1.1 reads as booleans that YAML
+// 1.2, which runplan reads, reads as strings (true and false are booleans
+// in both).
+var yaml11Boolean = regexp.MustCompile(`^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$`)
+
+// quoteOldBooleans puts double quotes around every plain value (of a
+// mapping entry, an item of a list) that YAML 1.1 tools would read as a
+// boolean: rate_limit: off is the string "off" to runplan, false to them.
+// Quoted, it is "off" to both; the value does not change.
+func quoteOldBooleans(root *yaml.Node) {
+	walk(root, func(n, parent *yaml.Node) {
+		if n.Kind != yaml.ScalarNode || n.Style != 0 || n.ShortTag() != "!!str" || !yaml11Boolean.MatchString(n.Value) {
+			return
+		}
+		if parent != nil && parent.Kind == yaml.MappingNode {
+			if i := slices.Index(parent.Content, n); i%2 == 0 {
+				return // a key
+			}
+		}
+		n.Style = yaml.DoubleQuotedStyle
+	})
 }
 
 // maxDepth bounds the walks of Format (the loader's nesting limit).

@@ -217,6 +217,27 @@ scenarios:
     steps: [{redis: [SET, k, 60s]}]
 `,
 		},
+		{
+			name: "YAML 1.1 booleans quoted, keys, quoted values and true left alone",
+			in: `version: 1
+targets:
+  hook: {driver: webhook, sink: {rate_limit: off}, headers: {n: yes, X-On: 'on'}}
+scenarios:
+  s:
+    load: {vus: 1, duration: 1s}
+    steps:
+      - webhook: {query: {wait: true, thread: N}, json: [y, No, "OFF", maybe]}
+`,
+			want: `version: 1
+targets:
+  hook: {driver: webhook, sink: {rate_limit: "off"}, headers: {n: "yes", X-On: 'on'}}
+scenarios:
+  s:
+    load: {vus: 1, duration: 1s}
+    steps:
+      - webhook: {query: {wait: true, thread: "N"}, json: ["y", "No", "OFF", maybe]}
+`,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runplan/runplan/engine/diag"
@@ -121,6 +122,10 @@ type loader struct {
 	// badPtrs are locations with schema errors, so that semantic checks do
 	// not report the same problem twice.
 	badPtrs []string
+	// dropped are the schema errors left to the decoder, which says the
+	// same in the plan's terms (decoderChecked); reported as they are
+	// when the decoder finds nothing.
+	dropped []*jsonschema.ValidationError
 	// stepKinds are Options.StepKinds.
 	stepKinds []string
 	// nodesSeen counts the nodes of the files checked so far (checkBounds):
@@ -207,6 +212,7 @@ func (l *loader) load(data []byte, sets []string) *Plan {
 		p.Fragments = append(p.Fragments, f.file)
 	}
 	l.decode(p, root)
+	l.reportDropped()
 	return p
 }
 

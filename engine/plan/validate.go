@@ -29,7 +29,100 @@ func (l *loader) validateSchema(inst any) {
 		return
 	}
 	for _, leaf := range leaves(ve) {
+		if decoderChecked(leaf) {
+			if !under(leaf, engineChecks) {
+				l.dropped = append(l.dropped, leaf)
+			}
+			continue
+		}
 		l.schemaDiag(leaf)
+	}
+}
+
+// decoderChecks are the places of the plan schema (keyword locations)
+// whose rules the decoder checks too, and explains in the plan's terms:
+// identifiers, exactly one kind per step and fault, steps or a mix, the
+// load's combinations, positive durations and rates, a sleep step's
+// fields. The schema states them for other validators and editors; runplan
+// shows the decoder's message instead of the schema's.
+var decoderChecks = []string{
+	"/$defs/name", "/$defs/entityName", "/$defs/positiveDuration/allOf/1", "/$defs/positiveRate",
+	"/$defs/scenario/oneOf", "/$defs/scenario/properties/steps/items/not",
+	"/$defs/scenario/properties/mix/items/not", "/$defs/scenario/properties/mix/items/required",
+	"/$defs/load/anyOf", "/$defs/load/dependentSchemas",
+	"/$defs/step/oneOf", "/$defs/step/dependentSchemas", "/$defs/step/additionalProperties",
+	"/$defs/step/propertyNames", "/$defs/step/properties/capture/minProperties",
+	"/$defs/fault/oneOf", "/$defs/fault/additionalProperties", "/$defs/fault/propertyNames",
+	"/$defs/target/properties/driver/enum",
+}
+
+// engineChecks are the decoderChecks that the engine checks once the plan
+// is loaded (a target's driver, a fault's kind, which depends on its
+// target's driver), rather than the decoder.
+var engineChecks = []string{
+	"/$defs/fault/oneOf", "/$defs/fault/additionalProperties", "/$defs/fault/propertyNames",
+	"/$defs/target/properties/driver/enum",
+}
+
+// typeTwins are where the plan schema asks for a type that another rule of
+// the same value asks for too (positiveDuration: a duration, and a
+// non-zero digit; positiveRate: a rate).
+var typeTwins = []string{"/$defs/positiveDuration/allOf/1", "/$defs/positiveRate"}
+
+// decoderChecked reports whether schema error e is one of decoderChecks
+// (never a type error: the decoder skips values of the wrong type).
+func decoderChecked(e *jsonschema.ValidationError) bool {
+	switch e.ErrorKind.(type) {
+	case *kind.Type:
+		// A value of the wrong type is the decoder's to skip, and the
+		// schema's to report, once: where two rules ask for the same type,
+		// the second (a twin) is left out.
+		return under(e, typeTwins)
+	case *kind.PropertyNames:
+		return true // the decoder checks every name and every key of a step
+	}
+	return under(e, decoderChecks)
+}
+
+// keywordLoc is the schema location of the keyword that e failed on.
+func keywordLoc(e *jsonschema.ValidationError) string {
+	_, loc, _ := strings.Cut(e.SchemaURL, "#")
+	switch k := e.ErrorKind.(type) {
+	case *kind.Not:
+		loc += "/not"
+	case *kind.PropertyNames:
+		loc += "/propertyNames"
+	default:
+		if kp := k.KeywordPath(); len(kp) > 0 {
+			loc += "/" + strings.Join(kp, "/")
+		}
+	}
+	return loc
+}
+
+// under reports whether the keyword e failed on is at or below one of locs.
+func under(e *jsonschema.ValidationError, locs []string) bool {
+	return within(keywordLoc(e), locs)
+}
+
+// within reports whether schema location loc is at or below one of locs.
+func within(loc string, locs []string) bool {
+	for _, c := range locs {
+		if rest, ok := strings.CutPrefix(loc, c); ok && (rest == "" || rest[0] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// reportDropped reports the schema errors validateSchema left to the
+// decoder when the decoder found nothing: the plan is refused all the same.
+func (l *loader) reportDropped() {
+	if len(l.diags) > 0 {
+		return
+	}
+	for _, e := range l.dropped {
+		l.schemaDiag(e)
 	}
 }
 

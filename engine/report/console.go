@@ -3,11 +3,13 @@ package report
 import (
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runplan/runplan/engine/check"
+	"github.com/runplan/runplan/engine/driver"
 )
 
 // ConsoleOptions tune the console summary.
@@ -82,7 +84,7 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 		}
 		notes := []string{s.Model + " model"}
 		if s.Warmup > 0 {
-			notes = append(notes, fmt.Sprintf("warmup %gs not measured", s.Warmup))
+			notes = append(notes, fmt.Sprintf("warmup %ss not measured", num(s.Warmup)))
 		}
 		if s.Aborted != "" {
 			notes = append(notes, "aborted: "+s.Aborted)
@@ -162,7 +164,7 @@ func WriteConsole(w io.Writer, r *Report, opts ConsoleOptions) error {
 			if c.Error != "" {
 				val = "error"
 			}
-			fmt.Fprintf(&b, " %s %-28s %12s  weight %g%s\n", mark, cut(c.Name, 28), cut(val, 24), c.Weight, extra)
+			fmt.Fprintf(&b, " %s %-28s %12s  weight %s%s\n", mark, cut(c.Name, 28), cut(val, 24), num(c.Weight), extra)
 			fmt.Fprintf(&b, "     %s\n", cut(c.Expr, 74))
 			for _, n := range c.Notes {
 				fmt.Fprintln(&b, p.paint("33", wrapText("     note: ", n, 80, "       ")))
@@ -294,14 +296,7 @@ func serverView(b *strings.Builder, targets []Target) {
 		if len(t.Server) == 0 {
 			continue
 		}
-		var have, missing []string
-		for _, f := range t.Server {
-			if f.Value == nil {
-				missing = append(missing, f.Name)
-				continue
-			}
-			have = append(have, fmt.Sprintf("%s %s", f.Name, figure(*f.Value)))
-		}
+		have, missing := serverFigures(t)
 		line := "  server view of " + t.Name + ": "
 		if len(have) == 0 {
 			line += "no figures"
@@ -321,17 +316,57 @@ func serverView(b *strings.Builder, targets []Target) {
 
 // figure prints a server figure with four significant digits and no
 // exponent for everyday magnitudes (0.00008967, not 8.967e-05).
-func figure(v float64) string {
-	switch {
-	case v == float64(int64(v)) && v < 1e15 && v > -1e15:
-		return fmt.Sprintf("%d", int64(v))
-	case math.Abs(v) >= 1e-9 && math.Abs(v) < 1e15:
-		r, _ := strconv.ParseFloat(fmt.Sprintf("%.4g", v), 64)
-		return strconv.FormatFloat(r, 'f', -1, 64)
-	default:
-		return fmt.Sprintf("%.4g", v)
+// serverFigures are t's server figures for people ("usec_per_call 23µs"),
+// and the names of those its server did not provide.
+func serverFigures(t Target) (have, missing []string) {
+	units := serverUnits(t)
+	for _, f := range t.Server {
+		if f.Value == nil {
+			missing = append(missing, f.Name)
+			continue
+		}
+		have = append(have, f.Name+" "+serverFigureText(units, f))
 	}
+	return have, missing
 }
+
+// serverUnits maps the server figures of t that are durations to their
+// unit (driver.ServerMetric.Unit), from the declarations of t's driver
+// when this binary has it (a report read back included); empty otherwise,
+// and the figures are then shown as plain numbers.
+func serverUnits(t Target) map[string]string {
+	units := map[string]string{}
+	d, err := driver.Lookup(t.Driver)
+	if err != nil {
+		return units
+	}
+	if sm, ok := d.(driver.ServerMetricser); ok {
+		for _, m := range sm.ServerMetrics() {
+			if _, ok := driver.DurationUnits[m.Unit]; ok {
+				units[m.Name] = m.Unit
+			}
+		}
+	}
+	return units
+}
+
+// serverFigureText is a server figure for people: a duration as a latency
+// ("23µs", "1.20ms", like the client-side ones), anything else as a plain
+// number. The value must be known.
+func serverFigureText(units map[string]string, f ServerFigure) string {
+	if ms, ok := driver.DurationUnits[units[f.Name]]; ok {
+		return short(*f.Value * ms)
+	}
+	return figure(*f.Value)
+}
+
+// figure prints a number for people, a count in full, never with an
+// exponent (check.FormatNumber).
+func figure(v float64) string { return check.FormatNumber(v) }
+
+// num prints a number as it is (a weight, seconds of a run), never with an
+// exponent.
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // wrap joins items after prefix, breaking lines before width.
 func wrap(prefix string, items []string, width int) string {

@@ -99,9 +99,9 @@ func hitRatioText(s Scenario) string {
 		}
 		switch h.Source {
 		case "client":
-			parts = append(parts, fmt.Sprintf("client %s (measured window %g–%gs)", v, h.From, h.To))
+			parts = append(parts, fmt.Sprintf("client %s (measured window %s–%ss)", v, num(h.From), num(h.To)))
 		default:
-			parts = append(parts, fmt.Sprintf("server %s %s (whole run %g–%gs)", h.Target, v, h.From, h.To))
+			parts = append(parts, fmt.Sprintf("server %s %s (whole run %s–%ss)", h.Target, v, num(h.From), num(h.To)))
 		}
 	}
 	return label(ratioName(s)) + ": " + strings.Join(parts, " · ")

@@ -190,9 +190,12 @@ var htmlFuncs = template.FuncMap{
 	"pct":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"secs":    func(f float64) string { return fmt.Sprintf("%.1f s", f) },
 	"figure":  figureOf,
-	"spans":   spansNote,
-	"deref":   func(f *float64) float64 { return *f },
-	"mib":     func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
+	"serverFigure": func(t Target, f ServerFigure) string {
+		return serverFigureText(serverUnits(t), f)
+	},
+	"spans": spansNote,
+	"deref": func(f *float64) float64 { return *f },
+	"mib":   func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
 
 	"deadRun":         deadRunLine,
 	"leftover":        leftoverLine,
@@ -302,7 +305,7 @@ const reportBody = `{{$r := .R}}<header class="head v-{{$r.Verdict}}">
 {{range $r.Targets}}<tr><td>{{.Name}}</td><td>{{.Driver}}</td><td>{{kindText .}}</td><td class="mono">{{.Addr}}</td></tr>
 {{with spans .}}<tr><td></td><td colspan="3"><strong>note:</strong> {{.}}</td></tr>
 {{end}}{{if .Server}}<tr><td></td><td colspan="3"><details><summary>server view: {{len .Server}} figures from {{.ServerSamples}} samples</summary>
-<dl class="kv">{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{figure .Value}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>
+<dl class="kv">{{$t := .}}{{range .Server}}<dt>{{.Name}}</dt><dd>{{if .Value}}{{serverFigure $t .}}{{else}}<span class="muted">not provided by this server</span>{{end}}{{with .Help}} <span class="muted">— {{.}}</span>{{end}}</dd>{{end}}</dl>{{with .ServerError}}<p class="muted">last sampling error: {{.}}</p>{{end}}</details></td></tr>
 {{end}}{{end}}</tbody>
 </table>
 <dl class="kv">

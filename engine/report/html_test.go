@@ -97,7 +97,7 @@ func TestHTMLChartsDrawInChromium(t *testing.T) {
 		{"real report with a fault (plans/signal-delivery.yaml)", func(b *bytes.Buffer) error {
 			return WriteHTML(b, readFixture(t, "sample-faults.json"))
 		}, 4, 1},
-		{"trend of five runs", func(b *bytes.Buffer) error { return WriteTrendHTML(b, NewTrend(trendFixture())) }, 6, 0},
+		{"trend of five runs", func(b *bytes.Buffer) error { return WriteTrendHTML(b, NewTrend(trendFixture(t))) }, 6, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,20 +10,21 @@ import (
 
 // JUnit XML, in the Ant/Surefire layout that CI test-report parsers read
 // (Jenkins, GitLab, GitHub test reporters, Azure, CircleCI): one test suite
-// per report, one test case per check. A failed check is a <failure> whose
+// per report, one test case per check. The document is valid under Ant's
+// JUnit.xsd (the <testsuites> wrapper without attributes, each suite with
+// id, package, hostname and timestamp, properties and both system streams,
+// at most one failure or error per case and no <skipped>) and under the
+// Jenkins JUnit schema; the tests validate it against both. A failed check is a <failure> whose
 // message gives the measured value against the expression; a check whose
 // expression could not be evaluated is an <error>. Two more test cases say
 // whether the run completed and whether the measurement is valid, so that a
 // run the generator could not drive never shows up as plain green.
 
+// junitSuites is the aggregate form; Ant's schema allows it no attributes
+// (the parsers add up the suites).
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
@@ -31,9 +32,9 @@ type junitSuite struct {
 	Tests      int             `xml:"tests,attr"`
 	Failures   int             `xml:"failures,attr"`
 	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr"`
+	Hostname   string          `xml:"hostname,attr"`
 	ID         int             `xml:"id,attr"`
 	Package    string          `xml:"package,attr"`
 	Properties []junitProperty `xml:"properties>property"`
@@ -53,7 +54,6 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
-	Skipped   *junitProblem `xml:"skipped,omitempty"`
 }
 
 type junitProblem struct {
@@ -90,7 +90,10 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		Name:      name,
 		Time:      seconds(r.Duration),
 		Timestamp: r.StartedAt.UTC().Format("2006-01-02T15:04:05"),
-		Package:   "runplan",
+		// The report does not record the generator's host name; Ant's
+		// schema asks for "localhost" when it cannot be determined.
+		Hostname: "localhost",
+		Package:  "runplan",
 	}
 	suite.Properties = junitProperties(r)
 	for _, c := range r.Checks {
@@ -122,11 +125,13 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			Text: "The run did not complete; the figures cover what ran."}
 	}
 	valid := junitCase{Name: "measurement_valid", Classname: class, Time: "0.000"}
-	if r.NotStarted {
-		valid.Skipped = &junitProblem{Type: "runplan.NotStarted", Message: "not judged: the run did not start",
+	switch {
+	case r.NotStarted:
+		// An error, not <skipped>: Ant's schema has no skipped test case,
+		// and a run that never started must not show green.
+		valid.Error = &junitProblem{Type: "runplan.NotStarted", Message: "not judged: the run did not start",
 			Text: "Nothing was measured: a target could not be opened."}
-	}
-	if r.Invalid() {
+	case r.Invalid():
 		valid.Error = &junitProblem{Type: "runplan.InvalidMeasurement",
 			Message: "the load generator could not hold the requested load",
 			Text:    "The checks are not to be trusted:\n- " + strings.Join(r.Generator.Reasons, "\n- ")}
@@ -150,9 +155,6 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		if tc.Error != nil {
 			suite.Errors++
 		}
-		if tc.Skipped != nil {
-			suite.Skipped++
-		}
 		suite.Cases = append(suite.Cases, tc)
 	}
 	suite.Tests = len(suite.Cases)
@@ -171,8 +173,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		}
 	}
 	suite.SystemErr = cdata{errs.String()}
-	doc := junitSuites{Name: "runplan: " + name, Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
-		Time: suite.Time, Suites: []junitSuite{suite}}
+	doc := junitSuites{Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("report: junit: %w", err)
 	}
@@ -182,7 +183,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		st := &doc.Suites[i]
 		st.SystemOut.Text, st.SystemErr.Text = xmlSafe(st.SystemOut.Text), xmlSafe(st.SystemErr.Text)
 		for j := range st.Cases {
-			for _, p := range []*junitProblem{st.Cases[j].Failure, st.Cases[j].Error, st.Cases[j].Skipped} {
+			for _, p := range []*junitProblem{st.Cases[j].Failure, st.Cases[j].Error} {
 				if p != nil {
 					p.Text = xmlSafe(p.Text)
 				}
@@ -243,7 +244,7 @@ func checkDetail(c Check) string {
 	for _, n := range c.Notes {
 		fmt.Fprintf(&b, "\nnote:       %s", n)
 	}
-	fmt.Fprintf(&b, "\nweight:     %g", c.Weight)
+	fmt.Fprintf(&b, "\nweight:     %s", num(c.Weight))
 	if c.Partial {
 		fmt.Fprintf(&b, ", partial credit %.0f%% of it earned", c.Credit*100)
 	}

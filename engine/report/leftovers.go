@@ -46,6 +46,10 @@ type Cleanup struct {
 	// still there after a failed one, null when they could not be counted.
 	KeysLeft *int64 `json:"keys_left"`
 	Error    string `json:"error,omitempty"`
+	// Deferred: the target is shared by the run's segments and others
+	// were still running, so this segment left the cleanup to the last
+	// one to end (docs/SCALE.md); KeysLeft is then null.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // DeadRun is an earlier run, found in the journal when this one started,

@@ -94,7 +94,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			case !c.Passed:
 				m, val = "✗", "**"+val+"**"
 			}
-			weight := fmt.Sprintf("%g", c.Weight)
+			weight := num(c.Weight)
 			if c.Partial {
 				weight += fmt.Sprintf(" · credit %.0f%%", c.Credit*100)
 			}
@@ -164,6 +164,16 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	var targets []string
 	for _, t := range r.Targets {
+		if have, missing := serverFigures(t); len(have)+len(missing) > 0 {
+			fmt.Fprintf(&b, "<details><summary>server view of %s: %d figures from %d samples</summary>\n\n", mdEscape(t.Name), len(t.Server), t.ServerSamples)
+			if len(have) > 0 {
+				b.WriteString(mdEscape(strings.Join(have, " · ")) + "\n\n")
+			}
+			if len(missing) > 0 {
+				b.WriteString("unavailable from this server: " + mdEscape(strings.Join(missing, ", ")) + "\n\n")
+			}
+			b.WriteString("</details>\n\n")
+		}
 		targets = append(targets, fmt.Sprintf("%s: %s, %s", mdEscape(t.Name), mdEscape(t.Driver), mdEscape(kindText(t))))
 		if n := spansNote(t); n != "" {
 			b.WriteString("> **Note**: " + mdEscape(n) + "\n\n")
@@ -233,7 +243,7 @@ func scenarioNotes(s Scenario) []string {
 		notes = append(notes, "latency from scheduled start")
 	}
 	if s.Warmup > 0 {
-		notes = append(notes, fmt.Sprintf("warmup %gs", s.Warmup))
+		notes = append(notes, "warmup "+num(s.Warmup)+"s")
 	}
 	if s.Aborted != "" {
 		notes = append(notes, "aborted: "+s.Aborted)

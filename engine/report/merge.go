@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -89,7 +90,7 @@ func joinList(s []string) string {
 func merge(segs []*Report) (*Report, error) {
 	s0 := segs[0]
 	m := &Report{FormatVersion: FormatVersion, RunplanVersion: s0.RunplanVersion, Plan: s0.Plan, RunID: s0.RunID,
-		Seed: s0.Seed, Segments: len(segs), Interval: s0.Interval, Valid: true, Targets: s0.Targets,
+		Seed: s0.Seed, Segments: len(segs), Interval: s0.Interval, Valid: true, Targets: mergeTargets(segs),
 		Faults: s0.Faults, Checks: []Check{}, Recommendations: []string{}, Scenarios: []Scenario{},
 		StepMetrics: s0.StepMetrics}
 	m.StartedAt, m.EndedAt = s0.StartedAt, s0.EndedAt
@@ -134,6 +135,19 @@ func merge(segs []*Report) (*Report, error) {
 			m.Journal = r.Journal
 		}
 	}
+	if sk := clockSkew(segs); sk != nil {
+		m.ClockSkew = sk
+		if sk.SkewMS-sk.UncertaintyMS > float64(MaxClockSkew)/1e6 {
+			m.Valid = false
+			m.Generator.Reasons = append(m.Generator.Reasons, fmt.Sprintf(
+				"clock skew: the clocks of segments %d and %d were %.1fms (±%.1fms) apart, read against target %s's clock; more than %v: their common start was not common — keep the hosts' clocks in step with NTP",
+				sk.Segments[0], sk.Segments[1], sk.SkewMS, sk.UncertaintyMS, sk.Target, MaxClockSkew))
+			if m.Generator.Cause == "" {
+				m.Generator.Cause = "clock_skew"
+				m.Generator.Advice = "keep the segments' hosts in step with NTP (chrony, systemd-timesyncd) and merge a new run"
+			}
+		}
+	}
 	m.Duration = m.EndedAt.Sub(m.StartedAt).Seconds()
 	m.Generator.Lag = latency(metrics.Summarize(lag))
 	m.State = &State{Lag: encode(lag), Scenarios: []ScenarioState{}}
@@ -147,11 +161,84 @@ func merge(segs []*Report) (*Report, error) {
 	}
 	m.Notices = targetNotices(m.Targets)
 	m.Notices = append(m.Notices, fmt.Sprintf("merged from %d segments (runplan merge)", len(segs)))
+	for _, t := range m.Targets {
+		if t.Cleanup != nil && t.Cleanup.Deferred {
+			m.Notices = append(m.Notices, fmt.Sprintf("target %s: no segment saw every segment end, so none cleaned the run's keys (%s); they expire by their safety TTL, or run `runplan cleanup`", t.Name, t.Cleanup.What))
+		}
+	}
 	m.Verdict = "unscored"
 	if m.Invalid() {
 		m.Verdict = "invalid"
 	}
 	return m, nil
+}
+
+// clockSkew compares the segments' clocks, read against the same shared
+// server (Report.Clock): the two furthest apart, nil when fewer than two
+// segments read the same target's clock.
+func clockSkew(segs []*Report) *ClockSkew {
+	var read []int // segments with a reading of the first target read
+	for i, r := range segs {
+		if r.Clock != nil && (len(read) == 0 || r.Clock.Target == segs[read[0]].Clock.Target) {
+			read = append(read, i)
+		}
+	}
+	if len(read) < 2 {
+		return nil
+	}
+	slices.SortStableFunc(read, func(i, j int) int { return cmp.Compare(segs[i].Clock.OffsetMS, segs[j].Clock.OffsetMS) })
+	lo, hi := read[0], read[len(read)-1]
+	a, b := segs[lo].Clock, segs[hi].Clock
+	// A segment's offset is the server's clock minus its own: the
+	// smallest offset belongs to the clock furthest ahead.
+	return &ClockSkew{Target: a.Target, SkewMS: round3(b.OffsetMS - a.OffsetMS), UncertaintyMS: round3(a.UncertaintyMS + b.UncertaintyMS),
+		Segments: [2]int{min(lo, hi), max(lo, hi)}}
+}
+
+// mergeTargets gives each target of the run once: the server view of the
+// segment whose samples span the longest time (every segment samples the
+// same shared server; a segment's own embedded server is one of many,
+// and the widest view is as good as any), and the cleanup of the segment
+// that cleaned — the last to end, on a target the segments share — with
+// the keys every segment removed.
+func mergeTargets(segs []*Report) []Target {
+	out := slices.Clone(segs[0].Targets)
+	for i := range out {
+		var removed int64
+		var cleanup *Cleanup
+		for _, r := range segs {
+			j := slices.IndexFunc(r.Targets, func(t Target) bool { return t.Name == out[i].Name })
+			if j < 0 {
+				continue
+			}
+			t := r.Targets[j]
+			if serverSpan(t) > serverSpan(out[i]) {
+				c := out[i].Cleanup
+				out[i] = t
+				out[i].Cleanup = c
+			}
+			if c := t.Cleanup; c != nil {
+				removed += c.KeysRemoved
+				if cleanup == nil || (cleanup.Deferred && !c.Deferred) {
+					cleanup = c
+				}
+			}
+		}
+		if cleanup != nil {
+			c := *cleanup
+			c.KeysRemoved = removed
+			out[i].Cleanup = &c
+		}
+	}
+	return out
+}
+
+// serverSpan is how long t's server samples span; -1 without samples.
+func serverSpan(t Target) time.Duration {
+	if t.ServerSampledFrom == nil || t.ServerSampledTo == nil {
+		return -1
+	}
+	return t.ServerSampledTo.Sub(*t.ServerSampledFrom)
 }
 
 // mergeEncoded adds the encoded histogram s (Encode's form) to h, a new

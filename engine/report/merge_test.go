@@ -184,3 +184,54 @@ func TestMergedConsoleGolden(t *testing.T) {
 	}
 	golden(t, "merged-console.golden", b.Bytes())
 }
+
+// TestMergeClockSkew: the segments' clocks, read against one shared
+// server's, are compared; apart by more than MaxClockSkew beyond the
+// readings' uncertainty, the merged measurement is invalid.
+func TestMergeClockSkew(t *testing.T) {
+	t.Parallel()
+	clock := func(target string, off, unc float64) *Clock {
+		return &Clock{Target: target, OffsetMS: off, UncertaintyMS: unc}
+	}
+	tests := []struct {
+		name   string
+		clocks []*Clock
+		skew   *ClockSkew
+		valid  bool
+	}{
+		{"in step", []*Clock{clock("c", 0.2, 0.1), clock("c", -0.1, 0.1), clock("c", 0, 0.05)},
+			&ClockSkew{Target: "c", SkewMS: 0.3, UncertaintyMS: 0.2, Segments: [2]int{0, 1}}, true},
+		{"equal", []*Clock{clock("c", 5, 1), clock("c", 5, 1)}, &ClockSkew{Target: "c", SkewMS: 0, UncertaintyMS: 2, Segments: [2]int{0, 1}}, true},
+		{"within the uncertainty", []*Clock{clock("c", 0, 1), clock("c", 101, 1)},
+			&ClockSkew{Target: "c", SkewMS: 101, UncertaintyMS: 2, Segments: [2]int{0, 1}}, true},
+		{"apart", []*Clock{clock("c", 250, 0.5), clock("c", 10, 0.5), clock("c", 20, 0.5)},
+			&ClockSkew{Target: "c", SkewMS: 240, UncertaintyMS: 1, Segments: [2]int{0, 1}}, false},
+		{"one reading", []*Clock{clock("c", 0, 1), nil}, nil, true},
+		{"other target ignored", []*Clock{clock("c", 0, 1), clock("d", 900, 1), clock("c", 1, 1)},
+			&ClockSkew{Target: "c", SkewMS: 1, UncertaintyMS: 2, Segments: [2]int{0, 2}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var segs []*Report
+			for i, c := range tt.clocks {
+				r := segmentReport(t, i, len(tt.clocks), valuesIn(1, 10), 0, 1, 1, 0)
+				r.Clock = c
+				segs = append(segs, r)
+			}
+			m, err := Merge(segs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(m.ClockSkew, tt.skew) {
+				t.Errorf("skew %+v, want %+v", m.ClockSkew, tt.skew)
+			}
+			if m.Valid != tt.valid {
+				t.Errorf("valid %v, want %v (reasons %v)", m.Valid, tt.valid, m.Generator.Reasons)
+			}
+			if !tt.valid && (m.Generator.Cause != "clock_skew" || !strings.Contains(strings.Join(m.Generator.Reasons, "\n"), "clock skew: the clocks of segments 0 and 1 were 240.0ms")) {
+				t.Errorf("cause %q, reasons %v", m.Generator.Cause, m.Generator.Reasons)
+			}
+		})
+	}
+}

@@ -30,6 +30,12 @@ type Report struct {
 	// segments were given (--start-at), nil without one.
 	Segment *Segment   `json:"segment,omitempty"`
 	StartAt *time.Time `json:"start_at,omitempty"`
+	// Clock is a segment's clock measured against a server the segments
+	// share; runplan merge compares the segments' (ClockSkew).
+	Clock *Clock `json:"clock,omitempty"`
+	// ClockSkew is, in a merged report, how far apart the segments'
+	// clocks were, from their Clock readings.
+	ClockSkew *ClockSkew `json:"clock_skew,omitempty"`
 	// Segments is how many segments' reports a merged report holds
 	// (runplan merge); absent in a run's own report.
 	Segments  int       `json:"segments,omitempty"`
@@ -214,6 +220,12 @@ type Target struct {
 	Server        []ServerFigure `json:"server,omitempty"`
 	ServerSamples int            `json:"server_samples,omitempty"`
 	ServerError   string         `json:"server_error,omitempty"`
+	// ServerSampledFrom and ServerSampledTo are when the first and the
+	// last sample the server figures derive from were taken (wall clock):
+	// runplan merge takes, per target, the view of the segment whose
+	// samples span the longest time.
+	ServerSampledFrom *time.Time `json:"server_sampled_from,omitempty"`
+	ServerSampledTo   *time.Time `json:"server_sampled_to,omitempty"`
 	// SpansServers is set (2 or more) when the samples were answered by
 	// different servers — a failover, a restart: figures derived from the
 	// first and last samples then mix them. ServerChangedAt says when a
@@ -405,6 +417,32 @@ type Segment struct {
 	Count int `json:"count"`
 }
 
+// ClockSkew is the largest difference between two segments' clocks, as
+// their readings of one shared server's clock give it: SkewMS within
+// ±UncertaintyMS, between segments Segments[0] and Segments[1].
+type ClockSkew struct {
+	Target        string  `json:"target"`
+	SkewMS        float64 `json:"skew_ms"`
+	UncertaintyMS float64 `json:"uncertainty_ms"`
+	Segments      [2]int  `json:"segments"`
+}
+
+// MaxClockSkew is how far apart the segments' clocks may be, beyond the
+// uncertainty of their readings, for a merged measurement to be valid: a
+// tenth of the default interval, the most one segment's load may be
+// shifted against another's and the series still line up.
+const MaxClockSkew = 100 * time.Millisecond
+
+// Clock is a segment's clock against the clock of a server the segments
+// share (a Redis target's TIME): OffsetMS is the server's clock minus this
+// process's, in milliseconds, within ±UncertaintyMS (half the shortest
+// round trip of the readings).
+type Clock struct {
+	Target        string  `json:"target"`
+	OffsetMS      float64 `json:"offset_ms"`
+	UncertaintyMS float64 `json:"uncertainty_ms"`
+}
+
 // Input is what Build needs. It holds no plan: the facts Build needs from
 // the plan come as plain data (Plan, Layout), computed when the run was
 // prepared.
@@ -422,6 +460,7 @@ type Input struct {
 	// Segment and StartAt are copied into the report.
 	Segment *Segment
 	StartAt *time.Time
+	Clock   *Clock
 	// DeadRuns, Leftovers and Journal are copied into the report.
 	DeadRuns  []DeadRun
 	Leftovers []Leftover
@@ -464,6 +503,7 @@ func Build(in Input) *Report {
 		Seed:           in.Seed,
 		Segment:        in.Segment,
 		StartAt:        in.StartAt,
+		Clock:          in.Clock,
 		StartedAt:      in.Summary.Started.UTC(),
 		EndedAt:        in.Summary.Started.Add(in.Summary.Duration).UTC(),
 		Duration:       in.Summary.Duration.Seconds(),
@@ -501,6 +541,10 @@ func Build(in Input) *Report {
 			}
 			t := &r.Targets[i]
 			t.ServerSamples, t.ServerError = ts.Samples, ts.SampleErr
+			if !ts.FirstSample.IsZero() {
+				from, to := ts.FirstSample.UTC(), ts.LastSample.UTC()
+				t.ServerSampledFrom, t.ServerSampledTo = &from, &to
+			}
 			if ts.Servers > 1 {
 				t.SpansServers = ts.Servers
 				for _, c := range ts.ServerChanges {

@@ -226,11 +226,19 @@ func (s *Scenario) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalJSON reads a report, giving its step metrics their kinds.
+// Its date-times are read as its schema accepts them (timestamp).
 func (r *Report) UnmarshalJSON(b []byte) error {
 	type plain Report // without this method
-	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
+	aux := struct {
+		*plain
+		StartAt   *timestamp `json:"start_at"`
+		StartedAt timestamp  `json:"started_at"`
+		EndedAt   timestamp  `json:"ended_at"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
+	r.StartAt, r.StartedAt, r.EndedAt = timePtr(aux.StartAt), time.Time(aux.StartedAt), time.Time(aux.EndedAt)
 	r.resolveMetrics()
 	return nil
 }

@@ -10,14 +10,23 @@ import (
 	"time"
 )
 
-// Trend is how a series of reports (nightly runs, say) moved over time:
-// score, verdict and each check's value, oldest first.
+// Trend is how series of reports (nightly runs, say) moved over time, one
+// series per plan: a folder of several plans' reports gives one table
+// (and one set of charts) per plan, never one table mixing them.
 type Trend struct {
+	// Plans are the plans' trends, ordered by plan (PlanKey): the order
+	// does not depend on the order the reports were given in.
+	Plans []*PlanTrend
+}
+
+// PlanTrend is one plan's runs: score, verdict and each check's value,
+// oldest first.
+type PlanTrend struct {
+	// Plan is the plan's PlanKey.
+	Plan string
 	Runs []TrendRun
 	// Checks are the checks seen in any run, in first-seen order.
 	Checks []TrendCheck
-	// Plans are the distinct plan titles, in first-seen order.
-	Plans []string
 }
 
 // TrendRun is one report of a trend.
@@ -28,7 +37,10 @@ type TrendRun struct {
 	// Valid is false only for a measurement judged invalid; a run that
 	// never started (NotStarted) is not judged.
 	Valid, Partial, NotStarted bool
-	Checks                     map[string]Check
+	// Segment is "segment 1/4" for a segment's report, "4 segments
+	// merged" for a merged one, "" for a whole run (as in compare).
+	Segment string
+	Checks  map[string]Check
 }
 
 // TrendCheck names a check of a trend.
@@ -36,8 +48,8 @@ type TrendCheck struct {
 	Name, Expr, Unit string
 }
 
-// NewTrend orders reports by start time (then run id) and collects their
-// checks.
+// NewTrend groups reports by plan (PlanKey), orders each plan's reports
+// by start time (then run id) and collects their checks.
 func NewTrend(reports []*Report) *Trend {
 	t := &Trend{}
 	rs := append([]*Report(nil), reports...)
@@ -47,24 +59,39 @@ func NewTrend(reports []*Report) *Trend {
 		}
 		return rs[i].RunID < rs[j].RunID
 	})
-	seenCheck, seenPlan := map[string]bool{}, map[string]bool{}
+	byPlan := map[string]*PlanTrend{}
+	seenCheck := map[string]map[string]bool{}
 	for _, r := range rs {
-		run := TrendRun{Title: title(r), RunID: r.RunID, Verdict: r.Verdict, Started: r.StartedAt.UTC(), Score: r.Score,
-			Valid: !r.Invalid(), Partial: r.Partial, NotStarted: r.NotStarted, Checks: map[string]Check{}}
-		if !seenPlan[run.Title] {
-			seenPlan[run.Title] = true
-			t.Plans = append(t.Plans, run.Title)
+		key := PlanKey(r)
+		pt := byPlan[key]
+		if pt == nil {
+			pt = &PlanTrend{Plan: key}
+			byPlan[key] = pt
+			seenCheck[key] = map[string]bool{}
+			t.Plans = append(t.Plans, pt)
 		}
+		run := TrendRun{Title: title(r), RunID: r.RunID, Verdict: r.Verdict, Started: r.StartedAt.UTC(), Score: r.Score,
+			Valid: !r.Invalid(), Partial: r.Partial, NotStarted: r.NotStarted, Segment: runRef(r).Segment, Checks: map[string]Check{}}
 		for _, c := range r.Checks {
 			run.Checks[c.Name] = c
-			if !seenCheck[c.Name] {
-				seenCheck[c.Name] = true
-				t.Checks = append(t.Checks, TrendCheck{Name: c.Name, Expr: c.Expr, Unit: c.Unit})
+			if !seenCheck[key][c.Name] {
+				seenCheck[key][c.Name] = true
+				pt.Checks = append(pt.Checks, TrendCheck{Name: c.Name, Expr: c.Expr, Unit: c.Unit})
 			}
 		}
-		t.Runs = append(t.Runs, run)
+		pt.Runs = append(pt.Runs, run)
 	}
+	sort.Slice(t.Plans, func(i, j int) bool { return t.Plans[i].Plan < t.Plans[j].Plan })
 	return t
+}
+
+// runCount is the number of runs over every plan.
+func (t *Trend) runCount() int {
+	n := 0
+	for _, p := range t.Plans {
+		n += len(p.Runs)
+	}
+	return n
 }
 
 func (t *Trend) title() string {
@@ -72,7 +99,7 @@ func (t *Trend) title() string {
 	case 0:
 		return "no runs"
 	case 1:
-		return t.Plans[0]
+		return t.Plans[0].Plan
 	default:
 		return fmt.Sprintf("%d plans", len(t.Plans))
 	}
@@ -91,7 +118,7 @@ func numeric(v any) (float64, bool) {
 }
 
 // summary is the first-to-last movement of score and verdict.
-func (t *Trend) summary() string {
+func (t *PlanTrend) summary() string {
 	if len(t.Runs) == 0 {
 		return "no runs"
 	}
@@ -123,7 +150,7 @@ func runs(n int) string {
 func verdictWords(v string) string { return strings.ReplaceAll(v, "_", " ") }
 
 // change is a check's first-to-last relative change, "" when not numeric.
-func (t *Trend) change(name string) string {
+func (t *PlanTrend) change(name string) string {
 	var first, last *float64
 	for _, r := range t.Runs {
 		c, ok := r.Checks[name]
@@ -164,24 +191,25 @@ func trendCell(c Check, ok bool) string {
 	return mark + " " + checkValue(c)
 }
 
-// WriteTrendMarkdown writes a trend as a Markdown table, one row per run.
+// WriteTrendMarkdown writes a trend as Markdown: one table per plan, one
+// row per run.
 func WriteTrendMarkdown(w io.Writer, t *Trend) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### runplan trend · %s · %s\n\n", mdEscape(t.title()), runs(len(t.Runs)))
-	if len(t.Runs) == 0 {
-		_, err := io.WriteString(w, b.String())
-		return err
+	fmt.Fprintf(&b, "### runplan trend · %s · %s\n\n", mdEscape(t.title()), runs(t.runCount()))
+	for _, p := range t.Plans {
+		if len(t.Plans) > 1 {
+			fmt.Fprintf(&b, "#### %s · %s\n\n", mdEscape(p.Plan), runs(len(p.Runs)))
+		}
+		writePlanTrendMarkdown(&b, p)
 	}
+	_, err := io.WriteString(w, strings.TrimSuffix(b.String(), "\n"))
+	return err
+}
+
+func writePlanTrendMarkdown(b *strings.Builder, t *PlanTrend) {
 	b.WriteString(mdEscape(t.summary()) + "\n\n")
-	multi := len(t.Plans) > 1
-	b.WriteString("| started | run |")
-	align := "|---|---|"
-	if multi {
-		b.WriteString(" plan |")
-		align += "---|"
-	}
-	b.WriteString(" verdict | score |")
-	align += "---|--:|"
+	b.WriteString("| started | run | verdict | score |")
+	align := "|---|---|---|--:|"
 	for _, c := range t.Checks {
 		b.WriteString(" " + mdEscape(c.Name) + " |")
 		align += "--:|"
@@ -192,21 +220,7 @@ func WriteTrendMarkdown(w io.Writer, t *Trend) error {
 		if r.Score != nil {
 			score = fmt.Sprintf("%.1f", *r.Score)
 		}
-		verdict := verdictMark[r.Verdict] + " " + verdictWords(r.Verdict)
-		switch {
-		case r.NotStarted:
-			verdict += " (not started)"
-		case !r.Valid && r.Verdict != "invalid": // a report from before the invalid verdict
-			verdict += " (invalid)"
-		}
-		if r.Partial && !r.NotStarted {
-			verdict += " (partial)"
-		}
-		fmt.Fprintf(&b, "| %s | %s |", r.Started.Format("2006-01-02 15:04"), mdCode(r.RunID))
-		if multi {
-			b.WriteString(" " + mdEscape(r.Title) + " |")
-		}
-		fmt.Fprintf(&b, " %s | %s |", verdict, score)
+		fmt.Fprintf(b, "| %s | %s | %s | %s |", r.Started.Format("2006-01-02 15:04"), mdCode(r.RunID), verdictMark[r.Verdict]+" "+runVerdict(r), score)
 		for _, c := range t.Checks {
 			ch, ok := r.Checks[c.Name]
 			cell := mdEscape(trendCell(ch, ok))
@@ -218,29 +232,42 @@ func WriteTrendMarkdown(w io.Writer, t *Trend) error {
 		b.WriteString("\n")
 	}
 	if len(t.Runs) > 1 {
-		b.WriteString("| **change** | |")
-		if multi {
-			b.WriteString(" |")
-		}
 		first, last := t.Runs[0], t.Runs[len(t.Runs)-1]
 		sc := ""
 		if first.Score != nil && last.Score != nil {
 			sc = fmt.Sprintf("%+.1f", *last.Score-*first.Score)
 		}
-		fmt.Fprintf(&b, " | %s |", sc)
+		fmt.Fprintf(b, "| **change** | | | %s |", sc)
 		for _, c := range t.Checks {
 			b.WriteString(" " + t.change(c.Name) + " |")
 		}
 		b.WriteString("\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	b.WriteString("\n")
+}
+
+// runVerdict is a run's verdict in words, with what makes it untrusted.
+func runVerdict(r TrendRun) string {
+	verdict := verdictWords(r.Verdict)
+	switch {
+	case r.NotStarted:
+		verdict += " (not started)"
+	case !r.Valid && r.Verdict != "invalid": // a report from before the invalid verdict
+		verdict += " (invalid)"
+	}
+	if r.Partial && !r.NotStarted {
+		verdict += " (partial)"
+	}
+	if r.Segment != "" {
+		verdict += " (" + r.Segment + ")"
+	}
+	return verdict
 }
 
 // trendCharts are the score over time, with each run's verdict marked,
 // and one chart per check with a numeric value: the value, and whether it
 // passed.
-func trendCharts(t *Trend) []chart {
+func trendCharts(t *PlanTrend, idPrefix string) []chart {
 	x := make([]float64, len(t.Runs))
 	score := make([]*float64, len(t.Runs))
 	byVerdict := map[string][]*float64{}
@@ -255,7 +282,7 @@ func trendCharts(t *Trend) []chart {
 			s[i] = val(*r.Score)
 		}
 	}
-	sc := chart{ID: "trend-score", Kind: "date", Title: "score and verdict", X: x,
+	sc := chart{ID: idPrefix + "trend-score", Kind: "date", Title: "score and verdict", X: x,
 		Series: []chartSeries{{Label: "score", Color: colorGrey, Values: score}}}
 	for _, v := range verdicts {
 		sc.Series = append(sc.Series, chartSeries{Label: verdictWords(v.name), Color: v.color, Points: true, Values: byVerdict[v.name]})
@@ -286,7 +313,7 @@ func trendCharts(t *Trend) []chart {
 		if !anyVal {
 			continue
 		}
-		charts = append(charts, chart{ID: fmt.Sprintf("trend-check%d", i), Kind: "date", Title: c.Name + ": " + c.Expr, X: x,
+		charts = append(charts, chart{ID: fmt.Sprintf("%strend-check%d", idPrefix, i), Kind: "date", Title: c.Name + ": " + c.Expr, X: x,
 			Series: []chartSeries{
 				{Label: "value", Color: colorBlue, Unit: c.Unit, Values: vals},
 				{Label: "passed", Color: colorGreen, Unit: c.Unit, Points: true, Values: pass},
@@ -298,20 +325,25 @@ func trendCharts(t *Trend) []chart {
 
 type trendView struct {
 	htmlAssets
-	T          *Trend
 	Title      string
-	Summary    string
 	Runs       string
+	Multi      bool
 	Charts     int
-	ChartIDs   []string
+	Plans      []trendPlanView
 	ChartsJSON template.JS
-	Rows       []trendRow
 	R          *Report // nil: the footer names no version
 }
 
+type trendPlanView struct {
+	Plan, Summary, Runs string
+	ChartIDs            []string
+	Rows                []trendRow
+	Checks              []TrendCheck
+}
+
 type trendRow struct {
-	Started, RunID, Plan, Verdict, VerdictClass, Score string
-	Cells                                              []trendCellView
+	Started, RunID, Verdict, VerdictClass, Score string
+	Cells                                        []trendCellView
 }
 
 type trendCellView struct {
@@ -319,40 +351,40 @@ type trendCellView struct {
 	Failed bool
 }
 
-// WriteTrendHTML writes a trend as one self-contained HTML page: the
-// score and each check's value over time, and the table of runs.
+// WriteTrendHTML writes a trend as one self-contained HTML page: per plan,
+// the score and each check's value over time, and the table of runs.
 func WriteTrendHTML(w io.Writer, t *Trend) error {
-	charts := trendCharts(t)
-	if len(t.Runs) == 0 {
-		charts = nil
-	}
-	v := trendView{htmlAssets: assets(), T: t, Title: "runplan trend · " + t.title(), Summary: t.summary(), Runs: runs(len(t.Runs)), Charts: len(charts)}
-	for _, c := range charts {
-		v.ChartIDs = append(v.ChartIDs, c.ID)
-	}
-	for _, r := range t.Runs {
-		row := trendRow{Started: r.Started.Format("2006-01-02 15:04"), RunID: r.RunID, Plan: r.Title,
-			Verdict: verdictWords(r.Verdict), VerdictClass: r.Verdict, Score: "n/a"}
-		if r.Score != nil {
-			row.Score = fmt.Sprintf("%.1f", *r.Score)
+	v := trendView{htmlAssets: assets(), Title: "runplan trend · " + t.title(), Runs: runs(t.runCount()), Multi: len(t.Plans) > 1}
+	var charts []chart
+	for i, p := range t.Plans {
+		prefix := ""
+		if v.Multi {
+			prefix = fmt.Sprintf("p%d-", i)
 		}
-		switch {
-		case r.NotStarted:
-			row.Verdict += " (not started)"
-		case !r.Valid && r.Verdict != "invalid":
-			row.Verdict += " (invalid)"
+		pv := trendPlanView{Plan: p.Plan, Summary: p.summary(), Runs: runs(len(p.Runs)), Checks: p.Checks}
+		for _, c := range trendCharts(p, prefix) {
+			charts = append(charts, c)
+			pv.ChartIDs = append(pv.ChartIDs, c.ID)
 		}
-		for _, c := range t.Checks {
-			ch, ok := r.Checks[c.Name]
-			row.Cells = append(row.Cells, trendCellView{Text: trendCell(ch, ok), Failed: ok && !ch.Passed})
+		for _, r := range p.Runs {
+			row := trendRow{Started: r.Started.Format("2006-01-02 15:04"), RunID: r.RunID,
+				Verdict: runVerdict(r), VerdictClass: r.Verdict, Score: "n/a"}
+			if r.Score != nil {
+				row.Score = fmt.Sprintf("%.1f", *r.Score)
+			}
+			for _, c := range p.Checks {
+				ch, ok := r.Checks[c.Name]
+				row.Cells = append(row.Cells, trendCellView{Text: trendCell(ch, ok), Failed: ok && !ch.Passed})
+			}
+			pv.Rows = append(pv.Rows, row)
 		}
-		v.Rows = append(v.Rows, row)
+		v.Plans = append(v.Plans, pv)
 	}
 	js, err := chartsData(charts)
 	if err != nil {
 		return err
 	}
-	v.ChartsJSON = js
+	v.Charts, v.ChartsJSON = len(charts), js
 	if err := trendPage.Execute(w, v); err != nil {
 		return fmt.Errorf("report: trend html: %w", err)
 	}
@@ -361,20 +393,26 @@ func WriteTrendHTML(w io.Writer, t *Trend) error {
 
 var trendPage = template.Must(template.New("trend").Funcs(htmlFuncs).Parse(htmlHead + trendBody + htmlFoot))
 
+// trendBody shows one plan as the page (its summary in the header), and
+// several as one section each, in the trend's order.
 const trendBody = `<header class="head">
 <div>
 <h1>{{.Title}}</h1>
-<p class="facts"><span>{{.Runs}}</span><span>{{.Summary}}</span></p>
+<p class="facts"><span>{{.Runs}}</span>{{if not .Multi}}{{range .Plans}}<span>{{.Summary}}</span>{{end}}{{end}}</p>
 </div>
 </header>
-{{if .ChartIDs}}<h2>Over time</h2>
+{{$multi := .Multi}}{{range .Plans}}{{if $multi}}<section class="plan">
+<h2>{{.Plan}}</h2>
+<p class="facts"><span>{{.Runs}}</span><span>{{.Summary}}</span></p>
+{{end}}{{if .ChartIDs}}<h2>Over time</h2>
 <div class="grid">{{range .ChartIDs}}<figure class="chart" id="chart-{{.}}"></figure>{{end}}</div>
 {{end}}
 <h2>Runs</h2>
 <table>
-<thead><tr><th>started</th><th>run</th>{{if gt (len .T.Plans) 1}}<th>plan</th>{{end}}<th>verdict</th><th class="n">score</th>{{range .T.Checks}}<th class="n" title="{{.Expr}}">{{.Name}}</th>{{end}}</tr></thead>
+<thead><tr><th>started</th><th>run</th><th>verdict</th><th class="n">score</th>{{range .Checks}}<th class="n" title="{{.Expr}}">{{.Name}}</th>{{end}}</tr></thead>
 <tbody>
-{{$multi := gt (len .T.Plans) 1}}{{range .Rows}}<tr><td>{{.Started}}</td><td class="mono">{{.RunID}}</td>{{if $multi}}<td>{{.Plan}}</td>{{end}}<td><span class="badge v-{{.VerdictClass}}">{{.Verdict}}</span></td><td class="n">{{.Score}}</td>{{range .Cells}}<td class="n{{if .Failed}} ko{{end}}">{{.Text}}</td>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Started}}</td><td class="mono">{{.RunID}}</td><td><span class="badge v-{{.VerdictClass}}">{{.Verdict}}</span></td><td class="n">{{.Score}}</td>{{range .Cells}}<td class="n{{if .Failed}} ko{{end}}">{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
-`
+{{if $multi}}</section>
+{{end}}{{end}}`

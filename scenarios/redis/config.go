@@ -109,6 +109,11 @@ type retryConfig struct {
 // that destructive commands cannot hurt anyone else's data.
 func (c *config) owned() bool { return c.mode == modeEmbedded || c.mode == modeManaged }
 
+// Shared says whether the target is a server runplan does not start (a
+// url, sentinel or cluster target): the segments of a run share it
+// (driver.Sharer). Safe for concurrent use.
+func (c *Config) Shared() bool { return !c.cfg.owned() }
+
 // secrets lists every password of the configuration, for scrubbing error
 // messages.
 func (c *config) secrets() []string {

@@ -276,7 +276,7 @@ var serverMetrics = []driver.ServerMetric{
 	{Name: "expired_keys", Help: "keys expired during the run", Compute: delta("expired_keys")},
 	{Name: "commands", Help: "commands processed during the run (total_commands_processed)", Compute: delta("total_commands_processed")},
 	{Name: "ops_per_sec", Help: "commands processed per second during the run", Compute: perSecond("total_commands_processed")},
-	{Name: "usec_per_call", Help: "mean server-side time of a command during the run, in microseconds (commandstats)", Compute: ratioOfDeltas("cmdstat_usec", "cmdstat_calls")},
+	{Name: "usec_per_call", Help: "mean server-side time of a command during the run, in microseconds (commandstats)", Unit: "us", Compute: ratioOfDeltas("cmdstat_usec", "cmdstat_calls")},
 	{Name: "error_replies", Help: "error replies sent during the run (total_error_replies)", Compute: delta("total_error_replies")},
 	{Name: "rejected_connections", Help: "connections refused for maxclients during the run", Compute: delta("rejected_connections")},
 	{Name: "connections_received", Help: "connections accepted during the run", Compute: delta("total_connections_received")},
@@ -294,7 +294,7 @@ var serverMetrics = []driver.ServerMetric{
 	{Name: "net_input_bytes", Help: "bytes received by the server during the run", Compute: delta("total_net_input_bytes")},
 	{Name: "net_output_bytes", Help: "bytes sent by the server during the run", Compute: delta("total_net_output_bytes")},
 	{Name: "connected_replicas", Help: "replicas connected to the primary at the end (summed over cluster primaries)", Compute: last("connected_slaves")},
-	{Name: "replica_lag_max", Help: "the largest replica lag seen in a sample, seconds", Compute: peak("replica_lag_max")},
+	{Name: "replica_lag_max", Help: "the largest replica lag seen in a sample, seconds", Unit: "s", Compute: peak("replica_lag_max")},
 	{Name: "maxmemory", Help: "the maxmemory setting, bytes (0: no limit)", Compute: last("maxmemory")},
 }
 

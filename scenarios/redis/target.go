@@ -46,6 +46,10 @@ type Target struct {
 	safetyNX  bool
 	runLength time.Duration
 	secrets   []string
+	// segment and segments: this process runs segment `segment` of
+	// `segments` (segments > 1), and a target it did not start is shared
+	// with the other segments' processes: see Clean.
+	segment, segments int
 
 	client  goredis.UniversalClient
 	cluster *goredis.ClusterClient // cluster targets only
@@ -88,7 +92,8 @@ const embeddedTick = 100 * time.Millisecond
 func (c *Config) Open(ctx context.Context, env driver.Env) (_ driver.Target, err error) {
 	t, cfg := c.spec, c.cfg
 	tg := &Target{name: t.Name, keep: cfg.keep, prefix: cfg.keyPrefix, owned: cfg.owned(), readOnly: cfg.readOnly,
-		runLength: t.RunLength, secrets: cfg.secrets(), prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: env.Via}
+		runLength: t.RunLength, secrets: cfg.secrets(), prefill: cfg.prefill, seed: env.Seed, log: env.Log, via: env.Via,
+		segment: t.SegmentIndex, segments: t.SegmentCount}
 	if !cfg.readOnly {
 		id := t.RunID
 		if id == "" {
@@ -519,6 +524,24 @@ func (t *Target) Clean(ctx context.Context) (driver.CleanupResult, error) {
 		res.What = fmt.Sprintf("keys under %q kept (keep: true)", t.prefix)
 		return res, nil
 	}
+	if t.segments > 1 && !t.owned {
+		// The segments of a run share this target's namespace: the last
+		// to end cleans it, so that none pulls keys from under another.
+		ended, err := t.segmentEnded(ctx)
+		if err != nil {
+			res.KeysLeft = -1
+			return res, t.scrub(fmt.Errorf("redis: target %q: cleanup: recording the end of segment %d of %d: %w (the run's keys are left; they expire by their safety TTL)",
+				t.name, t.segment, t.segments, err))
+		}
+		if ended < int64(t.segments) {
+			res.Deferred, res.KeysLeft = true, -1
+			res.What = fmt.Sprintf("keys under %q left to the last segment to end (%d of %d ended)", t.prefix, ended, t.segments)
+			if jerr := t.journal().Forget(t.keysEntry()); jerr != nil {
+				t.logf("redis: target %q: %v", t.name, jerr)
+			}
+			return res, nil
+		}
+	}
 	pattern := globEscape(t.prefix) + "*"
 	var err error
 	for try := 0; try < cleanTries; try++ {
@@ -552,6 +575,31 @@ func (t *Target) Clean(ctx context.Context) (driver.CleanupResult, error) {
 		t.logf("redis: target %q: %v", t.name, jerr)
 	}
 	return res, nil
+}
+
+// segmentsEndedKey names, under the run's namespace, the set of the
+// segments that have ended (their indexes), shared by the segments'
+// processes: the one that completes it cleans the namespace.
+const segmentsEndedKey = "_segments_ended"
+
+// segmentEnded records that this segment has ended and returns how many
+// of the run's segments have, in one transaction: exactly one segment
+// sees them all. The set expires like the run's keys (safety TTL), so a
+// run whose last segment never ends leaves nothing for long.
+func (t *Target) segmentEnded(ctx context.Context) (int64, error) {
+	key := t.prefix + segmentsEndedKey
+	ttl := cmp.Or(t.safetyTTL, defaultSafetyTTL(t.runLength))
+	var card *goredis.IntCmd
+	_, err := t.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.SAdd(ctx, key, t.segment)
+		p.Expire(ctx, key, ttl)
+		card = p.SCard(ctx, key)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return card.Val(), nil
 }
 
 // cleanAll deletes (or, with countOnly, counts) the keys matching pattern
@@ -689,4 +737,23 @@ func (t *Target) Close() error {
 		}
 	})
 	return t.closeErr
+}
+
+// ServerTime returns the server's clock (TIME), on a cluster the clock of
+// the primary that holds one fixed slot, so that every process of a run
+// reads the same server (driver.Clocker). It is safe for concurrent use.
+func (t *Target) ServerTime(ctx context.Context) (time.Time, error) {
+	var c goredis.Cmdable = t.client
+	if t.cluster != nil {
+		m, err := t.cluster.MasterForKey(ctx, "runplan-clock")
+		if err != nil {
+			return time.Time{}, t.scrub(fmt.Errorf("redis: target %q: TIME: %w", t.name, err))
+		}
+		c = m
+	}
+	at, err := c.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, t.scrub(fmt.Errorf("redis: target %q: TIME: %w", t.name, err))
+	}
+	return at, nil
 }

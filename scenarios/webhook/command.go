@@ -30,7 +30,7 @@ func init() {
 // the first line of stdout, logs every request to stderr (the token masked)
 // and a summary when it stops.
 func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := driver.CommandFlags("sink", "runplan sink --listen 127.0.0.1:PORT [--flavor discord|slack|generic] [flags]", stderr)
+	fs := driver.CommandFlags("sink", "runplan sink --listen 127.0.0.1:PORT [--flavor discord|slack|generic] [flags]", stdout, stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on (port 0: any free port)")
 	flavor := fs.String("flavor", sink.FlavorDiscord, "service to emulate: discord, slack or generic")
 	token := fs.String("token", "", "the webhook's token (default: random)")
@@ -48,7 +48,7 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return driver.ExitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "runplan sink: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(fs.Output(), "runplan sink: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return driver.ExitUsage
 	}

@@ -132,7 +132,7 @@ var serverMetrics = []driver.ServerMetric{
 	{Name: "retries", Help: "retries after 5xx answers and connection failures", Compute: delta(statClientRetries)},
 	{Name: "responses_429", Help: "429 answers the driver received", Compute: delta(statClient429)},
 	{Name: "rate_limit_waits", Help: "deliveries that waited on a rate limit before sending", Compute: delta(statClientWaits)},
-	{Name: "rate_limit_wait", Help: "seconds spent waiting on rate limits, all deliveries together", Compute: delta(statClientWaited)},
+	{Name: "rate_limit_wait", Help: "seconds spent waiting on rate limits, all deliveries together", Unit: "s", Compute: delta(statClientWaited)},
 	{Name: "invalid_requests", Help: "401, 403 and 429 answers counted against the invalid-request budget", Compute: delta(statClientInvalid)},
 	{Name: "refused", Help: "deliveries not sent: the webhook retired, or the budget spent", Compute: delta(statClientRefused)},
 	{Name: "retired", Help: "1 when the webhook answered 404 or 410 and was retired, else 0", Compute: final(statClientRetired)},
@@ -153,12 +153,12 @@ var serverMetrics = []driver.ServerMetric{
 		}
 		return n / elapsed.Seconds(), true
 	}},
-	{Name: "receive_latency_mean", Help: "embedded sink: mean delivery latency at the receiver, seconds from the start of the delivery (waits and retries included)", Compute: final(statLatMean)},
-	{Name: "receive_latency_p50", Help: "embedded sink: median delivery latency at the receiver, seconds", Compute: final(statLatP50)},
-	{Name: "receive_latency_p90", Help: "embedded sink: 90th percentile delivery latency at the receiver, seconds", Compute: final(statLatP90)},
-	{Name: "receive_latency_p95", Help: "embedded sink: 95th percentile delivery latency at the receiver, seconds", Compute: final(statLatP95)},
-	{Name: "receive_latency_p99", Help: "embedded sink: 99th percentile delivery latency at the receiver, seconds", Compute: final(statLatP99)},
-	{Name: "receive_latency_max", Help: "embedded sink: longest delivery latency at the receiver, seconds", Compute: final(statLatMax)},
+	{Name: "receive_latency_mean", Help: "embedded sink: mean delivery latency at the receiver, seconds from the start of the delivery (waits and retries included)", Unit: "s", Compute: final(statLatMean)},
+	{Name: "receive_latency_p50", Help: "embedded sink: median delivery latency at the receiver, seconds", Unit: "s", Compute: final(statLatP50)},
+	{Name: "receive_latency_p90", Help: "embedded sink: 90th percentile delivery latency at the receiver, seconds", Unit: "s", Compute: final(statLatP90)},
+	{Name: "receive_latency_p95", Help: "embedded sink: 95th percentile delivery latency at the receiver, seconds", Unit: "s", Compute: final(statLatP95)},
+	{Name: "receive_latency_p99", Help: "embedded sink: 99th percentile delivery latency at the receiver, seconds", Unit: "s", Compute: final(statLatP99)},
+	{Name: "receive_latency_max", Help: "embedded sink: longest delivery latency at the receiver, seconds", Unit: "s", Compute: final(statLatMax)},
 }
 
 // ServerMetrics lists the figures checks see as `<target>.server.<name>`,

@@ -3,6 +3,7 @@ package webhook
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/runplan/runplan/engine/driver"
@@ -56,8 +57,8 @@ func warnLoad(s driver.StepSpec, cfg *targetConfig) {
 	switch s.Load.Model {
 	case "open":
 		if s.Load.Rate > svc.perSecond {
-			s.Warn(nil, fmt.Sprintf("webhook: step %s aims %g requests/s at a real %s webhook, which allows %s; %s",
-				s.Name, s.Load.Rate, svc.name, svc.words, consequence))
+			s.Warn(nil, fmt.Sprintf("webhook: step %s aims %s requests/s at a real %s webhook, which allows %s; %s",
+				s.Name, strconv.FormatFloat(s.Load.Rate, 'f', -1, 64), svc.name, svc.words, consequence))
 		}
 	case "closed":
 		if s.Load.Duration > 0 {

@@ -116,6 +116,11 @@ func (c *Config) Prepare(s driver.StepSpec) (driver.Step, error) {
 	return st, nil
 }
 
+// Shared says whether the target is a webhook runplan does not start (it
+// has a URL): the segments of a run share it (driver.Sharer). Safe for
+// concurrent use.
+func (c *Config) Shared() bool { return c.cfg.url != "" }
+
 // Open builds the target's HTTP client. Without a URL it starts the embedded
 // sink of the target's flavor on 127.0.0.1 and targets it. It sends nothing:
 // a real webhook would post to a channel. Safe for concurrent use.

@@ -295,7 +295,7 @@ func TestDoAgainstSink(t *testing.T) {
 		{name: "raw body", step: "{body: '{\"content\": \"vu {{ vu }}\"}'}", expect: "{status: 204}"},
 		{name: "too many embeds", step: "{json: {embeds: [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]}}", class: "discord_50035", errHas: "embeds: Must be 10 or fewer in length."},
 		{name: "embed title", step: "{json: {embeds: [{title: '{{ randstr(257) }}'}]}}", class: "discord_50035", errHas: "embeds.0.title: Must be 256 or fewer in length."},
-		{name: "get", step: "{method: get}", class: "http_405", errHas: "status 405 (Discord: 405: Method Not Allowed)"},
+		{name: "put", step: "{method: put, json: {content: hi}}", class: "http_405", errHas: "status 405 (Discord: 405: Method Not Allowed)"},
 		{name: "template failure", step: "{json: {content: '{{ uniform(vu - 1) }}'}}", class: ClassTemplate, errHas: "uniform(0): n must be positive"},
 		{name: "template failure in query", step: "{query: {n: '{{ seq(vu - 2) }}'}}", class: ClassTemplate, errHas: "query n"},
 	}

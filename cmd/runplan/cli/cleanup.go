@@ -24,7 +24,7 @@ const cleanupTimeout = 2 * time.Minute
 // the URL's scheme to undo each entry, prints what it did, and removes the
 // entries it completed (the file with the last one).
 func cleanupCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("cleanup", "runplan cleanup URL [--run-id ID] [--dry-run]", stderr)
+	fs := newFlagSet("cleanup", "runplan cleanup URL [--run-id ID] [--dry-run]", stdout, stderr)
 	runID := fs.String("run-id", "", "restore only what this run left (also a run that may still be running on another host)")
 	dryRun := fs.Bool("dry-run", false, "print what would be restored and change nothing")
 	pos, code, ok := parseArgs(fs, args, 1, "give exactly one URL, e.g. runplan cleanup redis://127.0.0.1:6379/0", stderr)

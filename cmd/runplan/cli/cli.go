@@ -22,6 +22,8 @@ import (
 
 	"github.com/runplan/runplan/engine"
 	"github.com/runplan/runplan/engine/driver"
+	"github.com/runplan/runplan/engine/export"
+	_ "github.com/runplan/runplan/engine/export/promrw" // --export prometheus-rw=URL
 	"github.com/runplan/runplan/engine/journal"
 	"github.com/runplan/runplan/engine/notify"
 	"github.com/runplan/runplan/engine/plan"
@@ -209,8 +211,8 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	return driver.CommandFlags(name, synopsis, stderr)
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
+	return driver.CommandFlags(name, synopsis, stdout, stderr)
 }
 
 // parseInterleaved parses flags that may come before or after positional
@@ -231,7 +233,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N] [--segment I/N | --segments N] [--run-id ID] [--start-at TIME]", stderr)
+	fs := newFlagSet("run", "runplan run PLAN [--out report.json] [--set path=value]... [--env-file FILE]... [--seed N] [--segment I/N | --segments N] [--run-id ID] [--start-at TIME]", stdout, stderr)
 	out := fs.String("out", "", "write the JSON report to this file (atomically)")
 	junitOut := fs.String("junit", "", "also write the report as JUnit XML to this file")
 	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")
@@ -244,6 +246,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	var notifyURLs stringList
 	fs.Var(&notifyURLs, "notify", "post the outcome to this webhook URL when the run ends (repeatable; Discord, Slack or generic JSON by URL)")
 	notifyOn := fs.String("notify-on", "failure", "when to post to --notify URLs: failure or always")
+	var exportTo stringList
+	fs.Var(&exportTo, "export", "stream metrics to KIND=TARGET during the run and at its end (repeatable; kinds: "+strings.Join(export.Kinds(), ", ")+"; docs/OBSERVABILITY.md)")
 	quietProgress := fs.Bool("no-progress", false, "no live progress (bars on a terminal, a log line every 5 s otherwise)")
 	var sf scaleFlags
 	sf.register(fs)
@@ -275,6 +279,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 		notifyTo = append(notifyTo, n)
+	}
+	var exporters []export.Exporter
+	for _, spec := range exportTo {
+		// export.Open registers the target's credentials with red first.
+		e, err := export.Open(spec, export.Options{Log: log, Secrets: red})
+		if err != nil {
+			fmt.Fprintln(stderr, "runplan run: --export:", err)
+			return ExitUsage
+		}
+		exporters = append(exporters, e)
 	}
 	opts := engine.Options{Log: log}
 	if !parseSeed("run", *seed, &opts, stderr) {
@@ -353,9 +367,19 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if !*quietProgress {
 		stopProgress = showProgress(ctx, prog, stderr, isTerminal(stderr), log)
 	}
+	// Exports outlive an interrupted run: they write its final figures.
+	for _, e := range exporters {
+		e.Start(context.Background(), prog)
+	}
 	rep, runErr := prog.Run(ctx)
 	stopProgress()
 	if rep != nil {
+		// A receiver that failed costs a note in the report, never the run.
+		for _, e := range exporters {
+			ectx, cancel := context.WithTimeout(context.Background(), exportFinishTimeout)
+			rep.Notices = append(rep.Notices, e.Finish(ectx, rep)...)
+			cancel()
+		}
 		// Masked once, before any renderer or file sees it, so that the
 		// saved JSON is clean for report, compare and trend too.
 		red.Walk(rep)
@@ -399,6 +423,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// exportFinishTimeout bounds each exporter's final write once the run is
+// over.
+const exportFinishTimeout = 15 * time.Second
+
 // verdictCode is the exit status a finished report gives: ExitInvalid for
 // an invalid measurement, ExitOK when it is ready (or unscored) and every
 // check passed, ExitChecks otherwise.
@@ -418,7 +446,7 @@ func verdictCode(rep *report.Report) int {
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]... [--env-file FILE]...", stderr)
+	fs := newFlagSet("validate", "runplan validate PLAN... [--set path=value]... [--env-file FILE]...", stdout, stderr)
 	var pf planFlags
 	pf.register(fs, "")
 	quiet := fs.Bool("q", false, "print nothing for valid plans")
@@ -468,7 +496,7 @@ func parseArgs(fs *flag.FlagSet, args []string, max int, need string, stderr io.
 		return nil, ExitUsage, false
 	}
 	if len(pos) == 0 || max > 0 && len(pos) > max {
-		fmt.Fprintf(stderr, "runplan %s: %s\n", fs.Name(), need)
+		fmt.Fprintf(fs.Output(), "runplan %s: %s\n", fs.Name(), need)
 		fs.Usage()
 		return nil, ExitUsage, false
 	}
@@ -542,7 +570,7 @@ func checkNotifications(file string, to []notify.Notification) error {
 }
 
 func schemaCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("schema", "runplan schema [--report]", stderr)
+	fs := newFlagSet("schema", "runplan schema [--report]", stdout, stderr)
 	rep := fs.Bool("report", false, "print the JSON report's schema instead of the plan's")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

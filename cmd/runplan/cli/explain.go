@@ -12,7 +12,7 @@ import (
 // target (engine.Explain): text for a terminal or Markdown for a pull
 // request comment.
 func explainCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("explain", "runplan explain PLAN [--format text|markdown] [--set path=value]... [--env-file FILE]...", stderr)
+	fs := newFlagSet("explain", "runplan explain PLAN [--format text|markdown] [--set path=value]... [--env-file FILE]...", stdout, stderr)
 	format := fs.String("format", "text", "output format: text or markdown (for a pull request comment)")
 	var pf planFlags
 	pf.register(fs, "")

@@ -16,7 +16,7 @@ import (
 // 1 when there are any. A file that does not parse is refused (exit 2) and
 // left as it is; the other files are still formatted.
 func fmtCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("fmt", "runplan fmt [--check] PLAN...", stderr)
+	fs := newFlagSet("fmt", "runplan fmt [--check] PLAN...", stdout, stderr)
 	check := fs.Bool("check", false, "write nothing: list the files that are not formatted and exit 1 when there are any")
 	var maxSize plan.Size
 	fs.Var(&maxSize, "max-plan-size", maxPlanSizeUsage)

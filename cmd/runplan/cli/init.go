@@ -37,7 +37,7 @@ func (f *flavorFlag) Set(v string) error {
 }
 
 func initCmd(args []string, stdout, stderr io.Writer) int {
-	flags := newFlagSet("init", "runplan init [FILE] [--redis] [--webhook discord|slack|generic] [--force]", stderr)
+	flags := newFlagSet("init", "runplan init [FILE] [--redis] [--webhook discord|slack|generic] [--force]", stdout, stderr)
 	withRedis := flags.Bool("redis", false, "a Redis cache scenario (with neither --redis nor --webhook: both)")
 	var hook flavorFlag
 	flags.Var(&hook, "webhook", "a webhook delivery scenario of this flavor: discord, slack or generic")
@@ -50,7 +50,7 @@ func initCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	if len(pos) > 1 {
-		fmt.Fprintln(stderr, "runplan init: give at most one file (- for stdout)")
+		fmt.Fprintln(flags.Output(), "runplan init: give at most one file (- for stdout)")
 		flags.Usage()
 		return ExitUsage
 	}

@@ -31,11 +31,11 @@ func k8sCmd(args []string, stdout, stderr io.Writer) int {
 
 // k8sAt is k8sCmd with its clock (start-at = now + --start-lead).
 func k8sAt(args []string, stdout, stderr io.Writer, now func() time.Time) int {
-	fs := newFlagSet("k8s", "runplan k8s PLAN (--parallelism N | --schedule CRON) [--image IMAGE] [--namespace NS] [--start-lead 30s] [--secret NAME] [--out FILE]", stderr)
+	fs := newFlagSet("k8s", "runplan k8s PLAN (--parallelism N | --schedule CRON) --image IMAGE [--namespace NS] [--start-lead 30s] [--secret NAME] [--out FILE]", stdout, stderr)
 	parallelism := fs.Int("parallelism", 0, "number of segments, each a pod of an Indexed Job (required without --schedule)")
 	schedule := fs.String("schedule", "", `run the plan on this schedule instead, one pod per run: a CronJob ("0 3 * * *", @daily; docs/DEPLOY.md)`)
 	timeZone := fs.String("time-zone", k8s.DefaultTimeZone, "time zone of --schedule (IANA name)")
-	image := fs.String("image", k8s.DefaultImage, "runplan's image (see Dockerfile)")
+	image := fs.String("image", "", "runplan's image, built from the repository's Dockerfile and pushed where the cluster pulls from (required)")
 	waitImage := fs.String("wait-image", k8s.DefaultWaitImage, "an image with a POSIX shell, for the merge Job's wait for the segment reports")
 	namespace := fs.String("namespace", "", "namespace of the objects (default: kubectl's current one)")
 	startLead := fs.Duration("start-lead", k8s.DefaultStartLead, "the segments start at now + this (--start-at): time for the pods to be scheduled and pull the image")

@@ -135,6 +135,7 @@ func TestK8sScheduleErrors(t *testing.T) {
 		{[]string{plan, "--schedule", "0 3 * *"}, "want five cron fields"},
 		{[]string{plan, "--schedule", "@daily", "--time-zone", "Mars/Olympus"}, `--time-zone "Mars/Olympus"`},
 		{[]string{plan}, "or --schedule CRON"},
+		{[]string{plan, "--schedule", "@daily"}, "no --image: build runplan's image"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[1:], " "), func(t *testing.T) {
@@ -146,7 +147,7 @@ func TestK8sScheduleErrors(t *testing.T) {
 		})
 	}
 	// --parallelism 1 is what a schedule is: accepted.
-	if code, _, stderr := runK8s(t, time.Unix(0, 0), plan, "--schedule", "@daily", "--parallelism", "1"); code != ExitOK {
+	if code, _, stderr := runK8s(t, time.Unix(0, 0), plan, "--schedule", "@daily", "--parallelism", "1", "--image", "r/runplan:1"); code != ExitOK {
 		t.Errorf("--parallelism 1: exit %d: %s", code, stderr)
 	}
 }

@@ -373,8 +373,9 @@ scenarios:
 			"--set targets.cache.url=...: the value looks secret"},
 		{"set password field", []string{"../../../plans/quick.yaml", "--parallelism", "2", "--set", "targets.cache.password=hunter2hunter2"},
 			"--set targets.cache.password=...: the value looks secret"},
-		{"credential in the plan", []string{literal, "--parallelism", "2"}, "the manifests would hold a secret"},
+		{"credential in the plan", []string{literal, "--parallelism", "2", "--image", "example.org/runplan:test"}, "the manifests would hold a secret"},
 		{"no parallelism", []string{"../../../plans/quick.yaml"}, "--parallelism N"},
+		{"no image", []string{"../../../plans/quick.yaml", "--parallelism", "2"}, "no --image: build runplan's image"},
 		{"bad run id", []string{"../../../plans/quick.yaml", "--parallelism", "2", "--run-id", "Bad_ID"}, `--run-id "Bad_ID"`},
 		{"bad namespace", []string{"../../../plans/quick.yaml", "--parallelism", "2", "--namespace", "-x"}, `--namespace "-x"`},
 	}
@@ -421,7 +422,7 @@ scenarios:
 	if err := os.WriteFile(env, []byte("VUS=3\nREDIS_URL=redis://:topsecretpw@db:6379\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runK8s(t, time.Unix(1_800_000_000, 0), p, "--parallelism", "2", "--env-file", env, "--run-id", "x1")
+	code, stdout, stderr := runK8s(t, time.Unix(1_800_000_000, 0), p, "--parallelism", "2", "--env-file", env, "--run-id", "x1", "--image", "example.org/runplan:test")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -449,7 +450,7 @@ scenarios:
 // TestK8sFlagsDocumented: docs/K8S.md's flag table names every flag.
 func TestK8sFlagsDocumented(t *testing.T) {
 	t.Parallel()
-	code, _, help := runK8s(t, time.Unix(0, 0), "--help")
+	code, help, _ := runK8s(t, time.Unix(0, 0), "--help") // the help is the command's output: stdout
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}

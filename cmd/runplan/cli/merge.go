@@ -15,7 +15,7 @@ import (
 // checks, score, verdict and recommendations are evaluated on the merged
 // figures (engine.Program.Rescore); its exit status is run's.
 func mergeCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("merge", "runplan merge REPORT.json... --out report.json [--junit FILE] [--markdown FILE] [--html FILE]", stderr)
+	fs := newFlagSet("merge", "runplan merge REPORT.json... --out report.json [--junit FILE] [--markdown FILE] [--html FILE]", stdout, stderr)
 	out := fs.String("out", "", "write the merged JSON report to this file (atomically)")
 	junitOut := fs.String("junit", "", "also write the merged report as JUnit XML to this file")
 	markdownOut := fs.String("markdown", "", "also write a Markdown summary to this file (and append it to $GITHUB_STEP_SUMMARY when set)")

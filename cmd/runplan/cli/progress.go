@@ -133,16 +133,17 @@ func logLines(ctx context.Context, src progressSource, log zerolog.Logger, perio
 			if !p.Started || p.Done {
 				continue
 			}
-			ev := log.Info().Str("scenario", p.Name).Dur("elapsed", p.Elapsed.Round(time.Second)).
+			// Each field's unit is in its name (docs/METRICS.md, Logs).
+			ev := log.Info().Str("scenario", p.Name).Float64("elapsed_s", p.Elapsed.Round(time.Second).Seconds()).
 				Int64("completed", p.Completed).Int64("errors", p.Errors)
 			if p.RateOK { // not in the warmup: an unmeasured interval has no rate, not 0
-				ev = ev.Float64("rate", p.Rate)
+				ev = ev.Float64("rate_per_s", p.Rate)
 			}
 			if p.Planned > 0 {
-				ev = ev.Dur("planned", p.Planned)
+				ev = ev.Float64("planned_s", p.Planned.Seconds())
 			}
 			if p.P99OK {
-				ev = ev.Dur("p99", p.P99)
+				ev = ev.Float64("p99_ms", ms(p.P99))
 			}
 			if len(p.Faults) > 0 {
 				ev = ev.Strs("faults", p.Faults)
@@ -151,3 +152,6 @@ func logLines(ctx context.Context, src progressSource, log zerolog.Logger, perio
 		}
 	}
 }
+
+// ms is d in milliseconds, to the microsecond, for a log field named *_ms.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -47,7 +47,7 @@ func TestProgressLogLines(t *testing.T) {
 		cancel()
 		<-done
 		got := out.String()
-		for _, want := range []string{`"scenario":"running"`, `"completed":150`, `"errors":2`, `"rate":50`, `"faults":["slow_cache"]`, `"message":"progress"`} {
+		for _, want := range []string{`"scenario":"running"`, `"elapsed_s":3`, `"planned_s":10`, `"p99_ms":4,`, `"completed":150`, `"errors":2`, `"rate_per_s":50`, `"faults":["slow_cache"]`, `"message":"progress"`} {
 			if !strings.Contains(got, want) {
 				t.Errorf("log lacks %s:\n%s", want, got)
 			}
@@ -56,7 +56,7 @@ func TestProgressLogLines(t *testing.T) {
 			t.Errorf("%d lines in two periods of two running scenarios, want 4:\n%s", n, got)
 		}
 		for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
-			if strings.Contains(line, `"warming"`) && strings.Contains(line, `"rate"`) {
+			if strings.Contains(line, `"warming"`) && strings.Contains(line, `"rate_per_s"`) {
 				t.Errorf("a scenario in its warmup has no rate yet, not 0: %s", line)
 			}
 		}

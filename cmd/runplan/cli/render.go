@@ -13,7 +13,7 @@ import (
 // is shown with its place in the plan), 2 for an invalid plan or command
 // line.
 func renderCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("render", "runplan render PLAN [--iterations N] [--scenario S] [--seed N] [--format text|json] [--set path=value]... [--env-file FILE]...", stderr)
+	fs := newFlagSet("render", "runplan render PLAN [--iterations N] [--scenario S] [--seed N] [--format text|json] [--set path=value]... [--env-file FILE]...", stdout, stderr)
 	iterations := fs.Int("iterations", engine.DefaultRenderIterations, "how many iterations of each scenario to show")
 	scenario := fs.String("scenario", "", "show this scenario only")
 	seed := fs.String("seed", "", "random seed (overrides the plan's seed; a run with the same seed sends the same values)")

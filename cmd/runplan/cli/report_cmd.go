@@ -141,7 +141,7 @@ func writeRunFormats(rep *report.Report, junit, markdown, html string, stderr io
 }
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("report", "runplan report FILE.json [--format console|junit|markdown|html] [--out FILE]", stderr)
+	fs := newFlagSet("report", "runplan report FILE.json [--format console|junit|markdown|html] [--out FILE]", stdout, stderr)
 	format := fs.String("format", "console", "output format: console, junit, markdown or html")
 	out := fs.String("out", "", "write to this file (atomically) instead of stdout")
 	color := fs.String("color", "auto", "colour the console format: auto (on a terminal), always or never")
@@ -191,11 +191,16 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("compare", "runplan compare BASE.json NEW.json [--tolerance p99=10%,rate=5%,error_rate=0.01]... [--format console|markdown] [--out FILE]", stderr)
+	fs := newFlagSet("compare", "runplan compare BASE.json NEW.json [--tolerance p99=10%,rate=5%,error_rate=0.01]... [--format console|markdown] [--out FILE] [--force]\n\n"+
+		"Exit codes: 0 no regression; 1 a regression (a figure beyond tolerance, a check that started failing,\n"+
+		"a fault no longer recovered or recovered slower, or a new run invalid, partial or not started where\n"+
+		"the base was not); 2 bad command line, unreadable report, or reports of different plans without\n"+
+		"--force; 4 not judged (the new run and the base are both invalid, partial or not started)", stdout, stderr)
 	var tols stringList
 	fs.Var(&tols, "tolerance", "how far a figure may move before it is flagged, figure=value (comma-separated or repeated): "+
-		"a percentage of the base (p99=10%), an absolute amount (p99=2ms, error_rate=0.01, rate=50), both (p99=10%,p99=1ms: flagged when beyond both), or off; "+
-		"figures: rate, error_rate, p50, p90, p95, p99, p999, max (default rate=5%,error_rate=0.01,p50=10%,p95=10%,p99=10%)")
+		"a percentage of the base (p99=10%), an absolute amount (p99=2ms, error_rate=0.01, rate=50, recovery=1s), both (p99=10%,p99=1ms: flagged when beyond both), or off; "+
+		"figures: rate, error_rate, p50, p90, p95, p99, p999, max, and recovery (each fault's recovery time) (default rate=5%,error_rate=0.01,p50=10%,p95=10%,p99=10%,recovery=20%,recovery=1s)")
+	force := fs.Bool("force", false, "compare reports of different plans (by default refused: see docs/REPORTS.md, Same plan only)")
 	format := fs.String("format", "console", "output format: console or markdown")
 	out := fs.String("out", "", "write to this file (atomically) instead of stdout")
 	color := fs.String("color", "auto", "colour the console format: auto (on a terminal), always or never")
@@ -207,7 +212,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	if len(pos) != 2 {
-		fmt.Fprintln(stderr, "runplan compare: give a base report and a new report")
+		fmt.Fprintln(fs.Output(), "runplan compare: give a base report and a new report")
 		fs.Usage()
 		return ExitUsage
 	}
@@ -224,6 +229,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	cur, err := loadReport(pos[1])
 	if err != nil {
 		fmt.Fprintln(stderr, "runplan compare:", err)
+		return ExitUsage
+	}
+	if err := report.SamePlan(base.rep, cur.rep); err != nil && !*force {
+		fmt.Fprintf(stderr, "runplan compare: %s is of plan %q and %s of plan %q: reports of different plans are not compared; pass --force to compare them anyway\n",
+			pos[0], report.PlanKey(base.rep), pos[1], report.PlanKey(cur.rep))
 		return ExitUsage
 	}
 	cmp := report.Compare(base.rep, cur.rep, tol)
@@ -257,14 +267,17 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "runplan compare:", err)
 		}
 	}
-	if cmp.Regressions > 0 {
+	switch {
+	case cmp.Regressions > 0:
 		return ExitChecks
+	case cmp.NotJudged != "":
+		return ExitInvalid
 	}
 	return ExitOK
 }
 
 func trendCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("trend", "runplan trend REPORT.json|FOLDER... [--format markdown|html] [--out FILE]", stderr)
+	fs := newFlagSet("trend", "runplan trend REPORT.json|FOLDER... [--format markdown|html] [--out FILE]", stdout, stderr)
 	format := fs.String("format", "markdown", "output format: markdown or html")
 	out := fs.String("out", "", "write to this file (atomically) instead of stdout")
 	pos, code, ok := parseArgs(fs, args, -1, "give JSON reports or folders of them", stderr)

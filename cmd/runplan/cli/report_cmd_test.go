@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -185,6 +186,17 @@ func TestReportCommand(t *testing.T) {
 	if err := os.WriteFile(newer, bytes.Replace(b, []byte(`"report_version": 1`), []byte(`"report_version": 2`), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// RFC 3339 as the report schema accepts it, not only as runplan
+	// writes it: lower-case t and z, an offset.
+	lower := filepath.Join(dir, "lower.json")
+	b = bytes.Replace(b, []byte(`"started_at": "2026-12-01T21:48:58.592227901Z"`), []byte(`"started_at": "2026-12-01t22:48:58.592227901+01:00"`), 1)
+	b = bytes.Replace(b, []byte(`"ended_at": "2026-12-01T21:49:07.669267523Z"`), []byte(`"ended_at": "2026-12-01t21:49:07.669267523z"`), 1)
+	if !bytes.Contains(b, []byte(`t22:48:58.592227901+01:00"`)) || !bytes.Contains(b, []byte(`t21:49:07.669267523z"`)) {
+		t.Fatal("sample.json's started_at or ended_at changed: update this test")
+	}
+	if err := os.WriteFile(lower, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -195,6 +207,7 @@ func TestReportCommand(t *testing.T) {
 		outContain string
 	}{
 		{"console by default", []string{sampleReport, "--color", "never"}, ExitOK, "SCORE", "", "", ""},
+		{"lower-case t and z, an offset", []string{lower, "--format", "junit"}, ExitOK, `timestamp="2026-12-01T21:48:58`, "", "", ""},
 		{"console in colour", []string{sampleReport, "--color", "always"}, ExitOK, "\x1b[", "", "", ""},
 		{"junit", []string{sampleReport, "--format", "junit"}, ExitOK, "<testsuites", "", "", ""},
 		{"markdown", []string{sampleReport, "--format", "markdown"}, ExitOK, "### ", "", "", ""},
@@ -320,6 +333,112 @@ func TestTrendCommand(t *testing.T) {
 		{"trend", t.TempDir()}} {
 		if code, _, _ := runMain(t, bad...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+}
+
+// writeVariant writes the sample report, edited, to dir/name.
+func writeVariant(t *testing.T, dir, name string, edit func(r *report.Report)) string {
+	t.Helper()
+	r, err := report.Read(sampleReport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(r)
+	path := filepath.Join(dir, name)
+	if err := report.WriteFileAtomic(path, func(w io.Writer) error { return report.WriteJSON(w, r) }); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCompareCommandPlansAndExitCodes: reports of different plans are
+// refused without --force, naming both plans; the exit code is 1 on a
+// regression (a new run invalid or partial after a trusted base is one),
+// 4 when neither run can be trusted, 0 otherwise.
+func TestCompareCommandPlansAndExitCodes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	base := writeVariant(t, dir, "base.json", func(*report.Report) {})
+	edited := writeVariant(t, dir, "edited.json", func(r *report.Report) { r.Plan.Digest = strings.Repeat("e", 64) })
+	other := writeVariant(t, dir, "other.json", func(r *report.Report) { r.Plan.Name = "webhook-errors" })
+	invalid := writeVariant(t, dir, "invalid.json", func(r *report.Report) { r.Valid, r.Verdict = false, "invalid" })
+	partial := writeVariant(t, dir, "partial.json", func(r *report.Report) { r.Partial = true })
+	name, err := report.Read(sampleReport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr []string
+	}{
+		{"same plan", []string{base, base}, ExitOK, []string{"no regression beyond tolerance"}, nil},
+		{"the plan edited", []string{base, edited}, ExitOK, []string{"note: the plan changed between the runs"}, nil},
+		{"different plans refused", []string{base, other}, ExitUsage, nil,
+			[]string{`is of plan "` + name.Plan.Name + `"`, `of plan "webhook-errors"`, "pass --force to compare them anyway"}},
+		{"different plans forced", []string{base, other, "--force"}, ExitOK, []string{"different plans compared (--force)"}, nil},
+		{"new run invalid", []string{base, invalid}, ExitChecks, []string{"validity: the base run is valid and complete; the new run is invalid"}, nil},
+		{"new run partial", []string{base, partial, "--format", "markdown"}, ExitChecks, []string{"### ❌", "the new run is partial"}, nil},
+		{"neither trusted", []string{invalid, partial}, ExitInvalid, []string{"not judged: the new run is partial, and the base run is invalid"}, nil},
+		{"base untrusted, new fine", []string{invalid, base}, ExitOK, []string{"IMPROVEMENTS", "no regression beyond tolerance"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runMain(t, append([]string{"compare", "--color", "never"}, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestTrendCommandMixedPlans: a folder of two plans' reports gives one
+// table and one score chart per plan, whatever the files' order.
+func TestTrendCommandMixedPlans(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for i, plan := range []string{"zz-plan", "aa-plan", "zz-plan", "aa-plan", "zz-plan"} {
+		writeVariant(t, dir, fmt.Sprintf("run-%d.json", i), func(r *report.Report) {
+			r.Plan.Name = plan
+			r.RunID = fmt.Sprintf("%s-%d", plan, i)
+			r.StartedAt = r.StartedAt.AddDate(0, 0, i)
+		})
+	}
+	code, stdout, stderr := runMain(t, "trend", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	a, z := strings.Index(stdout, "#### aa-plan · 2 runs"), strings.Index(stdout, "#### zz-plan · 3 runs")
+	if a < 0 || z < a || strings.Count(stdout, "| started | run |") != 2 {
+		t.Fatalf("want a table for aa-plan then one for zz-plan:\n%s", stdout)
+	}
+	if strings.Contains(stdout[a:z], "zz-plan-") || strings.Contains(stdout[z:], "aa-plan-") {
+		t.Errorf("a run in another plan's table:\n%s", stdout)
+	}
+	out := filepath.Join(t.TempDir(), "trend.html")
+	if code, _, stderr := runMain(t, "trend", dir, "--format", "html", "--out", out); code != ExitOK {
+		t.Fatalf("html: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{`id="chart-p0-trend-score"`, `id="chart-p1-trend-score"`, "<h2>aa-plan</h2>", "<h2>zz-plan</h2>"} {
+		if !bytes.Contains(b, []byte(id)) {
+			t.Errorf("trend html lacks %s", id)
 		}
 	}
 }

@@ -181,7 +181,6 @@ func TestSinkCommandUsage(t *testing.T) {
 		code int
 		err  string
 	}{
-		{"help", []string{"sink", "--help"}, ExitOK, "runplan sink --listen"},
 		{"bad flavor", []string{"sink", "--flavor", "teams"}, ExitUsage, `unknown flavor "teams"`},
 		{"bad limit", []string{"sink", "--rate-limit", "fast"}, ExitUsage, `--rate-limit "fast": use a count per period`},
 		{"signing without generic", []string{"sink", "--signing", "github", "--secret", "x"}, ExitUsage, "needs the generic flavor"},
@@ -194,7 +193,7 @@ func TestSinkCommandUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, _, stderr := runMain(t, tt.args...)
+			code, _, stderr := runMain(t, tt.args...) // --help: TestEveryCommandHelp
 			if code != tt.code || !strings.Contains(stderr, tt.err) {
 				t.Fatalf("exit %d (want %d), stderr:\n%s", code, tt.code, stderr)
 			}

@@ -13,7 +13,7 @@ import (
 // release build's link-time values when set, otherwise from the go tool's
 // build information (engine.BuildInfo). `runplan --version` is the same.
 func versionCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("version", "runplan version [--short]", stderr)
+	fs := newFlagSet("version", "runplan version [--short]", stdout, stderr)
 	short := fs.Bool("short", false, "print the version only")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

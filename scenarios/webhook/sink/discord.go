@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +105,8 @@ func (s *Sink) serveDiscord(w http.ResponseWriter, r *http.Request) {
 		segs = segs[1:]
 		segs[0] = "api"
 	}
-	if len(segs) != 4 || segs[0] != "api" || segs[1] != "webhooks" {
+	messages := len(segs) == 6 && segs[4] == "messages"
+	if len(segs) != 4 && !messages || segs[0] != "api" || segs[1] != "webhooks" {
 		writeError(w, http.StatusNotFound, apiError{Message: "404: Not Found", Code: 0})
 		return
 	}
@@ -113,8 +116,12 @@ func (s *Sink) serveDiscord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, token := segs[2], segs[3]
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+	allowed := []string{http.MethodGet, http.MethodPost}
+	if messages {
+		allowed = []string{http.MethodGet, http.MethodPatch, http.MethodDelete}
+	}
+	if !slices.Contains(allowed, r.Method) {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		writeError(w, http.StatusMethodNotAllowed, apiError{Message: "405: Method Not Allowed", Code: 0})
 		return
 	}
@@ -139,7 +146,14 @@ func (s *Sink) serveDiscord(w http.ResponseWriter, r *http.Request) {
 		s.rateLimited(w, r, reset, "user")
 		return
 	}
-	s.executeWebhook(w, r, now)
+	switch {
+	case messages:
+		s.webhookMessage(w, r, segs[5], now)
+	case r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.webhookObject())
+	default:
+		s.executeWebhook(w, r, now)
+	}
 }
 
 // bucketHash is the opaque X-RateLimit-Bucket of the webhook.
@@ -203,20 +217,21 @@ type executePayload struct {
 	Attachments json.RawMessage `json:"attachments"`
 	Poll        json.RawMessage `json:"poll"`
 	StickerIDs  json.RawMessage `json:"sticker_ids"`
+	Flags       json.RawMessage `json:"flags"`
 }
 
 // invalidJSON is Discord's answer to a body that does not parse.
 var invalidJSON = apiError{Message: "The request body contains invalid JSON.", Code: CodeInvalidJSON}
 
 // readDiscordBody returns the JSON payload of a JSON or multipart request
-// and the number of files, or answers the error itself and returns ok false.
-func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []byte, files int, ok bool) {
+// and the files uploaded, or answers the error itself and returns ok false.
+func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []byte, files []upload, ok bool) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "multipart/form-data") {
 		fe := formErrors{}
 		fe.add(fieldError{Code: "CONTENT_TYPE_INVALID", Message: `Expected "Content-Type" header to be one of {'application/json', 'multipart/form-data'}.`})
 		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
-		return nil, 0, false
+		return nil, nil, false
 	}
 	rd := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 	tooBig := func(err error) bool {
@@ -234,9 +249,9 @@ func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []b
 				// The client went away mid-body: nobody reads this answer.
 				s.discordError(w, r, http.StatusBadRequest, invalidJSON)
 			}
-			return nil, 0, false
+			return nil, nil, false
 		}
-		return body, 0, true
+		return body, nil, true
 	}
 	mr := multipart.NewReader(rd, params["boundary"])
 	for {
@@ -248,18 +263,18 @@ func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []b
 			if !tooBig(err) {
 				s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody})
 			}
-			return nil, 0, false
+			return nil, nil, false
 		}
 		b, err := io.ReadAll(p)
 		if err != nil {
 			if !tooBig(err) {
 				s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody})
 			}
-			return nil, 0, false
+			return nil, nil, false
 		}
 		switch {
 		case p.FileName() != "":
-			files++
+			files = append(files, upload{field: p.FormName(), filename: p.FileName(), data: b})
 		case p.FormName() == "payload_json":
 			body = b
 		}
@@ -272,39 +287,12 @@ func (s *Sink) readDiscordBody(w http.ResponseWriter, r *http.Request) (body []b
 
 // executeWebhook answers a POST to the sink's webhook, its token checked.
 func (s *Sink) executeWebhook(w http.ResponseWriter, r *http.Request, now time.Time) {
-	body, files, ok := s.readDiscordBody(w, r)
+	f, ok := s.readMessageForm(w, r)
 	if !ok {
 		return
 	}
-	if !json.Valid(body) {
-		s.discordError(w, r, http.StatusBadRequest, invalidJSON)
-		return
-	}
-	var p executePayload
-	if err := json.Unmarshal(body, &p); err != nil {
-		fe := formErrors{}
-		fe.add(fieldError{Code: "MODEL_TYPE_CONVERT", Message: "Only dictionaries may be used in a ModelType"})
-		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
-		return
-	}
-
-	fe := formErrors{}
-	content, _ := stringField(p.Content, fe, "content")
-	username, hasName := stringField(p.Username, fe, "username")
-	avatar, _ := stringField(p.AvatarURL, fe, "avatar_url")
-	tts := boolField(p.TTS, fe, "tts")
-	embeds := embedsField(p.Embeds, fe)
-	if n := utf8.RuneCountInString(content); n > maxContent {
-		fe.add(fieldError{Code: "BASE_TYPE_MAX_LENGTH", Message: "Must be 2000 or fewer in length."}, "content")
-	}
-	if n := utf8.RuneCountInString(username); hasName && (n < 1 || n > maxUsername) {
-		fe.add(fieldError{Code: "BASE_TYPE_BAD_LENGTH", Message: "Must be between 1 and 80 in length."}, "username")
-	}
-	if len(fe) > 0 {
-		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
-		return
-	}
-	if strings.TrimSpace(content) == "" && len(embeds) == 0 && files == 0 &&
+	p := &f.p
+	if strings.TrimSpace(f.content) == "" && len(f.embeds) == 0 && len(f.files) == 0 &&
 		isEmpty(p.Components) && isEmpty(p.Attachments) && isEmpty(p.Poll) && isEmpty(p.StickerIDs) {
 		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Cannot send an empty message", Code: CodeEmptyMessage})
 		return
@@ -314,27 +302,95 @@ func (s *Sink) executeWebhook(w http.ResponseWriter, r *http.Request, now time.T
 		return
 	}
 
-	q := r.URL.Query()
 	m := &Message{
 		ID:        s.nextID(now),
 		WebhookID: s.opts.WebhookID,
 		ChannelID: s.opts.ChannelID,
-		ThreadID:  q.Get("thread_id"),
-		Content:   content,
-		Username:  username,
-		AvatarURL: avatar,
-		TTS:       tts,
-		Embeds:    embeds,
-		Files:     files,
+		ThreadID:  f.thread,
+		Content:   f.content,
+		Username:  f.username,
+		AvatarURL: f.avatar,
+		TTS:       f.tts,
+		Embeds:    f.embeds,
+		Files:     len(f.files),
 		Received:  now,
 	}
+	if f.thread != "" {
+		m.Position = s.threads.next(f.thread)
+	}
+	m.Attachments = s.attachments(f.files, p.Attachments, m.channel(), baseURL(r), func() string { return s.nextID(now) })
+	m.Flags = intField(p.Flags)
 	s.accept(r, m)
-	switch q.Get("wait") {
+	switch r.URL.Query().Get("wait") {
 	case "true", "True", "1":
 		writeJSON(w, http.StatusOK, s.messageObject(*m))
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// channel is the channel the message is in: its thread, if any.
+func (m *Message) channel() string {
+	if m.ThreadID != "" {
+		return m.ThreadID
+	}
+	return m.ChannelID
+}
+
+// messageForm is an execute or edit body, read and checked.
+type messageForm struct {
+	p        executePayload
+	content  string
+	username string
+	avatar   string
+	tts      bool
+	embeds   []json.RawMessage
+	files    []upload
+	thread   string // the thread_id query parameter
+}
+
+// readMessageForm reads and checks a message body (JSON or multipart) and
+// the thread_id parameter, or answers the error itself and returns false.
+func (s *Sink) readMessageForm(w http.ResponseWriter, r *http.Request) (*messageForm, bool) {
+	body, files, ok := s.readDiscordBody(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !json.Valid(body) {
+		s.discordError(w, r, http.StatusBadRequest, invalidJSON)
+		return nil, false
+	}
+	f := &messageForm{files: files}
+	if err := json.Unmarshal(body, &f.p); err != nil {
+		fe := formErrors{}
+		fe.add(fieldError{Code: "MODEL_TYPE_CONVERT", Message: "Only dictionaries may be used in a ModelType"})
+		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
+		return nil, false
+	}
+	p := &f.p
+	fe := formErrors{}
+	var hasName bool
+	f.content, _ = stringField(p.Content, fe, "content")
+	f.username, hasName = stringField(p.Username, fe, "username")
+	f.avatar, _ = stringField(p.AvatarURL, fe, "avatar_url")
+	f.tts = boolField(p.TTS, fe, "tts")
+	f.embeds = embedsField(p.Embeds, fe)
+	if n := utf8.RuneCountInString(f.content); n > maxContent {
+		fe.add(fieldError{Code: "BASE_TYPE_MAX_LENGTH", Message: "Must be 2000 or fewer in length."}, "content")
+	}
+	if n := utf8.RuneCountInString(f.username); hasName && (n < 1 || n > maxUsername) {
+		fe.add(fieldError{Code: "BASE_TYPE_BAD_LENGTH", Message: "Must be between 1 and 80 in length."}, "username")
+	}
+	q := r.URL.Query()
+	f.thread = q.Get("thread_id")
+	if q.Has("thread_id") && !isDigits(f.thread) {
+		fe.add(fieldError{Code: "NUMBER_TYPE_COERCE", Message: fmt.Sprintf("Value %q is not snowflake.", f.thread)}, "thread_id")
+	}
+	if len(fe) > 0 {
+		s.discordError(w, r, http.StatusBadRequest, apiError{Message: "Invalid Form Body", Code: CodeInvalidFormBody, Errors: fe})
+		return nil, false
+	}
+	return f, true
 }
 
 // stringField decodes an optional string field, reporting a wrong type.
@@ -479,23 +535,25 @@ func isEmpty(raw json.RawMessage) bool {
 // messageObject is the message Discord returns for ?wait=true, with the
 // fields clients read.
 type messageObject struct {
-	Type            int               `json:"type"`
-	Content         string            `json:"content"`
-	Mentions        []any             `json:"mentions"`
-	MentionRoles    []any             `json:"mention_roles"`
-	Attachments     []any             `json:"attachments"`
-	Embeds          []json.RawMessage `json:"embeds"`
-	Timestamp       string            `json:"timestamp"`
-	EditedTimestamp *string           `json:"edited_timestamp"`
-	Flags           int               `json:"flags"`
-	Components      []any             `json:"components"`
-	ID              string            `json:"id"`
-	ChannelID       string            `json:"channel_id"`
-	Author          author            `json:"author"`
-	Pinned          bool              `json:"pinned"`
-	MentionEveryone bool              `json:"mention_everyone"`
-	TTS             bool              `json:"tts"`
-	WebhookID       string            `json:"webhook_id"`
+	Type            int                `json:"type"`
+	Content         string             `json:"content"`
+	Mentions        []any              `json:"mentions"`
+	MentionRoles    []any              `json:"mention_roles"`
+	Attachments     []attachmentObject `json:"attachments"`
+	Embeds          []json.RawMessage  `json:"embeds"`
+	Timestamp       string             `json:"timestamp"`
+	EditedTimestamp *string            `json:"edited_timestamp"`
+	Flags           int                `json:"flags"`
+	Components      []any              `json:"components"`
+	ID              string             `json:"id"`
+	ChannelID       string             `json:"channel_id"`
+	Author          author             `json:"author"`
+	Pinned          bool               `json:"pinned"`
+	MentionEveryone bool               `json:"mention_everyone"`
+	TTS             bool               `json:"tts"`
+	WebhookID       string             `json:"webhook_id"`
+	// Position is set for a message in a thread.
+	Position *int `json:"position,omitempty"`
 }
 
 type author struct {
@@ -514,17 +572,14 @@ func (s *Sink) messageObject(m Message) messageObject {
 	if name == "" {
 		name = s.opts.Username
 	}
-	embeds := m.Embeds
-	if embeds == nil {
-		embeds = []json.RawMessage{}
-	}
-	return messageObject{
+	o := messageObject{
 		Content:      m.Content,
 		Mentions:     []any{},
 		MentionRoles: []any{},
-		Attachments:  []any{},
-		Embeds:       embeds,
+		Attachments:  attachmentObjects(m.Attachments),
+		Embeds:       richEmbeds(m.Embeds),
 		Timestamp:    m.Received.UTC().Format(timestampLayout),
+		Flags:        m.Flags,
 		Components:   []any{},
 		ID:           m.ID,
 		ChannelID:    m.ChannelID,
@@ -537,4 +592,24 @@ func (s *Sink) messageObject(m Message) messageObject {
 		TTS:       m.TTS,
 		WebhookID: m.WebhookID,
 	}
+	if !m.Edited.IsZero() {
+		t := m.Edited.UTC().Format(timestampLayout)
+		o.EditedTimestamp = &t
+	}
+	if m.ThreadID != "" {
+		// In a thread, the message's channel is the thread.
+		o.ChannelID = m.ThreadID
+		o.Position = &m.Position
+	}
+	return o
+}
+
+// intField reads an optional integer field (flags), 0 when absent or not
+// an integer.
+func intField(raw json.RawMessage) int {
+	var n int
+	if isNull(raw) || json.Unmarshal(raw, &n) != nil {
+		return 0
+	}
+	return n
 }

@@ -110,7 +110,10 @@ func FuzzSinkRequest(f *testing.F) {
 			t.Fatalf("status %d", status)
 		}
 		msgs := s.Messages()
-		if ok != (len(msgs) == 1) || len(msgs) > 1 {
+		// A fresh Discord sink answers GET (the webhook object) without a
+		// message; its other routes on messages find none to answer 2xx.
+		delivers := ok && !(opts.Flavor == FlavorDiscord && r.Method == http.MethodGet)
+		if delivers != (len(msgs) == 1) || len(msgs) > 1 {
 			t.Fatalf("status %d with %d messages recorded", status, len(msgs))
 		}
 		if len(infos) != 1 || infos[0].Status != status {
@@ -121,7 +124,11 @@ func FuzzSinkRequest(f *testing.F) {
 				t.Fatalf("the token is in the logged path %q", infos[0].Path)
 			}
 		}
-		checkAnswer(t, opts, w, msgs)
+		if delivers || !ok {
+			checkAnswer(t, opts, w, msgs)
+		} else if !bytes.Contains(w.Body.Bytes(), []byte(`"type":1`)) {
+			t.Fatalf("GET answered %q, not the webhook object", w.Body.Bytes())
+		}
 	})
 }
 

@@ -11,7 +11,11 @@
 // bad tokens (401 50027), the X-RateLimit-* headers of every answer, the
 // per-webhook bucket (5 per 2 s by default), an optional per-channel limit
 // (429 code 20028, scope shared), the global limit (50 per second) and 429
-// bodies with retry_after and Retry-After. Slack emulation (FlavorSlack)
+// bodies with retry_after and Retry-After, the Via header of Discord's edge
+// on every answer (clients tell Discord's 429 from a Cloudflare ban by it),
+// message objects with the uploads' attachments, embeds typed "rich", and
+// a thread's id as channel_id with the message's position, and the
+// webhook's GET and its messages' GET, PATCH and DELETE. Slack emulation (FlavorSlack)
 // answers "ok" or Slack's plain-text errors and 429s; the generic mode
 // (FlavorGeneric) verifies GitHub or Standard Webhooks signatures.
 //
@@ -206,8 +210,12 @@ type Message struct {
 	ID        string
 	WebhookID string
 	ChannelID string
-	// ThreadID is the thread_id query parameter, if any.
+	// ThreadID is the thread_id query parameter, if any; the message
+	// object then gives it as channel_id, as Discord does.
 	ThreadID string
+	// Position is the message's position in its thread (ThreadID set),
+	// counting the thread's messages the sink accepted from 0.
+	Position int
 	// Content is the message text: Discord's content, Slack's text, the
 	// generic body (its first 4 KiB).
 	Content   string
@@ -218,6 +226,11 @@ type Message struct {
 	Embeds []json.RawMessage
 	// Files counts multipart file parts.
 	Files int
+	// Attachments describe the uploaded files, in upload order.
+	Attachments []Attachment
+	// Flags are the message flags the sender set (4: suppress embeds,
+	// 4096: silent).
+	Flags int
 	// Key is the delivery's HeaderMessage or webhook-id, if any.
 	Key string
 	// Duplicate tells whether a message with the same Key was accepted
@@ -227,6 +240,11 @@ type Message struct {
 	Latency time.Duration
 	// Received is when the request was answered.
 	Received time.Time
+	// Edited is when the message was last edited through the webhook
+	// (PATCH .../messages/{id}), zero if never.
+	Edited time.Time
+	// Deleted tells whether the message was deleted through the webhook.
+	Deleted bool
 }
 
 // Sink is an embedded webhook receiver. All its methods are safe for
@@ -249,6 +267,8 @@ type Sink struct {
 	fault atomic.Pointer[faultState]
 
 	track tracker
+
+	threads threadPositions
 
 	histMu sync.Mutex
 	hist   []Message // ring of opts.History messages
@@ -533,6 +553,13 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deferred: a fault that aborts the connection panics with
 	// http.ErrAbortHandler, and must still be counted.
 	defer s.account(sw, r, note)
+	if s.opts.Flavor == FlavorDiscord {
+		// Discord's answers pass Google's load balancer, which adds Via
+		// to every one. Clients tell Discord's own 429 from a Cloudflare
+		// ban by it (discord.py and the Python discord-webhook family give
+		// up on a 429 without Via).
+		w.Header().Set("Via", ViaDiscord)
+	}
 	if f := s.pickFault(); f != nil {
 		note.fault = s.serveFault(sw, r, f)
 		return

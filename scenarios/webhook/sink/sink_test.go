@@ -91,7 +91,9 @@ func TestExecuteWebhook(t *testing.T) {
 		{name: "content not a string", path: "/api/webhooks/{id}/{token}", contentType: appJSON, body: `{"content":5}`, status: 400, code: 50035, errPath: []string{"content"}},
 		{name: "too many embeds", path: "/api/webhooks/{id}/{token}", contentType: appJSON, body: `{"embeds":[{},{},{},{},{},{},{},{},{},{},{}]}`, status: 400, code: 50035, errPath: []string{"embeds"}},
 		{name: "embed not an object", path: "/api/webhooks/{id}/{token}", contentType: appJSON, body: `{"embeds":[{"title":"a"},3]}`, status: 400, code: 50035, errPath: []string{"embeds", "1"}},
-		{name: "get", path: "/api/webhooks/{id}/{token}", method: http.MethodGet, status: 405, code: 0},
+		{name: "put", path: "/api/webhooks/{id}/{token}", method: http.MethodPut, status: 405, code: 0},
+		{name: "post to a message", path: "/api/webhooks/{id}/{token}/messages/1", contentType: appJSON, body: `{"content":"hi"}`, status: 405, code: 0},
+		{name: "unknown message", path: "/api/webhooks/{id}/{token}/messages/1", method: http.MethodGet, status: 404, code: 10008, message: "Unknown Message"},
 		{name: "unknown route", path: "/api/channels/1/messages", contentType: appJSON, body: `{"content":"hi"}`, status: 404, code: 0},
 		{name: "root", path: "/", status: 404, code: 0},
 	}

@@ -43,7 +43,7 @@ type ScheduleOptions struct {
 	Schedule string
 	// TimeZone of Schedule, an IANA name; DefaultTimeZone when empty.
 	TimeZone  string
-	Image     string // DefaultImage when empty
+	Image     string // runplan's image (required: no image is published for it)
 	Namespace string
 	// Secret, Env and Sets as in Options.
 	Secret       string
@@ -80,7 +80,7 @@ func BuildSchedule(in Input, o ScheduleOptions) (*Scheduled, error) {
 	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
 		errs = append(errs, fmt.Errorf("--time-zone %q: want an IANA time zone such as Etc/UTC or Europe/Berlin", tz))
 	}
-	common, err := checkCommon(in, o.Namespace, o.Secret, o.StorageClass, o.CPU, o.Memory, o.Storage)
+	common, err := checkCommon(in, o.Image, o.Namespace, o.Secret, o.StorageClass, o.CPU, o.Memory, o.Storage)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -132,7 +132,7 @@ func BuildSchedule(in Input, o ScheduleOptions) (*Scheduled, error) {
 				SecurityContext: podSecurityContext(),
 				Containers: []corev1.Container{{
 					Name:            "run",
-					Image:           cmp.Or(o.Image, DefaultImage),
+					Image:           o.Image,
 					Command:         []string{"runplan"},
 					Args:            args,
 					Env:             env,
@@ -172,8 +172,11 @@ func (s *Scheduled) Write(w io.Writer, header string) error {
 type common struct{ cpu, mem, storage resource.Quantity }
 
 // checkCommon checks the options and files both builders share.
-func checkCommon(in Input, namespace, secret, storageClass, cpu, mem, storage string) (common, error) {
+func checkCommon(in Input, image, namespace, secret, storageClass, cpu, mem, storage string) (common, error) {
 	var errs []error
+	if image == "" {
+		errs = append(errs, errors.New("k8s: no --image: build runplan's image from the repository's Dockerfile (docker build -t REGISTRY/runplan:TAG .), push it where the cluster pulls from, and pass --image REGISTRY/runplan:TAG"))
+	}
 	if namespace != "" {
 		if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 {
 			errs = append(errs, fmt.Errorf("--namespace %q: %s", namespace, strings.Join(msgs, "; ")))

@@ -39,7 +39,6 @@ const (
 
 // Default values of Options.
 const (
-	DefaultImage        = "ghcr.io/runplan/runplan:latest"
 	DefaultWaitImage    = "busybox:1.37"
 	DefaultStartLead    = 30 * time.Second
 	DefaultMergeTimeout = 15 * time.Minute
@@ -83,7 +82,7 @@ type EnvVar struct{ Name, Value string }
 // Options say how to run the plan.
 type Options struct {
 	Parallelism int
-	Image       string // runplan's image; DefaultImage when empty
+	Image       string // runplan's image (required: no image is published for it)
 	WaitImage   string // an image with a shell, for the merge's wait; DefaultWaitImage when empty
 	Namespace   string // empty: kubectl's current namespace
 	// RunID keys the run's objects and its keys on the targets; a DNS-1123
@@ -154,7 +153,7 @@ func Build(in Input, o Options) (*Manifests, error) {
 	if o.StartLead < 0 {
 		errs = append(errs, fmt.Errorf("--start-lead %s: want a positive duration", o.StartLead))
 	}
-	c, err := checkCommon(in, o.Namespace, o.Secret, o.StorageClass, o.CPU, o.Memory, o.Storage)
+	c, err := checkCommon(in, o.Image, o.Namespace, o.Secret, o.StorageClass, o.CPU, o.Memory, o.Storage)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -162,7 +161,7 @@ func Build(in Input, o Options) (*Manifests, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	image := cmp.Or(o.Image, DefaultImage)
+	image := o.Image
 	waitImage := cmp.Or(o.WaitImage, DefaultWaitImage)
 	lead := o.StartLead
 	if lead == 0 {

@@ -44,7 +44,7 @@ func TestBuild(t *testing.T) {
 		{Path: "a__plan.yaml", Data: []byte("collides with a/plan.yaml once '/' is mapped\n")},
 		{Path: "data/bin.dat", Data: []byte{0xff, 0xfe, 0}},
 	}}
-	m, err := Build(in, Options{Parallelism: 2, RunID: "r1", Now: now, StartLead: time.Minute, MergeTimeout: time.Minute})
+	m, err := Build(in, Options{Parallelism: 2, Image: "example.org/runplan:test", RunID: "r1", Now: now, StartLead: time.Minute, MergeTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestBuild(t *testing.T) {
 func TestBuildErrors(t *testing.T) {
 	t.Parallel()
 	ok := Input{Name: "p", PlanPath: "plan.yaml", Files: []File{{Path: "plan.yaml", Data: []byte("x")}}}
-	base := Options{Parallelism: 2, RunID: "r1", Now: time.Unix(0, 0)}
+	base := Options{Parallelism: 2, Image: "example.org/runplan:test", RunID: "r1", Now: time.Unix(0, 0)}
 	tests := []struct {
 		name string
 		in   Input
@@ -88,6 +88,7 @@ func TestBuildErrors(t *testing.T) {
 		want string
 	}{
 		{"parallelism", ok, func(o *Options) { o.Parallelism = 0 }, "--parallelism 0"},
+		{"no image", ok, func(o *Options) { o.Image = "" }, "no --image: build runplan's image from the repository's Dockerfile"},
 		{"run id", ok, func(o *Options) { o.RunID = "UPPER" }, `--run-id "UPPER"`},
 		{"long run id", ok, func(o *Options) { o.RunID = strings.Repeat("a", 21) }, "--run-id"},
 		{"namespace", ok, func(o *Options) { o.Namespace = "a_b" }, `--namespace "a_b"`},
