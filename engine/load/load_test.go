@@ -373,3 +373,17 @@ func TestLatePolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestPacingSpin: the open model spins before a hit is due only with
+// processors to spare; on fewer it sleeps on its timer.
+func TestPacingSpin(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		procs int
+		want  time.Duration
+	}{{1, 0}, {2, 0}, {3, 0}, {4, spinWindow}, {64, spinWindow}} {
+		if got := pacingSpin(tt.procs); got != tt.want {
+			t.Errorf("pacingSpin(%d) = %v, want %v", tt.procs, got, tt.want)
+		}
+	}
+}
