@@ -521,6 +521,8 @@ func (c *compiler) resolve(n *yaml.Node, what, src string, segs []string, locs [
 			msg := fmt.Sprintf("%s: unknown name %s", what, path)
 			if s := diag.Suggest(seg, cur.names()); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(append(segs[:i:i], s), "."))
+			} else if len(cur.fields) == 0 && i > 0 {
+				msg += fmt.Sprintf(" (%s has none)", strings.Join(segs[:i], "."))
 			} else if len(cur.fields) <= 12 {
 				msg += " (known: " + strings.Join(cur.names(), ", ") + ")"
 			}
