@@ -97,7 +97,7 @@ func (l *loader) dataSource(k, v *yaml.Node, dir string) *DataSource {
 	pk, pickNode := get(v, "pick")
 	_, cursorNode := get(v, "cursor")
 	ek, exhNode := get(v, "exhausted")
-	if d.Invalid || fv == nil || fv.Kind != yaml.ScalarNode {
+	if fv == nil || fv.Kind != yaml.ScalarNode {
 		d.Invalid = true
 		return d // the schema reported it
 	}
@@ -105,6 +105,25 @@ func (l *loader) dataSource(k, v *yaml.Node, dir string) *DataSource {
 	d.Path = d.File
 	if !filepath.IsAbs(d.Path) {
 		d.Path = filepath.Join(dir, d.Path)
+	}
+	if d.Invalid {
+		// The source's settings have problems, reported already; its file
+		// may have others, and one validation lists them all.
+		format := data.Format(str(formatNode))
+		if !slices.Contains(data.Formats, string(format)) {
+			format = data.FormatOf(d.File)
+		}
+		if format != "" {
+			if info, err := data.Scan(d.Path, format); err != nil {
+				l.addf(fv, "data %s: %s", name, fileError(d.Path, err))
+			} else if !l.scanProblems(d, fv, info) {
+				// A good file: the templates are checked against its
+				// columns too.
+				d.Columns = info.Columns
+				d.ColumnsAt = fmt.Sprintf("%s:%d:%d", d.Path, info.At.Line, info.At.Col)
+			}
+		}
+		return d
 	}
 	if s := str(pickNode); s != "" {
 		d.Pick = data.Pick(s)
@@ -132,20 +151,7 @@ func (l *loader) dataSource(k, v *yaml.Node, dir string) *DataSource {
 		d.Invalid = true
 		return d
 	}
-	for _, pr := range info.Problems {
-		l.addf(fv, "data %s: %s:%d:%d: %s", name, d.Path, pr.Line, pr.Col, pr.Msg)
-	}
-	if info.More {
-		l.addf(fv, "data %s: %s: more problems follow; only the first %d are listed", name, d.Path, data.MaxProblems)
-	}
-	if len(info.Problems) > 0 {
-		// The rows are wrong, but a header read is still worth checking
-		// the templates against: one validation lists both problems.
-		d.Invalid = true
-		if len(info.Columns) > 0 {
-			d.Columns = info.Columns
-			d.ColumnsAt = fmt.Sprintf("%s:%d:%d", d.Path, info.At.Line, info.At.Col)
-		}
+	if l.scanProblems(d, fv, info) {
 		return d
 	}
 	if d.Pick == data.Random && info.Size > data.MaxRandomSize {
@@ -156,6 +162,28 @@ func (l *loader) dataSource(k, v *yaml.Node, dir string) *DataSource {
 	d.Columns, d.Rows = info.Columns, info.Rows
 	d.ColumnsAt = fmt.Sprintf("%s:%d:%d", d.Path, info.At.Line, info.At.Col)
 	return d
+}
+
+// scanProblems reports the problems Scan found in d's file, at their
+// place in it, and says whether there were any. With problems, d is
+// invalid, but the columns of a header read are kept: the templates are
+// still checked against them, so one validation lists both.
+func (l *loader) scanProblems(d *DataSource, fv *yaml.Node, info *data.Info) bool {
+	for _, pr := range info.Problems {
+		l.addf(fv, "data %s: %s:%d:%d: %s", d.Name, d.Path, pr.Line, pr.Col, pr.Msg)
+	}
+	if info.More {
+		l.addf(fv, "data %s: %s: more problems follow; only the first %d are listed", d.Name, d.Path, data.MaxProblems)
+	}
+	if len(info.Problems) == 0 {
+		return false
+	}
+	d.Invalid = true
+	if len(info.Columns) > 0 {
+		d.Columns = info.Columns
+		d.ColumnsAt = fmt.Sprintf("%s:%d:%d", d.Path, info.At.Line, info.At.Col)
+	}
+	return true
 }
 
 // fileError says why a data file cannot be read, in a plan author's words.

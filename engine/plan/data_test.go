@@ -77,6 +77,14 @@ func TestDataValidation(t *testing.T) {
 			want: []string{`p.yaml:5:37: data signals: exhausted applies to pick: unique; the rows of a sequential pick never run out`}},
 		{name: "schema", data: "  signals: {file: data/signals.csv, pick: randm}\n", v: "{{ data.signals.price }}",
 			want: []string{`p.yaml:5:43: data.signals.pick: "randm" is not one of "sequential", "random", "unique" (did you mean "random"?)`}},
+		// A source whose settings are wrong still has its file read: one
+		// validation lists the file's problems and the templates' too.
+		{name: "schema and the file", data: "  signals: {file: data/ragged.csv, pick: randm}\n", v: "{{ data.signals.price }}",
+			want: []string{`p.yaml:5:19: data signals: DIR/data/ragged.csv:3:1: the row has 2 fields, the header 3`,
+				`p.yaml:5:42: data.signals.pick: "randm" is not one of`}},
+		{name: "schema and a column", data: "  signals: {file: data/signals.csv, pick: randm}\n", v: "{{ data.signals.prise }}",
+			want: []string{`p.yaml:5:43: data.signals.pick: "randm" is not one of`,
+				`p.yaml:9:32: scenario s1: var v: data source signals has no column "prise" (did you mean "price"?)`}},
 		{name: "name", data: "  my-data: {file: data/signals.csv}\n", v: "1",
 			want: []string{`p.yaml:5:3: data source name "my-data" must be an identifier`}},
 		// A source with problems is not held against the templates that
