@@ -432,6 +432,11 @@ func prepare(p *plan.Plan, opts Options) (*Program, diag.Diagnostics) {
 	checks, cdiags := check.Compile(p, names)
 	diags = append(diags, cdiags...)
 	prog.checks = checks
+	for _, n := range p.Notify {
+		if err := notify.Check(notify.Notification{URL: n.URL, Flavor: n.Flavor}); err != nil {
+			diags = append(diags, diag.New(p.File, n.Pos, err.Error()))
+		}
+	}
 	return prog, diags
 }
 

@@ -220,7 +220,7 @@ func (l *loader) decode(p *Plan, root *yaml.Node) {
 			_, u := get(nn, "url")
 			_, f := get(nn, "flavor")
 			_, w := get(nn, "when")
-			n.URL, n.Flavor, n.When = str(u), str(f), str(w)
+			n.URL, n.Flavor, n.When, n.Pos = str(u), str(f), str(w), diag.PosOf(u)
 			if n.When == "" {
 				n.When = "failure"
 			}

@@ -78,6 +78,9 @@ type Notify struct {
 	URL    string
 	Flavor string // discord, slack, generic; empty: guessed from the URL
 	When   string // always or failure (default)
+	// Pos is the url value's place, in the plan or the fragment that
+	// holds the entry.
+	Pos diag.Pos
 }
 
 // Target is a named connection.

@@ -332,11 +332,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	for _, d := range diags {
 		log.Warn().Msg(d.String())
 	}
-	notifications := prog.Notifications()
-	if err := checkNotifications(prog.PlanInfo().Path, notifications); err != nil {
-		fmt.Fprintln(stderr, err)
-		return ExitUsage
-	}
+	notifications := prog.Notifications() // checked when the plan was prepared
 	if journalErr != nil {
 		log.Warn().Err(journalErr).Msg("changes to targets are journaled in memory only: runplan cleanup cannot restore them after a crash")
 	}
@@ -470,11 +466,6 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 			code = ExitUsage
 			continue
 		}
-		if err := checkNotifications(p.File, notify.FromPlan(p)); err != nil {
-			fmt.Fprintln(stderr, err)
-			code = ExitUsage
-			continue
-		}
 		if !*quiet {
 			fmt.Fprintf(stdout, "%s: ok\n", path)
 		}
@@ -556,17 +547,6 @@ func registerSets(red *redact.Redactor, sets []string) {
 		_, v, _ := strings.Cut(s, "=")
 		red.AddURL(v)
 	}
-}
-
-// checkNotifications checks the notify: entries of the plan at file
-// before anything runs (notify.Check).
-func checkNotifications(file string, to []notify.Notification) error {
-	for _, n := range to {
-		if err := notify.Check(n); err != nil {
-			return fmt.Errorf("%s: notify: %w", file, err)
-		}
-	}
-	return nil
 }
 
 func schemaCmd(args []string, stdout, stderr io.Writer) int {

@@ -158,6 +158,10 @@ scenarios:
 				if strings.Contains(stdout+stderr, token) {
 					t.Errorf("%s prints the token:\n%s%s", cmd, stdout, stderr)
 				}
+				// At the url's place in the plan, as every plan problem.
+				if cmd == "validate" && !strings.Contains(stderr, "notify.yaml:9:10: notify: url") {
+					t.Errorf("validate does not place the problem at the url (notify.yaml:9:10):\n%s", stderr)
+				}
 			}
 		})
 	}
