@@ -212,6 +212,22 @@ func Assemble(frags map[string]Fragment) ([]byte, error) {
 // describeDrivers names the drivers in the descriptions of a target's
 // driver key and of a step.
 func describeDrivers(target, step *object, names []string) error {
+	list := names[0]
+	if len(names) > 1 {
+		list = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	desc, _ := json.Marshal("The driver: " + list + ", or another registered driver (runplan checks it is registered).")
+	if err := editDriver(target, func(drv *object) { drv.set("description", desc) }); err != nil {
+		return err
+	}
+	desc, _ = json.Marshal("One step: exactly one kind key (" + strings.Join(names, ", ") + ", sleep, or another registered driver's name). runplan refuses keys that are neither a step field nor a registered driver.")
+	step.set("description", desc)
+	return nil
+}
+
+// editDriver applies edit to the schema of a target's driver key and puts
+// it back in place.
+func editDriver(target *object, edit func(drv *object)) error {
 	props, err := target.object("properties")
 	if err != nil {
 		return err
@@ -220,12 +236,7 @@ func describeDrivers(target, step *object, names []string) error {
 	if err != nil {
 		return err
 	}
-	list := names[0]
-	if len(names) > 1 {
-		list = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
-	}
-	desc, _ := json.Marshal("The driver: " + list + ", or another registered driver (runplan checks it is registered).")
-	drv.set("description", desc)
+	edit(drv)
 	rawDrv, err := drv.MarshalJSON()
 	if err != nil {
 		return err
@@ -236,8 +247,6 @@ func describeDrivers(target, step *object, names []string) error {
 		return err
 	}
 	target.set("properties", rawProps)
-	desc, _ = json.Marshal("One step: exactly one kind key (" + strings.Join(names, ", ") + ", sleep, or another registered driver's name). runplan refuses keys that are neither a step field nor a registered driver.")
-	step.set("description", desc)
 	return nil
 }
 
@@ -267,27 +276,8 @@ func closeKinds(o *object, props, fields []string) {
 
 // enumDrivers makes a target's driver one of names.
 func enumDrivers(target *object, names []string) error {
-	props, err := target.object("properties")
-	if err != nil {
-		return err
-	}
-	drv, err := props.object("driver")
-	if err != nil {
-		return err
-	}
 	enum, _ := json.Marshal(names)
-	drv.set("enum", enum)
-	rawDrv, err := drv.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	props.set("driver", rawDrv)
-	rawProps, err := props.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	target.set("properties", rawProps)
-	return nil
+	return editDriver(target, func(drv *object) { drv.set("enum", enum) })
 }
 
 // extensionKeys is what allowExtensions adds.
